@@ -1,0 +1,62 @@
+namespace Observe.Collector;
+
+/// <summary>The <c>collector:</c> section of observe.yaml. Every key is documented in docs/configuration.md.</summary>
+public sealed class CollectorOptions
+{
+    public StatsdOptions Statsd { get; set; } = new();
+    public GraphiteListenerOptions Graphite { get; set; } = new();
+}
+
+/// <summary>
+/// StatsD listener and aggregation settings. Aggregation keys keep Etsy statsd's names and defaults
+/// (flushInterval, percentThreshold, deleteIdleStats, legacyNamespace, …) so an Etsy config translates 1:1.
+/// </summary>
+public sealed class StatsdOptions
+{
+    public bool Enabled { get; set; } = true;
+    public string Address { get; set; } = "127.0.0.1";
+    public int Port { get; set; } = 8125;
+    public bool Tcp { get; set; } = true;
+    /// <summary>UDP sockets bound with SO_REUSEPORT; 0 = one per core.</summary>
+    public int UdpSockets { get; set; }
+    public int ReceiveBufferBytes { get; set; } = 16 * 1024 * 1024;
+    /// <summary>Cardinality guard: new keys beyond this many active keys are dropped and counted.</summary>
+    public int MaxActiveKeys { get; set; } = 500_000;
+
+    public int FlushInterval { get; set; } = 10_000;
+    public List<double> PercentThreshold { get; set; } = [90];
+    public List<HistogramOptions> Histogram { get; set; } = [];
+    public bool DeleteIdleStats { get; set; }
+    public bool? DeleteCounters { get; set; }
+    public bool? DeleteTimers { get; set; }
+    public bool? DeleteGauges { get; set; }
+    public bool? DeleteSets { get; set; }
+    public int GaugesMaxTTL { get; set; } = 1;
+    public bool KeyNameSanitize { get; set; } = true;
+    public List<string>? CalculatedTimerMetrics { get; set; }
+
+    // Graphite backend naming (Etsy's `graphite:` block).
+    public bool LegacyNamespace { get; set; } = true;
+    public string GlobalPrefix { get; set; } = "stats";
+    public string PrefixCounter { get; set; } = "counters";
+    public string PrefixTimer { get; set; } = "timers";
+    public string PrefixGauge { get; set; } = "gauges";
+    public string PrefixSet { get; set; } = "sets";
+    public string GlobalSuffix { get; set; } = "";
+    public string PrefixStats { get; set; } = "statsd";
+    public bool FlushCounts { get; set; } = true;
+}
+
+public sealed class HistogramOptions
+{
+    public string Metric { get; set; } = "";
+    /// <summary>Upper bounds; the string "inf" for an open last bin.</summary>
+    public List<string> Bins { get; set; } = [];
+}
+
+public sealed class GraphiteListenerOptions
+{
+    public bool Enabled { get; set; } = true;
+    public string Address { get; set; } = "127.0.0.1";
+    public int Port { get; set; } = 2003;
+}

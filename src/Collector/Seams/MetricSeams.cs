@@ -1,0 +1,37 @@
+namespace Observe.Collector;
+
+/// <summary>
+/// One flushed data point. <see cref="Path"/> is a Graphite path; a tagged series carries its tags
+/// in Graphite's canonical form <c>name;k1=v1;k2=v2</c> (tags sorted by key), exactly as Etsy statsd
+/// writes them and carbon accepts them.
+/// </summary>
+public readonly record struct MetricPoint(string Path, double Value, long Timestamp);
+
+/// <summary>One flush: every point produced by one aggregation interval (or one batch of plaintext input).</summary>
+public sealed record MetricBatch(long Timestamp, IReadOnlyList<MetricPoint> Points);
+
+/// <summary>
+/// Receives flushed metrics. A batch counts as acknowledged once <see cref="WriteAsync"/> has
+/// completed without throwing; a sink must not lose an acknowledged batch.
+/// </summary>
+public interface IMetricSink
+{
+    string Name { get; }
+    ValueTask WriteAsync(MetricBatch batch, CancellationToken cancellationToken);
+}
+
+/// <summary>A DogStatsD event (<c>_e{…}</c>); becomes a Graphite event.</summary>
+public sealed record StatsdEvent(
+    string Title, string Text, long? Timestamp, string? Hostname, string? AggregationKey,
+    string Priority, string? SourceType, string AlertType, IReadOnlyList<string> Tags);
+
+/// <summary>A DogStatsD service check (<c>_sc|…</c>); becomes a passive check result.</summary>
+public sealed record StatsdServiceCheck(
+    string Name, int Status, long? Timestamp, string? Hostname, string? Message, IReadOnlyList<string> Tags);
+
+/// <summary>Receives DogStatsD events and service checks as they are parsed (not per flush).</summary>
+public interface IStatsdEventSink
+{
+    void OnEvent(StatsdEvent statsdEvent);
+    void OnServiceCheck(StatsdServiceCheck serviceCheck);
+}

@@ -1,0 +1,29 @@
+namespace Observe.Storage;
+
+/// <summary>A node of the metric tree found by a Graphite path pattern.</summary>
+public sealed record MetricNode(string Path, bool IsLeaf);
+
+/// <summary>
+/// Values of one series over a window, as whisper's fetch returns them: slot i covers
+/// <c>[Start + i*Step, Start + (i+1)*Step)</c>; null where nothing was stored.
+/// </summary>
+public sealed record SeriesWindow(long Start, long End, long Step, double?[] Values);
+
+/// <summary>
+/// Read side of the time-series store, for the Graphite API, Checks and DeployMarkers.
+/// Series are named by Graphite paths; tagged series as <c>name;k=v;…</c>.
+/// </summary>
+public interface ISeriesReader
+{
+    /// <summary>Nodes matching a Graphite glob (<c>*</c>, <c>?</c>, <c>[a-z]</c>, <c>{a,b}</c> per node).</summary>
+    IReadOnlyList<MetricNode> Find(string pattern);
+
+    /// <summary>All tagged series (<c>name;k=v…</c>), for tag queries.</summary>
+    IReadOnlyList<string> TaggedSeries();
+
+    /// <summary>
+    /// Fetches a series over <c>[from, until]</c> (unix seconds) from the finest archive whose retention
+    /// covers <paramref name="from"/>, as whisper does. Returns null when the series does not exist.
+    /// </summary>
+    SeriesWindow? Fetch(string series, long from, long until);
+}

@@ -1,0 +1,61 @@
+using System.Diagnostics;
+
+namespace Observe.TestSupport;
+
+/// <summary>
+/// A real server started for a test: its own process group, output to a log file, stopped by PID
+/// (SIGTERM, then SIGKILL after a grace period).
+/// </summary>
+public sealed class PeerProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    public string LogPath { get; }
+    public int Pid => _process.Id;
+
+    private PeerProcess(Process process, string logPath) { _process = process; LogPath = logPath; }
+
+    public static PeerProcess Start(string fileName, IEnumerable<string> args, string workDir, string logPath,
+        IDictionary<string, string>? env = null)
+    {
+        Directory.CreateDirectory(workDir);
+        var psi = new ProcessStartInfo("setsid") { WorkingDirectory = workDir, UseShellExecute = false };
+        // setsid gives the peer its own process group so that stopping it stops its children too.
+        psi.ArgumentList.Add("sh");
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add("exec \"$0\" \"$@\" >>\"$OBSERVE_PEER_LOG\" 2>&1");
+        psi.ArgumentList.Add(fileName);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["OBSERVE_PEER_LOG"] = logPath;
+        if (env != null) foreach (var (k, v) in env) psi.Environment[k] = v;
+        var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {fileName}");
+        return new PeerProcess(p, logPath);
+    }
+
+    public bool HasExited => _process.HasExited;
+
+    public string Log() => File.Exists(LogPath) ? File.ReadAllText(LogPath) : "";
+
+    public void Kill9()
+    {
+        if (_process.HasExited) return;
+        Signal(9);
+        _process.WaitForExit(10_000);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_process.HasExited) { _process.Dispose(); return; }
+        Signal(15);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try { await _process.WaitForExitAsync(cts.Token); }
+        catch (OperationCanceledException) { Signal(9); _process.WaitForExit(5000); }
+        _process.Dispose();
+    }
+
+    private void Signal(int sig)
+    {
+        // Negative PID: the whole process group made by setsid.
+        using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { $"-{sig}", $"-{_process.Id}" }, UseShellExecute = false });
+        kill?.WaitForExit(5000);
+    }
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs every real peer the tests run against: Debian servers and the npm reference/clients.
+# Idempotent; safe to run on a machine that already has them.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+apt_pkgs=(graphite-carbon graphite-web collectd-core netcat-openbsd)
+missing=()
+for p in "${apt_pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  # Keep package installs from starting daemons on a box without systemd.
+  [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; }
+  apt-get -o DPkg::Lock::Timeout=900 update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if [ ! -d "$here/node_modules/statsd" ] || [ ! -d "$here/node_modules/hot-shots" ]; then
+  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+fi
