@@ -1,0 +1,44 @@
+namespace Observe.Storage;
+
+/// <summary>The <c>storage:</c> section of observe.yaml (docs/configuration.md).</summary>
+public sealed class StorageOptions
+{
+    /// <summary>Everything the embedded stores keep lives under this directory.</summary>
+    public string DataDir { get; set; } = "./data";
+
+    /// <summary>Graphite storage-schemas: the first rule whose pattern matches a series wins.</summary>
+    public List<RetentionRule> Schemas { get; set; } =
+    [
+        new() { Name = "statsd", Pattern = "^stats", Retentions = "10s:6h,1m:7d,10m:5y" },
+        new() { Name = "default", Pattern = ".*", Retentions = "10s:6h,1m:7d,10m:5y" },
+    ];
+
+    /// <summary>Graphite storage-aggregation, defaulting to statsd's recommended rules.</summary>
+    public List<AggregationRule> Aggregation { get; set; } =
+    [
+        new() { Name = "min", Pattern = @"\.lower$", XFilesFactor = 0.1, AggregationMethod = "min" },
+        new() { Name = "max", Pattern = @"\.upper(_\d+)?$", XFilesFactor = 0.1, AggregationMethod = "max" },
+        new() { Name = "sum", Pattern = @"\.sum$", XFilesFactor = 0, AggregationMethod = "sum" },
+        new() { Name = "count", Pattern = @"\.count$", XFilesFactor = 0, AggregationMethod = "sum" },
+        new() { Name = "count_legacy", Pattern = "^stats_counts", XFilesFactor = 0, AggregationMethod = "sum" },
+        new() { Name = "gauges", Pattern = @"^stats\.gauges\.", XFilesFactor = 0, AggregationMethod = "last" },
+        new() { Name = "default_average", Pattern = ".*", XFilesFactor = 0.3, AggregationMethod = "average" },
+    ];
+}
+
+public sealed class RetentionRule
+{
+    public string Name { get; set; } = "";
+    public string Pattern { get; set; } = ".*";
+    /// <summary>Graphite retention list, finest first: <c>10s:6h,1m:7d,10m:5y</c>.</summary>
+    public string Retentions { get; set; } = "10s:6h,1m:7d,10m:5y";
+}
+
+public sealed class AggregationRule
+{
+    public string Name { get; set; } = "";
+    public string Pattern { get; set; } = ".*";
+    public double XFilesFactor { get; set; } = 0.5;
+    /// <summary>average, sum, min, max or last.</summary>
+    public string AggregationMethod { get; set; } = "average";
+}
