@@ -10,7 +10,7 @@ public static class Repo
 
     public static string TempDir(string name)
     {
-        var dir = Path.Combine(Path.GetTempPath(), "observe-tests", $"{name}-{Environment.ProcessId}-{Guid.NewGuid():N}"[..Math.Min(60, name.Length + 45)]);
+        var dir = Path.Combine(Path.GetTempPath(), "observe-tests", $"{name}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(dir);
         return dir;
     }

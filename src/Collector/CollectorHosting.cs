@@ -1,0 +1,66 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Observe.Collector.Pipeline;
+using Prometheus;
+
+namespace Observe.Collector;
+
+/// <summary>The host's entry points into the collector: register it, and read what it has seen.</summary>
+public static class CollectorHosting
+{
+    /// <summary>Registers listeners, aggregation and flushing; sinks are every registered <see cref="IMetricSink"/>.</summary>
+    public static IServiceCollection AddObserveCollector(this IServiceCollection services, CollectorOptions options)
+    {
+        services.AddSingleton(options);
+        services.AddSingleton(sp => new CollectorService(options, sp.GetServices<IMetricSink>(), sp.GetService<IStatsdEventSink>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
+        services.AddHostedService(sp => sp.GetRequiredService<CollectorService>());
+        services.AddSingleton<Func<CollectorStats>>(sp => sp.GetRequiredService<CollectorService>().Snapshot);
+        return services;
+    }
+
+    /// <summary>Exports the collector's counters on the Prometheus registry (read at scrape time, nothing on the hot path).</summary>
+    public static void ExportCollectorMetrics(this IServiceProvider services, CollectorRegistry? registry = null)
+    {
+        registry ??= Metrics.DefaultRegistry;
+        var f = Metrics.WithCustomRegistry(registry);
+        var snapshot = services.GetRequiredService<Func<CollectorStats>>();
+        var packets = f.CreateGauge("observe_statsd_packets_received_total", "StatsD packets received since start");
+        var lines = f.CreateGauge("observe_statsd_metrics_received_total", "StatsD lines received since start");
+        var bad = f.CreateGauge("observe_statsd_bad_lines_total", "StatsD lines rejected as bad since start");
+        var dropped = f.CreateGauge("observe_statsd_keys_dropped_total", "StatsD samples dropped by the active-key limit");
+        var kernel = f.CreateGauge("observe_statsd_kernel_udp_drops", "Datagrams the kernel dropped on the StatsD port (/proc/net/udp)");
+        var active = f.CreateGauge("observe_statsd_active_keys", "Active StatsD keys");
+        var gLines = f.CreateGauge("observe_graphite_lines_received_total", "Graphite plaintext lines received");
+        var gBad = f.CreateGauge("observe_graphite_bad_lines_total", "Graphite plaintext lines rejected");
+        var flushDur = f.CreateGauge("observe_flush_duration_seconds", "Duration of the last flush");
+        var flushes = f.CreateGauge("observe_flushes_total", "Flushes since start");
+        var sinkWritten = f.CreateGauge("observe_sink_points_written_total", "Points written per sink", "sink");
+        var sinkFailed = f.CreateGauge("observe_sink_write_failures_total", "Failed writes per sink", "sink");
+        var sinkDropped = f.CreateGauge("observe_sink_batches_dropped_total", "Batches dropped per sink (queue full)", "sink");
+        var sinkQueued = f.CreateGauge("observe_sink_batches_queued", "Batches waiting per sink", "sink");
+        registry.AddBeforeCollectCallback(() =>
+        {
+            var s = snapshot();
+            packets.Set(s.Statsd.PacketsReceived);
+            lines.Set(s.Statsd.MetricsReceived);
+            bad.Set(s.Statsd.BadLinesSeen);
+            dropped.Set(s.Statsd.KeysDroppedByLimit);
+            kernel.Set(s.Statsd.KernelUdpDrops);
+            active.Set(s.Statsd.ActiveKeys);
+            gLines.Set(s.Graphite.LinesReceived);
+            gBad.Set(s.Graphite.BadLines);
+            flushDur.Set(s.Flush.LastDurationSeconds);
+            flushes.Set(s.Flush.Count);
+            foreach (var sink in s.Sinks)
+            {
+                sinkWritten.WithLabels(sink.Name).Set(sink.PointsWritten);
+                sinkFailed.WithLabels(sink.Name).Set(sink.WriteFailures);
+                sinkDropped.WithLabels(sink.Name).Set(sink.BatchesDropped);
+                sinkQueued.WithLabels(sink.Name).Set(sink.BatchesQueued);
+            }
+        });
+    }
+}

@@ -1,0 +1,87 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+
+namespace Observe.Collector.Listeners;
+
+/// <summary>
+/// StatsD over UDP: one socket per receive thread, all bound to the same port with SO_REUSEPORT so the
+/// kernel spreads datagrams across them. Each thread owns one 64 KiB buffer for its whole life and
+/// hands the received span straight to the packet handler, so receiving allocates nothing per packet.
+/// </summary>
+internal sealed class UdpStatsdListener : IDisposable
+{
+    private const int MaxDatagram = 65536;
+    private readonly List<Socket> _sockets = [];
+    private readonly List<Thread> _threads = [];
+    private readonly PacketHandler _handler;
+    private readonly ILogger _log;
+    private volatile bool _stopping;
+
+    internal delegate void PacketHandler(ReadOnlySpan<byte> packet);
+
+    public UdpStatsdListener(IPEndPoint endpoint, int sockets, int receiveBufferBytes, PacketHandler handler, ILogger log)
+    {
+        _handler = handler;
+        _log = log;
+        var count = sockets > 0 ? sockets : Environment.ProcessorCount;
+        var bindTo = endpoint;
+        for (var i = 0; i < count; i++)
+        {
+            var s = new Socket(bindTo.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+            // On Linux this sets SO_REUSEPORT (and SO_REUSEADDR): the kernel load-balances across the sockets.
+            s.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            s.ReceiveBufferSize = receiveBufferBytes; // capped by net.core.rmem_max
+            s.Bind(bindTo);
+            // With port 0 the first bind picks the port; the others must join that one.
+            bindTo = (IPEndPoint)s.LocalEndPoint!;
+            _sockets.Add(s);
+        }
+        LocalEndPoint = bindTo;
+        EffectiveReceiveBufferBytes = _sockets[0].ReceiveBufferSize;
+    }
+
+    public IPEndPoint LocalEndPoint { get; }
+    public int EffectiveReceiveBufferBytes { get; }
+    public int SocketCount => _sockets.Count;
+
+    public void Start()
+    {
+        foreach (var socket in _sockets)
+        {
+            var t = new Thread(() => ReceiveLoop(socket)) { IsBackground = true, Name = "statsd-udp" };
+            _threads.Add(t);
+            t.Start();
+        }
+    }
+
+    private void ReceiveLoop(Socket socket)
+    {
+        var buffer = GC.AllocateUninitializedArray<byte>(MaxDatagram, pinned: true);
+        while (!_stopping)
+        {
+            int n;
+            try { n = socket.Receive(buffer, SocketFlags.None); }
+            catch (SocketException) when (_stopping) { return; }
+            catch (ObjectDisposedException) { return; }
+            catch (SocketException e)
+            {
+                _log.LogWarning("statsd udp receive failed: {Error}", e.SocketErrorCode);
+                continue;
+            }
+            try { _handler(buffer.AsSpan(0, n)); }
+            catch (Exception e)
+            {
+                // The handler must not throw; if it ever does, keep listening and say so.
+                _log.LogError(e, "statsd packet handler failed");
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _stopping = true;
+        foreach (var s in _sockets) s.Dispose();
+        foreach (var t in _threads) t.Join(TimeSpan.FromSeconds(2));
+    }
+}

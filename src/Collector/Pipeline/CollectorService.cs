@@ -1,0 +1,109 @@
+using System.Net;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Observe.Collector.Listeners;
+using Observe.Collector.Statsd;
+
+namespace Observe.Collector.Pipeline;
+
+/// <summary>Starts the listeners, the flush scheduler and the sink fan-out; stops them in reverse.</summary>
+internal sealed class CollectorService : IHostedService, IAsyncDisposable
+{
+    private readonly CollectorOptions _options;
+    private readonly ILogger _log;
+    private readonly TimeProvider _time;
+
+    public StatsdAggregator Aggregator { get; }
+    public SinkFanout Fanout { get; }
+    public FlushScheduler? Scheduler { get; private set; }
+    public UdpStatsdListener? Udp { get; private set; }
+    public LineStreamListener? StatsdTcp { get; private set; }
+    public LineStreamListener? GraphiteTcp { get; private set; }
+    public PlaintextBatcher? Plaintext { get; private set; }
+
+    public CollectorService(CollectorOptions options, IEnumerable<IMetricSink> sinks, IStatsdEventSink? events,
+        ILoggerFactory loggers, TimeProvider time)
+    {
+        _options = options;
+        _log = loggers.CreateLogger("Observe.Collector");
+        _time = time;
+        Aggregator = new StatsdAggregator(options.Statsd, events);
+        Fanout = new SinkFanout(sinks, queueCapacity: 8640, _log); // a day of 10 s flushes per sink
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var s = _options.Statsd;
+        if (s.Enabled)
+        {
+            var ep = new IPEndPoint(IPAddress.Parse(s.Address), s.Port);
+            Udp = new UdpStatsdListener(ep, s.UdpSockets, s.ReceiveBufferBytes, Aggregator.HandlePacket, _log);
+            Udp.Start();
+            if (s.Tcp)
+            {
+                StatsdTcp = new LineStreamListener("statsd-tcp", new IPEndPoint(ep.Address, Udp.LocalEndPoint.Port), HandleStatsdChunk, _log);
+                StatsdTcp.Start();
+            }
+            Scheduler = new FlushScheduler(Aggregator, Fanout, s.FlushInterval, _time, _log);
+            Scheduler.Start();
+            _log.LogInformation("statsd listening on udp {Udp} ({Sockets} sockets, rcvbuf {Buf} B){Tcp}, flush every {Interval} ms",
+                Udp.LocalEndPoint, Udp.SocketCount, Udp.EffectiveReceiveBufferBytes, StatsdTcp != null ? " and tcp" : "", s.FlushInterval);
+        }
+        var g = _options.Graphite;
+        if (g.Enabled)
+        {
+            Plaintext = new PlaintextBatcher(Fanout, _time);
+            GraphiteTcp = new LineStreamListener("graphite", new IPEndPoint(IPAddress.Parse(g.Address), g.Port), Plaintext.HandleChunk, _log);
+            GraphiteTcp.Start();
+            _log.LogInformation("graphite plaintext listening on tcp {Endpoint}", GraphiteTcp.LocalEndPoint);
+        }
+        return Task.CompletedTask;
+    }
+
+    private void HandleStatsdChunk(System.Buffers.ReadOnlySequence<byte> chunk)
+    {
+        if (chunk.IsSingleSegment) { Aggregator.HandlePacket(chunk.FirstSpan); return; }
+        // A chunk is what one socket read completed: bounded by the pipe's buffer, so copying it is cheap.
+        var length = (int)chunk.Length;
+        var rented = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            System.Buffers.BuffersExtensions.CopyTo(chunk, rented.AsSpan());
+            Aggregator.HandlePacket(rented.AsSpan(0, length));
+        }
+        finally { System.Buffers.ArrayPool<byte>.Shared.Return(rented); }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        Udp?.Dispose();
+        if (StatsdTcp != null) await StatsdTcp.DisposeAsync();
+        if (GraphiteTcp != null) await GraphiteTcp.DisposeAsync();
+        if (Scheduler != null)
+        {
+            await Scheduler.DisposeAsync();
+            Scheduler.FlushOnce(); // what arrived since the last boundary is flushed, not lost
+        }
+        if (Plaintext != null) await Plaintext.DisposeAsync();
+        try { await Fanout.DrainAsync(new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token); }
+        catch (OperationCanceledException) { _log.LogWarning("sinks did not drain within 10 s at shutdown"); }
+    }
+
+    public async ValueTask DisposeAsync() => await Fanout.DisposeAsync();
+
+    public CollectorStats Snapshot()
+    {
+        var t = Aggregator.Totals;
+        return new CollectorStats(
+            new StatsdIngestStats(
+                Udp?.LocalEndPoint.ToString(), Udp?.SocketCount ?? 0, Udp?.EffectiveReceiveBufferBytes ?? 0,
+                Udp != null ? UdpDropCounter.Read(Udp.LocalEndPoint.Port) : 0,
+                t.PacketsReceived, t.MetricsReceived, t.BadLinesSeen, t.KeysDroppedByLimit, t.EventsReceived, t.ActiveKeys,
+                StatsdTcp?.Connections ?? 0),
+            new GraphiteIngestStats(GraphiteTcp?.LocalEndPoint.ToString(), Plaintext?.LinesReceived ?? 0, Plaintext?.BadLines ?? 0, GraphiteTcp?.Connections ?? 0),
+            new FlushStats(_options.Statsd.FlushInterval, Scheduler?.Flushes ?? 0, Scheduler?.LastFlushUnixMs ?? 0,
+                Scheduler?.LastFlushSeconds ?? 0, Scheduler?.LastFlushPoints ?? 0),
+            Fanout.Stats);
+    }
+}
+

@@ -1,0 +1,15 @@
+namespace Observe.Collector;
+
+/// <summary>What /stats shows of the collector.</summary>
+public sealed record CollectorStats(StatsdIngestStats Statsd, GraphiteIngestStats Graphite, FlushStats Flush, IReadOnlyList<SinkStats> Sinks);
+
+public sealed record StatsdIngestStats(string? UdpEndpoint, int UdpSockets, int ReceiveBufferBytes, long KernelUdpDrops,
+    long PacketsReceived, long MetricsReceived, long BadLinesSeen, long KeysDroppedByLimit, long EventsReceived, int ActiveKeys,
+    long TcpConnections);
+
+public sealed record GraphiteIngestStats(string? Endpoint, long LinesReceived, long BadLines, long Connections);
+
+public sealed record FlushStats(int IntervalMs, long Count, long LastUnixMs, double LastDurationSeconds, long LastPoints);
+
+/// <summary>Delivery counters of one sink.</summary>
+public sealed record SinkStats(string Name, long BatchesWritten, long PointsWritten, long WriteFailures, long BatchesDropped, long BatchesQueued, string? LastError);

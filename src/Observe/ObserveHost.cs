@@ -1,0 +1,73 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Observe.Collector;
+using Observe.Host.Config;
+using Observe.Storage;
+using Prometheus;
+using Serilog;
+using Serilog.Events;
+
+namespace Observe.Host;
+
+/// <summary>Composition root: builds every enabled stage from the configuration and runs them in one process.</summary>
+internal static class ObserveHost
+{
+    public static async Task<int> RunAsync(string? configPath, CancellationToken ct)
+    {
+        configPath ??= File.Exists("observe.yaml") ? "observe.yaml" : null;
+        var (config, problems) = ConfigBinder.Load(configPath);
+        if (problems.Count > 0)
+        {
+            foreach (var p in problems) Console.Error.WriteLine(p);
+            Console.Error.WriteLine($"not starting: {problems.Count} configuration problem(s)");
+            return 2;
+        }
+        Log.Logger = new LoggerConfiguration()
+            .MinimumLevel.Is(Enum.Parse<LogEventLevel>(config.Logging.Level, ignoreCase: true))
+            .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
+            .WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss.fff} {Level:u3} {Message:lj}{NewLine}{Exception}")
+            .CreateLogger();
+        try
+        {
+            await using var app = Build(config, []);
+            await app.RunAsync(ct);
+            return 0;
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException)
+        {
+            Log.Fatal("cannot start: {Error}", e.Message);
+            return 1;
+        }
+        finally
+        {
+            await Log.CloseAndFlushAsync();
+        }
+    }
+
+    /// <summary>Builds the whole application; tests call this with their own configuration.</summary>
+    public static WebApplication Build(ObserveConfig config, string[] args)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args);
+        builder.Host.UseSerilog();
+        builder.WebHost.UseUrls($"http://{config.Http.Address}:{config.Http.Port}");
+        builder.Services.AddSingleton(config);
+        builder.Services.AddSingleton(TimeProvider.System);
+
+        if (config.Sinks.Carbon.Enabled)
+            builder.Services.AddSingleton(_ => MetricSinks.Carbon(config.Sinks.Carbon.Host, config.Sinks.Carbon.Port));
+        if (config.Sinks.Console.Enabled)
+            builder.Services.AddSingleton(_ => MetricSinks.Console());
+        builder.Services.AddObserveCollector(config.Collector);
+
+        var app = builder.Build();
+        app.Services.ExportCollectorMetrics();
+        app.MapMetrics("/metrics");
+        app.MapGet("/health", () => Results.Text("ok\n"));
+        app.MapGet("/stats", (Func<CollectorStats> collector) => Results.Json(new { collector = collector() }, StatsJson));
+        return app;
+    }
+
+    private static readonly JsonSerializerOptions StatsJson = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+}

@@ -1,0 +1,127 @@
+using System.Collections;
+using Observe.Host.Config;
+
+namespace Observe.Observe.Tests;
+
+public class ConfigTests
+{
+    private static (ObserveConfig, List<ConfigProblem>) LoadText(string yaml, IDictionary? env = null)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"observe-config-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(path, yaml);
+        try { return ConfigBinder.Load(path, env ?? new Hashtable()); }
+        finally { File.Delete(path); }
+    }
+
+    [Fact]
+    public void Defaults_are_valid_and_match_the_documented_values()
+    {
+        var (c, problems) = ConfigBinder.Load(null, new Hashtable());
+        Assert.Empty(problems);
+        Assert.Equal("127.0.0.1", c.Collector.Statsd.Address);
+        Assert.Equal(8125, c.Collector.Statsd.Port);
+        Assert.Equal(10_000, c.Collector.Statsd.FlushInterval);
+        Assert.Equal([90.0], c.Collector.Statsd.PercentThreshold);
+        Assert.True(c.Collector.Statsd.LegacyNamespace);
+        Assert.Equal(500_000, c.Collector.Statsd.MaxActiveKeys);
+        Assert.Equal(2003, c.Collector.Graphite.Port);
+        Assert.Equal(8080, c.Http.Port);
+        Assert.Equal("./data", c.Storage.DataDir);
+    }
+
+    [Fact]
+    public void Every_problem_is_reported_with_key_path_and_line()
+    {
+        var (_, problems) = LoadText("""
+            collector:
+              statsd:
+                port: 99999
+                prot: 1
+                percentThreshold: [90, abc]
+            http:
+              port: x
+            storage:
+              schemas:
+                - pattern: "["
+                  retentions: 1m:1d,10s:7d
+            """);
+        var text = problems.Select(p => p.ToString()).ToList();
+        Assert.Equal(6, problems.Count);
+        Assert.Contains(problems, p => p.KeyPath == "collector.statsd.prot" && p.Line == 4 && p.Message.StartsWith("unknown key"));
+        Assert.Contains(problems, p => p.KeyPath == "collector.statsd.percentThreshold[1]" && p.Line == 5);
+        Assert.Contains(problems, p => p.KeyPath == "http.port" && p.Line == 7);
+        Assert.Contains(problems, p => p.KeyPath == "collector.statsd.port" && p.Line == 3 && p.Message.Contains("99999"));
+        Assert.Contains(problems, p => p.KeyPath == "storage.schemas[0].pattern" && p.Line == 10);
+        Assert.Contains(problems, p => p.KeyPath == "storage.schemas[0].retentions" && p.Line == 11);
+    }
+
+    [Fact]
+    public void Retentions_must_go_from_fine_to_coarse()
+    {
+        var (_, problems) = LoadText("""
+            storage:
+              schemas:
+                - pattern: "^x"
+                  retentions: 1m:1d,10s:7d
+            """);
+        var p = Assert.Single(problems);
+        Assert.Equal("storage.schemas[0].retentions", p.KeyPath);
+        Assert.Equal(4, p.Line);
+    }
+
+    [Fact]
+    public void Yaml_syntax_errors_name_the_line()
+    {
+        var (_, problems) = LoadText("collector:\n  statsd: [\n");
+        var p = Assert.Single(problems);
+        Assert.Equal("(syntax)", p.KeyPath);
+        Assert.True(p.Line >= 2);
+    }
+
+    [Fact]
+    public void Environment_overrides_the_file()
+    {
+        var env = new Hashtable
+        {
+            ["OBSERVE__Collector__Statsd__Port"] = "9125",
+            ["OBSERVE__COLLECTOR__STATSD__PERCENTTHRESHOLD"] = "90, 99.9, -10",
+            ["OBSERVE__Http__Nope"] = "1",
+            ["PATH"] = "/bin",
+        };
+        var (c, problems) = LoadText("collector:\n  statsd:\n    port: 8000\n", env);
+        Assert.Equal(9125, c.Collector.Statsd.Port);
+        Assert.Equal([90, 99.9, -10], c.Collector.Statsd.PercentThreshold);
+        var p = Assert.Single(problems);
+        Assert.Equal("http.nope", p.KeyPath);
+    }
+
+    [Fact]
+    public void Nested_lists_of_objects_bind()
+    {
+        var (c, problems) = LoadText("""
+            collector:
+              statsd:
+                histogram:
+                  - metric: api.latency
+                    bins: [10, 100, inf]
+                deleteCounters: true
+            """);
+        Assert.Empty(problems);
+        var h = Assert.Single(c.Collector.Statsd.Histogram);
+        Assert.Equal("api.latency", h.Metric);
+        Assert.Equal(["10", "100", "inf"], h.Bins);
+        Assert.True(c.Collector.Statsd.DeleteCounters);
+        Assert.Null(c.Collector.Statsd.DeleteTimers);
+    }
+
+    [Fact]
+    public void Config_check_exits_non_zero_on_problems_and_zero_on_a_good_file()
+    {
+        var good = Path.Combine(Path.GetTempPath(), $"observe-good-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(good, "http:\n  port: 8081\n");
+        Assert.Equal(0, Host.Program.CheckConfig(good));
+        File.WriteAllText(good, "http:\n  prot: 8081\n");
+        Assert.Equal(1, Host.Program.CheckConfig(good));
+        File.Delete(good);
+    }
+}
