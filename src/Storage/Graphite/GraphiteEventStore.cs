@@ -49,27 +49,24 @@ public sealed class GraphiteEventStore : IDisposable
         new(new SqliteConnectionStringBuilder { DataSource = $"file:events-{Guid.NewGuid():N}?mode=memory&cache=shared" }.ToString());
 
     /// <summary>
-    /// Records an event. <paramref name="when"/> is unix seconds (default: now). Tags are split on
-    /// whitespace, de-duplicated and kept sorted as graphite-web (django-tagging) stores them.
-    /// Returns the new event id.
+    /// Records an event. <paramref name="when"/> is unix seconds (default: now). Tags are kept as given
+    /// (joined with spaces, returned split on whitespace, as graphite-web does); matching uses the set
+    /// of distinct tags. Returns the new event id.
     /// </summary>
     public long Add(string what, IEnumerable<string>? tags, string? data = null, long? when = null)
     {
-        var norm = NormalizeTags(tags ?? []);
+        var joined = string.Join(" ", tags ?? []);
         lock (_lock)
         {
             using var cmd = _db.CreateCommand();
             cmd.CommandText = "INSERT INTO events(when_ts, what, tags, data) VALUES ($w, $what, $tags, $data); SELECT last_insert_rowid();";
             cmd.Parameters.AddWithValue("$w", when ?? DateTimeOffset.UtcNow.ToUnixTimeSeconds());
             cmd.Parameters.AddWithValue("$what", what);
-            cmd.Parameters.AddWithValue("$tags", string.Join(" ", norm));
+            cmd.Parameters.AddWithValue("$tags", joined);
             cmd.Parameters.AddWithValue("$data", data ?? "");
             return (long)cmd.ExecuteScalar()!;
         }
     }
-
-    internal static List<string> NormalizeTags(IEnumerable<string> tags) =>
-        tags.SelectMany(t => t.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)).Distinct().OrderBy(t => t, StringComparer.Ordinal).ToList();
 
     /// <summary>
     /// Events with <c>from ≤ when ≤ until</c>, oldest first. With tags: <paramref name="setOperation"/>
@@ -87,7 +84,7 @@ public sealed class GraphiteEventStore : IDisposable
             using var r = cmd.ExecuteReader();
             while (r.Read())
                 all.Add(new GraphiteEvent(r.GetInt64(0), r.GetInt64(1), r.GetString(2),
-                    r.GetString(3).Split(' ', StringSplitOptions.RemoveEmptyEntries), r.GetString(4)));
+                    r.GetString(3).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries), r.GetString(4)));
         }
         if (tags == null) return all;
         var wanted = tags.Where(t => t.Length > 0).ToList();
