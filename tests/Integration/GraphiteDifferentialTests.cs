@@ -193,7 +193,8 @@ public sealed class GraphiteDifferentialFixture : IAsyncLifetime
             foreach (var url in new[] { GraphiteUrl, ObserveUrl })
             {
                 var r = await Http.PostAsync($"{url}/events/", new StringContent(ev, Encoding.UTF8, "application/json"));
-                r.EnsureSuccessStatusCode();
+                if (!r.IsSuccessStatusCode)
+                    throw new InvalidOperationException($"POST {url}/events/ {ev}: {(int)r.StatusCode} {await r.Content.ReadAsStringAsync()}");
             }
         Setup = $"dir={Dir} points={expected}";
     }

@@ -22,25 +22,20 @@ public static class GraphiteApi
 
     internal static IEndpointRouteBuilder MapGraphiteApi(this IEndpointRouteBuilder app, ISeriesReader reader, GraphiteEventStore events, Func<long> clock)
     {
+        // ASP.NET routing matches a trailing slash too: "/events" also serves "/events/".
         string[] getPost = ["GET", "POST"];
         Map(app, "/render", getPost, p => Render(p, reader, events, clock()));
-        Map(app, "/render/", getPost, p => Render(p, reader, events, clock()));
         Map(app, "/metrics/find", getPost, p => Find(p, reader));
-        Map(app, "/metrics/find/", getPost, p => Find(p, reader));
         Map(app, "/metrics/expand", getPost, p => Expand(p, reader));
         Map(app, "/metrics/index.json", getPost, p => Json(Index(reader)));
         MapAsync(app, "/events", getPost, (http, p) => Events(http, p, events, clock()));
-        MapAsync(app, "/events/", getPost, (http, p) => Events(http, p, events, clock()));
         Map(app, "/events/get_data", ["GET"], p => Json(FetchEvents(p, events, clock())));
         Map(app, "/tags", ["GET"], p => Json(TagList(p, reader)));
-        Map(app, "/tags/", ["GET"], p => Json(TagList(p, reader)));
         Map(app, "/tags/findSeries", getPost, p => Json(FindSeries(p, reader)));
         Map(app, "/tags/autoComplete/tags", getPost, p => Json(AutoCompleteTags(p, reader)));
         Map(app, "/tags/autoComplete/values", getPost, p => Json(AutoCompleteValues(p, reader)));
         Map(app, "/functions", ["GET"], _ => Json(FunctionsJson()));
-        Map(app, "/functions/", ["GET"], _ => Json(FunctionsJson()));
         Map(app, "/version", ["GET"], _ => Results.Text("1.1.8", "text/plain"));
-        Map(app, "/version/", ["GET"], _ => Results.Text("1.1.8", "text/plain"));
         return app;
     }
 
@@ -95,6 +90,10 @@ public static class GraphiteApi
                                       or System.Text.RegularExpressions.RegexMatchTimeoutException)
         {
             result = Results.Text("Invalid request: " + e.Message, "text/plain", statusCode: 400);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            result = Results.Text($"Internal error: {e.GetType().Name}: {e.Message}", "text/plain", statusCode: 500);
         }
         await result.ExecuteAsync(http);
     }

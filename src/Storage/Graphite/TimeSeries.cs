@@ -139,7 +139,7 @@ internal static class Py
         var r = v.ToString("R", CultureInfo.InvariantCulture);
         // Python switches to exponent notation when exp < -4 or exp >= 16
         var exp = (int)Math.Floor(Math.Log10(Math.Abs(v)));
-        var digits = r.Replace("-", "");
+        var digits = r.TrimStart('-');
         var ePos = digits.IndexOfAny(['E', 'e']);
         var mantissa = ePos >= 0 ? digits[..ePos] : digits;
         var sig = mantissa.Replace(".", "").TrimStart('0').TrimEnd('0');

@@ -29,8 +29,8 @@ public class FunctionTests
             if (values[i] is { } v) _store.Write(path, v, T0 + 10 + i * 10);
     }
 
-    // from T0 → whisper returns slots T0+10 … T0+60 (6 points) with until = T0+55
-    private List<TimeSeries> Eval(string target, long from = T0, long until = T0 + 55, GraphiteEventStore? events = null) =>
+    // from T0 → whisper returns slots T0+10 … T0+60 (6 points) with until = T0+65
+    private List<TimeSeries> Eval(string target, long from = T0, long until = T0 + 65, GraphiteEventStore? events = null) =>
         Evaluator.EvaluateTarget(new RenderContext(from, until, Now, 0, _store, events), target);
 
     private static void Values(TimeSeries s, params double?[] expected)
@@ -266,7 +266,7 @@ public class FunctionTests
     public void Json_rendering_consolidates_for_maxDataPoints()
     {
         var data = Eval("a.b.c");
-        var req = new GraphiteApi.RenderRequest(["a.b.c"], T0, T0 + 55, Now, "json", 3, false, 0, null);
+        var req = new GraphiteApi.RenderRequest(["a.b.c"], T0, T0 + 65, Now, "json", 3, false, 0, null);
         var json = GraphiteApi.RenderJson(data, req);
         Assert.StartsWith("[{\"target\": \"a.b.c\"", json);
         Assert.Contains("\"datapoints\": [", json);
