@@ -11,10 +11,30 @@ internal static partial class Evaluator
     {
         if (string.IsNullOrWhiteSpace(target)) return [];
         var node = TargetParser.Parse(target);
+        ctx = ctx with { Prefetched = ctx.Prefetched ?? PathExpressions([node]) };
         return AsSeriesList(Evaluate(ctx, node), node);
     }
 
-    public static List<TimeSeries> EvaluateNode(RenderContext ctx, TargetNode node) => AsSeriesList(Evaluate(ctx, node), node);
+    /// <summary>Re-evaluates a sub-expression in another window (movingAverage, timeShift, hitcount), prefetching only its paths.</summary>
+    public static List<TimeSeries> EvaluateNode(RenderContext ctx, TargetNode node) =>
+        AsSeriesList(Evaluate(ctx with { Prefetched = PathExpressions([node]) }, node), node);
+
+    /// <summary>graphite-web extractPathExpressions: paths and seriesByTag calls reachable through positional args.</summary>
+    public static HashSet<string> PathExpressions(IEnumerable<TargetNode> nodes)
+    {
+        var set = new HashSet<string>(StringComparer.Ordinal);
+        void Walk(TargetNode n)
+        {
+            switch (n)
+            {
+                case PathNode p: set.Add(p.Path); break;
+                case CallNode { Name: "seriesByTag" } c: set.Add(c.Raw); break;
+                case CallNode c: foreach (var a in c.Args) Walk(a); break;
+            }
+        }
+        foreach (var n in nodes) Walk(n);
+        return set;
+    }
 
     private static List<TimeSeries> AsSeriesList(object? result, TargetNode node) => result switch
     {
@@ -58,6 +78,7 @@ internal static partial class Evaluator
 
     public static List<TimeSeries> FetchData(RenderContext ctx, string pathExpr)
     {
+        if (ctx.Prefetched != null && !ctx.Prefetched.Contains(pathExpr)) return [];
         var names = new List<string>();
         if (pathExpr.Contains(';')) names.Add(pathExpr);
         else names.AddRange(ctx.Reader.Find(pathExpr).Where(n => n.IsLeaf).Select(n => n.Path));
@@ -80,6 +101,7 @@ internal static partial class Evaluator
 
     private static List<TimeSeries> SeriesByTag(RenderContext ctx, CallNode call)
     {
+        if (ctx.Prefetched != null && !ctx.Prefetched.Contains(call.Raw)) return [];
         var exprs = new List<string>();
         foreach (var a in call.Args)
         {

@@ -197,12 +197,12 @@ internal static partial class Evaluator
         });
         Add("constantLine", "Special", ["value"], c =>
         {
-            var raw = c.Raw(0, "value");
+            // validateParams turns the float parameter into a float: constantLine(42) is named "42.0"
             var value = c.Double(0, "value");
             var start = c.Ctx.StartTime; var end = c.Ctx.EndTime;
             var step = (long)((end - start) / 2.0);
-            var s = new TimeSeries(Py.Str(raw), start, end, step, [value, value, value], c.Ctx.XFilesFactor)
-            { PathExpression = $"constantLine({Py.Str(raw)})" };
+            var s = new TimeSeries(Py.Repr(value), start, end, step, [value, value, value], c.Ctx.XFilesFactor)
+            { PathExpression = $"constantLine({Py.Repr(value)})" };
             return new List<TimeSeries> { s };
         });
         Add("events", "Special", ["tags*"], Events);

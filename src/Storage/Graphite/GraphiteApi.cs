@@ -124,7 +124,8 @@ public static class GraphiteApi
 
     internal static List<TimeSeries> Evaluate(RenderRequest req, ISeriesReader reader, GraphiteEventStore? events)
     {
-        var ctx = new RenderContext(req.From, req.Until, req.Now, req.XFilesFactor, reader, events);
+        var nodes = req.Targets.Where(t => !string.IsNullOrWhiteSpace(t)).Select(TargetParser.Parse).ToList();
+        var ctx = new RenderContext(req.From, req.Until, req.Now, req.XFilesFactor, reader, events, Evaluator.PathExpressions(nodes));
         var data = new List<TimeSeries>();
         foreach (var t in req.Targets)
         {

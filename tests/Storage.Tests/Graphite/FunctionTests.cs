@@ -219,7 +219,7 @@ public class FunctionTests
         Assert.Equal("timeShift(a.b.c, \"-10s\")", t.Name);
         Values(t, null, 1, 2, 3, 4, 5);
         var c = One("constantLine(42)");
-        Assert.Equal("42", c.Name);
+        Assert.Equal("42.0", c.Name);
         Assert.Equal(3, c.Values.Count);
         Assert.Equal(T0, c.Start);
         var cb = One("consolidateBy(a.b.c, 'max')");
@@ -249,9 +249,9 @@ public class FunctionTests
     {
         var s = One("sumSeries(summarize(a.b.c, '20s', 'sum', true), a.y.d)");
         Assert.Equal(20, s.Step);
-        var n = One("aliasByNode(movingAverage(scale(a.*.c, 2), 1), 1)");
-        Assert.Equal("b", Eval("aliasByNode(movingAverage(scale(a.*.c, 2), 1), 1)")[0].Name);
-        _ = n;
+        var n = Eval("aliasByNode(movingAverage(scale(a.*.c, 2), 1), 1)");
+        Assert.Equal(["b", "x"], n.Select(x => x.Name));
+        Values(n[0], null, 2, 4, 6, 8, 10);
     }
 
     [Fact]
