@@ -22,8 +22,14 @@ namespace Observe.Integration;
 /// </summary>
 public sealed class GraphiteDifferentialFixture : IAsyncLifetime
 {
-    /// <summary>Both sides store with this schema (carbon storage-schemas.conf and the Observe store).</summary>
-    public const string Retentions = "10s:1d";
+    /// <summary>
+    /// Both sides store with these schemas (carbon storage-schemas.conf and the Observe store), first match
+    /// wins: app.* keeps 10 s for a day; everything else (the tagged cpu/mem series) 10 s for an hour
+    /// and 1 min for a day, so that windows starting more than an hour ago read the 1-minute archive
+    /// (whisper averages the 10 s points into it on write; all data is younger than an hour).
+    /// </summary>
+    public static readonly (string Name, string Pattern, string Retentions)[] Schemas =
+        [("app", "^app\\.", "10s:1d"), ("default", ".*", "10s:1h,1m:1d")];
 
     // (Repo.TempDir throws for short PIDs: it slices name.Length+45 chars of a shorter string)
     public string Dir { get; } = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "observe-tests", $"graphite-diff-{Guid.NewGuid():N}")).FullName;
@@ -42,11 +48,11 @@ public sealed class GraphiteDifferentialFixture : IAsyncLifetime
     /// <summary>
     /// The ONE place the Observe side's store is created: the reader the API serves and the sink the
     /// test writes through. At merge, switch to <c>TimeSeriesStore.Open(new StorageOptions { DataDir = dataDir,
-    /// Schemas = [new() { Pattern = ".*", Retentions = Retentions }], Aggregation = [new() { Pattern = ".*", XFilesFactor = 0, AggregationMethod = "average" }] })</c>.
+    /// Schemas = [.. Schemas.Select(s => new RetentionRule { Name = s.Name, Pattern = s.Pattern, Retentions = s.Retentions })], Aggregation = [new() { Pattern = ".*", XFilesFactor = 0, AggregationMethod = "average" }] })</c>.
     /// </summary>
     private static (ISeriesReader Reader, IMetricSink Sink) CreateObserveStore(string dataDir)
     {
-        var store = new MemorySeriesStore(Retentions);
+        var store = new MemorySeriesStore(Schemas.Select(s => (s.Pattern, s.Retentions)));
         return (store, store);
     }
 
@@ -98,7 +104,8 @@ public sealed class GraphiteDifferentialFixture : IAsyncLifetime
             LOG_CREATES = False
 
             """);
-        File.WriteAllText(Path.Combine(Dir, "conf/storage-schemas.conf"), $"[default]\npattern = .*\nretentions = {Retentions}\n");
+        File.WriteAllText(Path.Combine(Dir, "conf/storage-schemas.conf"),
+            string.Concat(Schemas.Select(s => $"[{s.Name}]\npattern = {s.Pattern}\nretentions = {s.Retentions}\n\n")));
         File.WriteAllText(Path.Combine(Dir, "conf/storage-aggregation.conf"), "[default]\npattern = .*\nxFilesFactor = 0\naggregationMethod = average\n");
         File.WriteAllText(Path.Combine(Dir, "web/observe_graphite_settings.py"), $$"""
             import inspect
@@ -356,6 +363,23 @@ public sealed class GraphiteDifferentialTests(GraphiteDifferentialFixture fx, IT
     {
         var (g, o) = await RenderBoth(Form(target, ("maxDataPoints", maxDataPoints)));
         AssertSameRender(g, o, $"{target} maxDataPoints={maxDataPoints}");
+    }
+
+    public static IEnumerable<object[]> CoarseArchiveCases =>
+    [
+        ["seriesByTag('name=cpu.load')"], ["sumSeries(seriesByTag('dc=east'))"], ["app.web1.requests"],
+        ["sumSeries(app.web1.requests, seriesByTag('name=mem.used'))"], ["movingAverage(seriesByTag('host=h3'), 3)"],
+    ];
+
+    /// <summary>A window starting two hours back: whisper (and the store) read the 1-minute archive of the tagged series.</summary>
+    [Theory]
+    [MemberData(nameof(CoarseArchiveCases))]
+    public async Task Render_from_the_coarse_archive_matches_graphite_web(string target)
+    {
+        var form = Form(target);
+        form[1] = new("from", (fx.T0 - 3600).ToString(CultureInfo.InvariantCulture));
+        var (g, o) = await RenderBoth(form);
+        AssertSameRender(g, o, "coarse " + target);
     }
 
     [Fact]

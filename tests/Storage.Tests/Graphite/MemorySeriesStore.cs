@@ -7,28 +7,34 @@ namespace Observe.Storage.Tests.Graphite;
 
 /// <summary>
 /// Test double for the embedded TSDB: an in-memory, whisper-like <see cref="ISeriesReader"/> and
-/// <see cref="IMetricSink"/>. Fixed retentions (<c>10s:1d</c>, finest first); each write lands in the slot
+/// <see cref="IMetricSink"/>. Retentions per storage-schemas pattern (default <c>10s:1d</c>, finest first); each write lands in the slot
 /// <c>ts - ts % step</c> of every archive (last write wins in the finest; coarser archives average the
 /// finest slots on read, xFilesFactor 0); fetch follows whisper.file_fetch (archive chosen by
 /// <c>now - from</c>, <c>from/until</c> rounded up to the next slot boundary).
 /// </summary>
 public sealed class MemorySeriesStore : ISeriesReader, IMetricSink
 {
-    private readonly (long Step, long Retention)[] _archives;
+    private readonly List<(Regex Pattern, (long Step, long Retention)[] Archives)> _schemas = [];
     private readonly Func<long> _now;
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<long, double>> _series = new(StringComparer.Ordinal);
 
-    public MemorySeriesStore(string retentions = "10s:1d", Func<long>? now = null)
+    public MemorySeriesStore(string retentions = "10s:1d", Func<long>? now = null) : this([(".*", retentions)], now) { }
+
+    /// <summary>storage-schemas: the first pattern matching a series name picks its retentions.</summary>
+    public MemorySeriesStore(IEnumerable<(string Pattern, string Retentions)> schemas, Func<long>? now = null)
     {
-        _archives = retentions.Split(',').Select(r =>
-        {
-            var parts = r.Split(':');
-            var step = Seconds(parts[0]);
-            var ret = Seconds(parts[1]);
-            return (step, parts[1].All(char.IsAsciiDigit) ? ret * step : ret);
-        }).ToArray();
+        foreach (var (pattern, retentions) in schemas)
+            _schemas.Add((new Regex(pattern), retentions.Split(',').Select(r =>
+            {
+                var parts = r.Split(':');
+                var step = Seconds(parts[0]);
+                var ret = Seconds(parts[1]);
+                return (step, parts[1].All(char.IsAsciiDigit) ? ret * step : ret);
+            }).ToArray()));
         _now = now ?? (() => DateTimeOffset.UtcNow.ToUnixTimeSeconds());
     }
+
+    private (long Step, long Retention)[] ArchivesFor(string series) => _schemas.First(s => s.Pattern.IsMatch(series)).Archives;
 
     private static long Seconds(string s)
     {
@@ -52,8 +58,9 @@ public sealed class MemorySeriesStore : ISeriesReader, IMetricSink
 
     public void Write(string path, double value, long timestamp)
     {
-        var step = _archives[0].Step;
-        var slots = _series.GetOrAdd(Canonical(path), _ => new ConcurrentDictionary<long, double>());
+        var name = Canonical(path);
+        var step = ArchivesFor(name)[0].Step;
+        var slots = _series.GetOrAdd(name, _ => new ConcurrentDictionary<long, double>());
         slots[timestamp - timestamp % step] = value;
     }
 
@@ -114,24 +121,25 @@ public sealed class MemorySeriesStore : ISeriesReader, IMetricSink
     public SeriesWindow? Fetch(string series, long from, long until)
     {
         if (!_series.TryGetValue(Canonical(series), out var slots)) return null;
+        var archives = ArchivesFor(Canonical(series));
         var now = _now();
         if (from > until) throw new ArgumentException("from after until");
-        var maxRetention = _archives.Max(a => a.Retention);
+        var maxRetention = archives.Max(a => a.Retention);
         var oldest = now - maxRetention;
         if (from > now) return null;
         if (until < oldest) return null;
         if (from < oldest) from = oldest;
         if (until > now) until = now;
         var diff = now - from;
-        var archive = _archives[^1];
-        foreach (var a in _archives) if (a.Retention >= diff) { archive = a; break; }
+        var archive = archives[^1];
+        foreach (var a in archives) if (a.Retention >= diff) { archive = a; break; }
         var step = archive.Step;
         var fromInterval = from - from % step + step;
         var untilInterval = until - until % step + step;
         if (fromInterval == untilInterval) untilInterval += step;
         var n = (int)((untilInterval - fromInterval) / step);
         var values = new double?[n];
-        var fine = _archives[0].Step;
+        var fine = archives[0].Step;
         for (var i = 0; i < n; i++)
         {
             var t = fromInterval + i * step;
