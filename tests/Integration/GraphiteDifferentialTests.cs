@@ -450,6 +450,58 @@ public sealed class GraphiteDifferentialTests(GraphiteDifferentialFixture fx, IT
         Assert.True(JsonEqual(g, o), $"{q}\ngraphite: {g}\nobserve:  {o}");
     }
 
+    [Theory]
+    [InlineData("/tags/autoComplete/tags?expr=name%3Dcpu.load")]
+    [InlineData("/tags/autoComplete/tags?expr=dc%3Deast&tagPrefix=h")]
+    [InlineData("/tags/autoComplete/values?tag=dc")]
+    [InlineData("/tags/autoComplete/values?tag=host&expr=dc%3Deast")]
+    [InlineData("/tags/autoComplete/values?tag=host&valuePrefix=h&expr=name%3Dcpu.load")]
+    [InlineData("/tags/findSeries?expr=dc%3Deast")]
+    [InlineData("/tags/findSeries?expr=name%3Dcpu.load&expr=host!%3Dh1")]
+    [InlineData("/tags/findSeries?expr=dc%3D~w.*")]
+    [InlineData("/metrics/expand?query=app.*.requests&query=app.web1.*")]
+    [InlineData("/metrics/expand?query=app.web%7B1%2C2%7D.*&groupByExpr=1")]
+    [InlineData("/metrics/expand?query=app.*&leavesOnly=1")]
+    public async Task Tag_and_expand_endpoints_match_graphite_web(string q)
+    {
+        var g = await fx.Http.GetStringAsync(fx.GraphiteUrl + q);
+        var o = await fx.Http.GetStringAsync(fx.ObserveUrl + q);
+        output.WriteLine($"{q}\n  graphite: {g}\n  observe:  {o}");
+        Assert.True(JsonEqual(g, o), $"{q}\ngraphite: {g}\nobserve:  {o}");
+    }
+
+    [Theory]
+    [InlineData("app.*.requests")]
+    [InlineData("summarize(app.web2.latency, '5min', 'avg')")]
+    public async Task Render_csv_matches_graphite_web(string target)
+    {
+        var form = Form(target);
+        form[3] = new("format", "csv");
+        var (g, o) = await RenderBoth(form);
+        var gl = g.Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        var ol = o.Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(gl.Length, ol.Length);
+        for (var i = 0; i < gl.Length; i++)
+        {
+            var a = gl[i].Split(','); var b = ol[i].Split(',');
+            Assert.Equal(a[0], b[0]);
+            Assert.Equal(a[1], b[1]);
+            Assert.True(a[2] == b[2] || Math.Abs(double.Parse(a[2], CultureInfo.InvariantCulture) - double.Parse(b[2], CultureInfo.InvariantCulture)) < 1e-9, $"{gl[i]} vs {ol[i]}");
+        }
+    }
+
+    [Fact]
+    public async Task Every_observe_function_exists_in_graphite_web_and_version_is_1_1_8()
+    {
+        // graphite-web writes Python's Infinity/NaN for defaults such as limit=inf
+        using var g = JsonDocument.Parse((await fx.Http.GetStringAsync(fx.GraphiteUrl + "/functions")).Replace("Infinity", "1e9999").Replace("NaN", "null"));
+        using var o = JsonDocument.Parse(await fx.Http.GetStringAsync(fx.ObserveUrl + "/functions"));
+        var missing = o.RootElement.EnumerateObject().Select(p => p.Name).Where(n => !g.RootElement.TryGetProperty(n, out _)).ToList();
+        Assert.True(missing.Count == 0, "not graphite-web functions: " + string.Join(", ", missing));
+        Assert.Equal("1.1.8", await fx.Http.GetStringAsync(fx.ObserveUrl + "/version"));
+        Assert.Equal("1.1.8", (await fx.Http.GetStringAsync(fx.GraphiteUrl + "/version")).Trim());
+    }
+
     [Fact]
     public async Task Unknown_function_and_bad_syntax_are_400_on_observe()
     {

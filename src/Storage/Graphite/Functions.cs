@@ -15,7 +15,7 @@ internal static partial class Evaluator
         void Add(string name, string group, string[] ps, Func<Call, object?> fn) => d[name] = new FunctionInfo(name, group, ps, fn);
 
         foreach (var (fname, agg) in new[] { ("sumSeries", "sum"), ("averageSeries", "average"), ("maxSeries", "max"), ("minSeries", "min"), ("diffSeries", "diff"),
-                     ("sum", "sum"), ("avg", "average"), ("max", "max"), ("min", "min"), ("multiplySeries", "multiply"), ("stddevSeries", "stddev"), ("rangeOfSeries", "range") })
+                     ("sum", "sum"), ("avg", "average"), ("multiplySeries", "multiply"), ("stddevSeries", "stddev"), ("rangeOfSeries", "range") })
             Add(fname, "Combine", ["seriesLists*"], c => Aggregate(c.Ctx, c.SeriesLists(0), agg));
         Add("aggregate", "Combine", ["seriesList", "func", "xFilesFactor"],
             c => Aggregate(c.Ctx, [c.Series(0)], c.AggFunc(1, "func"), c.OptDouble(2, "xFilesFactor")));
