@@ -392,17 +392,42 @@ public sealed class GraphiteDifferentialTests(GraphiteDifferentialFixture fx, IT
         AssertSameRender(g, o, "noNullPoints");
     }
 
-    [Fact]
-    public async Task Render_with_relative_times_matches_graphite_web()
+    public static IEnumerable<object[]> TimeFormatCases()
     {
-        // relative to now: both sides evaluate "now" within the same second almost always; retry once if the second ticked.
-        for (var attempt = 0; ; attempt++)
-        {
-            var form = new List<KeyValuePair<string, string>> { new("target", "app.web1.requests"), new("from", "-30min"), new("until", "-10min"), new("format", "json") };
-            var (g, o) = await RenderBoth(form);
-            try { AssertSameRender(g, o, "relative"); return; }
-            catch (Exception) when (attempt < 2) { }
-        }
+        var t = DateTime.UtcNow.AddMinutes(-50);
+        var d = DateTime.UtcNow;
+        return
+        [
+            ["-30min", "-10min"], ["-50min", "now"], ["-1h", "-5min"], ["now-40min", "now-20min"],
+            [t.ToString("HH:mm_yyyyMMdd", CultureInfo.InvariantCulture), "now"],
+            [t.ToString("HH:mm_yyyyMMdd", CultureInfo.InvariantCulture), d.AddMinutes(-15).ToString("HH:mm_yyyyMMdd", CultureInfo.InvariantCulture)],
+            [d.ToString("yyyyMMdd", CultureInfo.InvariantCulture), "now"], [d.ToString("MM/dd/yy", CultureInfo.InvariantCulture), "now"],
+            ["midnight", "now"], ["-2h", "now"], ["-1d", "now"],
+        ];
+    }
+
+    /// <summary>from/until in graphite-web's attime formats, relative to "now" on each side (retried if a second ticks between the two requests).</summary>
+    [Theory]
+    [MemberData(nameof(TimeFormatCases))]
+    public async Task Render_with_attime_formats_matches_graphite_web(string from, string until)
+    {
+        foreach (var target in new[] { "app.web1.requests", "sumSeries(seriesByTag('dc=east'))" })
+            for (var attempt = 0; ; attempt++)
+            {
+                var form = new List<KeyValuePair<string, string>> { new("target", target), new("from", from), new("until", until), new("format", "json") };
+                var (g, o) = await RenderBoth(form);
+                try { AssertSameRender(g, o, $"{target} from={from} until={until}"); break; }
+                catch (Exception) when (attempt < 2) { }
+            }
+    }
+
+    [Fact]
+    public async Task Render_by_GET_with_repeated_targets_matches_graphite_web()
+    {
+        var q = $"/render?target=app.web1.requests&target={Uri.EscapeDataString("aliasByNode(app.*.latency, 1)")}&from={fx.From}&until={fx.Until}&format=json";
+        var g = await fx.Http.GetStringAsync(fx.GraphiteUrl + q);
+        var o = await fx.Http.GetStringAsync(fx.ObserveUrl + q);
+        AssertSameRender(g, o, "GET");
     }
 
     [Theory]
