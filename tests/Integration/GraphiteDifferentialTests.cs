@@ -304,7 +304,7 @@ public sealed class GraphiteDifferentialTests(GraphiteDifferentialFixture fx, IT
         "seriesByTag('name=cpu.load', 'dc=east')", "seriesByTag('name=cpu.load', 'host!=h1')", "seriesByTag('name=~cpu', 'dc=~ea')",
         "sumSeries(seriesByTag('name=cpu.load'))",
         "timeShift(app.web1.requests, '5min')", "timeShift(app.web1.requests, '-10min', false)",
-        "keepLastValue(app.web2.latency)", "keepLastValue(app.web2.latency, 1)", "transformNull(app.web2.latency, -1)",
+        "keepLastValue(app.web2.latency)", "keepLastValue(app.web2.latency, 1)", "transformNull(app.web2.latency, -1)", "transformNull(app.web2.latency)",
         "transformNull(app.web2.latency, 0, referenceSeries=app.web1.latency)",
         "removeBelowValue(app.web1.latency, 5)", "removeAboveValue(app.web1.latency, 5.5)",
         "percentileOfSeries(app.*.latency, 50)", "percentileOfSeries(app.*.latency, 75, true)",
@@ -553,6 +553,11 @@ public sealed class GraphiteDifferentialTests(GraphiteDifferentialFixture fx, IT
             var gt = gs[i].GetProperty("target").GetString();
             var ot = os[i].GetProperty("target").GetString();
             Assert.True(gt == ot, $"{what}: series {i} named '{gt}' by graphite, '{ot}' by observe");
+            if (CompareTags && gs[i].TryGetProperty("tags", out var gtags))
+            {
+                var otags = os[i].GetProperty("tags");
+                Assert.True(JsonElement.DeepEquals(NormTags(gtags), NormTags(otags)), $"{what}: {gt}: tags graphite {gtags.GetRawText()} observe {otags.GetRawText()}");
+            }
             var gp = gs[i].GetProperty("datapoints").EnumerateArray().ToList();
             var op = os[i].GetProperty("datapoints").EnumerateArray().ToList();
             Assert.True(gp.Count == op.Count, $"{what}: {gt}: graphite {gp.Count} points, observe {op.Count}\n{Trunc(graphite)}\n{Trunc(observe)}");
@@ -570,6 +575,16 @@ public sealed class GraphiteDifferentialTests(GraphiteDifferentialFixture fx, IT
                 Assert.True(Math.Abs(a - b) <= 1e-9 * Math.Max(1, Math.Abs(a)), $"{what}: {gt}: point {j} ({gts}) graphite {a} observe {b}");
             }
         }
+    }
+
+    /// <summary>Grafana turns the "tags" of each series into labels; compare them too (values as strings).</summary>
+    private const bool CompareTags = true;
+
+    private static JsonElement NormTags(JsonElement tags)
+    {
+        var d = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var p in tags.EnumerateObject()) d[p.Name] = p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText();
+        return JsonSerializer.SerializeToElement(d);
     }
 
     private static string Names(List<JsonElement> s) => string.Join(", ", s.Select(x => x.GetProperty("target").GetString()));

@@ -53,7 +53,7 @@ internal static partial class Evaluator
             var l = c.Series(0); var f = c.Double(1, "factor");
             foreach (var s in l)
             {
-                s.Tags["scale"] = Py.Str(c.Raw(1, "factor"));
+                s.Tags["scale"] = Py.Repr(f); // float params arrive as floats (validateParams)
                 s.Name = $"scale({s.Name},{Py.G(f)})"; s.PathExpression = s.Name;
                 s.MapInPlace(v => AggFuncs.SafeMul(v, f));
             }
@@ -64,7 +64,7 @@ internal static partial class Evaluator
             var l = c.Series(0); var secs = c.Double(1, "seconds");
             foreach (var s in l)
             {
-                s.Tags["scaleToSeconds"] = Py.Str(c.Raw(1, "seconds"));
+                s.Tags["scaleToSeconds"] = Py.Repr(secs);
                 s.Name = $"scaleToSeconds({s.Name},{Py.D(secs)})"; s.PathExpression = s.Name;
                 var factor = secs / s.Step;
                 s.MapInPlace(v => v is { } x ? Math.Round(x * factor, 6, MidpointRounding.ToEven) : null);
@@ -76,7 +76,7 @@ internal static partial class Evaluator
             var l = c.Series(0); var f = c.Double(1, "factor");
             foreach (var s in l)
             {
-                s.Tags["offset"] = Py.Str(c.Raw(1, "factor"));
+                s.Tags["offset"] = Py.Repr(f);
                 s.Name = $"offset({s.Name},{Py.G(f)})"; s.PathExpression = s.Name;
                 s.MapInPlace(v => v + f);
             }
@@ -727,7 +727,7 @@ internal static partial class Evaluator
             defaults = Rows(refSeries).Select(r => r.Any(v => v != null) ? (double?)dflt : null).ToList();
         foreach (var s in l)
         {
-            s.Tags["transformNull"] = Py.Str(c.Raw(1, "default", false, 0L));
+            s.Tags["transformNull"] = c.Has(1, "default") ? Py.Repr(dflt) : "0";
             if (refSeries is { Count: > 0 }) s.Tags["referenceSeries"] = "1";
             s.Name = refSeries is { Count: > 0 } ? $"transformNull({s.Name},{Py.G(dflt)},referenceSeries)" : $"transformNull({s.Name},{Py.G(dflt)})";
             s.PathExpression = s.Name;
