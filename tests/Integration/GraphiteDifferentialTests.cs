@@ -44,16 +44,19 @@ public sealed class GraphiteDifferentialFixture : IAsyncLifetime
     private Peer? _carbon, _web;
     private WebApplication? _observe;
     private GraphiteEventStore? _events;
+    private IDisposable? _store;
 
     /// <summary>
-    /// The ONE place the Observe side's store is created: the reader the API serves and the sink the
-    /// test writes through. At merge, switch to <c>TimeSeriesStore.Open(new StorageOptions { DataDir = dataDir,
-    /// Schemas = [.. Schemas.Select(s => new RetentionRule { Name = s.Name, Pattern = s.Pattern, Retentions = s.Retentions })], Aggregation = [new() { Pattern = ".*", XFilesFactor = 0, AggregationMethod = "average" }] })</c>.
+    /// The ONE place the Observe side's store is created: the reader the API serves, the sink the test
+    /// writes through, and what to dispose at the end. At merge, switch to
+    /// <c>var store = TimeSeriesStore.Open(new StorageOptions { DataDir = dataDir,
+    /// Schemas = [.. Schemas.Select(s => new RetentionRule { Name = s.Name, Pattern = s.Pattern, Retentions = s.Retentions })], Aggregation = [new() { Pattern = ".*", XFilesFactor = 0, AggregationMethod = "average" }] }); return (store, store, store);</c>
+    /// (one average rule with xFilesFactor 0, as storage-aggregation.conf below; not statsd's defaults).
     /// </summary>
-    private static (ISeriesReader Reader, IMetricSink Sink) CreateObserveStore(string dataDir)
+    private static (ISeriesReader Reader, IMetricSink Sink, IDisposable? Owner) CreateObserveStore(string dataDir)
     {
         var store = new MemorySeriesStore(Schemas.Select(s => (s.Pattern, s.Retentions)));
-        return (store, store);
+        return (store, store, null);
     }
 
     public async Task InitializeAsync()
@@ -63,7 +66,8 @@ public sealed class GraphiteDifferentialFixture : IAsyncLifetime
         var points = TestData.Points(T0).ToList();
 
         // ---- Observe side
-        var (reader, sink) = CreateObserveStore(Path.Combine(Dir, "observe"));
+        var (reader, sink, owner) = CreateObserveStore(Path.Combine(Dir, "observe"));
+        _store = owner;
         await sink.WriteAsync(new MetricBatch(T0, points), CancellationToken.None);
         _events = GraphiteEventStore.Open(Path.Combine(Dir, "observe"));
         var observePort = FreePort.Get();
@@ -210,6 +214,7 @@ public sealed class GraphiteDifferentialFixture : IAsyncLifetime
     {
         if (_observe != null) await _observe.DisposeAsync();
         _events?.Dispose();
+        _store?.Dispose();
         _web?.Dispose();
         _carbon?.Dispose();
         Http.Dispose();

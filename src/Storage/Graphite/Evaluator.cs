@@ -92,7 +92,9 @@ internal static partial class Evaluator
         {
             if (byName.ContainsKey(name)) continue;
             var w = ctx.Reader.Fetch(name, ctx.StartTime, ctx.EndTime);
-            if (w == null) continue;
+            // whisper returns None for a window wholly in the future or beyond retention: graphite-web drops the
+            // series; a reader may signal the same with null or with an empty window
+            if (w == null || w.Values.Length == 0) continue;
             var s = new TimeSeries(name, w.Start, w.End, w.Step, w.Values, ctx.XFilesFactor) { PathExpression = pathExpr };
             byName[name] = s;
         }
