@@ -41,7 +41,7 @@ public sealed class GraphiteDifferentialFixture : IAsyncLifetime
     public long Until => T0 + 3000;
     public string Setup { get; private set; } = "";
 
-    private Peer? _carbon, _web;
+    private PeerProcess? _carbon, _web;
     private WebApplication? _observe;
     private GraphiteEventStore? _events;
     private IDisposable? _store;
@@ -155,10 +155,10 @@ public sealed class GraphiteDifferentialFixture : IAsyncLifetime
             await p.WaitForExitAsync();
             if (p.ExitCode != 0) throw new InvalidOperationException("graphite-manage migrate failed: " + await err);
         }
-        _carbon = Peer.Start("/usr/bin/python3",
+        _carbon = PeerProcess.Start("/usr/bin/python3",
             ["/usr/bin/carbon-cache", $"--config={Dir}/conf/carbon.conf", $"--pidfile={Dir}/run/carbon.pid", "--debug", "start"],
             Dir, Path.Combine(Dir, "carbon.log"), env);
-        _web = Peer.Start("/usr/bin/python3", ["/usr/bin/graphite-manage", "runserver", $"127.0.0.1:{web}", "--noreload"],
+        _web = PeerProcess.Start("/usr/bin/python3", ["/usr/bin/graphite-manage", "runserver", $"127.0.0.1:{web}", "--noreload"],
             Dir, Path.Combine(Dir, "web.log"), env);
         GraphiteUrl = $"http://127.0.0.1:{web}";
         await Poll.UntilAsync(async () => (await Http.GetAsync($"{GraphiteUrl}/metrics/find?query=*")).IsSuccessStatusCode,
@@ -215,38 +215,11 @@ public sealed class GraphiteDifferentialFixture : IAsyncLifetime
         if (_observe != null) await _observe.DisposeAsync();
         _events?.Dispose();
         _store?.Dispose();
-        _web?.Dispose();
-        _carbon?.Dispose();
+        if (_web != null) await _web.DisposeAsync();
+        if (_carbon != null) await _carbon.DisposeAsync();
+        // PeerProcess stops the whole setsid group by PID; check nothing of ours is left listening
+        Assert.True(_web?.HasExited != false && _carbon?.HasExited != false, "graphite peers still running");
         Http.Dispose();
-    }
-}
-
-/// <summary>
-/// A peer server stopped by PID through .NET (SIGKILL to the process tree). Not PeerProcess: on this
-/// machine its group kill via /usr/bin/kill also took down unrelated processes (the test runner's shell).
-/// </summary>
-internal sealed class Peer : IDisposable
-{
-    private readonly Process _p;
-    private Peer(Process p) { _p = p; }
-
-    public static Peer Start(string file, IEnumerable<string> args, string workDir, string logPath, IDictionary<string, string> env)
-    {
-        var psi = new ProcessStartInfo("sh") { WorkingDirectory = workDir, UseShellExecute = false };
-        psi.ArgumentList.Add("-c");
-        psi.ArgumentList.Add("exec \"$0\" \"$@\" >>\"$OBSERVE_PEER_LOG\" 2>&1");
-        psi.ArgumentList.Add(file);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["OBSERVE_PEER_LOG"] = logPath;
-        foreach (var (k, v) in env) psi.Environment[k] = v;
-        return new Peer(Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}"));
-    }
-
-    public void Dispose()
-    {
-        try { if (!_p.HasExited) { _p.Kill(entireProcessTree: true); _p.WaitForExit(10_000); } }
-        catch (InvalidOperationException) { }
-        _p.Dispose();
     }
 }
 
