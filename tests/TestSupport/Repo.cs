@@ -10,7 +10,9 @@ public static class Repo
 
     public static string TempDir(string name)
     {
-        var dir = Path.Combine(Path.GetTempPath(), "observe-tests", $"{name}-{Environment.ProcessId}-{Guid.NewGuid():N}"[..Math.Min(60, name.Length + 45)]);
+        // (the slice used to be name.Length + 45 long, past the end of the string when the PID is short)
+        var unique = $"{name}-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        var dir = Path.Combine(Path.GetTempPath(), "observe-tests", unique[..Math.Min(60, unique.Length)]);
         Directory.CreateDirectory(dir);
         return dir;
     }
