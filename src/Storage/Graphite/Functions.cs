@@ -583,6 +583,7 @@ internal static partial class Evaluator
             long newStart, newEnd;
             if (alignToFrom) { newStart = s.Start; newEnd = s.End; }
             else { newStart = s.Start - Py.Mod(s.Start, interval); newEnd = s.End - Py.Mod(s.End, interval) + interval; }
+            if (s.Step <= 0) throw new GraphiteInputException($"summarize: series {s.Name} has no step");
             var timestamps = new List<long>();
             for (var t = s.Start; t < s.End; t += s.Step) timestamps.Add(t);
             var dps = s.Points();

@@ -86,7 +86,7 @@ public static class GraphiteApi
         {
             result = Results.Text("Invalid JSON: " + e.Message, "text/plain", statusCode: 400);
         }
-        catch (Exception e) when (e is FormatException or OverflowException or InvalidOperationException or ArgumentException
+        catch (Exception e) when (e is FormatException or ArithmeticException or InvalidOperationException or ArgumentException or IndexOutOfRangeException
                                       or System.Text.RegularExpressions.RegexMatchTimeoutException)
         {
             result = Results.Text("Invalid request: " + e.Message, "text/plain", statusCode: 400);
@@ -114,7 +114,7 @@ public static class GraphiteApi
         var start = Math.Min(from, until);
         var end = Math.Max(from, until);
         if (start == end) throw new GraphiteInputException("Invalid empty time range");
-        int? mdp = p.Get("maxDataPoints") is { } m && m.Length > 0 && m.All(char.IsAsciiDigit) && int.TryParse(m, out var mv) ? mv : null;
+        int? mdp = p.Get("maxDataPoints") is { } m && m.Length > 0 && m.All(char.IsAsciiDigit) && int.TryParse(m, out var mv) && mv > 0 ? mv : null;
         var xff = p.Get("xFilesFactor") is { } x ? double.Parse(x, CultureInfo.InvariantCulture) : 0.0;
         string? format = p.Has("pickle") ? "pickle" : null;
         if (p.Has("rawData")) format = "raw";

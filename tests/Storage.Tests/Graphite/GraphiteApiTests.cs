@@ -78,6 +78,21 @@ public sealed class GraphiteApiTests : IAsyncLifetime
         Assert.Contains(mention, body);
     }
 
+    [Theory]
+    [InlineData("/render?format=json&target=summarize(constantLine(1),'1min')&from=-1s")]
+    [InlineData("/render?format=json&target=constantLine(1)&from=-1s&maxDataPoints=2")]
+    [InlineData("/render?format=json&target=svc.a.requests&maxDataPoints=0")]
+    [InlineData("/render?format=json&target=svc.a.requests&from=now&until=now")]
+    [InlineData("/render?format=json&target=hitcount(svc.a.requests,'0s')")]
+    [InlineData("/render?format=json&target=aliasSub(svc.a.requests,'(','x')")]
+    [InlineData("/render?format=json&target=movingAverage(svc.a.requests,'-0s')")]
+    public async Task Degenerate_requests_never_500_or_hang(string q)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var r = await _http.GetAsync(_url + q, cts.Token);
+        Assert.True((int)r.StatusCode is 200 or 400, $"{q}: {(int)r.StatusCode} {await r.Content.ReadAsStringAsync()}");
+    }
+
     [Fact]
     public async Task Bad_times_are_400() =>
         Assert.Equal(HttpStatusCode.BadRequest, (await Get("/render?format=json&target=svc.a.requests&from=-1fortnight")).Status);
