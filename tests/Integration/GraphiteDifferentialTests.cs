@@ -294,6 +294,10 @@ public sealed class GraphiteDifferentialTests(GraphiteDifferentialFixture fx, IT
         "aliasByNode(movingAverage(scale(app.*.requests, 2), 3), 1)", "sumSeries(perSecond(app.*.hits.count))",
         "highestMax(groupByNode(app.*.*, 1, 'sum'), 2)", "sumSeries(summarize(app.web1.requests, '1min', 'avg'), app.web2.requests)",
         "app.web1.requests | scale(3) | alias('piped')", "scale(app.nothing.here, 2)", "sumSeries(app.nothing.*)",
+        "aggregate(app.*.latency, 'median')", "aggregate(app.*.latency, 'stddev')", "aggregate(app.*.requests, 'range')",
+        "multiplySeries(app.web1.requests, app.web2.requests)", "summarize(app.web2.latency, '5min', 'avg_zero')",
+        "highest(app.*.latency, 2, 'max')", "lowest(app.*.requests, 1, 'sum')", "movingAverage(app.web2.latency, '2min', 0.8)",
+        "groupByNode(app.*.latency, 1, 'median')",
     ];
 
     public static IEnumerable<object[]> TargetCases => Targets.Select(t => new object[] { t });
@@ -358,6 +362,19 @@ public sealed class GraphiteDifferentialTests(GraphiteDifferentialFixture fx, IT
         form[1] = new("from", (fx.T0 - 3600).ToString(CultureInfo.InvariantCulture));
         var (g, o) = await RenderBoth(form);
         AssertSameRender(g, o, "coarse " + target);
+    }
+
+    [Theory]
+    [InlineData("sumSeries(app.web2.latency, app.web1.latency)", "0.9", null)]
+    [InlineData("averageSeries(app.web2.latency, app.web1.latency)", "0.6", null)]
+    [InlineData("app.web2.latency", "0.9", "20")]
+    [InlineData("app.web2.latency", "0.5", "40")]
+    public async Task Render_with_xFilesFactor_matches_graphite_web(string target, string xff, string? maxDataPoints)
+    {
+        var form = Form(target, ("xFilesFactor", xff));
+        if (maxDataPoints != null) form.Add(new("maxDataPoints", maxDataPoints));
+        var (g, o) = await RenderBoth(form);
+        AssertSameRender(g, o, $"{target} xFilesFactor={xff} maxDataPoints={maxDataPoints}");
     }
 
     [Fact]
