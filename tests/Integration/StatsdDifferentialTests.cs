@@ -83,6 +83,7 @@ public sealed class StatsdDifferentialTests(ITestOutputHelper output)
         Assert.True(File.Exists(Path.Combine(Repo.NodeModules, "statsd", "stats.js")), "run tests/peers/install.sh");
         var parts = new[] { StatsdCorpus.Part1(), StatsdCorpus.Part2() };
         Assert.True(parts.Sum(p => StatsdCorpus.LineCount(p)) >= 200);
+        output.WriteLine($"corpus: {StatsdCorpus.LineCount(parts[0])} + {StatsdCorpus.LineCount(parts[1])} lines in {parts[0].Length} + {parts[1].Length} packets");
         Exception? last = null;
         for (var attempt = 1; attempt <= 3; attempt++)
         {
