@@ -234,4 +234,17 @@ public sealed class StatsdAggregatorTests
         Assert.Equal(threads * perThread * 5L, totals.MetricsReceived);
         Assert.Equal(threads * perThread, totals.BadLinesSeen);
     }
+
+    [Fact]
+    public void Existing_keys_do_not_allocate_on_the_hot_path()
+    {
+        var a = StatsdTest.Aggregator();
+        var packet = Encoding.UTF8.GetBytes("hot.counter:1|c|@0.5\nhot.gauge:+1|g\nhot.set:member|s\nhot.tagged:2|c|#env:prod,dc:a\nsan itize/me:1|c");
+        for (var i = 0; i < 100; i++) a.HandlePacket(packet); // warm up: keys, pools
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 10_000; i++) a.HandlePacket(packet);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < 1024, $"{allocated} bytes allocated for 50,000 lines");
+        Assert.Equal(0, a.Totals.BadLinesSeen);
+    }
 }
