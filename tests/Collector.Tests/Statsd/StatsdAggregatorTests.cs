@@ -153,9 +153,23 @@ public sealed class StatsdAggregatorTests
         var big = new byte[64 * 1024];
         big.AsSpan().Fill((byte)'x');
         a.HandlePacket(big);
-        a.HandlePacket([0xff, 0xfe, (byte)':', (byte)'1', (byte)'|', (byte)'c']); // invalid UTF-8 key → sanitised to ""
+        a.HandlePacket([0xff, 0xfe, (byte)':', (byte)'1', (byte)'|', (byte)'c']);
         a.Flush(0);
         Assert.True(a.Totals.BadLinesSeen > 0);
+    }
+
+    [Fact]
+    public void Invalid_utf8_and_overlong_lines_are_bad_lines_and_neighbours_survive()
+    {
+        var a = StatsdTest.Aggregator();
+        byte[] invalid = [(byte)'k', 0xff, 0xfe, .. "k:1|c\nok:2|c"u8.ToArray()];
+        a.HandlePacket(invalid);
+        var longKey = new string('a', 8200);
+        a.Send($"{longKey}:1|c\nok:3|c");
+        var d = a.FlushDict();
+        Assert.Equal(2, a.Totals.BadLinesSeen);
+        Assert.Equal(5, d["stats_counts.ok"]);
+        Assert.DoesNotContain(d.Keys, k => k.Contains("stats_counts.k") || k.Contains(longKey));
     }
 
     [Fact]
