@@ -24,6 +24,8 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
         public long HeadMin = long.MaxValue;
         /// <summary>Per archive: the newest slot timestamp stored in a sealed chunk (long.MinValue: none).</summary>
         public readonly long[] SealedMax = Enumerable.Repeat(long.MinValue, schema.Archives.Length).ToArray();
+        /// <summary>Per archive: the newest chunk, which later compactions extend until it holds <see cref="MaxChunkPoints"/>.</summary>
+        public readonly TailChunk?[] Tails = new TailChunk?[schema.Archives.Length];
 
         public void Append(long ts, double v, long seq)
         {
@@ -37,6 +39,11 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
         }
     }
 
+    internal sealed record TailChunk(long Id, long MinTs, long MaxTs, int Count);
+
+    /// <summary>Points per chunk before a new one is started (720 = 2 h of 10 s slots).</summary>
+    public const int MaxChunkPoints = 720;
+
     private readonly object _gate = new();
     private readonly SqliteConnection _conn;
     private readonly TimeProvider _time;
@@ -47,7 +54,7 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
     private readonly List<string> _tagged = [];
     private readonly List<(long Seq, long MaxTs)> _headRows = [];
     private readonly HashSet<long> _badChunks = [];
-    private readonly SqliteCommand _insertSeries, _insertHead, _upsertMeta, _selectChunks, _insertChunk;
+    private readonly SqliteCommand _insertSeries, _insertHead, _upsertMeta, _selectChunks, _insertChunk, _selectChunkById, _updateChunk;
     private readonly ITimer? _timer;
     private long _lastPersisted = long.MinValue;
     private long _corruptChunks, _corruptHeadRows;
@@ -90,7 +97,9 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
         _insertHead = Prepare("INSERT INTO head(batch_ts, max_ts, data) VALUES($t, $m, $d) RETURNING seq", "$t", "$m", "$d");
         _upsertMeta = Prepare("INSERT INTO meta(key, value) VALUES('last_batch_ts', $v) ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)", "$v");
         _selectChunks = Prepare("SELECT id, data FROM chunk WHERE series = $s AND level = $l AND max_ts >= $f AND min_ts < $u ORDER BY id", "$s", "$l", "$f", "$u");
-        _insertChunk = Prepare("INSERT INTO chunk(series, level, min_ts, max_ts, expires, data) VALUES($s, $l, $a, $b, $e, $d)", "$s", "$l", "$a", "$b", "$e", "$d");
+        _insertChunk = Prepare("INSERT INTO chunk(series, level, min_ts, max_ts, expires, data) VALUES($s, $l, $a, $b, $e, $d) RETURNING id", "$s", "$l", "$a", "$b", "$e", "$d");
+        _selectChunkById = Prepare("SELECT data FROM chunk WHERE id = $i", "$i");
+        _updateChunk = Prepare("UPDATE chunk SET max_ts = $b, expires = $e, data = $d WHERE id = $i", "$b", "$e", "$d", "$i");
         Load();
         if (options.CompactionIntervalSeconds > 0)
         {
@@ -142,16 +151,18 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
         }
         using (var c = _conn.CreateCommand())
         {
-            c.CommandText = "SELECT id, series, level, max_ts, data FROM chunk";
+            c.CommandText = "SELECT id, series, level, min_ts, max_ts, data FROM chunk ORDER BY id";
             using var r = c.ExecuteReader();
             while (r.Read())
             {
-                var data = (byte[])r.GetValue(4);
-                if (!Gorilla.TryValidate(data, out _)) { _badChunks.Add(r.GetInt64(0)); _corruptChunks++; continue; }
+                var data = (byte[])r.GetValue(5);
+                if (!Gorilla.TryValidate(data, out int count)) { _badChunks.Add(r.GetInt64(0)); _corruptChunks++; continue; }
                 if (byId.TryGetValue(r.GetInt32(1), out var s))
                 {
                     int level = r.GetInt32(2);
-                    if (level < s.SealedMax.Length) s.SealedMax[level] = Math.Max(s.SealedMax[level], r.GetInt64(3));
+                    if (level >= s.SealedMax.Length) continue;
+                    s.SealedMax[level] = Math.Max(s.SealedMax[level], r.GetInt64(4));
+                    s.Tails[level] = new TailChunk(r.GetInt64(0), r.GetInt64(3), r.GetInt64(4), count);
                 }
             }
         }
@@ -434,14 +445,15 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
 
             using var tx = _conn.BeginTransaction();
             _currentTx = tx;
-            var updates = new List<(SeriesState S, long[] NewMax)>();
+            var updates = new List<(SeriesState S, long[] NewMax, TailChunk?[] Tails)>();
             try
             {
                 foreach (var s in _all)
                 {
                     if (s.HeadCount == 0) continue;
-                    var newMax = SealSeries(s, sealedSeqs, tx);
-                    if (newMax != null) updates.Add((s, newMax));
+                    var tails = (TailChunk?[])s.Tails.Clone();
+                    var newMax = SealSeries(s, sealedSeqs, tails, tx);
+                    if (newMax != null) updates.Add((s, newMax, tails));
                 }
                 using (var del = _conn.CreateCommand())
                 {
@@ -455,8 +467,11 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
             }
             finally { _currentTx = null; }
 
-            foreach (var (s, newMax) in updates)
+            foreach (var (s, newMax, tails) in updates)
+            {
                 for (int k = 0; k < newMax.Length; k++) s.SealedMax[k] = Math.Max(s.SealedMax[k], newMax[k]);
+                tails.CopyTo(s.Tails, 0);
+            }
             foreach (var s in _all)
             {
                 if (s.HeadCount == 0) continue;
@@ -494,7 +509,7 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
     }
 
     /// <summary>Writes the level-0 chunk and rollup chunks for the sealed head points of one series; returns new per-level max.</summary>
-    private long[]? SealSeries(SeriesState s, HashSet<long> sealedSeqs, SqliteTransaction tx)
+    private long[]? SealSeries(SeriesState s, HashSet<long> sealedSeqs, TailChunk?[] tails, SqliteTransaction tx)
     {
         var archives = s.Schema.Archives;
         // Sealed points in write order; later writes to the same slot win (as whisper).
@@ -526,7 +541,7 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
         }
         var newMax = Enumerable.Repeat(long.MinValue, archives.Length).ToArray();
         long minTs = ts[0], maxTs = ts[^1];
-        InsertChunk(s.Id, 0, ts, vs, archives[0].Retention, tx);
+        AppendChunk(s.Id, 0, ts, vs, archives[0].Retention, tails, tx);
         newMax[0] = maxTs;
 
         long prevStep = archives[0].Step;
@@ -552,7 +567,7 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
                 if (coarse[j] is double d) { cts.Add(rFrom + j * step); cvs.Add(d); }
             if (cts.Count > 0)
             {
-                InsertChunk(s.Id, k, [.. cts], [.. cvs], archives[k].Retention, tx);
+                AppendChunk(s.Id, k, [.. cts], [.. cvs], archives[k].Retention, tails, tx);
                 newMax[k] = cts[^1];
             }
             prev = coarse; prevFrom = rFrom; prevStep = step;
@@ -560,7 +575,40 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
         return newMax;
     }
 
-    private void InsertChunk(int series, int level, long[] ts, double[] vs, long retention, SqliteTransaction tx)
+    /// <summary>
+    /// Extends the series' newest chunk of this archive when the new slots all follow it and it has room
+    /// (re-encoded and replaced in the same transaction), else inserts a new chunk. Bigger chunks amortise the
+    /// per-chunk header and row overhead.
+    /// </summary>
+    private void AppendChunk(int series, int level, long[] ts, double[] vs, long retention, TailChunk?[] tails, SqliteTransaction tx)
+    {
+        var tail = tails[level];
+        if (tail != null && ts[0] > tail.MaxTs && tail.Count + ts.Length <= MaxChunkPoints && !_badChunks.Contains(tail.Id))
+        {
+            _selectChunkById.Transaction = tx;
+            _selectChunkById.Parameters[0].Value = tail.Id;
+            if (_selectChunkById.ExecuteScalar() is byte[] old && Gorilla.TryValidate(old, out _))
+            {
+                var (ots, ovs) = Gorilla.Decode(old);
+                long[] nts = [.. ots, .. ts];
+                double[] nvs = [.. ovs, .. vs];
+                _updateChunk.Transaction = tx;
+                _updateChunk.Parameters[0].Value = nts[^1];
+                _updateChunk.Parameters[1].Value = nts[^1] + retention;
+                _updateChunk.Parameters[2].Value = Gorilla.Encode(nts, nvs);
+                _updateChunk.Parameters[3].Value = tail.Id;
+                if (_updateChunk.ExecuteNonQuery() == 1)
+                {
+                    tails[level] = new TailChunk(tail.Id, nts[0], nts[^1], nts.Length);
+                    return;
+                }
+            }
+        }
+        long id = InsertChunk(series, level, ts, vs, retention, tx);
+        tails[level] = new TailChunk(id, ts[0], ts[^1], ts.Length);
+    }
+
+    private long InsertChunk(int series, int level, long[] ts, double[] vs, long retention, SqliteTransaction tx)
     {
         _insertChunk.Transaction = tx;
         _insertChunk.Parameters[0].Value = series;
@@ -569,7 +617,7 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
         _insertChunk.Parameters[3].Value = ts[^1];
         _insertChunk.Parameters[4].Value = ts[^1] + retention;
         _insertChunk.Parameters[5].Value = Gorilla.Encode(ts, vs);
-        _insertChunk.ExecuteNonQuery();
+        return (long)_insertChunk.ExecuteScalar()!;
     }
 
     public void Dispose()
@@ -579,7 +627,7 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
         {
             if (_disposed) return;
             _disposed = true;
-            foreach (var c in new[] { _insertSeries, _insertHead, _upsertMeta, _selectChunks, _insertChunk }) c.Dispose();
+            foreach (var c in new[] { _insertSeries, _insertHead, _upsertMeta, _selectChunks, _insertChunk, _selectChunkById, _updateChunk }) c.Dispose();
             _conn.Close();
             _conn.Dispose();
         }
