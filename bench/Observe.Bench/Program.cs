@@ -20,6 +20,7 @@ long start = now - now % 600 - flushes * 10L;
 var opts = new StorageOptions { DataDir = Path.Combine(root, "append"), CompactionIntervalSeconds = 0 };
 long points = 0;
 var appendWatch = new Stopwatch();
+double compactSeconds = 0;
 var rnd = new Random(42);
 var state = new StatsdShape(names.Length, rnd);
 using (var store = TimeSeriesStore.Open(opts))
@@ -33,11 +34,19 @@ using (var store = TimeSeriesStore.Open(opts))
         await store.WriteAsync(new MetricBatch(ts, batchPoints), CancellationToken.None);
         appendWatch.Stop();
         points += batchPoints.Length;
+        if ((f + 1) % 60 == 0 && f + 1 < flushes)
+        {
+            // What the background compactor does every 10 minutes of data (not part of the append timing).
+            var cw0 = Stopwatch.StartNew();
+            store.Compact(force: true);
+            compactSeconds += cw0.Elapsed.TotalSeconds;
+        }
     }
     Console.WriteLine($"append: {points:N0} points in {appendWatch.Elapsed.TotalSeconds:F2} s = {points / appendWatch.Elapsed.TotalSeconds:N0} points/s (one SQLite transaction per 10 s flush, synchronous=FULL)");
     var cw = Stopwatch.StartNew();
     store.Compact(force: true);
-    Console.WriteLine($"compaction: {cw.Elapsed.TotalSeconds:F2} s = {points / cw.Elapsed.TotalSeconds:N0} points/s");
+    compactSeconds += cw.Elapsed.TotalSeconds;
+    Console.WriteLine($"compaction (every 60 flushes + final): {compactSeconds:F2} s total = {points / compactSeconds:N0} points/s");
 }
 var (dbBytes, chunkBytes, rollupBytes, seriesBytes) = Sizes(opts.DataDir);
 Console.WriteLine($"disk after compaction (checkpointed, vacuumed): {dbBytes:N0} bytes = {(double)dbBytes / points:F2} bytes/point (all: index, chunks, rollups, SQLite pages)");
