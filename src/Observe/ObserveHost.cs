@@ -55,6 +55,8 @@ internal static class ObserveHost
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(TimeProvider.System);
 
+        // Storage first: the embedded store is a sink and the reader behind the Graphite API.
+        builder.Services.AddObserveStorage(config.Storage, embeddedSink: config.Sinks.Embedded.Enabled);
         if (config.Sinks.Carbon.Enabled)
             builder.Services.AddSingleton(_ => MetricSinks.Carbon(config.Sinks.Carbon.Host, config.Sinks.Carbon.Port));
         if (config.Sinks.Console.Enabled)
@@ -65,7 +67,9 @@ internal static class ObserveHost
         app.Services.ExportCollectorMetrics();
         app.MapMetrics("/metrics");
         app.MapGet("/health", () => Results.Text("ok\n"));
-        app.MapGet("/stats", (Func<CollectorStats> collector) => Results.Json(new { collector = collector() }, StatsJson));
+        app.MapGet("/stats", (Func<CollectorStats> collector, Func<StorageStats> storage) =>
+            Results.Json(new { collector = collector(), storage = storage() }, StatsJson));
+        app.MapObserveStorage();
         return app;
     }
 

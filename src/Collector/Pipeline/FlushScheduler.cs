@@ -16,6 +16,7 @@ internal sealed class FlushScheduler : IAsyncDisposable
     private readonly ILogger _log;
     private readonly int _intervalMs;
     private readonly CancellationTokenSource _cts = new();
+    private readonly TaggedPathCanonicaliser _canonicaliser = new();
     private Task? _loop;
     private long _flushes, _lastFlushMs, _lastFlushPoints;
     private double _lastFlushSeconds;
@@ -51,13 +52,18 @@ internal sealed class FlushScheduler : IAsyncDisposable
         }
     }
 
-    /// <summary>One flush: aggregate, then hand the batch to every sink's queue.</summary>
+    /// <summary>One flush: aggregate, put tagged names in canonical form, then hand the batch to every sink's queue.</summary>
     public void FlushOnce()
+    {
+        lock (_canonicaliser) FlushLocked();
+    }
+
+    private void FlushLocked()
     {
         var sw = Stopwatch.StartNew();
         var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
         MetricBatch batch;
-        try { batch = _aggregator.Flush(nowMs); }
+        try { batch = _canonicaliser.Canonicalise(_aggregator.Flush(nowMs)); }
         catch (Exception e)
         {
             _log.LogError(e, "statsd flush failed");
