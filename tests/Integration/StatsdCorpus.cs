@@ -72,12 +72,12 @@ internal static class StatsdCorpus
         for (var i = 0; i < 20; i++) lines.Add($"g.loop{i % 5}:{(i % 2 == 0 ? "+" : "-")}{i}|g");
         for (var i = 0; i < 12; i++) lines.Add($"t.hist{i % 3}:{i * 37 % 1100}|ms");
         var packets = new List<byte[]>(Pack(lines, 7));
-        // packet shapes: one line per packet, trailing newline, empty lines, invalid UTF-8 in a key
+        // packet shapes: one line per packet, trailing newline, empty lines. Invalid UTF-8 is a documented
+        // deviation (Observe counts a bad line, Etsy mangles the key), so it is tested in unit tests, not here.
         packets.Add("single.packet:1|c"u8.ToArray());
         packets.Add("trailing.nl:1|c\n"u8.ToArray());
         packets.Add("\n\nempty.lines:2|c\n\n"u8.ToArray());
-        packets.Add([.. "bad"u8, 0xff, 0xfe, .. "utf:1|c\nok.after:1|c"u8]);
-        packets.Add([.. "trunc"u8, 0xe2, 0x82, .. ".seq:3|ms"u8]);
+        packets.Add("ok.after:1|c"u8.ToArray());
         return [.. packets];
     }
 
