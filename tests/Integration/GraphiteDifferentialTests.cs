@@ -10,6 +10,7 @@ using Microsoft.Extensions.Logging;
 using Observe.Collector;
 using Observe.Storage;
 using Observe.Storage.Graphite;
+using Observe.Storage.Tsdb;
 using Observe.Storage.Tests.Graphite;
 using Observe.TestSupport;
 using Xunit.Abstractions;
@@ -44,19 +45,22 @@ public sealed class GraphiteDifferentialFixture : IAsyncLifetime
     private PeerProcess? _carbon, _web;
     private WebApplication? _observe;
     private GraphiteEventStore? _events;
-    private IDisposable? _store;
+    private TimeSeriesStore? _store;
 
     /// <summary>
-    /// The ONE place the Observe side's store is created: the reader the API serves, the sink the test
-    /// writes through, and what to dispose at the end. At merge, switch to
-    /// <c>var store = TimeSeriesStore.Open(new StorageOptions { DataDir = dataDir,
-    /// Schemas = [.. Schemas.Select(s => new RetentionRule { Name = s.Name, Pattern = s.Pattern, Retentions = s.Retentions })], Aggregation = [new() { Pattern = ".*", XFilesFactor = 0, AggregationMethod = "average" }] }); return (store, store, store);</c>
-    /// (one average rule with xFilesFactor 0, as storage-aggregation.conf below; not statsd's defaults).
+    /// The ONE place the Observe side's store is created: the real embedded store (TimeSeriesStore) with the
+    /// same schemas as carbon and one average rule with xFilesFactor 0, as storage-aggregation.conf below.
     /// </summary>
-    private static (ISeriesReader Reader, IMetricSink Sink, IDisposable? Owner) CreateObserveStore(string dataDir)
+    private static (ISeriesReader Reader, IMetricSink Sink, TimeSeriesStore Owner) CreateObserveStore(string dataDir)
     {
-        var store = new MemorySeriesStore(Schemas.Select(s => (s.Pattern, s.Retentions)));
-        return (store, store, null);
+        var store = TimeSeriesStore.Open(new StorageOptions
+        {
+            DataDir = dataDir,
+            Schemas = [.. Schemas.Select(s => new RetentionRule { Name = s.Name, Pattern = s.Pattern, Retentions = s.Retentions })],
+            Aggregation = [new() { Name = "default", Pattern = ".*", XFilesFactor = 0, AggregationMethod = "average" }],
+            CompactionIntervalSeconds = 0,
+        });
+        return (store, store, store);
     }
 
     public async Task InitializeAsync()
@@ -69,6 +73,10 @@ public sealed class GraphiteDifferentialFixture : IAsyncLifetime
         var (reader, sink, owner) = CreateObserveStore(Path.Combine(Dir, "observe"));
         _store = owner;
         await sink.WriteAsync(new MetricBatch(T0, points), CancellationToken.None);
+        // Half the data is sealed into compressed chunks and rollups; the rest stays in the head, so reads
+        // merge both, as they do in production between compactions.
+        owner.Compact(force: true);
+        await sink.WriteAsync(new MetricBatch(T0, TestData.Points(T0).Where(p => p.Timestamp % 20 == 0).ToList()), CancellationToken.None);
         _events = GraphiteEventStore.Open(Path.Combine(Dir, "observe"));
         var observePort = FreePort.Get();
         var builder = WebApplication.CreateSlimBuilder();
