@@ -84,8 +84,8 @@ public sealed class CollectdTarget : Target
     public override string Name => "collectd statsd plugin";
     public override string Version => Run("/usr/sbin/collectd", "-h").Split('\n').FirstOrDefault(l => l.StartsWith("collectd ", StringComparison.Ordinal))?.Split(',')[0].Trim() ?? "unknown";
     public override CounterSemantics Semantics => CounterSemantics.CumulativeLast;
-    // write_graphite with StoreRates false: "<host>.statsd.derive-bench.counter.N <cumulative total> <ts>".
-    public override bool IsBenchCounter(string n) => n.Contains(".derive-bench", StringComparison.Ordinal) && n.Contains("counter", StringComparison.Ordinal);
+    // write_graphite (StoreRates false) escapes the dots: "bench.statsd.derive-bench_counter_N <cumulative total> <ts>".
+    public override bool IsBenchCounter(string n) => n.Contains(".derive-bench_counter_", StringComparison.Ordinal) || n.Contains(".derive-bench.counter.", StringComparison.Ordinal);
     public override string Notes => "counters are cumulative `derive` values (write_graphite StoreRates false), total = last value per key; plugin sets no SO_RCVBUF: gets net.core.rmem_default; one network thread";
 
     public override PeerProcess Start(int udpPort, int graphitePort, string dir)
