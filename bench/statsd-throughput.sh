@@ -38,4 +38,4 @@ docs=(--docs "${BENCH_DOCS-docs/benchmarks.md}")
 dotnet bench/StatsdThroughput/bin/Release/net10.0/StatsdThroughput.dll \
   --observe-dll src/Observe/bin/Release/net10.0/observe.dll \
   --node-modules tests/peers/node_modules \
-  "${docs[@]}" "${notes[@]}" "$@"
+  --senders 2 "${docs[@]}" "${notes[@]}" "$@"

@@ -38,6 +38,13 @@ foreach (var target in targets)
         var tr = await Bench.TrialAsync(target, load, rate, opts);
         trials.Add(tr);
         Console.WriteLine(tr.Describe());
+        // The machine is shared: a failed trial is repeated (--retries) and the rate passes if any try passes.
+        for (var r = 0; r < opts.Retries && !tr.Pass && tr.Error == null; r++)
+        {
+            tr = await Bench.TrialAsync(target, load, rate, opts) with { Retry = true };
+            trials.Add(tr);
+            Console.WriteLine(tr.Describe());
+        }
         return tr;
     }
     Trial? pass = null, fail = null;
@@ -85,6 +92,8 @@ return summaries.Any(s => s.Pass == null) ? 2 : 0;
 public sealed record Trial(double TargetRate, Load.SendResult Sent, double Received, double CpuSend, double CpuTotal,
     long KernelDrops, double DrainSeconds, string? Error)
 {
+    public bool Retry { get; init; }
+    public string LoadAvg { get; init; } = "";
     public double Loss => Sent.CounterIncrements == 0 ? 1 : 1 - Received / Sent.CounterIncrements;
     public bool Pass => Error == null && Loss < 0.001;
     public double LinesPerSecond => Sent.Lines / Sent.Seconds;
@@ -93,7 +102,7 @@ public sealed record Trial(double TargetRate, Load.SendResult Sent, double Recei
     public string Describe() => Error != null
         ? $"  {TargetRate,10:N0} lines/s  ERROR {Error}"
         : string.Create(CultureInfo.InvariantCulture,
-            $"  {TargetRate,10:N0} lines/s  sent {LinesPerSecond,10:N0} lines/s {DatagramsPerSecond,8:N0} dgram/s  counters {Sent.CounterIncrements,9:N0} got {Received,11:N0}  loss {Loss * 100,7:0.000}%  kernel drops {KernelDrops,7:N0}  cpu {CpuSend / Sent.Seconds * 100,4:0}% of a core while sending ({CpuTotal:0.0} s incl. drain {DrainSeconds:0.0} s){(Pass ? "  PASS" : "  FAIL")}{(SenderLimited ? " (sender-limited)" : "")}");
+            $"  {TargetRate,10:N0} lines/s{(Retry ? " (retry)" : "")}  load {LoadAvg}  sent {LinesPerSecond,10:N0} lines/s {DatagramsPerSecond,8:N0} dgram/s  counters {Sent.CounterIncrements,9:N0} got {Received,11:N0}  loss {Loss * 100,7:0.000}%  kernel drops {KernelDrops,7:N0}  cpu {CpuSend / Sent.Seconds * 100,4:0}% of a core while sending ({CpuTotal:0.0} s incl. drain {DrainSeconds:0.0} s){(Pass ? "  PASS" : "  FAIL")}{(SenderLimited ? " (sender-limited)" : "")}");
 }
 
 public sealed record Summary(Target Target, Trial? Pass, Trial? Fail, string? Limit, List<Trial> Trials);
@@ -124,6 +133,7 @@ public static class Bench
                     await Task.Delay(200);
                 }
             }
+            var loadAvg = File.ReadAllText("/proc/loadavg").Split(' ')[0];
             var before = rec.Total;
             var cpu0 = ProcStat.CpuSeconds(proc.Pid);
             var drops0 = ProcStat.UdpDrops(udpPort);
@@ -143,7 +153,7 @@ public static class Bench
             var drops = ProcStat.UdpDrops(udpPort) - drops0;
             var received = rec.Total - before;
             if (opts.Verbose) foreach (var l in rec.Sample.Take(15)) Console.WriteLine("    | " + l);
-            return new Trial(rate, sent, received, cpu1 - cpu0, cpu2 - cpu0, drops, drain.Elapsed.TotalSeconds, null);
+            return new Trial(rate, sent, received, cpu1 - cpu0, cpu2 - cpu0, drops, drain.Elapsed.TotalSeconds, null) { LoadAvg = loadAvg };
         }
         finally
         {
@@ -166,6 +176,7 @@ public sealed class Options
     public double MaxRate { get; set; } = 8_000_000;
     public int BisectSteps { get; set; } = 3;
     public int Senders { get; set; } = 1;
+    public int Retries { get; set; } = 1;
     public double DrainTimeout { get; set; } = 30;
     public string? Docs { get; set; }
     public List<string> Notes { get; } = [];
@@ -189,6 +200,7 @@ public sealed class Options
                 case "--max": o.MaxRate = double.Parse(Next(), inv); break;
                 case "--bisect": o.BisectSteps = int.Parse(Next(), inv); break;
                 case "--senders": o.Senders = int.Parse(Next(), inv); break;
+                case "--retries": o.Retries = int.Parse(Next(), inv); break;
                 case "--drain-timeout": o.DrainTimeout = double.Parse(Next(), inv); break;
                 case "--docs": o.Docs = Path.GetFullPath(Next()); break;
                 case "--note": o.Notes.Add(Next()); break;

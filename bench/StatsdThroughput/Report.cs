@@ -51,7 +51,7 @@ public static class Report
             $"Loss = 1 − (counter totals flushed ÷ counter increments sent): Etsy and Observe emit per-flush `stats_counts.bench.counter.N`, summed over all flushes; " +
             $"collectd emits cumulative `derive` values (write_graphite `StoreRates false`), so its total is the last value per key. " +
             $"Rates start at {opts.StartRate:N0} lines/s and double until a trial loses ≥ 0.1 %, then {opts.BisectSteps} bisection steps. " +
-            $"One trial per rate; the \"lines/s\" are those actually sent. Target CPU = utime+stime from /proc/PID/stat over the sending window ÷ its length. " +
+            $"A failed trial is repeated {opts.Retries} time(s) and the rate passes if any try passes (the machine is shared; see the load averages in the trial table). The \"lines/s\" are those actually sent. Target CPU = utime+stime from /proc/PID/stat over the sending window ÷ its length. " +
             $"The sender and the target share the machine's cores. Benchmark run took {took.TotalMinutes:0.0} min."));
         L();
         L("**Targets.**");
@@ -60,13 +60,13 @@ public static class Report
         L();
         L("<details><summary>All trials</summary>");
         L();
-        L("| Target | Asked lines/s | Sent lines/s | Datagrams/s | Counter increments sent | Received | Loss | Kernel drops (/proc/net/udp) | CPU while sending | Result |");
-        L("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+        L("| Target | Asked lines/s | 1-min load avg before | Sent lines/s | Datagrams/s | Counter increments sent | Received | Loss | Kernel drops (/proc/net/udp) | CPU while sending | Result |");
+        L("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
         foreach (var s in summaries)
             foreach (var t in s.Trials)
                 L(t.Error != null
-                    ? $"| {s.Target.Name} | {t.TargetRate.ToString("N0", inv)} | | | | | | | | error |"
-                    : string.Create(inv, $"| {s.Target.Name} | {t.TargetRate:N0} | {t.LinesPerSecond:N0} | {t.DatagramsPerSecond:N0} | {t.Sent.CounterIncrements:N0} | {t.Received:N0} | {t.Loss * 100:0.000} % | {t.KernelDrops:N0} | {t.CpuSend / t.Sent.Seconds * 100:0} % | {(t.Pass ? "pass" : "fail")}{(t.SenderLimited ? " (sender-limited)" : "")} |"));
+                    ? $"| {s.Target.Name} | {t.TargetRate.ToString("N0", inv)} | | | | | | | | | error: {t.Error.Split('\n')[0].Replace("|", "/")} |"
+                    : string.Create(inv, $"| {s.Target.Name} | {t.TargetRate:N0}{(t.Retry ? " (retry)" : "")} | {t.LoadAvg} | {t.LinesPerSecond:N0} | {t.DatagramsPerSecond:N0} | {t.Sent.CounterIncrements:N0} | {t.Received:N0} | {t.Loss * 100:0.000} % | {t.KernelDrops:N0} | {t.CpuSend / t.Sent.Seconds * 100:0} % | {(t.Pass ? "pass" : "fail")}{(t.SenderLimited ? " (sender-limited)" : "")} |"));
         L();
         L("</details>");
         return sb.ToString();
