@@ -95,7 +95,8 @@ public sealed record Trial(double TargetRate, Load.SendResult Sent, double Recei
     public bool Retry { get; init; }
     public string LoadAvg { get; init; } = "";
     public double Loss => Sent.CounterIncrements == 0 ? 1 : 1 - Received / Sent.CounterIncrements;
-    public bool Pass => Error == null && Loss < 0.001;
+    // Over-counting (negative loss) would mean broken accounting: never a pass.
+    public bool Pass => Error == null && Loss < 0.001 && Loss > -0.001;
     public double LinesPerSecond => Sent.Lines / Sent.Seconds;
     public double DatagramsPerSecond => Sent.Datagrams / Sent.Seconds;
     public bool SenderLimited => Error == null && LinesPerSecond < 0.97 * TargetRate;
