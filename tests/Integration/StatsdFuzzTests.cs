@@ -31,7 +31,7 @@ public class StatsdFuzzTests
             Encoding.UTF8.GetBytes("no.type:1"),
             Encoding.UTF8.GetBytes("bad.rate:1|c|@x"),
             Encoding.UTF8.GetBytes("neg.timer:-1|ms"),
-            [0x6b, 0xff, 0xfe, 0x3a, 0x31, 0x7c, 0x63], // invalid UTF-8 in the key
+            new byte[] { 0x6b, 0xff, 0xfe, 0x3a, 0x31, 0x7c, 0x63 }, // invalid UTF-8 in the key
             Encoding.UTF8.GetBytes("big:" + new string('9', 65_000) + "x|c"), // a ~64 KiB line
         };
         foreach (var p in named) udp.Send(p);

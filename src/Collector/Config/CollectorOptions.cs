@@ -22,6 +22,8 @@ public sealed class StatsdOptions
     public int ReceiveBufferBytes { get; set; } = 16 * 1024 * 1024;
     /// <summary>Cardinality guard: new keys beyond this many active keys are dropped and counted.</summary>
     public int MaxActiveKeys { get; set; } = 500_000;
+    /// <summary>A longer line is a bad line (no real metric needs more; DogStatsD clients cap packets at 8 KiB).</summary>
+    public int MaxLineBytes { get; set; } = 8192;
 
     public int FlushInterval { get; set; } = 10_000;
     public List<double> PercentThreshold { get; set; } = [90];

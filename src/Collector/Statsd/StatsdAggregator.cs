@@ -1,28 +1,431 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+
 namespace Observe.Collector.Statsd;
 
 /// <summary>
-/// Parses StatsD packets and aggregates them per flush with Etsy statsd 0.9.0's semantics.
+/// Parses StatsD packets and aggregates them per flush with Etsy statsd 0.9.0's semantics
+/// (stats.js handlePacket, lib/helpers.js, lib/process_metrics.js, backends/graphite.js).
 /// HandlePacket is called concurrently from every listener thread; Flush from the flush scheduler.
-/// (Contract placeholder: the implementation lands with the StatsD aggregation work.)
+/// Concurrency: one lock per metric-type map; parsing, decoding and sanitising happen outside the
+/// locks on pooled buffers, and existing keys are found through span-keyed alternate lookups, so
+/// the per-line hot path does not allocate. Flush reads and resets each map under its lock.
 /// </summary>
 internal sealed class StatsdAggregator
 {
+    private sealed class CounterState { public double Value; }
+    private sealed class TimerState { public List<double> Values = []; public double Count; }
+    private sealed class GaugeState { public double Value; public int Ttl; }
+    private sealed class SetState
+    {
+        public readonly HashSet<string> Values = new(StringComparer.Ordinal);
+        public readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> Lookup;
+        public SetState() => Lookup = Values.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
     private readonly StatsdOptions _options;
+    private readonly int _maxLineBytes;
     private readonly IStatsdEventSink? _events;
+    private readonly StatsdNaming _naming;
+    private readonly TimerStatistics _timerStats;
+    private readonly bool _deleteCounters, _deleteTimers, _deleteGauges, _deleteSets;
+    private readonly int _gaugesMaxTtl;
+    private readonly double _flushSeconds;
+
+    private readonly Lock _counterLock = new(), _timerLock = new(), _gaugeLock = new(), _setLock = new();
+    private readonly Dictionary<string, CounterState> _counters = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TimerState> _timers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, GaugeState> _gauges = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SetState> _sets = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, CounterState>.AlternateLookup<ReadOnlySpan<char>> _counterLookup;
+    private readonly Dictionary<string, TimerState>.AlternateLookup<ReadOnlySpan<char>> _timerLookup;
+    private readonly Dictionary<string, GaugeState>.AlternateLookup<ReadOnlySpan<char>> _gaugeLookup;
+    private readonly Dictionary<string, SetState>.AlternateLookup<ReadOnlySpan<char>> _setLookup;
+
+    // Etsy keeps its three ingest counters in the counters map; they are fed from these totals at flush.
+    private readonly string _badLinesKey, _packetsKey, _metricsKey, _lagKey;
+    private long _packets, _metrics, _badLines, _keysDropped, _eventsReceived;
+    private long _flushedPackets, _flushedMetrics, _flushedBadLines;
+    private int _activeKeys;
+    private long _oldTimestamp;
+    private long _lastFlushSeconds;
 
     public StatsdAggregator(StatsdOptions options, IStatsdEventSink? events = null)
     {
         _options = options;
+        _maxLineBytes = options.MaxLineBytes;
         _events = events;
+        _naming = new StatsdNaming(options);
+        _timerStats = new TimerStatistics(options);
+        // deleteIdleStats turns on each delete* option that is not set individually.
+        var idle = options.DeleteIdleStats;
+        _deleteCounters = options.DeleteCounters ?? idle;
+        _deleteTimers = options.DeleteTimers ?? idle;
+        _deleteGauges = options.DeleteGauges ?? idle;
+        _deleteSets = options.DeleteSets ?? idle;
+        _gaugesMaxTtl = options.GaugesMaxTTL > 1 ? options.GaugesMaxTTL : 1;
+        _flushSeconds = options.FlushInterval / 1000.0;
+        _counterLookup = _counters.GetAlternateLookup<ReadOnlySpan<char>>();
+        _timerLookup = _timers.GetAlternateLookup<ReadOnlySpan<char>>();
+        _gaugeLookup = _gauges.GetAlternateLookup<ReadOnlySpan<char>>();
+        _setLookup = _sets.GetAlternateLookup<ReadOnlySpan<char>>();
+        var ps = options.PrefixStats;
+        _badLinesKey = ps + ".bad_lines_seen";
+        _packetsKey = ps + ".packets_received";
+        _metricsKey = ps + ".metrics_received";
+        _lagKey = ps + ".timestamp_lag";
+        _counters[_badLinesKey] = new CounterState();
+        _counters[_packetsKey] = new CounterState();
+        _counters[_metricsKey] = new CounterState();
+        _lastFlushSeconds = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
     }
 
     /// <summary>Totals since start, for /stats and /metrics.</summary>
-    public StatsdTotals Totals => new(0, 0, 0, 0, 0, 0);
+    public StatsdTotals Totals => new(
+        Interlocked.Read(ref _packets), Interlocked.Read(ref _metrics), Interlocked.Read(ref _badLines),
+        Interlocked.Read(ref _keysDropped), Interlocked.Read(ref _eventsReceived), Volatile.Read(ref _activeKeys));
 
-    public void HandlePacket(ReadOnlySpan<byte> packet) => throw new NotImplementedException();
+    public void HandlePacket(ReadOnlySpan<byte> packet)
+    {
+        Interlocked.Increment(ref _packets);
+        if (packet.IsEmpty) return;
+        // Split on '\n' at the byte level so that each line is judged on its own bytes. Two deliberate
+        // deviations from Etsy (docs/statsd.md): a line with invalid UTF-8 is a bad line (Node would turn
+        // the bytes into U+FFFD and the sanitiser would silently give a different key), and so is a line
+        // longer than maxLineBytes.
+        var charBuf = ArrayPool<char>.Shared.Rent(Math.Min(packet.Length, _maxLineBytes));
+        var keyBuf = ArrayPool<char>.Shared.Rent(Math.Min(packet.Length, _maxLineBytes) + 1);
+        try
+        {
+            var rest = packet;
+            while (true)
+            {
+                var nl = rest.IndexOf((byte)'\n');
+                var line = nl < 0 ? rest : rest[..nl];
+                if (line.Length > 0)
+                {
+                    Interlocked.Increment(ref _metrics);
+                    if (line.Length > _maxLineBytes || !System.Text.Unicode.Utf8.IsValid(line)) Bad();
+                    else
+                    {
+                        var n = Encoding.UTF8.GetChars(line, charBuf);
+                        HandleLine(charBuf.AsSpan(0, n), keyBuf);
+                    }
+                }
+                if (nl < 0) break;
+                rest = rest[(nl + 1)..];
+            }
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(keyBuf);
+            ArrayPool<char>.Shared.Return(charBuf);
+        }
+    }
+
+    private void Bad() => Interlocked.Increment(ref _badLines);
+
+    private void HandleLine(ReadOnlySpan<char> line, Span<char> keyBuf)
+    {
+        if (line.StartsWith("_e{"))
+        {
+            if (DogStatsdParser.TryParseEvent(line, out var ev)) { Interlocked.Increment(ref _eventsReceived); _events?.OnEvent(ev); }
+            else Bad();
+            return;
+        }
+        if (line.StartsWith("_sc|"))
+        {
+            if (DogStatsdParser.TryParseServiceCheck(line, out var sc)) { Interlocked.Increment(ref _eventsReceived); _events?.OnServiceCheck(sc); }
+            else Bad();
+            return;
+        }
+
+        // '|#' splits off DogStatsD tags; only the segment right after the first '|#' is used.
+        var metricPart = line;
+        ReadOnlySpan<char> tagPart = default;
+        var hash = line.IndexOf("|#");
+        if (hash >= 0)
+        {
+            metricPart = line[..hash];
+            tagPart = line[(hash + 2)..];
+            var next = tagPart.IndexOf("|#");
+            if (next >= 0) tagPart = tagPart[..next];
+        }
+        var colon = metricPart.IndexOf(':');
+        var rawKey = colon < 0 ? metricPart : metricPart[..colon];
+        var samples = colon < 0 ? "1" : metricPart[(colon + 1)..];
+
+        // key + ';' + tags (each: first ';' → '_', first ':' → '='), then sanitised.
+        rawKey.CopyTo(keyBuf);
+        var kl = rawKey.Length;
+        if (tagPart.Length > 0)
+        {
+            while (true)
+            {
+                keyBuf[kl++] = ';';
+                var comma = tagPart.IndexOf(',');
+                var tag = comma < 0 ? tagPart : tagPart[..comma];
+                var start = kl;
+                tag.CopyTo(keyBuf[kl..]);
+                kl += tag.Length;
+                var t = keyBuf[start..kl];
+                var semi = t.IndexOf(';');
+                if (semi >= 0) t[semi] = '_';
+                var col = t.IndexOf(':');
+                if (col >= 0) t[col] = '=';
+                if (comma < 0) break;
+                tagPart = tagPart[(comma + 1)..];
+            }
+        }
+        if (_options.KeyNameSanitize) kl = StatsdNaming.SanitizeInPlace(keyBuf[..kl]);
+        ReadOnlySpan<char> key = keyBuf[..kl];
+
+        while (true)
+        {
+            var c = samples.IndexOf(':');
+            HandleSample(key, c < 0 ? samples : samples[..c]);
+            if (c < 0) break;
+            samples = samples[(c + 1)..];
+        }
+    }
+
+    private void HandleSample(ReadOnlySpan<char> key, ReadOnlySpan<char> sample)
+    {
+        // fields = sample.split('|'): value, type, rate (anything after fields[2] is ignored).
+        var p1 = sample.IndexOf('|');
+        if (p1 < 0) { Bad(); return; } // no type
+        var value = sample[..p1];
+        var afterType = sample[(p1 + 1)..];
+        var p2 = afterType.IndexOf('|');
+        var rawType = p2 < 0 ? afterType : afterType[..p2];
+        var hasRate = p2 >= 0;
+        double sampleRate = 1;
+        if (hasRate)
+        {
+            var rateField = afterType[(p2 + 1)..];
+            var p3 = rateField.IndexOf('|');
+            if (p3 >= 0) rateField = rateField[..p3];
+            // isValidSampleRate: '@' + a number not starting with '-'.
+            if (rateField.Length <= 1 || rateField[0] != '@' || !JsSemantics.IsNumber(rateField[1..]) || rateField[1] == '-') { Bad(); return; }
+            // Etsy then takes /^@([\d\.]+)/; without a match it throws (crashes), Observe counts a bad line.
+            var m = 1;
+            while (m < rateField.Length && (char.IsAsciiDigit(rateField[m]) || rateField[m] == '.')) m++;
+            if (m == 1) { Bad(); return; }
+            sampleRate = JsSemantics.ToNumber(rateField[1..m]);
+            if (double.IsNaN(sampleRate)) { Bad(); return; }
+        }
+        // is_valid_packet's switch on the raw type.
+        double number = double.NaN;
+        if (rawType.SequenceEqual("s")) { }
+        else
+        {
+            if (value.Length == 0) { Bad(); return; }
+            number = JsSemantics.ToNumber(value);
+            if (double.IsNaN(number)) { Bad(); return; }
+            if (rawType.SequenceEqual("ms") && !(number >= 0)) { Bad(); return; }
+        }
+        var type = JsSemantics.Trim(rawType);
+        if (type.SequenceEqual("c"))
+            AddCounter(key, number * (1 / sampleRate));
+        else if (type.SequenceEqual("ms") || type.SequenceEqual("h") || type.SequenceEqual("d"))
+            AddTimer(key, number, 1 / sampleRate); // h/d: DogStatsD meaning (deviation: Etsy counts them)
+        else if (type.SequenceEqual("g"))
+            SetGauge(key, number, value.Length > 0 && value[0] is '+' or '-');
+        else if (type.SequenceEqual("s"))
+            AddToSet(key, value.Length > 0 ? value : "0");
+        else
+            Bad(); // deviation: Etsy counts any other type as a counter
+    }
+
+    private bool TryReserveKey()
+    {
+        if (Interlocked.Increment(ref _activeKeys) <= _options.MaxActiveKeys) return true;
+        Interlocked.Decrement(ref _activeKeys);
+        Interlocked.Increment(ref _keysDropped);
+        return false;
+    }
+
+    private void AddCounter(ReadOnlySpan<char> key, double v)
+    {
+        lock (_counterLock)
+        {
+            if (!_counterLookup.TryGetValue(key, out var st))
+            {
+                if (!TryReserveKey()) return;
+                st = new CounterState();
+                _counters.Add(key.ToString(), st);
+            }
+            st.Value += v;
+        }
+    }
+
+    private void AddTimer(ReadOnlySpan<char> key, double v, double count)
+    {
+        lock (_timerLock)
+        {
+            if (!_timerLookup.TryGetValue(key, out var st))
+            {
+                if (!TryReserveKey()) return;
+                st = new TimerState();
+                _timers.Add(key.ToString(), st);
+            }
+            st.Values.Add(v);
+            st.Count += count;
+        }
+    }
+
+    private void SetGauge(ReadOnlySpan<char> key, double v, bool signed)
+    {
+        lock (_gaugeLock)
+        {
+            if (!_gaugeLookup.TryGetValue(key, out var st))
+            {
+                if (!TryReserveKey()) return;
+                st = new GaugeState();
+                _gauges.Add(key.ToString(), st);
+                st.Value = v;
+            }
+            // `gauges[key] && /^[-+]/`: a delta only applies to an existing, non-zero (truthy) gauge.
+            else if (signed && st.Value != 0 && !double.IsNaN(st.Value)) st.Value += v;
+            else st.Value = v;
+            if (_deleteGauges) st.Ttl = _gaugesMaxTtl;
+        }
+    }
+
+    private void AddToSet(ReadOnlySpan<char> key, ReadOnlySpan<char> member)
+    {
+        lock (_setLock)
+        {
+            if (!_setLookup.TryGetValue(key, out var st))
+            {
+                if (!TryReserveKey()) return;
+                st = new SetState();
+                _sets.Add(key.ToString(), st);
+            }
+            // lib/set.js stores members as object keys; "__proto__" cannot be stored that way.
+            if (!st.Lookup.Contains(member) && !member.SequenceEqual("__proto__")) st.Values.Add(member.ToString());
+        }
+    }
+
+    private static bool IsIngestCounter(string key) =>
+        key.Contains("packets_received", StringComparison.Ordinal) || key.Contains("metrics_received", StringComparison.Ordinal)
+        || key.Contains("bad_lines_seen", StringComparison.Ordinal);
 
     /// <summary>Produces one flush with Etsy's output names, including its internal statsd metrics.</summary>
-    public MetricBatch Flush(long timestampMs) => throw new NotImplementedException();
+    public MetricBatch Flush(long timestampMs)
+    {
+        var ts = (long)JsSemantics.Round(timestampMs / 1000.0);
+        var start = Stopwatch.GetTimestamp();
+
+        var counters = new List<(string Key, double Value)>();
+        var timers = new List<(string Key, double[] Values, double Count)>();
+        var gauges = new List<(string Key, double Value)>();
+        var sets = new List<(string Key, int Count)>();
+        var removed = 0;
+
+        lock (_counterLock)
+        {
+            var p = Interlocked.Read(ref _packets);
+            var m = Interlocked.Read(ref _metrics);
+            var b = Interlocked.Read(ref _badLines);
+            _counters[_packetsKey].Value += p - _flushedPackets;
+            _counters[_metricsKey].Value += m - _flushedMetrics;
+            _counters[_badLinesKey].Value += b - _flushedBadLines;
+            _flushedPackets = p; _flushedMetrics = m; _flushedBadLines = b;
+            List<string>? toRemove = null;
+            foreach (var (key, st) in _counters)
+            {
+                counters.Add((key, st.Value));
+                if (_deleteCounters && !IsIngestCounter(key)) (toRemove ??= []).Add(key);
+                else st.Value = 0;
+            }
+            if (toRemove != null) foreach (var k in toRemove) { _counters.Remove(k); removed++; }
+        }
+        lock (_timerLock)
+        {
+            List<string>? toRemove = null;
+            foreach (var (key, st) in _timers)
+            {
+                timers.Add((key, st.Values.ToArray(), st.Count));
+                if (_deleteTimers) (toRemove ??= []).Add(key);
+                else { st.Values.Clear(); st.Count = 0; }
+            }
+            if (toRemove != null) foreach (var k in toRemove) { _timers.Remove(k); removed++; }
+        }
+        lock (_gaugeLock)
+        {
+            if (_oldTimestamp > 0)
+            {
+                if (!_gauges.TryGetValue(_lagKey, out var lag))
+                {
+                    lag = new GaugeState { Ttl = int.MaxValue }; // never expires: Etsy keeps no TTL for it
+                    _gauges.Add(_lagKey, lag);
+                    Interlocked.Increment(ref _activeKeys);
+                }
+                lag.Value = ts - _oldTimestamp - _flushSeconds;
+            }
+            _oldTimestamp = ts;
+            List<string>? toRemove = null;
+            foreach (var (key, st) in _gauges)
+            {
+                gauges.Add((key, st.Value));
+                if (_deleteGauges && st.Ttl != int.MaxValue && --st.Ttl < 1) (toRemove ??= []).Add(key);
+            }
+            if (toRemove != null) foreach (var k in toRemove) { _gauges.Remove(k); removed++; }
+        }
+        lock (_setLock)
+        {
+            List<string>? toRemove = null;
+            foreach (var (key, st) in _sets)
+            {
+                sets.Add((key, st.Values.Count));
+                if (_deleteSets) (toRemove ??= []).Add(key);
+                else st.Values.Clear();
+            }
+            if (toRemove != null) foreach (var k in toRemove) { _sets.Remove(k); removed++; }
+        }
+        if (removed > 0) Interlocked.Add(ref _activeKeys, -removed);
+
+        // process_metrics
+        var points = new List<MetricPoint>(counters.Count * 2 + timers.Count * 16 + gauges.Count + sets.Count + 12);
+        var processStart = Stopwatch.GetTimestamp();
+        var timerData = new List<(string Key, List<(string Name, double Value)> Stats, List<(string Bin, double Count)>? Histogram)>(timers.Count);
+        foreach (var (key, values, count) in timers)
+            timerData.Add(_timerStats.Compute(key, values, count, _flushSeconds));
+        var processingTime = (long)Stopwatch.GetElapsedTime(processStart).TotalMilliseconds;
+
+        // graphite backend flush_stats
+        var calcStart = Stopwatch.GetTimestamp();
+        var numStats = 0;
+        foreach (var (key, value) in counters)
+        {
+            points.Add(new MetricPoint(_naming.CounterRate(key), value / _flushSeconds, ts));
+            if (_options.FlushCounts) points.Add(new MetricPoint(_naming.CounterCount(key), value, ts));
+            numStats++;
+        }
+        foreach (var (key, stats, histogram) in timerData)
+        {
+            foreach (var (name, value) in stats) points.Add(new MetricPoint(_naming.Timer(key, name), value, ts));
+            if (histogram != null)
+                foreach (var (bin, c) in histogram) points.Add(new MetricPoint(_naming.TimerHistogram(key, bin), c, ts));
+            numStats++;
+        }
+        foreach (var (key, value) in gauges) { points.Add(new MetricPoint(_naming.Gauge(key), value, ts)); numStats++; }
+        foreach (var (key, count) in sets) { points.Add(new MetricPoint(_naming.Set(key), count, ts)); numStats++; }
+        points.Add(new MetricPoint(_naming.NumStats, numStats, ts));
+        points.Add(new MetricPoint(_naming.CalculationTime, (long)Stopwatch.GetElapsedTime(calcStart).TotalMilliseconds, ts));
+        points.Add(new MetricPoint(_naming.StatsdMetric("processing_time"), processingTime, ts));
+        // post_stats: the graphite backend's own stats (Observe has no connection of its own here:
+        // last_exception 0, flush_time is this flush's build time, flush_length 0, last_flush the previous flush).
+        points.Add(new MetricPoint(_naming.GraphiteStat("last_exception"), 0, ts));
+        points.Add(new MetricPoint(_naming.GraphiteStat("last_flush"), _lastFlushSeconds, ts));
+        points.Add(new MetricPoint(_naming.GraphiteStat("flush_time"), (long)Stopwatch.GetElapsedTime(start).TotalMilliseconds, ts));
+        points.Add(new MetricPoint(_naming.GraphiteStat("flush_length"), 0, ts));
+        _lastFlushSeconds = ts;
+        return new MetricBatch(ts, points);
+    }
 }
 
 /// <summary>Running totals of the StatsD ingest path.</summary>

@@ -24,6 +24,7 @@ internal static class ConfigValidator
         if (s.FlushInterval < 100) Fail("collector.statsd.flushInterval", $"{s.FlushInterval} ms is too short (at least 100)");
         if (s.UdpSockets is < 0 or > 256) Fail("collector.statsd.udpSockets", "must be 0 (one per core) to 256");
         if (s.MaxActiveKeys < 1) Fail("collector.statsd.maxActiveKeys", "must be at least 1");
+        if (s.MaxLineBytes is < 64 or > 65536) Fail("collector.statsd.maxLineBytes", "must be 64 to 65536");
         if (s.GaugesMaxTTL < 1) Fail("collector.statsd.gaugesMaxTTL", "must be at least 1");
         for (var i = 0; i < s.PercentThreshold.Count; i++)
         {

@@ -24,6 +24,15 @@ public sealed class StorageOptions
         new() { Name = "gauges", Pattern = @"^stats\.gauges\.", XFilesFactor = 0, AggregationMethod = "last" },
         new() { Name = "default_average", Pattern = ".*", XFilesFactor = 0.3, AggregationMethod = "average" },
     ];
+
+    /// <summary>How often the embedded TSDB seals head rows into compressed chunks and rollups; 0 disables the background compactor.</summary>
+    public int CompactionIntervalSeconds { get; set; } = 60;
+
+    /// <summary>
+    /// SQLite <c>synchronous=FULL</c> (fsync of the WAL on every committed batch: survives kill -9 and power loss).
+    /// False uses NORMAL, which in WAL mode still survives kill -9 (the OS keeps written WAL pages) but not power loss.
+    /// </summary>
+    public bool SynchronousFull { get; set; } = true;
 }
 
 public sealed class RetentionRule

@@ -1,0 +1,810 @@
+using System.Text.RegularExpressions;
+
+namespace Observe.Storage.Graphite;
+
+/// <summary>Series functions with graphite-web 1.1.8 semantics and naming (render/functions.py).</summary>
+internal static partial class Evaluator
+{
+    internal sealed record FunctionInfo(string Name, string Group, string[] Params, Func<Call, object?> Invoke);
+
+    public static readonly Dictionary<string, FunctionInfo> Functions = Build();
+
+    private static Dictionary<string, FunctionInfo> Build()
+    {
+        var d = new Dictionary<string, FunctionInfo>(StringComparer.Ordinal);
+        void Add(string name, string group, string[] ps, Func<Call, object?> fn) => d[name] = new FunctionInfo(name, group, ps, fn);
+
+        foreach (var (fname, agg) in new[] { ("sumSeries", "sum"), ("averageSeries", "average"), ("maxSeries", "max"), ("minSeries", "min"), ("diffSeries", "diff"),
+                     ("sum", "sum"), ("avg", "average"), ("multiplySeries", "multiply"), ("stddevSeries", "stddev"), ("rangeOfSeries", "range") })
+            Add(fname, "Combine", ["seriesLists*"], c => Aggregate(c.Ctx, c.SeriesLists(0), agg));
+        Add("aggregate", "Combine", ["seriesList", "func", "xFilesFactor"],
+            c => Aggregate(c.Ctx, [c.Series(0)], c.AggFunc(1, "func"), c.OptDouble(2, "xFilesFactor")));
+        Add("sumSeriesWithWildcards", "Combine", ["seriesList", "position*"], c => AggregateWithWildcards(c, "sum"));
+        Add("averageSeriesWithWildcards", "Combine", ["seriesList", "position*"], c => AggregateWithWildcards(c, "average"));
+        Add("countSeries", "Combine", ["seriesLists*"], CountSeries);
+        Add("percentileOfSeries", "Combine", ["seriesList", "n", "interpolate"], PercentileOfSeries);
+        Add("divideSeries", "Combine", ["dividendSeriesList", "divisorSeries"], DivideSeries);
+        Add("asPercent", "Combine", ["seriesList", "total", "nodes*"], AsPercent);
+        Add("groupByNode", "Combine", ["seriesList", "nodeNum", "callback"],
+            c => GroupByNodes(c, c.Series(0), c.Str(2, "callback", "average"), [c.Raw(1, "nodeNum")]));
+        Add("groupByNodes", "Combine", ["seriesList", "callback", "nodes*"],
+            c => GroupByNodes(c, c.Series(0), c.Str(1, "callback"), c.Rest(2)));
+        Add("groupByTags", "Combine", ["seriesList", "callback", "tags*"], GroupByTags);
+
+        Add("alias", "Alias", ["seriesList", "newName"], c =>
+        {
+            var l = c.Series(0); var n = c.Str(1, "newName");
+            foreach (var s in l) s.Name = n;
+            return l;
+        });
+        Add("aliasByNode", "Alias", ["seriesList", "nodes*"], c => AliasByNode(c.Series(0), c.Rest(1)));
+        Add("aliasByTags", "Alias", ["seriesList", "tags*"], c => AliasByNode(c.Series(0), c.Rest(1)));
+        Add("aliasSub", "Alias", ["seriesList", "search", "replace"], c =>
+        {
+            var l = c.Series(0);
+            var re = PyRegex(c.Str(1, "search"));
+            var repl = PyReplacement(c.Str(2, "replace"));
+            foreach (var s in l) s.Name = re.Replace(s.Name, repl);
+            return l;
+        });
+
+        Add("scale", "Transform", ["seriesList", "factor"], c =>
+        {
+            var l = c.Series(0); var f = c.Double(1, "factor");
+            foreach (var s in l)
+            {
+                s.Tags["scale"] = Py.Repr(f); // float params arrive as floats (validateParams)
+                s.Name = $"scale({s.Name},{Py.G(f)})"; s.PathExpression = s.Name;
+                s.MapInPlace(v => AggFuncs.SafeMul(v, f));
+            }
+            return l;
+        });
+        Add("scaleToSeconds", "Transform", ["seriesList", "seconds"], c =>
+        {
+            var l = c.Series(0); var secs = c.Double(1, "seconds");
+            foreach (var s in l)
+            {
+                s.Tags["scaleToSeconds"] = Py.Repr(secs);
+                s.Name = $"scaleToSeconds({s.Name},{Py.D(secs)})"; s.PathExpression = s.Name;
+                var factor = secs / s.Step;
+                s.MapInPlace(v => v is { } x ? Math.Round(x * factor, 6, MidpointRounding.ToEven) : null);
+            }
+            return l;
+        });
+        Add("offset", "Transform", ["seriesList", "factor"], c =>
+        {
+            var l = c.Series(0); var f = c.Double(1, "factor");
+            foreach (var s in l)
+            {
+                s.Tags["offset"] = Py.Repr(f);
+                s.Name = $"offset({s.Name},{Py.G(f)})"; s.PathExpression = s.Name;
+                s.MapInPlace(v => v + f);
+            }
+            return l;
+        });
+        Add("absolute", "Transform", ["seriesList"], c =>
+        {
+            var l = c.Series(0);
+            foreach (var s in l)
+            {
+                s.Tags["absolute"] = "1";
+                s.Name = $"absolute({s.Name})"; s.PathExpression = s.Name;
+                s.MapInPlace(v => v is { } x ? Math.Abs(x) : null);
+            }
+            return l;
+        });
+        Add("perSecond", "Transform", ["seriesList", "maxValue", "minValue"], c =>
+        {
+            var max = c.OptDouble(1, "maxValue"); var min = c.OptDouble(2, "minValue");
+            return c.Series(0).Select(s =>
+            {
+                double? prev = null; var vals = new List<double?>();
+                foreach (var v in s.Points())
+                {
+                    double? delta; (delta, prev) = NonNegativeDelta(v, prev, max, min);
+                    vals.Add(delta is { } dd ? Math.Round(dd / s.Step, 6, MidpointRounding.ToEven) : null);
+                }
+                s.Tags["perSecond"] = "1";
+                return s.Copy(name: $"perSecond({s.Name})", values: vals);
+            }).ToList();
+        });
+        Add("derivative", "Transform", ["seriesList"], c => c.Series(0).Select(s =>
+        {
+            double? prev = null; var vals = new List<double?>();
+            foreach (var v in s.Points()) { vals.Add(prev == null || v == null ? null : v - prev); prev = v; }
+            s.Tags["derivative"] = "1";
+            return s.Copy(name: $"derivative({s.Name})", values: vals);
+        }).ToList());
+        Add("nonNegativeDerivative", "Transform", ["seriesList", "maxValue", "minValue"], c =>
+        {
+            var max = c.OptDouble(1, "maxValue"); var min = c.OptDouble(2, "minValue");
+            return c.Series(0).Select(s =>
+            {
+                double? prev = null; var vals = new List<double?>();
+                foreach (var v in s.Points()) { double? delta; (delta, prev) = NonNegativeDelta(v, prev, max, min); vals.Add(delta); }
+                s.Tags["nonNegativeDerivative"] = "1";
+                return s.Copy(name: $"nonNegativeDerivative({s.Name})", values: vals);
+            }).ToList();
+        });
+        Add("integral", "Transform", ["seriesList"], c => c.Series(0).Select(s =>
+        {
+            double current = 0; var vals = new List<double?>();
+            foreach (var v in s.Points()) { if (v is { } x) { current += x; vals.Add(current); } else vals.Add(null); }
+            s.Tags["integral"] = "1";
+            return s.Copy(name: $"integral({s.Name})", values: vals);
+        }).ToList());
+        Add("movingAverage", "Calculate", ["seriesList", "windowSize", "xFilesFactor"], c => MovingWindow(c, "average", c.OptDouble(2, "xFilesFactor")));
+        Add("movingSum", "Calculate", ["seriesList", "windowSize", "xFilesFactor"], c => MovingWindow(c, "sum", c.OptDouble(2, "xFilesFactor")));
+        Add("movingMin", "Calculate", ["seriesList", "windowSize", "xFilesFactor"], c => MovingWindow(c, "min", c.OptDouble(2, "xFilesFactor")));
+        Add("movingMax", "Calculate", ["seriesList", "windowSize", "xFilesFactor"], c => MovingWindow(c, "max", c.OptDouble(2, "xFilesFactor")));
+        Add("movingWindow", "Calculate", ["seriesList", "windowSize", "func", "xFilesFactor"], c => MovingWindow(c, c.AggFunc(2, "func", "average"), c.OptDouble(3, "xFilesFactor")));
+        Add("summarize", "Transform", ["seriesList", "intervalString", "func", "alignToFrom"], Summarize);
+        Add("hitcount", "Transform", ["seriesList", "intervalString", "alignToInterval"], Hitcount);
+        Add("timeShift", "Transform", ["seriesList", "timeShift", "resetEnd", "alignDst"], TimeShift);
+        Add("keepLastValue", "Transform", ["seriesList", "limit"], KeepLastValue);
+        Add("transformNull", "Transform", ["seriesList", "default", "referenceSeries"], TransformNull);
+        Add("removeBelowValue", "Filter Data", ["seriesList", "n"], c =>
+        {
+            var l = c.Series(0); var n = c.Double(1, "n");
+            foreach (var s in l)
+            {
+                s.Name = $"removeBelowValue({s.Name}, {Py.G(n)})"; s.PathExpression = s.Name;
+                s.MapInPlace(v => v == null || v < n ? null : v);
+            }
+            return l;
+        });
+        Add("removeAboveValue", "Filter Data", ["seriesList", "n"], c =>
+        {
+            var l = c.Series(0); var n = c.Double(1, "n");
+            foreach (var s in l)
+            {
+                s.Name = $"removeAboveValue({s.Name}, {Py.G(n)})"; s.PathExpression = s.Name;
+                s.MapInPlace(v => v != null && v > n ? null : v);
+            }
+            return l;
+        });
+
+        Add("highest", "Filter Series", ["seriesList", "n", "func"], c => Highest(c.Series(0), c.Int(1, "n", 1), c.AggFunc(2, "func", "average")));
+        Add("lowest", "Filter Series", ["seriesList", "n", "func"], c => Lowest(c.Series(0), c.Int(1, "n", 1), c.AggFunc(2, "func", "average")));
+        Add("highestCurrent", "Filter Series", ["seriesList", "n"], c => Highest(c.Series(0), c.Int(1, "n"), "current"));
+        Add("highestAverage", "Filter Series", ["seriesList", "n"], c => Highest(c.Series(0), c.Int(1, "n"), "average"));
+        Add("highestMax", "Filter Series", ["seriesList", "n"], c => Highest(c.Series(0), c.Int(1, "n"), "max"));
+        Add("lowestCurrent", "Filter Series", ["seriesList", "n"], c => Lowest(c.Series(0), c.Int(1, "n"), "current"));
+        Add("lowestAverage", "Filter Series", ["seriesList", "n"], c => Lowest(c.Series(0), c.Int(1, "n"), "average"));
+        Add("limit", "Filter Series", ["seriesList", "n"], c => c.Series(0).Take((int)Math.Max(0, c.Int(1, "n"))).ToList());
+        Add("sortByMaxima", "Sorting", ["seriesList"], c => c.Series(0).OrderByDescending(s => AggFuncs.SafeMax(s.Points()) ?? double.NegativeInfinity).ToList());
+        Add("sortByName", "Sorting", ["seriesList", "natural", "reverse"], c =>
+        {
+            var natural = c.Bool(1, "natural", false); var reverse = c.Bool(2, "reverse", false);
+            Func<TimeSeries, string> key = natural ? s => Regex.Replace(s.Name, @"(\d+)", m => long.Parse(m.Value).ToString("D10")) : s => s.Name;
+            var l = c.Series(0);
+            return reverse ? l.OrderByDescending(key, StringComparer.Ordinal).ToList() : l.OrderBy(key, StringComparer.Ordinal).ToList();
+        });
+        Add("exclude", "Filter Series", ["seriesList", "pattern"], c => { var re = PyRegex(c.Str(1, "pattern")); return c.Series(0).Where(s => !re.IsMatch(s.Name)).ToList(); });
+        Add("grep", "Filter Series", ["seriesList", "pattern"], c => { var re = PyRegex(c.Str(1, "pattern")); return c.Series(0).Where(s => re.IsMatch(s.Name)).ToList(); });
+
+        Add("consolidateBy", "Special", ["seriesList", "consolidationFunc"], c =>
+        {
+            var l = c.Series(0); var f = c.Str(1, "consolidationFunc");
+            if (f is not ("sum" or "average" or "avg" or "avg_zero" or "min" or "max" or "first" or "last"))
+                throw new GraphiteInputException($"consolidateBy: invalid consolidation function '{f}'");
+            foreach (var s in l)
+            {
+                s.ConsolidationFunc = f; s.Tags["consolidateBy"] = f;
+                s.Name = $"consolidateBy({s.Name},\"{f}\")"; s.PathExpression = s.Name;
+            }
+            return l;
+        });
+        Add("constantLine", "Special", ["value"], c =>
+        {
+            // validateParams turns the float parameter into a float: constantLine(42) is named "42.0"
+            var value = c.Double(0, "value");
+            var start = c.Ctx.StartTime; var end = c.Ctx.EndTime;
+            var step = (long)((end - start) / 2.0);
+            var s = new TimeSeries(Py.Repr(value), start, end, step, [value, value, value], c.Ctx.XFilesFactor)
+            { PathExpression = $"constantLine({Py.Repr(value)})" };
+            return new List<TimeSeries> { s };
+        });
+        Add("events", "Special", ["tags*"], Events);
+        Add("drawAsInfinite", "Graph", ["seriesList"], c =>
+        {
+            var l = c.Series(0);
+            foreach (var s in l) { s.Tags["drawAsInfinite"] = "1"; s.Name = $"drawAsInfinite({s.Name})"; }
+            return l;
+        });
+        foreach (var noop in new[] { "color", "lineWidth", "dashed", "secondYAxis", "stacked", "alpha", "lineWidth" })
+            Add(noop, "Graph", ["seriesList", "value"], c => c.Series(0));
+        return d;
+    }
+
+    // ---------------- implementations ----------------
+
+    private static (double? Delta, double? Prev) NonNegativeDelta(double? val, double? prev, double? maxValue, double? minValue)
+    {
+        if (maxValue != null && val > maxValue) return (null, null);
+        if (minValue != null && val < minValue) return (null, null);
+        if (prev == null || val == null) return (null, val);
+        if (val >= prev) return (val - prev, val);
+        if (maxValue != null) return (maxValue + 1 + val - prev - (minValue ?? 0), val);
+        if (minValue != null) return (val - minValue, val);
+        return (null, val);
+    }
+
+    private static List<TimeSeries> AggregateWithWildcards(Call c, string func)
+    {
+        var positions = c.Rest(1).Select(p => p switch { long l => l, double d => (long)d, _ => throw new GraphiteInputException("position must be an integer") }).ToHashSet();
+        var meta = new Dictionary<string, List<TimeSeries>>();
+        var keys = new List<string>();
+        foreach (var s in c.Series(0))
+        {
+            var key = string.Join(".", s.Name.Split('.').Where((_, i) => !positions.Contains(i)));
+            if (!meta.TryGetValue(key, out var l)) { meta[key] = l = []; keys.Add(key); }
+            l.Add(s);
+        }
+        var result = new List<TimeSeries>();
+        foreach (var key in keys)
+        {
+            var r = Aggregate(c.Ctx, [meta[key]], func)[0];
+            r.Name = key;
+            result.Add(r);
+        }
+        return result;
+    }
+
+    private static List<TimeSeries> CountSeries(Call c)
+    {
+        var lists = c.SeriesLists(0);
+        if (lists.Count == 0)
+        {
+            var start = c.Ctx.StartTime; var end = c.Ctx.EndTime;
+            return [new TimeSeries("0", start, end, (long)((end - start) / 2.0), [0, 0, 0], c.Ctx.XFilesFactor) { PathExpression = "countSeries()" }];
+        }
+        var n = Normalize(lists);
+        var name = $"countSeries({FormatPathExpressions(n.List)})";
+        var values = Rows(n.List).Select(r => (double?)r.Length).ToList();
+        return [new TimeSeries(name, n.Start, n.End, n.Step, values, c.Ctx.XFilesFactor) { PathExpression = name }];
+    }
+
+    private static List<TimeSeries> PercentileOfSeries(Call c)
+    {
+        var l = c.Series(0); var n = c.Double(1, "n"); var interpolate = c.Bool(2, "interpolate", false);
+        if (n <= 0) throw new GraphiteInputException("The requested percent is required to be greater than 0");
+        if (l.Count == 0) return [];
+        var name = $"percentileOfSeries({l[0].PathExpression},{Py.G(n)})";
+        var norm = Normalize([l]);
+        var values = Rows(l).Select(r => GetPercentile(r, n, interpolate)).ToList();
+        return [new TimeSeries(name, norm.Start, norm.End, norm.Step, values, c.Ctx.XFilesFactor)];
+    }
+
+    internal static double? GetPercentile(IEnumerable<double?> points, double n, bool interpolate)
+    {
+        var sorted = points.Where(p => p.HasValue).Select(p => p!.Value).OrderBy(x => x).ToList();
+        if (sorted.Count == 0) return null;
+        var fractionalRank = n / 100.0 * (sorted.Count + 1);
+        var rank = (int)fractionalRank;
+        var rankFraction = fractionalRank - rank;
+        if (!interpolate) rank += (int)Math.Ceiling(rankFraction);
+        double percentile;
+        if (rank == 0) percentile = sorted[0];
+        else if (rank - 1 == sorted.Count) percentile = sorted[^1];
+        else if (rank - 1 > sorted.Count) throw new GraphiteInputException("percentile out of range");
+        else percentile = sorted[rank - 1];
+        if (interpolate && rank != sorted.Count)
+            percentile += rankFraction * (sorted[rank] - percentile);
+        return percentile;
+    }
+
+    private static List<TimeSeries> DivideSeries(Call c)
+    {
+        var dividends = c.Series(0);
+        var divisors = c.Series(1, "divisorSeries");
+        if (divisors.Count == 0)
+        {
+            foreach (var s in dividends)
+            {
+                s.Name = $"divideSeries({s.Name},MISSING)"; s.PathExpression = s.Name;
+                for (var i = 0; i < s.Values.Count; i++) s.Values[i] = null;
+            }
+            return dividends;
+        }
+        if (divisors.Count > 1)
+            throw new GraphiteInputException($"divideSeries second argument must reference exactly 1 series (got {divisors.Count})");
+        var divisor = divisors[0];
+        var results = new List<TimeSeries>();
+        foreach (var dividend in dividends)
+        {
+            var name = $"divideSeries({dividend.Name},{divisor.Name})";
+            TimeSeries[] both = [dividend, divisor];
+            var step = both.Select(s => s.Step).Aggregate(Lcm);
+            foreach (var s in both) s.Consolidate((int)(step / s.Step));
+            var start = both.Min(s => s.Start);
+            var end = both.Max(s => s.End);
+            end -= (end - start) % step;
+            var values = Rows(both).Select(r => AggFuncs.SafeDiv(r[0], r[1])).ToList();
+            results.Add(new TimeSeries(name, start, end, step, values, c.Ctx.XFilesFactor));
+        }
+        return results;
+    }
+
+    private static List<TimeSeries> AsPercent(Call c)
+    {
+        var seriesList = c.Series(0);
+        var total = c.Raw(1, "total", false);
+        var nodes = c.Rest(2);
+        var xff = c.Ctx.XFilesFactor;
+        if (seriesList.Count == 0 && total is not List<TimeSeries>) throw new NormalizeEmptyException();
+        if (seriesList.Count > 0) Normalize([seriesList]);
+        TimeSeries SumOf(List<TimeSeries> group)
+        {
+            var name = $"sumSeries({FormatPathExpressions(group)})";
+            var n = Normalize([group]);
+            return new TimeSeries(name, n.Start, n.End, n.Step, Rows(group).Select(r => AggFuncs.SafeSum(r)).ToList(), xff);
+        }
+        if (nodes.Count > 0)
+        {
+            var keys = new List<string>();
+            var meta = new Dictionary<string, List<TimeSeries>>();
+            foreach (var s in seriesList)
+            {
+                var key = AggKey(s, nodes);
+                if (!meta.TryGetValue(key, out var l)) { meta[key] = l = []; keys.Add(key); }
+                l.Add(s);
+            }
+            var totals = new Dictionary<string, TimeSeries>();
+            if (total == null)
+            {
+                foreach (var key in keys) totals[key] = meta[key].Count == 1 ? meta[key][0] : SumOf(meta[key]);
+            }
+            else if (total is List<TimeSeries> tl)
+            {
+                var groups = new Dictionary<string, List<TimeSeries>>();
+                foreach (var s in tl)
+                {
+                    var key = AggKey(s, nodes);
+                    if (!groups.TryGetValue(key, out var g)) { groups[key] = g = []; if (!keys.Contains(key)) keys.Add(key); }
+                    g.Add(s);
+                }
+                foreach (var (key, g) in groups) totals[key] = g.Count == 1 ? g[0] : SumOf(g);
+            }
+            else throw new GraphiteInputException("total must be None or a seriesList");
+
+            var results = new List<TimeSeries>();
+            long start = 0, end = 0, step = 1;
+            foreach (var key in keys)
+            {
+                if (!meta.ContainsKey(key))
+                {
+                    var s2 = totals[key];
+                    results.Add(new TimeSeries($"asPercent(MISSING,{s2.Name})", start, end, step, s2.Points().Select(_ => (double?)null), xff));
+                    continue;
+                }
+                foreach (var s1 in meta[key])
+                {
+                    string name; List<double?> vals;
+                    if (!totals.TryGetValue(key, out var s2))
+                    {
+                        name = $"asPercent({s1.Name},MISSING)";
+                        vals = s1.Points().Select(_ => (double?)null).ToList();
+                    }
+                    else
+                    {
+                        name = $"asPercent({s1.Name},{s2.Name})";
+                        (_, start, end, step) = Normalize([[s1, s2]]);
+                        vals = Rows([s1, s2]).Select(r => AggFuncs.SafeMul(AggFuncs.SafeDiv(r[0], r[1]), 100.0)).ToList();
+                    }
+                    results.Add(new TimeSeries(name, start, end, step, vals, xff));
+                }
+            }
+            return results;
+        }
+
+        IReadOnlyList<double?> totalValues;
+        string totalText;
+        if (total == null)
+        {
+            totalValues = Rows(seriesList).Select(r => AggFuncs.SafeSum(r)).ToList();
+            totalText = $"sumSeries({FormatPathExpressions(seriesList)})";
+        }
+        else if (total is List<TimeSeries> tl)
+        {
+            if (tl.Count != 1 && tl.Count != seriesList.Count)
+                throw new GraphiteInputException("asPercent second argument must be missing, a single digit, reference exactly 1 series or reference the same number of series as the first argument");
+            if (tl.Count == 1)
+            {
+                Normalize([seriesList, tl]);
+                totalValues = tl[0].Points();
+                totalText = tl[0].Name;
+            }
+            else { totalValues = []; totalText = ""; }
+            if (tl.Count == seriesList.Count && !(tl.Count == 1 && false))
+            {
+                if (tl.Count == seriesList.Count)
+                {
+                    var res = new List<TimeSeries>();
+                    var a = seriesList.OrderBy(s => s.Name, StringComparer.Ordinal).ToList();
+                    var b = tl.OrderBy(s => s.Name, StringComparer.Ordinal).ToList();
+                    for (var i = 0; i < a.Count; i++)
+                    {
+                        var name = $"asPercent({a[i].Name},{b[i].Name})";
+                        var n = Normalize([[a[i], b[i]]]);
+                        var vals = Rows([a[i], b[i]]).Select(r => AggFuncs.SafeMul(AggFuncs.SafeDiv(r[0], r[1]), 100.0)).ToList();
+                        res.Add(new TimeSeries(name, n.Start, n.End, n.Step, vals, xff));
+                    }
+                    return res;
+                }
+            }
+        }
+        else
+        {
+            var t = total switch { long l => (double)l, double d => d, _ => throw new GraphiteInputException("asPercent total must be a number or a series list") };
+            totalValues = Enumerable.Repeat<double?>(t, seriesList.Count > 0 ? seriesList[0].Values.Count : 0).ToList();
+            totalText = Py.Str(total);
+        }
+        var result = new List<TimeSeries>();
+        foreach (var s in seriesList)
+        {
+            var pts = s.Points();
+            var n = Math.Max(pts.Count, totalValues.Count);
+            var vals = new List<double?>(n);
+            for (var i = 0; i < n; i++)
+                vals.Add(AggFuncs.SafeMul(AggFuncs.SafeDiv(i < pts.Count ? pts[i] : null, i < totalValues.Count ? totalValues[i] : null), 100.0));
+            var name = $"asPercent({s.Name},{(totalText.Length > 0 ? totalText : s.PathExpression)})";
+            result.Add(new TimeSeries(name, s.Start, s.End, s.Step, vals, xff));
+        }
+        return result;
+    }
+
+    private static List<TimeSeries> GroupByNodes(Call c, List<TimeSeries> seriesList, string callback, List<object?> nodes)
+    {
+        var meta = new Dictionary<string, List<TimeSeries>>();
+        var keys = new List<string>();
+        foreach (var s in seriesList)
+        {
+            var key = AggKey(s, nodes);
+            if (!meta.TryGetValue(key, out var l)) { meta[key] = l = []; keys.Add(key); }
+            l.Add(s);
+        }
+        var result = new List<TimeSeries>();
+        foreach (var key in keys)
+        {
+            var r = ApplyCallback(c, meta[key], callback);
+            r.Name = key;
+            result.Add(r);
+        }
+        return result;
+    }
+
+    private static TimeSeries ApplyCallback(Call c, List<TimeSeries> group, string callback)
+    {
+        if (Functions.TryGetValue(callback, out var fn) && fn.Params.Length > 0 && fn.Params[0] is "seriesLists*" or "seriesList")
+        {
+            var inner = new Call(c.Ctx, c.Node, [group], []);
+            var r = fn.Invoke(inner) as List<TimeSeries>;
+            return r is { Count: > 0 } ? r[0] : throw new NormalizeEmptyException();
+        }
+        var agg = Aggregate(c.Ctx, [group], callback);
+        return agg.Count > 0 ? agg[0] : throw new NormalizeEmptyException();
+    }
+
+    private static List<TimeSeries> GroupByTags(Call c)
+    {
+        var seriesList = c.Series(0);
+        var callback = c.Str(1, "callback");
+        var tags = c.Rest(2).Select(t => Py.Str(t)).ToList();
+        if (tags.Count == 0) throw new GraphiteInputException("groupByTags(): no tags specified");
+        string name = callback;
+        if (!tags.Contains("name"))
+        {
+            var names = seriesList.Select(s => s.Tags.GetValueOrDefault("name", "")).Distinct().ToList();
+            name = names.Count == 1 ? names[0] : callback;
+        }
+        var keys = new List<string>();
+        var meta = new Dictionary<string, List<TimeSeries>>();
+        foreach (var s in seriesList)
+        {
+            string key = !tags.Contains("name")
+                ? string.Join(";", new[] { name }.Concat(tags.Select(t => t + "=" + s.Tags.GetValueOrDefault(t, "")).OrderBy(x => x, StringComparer.Ordinal)))
+                : string.Join(";", new[] { s.Tags.GetValueOrDefault("name", "") }.Concat(tags.Where(t => t != "name").Select(t => t + "=" + s.Tags.GetValueOrDefault(t, "")).OrderBy(x => x, StringComparer.Ordinal)));
+            if (!meta.TryGetValue(key, out var l)) { meta[key] = l = []; keys.Add(key); }
+            l.Add(s);
+        }
+        var result = new List<TimeSeries>();
+        foreach (var key in keys)
+        {
+            var r = ApplyCallback(c, meta[key], callback);
+            r.Name = key; r.PathExpression = key; r.Tags = TimeSeries.ParseTags(key);
+            result.Add(r);
+        }
+        return result;
+    }
+
+    private static List<TimeSeries> AliasByNode(List<TimeSeries> l, List<object?> nodes)
+    {
+        foreach (var s in l) s.Name = AggKey(s, nodes);
+        return l;
+    }
+
+    private static List<TimeSeries> Highest(List<TimeSeries> l, long n, string func)
+    {
+        var f = AggFuncs.Get(func);
+        return l.OrderByDescending(s => f(s.Points()) ?? double.NegativeInfinity).Take((int)Math.Max(0, n)).ToList();
+    }
+
+    private static List<TimeSeries> Lowest(List<TimeSeries> l, long n, string func)
+    {
+        var f = AggFuncs.Get(func);
+        return l.OrderBy(s => f(s.Points()) ?? double.NegativeInfinity).Take((int)Math.Max(0, n)).ToList();
+    }
+
+    private static List<TimeSeries> MovingWindow(Call c, string func, double? xFilesFactor)
+    {
+        var seriesList = c.Series(0);
+        if (seriesList.Count == 0) return [];
+        var windowRaw = c.Raw(1, "windowSize");
+        long previewSeconds;
+        var isInterval = windowRaw is string;
+        if (windowRaw is string ws) previewSeconds = Math.Abs(AtTime.ParseOffset(ws));
+        else previewSeconds = seriesList.Max(s => s.Step) * c.Int(1, "windowSize");
+        var cf = AggFuncs.Get(func);
+        var newCtx = c.Ctx.WithWindow(c.Ctx.StartTime - previewSeconds, c.Ctx.EndTime);
+        var preview = EvaluateNode(newCtx, c.Node.Args[0]);
+        var tagName = "moving" + char.ToUpperInvariant(func[0]) + func[1..].ToLowerInvariant();
+        var result = new List<TimeSeries>();
+        foreach (var s in preview)
+        {
+            string newName; long windowPoints;
+            if (isInterval) { newName = $"{tagName}({s.Name},\"{windowRaw}\")"; windowPoints = previewSeconds / s.Step; }
+            else { newName = $"{tagName}({s.Name},{Py.Str(windowRaw)})"; windowPoints = c.Int(1, "windowSize"); }
+            s.Tags[tagName] = Py.Str(windowRaw);
+            var vals = new List<double?>();
+            var eff = xFilesFactor ?? s.XFilesFactor;
+            for (var i = (int)windowPoints; i < s.Values.Count; i++)
+            {
+                var nonNull = new List<double?>();
+                for (var j = (int)(i - windowPoints); j < i; j++) if (s.Values[j].HasValue) nonNull.Add(s.Values[j]);
+                vals.Add(nonNull.Count > 0 && Xff(nonNull.Count, windowPoints, eff) ? cf(nonNull) : null);
+            }
+            result.Add(s.Copy(name: newName, start: s.Start + previewSeconds, values: vals));
+        }
+        return result;
+    }
+
+    private static List<TimeSeries> Summarize(Call c)
+    {
+        var intervalString = c.Str(1, "intervalString");
+        var func = c.AggFunc(2, "func", "sum");
+        var alignToFrom = c.Bool(3, "alignToFrom", false);
+        var interval = AtTime.ParseOffset(intervalString);
+        if (interval <= 0) throw new GraphiteInputException("summarize interval must be positive");
+        var agg = AggFuncs.Get(func);
+        var results = new List<TimeSeries>();
+        foreach (var s in c.Series(0))
+        {
+            long newStart, newEnd;
+            if (alignToFrom) { newStart = s.Start; newEnd = s.End; }
+            else { newStart = s.Start - Py.Mod(s.Start, interval); newEnd = s.End - Py.Mod(s.End, interval) + interval; }
+            if (s.Step <= 0) throw new GraphiteInputException($"summarize: series {s.Name} has no step");
+            var timestamps = new List<long>();
+            for (var t = s.Start; t < s.End; t += s.Step) timestamps.Add(t);
+            var dps = s.Points();
+            var intervalPoints = (double)interval / s.Step;
+            var i = 0;
+            var numPoints = Math.Min(timestamps.Count, dps.Count);
+            var vals = new List<double?>();
+            var ts = newStart;
+            while (ts < newEnd)
+            {
+                var st = i; var nonNull = 0;
+                while (i < numPoints && timestamps[i] < ts + interval)
+                {
+                    if (timestamps[i] <= ts) st = i;
+                    if (timestamps[i] >= ts && dps[i] != null) nonNull++;
+                    i++;
+                }
+                vals.Add(Xff(nonNull, intervalPoints, s.XFilesFactor) ? agg(dps.GetRange(st, i - st)) : null);
+                ts += interval;
+            }
+            if (alignToFrom) newEnd = ts;
+            s.Tags["summarize"] = intervalString; s.Tags["summarizeFunction"] = func;
+            var name = $"summarize({s.Name}, \"{intervalString}\", \"{func}\"{(alignToFrom ? ", true" : "")})";
+            results.Add(s.Copy(name: name, start: newStart, end: newEnd, step: interval, values: vals));
+        }
+        return results;
+    }
+
+    private static List<TimeSeries> Hitcount(Call c)
+    {
+        var intervalString = c.Str(1, "intervalString");
+        var align = c.Bool(2, "alignToInterval", false);
+        var interval = AtTime.ParseOffset(intervalString);
+        if (interval <= 0) throw new GraphiteInputException("hitcount interval must be positive");
+        var seriesList = c.Series(0);
+        if (align)
+        {
+            var s0 = DateTime.UnixEpoch.AddSeconds(c.Ctx.StartTime);
+            DateTime ns = interval >= 86400 ? new DateTime(s0.Year, s0.Month, s0.Day, 0, 0, 0, DateTimeKind.Utc)
+                : interval >= 3600 ? new DateTime(s0.Year, s0.Month, s0.Day, s0.Hour, 0, 0, DateTimeKind.Utc)
+                : interval >= 60 ? new DateTime(s0.Year, s0.Month, s0.Day, s0.Hour, s0.Minute, 0, DateTimeKind.Utc) : s0;
+            var newCtx = c.Ctx.WithWindow((long)(ns - DateTime.UnixEpoch).TotalSeconds, c.Ctx.EndTime);
+            seriesList = EvaluateNode(newCtx, c.Node.Args[0]);
+            foreach (var s in seriesList)
+            {
+                var intervalCount = Py.FloorDiv(s.End - s.Start, interval);
+                s.End = s.Start + intervalCount * interval + interval;
+            }
+        }
+        var results = new List<TimeSeries>();
+        foreach (var s in seriesList)
+        {
+            var step = s.Step;
+            var bucketCount = (long)Math.Ceiling((double)(s.End - s.Start) / interval);
+            var buckets = new List<double>[bucketCount];
+            for (var b = 0; b < bucketCount; b++) buckets[b] = [];
+            var newStart = s.End - bucketCount * interval;
+            var pts = s.Points();
+            for (var i = 0; i < pts.Count; i++)
+            {
+                if (pts[i] is not { } value) continue;
+                var startTime = s.Start + i * step;
+                var startBucket = Py.FloorDiv(startTime - newStart, interval);
+                var startMod = Py.Mod(startTime - newStart, interval);
+                var endTime = startTime + step;
+                var endBucket = Py.FloorDiv(endTime - newStart, interval);
+                var endMod = Py.Mod(endTime - newStart, interval);
+                if (endBucket >= bucketCount) { endBucket = bucketCount - 1; endMod = interval; }
+                if (startBucket == endBucket)
+                {
+                    if (startBucket >= 0) buckets[startBucket].Add(value * (endMod - startMod));
+                }
+                else
+                {
+                    if (startBucket >= 0) buckets[startBucket].Add(value * (interval - startMod));
+                    var hits = value * interval;
+                    for (var j = startBucket + 1; j < endBucket; j++) if (j >= 0) buckets[j].Add(hits);
+                    if (endMod > 0 && endBucket >= 0) buckets[endBucket].Add(value * endMod);
+                }
+            }
+            var vals = buckets.Select(b => b.Count > 0 ? (double?)TimeSeries.PySum(b) : null).ToList();
+            s.Tags["hitcount"] = intervalString;
+            var name = $"hitcount({s.Name}, \"{intervalString}\"{(align ? ", true" : "")})";
+            results.Add(s.Copy(name: name, start: newStart, step: interval, values: vals));
+        }
+        return results;
+    }
+
+    private static List<TimeSeries> TimeShift(Call c)
+    {
+        var seriesList = c.Series(0);
+        var shift = c.Str(1, "timeShift");
+        var resetEnd = c.Bool(2, "resetEnd", true);
+        if (shift.Length > 0 && char.IsAsciiDigit(shift[0])) shift = "-" + shift;
+        var delta = AtTime.ParseOffset(shift);
+        if (seriesList.Count < 1) return [];
+        var series = seriesList[0];
+        var newCtx = c.Ctx.WithWindow(c.Ctx.StartTime + delta, c.Ctx.EndTime + delta);
+        var results = new List<TimeSeries>();
+        foreach (var s in EvaluateNode(newCtx, c.Node.Args[0]))
+        {
+            s.Tags["timeShift"] = shift;
+            s.Name = $"timeShift({s.Name}, \"{shift}\")";
+            s.End = resetEnd ? series.End : s.End - s.Start + series.Start;
+            s.Start = series.Start;
+            results.Add(s);
+        }
+        return results;
+    }
+
+    private static List<TimeSeries> KeepLastValue(Call c)
+    {
+        var l = c.Series(0);
+        var limit = c.Raw(1, "limit", false) switch { null => double.PositiveInfinity, long x => x, double x => x, _ => throw new GraphiteInputException("limit must be a number") };
+        foreach (var s in l)
+        {
+            s.Name = $"keepLastValue({s.Name})"; s.PathExpression = s.Name;
+            var pts = s.Points().ToList();
+            var consecutive = 0; double? last = null;
+            for (var i = 0; i < pts.Count; i++)
+            {
+                if (pts[i] == null) { consecutive++; continue; }
+                if (consecutive > 0 && consecutive <= limit && last != null)
+                    for (var k = i - consecutive; k < i; k++) s.Values[k] = last;
+                consecutive = 0;
+                last = pts[i];
+            }
+            if (consecutive > 0 && consecutive <= limit && last != null)
+                for (var k = s.Values.Count - consecutive; k < s.Values.Count; k++) s.Values[k] = last;
+        }
+        return l;
+    }
+
+    private static List<TimeSeries> TransformNull(Call c)
+    {
+        var l = c.Series(0);
+        var dflt = c.Double(1, "default", 0);
+        var refRaw = c.Raw(2, "referenceSeries", false);
+        var refSeries = refRaw as List<TimeSeries>;
+        List<double?>? defaults = null;
+        if (refSeries is { Count: > 0 })
+            defaults = Rows(refSeries).Select(r => r.Any(v => v != null) ? (double?)dflt : null).ToList();
+        foreach (var s in l)
+        {
+            s.Tags["transformNull"] = c.Has(1, "default") ? Py.Repr(dflt) : "0";
+            if (refSeries is { Count: > 0 }) s.Tags["referenceSeries"] = "1";
+            s.Name = refSeries is { Count: > 0 } ? $"transformNull({s.Name},{Py.G(dflt)},referenceSeries)" : $"transformNull({s.Name},{Py.G(dflt)})";
+            s.PathExpression = s.Name;
+            var pts = s.Points();
+            List<double?> values;
+            if (defaults is { Count: > 0 })
+            {
+                var n = Math.Max(pts.Count, defaults.Count);
+                values = new List<double?>(n);
+                for (var i = 0; i < n; i++) values.Add((i < pts.Count ? pts[i] : null) ?? (i < defaults.Count ? defaults[i] : null));
+            }
+            else values = pts.Select(v => v ?? dflt).Select(v => (double?)v).ToList();
+            s.Values = s.Values.Concat(values).Skip(values.Count).ToList();
+        }
+        return l;
+    }
+
+    private static List<TimeSeries> Events(Call c)
+    {
+        var tags = c.Rest(0).Select(t => t as string ?? throw new GraphiteInputException("events() tags must be strings")).ToList();
+        var name = "events(\"" + string.Join("\", \"", tags) + "\")";
+        var start = c.Ctx.StartTime; var end = c.Ctx.EndTime;
+        var points = end - start;
+        var values = new double?[points];
+        if (c.Ctx.Events != null)
+        {
+            var filter = tags is ["*"] ? null : tags;
+            foreach (var e in c.Ctx.Events.Find(start, end, filter, null))
+            {
+                var off = e.When - start;
+                if (off < 0 || off >= points) continue;
+                values[off] = (values[off] ?? 0) + 1;
+            }
+        }
+        return [new TimeSeries(name, start, end, 1, values, c.Ctx.XFilesFactor, consolidate: "sum")];
+    }
+
+    // ---------------- Python regex compatibility ----------------
+
+    internal static Regex PyRegex(string pattern)
+    {
+        // (?P<name>...) and (?P=name) are Python-only spellings
+        var p = pattern.Replace("(?P<", "(?<");
+        p = Regex.Replace(p, @"\(\?P=(\w+)\)", @"\k<$1>");
+        return new Regex(p, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+    }
+
+    internal static string PyReplacement(string replace)
+    {
+        var sb = new System.Text.StringBuilder();
+        for (var i = 0; i < replace.Length; i++)
+        {
+            var ch = replace[i];
+            if (ch == '$') { sb.Append("$$"); continue; }
+            if (ch == '\\' && i + 1 < replace.Length)
+            {
+                var nx = replace[i + 1];
+                if (char.IsAsciiDigit(nx))
+                {
+                    var j = i + 1;
+                    while (j < replace.Length && j < i + 3 && char.IsAsciiDigit(replace[j])) j++;
+                    sb.Append("${").Append(replace[(i + 1)..j]).Append('}');
+                    i = j - 1;
+                    continue;
+                }
+                if (nx == 'g' && i + 2 < replace.Length && replace[i + 2] == '<')
+                {
+                    var close = replace.IndexOf('>', i + 3);
+                    if (close > 0) { sb.Append("${").Append(replace[(i + 3)..close]).Append('}'); i = close; continue; }
+                }
+                if (nx == 'n') { sb.Append('\n'); i++; continue; }
+                if (nx == 't') { sb.Append('\t'); i++; continue; }
+                if (nx == '\\') { sb.Append('\\'); i++; continue; }
+            }
+            sb.Append(ch);
+        }
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,490 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Primitives;
+
+namespace Observe.Storage.Graphite;
+
+/// <summary>
+/// The Graphite HTTP API (graphite-web 1.1.8 compatible) on ASP.NET Core minimal APIs:
+/// <c>/render</c>, <c>/metrics/find</c>, <c>/metrics/expand</c>, <c>/metrics/index.json</c>, <c>/events/</c>,
+/// <c>/events/get_data</c>, <c>/tags</c>, <c>/tags/findSeries</c>, <c>/tags/autoComplete/{tags,values}</c>,
+/// <c>/functions</c> and <c>/version</c>. See docs/grafana.md.
+/// </summary>
+public static class GraphiteApi
+{
+    /// <summary>Maps the Graphite API onto <paramref name="app"/>, reading series from <paramref name="reader"/>.</summary>
+    public static IEndpointRouteBuilder MapGraphiteApi(this IEndpointRouteBuilder app, ISeriesReader reader, GraphiteEventStore events) =>
+        MapGraphiteApi(app, reader, events, () => DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+
+    internal static IEndpointRouteBuilder MapGraphiteApi(this IEndpointRouteBuilder app, ISeriesReader reader, GraphiteEventStore events, Func<long> clock)
+    {
+        // ASP.NET routing matches a trailing slash too: "/events" also serves "/events/".
+        string[] getPost = ["GET", "POST"];
+        Map(app, "/render", getPost, p => Render(p, reader, events, clock()));
+        Map(app, "/metrics/find", getPost, p => Find(p, reader));
+        Map(app, "/metrics/expand", getPost, p => Expand(p, reader));
+        Map(app, "/metrics/index.json", getPost, p => Json(Index(reader)));
+        MapAsync(app, "/events", getPost, (http, p) => Events(http, p, events, clock()));
+        Map(app, "/events/get_data", ["GET"], p => Json(FetchEvents(p, events, clock())));
+        Map(app, "/tags", ["GET"], p => Json(TagList(p, reader)));
+        Map(app, "/tags/findSeries", getPost, p => Json(FindSeries(p, reader)));
+        Map(app, "/tags/autoComplete/tags", getPost, p => Json(AutoCompleteTags(p, reader)));
+        Map(app, "/tags/autoComplete/values", getPost, p => Json(AutoCompleteValues(p, reader)));
+        Map(app, "/functions", ["GET"], _ => Json(FunctionsJson()));
+        Map(app, "/version", ["GET"], _ => Results.Text("1.1.8", "text/plain"));
+        return app;
+    }
+
+    // ---------------- plumbing ----------------
+
+    /// <summary>GET and POST parameters merged (lists appended), as Django's QueryDict.update.</summary>
+    internal sealed class Params(Dictionary<string, List<string>> values)
+    {
+        public string? Get(string key) => values.TryGetValue(key, out var l) && l.Count > 0 ? l[^1] : null;
+        public IReadOnlyList<string> GetList(string key) => values.TryGetValue(key, out var l) ? l : [];
+        public bool Has(string key) => values.ContainsKey(key);
+    }
+
+    private static async Task<Params> ReadParams(HttpContext http)
+    {
+        var d = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        void Add(string k, StringValues vs) { if (!d.TryGetValue(k, out var l)) d[k] = l = []; foreach (var v in vs) l.Add(v ?? ""); }
+        foreach (var (k, v) in http.Request.Query) Add(k, v);
+        if (HttpMethods.IsPost(http.Request.Method) && http.Request.HasFormContentType)
+        {
+            var form = await http.Request.ReadFormAsync();
+            foreach (var (k, v) in form) Add(k, v);
+        }
+        return new Params(d);
+    }
+
+    private static void Map(IEndpointRouteBuilder app, string path, string[] methods, Func<Params, IResult> handler) =>
+        MapAsync(app, path, methods, Sync(handler));
+
+    private static Func<HttpContext, Params, Task<IResult>> Sync(Func<Params, IResult> handler) => (_, p) => Task.FromResult(handler(p));
+
+    private static void MapAsync(IEndpointRouteBuilder app, string path, string[] methods, Func<HttpContext, Params, Task<IResult>> handler) =>
+        app.MapMethods(path, methods, (RequestDelegate)(http => Guard(http, handler)));
+
+    private static async Task Guard(HttpContext http, Func<HttpContext, Params, Task<IResult>> handler)
+    {
+        IResult result;
+        try
+        {
+            var p = await ReadParams(http);
+            result = await handler(http, p);
+        }
+        catch (GraphiteInputException e)
+        {
+            result = Results.Text(e.Message, "text/plain", statusCode: 400);
+        }
+        catch (JsonException e)
+        {
+            result = Results.Text("Invalid JSON: " + e.Message, "text/plain", statusCode: 400);
+        }
+        catch (Exception e) when (e is FormatException or ArithmeticException or InvalidOperationException or ArgumentException or IndexOutOfRangeException
+                                      or System.Text.RegularExpressions.RegexMatchTimeoutException)
+        {
+            result = Results.Text("Invalid request: " + e.Message, "text/plain", statusCode: 400);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            result = Results.Text($"Internal error: {e.GetType().Name}: {e.Message}", "text/plain", statusCode: 500);
+        }
+        await result.ExecuteAsync(http);
+    }
+
+    private static IResult Json(object? value) => Results.Text(JsonSerializer.Serialize(value), "application/json");
+
+    // ---------------- /render ----------------
+
+    internal sealed record RenderRequest(List<string> Targets, long From, long Until, long Now, string? Format,
+        int? MaxDataPoints, bool NoNullPoints, double XFilesFactor, string? Jsonp);
+
+    internal static RenderRequest ParseRenderRequest(Params p, long clockNow)
+    {
+        var targets = p.GetList("target").Count > 0 ? p.GetList("target").ToList() : p.GetList("target[]").ToList();
+        var now = p.Get("now") is { } n ? AtTime.Parse(n, clockNow) : clockNow;
+        var until = p.Get("until") is { } u ? AtTime.Parse(u, now) : now;
+        var from = p.Get("from") is { } f ? AtTime.Parse(f, now) : AtTime.Parse("-1d", now);
+        var start = Math.Min(from, until);
+        var end = Math.Max(from, until);
+        if (start == end) throw new GraphiteInputException("Invalid empty time range");
+        int? mdp = p.Get("maxDataPoints") is { } m && m.Length > 0 && m.All(char.IsAsciiDigit) && int.TryParse(m, out var mv) && mv > 0 ? mv : null;
+        var xff = p.Get("xFilesFactor") is { } x ? double.Parse(x, CultureInfo.InvariantCulture) : 0.0;
+        string? format = p.Has("pickle") ? "pickle" : null;
+        if (p.Has("rawData")) format = "raw";
+        if (p.Has("format")) format = p.Get("format");
+        return new RenderRequest(targets, start, end, now, format, mdp, p.Has("noNullPoints"), xff, p.Has("format") ? p.Get("jsonp") : null);
+    }
+
+    internal static List<TimeSeries> Evaluate(RenderRequest req, ISeriesReader reader, GraphiteEventStore? events)
+    {
+        var nodes = req.Targets.Where(t => !string.IsNullOrWhiteSpace(t)).Select(TargetParser.Parse).ToList();
+        var ctx = new RenderContext(req.From, req.Until, req.Now, req.XFilesFactor, reader, events, Evaluator.PathExpressions(nodes));
+        var data = new List<TimeSeries>();
+        foreach (var t in req.Targets)
+        {
+            try { data.AddRange(Evaluator.EvaluateTarget(ctx, t)); }
+            catch (GraphiteInputException) { throw; }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                throw new GraphiteInputException($"Error evaluating target \"{t}\": {e.Message}");
+            }
+        }
+        return data;
+    }
+
+    private static IResult Render(Params p, ISeriesReader reader, GraphiteEventStore events, long clockNow)
+    {
+        var req = ParseRenderRequest(p, clockNow);
+        var data = Evaluate(req, reader, events);
+        switch (req.Format)
+        {
+            case "csv": return Results.Text(RenderCsv(data), "text/csv");
+            case "json":
+            case null:
+                var json = RenderJson(data, req);
+                return req.Jsonp != null ? Results.Text($"{req.Jsonp}({json})", "text/javascript") : Results.Text(json, "application/json");
+            default: throw new GraphiteInputException($"Unsupported format '{req.Format}': Observe renders json and csv");
+        }
+    }
+
+    /// <summary>renderViewJson, including maxDataPoints consolidation and noNullPoints.</summary>
+    internal static string RenderJson(List<TimeSeries> data, RenderRequest req)
+    {
+        var sb = new StringBuilder("[");
+        var first = true;
+        if (data.Any(s => s.Values.Count > 0))
+        {
+            var startTime = data.Min(s => s.Start);
+            var endTime = data.Max(s => s.End);
+            var timeRange = endTime - startTime;
+            foreach (var series in data)
+            {
+                if (req.MaxDataPoints is { } maxDataPoints)
+                {
+                    if (maxDataPoints == 1) series.Consolidate(Math.Max(1, series.Values.Count));
+                    else
+                    {
+                        var numberOfDataPoints = (double)timeRange / series.Step;
+                        if (maxDataPoints < numberOfDataPoints)
+                        {
+                            var valuesPerPoint = (int)Math.Ceiling(numberOfDataPoints / maxDataPoints);
+                            var secondsPerPoint = valuesPerPoint * series.Step;
+                            var nudge = secondsPerPoint + Py.Mod(series.Start, series.Step) - Py.Mod(series.Start, secondsPerPoint);
+                            series.Start += nudge;
+                            var valuesToLose = (int)(nudge / series.Step);
+                            for (var r = 1; r < valuesToLose && series.Values.Count > 0; r++) series.Values.RemoveAt(0);
+                            series.Consolidate(valuesPerPoint);
+                        }
+                    }
+                }
+                var dps = series.Datapoints();
+                if (req.NoNullPoints)
+                {
+                    dps = dps.Where(d => d.Value is { } v && !double.IsNaN(v)).ToList();
+                    if (dps.Count == 0) continue;
+                }
+                if (!first) sb.Append(", ");
+                first = false;
+                sb.Append("{\"target\": ").Append(JsonSerializer.Serialize(series.Name));
+                sb.Append(", \"tags\": ").Append(JsonSerializer.Serialize(series.Tags));
+                sb.Append(", \"datapoints\": [");
+                for (var i = 0; i < dps.Count; i++)
+                {
+                    if (i > 0) sb.Append(", ");
+                    sb.Append('[').Append(JsonNumber(dps[i].Value)).Append(", ").Append(dps[i].Timestamp.ToString(CultureInfo.InvariantCulture)).Append(']');
+                }
+                sb.Append("]}");
+            }
+        }
+        return sb.Append(']').ToString();
+    }
+
+    internal static string JsonNumber(double? v) => v switch
+    {
+        null => "null",
+        { } d when double.IsNaN(d) => "null",
+        { } d when double.IsPositiveInfinity(d) => "1e9999",
+        { } d when double.IsNegativeInfinity(d) => "-1e9999",
+        { } d => Py.Repr(d),
+    };
+
+    internal static string RenderCsv(List<TimeSeries> data)
+    {
+        var sb = new StringBuilder();
+        foreach (var s in data)
+        {
+            var pts = s.Points();
+            for (var i = 0; i < pts.Count; i++)
+            {
+                var ts = DateTime.UnixEpoch.AddSeconds(s.Start + i * s.Step).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
+                sb.Append(CsvField(s.Name)).Append(',').Append(ts).Append(',').Append(pts[i] is { } v ? Py.Repr(v) : "").Append("\r\n");
+            }
+        }
+        return sb.ToString();
+    }
+
+    private static string CsvField(string f) =>
+        f.IndexOfAny([',', '"', '\r', '\n']) >= 0 ? "\"" + f.Replace("\"", "\"\"") + "\"" : f;
+
+    // ---------------- /metrics ----------------
+
+    private static string NodeName(string path) { var i = path.LastIndexOf('.'); return i < 0 ? path : path[(i + 1)..]; }
+
+    private static IResult Find(Params p, ISeriesReader reader)
+    {
+        var format = p.Get("format") ?? "treejson";
+        var wildcards = ParamInt(p, "wildcards", 0) != 0;
+        var leavesOnly = ParamInt(p, "leavesOnly", 0) != 0;
+        var query = p.Get("query") ?? throw new GraphiteInputException("Missing required parameter 'query'");
+        if (query.Length == 0) throw new GraphiteInputException("Required parameter 'query' is empty");
+        var basePath = query.Contains('.') ? query[..(query.LastIndexOf('.') + 1)] : "";
+        if (format == "completer")
+        {
+            query = query.Replace("..", "*.");
+            if (!query.EndsWith('*')) query += "*";
+        }
+        var matches = reader.Find(query).Where(n => !leavesOnly || n.IsLeaf)
+            .OrderBy(n => NodeName(n.Path), StringComparer.Ordinal).ToList();
+        switch (format)
+        {
+            case "treejson":
+                {
+                    var results = new List<Dictionary<string, object>>();
+                    if (matches.Count > 1 && wildcards)
+                    {
+                        var w = new Dictionary<string, object> { ["text"] = "*", ["id"] = basePath + "*" };
+                        var branch = matches.Any(n => !n.IsLeaf);
+                        w["allowChildren"] = branch ? 1 : 0; w["expandable"] = branch ? 1 : 0; w["leaf"] = branch ? 0 : 1;
+                        results.Add(w);
+                    }
+                    var found = new HashSet<string>();
+                    var leaves = new List<Dictionary<string, object>>();
+                    var branches = new List<Dictionary<string, object>>();
+                    foreach (var n in matches)
+                    {
+                        var name = NodeName(n.Path);
+                        if (!found.Add(name)) continue;
+                        var node = new Dictionary<string, object>
+                        {
+                            ["text"] = Uri.UnescapeDataString(name.Replace('+', ' ')),
+                            ["id"] = basePath + name,
+                            ["allowChildren"] = n.IsLeaf ? 0 : 1,
+                            ["expandable"] = n.IsLeaf ? 0 : 1,
+                            ["leaf"] = n.IsLeaf ? 1 : 0,
+                        };
+                        (n.IsLeaf ? leaves : branches).Add(node);
+                    }
+                    results.AddRange(branches);
+                    results.AddRange(leaves);
+                    return JsonP(p, results);
+                }
+            case "completer":
+                {
+                    var results = new List<Dictionary<string, string>>();
+                    foreach (var n in matches)
+                        results.Add(new() { ["path"] = n.IsLeaf ? n.Path : n.Path + ".", ["name"] = NodeName(n.Path), ["is_leaf"] = n.IsLeaf ? "1" : "0" });
+                    if (results.Count > 1 && wildcards) results.Add(new() { ["name"] = "*" });
+                    return JsonP(p, new Dictionary<string, object> { ["metrics"] = results });
+                }
+            case "nodelist":
+                {
+                    var pos = ParamInt(p, "position", -1);
+                    var found = new SortedSet<string>(StringComparer.Ordinal);
+                    foreach (var n in matches)
+                    {
+                        var parts = n.Path.Split('.');
+                        var k = pos < 0 ? parts.Length + pos : pos;
+                        if (k < 0 || k >= parts.Length) throw new GraphiteInputException("position out of range");
+                        found.Add(parts[k]);
+                    }
+                    return JsonP(p, new Dictionary<string, object> { ["nodes"] = found.ToList() });
+                }
+            case "json":
+                return JsonP(p, matches.Select(n => new Dictionary<string, object> { ["path"] = n.Path, ["is_leaf"] = n.IsLeaf }).ToList());
+            default:
+                throw new GraphiteInputException("Invalid value for 'format' parameter");
+        }
+    }
+
+    private static IResult JsonP(Params p, object value)
+    {
+        var json = JsonSerializer.Serialize(value);
+        return p.Get("jsonp") is { Length: > 0 } cb ? Results.Text($"{cb}({json})", "text/javascript") : Results.Text(json, "application/json");
+    }
+
+    private static int ParamInt(Params p, string name, int dflt)
+    {
+        var v = p.Get(name);
+        if (v == null) return dflt;
+        return int.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var i) ? i
+            : throw new GraphiteInputException($"Invalid int value '{v}' for param {name}");
+    }
+
+    private static IResult Expand(Params p, ISeriesReader reader)
+    {
+        var groupByExpr = ParamInt(p, "groupByExpr", 0) != 0;
+        var leavesOnly = ParamInt(p, "leavesOnly", 0) != 0;
+        var results = new Dictionary<string, SortedSet<string>>();
+        foreach (var q in p.GetList("query"))
+            results[q] = new SortedSet<string>(reader.Find(q).Where(n => n.IsLeaf || !leavesOnly).Select(n => n.Path), StringComparer.Ordinal);
+        object body = groupByExpr
+            ? results.ToDictionary(r => r.Key, r => r.Value.ToList())
+            : results.Values.SelectMany(s => s).Distinct().OrderBy(x => x, StringComparer.Ordinal).ToList();
+        return JsonP(p, new Dictionary<string, object> { ["results"] = body });
+    }
+
+    internal static List<string> Index(ISeriesReader reader)
+    {
+        var leaves = new List<string>();
+        var queue = new Queue<string>();
+        queue.Enqueue("*");
+        var seen = new HashSet<string>();
+        while (queue.Count > 0)
+        {
+            foreach (var n in reader.Find(queue.Dequeue()))
+            {
+                if (n.IsLeaf) leaves.Add(n.Path);
+                else if (seen.Add(n.Path)) queue.Enqueue(n.Path + ".*");
+            }
+        }
+        leaves.Sort(StringComparer.Ordinal);
+        return leaves.Distinct().ToList();
+    }
+
+    // ---------------- /events ----------------
+
+    private static async Task<IResult> Events(HttpContext http, Params p, GraphiteEventStore events, long now)
+    {
+        if (HttpMethods.IsGet(http.Request.Method)) return Json(FetchEvents(p, events, now));
+        using var doc = await JsonDocument.ParseAsync(http.Request.Body);
+        var e = doc.RootElement;
+        if (e.ValueKind != JsonValueKind.Object) throw new GraphiteInputException("event must be a JSON object");
+        List<string>? tags = null;
+        if (e.TryGetProperty("tags", out var t) && t.ValueKind != JsonValueKind.Null)
+        {
+            if (t.ValueKind == JsonValueKind.Array) tags = t.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.String ? x.GetString()! : x.GetRawText()).ToList();
+            else if (t.ValueKind == JsonValueKind.String) tags = [t.GetString()!];
+            else return Results.Text("{\"error\": \"\\\"tags\\\" must be an array or space-separated string\"}", "application/json", statusCode: 400);
+        }
+        long? when = null;
+        if (e.TryGetProperty("when", out var w) && w.ValueKind != JsonValueKind.Null)
+            when = w.ValueKind == JsonValueKind.Number ? (long)Math.Floor(w.GetDouble()) : throw new GraphiteInputException("\"when\" must be a number (unix seconds)");
+        var what = e.TryGetProperty("what", out var wh) && wh.ValueKind == JsonValueKind.String ? wh.GetString()! : throw new GraphiteInputException("\"what\" is required");
+        var data = e.TryGetProperty("data", out var dt) ? (dt.ValueKind == JsonValueKind.String ? dt.GetString() : dt.GetRawText()) : "";
+        events.Add(what, tags, data, when ?? now);
+        return Results.Ok();
+    }
+
+    internal static List<Dictionary<string, object>> FetchEvents(Params p, GraphiteEventStore events, long now)
+    {
+        var from = p.Get("from") is { } f ? AtTime.Parse(f, now) : 0;
+        var until = p.Get("until") is { } u ? AtTime.Parse(u, now) : now;
+        var tags = p.Get("tags")?.Split(' ');
+        return events.Find(from, until, tags, p.Get("set")).Select(e => new Dictionary<string, object>
+        {
+            ["when"] = e.When, ["what"] = e.What, ["data"] = e.Data, ["tags"] = e.Tags, ["id"] = e.Id,
+        }).ToList();
+    }
+
+    // ---------------- /tags ----------------
+
+    private static IEnumerable<Dictionary<string, string>> AllTags(ISeriesReader reader) =>
+        reader.TaggedSeries().Select(TagQuery.Parse).Where(t => t != null)!;
+
+    private static List<Dictionary<string, object>> TagList(Params p, ISeriesReader reader)
+    {
+        var filter = p.Get("filter");
+        System.Text.RegularExpressions.Regex? re = null;
+        if (!string.IsNullOrEmpty(filter)) re = new(filter.StartsWith('^') ? filter : "^(" + filter + ")");
+        var tags = AllTags(reader).SelectMany(t => t.Keys).Distinct().Where(t => re == null || re.IsMatch(t)).OrderBy(t => t, StringComparer.Ordinal);
+        var limit = p.Get("limit") is { } l ? int.Parse(l, CultureInfo.InvariantCulture) : int.MaxValue;
+        return tags.Take(limit).Select(t => new Dictionary<string, object> { ["tag"] = t }).ToList();
+    }
+
+    private static List<string> Exprs(Params p) => p.GetList("expr").Count > 0 ? [.. p.GetList("expr")] : [.. p.GetList("expr[]")];
+
+    private static List<string> FindSeries(Params p, ISeriesReader reader)
+    {
+        var exprs = Exprs(p);
+        if (exprs.Count == 0) throw new GraphiteInputException("no tag expressions specified");
+        return TagQuery.FindSeries(reader.TaggedSeries(), exprs);
+    }
+
+    private static List<string> AutoCompleteTags(Params p, ISeriesReader reader)
+    {
+        var exprs = Exprs(p);
+        var prefix = p.Get("tagPrefix");
+        var limit = p.Get("limit") is { } l ? int.Parse(l, CultureInfo.InvariantCulture) : 100;
+        IEnumerable<string> tags;
+        if (exprs.Count == 0) tags = AllTags(reader).SelectMany(t => t.Keys);
+        else
+        {
+            var searched = exprs.Select(e => TagQuery.ParseTagSpec(e).Tag).ToHashSet();
+            tags = TagQuery.FindSeries(reader.TaggedSeries(), exprs).Select(TagQuery.Parse).Where(t => t != null).SelectMany(t => t!.Keys).Where(t => !searched.Contains(t));
+        }
+        return tags.Where(t => string.IsNullOrEmpty(prefix) || t.StartsWith(prefix, StringComparison.Ordinal))
+            .Distinct().OrderBy(t => t, StringComparer.Ordinal).Take(limit).ToList();
+    }
+
+    private static List<string> AutoCompleteValues(Params p, ISeriesReader reader)
+    {
+        var exprs = Exprs(p);
+        var tag = p.Get("tag");
+        if (string.IsNullOrEmpty(tag)) throw new GraphiteInputException("no tag specified");
+        var prefix = p.Get("valuePrefix");
+        var limit = p.Get("limit") is { } l ? int.Parse(l, CultureInfo.InvariantCulture) : 100;
+        var series = exprs.Count == 0 ? AllTags(reader) : TagQuery.FindSeries(reader.TaggedSeries(), exprs).Select(TagQuery.Parse).Where(t => t != null)!;
+        return series.Select(t => t!.GetValueOrDefault(tag)).Where(v => v != null && (string.IsNullOrEmpty(prefix) || v.StartsWith(prefix, StringComparison.Ordinal)))
+            .Select(v => v!).Distinct().OrderBy(v => v, StringComparer.Ordinal).Take(limit).ToList();
+    }
+
+    // ---------------- /functions ----------------
+
+    internal static Dictionary<string, object> FunctionsJson()
+    {
+        var result = new Dictionary<string, object>();
+        foreach (var f in Evaluator.Functions.Values.OrderBy(f => f.Name, StringComparer.Ordinal).Append(
+                     new Evaluator.FunctionInfo("seriesByTag", "Special", ["tagExpressions*"], _ => null)))
+        {
+            var ps = f.Params.Select(n =>
+            {
+                var multiple = n.EndsWith('*');
+                var name = n.TrimEnd('*');
+                var type = name switch
+                {
+                    "seriesList" or "seriesLists" or "dividendSeriesList" or "divisorSeries" or "referenceSeries" => "seriesList",
+                    "n" or "limit" or "position" => "integer",
+                    "nodes" or "nodeNum" or "tags" => "nodeOrTag",
+                    "func" or "callback" => "aggFunc",
+                    "intervalString" or "timeShift" => "interval",
+                    "windowSize" => "intOrInterval",
+                    "total" => "any",
+                    "interpolate" or "alignToFrom" or "alignToInterval" or "resetEnd" or "alignDst" or "natural" or "reverse" => "boolean",
+                    "newName" or "search" or "replace" or "pattern" or "consolidationFunc" or "tagExpressions" or "value" when f.Group != "Special" => "string",
+                    _ => name == "tagExpressions" ? "string" : "float",
+                };
+                var p = new Dictionary<string, object> { ["name"] = name, ["type"] = type };
+                if (f.Params[0] == n && !multiple || n == "seriesLists*" && f.Name != "countSeries" || f.Name == "seriesByTag") p["required"] = true;
+                if (multiple) p["multiple"] = true;
+                return p;
+            }).ToList();
+            result[f.Name] = new Dictionary<string, object>
+            {
+                ["name"] = f.Name,
+                ["function"] = $"{f.Name}({string.Join(", ", f.Params.Select(x => x.TrimEnd('*')))})",
+                ["description"] = $"graphite-web 1.1.8 {f.Name}",
+                ["module"] = "graphite.render.functions",
+                ["group"] = f.Group,
+                ["params"] = ps,
+            };
+        }
+        return result;
+    }
+}

@@ -1,0 +1,208 @@
+using System.Globalization;
+
+namespace Observe.Storage.Graphite;
+
+/// <summary>
+/// graphite-web's render.datalib.TimeSeries: raw values plus a pending consolidation
+/// (<see cref="ValuesPerPoint"/>, <see cref="ConsolidationFunc"/>) applied when iterated.
+/// </summary>
+internal sealed class TimeSeries
+{
+    public string Name { get; set; }
+    public long Start { get; set; }
+    public long End { get; set; }
+    public long Step { get; set; }
+    public List<double?> Values { get; set; }
+    public string ConsolidationFunc { get; set; } = "average";
+    public int ValuesPerPoint { get; set; } = 1;
+    public double XFilesFactor { get; set; }
+    public string PathExpression { get; set; }
+    public Dictionary<string, string> Tags { get; set; }
+
+    public TimeSeries(string name, long start, long end, long step, IEnumerable<double?> values, double xFilesFactor,
+        Dictionary<string, string>? tags = null, string consolidate = "average")
+    {
+        Name = name;
+        Start = start;
+        End = end;
+        Step = step;
+        Values = values.ToList();
+        XFilesFactor = xFilesFactor;
+        PathExpression = name;
+        ConsolidationFunc = consolidate;
+        Tags = tags ?? ParseTags(name);
+    }
+
+    public static Dictionary<string, string> ParseTags(string name)
+    {
+        var tags = new Dictionary<string, string> { ["name"] = name };
+        if (System.Text.RegularExpressions.Regex.IsMatch(name, "^[a-z]+[(].+[)]$", System.Text.RegularExpressions.RegexOptions.IgnoreCase))
+            return tags;
+        var segments = name.Split(';');
+        if (segments[0].Length == 0) return tags;
+        var parsed = new Dictionary<string, string>();
+        foreach (var seg in segments.Skip(1))
+        {
+            var kv = seg.Split('=', 2);
+            if (kv.Length != 2 || kv[0].Length == 0 || kv[1].Length == 0) return tags;
+            parsed[kv[0]] = kv[1];
+        }
+        var n = segments[0].TrimStart('~');
+        if (n.Length == 0) return tags;
+        parsed["name"] = n;
+        return parsed;
+    }
+
+    public void Consolidate(int valuesPerPoint) => ValuesPerPoint = valuesPerPoint;
+
+    /// <summary>Number of points when iterated (after consolidation).</summary>
+    public int Count => ValuesPerPoint > 1 ? (Values.Count + ValuesPerPoint - 1) / ValuesPerPoint : Values.Count;
+
+    /// <summary>Iterates as Python's <c>iter(series)</c>: consolidated when valuesPerPoint &gt; 1.</summary>
+    public List<double?> Points()
+    {
+        if (ValuesPerPoint <= 1) return Values;
+        var result = new List<double?>(Count);
+        var buf = new List<double>();
+        int valcnt = 0, nonNull = 0;
+        foreach (var x in Values)
+        {
+            valcnt++;
+            if (x is { } v) { buf.Add(v); nonNull++; }
+            else if (ConsolidationFunc == "avg_zero") buf.Add(0);
+            if (valcnt == ValuesPerPoint)
+            {
+                result.Add(nonNull > 0 && (double)nonNull / ValuesPerPoint >= XFilesFactor ? Consolidation(buf) : null);
+                buf.Clear(); valcnt = 0; nonNull = 0;
+            }
+        }
+        if (valcnt > 0)
+            result.Add(nonNull > 0 && (double)nonNull / ValuesPerPoint >= XFilesFactor ? Consolidation(buf) : null);
+        return result;
+    }
+
+    private double Consolidation(List<double> usable) => ConsolidationFunc switch
+    {
+        "sum" => PySum(usable),
+        "average" or "avg" or "avg_zero" => PySum(usable) / usable.Count,
+        "max" => usable.Max(),
+        "min" => usable.Min(),
+        "first" => usable[0],
+        "last" => usable[^1],
+        _ => throw new GraphiteInputException($"Invalid consolidation function: '{ConsolidationFunc}'"),
+    };
+
+    /// <summary>Python's left-to-right float sum.</summary>
+    public static double PySum(IEnumerable<double> values)
+    {
+        double s = 0;
+        foreach (var v in values) s += v;
+        return s;
+    }
+
+    /// <summary><c>series.datapoints()</c>: (value, timestamp) pairs, zip-truncated.</summary>
+    public List<(double? Value, long Timestamp)> Datapoints()
+    {
+        var pts = Points();
+        var step = Step * ValuesPerPoint;
+        var result = new List<(double?, long)>();
+        var i = 0;
+        for (var ts = Start; ts < End + 1 && i < pts.Count; ts += step, i++) result.Add((pts[i], ts));
+        return result;
+    }
+
+    public TimeSeries Copy(string? name = null, long? start = null, long? end = null, long? step = null, IEnumerable<double?>? values = null)
+    {
+        var s = new TimeSeries(name ?? Name, start ?? Start, end ?? End, step ?? Step, values ?? Values, XFilesFactor,
+            new Dictionary<string, string>(Tags), ConsolidationFunc);
+        return s;
+    }
+
+    /// <summary>Python's <c>for i, v in enumerate(series): series[i] = f(v)</c> (reads consolidated, writes raw).</summary>
+    public void MapInPlace(Func<double?, double?> f)
+    {
+        var pts = ValuesPerPoint > 1 ? Points() : [.. Values];
+        for (var i = 0; i < pts.Count; i++) Values[i] = f(pts[i]);
+    }
+}
+
+/// <summary>Python formatting helpers so that series names match graphite-web byte for byte.</summary>
+internal static class Py
+{
+    /// <summary>Python <c>repr(float)</c> / <c>str(float)</c>.</summary>
+    public static string Repr(double v)
+    {
+        if (double.IsNaN(v)) return "nan";
+        if (double.IsPositiveInfinity(v)) return "inf";
+        if (double.IsNegativeInfinity(v)) return "-inf";
+        if (v == 0) return double.IsNegative(v) ? "-0.0" : "0.0";
+        var r = v.ToString("R", CultureInfo.InvariantCulture);
+        // Python switches to exponent notation when exp < -4 or exp >= 16
+        var exp = (int)Math.Floor(Math.Log10(Math.Abs(v)));
+        var digits = r.TrimStart('-');
+        var ePos = digits.IndexOfAny(['E', 'e']);
+        var mantissa = ePos >= 0 ? digits[..ePos] : digits;
+        var sig = mantissa.Replace(".", "").TrimStart('0').TrimEnd('0');
+        if (sig.Length == 0) sig = "0";
+        // recompute exponent from the R string to avoid log10 rounding at boundaries
+        if (ePos >= 0) exp = int.Parse(digits[(ePos + 1)..], CultureInfo.InvariantCulture) + (mantissa.IndexOf('.') is var dp and >= 0 ? dp - 1 : mantissa.Length - 1);
+        else
+        {
+            var dot = mantissa.IndexOf('.');
+            var intPart = dot >= 0 ? mantissa[..dot] : mantissa;
+            if (intPart.TrimStart('0').Length > 0) exp = intPart.TrimStart('0').Length - 1;
+            else exp = -(mantissa[(dot + 1)..].TakeWhile(c => c == '0').Count() + 1);
+        }
+        var neg = v < 0 ? "-" : "";
+        if (exp < -4 || exp >= 16)
+        {
+            var m = sig.Length > 1 ? sig[0] + "." + sig[1..] : sig;
+            return $"{neg}{m}e{(exp < 0 ? "-" : "+")}{Math.Abs(exp):00}";
+        }
+        if (exp >= sig.Length - 1) return neg + sig + new string('0', exp - sig.Length + 1) + ".0";
+        if (exp >= 0) return neg + sig[..(exp + 1)] + "." + sig[(exp + 1)..];
+        return neg + "0." + new string('0', -exp - 1) + sig;
+    }
+
+    /// <summary>Python <c>str()</c> of an evaluated argument value.</summary>
+    public static string Str(object? v) => v switch
+    {
+        null => "None",
+        bool b => b ? "True" : "False",
+        long l => l.ToString(CultureInfo.InvariantCulture),
+        int i => i.ToString(CultureInfo.InvariantCulture),
+        double d => Repr(d),
+        _ => v.ToString() ?? "",
+    };
+
+    /// <summary>Python <c>"%g" % v</c>.</summary>
+    public static string G(double v)
+    {
+        if (double.IsNaN(v)) return "nan";
+        if (double.IsInfinity(v)) return v > 0 ? "inf" : "-inf";
+        if (v == 0) return double.IsNegative(v) ? "-0" : "0";
+        var exp = (int)Math.Floor(Math.Log10(Math.Abs(v)));
+        // round to 6 significant digits first, which may bump the exponent
+        var rounded = double.Parse(v.ToString("E5", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+        exp = (int)Math.Floor(Math.Log10(Math.Abs(rounded)));
+        if (exp < -4 || exp >= 6)
+        {
+            var s = v.ToString("E5", CultureInfo.InvariantCulture); // d.dddddE+xxx
+            var ePos = s.IndexOf('E');
+            var mant = s[..ePos];
+            if (mant.Contains('.')) mant = mant.TrimEnd('0').TrimEnd('.');
+            var e = int.Parse(s[(ePos + 1)..], CultureInfo.InvariantCulture);
+            return $"{mant}e{(e < 0 ? "-" : "+")}{Math.Abs(e):00}";
+        }
+        var decimals = Math.Max(0, 5 - exp);
+        var f = v.ToString("F" + decimals, CultureInfo.InvariantCulture);
+        if (f.Contains('.')) f = f.TrimEnd('0').TrimEnd('.');
+        return f;
+    }
+
+    /// <summary>Python <c>"%d" % v</c> (truncates floats).</summary>
+    public static string D(double v) => ((long)Math.Truncate(v)).ToString(CultureInfo.InvariantCulture);
+
+    public static long FloorDiv(long a, long b) { var q = a / b; if (a % b != 0 && ((a < 0) != (b < 0))) q--; return q; }
+    public static long Mod(long a, long b) { var m = a % b; return m != 0 && (m < 0) != (b < 0) ? m + b : m; }
+}

@@ -1,0 +1,635 @@
+using System.Buffers.Binary;
+using Microsoft.Data.Sqlite;
+using Observe.Collector;
+
+namespace Observe.Storage.Tsdb;
+
+/// <summary>
+/// Embedded time-series store (docs/storage.md): SQLite series index + head table (the write-ahead log),
+/// background compaction into Gorilla chunks and whisper-style rollup archives.
+/// All state is guarded by one lock; SQLite access goes through one connection.
+/// </summary>
+internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
+{
+    internal sealed class SeriesState(int id, string name, Schema schema, Aggregation agg)
+    {
+        public readonly int Id = id;
+        public readonly string Name = name;
+        public readonly Schema Schema = schema;
+        public readonly Aggregation Agg = agg;
+        public long[] HeadTs = [];
+        public double[] HeadVal = [];
+        public long[] HeadSeq = [];
+        public int HeadCount;
+        public long HeadMin = long.MaxValue;
+        /// <summary>Per archive: the newest slot timestamp stored in a sealed chunk (long.MinValue: none).</summary>
+        public readonly long[] SealedMax = Enumerable.Repeat(long.MinValue, schema.Archives.Length).ToArray();
+        /// <summary>Per archive: the newest chunk, which later compactions extend until it holds <see cref="MaxChunkPoints"/>.</summary>
+        public readonly TailChunk?[] Tails = new TailChunk?[schema.Archives.Length];
+
+        public void Append(long ts, double v, long seq)
+        {
+            if (HeadCount == HeadTs.Length)
+            {
+                int n = Math.Max(8, HeadCount * 2);
+                Array.Resize(ref HeadTs, n); Array.Resize(ref HeadVal, n); Array.Resize(ref HeadSeq, n);
+            }
+            HeadTs[HeadCount] = ts; HeadVal[HeadCount] = v; HeadSeq[HeadCount] = seq; HeadCount++;
+            if (ts < HeadMin) HeadMin = ts;
+        }
+    }
+
+    internal sealed record TailChunk(long Id, long MinTs, long MaxTs, int Count);
+
+    /// <summary>Points per chunk before a new one is started (720 = 2 h of 10 s slots).</summary>
+    public const int MaxChunkPoints = 720;
+
+    private readonly object _gate = new();
+    private readonly SqliteConnection _conn;
+    private readonly TimeProvider _time;
+    private readonly RuleSet _rules;
+    private readonly Dictionary<string, SeriesState> _byName = new(StringComparer.Ordinal);
+    private readonly List<SeriesState> _all = [];
+    private readonly MetricTrie _trie = new();
+    private readonly List<string> _tagged = [];
+    private readonly List<(long Seq, long MaxTs)> _headRows = [];
+    private readonly HashSet<long> _badChunks = [];
+    private readonly SqliteCommand _insertSeries, _insertHead, _upsertMeta, _selectChunks, _insertChunk, _selectChunkById, _updateChunk;
+    private readonly ITimer? _timer;
+    private long _lastPersisted = long.MinValue;
+    private long _corruptChunks, _corruptHeadRows;
+    private bool _disposed;
+
+    public string Name => "tsdb";
+    public string DatabasePath { get; }
+
+    /// <summary>The largest batch Timestamp whose WriteAsync completed (durably committed); long.MinValue if none.</summary>
+    public long LastPersistedBatchTimestamp => Interlocked.Read(ref _lastPersisted);
+    /// <summary>Chunks whose length/checksum did not verify; they are never served.</summary>
+    public long CorruptChunks => Interlocked.Read(ref _corruptChunks);
+    /// <summary>Head (WAL) rows whose checksum did not verify at open; skipped.</summary>
+    public long CorruptHeadRows => Interlocked.Read(ref _corruptHeadRows);
+    public int SeriesCount { get { lock (_gate) return _all.Count; } }
+    public int HeadPointCount { get { lock (_gate) return _all.Sum(s => s.HeadCount); } }
+
+    private TimeSeriesStore(StorageOptions options, TimeProvider time)
+    {
+        _time = time;
+        _rules = new RuleSet(options);
+        Directory.CreateDirectory(options.DataDir);
+        DatabasePath = Path.GetFullPath(Path.Combine(options.DataDir, "tsdb.db"));
+        _conn = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = DatabasePath, Pooling = false, Mode = SqliteOpenMode.ReadWriteCreate,
+        }.ToString());
+        _conn.Open();
+        Exec("PRAGMA journal_mode=WAL;");
+        Exec(options.SynchronousFull ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;");
+        Exec("""
+            CREATE TABLE IF NOT EXISTS series(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+            CREATE TABLE IF NOT EXISTS head(seq INTEGER PRIMARY KEY, batch_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL, data BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS chunk(id INTEGER PRIMARY KEY, series INTEGER NOT NULL, level INTEGER NOT NULL,
+                min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL, expires INTEGER NOT NULL, data BLOB NOT NULL);
+            CREATE INDEX IF NOT EXISTS chunk_by_series ON chunk(series, level, max_ts);
+            CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+            """);
+        _insertSeries = Prepare("INSERT INTO series(name) VALUES($n) RETURNING id", "$n");
+        _insertHead = Prepare("INSERT INTO head(batch_ts, max_ts, data) VALUES($t, $m, $d) RETURNING seq", "$t", "$m", "$d");
+        _upsertMeta = Prepare("INSERT INTO meta(key, value) VALUES('last_batch_ts', $v) ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)", "$v");
+        _selectChunks = Prepare("SELECT id, data FROM chunk WHERE series = $s AND level = $l AND max_ts >= $f AND min_ts < $u ORDER BY id", "$s", "$l", "$f", "$u");
+        _insertChunk = Prepare("INSERT INTO chunk(series, level, min_ts, max_ts, expires, data) VALUES($s, $l, $a, $b, $e, $d) RETURNING id", "$s", "$l", "$a", "$b", "$e", "$d");
+        _selectChunkById = Prepare("SELECT data FROM chunk WHERE id = $i", "$i");
+        _updateChunk = Prepare("UPDATE chunk SET max_ts = $b, expires = $e, data = $d WHERE id = $i", "$b", "$e", "$d", "$i");
+        Load();
+        if (options.CompactionIntervalSeconds > 0)
+        {
+            var every = TimeSpan.FromSeconds(options.CompactionIntervalSeconds);
+            _timer = time.CreateTimer(_ => BackgroundCompact(), null, every, every);
+        }
+    }
+
+    /// <summary>Opens (creating if needed) the store under <see cref="StorageOptions.DataDir"/>.</summary>
+    public static TimeSeriesStore Open(StorageOptions options, TimeProvider? time = null) => new(options, time ?? TimeProvider.System);
+
+    private void Exec(string sql) { using var c = _conn.CreateCommand(); c.CommandText = sql; c.ExecuteNonQuery(); }
+
+    private SqliteCommand Prepare(string sql, params string[] names)
+    {
+        var c = _conn.CreateCommand();
+        c.CommandText = sql;
+        foreach (var n in names) c.Parameters.Add(new SqliteParameter(n, null));
+        return c;
+    }
+
+    private long Now() => _time.GetUtcNow().ToUnixTimeSeconds();
+
+    private void Load()
+    {
+        using (var c = _conn.CreateCommand())
+        {
+            c.CommandText = "SELECT id, name FROM series ORDER BY id";
+            using var r = c.ExecuteReader();
+            while (r.Read()) Register(new SeriesState(r.GetInt32(0), r.GetString(1), _rules.SchemaFor(r.GetString(1)), _rules.AggregationFor(r.GetString(1))));
+        }
+        var byId = _all.ToDictionary(s => s.Id);
+        using (var c = _conn.CreateCommand())
+        {
+            c.CommandText = "SELECT value FROM meta WHERE key = 'last_batch_ts'";
+            if (c.ExecuteScalar() is long v) _lastPersisted = v;
+        }
+        using (var c = _conn.CreateCommand())
+        {
+            c.CommandText = "SELECT seq, max_ts, data FROM head ORDER BY seq";
+            using var r = c.ExecuteReader();
+            while (r.Read())
+            {
+                long seq = r.GetInt64(0);
+                var data = (byte[])r.GetValue(2);
+                if (!TryDecodeBatch(data, byId, seq)) { _corruptHeadRows++; continue; }
+                _headRows.Add((seq, r.GetInt64(1)));
+            }
+        }
+        using (var c = _conn.CreateCommand())
+        {
+            c.CommandText = "SELECT id, series, level, min_ts, max_ts, data FROM chunk ORDER BY id";
+            using var r = c.ExecuteReader();
+            while (r.Read())
+            {
+                var data = (byte[])r.GetValue(5);
+                if (!Gorilla.TryValidate(data, out int count)) { _badChunks.Add(r.GetInt64(0)); _corruptChunks++; continue; }
+                if (byId.TryGetValue(r.GetInt32(1), out var s))
+                {
+                    int level = r.GetInt32(2);
+                    if (level >= s.SealedMax.Length) continue;
+                    s.SealedMax[level] = Math.Max(s.SealedMax[level], r.GetInt64(4));
+                    s.Tails[level] = new TailChunk(r.GetInt64(0), r.GetInt64(3), r.GetInt64(4), count);
+                }
+            }
+        }
+    }
+
+    private void Register(SeriesState s)
+    {
+        _byName[s.Name] = s;
+        _all.Add(s);
+        if (s.Name.Contains(';')) _tagged.Add(s.Name);
+        else _trie.Add(s.Name);
+    }
+
+    // ---- head (WAL) batch blob: "OB" ver 0 | count u32 | payloadLen u32 | crc32 u32 | {varint id, zigzag varint ts-batchTs, f64}* ----
+
+    private static byte[] EncodeBatch(long batchTs, ReadOnlySpan<int> ids, IReadOnlyList<MetricPoint> points, out long maxTs)
+    {
+        var buf = new byte[16 + points.Count * 23];
+        int p = 16;
+        maxTs = long.MinValue;
+        for (int i = 0; i < points.Count; i++)
+        {
+            p += WriteVarint(buf.AsSpan(p), (ulong)(uint)ids[i]);
+            long d = points[i].Timestamp - batchTs;
+            p += WriteVarint(buf.AsSpan(p), (ulong)((d << 1) ^ (d >> 63)));
+            BinaryPrimitives.WriteDoubleLittleEndian(buf.AsSpan(p), points[i].Value);
+            p += 8;
+            if (points[i].Timestamp > maxTs) maxTs = points[i].Timestamp;
+        }
+        buf[0] = (byte)'O'; buf[1] = (byte)'B'; buf[2] = 1;
+        BinaryPrimitives.WriteUInt32LittleEndian(buf.AsSpan(4), (uint)points.Count);
+        BinaryPrimitives.WriteUInt32LittleEndian(buf.AsSpan(8), (uint)(p - 16));
+        BinaryPrimitives.WriteUInt32LittleEndian(buf.AsSpan(12), Crc32.Compute(buf.AsSpan(16, p - 16)));
+        return buf.AsSpan(0, p).ToArray();
+    }
+
+    private bool TryDecodeBatch(byte[] data, Dictionary<int, SeriesState> byId, long seq)
+    {
+        if (data.Length < 16 || data[0] != 'O' || data[1] != 'B' || data[2] != 1) return false;
+        int count = (int)BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(4));
+        int len = (int)BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(8));
+        if (len < 0 || data.Length != 16 + len || BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(12)) != Crc32.Compute(data.AsSpan(16, len))) return false;
+        long batchTs = 0; // timestamps are stored relative to batch_ts, see WriteAsync: we store batchTs in the payload prefix
+        int p = 16;
+        batchTs = BinaryPrimitives.ReadInt64LittleEndian(data.AsSpan(p)); p += 8;
+        var pts = new List<(SeriesState, long, double)>(count);
+        for (int i = 0; i < count; i++)
+        {
+            ulong id = ReadVarint(data, ref p);
+            ulong z = ReadVarint(data, ref p);
+            long d = (long)(z >> 1) ^ -(long)(z & 1);
+            if (p + 8 > data.Length) return false;
+            double v = BinaryPrimitives.ReadDoubleLittleEndian(data.AsSpan(p)); p += 8;
+            if (!byId.TryGetValue((int)id, out var s)) return false;
+            pts.Add((s, batchTs + d, v));
+        }
+        if (p != data.Length) return false;
+        foreach (var (s, ts, v) in pts) s.Append(ts - Mod(ts, s.Schema.Archives[0].Step), v, seq);
+        return true;
+    }
+
+    private static int WriteVarint(Span<byte> dst, ulong v)
+    {
+        int i = 0;
+        while (v >= 0x80) { dst[i++] = (byte)(v | 0x80); v >>= 7; }
+        dst[i++] = (byte)v;
+        return i;
+    }
+
+    private static ulong ReadVarint(byte[] src, ref int p)
+    {
+        ulong v = 0; int shift = 0;
+        while (true)
+        {
+            if (p >= src.Length || shift > 63) throw new InvalidDataException("varint");
+            byte b = src[p++];
+            v |= (ulong)(b & 0x7F) << shift;
+            if (b < 0x80) return v;
+            shift += 7;
+        }
+    }
+
+    private static long Mod(long a, long m) { long r = a % m; return r < 0 ? r + m : r; }
+    private static long AlignDown(long t, long step) => t - Mod(t, step);
+
+    // ---- write ----
+
+    public ValueTask WriteAsync(MetricBatch batch, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var points = batch.Points;
+            var ids = new int[points.Count];
+            var states = new SeriesState[points.Count];
+            List<SeriesState>? created = null;
+            using var tx = _conn.BeginTransaction();
+            try
+            {
+                for (int i = 0; i < points.Count; i++)
+                {
+                    var name = points[i].Path;
+                    if (!_byName.TryGetValue(name, out var s))
+                    {
+                        _insertSeries.Transaction = tx;
+                        _insertSeries.Parameters[0].Value = name;
+                        int id = Convert.ToInt32(_insertSeries.ExecuteScalar());
+                        s = new SeriesState(id, name, _rules.SchemaFor(name), _rules.AggregationFor(name));
+                        _byName[name] = s;
+                        (created ??= []).Add(s);
+                    }
+                    states[i] = s; ids[i] = s.Id;
+                }
+                var blob = EncodeBatchWithTs(batch.Timestamp, ids, points, out long maxTs);
+                _insertHead.Transaction = tx;
+                _insertHead.Parameters[0].Value = batch.Timestamp;
+                _insertHead.Parameters[1].Value = maxTs;
+                _insertHead.Parameters[2].Value = blob;
+                long seq = (long)_insertHead.ExecuteScalar()!;
+                _upsertMeta.Transaction = tx;
+                _upsertMeta.Parameters[0].Value = batch.Timestamp;
+                _upsertMeta.ExecuteNonQuery();
+                tx.Commit();
+                // Committed (and, with synchronous=FULL, fsynced): now visible in memory.
+                if (created != null) foreach (var s in created) { _byName.Remove(s.Name); Register(s); }
+                for (int i = 0; i < points.Count; i++)
+                {
+                    var s = states[i];
+                    long ts = points[i].Timestamp;
+                    s.Append(ts - Mod(ts, s.Schema.Archives[0].Step), points[i].Value, seq);
+                }
+                _headRows.Add((seq, maxTs));
+                if (batch.Timestamp > _lastPersisted) Interlocked.Exchange(ref _lastPersisted, batch.Timestamp);
+            }
+            catch
+            {
+                if (created != null) foreach (var s in created) _byName.Remove(s.Name);
+                throw;
+            }
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    private static byte[] EncodeBatchWithTs(long batchTs, int[] ids, IReadOnlyList<MetricPoint> points, out long maxTs)
+    {
+        // Payload starts with the batch timestamp (8 bytes) so a head row decodes on its own.
+        var inner = EncodeBatch(batchTs, ids, points, out maxTs);
+        var buf = new byte[inner.Length + 8];
+        inner.AsSpan(0, 16).CopyTo(buf);
+        BinaryPrimitives.WriteInt64LittleEndian(buf.AsSpan(16), batchTs);
+        inner.AsSpan(16).CopyTo(buf.AsSpan(24));
+        BinaryPrimitives.WriteUInt32LittleEndian(buf.AsSpan(8), (uint)(buf.Length - 16));
+        BinaryPrimitives.WriteUInt32LittleEndian(buf.AsSpan(12), Crc32.Compute(buf.AsSpan(16)));
+        if (points.Count == 0) maxTs = batchTs;
+        return buf;
+    }
+
+    // ---- read ----
+
+    public IReadOnlyList<MetricNode> Find(string pattern)
+    {
+        lock (_gate) return _trie.Find(pattern);
+    }
+
+    public IReadOnlyList<string> TaggedSeries()
+    {
+        lock (_gate) return _tagged.ToArray();
+    }
+
+    /// <summary>
+    /// Whisper's file_fetch: clamps to [now - maxRetention, now], picks the finest archive whose retention
+    /// covers <c>now - from</c>, and returns slots from <c>from - from%step + step</c> to
+    /// <c>until - until%step + step</c> (one slot more when they are equal). Where whisper returns None
+    /// (range wholly in the future or beyond retention) this returns a window with no values.
+    /// </summary>
+    public SeriesWindow? Fetch(string series, long from, long until)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (!_byName.TryGetValue(series, out var s)) return null;
+            long now = Now();
+            var archives = s.Schema.Archives;
+            if (from > until) throw new ArgumentException($"invalid time interval: from {from} > until {until}");
+            long oldest = now - s.Schema.MaxRetention;
+            if (from > now || until < oldest) return new SeriesWindow(from, until, archives[0].Step, []);
+            if (from < oldest) from = oldest;
+            if (until > now) until = now;
+            long diff = now - from;
+            int k = 0;
+            while (k < archives.Length - 1 && archives[k].Retention < diff) k++;
+            long step = archives[k].Step;
+            long fromI = from - Mod(from, step) + step;
+            long untilI = until - Mod(until, step) + step;
+            if (fromI == untilI) untilI += step;
+            return new SeriesWindow(fromI, untilI, step, ReadLevel(s, k, fromI, untilI));
+        }
+    }
+
+    /// <summary>Slots of archive <paramref name="level"/> over [from, until) (both aligned to its step). Caller holds the lock.</summary>
+    private double?[] ReadLevel(SeriesState s, int level, long from, long until)
+    {
+        long step = s.Schema.Archives[level].Step;
+        var vals = new double?[Math.Max(0, (until - from) / step)];
+        if (vals.Length == 0) return vals;
+        _selectChunks.Transaction = _currentTx;
+        _selectChunks.Parameters[0].Value = s.Id;
+        _selectChunks.Parameters[1].Value = level;
+        _selectChunks.Parameters[2].Value = from;
+        _selectChunks.Parameters[3].Value = until;
+        using (var r = _selectChunks.ExecuteReader())
+        {
+            while (r.Read())
+            {
+                long id = r.GetInt64(0);
+                if (_badChunks.Contains(id)) continue;
+                var blob = (byte[])r.GetValue(1);
+                if (!Gorilla.TryValidate(blob, out _)) { _badChunks.Add(id); Interlocked.Increment(ref _corruptChunks); continue; }
+                long[] ts; double[] v;
+                try { (ts, v) = Gorilla.Decode(blob); }
+                catch (InvalidDataException) { _badChunks.Add(id); Interlocked.Increment(ref _corruptChunks); continue; }
+                for (int i = 0; i < ts.Length; i++)
+                    if (ts[i] >= from && ts[i] < until) vals[(ts[i] - from) / step] = v[i];
+            }
+        }
+        if (s.HeadCount == 0) return vals;
+        if (level == 0)
+        {
+            for (int i = 0; i < s.HeadCount; i++)
+            {
+                long t = s.HeadTs[i];
+                if (t >= from && t < until) vals[(t - from) / step] = s.HeadVal[i];
+            }
+        }
+        else
+        {
+            // Whisper rolls up on every write; head rows are not rolled up yet, so aggregate them on the fly.
+            long rs = Math.Max(from, AlignDown(s.HeadMin, step));
+            if (rs < until)
+            {
+                long fineStep = s.Schema.Archives[level - 1].Step;
+                var coarse = s.Agg.Rollup(ReadLevel(s, level - 1, rs, until), fineStep, step);
+                int off = (int)((rs - from) / step);
+                for (int j = 0; j < coarse.Length; j++) if (coarse[j] is double d) vals[off + j] = d;
+            }
+        }
+        return vals;
+    }
+
+    private SqliteTransaction? _currentTx;
+
+    // ---- compaction ----
+
+    private void BackgroundCompact()
+    {
+        try { Compact(); }
+        catch (ObjectDisposedException) { }
+        catch (Exception e) { Console.Error.WriteLine($"tsdb: compaction failed: {e.Message}"); }
+    }
+
+    /// <summary>
+    /// Seals head rows into Gorilla chunks and rollup archives and applies retention. Without
+    /// <paramref name="force"/> only head rows whose newest point is older than the current coarsest-step
+    /// boundary are sealed (so rollup slots are complete); with it, all head rows.
+    /// </summary>
+    public void Compact(bool force = false)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            long now = Now();
+            long coarsest = 1;
+            foreach (var s in _all) coarsest = Math.Max(coarsest, s.Schema.CoarsestStep);
+            long cutoff = force ? long.MaxValue : AlignDown(now, coarsest);
+            var sealedSeqs = new HashSet<long>();
+            foreach (var (seq, maxTs) in _headRows) if (maxTs < cutoff) sealedSeqs.Add(seq);
+            if (sealedSeqs.Count == 0) { ApplyRetention(now); return; }
+            long maxSealedSeq = sealedSeqs.Max();
+
+            using var tx = _conn.BeginTransaction();
+            _currentTx = tx;
+            var updates = new List<(SeriesState S, long[] NewMax, TailChunk?[] Tails)>();
+            try
+            {
+                foreach (var s in _all)
+                {
+                    if (s.HeadCount == 0) continue;
+                    var tails = (TailChunk?[])s.Tails.Clone();
+                    var newMax = SealSeries(s, sealedSeqs, tails, tx);
+                    if (newMax != null) updates.Add((s, newMax, tails));
+                }
+                using (var del = _conn.CreateCommand())
+                {
+                    del.Transaction = tx;
+                    del.CommandText = "DELETE FROM head WHERE seq = $s";
+                    var p = del.Parameters.Add(new SqliteParameter("$s", 0L));
+                    foreach (var seq in sealedSeqs) { p.Value = seq; del.ExecuteNonQuery(); }
+                }
+                DeleteExpired(now, tx);
+                tx.Commit();
+            }
+            finally { _currentTx = null; }
+
+            foreach (var (s, newMax, tails) in updates)
+            {
+                for (int k = 0; k < newMax.Length; k++) s.SealedMax[k] = Math.Max(s.SealedMax[k], newMax[k]);
+                tails.CopyTo(s.Tails, 0);
+            }
+            foreach (var s in _all)
+            {
+                if (s.HeadCount == 0) continue;
+                int w = 0;
+                long min = long.MaxValue;
+                for (int i = 0; i < s.HeadCount; i++)
+                {
+                    if (sealedSeqs.Contains(s.HeadSeq[i])) continue;
+                    s.HeadTs[w] = s.HeadTs[i]; s.HeadVal[w] = s.HeadVal[i]; s.HeadSeq[w] = s.HeadSeq[i];
+                    if (s.HeadTs[w] < min) min = s.HeadTs[w];
+                    w++;
+                }
+                s.HeadCount = w;
+                s.HeadMin = min;
+                if (w == 0) { s.HeadTs = []; s.HeadVal = []; s.HeadSeq = []; }
+            }
+            _headRows.RemoveAll(r => sealedSeqs.Contains(r.Seq));
+        }
+    }
+
+    private void ApplyRetention(long now)
+    {
+        using var tx = _conn.BeginTransaction();
+        DeleteExpired(now, tx);
+        tx.Commit();
+    }
+
+    private void DeleteExpired(long now, SqliteTransaction tx)
+    {
+        using var c = _conn.CreateCommand();
+        c.Transaction = tx;
+        c.CommandText = "DELETE FROM chunk WHERE expires < $n";
+        c.Parameters.AddWithValue("$n", now);
+        c.ExecuteNonQuery();
+    }
+
+    /// <summary>Writes the level-0 chunk and rollup chunks for the sealed head points of one series; returns new per-level max.</summary>
+    private long[]? SealSeries(SeriesState s, HashSet<long> sealedSeqs, TailChunk?[] tails, SqliteTransaction tx)
+    {
+        var archives = s.Schema.Archives;
+        // Sealed points in write order; later writes to the same slot win (as whisper).
+        var slots = new SortedDictionary<long, double>();
+        bool ordered = true;
+        long last = long.MinValue;
+        int n = 0;
+        for (int i = 0; i < s.HeadCount; i++)
+        {
+            if (!sealedSeqs.Contains(s.HeadSeq[i])) continue;
+            n++;
+            if (s.HeadTs[i] <= last) ordered = false;
+            last = Math.Max(last, s.HeadTs[i]);
+        }
+        if (n == 0) return null;
+        long[] ts; double[] vs;
+        if (ordered)
+        {
+            ts = new long[n]; vs = new double[n];
+            int w = 0;
+            for (int i = 0; i < s.HeadCount; i++)
+                if (sealedSeqs.Contains(s.HeadSeq[i])) { ts[w] = s.HeadTs[i]; vs[w] = s.HeadVal[i]; w++; }
+        }
+        else
+        {
+            for (int i = 0; i < s.HeadCount; i++)
+                if (sealedSeqs.Contains(s.HeadSeq[i])) slots[s.HeadTs[i]] = s.HeadVal[i];
+            ts = [.. slots.Keys]; vs = [.. slots.Values];
+        }
+        var newMax = Enumerable.Repeat(long.MinValue, archives.Length).ToArray();
+        long minTs = ts[0], maxTs = ts[^1];
+        AppendChunk(s.Id, 0, ts, vs, archives[0].Retention, tails, tx);
+        newMax[0] = maxTs;
+
+        long prevStep = archives[0].Step;
+        long prevFrom = minTs;
+        var prev = new double?[(maxTs - minTs) / prevStep + 1];
+        for (int i = 0; i < ts.Length; i++) prev[(ts[i] - minTs) / prevStep] = vs[i];
+
+        for (int k = 1; k < archives.Length; k++)
+        {
+            long step = archives[k].Step;
+            long rFrom = AlignDown(minTs, step), rUntil = AlignDown(maxTs, step) + step;
+            double?[] fine;
+            if (rFrom > s.SealedMax[k - 1])
+            {
+                fine = new double?[(rUntil - rFrom) / prevStep];
+                int off = (int)((prevFrom - rFrom) / prevStep);
+                Array.Copy(prev, 0, fine, off, Math.Min(prev.Length, fine.Length - off));
+            }
+            else fine = ReadLevel(s, k - 1, rFrom, rUntil);
+            var coarse = s.Agg.Rollup(fine, prevStep, step);
+            var cts = new List<long>(); var cvs = new List<double>();
+            for (int j = 0; j < coarse.Length; j++)
+                if (coarse[j] is double d) { cts.Add(rFrom + j * step); cvs.Add(d); }
+            if (cts.Count > 0)
+            {
+                AppendChunk(s.Id, k, [.. cts], [.. cvs], archives[k].Retention, tails, tx);
+                newMax[k] = cts[^1];
+            }
+            prev = coarse; prevFrom = rFrom; prevStep = step;
+        }
+        return newMax;
+    }
+
+    /// <summary>
+    /// Extends the series' newest chunk of this archive when the new slots all follow it and it has room
+    /// (re-encoded and replaced in the same transaction), else inserts a new chunk. Bigger chunks amortise the
+    /// per-chunk header and row overhead.
+    /// </summary>
+    private void AppendChunk(int series, int level, long[] ts, double[] vs, long retention, TailChunk?[] tails, SqliteTransaction tx)
+    {
+        var tail = tails[level];
+        if (tail != null && ts[0] > tail.MaxTs && tail.Count + ts.Length <= MaxChunkPoints && !_badChunks.Contains(tail.Id))
+        {
+            _selectChunkById.Transaction = tx;
+            _selectChunkById.Parameters[0].Value = tail.Id;
+            if (_selectChunkById.ExecuteScalar() is byte[] old && Gorilla.TryValidate(old, out _))
+            {
+                var (ots, ovs) = Gorilla.Decode(old);
+                long[] nts = [.. ots, .. ts];
+                double[] nvs = [.. ovs, .. vs];
+                _updateChunk.Transaction = tx;
+                _updateChunk.Parameters[0].Value = nts[^1];
+                _updateChunk.Parameters[1].Value = nts[^1] + retention;
+                _updateChunk.Parameters[2].Value = Gorilla.Encode(nts, nvs);
+                _updateChunk.Parameters[3].Value = tail.Id;
+                if (_updateChunk.ExecuteNonQuery() == 1)
+                {
+                    tails[level] = new TailChunk(tail.Id, nts[0], nts[^1], nts.Length);
+                    return;
+                }
+            }
+        }
+        long id = InsertChunk(series, level, ts, vs, retention, tx);
+        tails[level] = new TailChunk(id, ts[0], ts[^1], ts.Length);
+    }
+
+    private long InsertChunk(int series, int level, long[] ts, double[] vs, long retention, SqliteTransaction tx)
+    {
+        _insertChunk.Transaction = tx;
+        _insertChunk.Parameters[0].Value = series;
+        _insertChunk.Parameters[1].Value = level;
+        _insertChunk.Parameters[2].Value = ts[0];
+        _insertChunk.Parameters[3].Value = ts[^1];
+        _insertChunk.Parameters[4].Value = ts[^1] + retention;
+        _insertChunk.Parameters[5].Value = Gorilla.Encode(ts, vs);
+        return (long)_insertChunk.ExecuteScalar()!;
+    }
+
+    public void Dispose()
+    {
+        _timer?.Dispose();
+        lock (_gate)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            foreach (var c in new[] { _insertSeries, _insertHead, _upsertMeta, _selectChunks, _insertChunk, _selectChunkById, _updateChunk }) c.Dispose();
+            _conn.Close();
+            _conn.Dispose();
+        }
+    }
+}

@@ -1,0 +1,171 @@
+using Microsoft.Data.Sqlite;
+using Observe.Storage.Tsdb;
+
+namespace Observe.Storage.Tests;
+
+public class StoreTests
+{
+    private const long Now = 1_000_200; // a multiple of 60 and of 600
+
+    [Fact]
+    public void FetchFollowsWhisperWindowRounding()
+    {
+        var time = new FakeTime(Now);
+        using var s = TimeSeriesStore.Open(TestStore.Options(), time);
+        for (long t = 1_000_000; t <= 1_000_100; t += 10) TestStore.Write(s, t, ("a.b", t - 1_000_000, t + 3)); // quantised to t
+        var w = s.Fetch("a.b", 1_000_005, 1_000_100)!;
+        // fromInterval = from - from%step + step; untilInterval = until - until%step + step
+        Assert.Equal((1_000_010, 1_000_110, 10L), (w.Start, w.End, w.Step));
+        Assert.Equal(10, w.Values.Length);
+        Assert.Equal([10.0, 20, 30, 40, 50, 60, 70, 80, 90, 100], w.Values.Select(v => v!.Value));
+        // aligned from still starts one step later, as whisper does
+        Assert.Equal(1_000_010, s.Fetch("a.b", 1_000_000, 1_000_050)!.Start);
+        // zero-length range yields one slot
+        var z = s.Fetch("a.b", 1_000_020, 1_000_020)!;
+        Assert.Equal((1_000_030, 1_000_040), (z.Start, z.End));
+        Assert.Null(s.Fetch("nope", 0, Now));
+        Assert.Empty(s.Fetch("a.b", Now + 10, Now + 20)!.Values); // wholly in the future: whisper returns None
+    }
+
+    [Fact]
+    public void LastWriteToASlotWins()
+    {
+        using var s = TimeSeriesStore.Open(TestStore.Options(), new FakeTime(Now));
+        TestStore.Write(s, 1_000_000, ("a", 1, 1_000_001));
+        TestStore.Write(s, 1_000_000, ("a", 2, 1_000_009));
+        Assert.Equal(2.0, s.Fetch("a", 999_999, 1_000_000)!.Values[0]);
+        s.Compact(force: true);
+        TestStore.Write(s, 1_000_000, ("a", 3, 1_000_005));
+        Assert.Equal(3.0, s.Fetch("a", 999_999, 1_000_000)!.Values[0]);
+        s.Compact(force: true);
+        Assert.Equal(3.0, s.Fetch("a", 999_999, 1_000_000)!.Values[0]);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void RollupsFollowAggregationAndXFilesFactor(bool compact)
+    {
+        var time = new FakeTime(Now);
+        var o = TestStore.Options(retentions: "10s:1h,1m:1d");
+        using var s = TimeSeriesStore.Open(o, time);
+        // slot [999960, 1000020): 3 of 6 fine values known; slot [1000020,1000080): 1 of 6.
+        foreach (var (t, v) in new[] { (999_960L, 1.0), (999_970, 2), (999_990, 6), (1_000_030, 9) })
+            TestStore.Write(s, t, ("x.mean", v, t), ("x.count", v, t), ("x.lower", v, t), ("x.upper_90", v, t), ("stats.gauges.g", v, t));
+        if (compact) s.Compact(force: true);
+        long from = Now - 7200; // beyond 1h: the 1m archive answers
+        double? At(string name, long slot) { var w = s.Fetch(name, from, Now)!; Assert.Equal(60, w.Step); return w.Values[(slot - w.Start) / 60]; }
+        Assert.Equal(3.0, At("x.mean", 999_960));     // average, xff 0.3: 3/6 ok
+        Assert.Null(At("x.mean", 1_000_020));         // 1/6 < 0.3
+        Assert.Equal(9.0, At("x.count", 999_960));    // sum, xff 0
+        Assert.Equal(9.0, At("x.count", 1_000_020));
+        Assert.Equal(1.0, At("x.lower", 999_960));    // min, xff 0.1
+        Assert.Equal(9.0, At("x.lower", 1_000_020));  // 1/6 >= 0.1
+        Assert.Equal(6.0, At("x.upper_90", 999_960)); // max
+        Assert.Equal(6.0, At("stats.gauges.g", 999_960)); // last
+    }
+
+    [Fact]
+    public void ArchiveSelectionIsFinestCoveringFrom()
+    {
+        var time = new FakeTime(Now);
+        using var s = TimeSeriesStore.Open(TestStore.Options(retentions: "10s:1h,1m:1d,10m:30d"), time);
+        TestStore.Write(s, Now - 100, ("a", 1, Now - 100));
+        Assert.Equal(10, s.Fetch("a", Now - 3600, Now)!.Step);
+        Assert.Equal(60, s.Fetch("a", Now - 3601, Now)!.Step);
+        Assert.Equal(60, s.Fetch("a", Now - 86400, Now)!.Step);
+        Assert.Equal(600, s.Fetch("a", Now - 86401, Now)!.Step);
+        var clamped = s.Fetch("a", -5_000_000, Now)!; // before max retention: clamped to now - 30d
+        Assert.Equal(600, clamped.Step);
+        Assert.Equal(Now - 30 * 86400 + 600, clamped.Start);
+    }
+
+    [Fact]
+    public void RetentionDropsOldChunks()
+    {
+        var time = new FakeTime(Now);
+        using var s = TimeSeriesStore.Open(TestStore.Options(retentions: "10s:1h,1m:2h"), time);
+        TestStore.Write(s, Now - 600, ("a.count", 5, Now - 600)); // sum, xFilesFactor 0
+        s.Compact(force: true);
+        Assert.Contains(5.0, s.Fetch("a.count", Now - 700, Now)!.Values);
+        time.Now += 3600 + 10; // level-0 expired, 1m archive still holds it
+        s.Compact();
+        Assert.Contains(5.0, s.Fetch("a.count", Now - 700, time.Now)!.Values);
+        Assert.Equal(60, s.Fetch("a.count", Now - 700, time.Now)!.Step);
+        time.Now += 7200;
+        s.Compact();
+        Assert.All(s.Fetch("a.count", Now - 700, time.Now)!.Values, v => Assert.Null(v));
+    }
+
+    [Fact]
+    public void CompactionMovesHeadToChunksWithoutChangingReads()
+    {
+        var time = new FakeTime(Now + 1500);
+        var o = TestStore.Options();
+        using var s = TimeSeriesStore.Open(o, time);
+        var rnd = new Random(7);
+        for (long t = Now - 1800; t < Now + 1800; t += 10)
+            TestStore.Write(s, t, ("m.a", rnd.Next(100), t), ("m.b.count", rnd.NextDouble(), t), ("m.c;k=v", rnd.Next(), t + rnd.Next(-30, 30)));
+        string[] names = ["m.a", "m.b.count", "m.c;k=v"];
+        (long, long)[] ranges = [(Now - 2000, Now + 3600), (Now - 6 * 3600, Now + 3600), (Now - 30 * 86400, Now + 3600)];
+        var before = names.SelectMany(n => ranges.Select(r => s.Fetch(n, r.Item1, r.Item2)!)).ToList();
+        Assert.True(s.HeadPointCount > 0);
+        s.Compact(); // seals everything before the current 10-minute boundary
+        Assert.True(s.HeadPointCount > 0 && s.HeadPointCount < 3 * 360);
+        Assert.Equal(Json(before), Json(names.SelectMany(n => ranges.Select(r => s.Fetch(n, r.Item1, r.Item2)!))));
+        s.Compact(force: true);
+        Assert.Equal(0, s.HeadPointCount);
+        Assert.Equal(Json(before), Json(names.SelectMany(n => ranges.Select(r => s.Fetch(n, r.Item1, r.Item2)!))));
+    }
+
+    private static string Json(IEnumerable<SeriesWindow> ws) => System.Text.Json.JsonSerializer.Serialize(ws);
+
+    [Fact]
+    public void ReopenAfterDisposeKeepsEverything()
+    {
+        var time = new FakeTime(Now);
+        var o = TestStore.Options();
+        List<SeriesWindow> before;
+        using (var s = TimeSeriesStore.Open(o, time))
+        {
+            for (long t = Now - 900; t < Now; t += 10) TestStore.Write(s, t, ("r.a", t, t), ("r.b;x=1", -t, t));
+            s.Compact(); // part sealed, part head
+            for (long t = Now - 900; t < Now; t += 30) TestStore.Write(s, Now, ("r.a", 1, t));
+            before = [s.Fetch("r.a", Now - 1000, Now)!, s.Fetch("r.b;x=1", Now - 1000, Now)!, s.Fetch("r.a", Now - 86400, Now)!];
+            Assert.Equal(Now, s.LastPersistedBatchTimestamp);
+        }
+        using var r = TimeSeriesStore.Open(o, time);
+        Assert.Equal(Json(before), Json([r.Fetch("r.a", Now - 1000, Now)!, r.Fetch("r.b;x=1", Now - 1000, Now)!, r.Fetch("r.a", Now - 86400, Now)!]));
+        Assert.Equal(Now, r.LastPersistedBatchTimestamp);
+        Assert.Equal([new MetricNode("r", false)], r.Find("*"));
+        Assert.Equal([new MetricNode("r.a", true)], r.Find("r.*"));
+        Assert.Equal(["r.b;x=1"], r.TaggedSeries());
+        Assert.Equal(0, r.CorruptChunks + r.CorruptHeadRows);
+    }
+
+    [Fact]
+    public void TornChunkIsSkippedAndCounted()
+    {
+        var time = new FakeTime(Now);
+        var o = TestStore.Options();
+        using (var s = TimeSeriesStore.Open(o, time))
+        {
+            for (long t = Now - 600; t < Now; t += 10) TestStore.Write(s, t, ("t.a", 42, t), ("t.b", 7, t));
+            s.Compact(force: true);
+        }
+        using (var c = new SqliteConnection($"Data Source={Path.Combine(o.DataDir, "tsdb.db")};Pooling=False"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            // Tear the level-0 chunk of t.a: cut its blob short, as a torn write would.
+            cmd.CommandText = "UPDATE chunk SET data = substr(data, 1, length(data) - 3) WHERE level = 0 AND series = (SELECT id FROM series WHERE name = 't.a')";
+            Assert.Equal(1, cmd.ExecuteNonQuery());
+        }
+        using var r = TimeSeriesStore.Open(o, time);
+        Assert.Equal(1, r.CorruptChunks);
+        var a = r.Fetch("t.a", Now - 601, Now)!;
+        Assert.Equal(10, a.Step);
+        Assert.All(a.Values, v => Assert.Null(v)); // never garbage
+        Assert.All(r.Fetch("t.b", Now - 601, Now - 10)!.Values, v => Assert.Equal(7.0, v));
+    }
+}
