@@ -86,7 +86,7 @@ foreach (var target in targets)
 var md = Report.Markdown(summaries, load, opts, deadline.Elapsed);
 Console.WriteLine();
 Console.WriteLine(md);
-if (opts.Docs != null) { Report.WriteSection(opts.Docs, md); Console.WriteLine($"wrote the StatsD section of {opts.Docs}"); }
+if (opts.Docs != null) { Report.WriteSection(opts.Docs, md, opts.Heading); Console.WriteLine($"wrote the StatsD section of {opts.Docs}"); }
 return summaries.Any(s => s.Pass == null) ? 2 : 0;
 
 public sealed record Trial(double TargetRate, Load.SendResult Sent, double Received, double CpuSend, double CpuTotal,
@@ -99,7 +99,7 @@ public sealed record Trial(double TargetRate, Load.SendResult Sent, double Recei
     public bool Pass => Error == null && Loss < 0.001 && Loss > -0.001;
     public double LinesPerSecond => Sent.Lines / Sent.Seconds;
     public double DatagramsPerSecond => Sent.Datagrams / Sent.Seconds;
-    public bool SenderLimited => Error == null && LinesPerSecond < 0.97 * TargetRate;
+    public bool SenderLimited => Error == null && LinesPerSecond < 0.9 * TargetRate;
     public string Describe() => Error != null
         ? $"  {TargetRate,10:N0} lines/s  ERROR {Error}"
         : string.Create(CultureInfo.InvariantCulture,
@@ -180,6 +180,7 @@ public sealed class Options
     public int Retries { get; set; } = 1;
     public double DrainTimeout { get; set; } = 30;
     public string? Docs { get; set; }
+    public string Heading { get; set; } = Report.Heading;
     public List<string> Notes { get; } = [];
     public bool KeepTemp { get; set; }
     public bool Verbose { get; set; }
@@ -204,6 +205,7 @@ public sealed class Options
                 case "--retries": o.Retries = int.Parse(Next(), inv); break;
                 case "--drain-timeout": o.DrainTimeout = double.Parse(Next(), inv); break;
                 case "--docs": o.Docs = Path.GetFullPath(Next()); break;
+                case "--heading": o.Heading = Next(); break;
                 case "--note": o.Notes.Add(Next()); break;
                 case "--keep-temp": o.KeepTemp = true; break;
                 case "--verbose": o.Verbose = true; break;
