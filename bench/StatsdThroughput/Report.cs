@@ -66,6 +66,8 @@ public static class Report
         L("**Targets.**");
         foreach (var s in summaries) L($"- {s.Target.Name}: {s.Target.Notes}.");
         foreach (var n in opts.Notes) L($"- {n}");
+        if (opts.Heading == Heading)
+            L("- `BENCH_RMEM_DEFAULT=26214400 bench/statsd-throughput.sh` gives every target the same receive buffer (machine-wide net.core.rmem_default) and writes its own section, \"StatsD ingest over UDP with equal receive buffers\".");
         L();
         L("<details><summary>All trials</summary>");
         L();
