@@ -31,7 +31,10 @@ public sealed class PeerProcess : IAsyncDisposable
         return new PeerProcess(p, logPath);
     }
 
-    public bool HasExited => _process.HasExited;
+    private bool _disposed, _exitConfirmed;
+
+    /// <summary>True once the process has ended; after <see cref="DisposeAsync"/>, whether it was seen to end.</summary>
+    public bool HasExited => _disposed ? _exitConfirmed : _process.HasExited;
 
     public string Log() => File.Exists(LogPath) ? File.ReadAllText(LogPath) : "";
 
@@ -44,11 +47,14 @@ public sealed class PeerProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_process.HasExited) { _process.Dispose(); return; }
+        if (_disposed) return;
+        _disposed = true;
+        if (_process.HasExited) { _exitConfirmed = true; _process.Dispose(); return; }
         Signal(15);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         try { await _process.WaitForExitAsync(cts.Token); }
         catch (OperationCanceledException) { Signal(9); _process.WaitForExit(5000); }
+        _exitConfirmed = _process.HasExited;
         _process.Dispose();
     }
 
