@@ -107,10 +107,13 @@ internal sealed class StatsdAggregator
                 if (line.Length > 0)
                 {
                     Interlocked.Increment(ref _metrics);
-                    if (line.Length > _maxLineBytes || !System.Text.Unicode.Utf8.IsValid(line)) Bad();
+                    if (line.Length > _maxLineBytes) Bad();
+                    else if (System.Text.Ascii.ToUtf16(line, charBuf, out var n) == OperationStatus.Done)
+                        HandleLine(charBuf.AsSpan(0, n), keyBuf); // the common case: plain ASCII, widened with SIMD
+                    else if (!System.Text.Unicode.Utf8.IsValid(line)) Bad();
                     else
                     {
-                        var n = Encoding.UTF8.GetChars(line, charBuf);
+                        n = Encoding.UTF8.GetChars(line, charBuf);
                         HandleLine(charBuf.AsSpan(0, n), keyBuf);
                     }
                 }
