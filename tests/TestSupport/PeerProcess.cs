@@ -54,8 +54,12 @@ public sealed class PeerProcess : IAsyncDisposable
 
     private void Signal(int sig)
     {
-        // Negative PID: the whole process group made by setsid.
-        using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { $"-{sig}", $"-{_process.Id}" }, UseShellExecute = false });
-        kill?.WaitForExit(5000);
+        // Negative PID: the whole process group made by setsid. Not via /usr/bin/kill: procps-ng 4.0.2
+        // (Debian 12) turns `kill -15 -1503` into kill(-1, SIGTERM) for 4+ digit PIDs, signalling every
+        // process we may signal (it killed the test runner's shell here). Call kill(2) directly.
+        if (_process.Id > 1) SysKill(-_process.Id, sig);
     }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SysKill(int pid, int sig);
 }
