@@ -1,0 +1,297 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Observe.Alerting;
+using Observe.Checks.Kinds;
+using Observe.Checks.State;
+using Observe.Collector;
+using Quartz;
+
+namespace Observe.Checks.Scheduling;
+
+/// <summary>One configured check with its state machine and last result.</summary>
+internal sealed class CheckEntry(string host, HostOptions hostOptions, CheckOptions options, ICheck check, ServiceStateMachine machine, bool isHostCheck)
+{
+    public string Host { get; } = host;
+    public string Name { get; } = options.Name.Length == 0 && isHostCheck ? HostCheckName : options.Name;
+    public string Kind { get; } = options.Kind;
+    public HostOptions HostOptions { get; } = hostOptions;
+    public CheckOptions Options { get; } = options;
+    public ICheck Check { get; set; } = check;
+    public ServiceStateMachine Machine { get; } = machine;
+    public bool IsHostCheck { get; } = isHostCheck;
+    public readonly object Gate = new();
+    public CheckResult? Last;
+    public DateTimeOffset? NextCheck;
+    public double? LastLatency;
+    public readonly Queue<CheckEvent> History = new();
+    public string Key => $"{Host}/{Name}";
+    public const string HostCheckName = "_host";
+}
+
+/// <summary>
+/// Schedules every check with Quartz.NET (in-memory store): one job per check with a one-shot trigger that the job
+/// re-arms after each run at check_interval, or retry_interval while SOFT; first runs are spread over the interval
+/// by a hash of the check's key; [DisallowConcurrentExecution] keeps a check from overlapping itself. A check that
+/// throws becomes UNKNOWN with the reason; nothing a check does stops the scheduler.
+/// </summary>
+internal sealed class CheckEngine : IHostedService, ICheckStates, IAsyncDisposable
+{
+    private readonly ChecksOptions _options;
+    private readonly IAlertSink? _alerts;
+    private readonly IReadOnlyList<IMetricSink> _metrics;
+    private readonly TimeProvider _time;
+    private readonly ILogger _log;
+    private readonly Dictionary<string, CheckEntry> _entries = new(StringComparer.Ordinal);
+    private IScheduler? _scheduler;
+    private StandaloneSchedulerFactory? _factory;
+    private CancellationTokenSource? _tickCts;
+    private Task? _ticker;
+    internal const string EngineKey = "observe.checks.engine";
+
+    public CheckEngine(ChecksOptions options, IAlertSink? alerts, IEnumerable<IMetricSink> metrics, TimeProvider time, ILoggerFactory logs)
+    {
+        _options = options; _alerts = alerts; _metrics = metrics.ToList(); _time = time; _log = logs.CreateLogger("Observe.Checks");
+        var now = time.GetUtcNow();
+        foreach (var h in options.Hosts)
+        {
+            if (h.HostCheck is { } hc) Add(new CheckEntry(h.Name, h, hc, ChecksConfig.Build(h, hc, options), new ServiceStateMachine(ChecksConfig.Policy(hc, options), now), true));
+            foreach (var c in h.Checks) Add(new CheckEntry(h.Name, h, c, ChecksConfig.Build(h, c, options), new ServiceStateMachine(ChecksConfig.Policy(c, options), now), false));
+        }
+    }
+
+    private void Add(CheckEntry e) => _entries[e.Key] = e;
+
+    internal IEnumerable<CheckEntry> Entries => _entries.Values;
+    internal CheckEntry? Find(string host, string check) => _entries.GetValueOrDefault($"{host}/{check}");
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (!_options.Enabled) return;
+        _factory = QuartzSchedulerBuilder.Create(q =>
+        {
+            q.ConfigureScheduler(o => o.InstanceName = "observe-checks-" + Guid.NewGuid().ToString("N"));
+            q.UseInMemoryStore(_ => { });
+            q.UseDefaultThreadPool(_options.MaxConcurrency);
+            q.UseTimeProvider(_time);
+        }).Build();
+        _scheduler = await _factory.GetScheduler(cancellationToken).ConfigureAwait(false);
+        _scheduler.Context.Add(EngineKey, this);
+        var now = _time.GetUtcNow();
+        foreach (var e in _entries.Values)
+        {
+            var interval = e.Machine.Policy.CheckInterval;
+            var first = now + TimeSpan.FromTicks((long)(Spread(e.Key) * interval.Ticks));
+            e.NextCheck = first;
+            var job = JobBuilder.Create<CheckJob>().WithIdentity(e.Key, "checks").UsingJobData("key", e.Key).Build();
+            await _scheduler.ScheduleJob(job, Trigger(e.Key, first), cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        await _scheduler.Start(cancellationToken).ConfigureAwait(false);
+        _tickCts = new CancellationTokenSource();
+        _ticker = TickLoopAsync(_tickCts.Token);
+        _log.LogInformation("checks: {Count} checks on {Hosts} hosts scheduled", _entries.Count, _options.Hosts.Count);
+    }
+
+    internal static ITrigger Trigger(string key, DateTimeOffset at) => TriggerBuilder.Create()
+        .WithIdentity(key, "checks").ForJob(key, "checks").StartAt(at)
+        .WithSimpleSchedule(s => s.WithMisfireInstruction(SimpleTriggerMisfireInstruction.FireNow)).Build();
+
+    /// <summary>Stable fraction in [0,1) from the check's key (FNV-1a), so start times spread across the interval.</summary>
+    internal static double Spread(string key)
+    {
+        uint h = 2166136261;
+        foreach (var ch in key) { h ^= ch; h *= 16777619; }
+        return h / (double)uint.MaxValue * 0.999;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _tickCts?.Cancel();
+        if (_ticker != null) { try { await _ticker.ConfigureAwait(false); } catch (OperationCanceledException) { } }
+        if (_scheduler != null) await _scheduler.Shutdown(false, cancellationToken).ConfigureAwait(false);
+        if (_factory != null) await _factory.DisposeAsync().ConfigureAwait(false);
+        _scheduler = null; _factory = null;
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync(CancellationToken.None).ConfigureAwait(false);
+
+    private async Task TickLoopAsync(CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), _time);
+        while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
+        {
+            var now = _time.GetUtcNow();
+            foreach (var e in _entries.Values)
+            {
+                List<CheckEvent> ev;
+                lock (e.Gate) ev = e.Machine.Tick(now);
+                if (ev.Count > 0) await PublishAsync(e, ev, ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Runs one check now, applies the result and returns when the next run is due.</summary>
+    internal async Task<DateTimeOffset> RunAsync(CheckEntry e, DateTimeOffset? scheduledFor, CancellationToken ct)
+    {
+        var started = _time.GetUtcNow();
+        CheckResult result;
+        try { result = await e.Check.RunAsync(ct).ConfigureAwait(false); }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested) { throw; }
+        catch (Exception ex)
+        {
+            _log.LogWarning(ex, "check {Key} failed", e.Key);
+            result = CheckResult.Unknown($"(check failed: {ex.GetType().Name}: {ex.Message})", _time.GetUtcNow() - started);
+        }
+        var now = _time.GetUtcNow();
+        var latency = scheduledFor is { } s ? Math.Max(0, (started - s).TotalSeconds) : 0;
+        if (e.IsHostCheck) result = result with { State = result.State is CheckState.Ok or CheckState.Warning ? CheckState.Ok : CheckState.Critical };
+        var host = e.IsHostCheck ? HostState.Up : HostStateOf(e.HostOptions);
+        List<CheckEvent> events;
+        DateTimeOffset next;
+        lock (e.Gate)
+        {
+            e.Last = result;
+            e.LastLatency = latency;
+            events = e.Machine.Process(result.State, now, host);
+            next = now + e.Machine.NextInterval;
+            e.NextCheck = next;
+        }
+        await PublishAsync(e, events, ct).ConfigureAwait(false);
+        await WriteMetricsAsync(e, result, latency, now, ct).ConfigureAwait(false);
+        return next;
+    }
+
+    /// <summary>Nagios: DOWN when the host check is HARD non-UP; UNREACHABLE when every parent is DOWN/UNREACHABLE.</summary>
+    internal HostState HostStateOf(HostOptions h, int depth = 0)
+    {
+        if (depth > 32) return HostState.Up;
+        var hc = Find(h.Name, CheckEntry.HostCheckName);
+        var down = false;
+        if (hc != null) lock (hc.Gate) down = hc.Machine.State != CheckState.Ok && hc.Machine.StateType == StateType.Hard;
+        if (!down) return HostState.Up;
+        if (h.Parents.Count > 0 && h.Parents.All(p => _options.Hosts.FirstOrDefault(x => x.Name == p) is { } ph && HostStateOf(ph, depth + 1) != HostState.Up))
+            return HostState.Unreachable;
+        return HostState.Down;
+    }
+
+    internal async Task PublishAsync(CheckEntry e, List<CheckEvent> events, CancellationToken ct)
+    {
+        if (events.Count == 0) return;
+        string output;
+        lock (e.Gate)
+        {
+            foreach (var ev in events) { e.History.Enqueue(ev); while (e.History.Count > 100) e.History.Dequeue(); }
+            output = e.Last?.Output ?? "";
+        }
+        foreach (var ev in events)
+        {
+            _log.LogInformation("SERVICE {Kind}: {Host};{Check};{State};{Type};{Attempt};{Text}", ev.Kind, e.Host, e.Name, ev.State.Upper(), ev.StateType, ev.Attempt, ev.Text);
+            if (_alerts == null) continue;
+            var labels = new Dictionary<string, string>(e.Options.Labels);
+            if (e.HostOptions.Role is { } role) labels.TryAdd("role", role);
+            if (AlertMapping.ToAlert(ev, e.Host, e.Name, output, labels) is not { } alert) continue;
+            try { await _alerts.SendAsync(alert, ct).ConfigureAwait(false); }
+            catch (Exception ex) when (ex is not OperationCanceledException) { _log.LogWarning(ex, "alert sink refused {Key}", alert.Key); }
+        }
+    }
+
+    private async Task WriteMetricsAsync(CheckEntry e, CheckResult r, double latency, DateTimeOffset now, CancellationToken ct)
+    {
+        if (_metrics.Count == 0) return;
+        var ts = now.ToUnixTimeSeconds();
+        var prefix = $"{_options.MetricPrefix}.{e.Host}.{e.Name}.";
+        var points = new List<MetricPoint>
+        {
+            new(prefix + "check_latency", latency, ts),
+            new(prefix + "check_duration", r.Duration.TotalSeconds, ts),
+            new(prefix + "state", (int)r.State, ts),
+        };
+        foreach (var p in r.PerfData)
+            if (p.Value is { } v && double.IsFinite(v)) points.Add(new MetricPoint(prefix + MetricLabel(p.Label), v, ts));
+        var batch = new MetricBatch(ts, points);
+        foreach (var sink in _metrics)
+        {
+            try { await sink.WriteAsync(batch, ct).ConfigureAwait(false); }
+            catch (Exception ex) when (ex is not OperationCanceledException) { _log.LogWarning(ex, "metric sink {Sink} refused check metrics", sink.Name); }
+        }
+    }
+
+    /// <summary>A perfdata label as one Graphite node: anything but letters, digits, '-' and '_' becomes '_' (<c>/var/log</c> → <c>_var_log</c>).</summary>
+    internal static string MetricLabel(string label)
+    {
+        var chars = label.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_').ToArray();
+        return chars.Length == 0 ? "_" : new string(chars);
+    }
+
+    // ---- ICheckStates / API ----
+
+    public IReadOnlyList<CheckStatus> Current() => _entries.Values.Select(Status).ToList();
+
+    public CheckStatus? Get(string host, string check) => Find(host, check) is { } e ? Status(e) : null;
+
+    internal static CheckStatus Status(CheckEntry e)
+    {
+        lock (e.Gate)
+        {
+            var m = e.Machine;
+            return new CheckStatus(e.Host, e.Name, e.Kind, m.State, m.StateType, m.Attempt, m.Policy.MaxCheckAttempts,
+                e.Last?.Output ?? "(not checked yet)", e.Last?.LongOutput, m.LastCheck, e.NextCheck, m.LastStateChange, m.LastHardStateChange,
+                e.Last?.Duration.TotalSeconds, e.LastLatency, m.IsFlapping, Math.Round(m.PercentStateChange, 2), m.Ack,
+                m.Downtimes.Select(d => new DowntimeStatus(d.Id, d.Start, d.End, d.Fixed, d.Duration.TotalSeconds, d.Author, d.Comment, d.InEffect, d.StartedAt)).ToList(),
+                m.InDowntime, m.NotificationNumber, m.LastNotification, e.Options.Labels);
+        }
+    }
+
+    internal async Task<bool> AcknowledgeAsync(CheckEntry e, string author, string comment, bool sticky, CancellationToken ct)
+    {
+        List<CheckEvent>? ev;
+        lock (e.Gate) ev = e.Machine.Acknowledge(author, comment, sticky, _time.GetUtcNow());
+        if (ev == null) return false;
+        await PublishAsync(e, ev, ct).ConfigureAwait(false);
+        return true;
+    }
+
+    internal async Task RemoveAcknowledgementAsync(CheckEntry e, CancellationToken ct)
+    {
+        List<CheckEvent> ev;
+        lock (e.Gate) ev = e.Machine.RemoveAcknowledgement(_time.GetUtcNow());
+        await PublishAsync(e, ev, ct).ConfigureAwait(false);
+    }
+
+    internal async Task<Downtime> ScheduleDowntimeAsync(CheckEntry e, DateTimeOffset start, DateTimeOffset end, bool isFixed, TimeSpan duration, string author, string comment, CancellationToken ct)
+    {
+        Downtime d; List<CheckEvent> ev;
+        lock (e.Gate) (d, ev) = e.Machine.ScheduleDowntime(start, end, isFixed, duration, author, comment, _time.GetUtcNow());
+        await PublishAsync(e, ev, ct).ConfigureAwait(false);
+        return d;
+    }
+
+    internal async Task<bool> CancelDowntimeAsync(CheckEntry e, int id, CancellationToken ct)
+    {
+        List<CheckEvent> ev;
+        lock (e.Gate) ev = e.Machine.CancelDowntime(id, _time.GetUtcNow());
+        await PublishAsync(e, ev, ct).ConfigureAwait(false);
+        return ev.Count > 0;
+    }
+
+    internal IScheduler? Scheduler => _scheduler;
+}
+
+/// <summary>The Quartz job for one check: run it, then re-arm its own one-shot trigger for the next run.</summary>
+[DisallowConcurrentExecution]
+internal sealed class CheckJob : IJob
+{
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
+    {
+        if (!context.Scheduler.Context.TryGetValue(CheckEngine.EngineKey, out var o) || o is not CheckEngine engine) return;
+        var key = context.JobDetail.JobDataMap.GetString("key")!;
+        var slash = key.IndexOf('/');
+        var entry = engine.Find(key[..slash], key[(slash + 1)..]);
+        if (entry == null) return;
+        DateTimeOffset next;
+        try { next = await engine.RunAsync(entry, context.ScheduledFireTimeUtc, cancellationToken).ConfigureAwait(false); }
+        catch (OperationCanceledException) { return; }
+        catch (Exception) { next = DateTimeOffset.UtcNow + entry.Machine.Policy.CheckInterval; } // never lose the check's schedule
+        if (cancellationToken.IsCancellationRequested || context.Scheduler.Status is SchedulerStatus.Shutdown or SchedulerStatus.ShuttingDown) return;
+        await context.Scheduler.RescheduleJob(context.Trigger.Key, CheckEngine.Trigger(key, next), cancellationToken).ConfigureAwait(false);
+    }
+}
