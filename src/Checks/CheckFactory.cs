@@ -84,7 +84,7 @@ public static class ChecksConfig
                     break;
                 case "http":
                     if (c.Url != null && !Uri.TryCreate(c.Url, UriKind.RelativeOrAbsolute, out _)) Fail($"{cp}.url", $"'{c.Url}' is not a URL");
-                    if (c.Url != null && Uri.TryCreate(c.Url, UriKind.Absolute, out var u) && u.Scheme is not ("http" or "https")) Fail($"{cp}.url", "must be http or https");
+                    if (c.Url != null && !c.Url.StartsWith('/') && Uri.TryCreate(c.Url, UriKind.Absolute, out var u) && u.Scheme is not ("http" or "https")) Fail($"{cp}.url", "must be http or https");
                     foreach (var s in c.ExpectStatus) if (s is < 100 or > 599) Fail($"{cp}.expectStatus", $"{s} is not an HTTP status");
                     if (c.ExpectBodyRegex != null) { try { _ = new Regex(c.ExpectBodyRegex); } catch (ArgumentException e) { Fail($"{cp}.expectBodyRegex", $"invalid regular expression: {e.Message}"); } }
                     try { _ = new HttpMethod(c.Method); } catch (FormatException) { Fail($"{cp}.method", $"'{c.Method}' is not an HTTP method"); }

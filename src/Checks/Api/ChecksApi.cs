@@ -51,12 +51,12 @@ internal static class ChecksApi
             await engine.RemoveAcknowledgementAsync(e, ctx.RequestAborted);
             return Results.Json(CheckEngine.Status(e), Json);
         });
-        g.MapPost("/{host}/{check}/downtime", async (string host, string check, HttpContext ctx, CheckEngine engine, TimeProvider? time) =>
+        g.MapPost("/{host}/{check}/downtime", async (string host, string check, HttpContext ctx, CheckEngine engine) =>
         {
             if (engine.Find(host, check) is not { } e) return NotFound(host, check);
             var req = await Read<DowntimeRequest>(ctx);
             if (req == null || string.IsNullOrWhiteSpace(req.Author)) return Problem("author is required");
-            var now = (time ?? TimeProvider.System).GetUtcNow();
+            var now = (ctx.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System).GetUtcNow();
             var start = req.Start ?? now;
             TimeSpan duration = default;
             if (req.Duration != null && !Durations.TryParse(req.Duration, out duration)) return Problem($"duration '{req.Duration}' is not a duration (e.g. 30m)");
