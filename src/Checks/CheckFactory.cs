@@ -11,7 +11,7 @@ public sealed record ChecksConfigProblem(string KeyPath, string Message);
 /// <summary>Turns configuration into runnable checks; <see cref="Validate"/> finds what would not work.</summary>
 public static class ChecksConfig
 {
-    public static readonly IReadOnlyList<string> Kinds = ["http", "tcp", "command"];
+    public static readonly IReadOnlyList<string> Kinds = ["http", "tcp", "command", "metric"];
 
     /// <summary>Every problem in the <c>checks:</c> section, each with its key path under <paramref name="prefix"/>.</summary>
     public static IReadOnlyList<ChecksConfigProblem> Validate(ChecksOptions options, string prefix = "checks")
@@ -92,6 +92,14 @@ public static class ChecksConfig
                 case "tcp":
                     if (c.Port is < 1 or > 65535) Fail($"{cp}.port", "required: 1–65535");
                     break;
+                case "metric":
+                    if (string.IsNullOrWhiteSpace(c.Target)) Fail($"{cp}.target", "required: a series path or glob");
+                    else if (c.Target.Contains('(')) Fail($"{cp}.target", "Graphite functions are not supported yet: use a series path or glob");
+                    Dur($"{cp}.window", c.Window, true);
+                    if (c.Aggregate is not ("avg" or "min" or "max" or "sum" or "last")) Fail($"{cp}.aggregate", $"'{c.Aggregate}' is not one of avg, min, max, sum, last");
+                    if (NoDataState(c.NoData) == null) Fail($"{cp}.noData", $"'{c.NoData}' is not one of unknown, ok, warning, critical");
+                    if (c.Warning == null && c.Critical == null) Fail($"{cp}.critical", "a metric check needs a warning or critical range");
+                    break;
                 default:
                     Fail($"{cp}.kind", c.Kind.Length == 0 ? $"required: one of {string.Join(", ", Kinds)}" : $"unknown kind '{c.Kind}' (one of {string.Join(", ", Kinds)})");
                     break;
@@ -103,6 +111,11 @@ public static class ChecksConfig
 
     internal static CheckState? TimeoutState(string s) => s.ToLowerInvariant() switch { "critical" => CheckState.Critical, "unknown" => CheckState.Unknown, _ => null };
 
+    internal static CheckState? NoDataState(string s) => s.ToLowerInvariant() switch
+    {
+        "unknown" => CheckState.Unknown, "ok" => CheckState.Ok, "warning" => CheckState.Warning, "critical" => CheckState.Critical, _ => null,
+    };
+
     internal static CheckPolicy Policy(CheckOptions c, ChecksOptions o) => new(
         c.MaxCheckAttempts ?? o.Defaults.MaxCheckAttempts,
         Durations.Parse(c.CheckInterval ?? o.Defaults.CheckInterval, "checkInterval"),
@@ -111,7 +124,7 @@ public static class ChecksConfig
         c.FlapDetection, c.LowFlapThreshold ?? o.LowFlapThreshold, c.HighFlapThreshold ?? o.HighFlapThreshold);
 
     /// <summary>Builds the runnable check; a configuration that cannot be built becomes a check that always says why (UNKNOWN).</summary>
-    internal static ICheck Build(HostOptions host, CheckOptions c, ChecksOptions o)
+    internal static ICheck Build(HostOptions host, CheckOptions c, ChecksOptions o, Observe.Storage.ISeriesReader? series = null, TimeProvider? clock = null)
     {
         try
         {
@@ -125,6 +138,10 @@ public static class ChecksConfig
                 "http" => new HttpCheck(HttpUrl(c.Url, address), c.Method, c.Headers, c.Body, c.ExpectStatus.ToHashSet(), c.ExpectBody,
                     c.ExpectBodyRegex == null ? null : new Regex(c.ExpectBodyRegex, RegexOptions.None, TimeSpan.FromSeconds(1)), c.FollowRedirects, time, timeout, timeoutState),
                 "tcp" => new TcpCheck(c.Host ?? address, c.Port, c.Send, c.Expect, time, timeout, timeoutState),
+                "metric" when series == null => new BrokenCheck("(metric checks need Observe's series store, which is not configured)"),
+                "metric" when string.IsNullOrWhiteSpace(c.Target) => new BrokenCheck("(metric check without a target)"),
+                "metric" => new MetricCheck(series, c.Target, Durations.Parse(c.Window, "window"), c.Aggregate, time,
+                    NoDataState(c.NoData) ?? CheckState.Unknown, clock ?? TimeProvider.System),
                 _ => new BrokenCheck($"(unknown check kind '{c.Kind}')"),
             };
         }

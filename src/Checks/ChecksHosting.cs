@@ -15,13 +15,15 @@ public static class ChecksHosting
     /// <summary>
     /// Registers the check engine (a hosted service) and <see cref="ICheckStates"/>. Events go to the registered
     /// <see cref="IAlertSink"/> (logged only when there is none); perfdata and check latency go to every registered
-    /// <see cref="IMetricSink"/> as <c>&lt;metricPrefix&gt;.&lt;host&gt;.&lt;check&gt;.&lt;label&gt;</c>.
+    /// <see cref="IMetricSink"/> as <c>&lt;metricPrefix&gt;.&lt;host&gt;.&lt;check&gt;.&lt;label&gt;</c>; metric checks read the
+    /// registered <see cref="Observe.Storage.ISeriesReader"/>.
     /// </summary>
     public static IServiceCollection AddObserveChecks(this IServiceCollection services, ChecksOptions options)
     {
         services.AddSingleton(options);
         services.AddSingleton(sp => new CheckEngine(options, sp.GetService<IAlertSink>(), sp.GetServices<IMetricSink>(),
-            sp.GetService<TimeProvider>() ?? TimeProvider.System, sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance));
+            sp.GetService<TimeProvider>() ?? TimeProvider.System, sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance,
+            sp.GetService<Observe.Storage.ISeriesReader>()));
         services.AddSingleton<ICheckStates>(sp => sp.GetRequiredService<CheckEngine>());
         services.AddHostedService(sp => sp.GetRequiredService<CheckEngine>());
         return services;

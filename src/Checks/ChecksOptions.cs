@@ -50,7 +50,7 @@ public sealed class HostOptions
 public sealed class CheckOptions
 {
     public string Name { get; set; } = "";
-    /// <summary>http, tcp, command (any Nagios plugin).</summary>
+    /// <summary>http, tcp, command (any Nagios plugin), metric.</summary>
     public string Kind { get; set; } = "";
     public string? CheckInterval { get; set; }
     public string? RetryInterval { get; set; }
@@ -81,10 +81,19 @@ public sealed class CheckOptions
     public string? ExpectBody { get; set; }
     public string? ExpectBodyRegex { get; set; }
     public bool FollowRedirects { get; set; }
-    /// <summary>Response-time thresholds in seconds, as Nagios ranges (e.g. <c>0.5</c> or <c>~:2</c>).</summary>
+    /// <summary>http/tcp: response-time thresholds in seconds; metric: value thresholds. Nagios ranges (<c>10</c>, <c>10:</c>, <c>~:10</c>, <c>10:20</c>, <c>@10:20</c>).</summary>
     public string? Warning { get; set; }
     public string? Critical { get; set; }
     public string? Host { get; set; }
+
+    // metric (Warning/Critical above are the value ranges)
+    /// <summary>A series path or Graphite glob in Observe's store (functions are not supported yet).</summary>
+    public string? Target { get; set; }
+    public string Window { get; set; } = "5m";
+    /// <summary>avg, min, max, sum, last.</summary>
+    public string Aggregate { get; set; } = "avg";
+    /// <summary>State when nothing matches or there are no values: unknown, ok, warning, critical.</summary>
+    public string NoData { get; set; } = "unknown";
     public int Port { get; set; }
     public string? Send { get; set; }
     public string? Expect { get; set; }

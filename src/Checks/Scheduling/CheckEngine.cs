@@ -48,14 +48,14 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IAsyncDisposab
     private Task? _ticker;
     internal const string EngineKey = "observe.checks.engine";
 
-    public CheckEngine(ChecksOptions options, IAlertSink? alerts, IEnumerable<IMetricSink> metrics, TimeProvider time, ILoggerFactory logs)
+    public CheckEngine(ChecksOptions options, IAlertSink? alerts, IEnumerable<IMetricSink> metrics, TimeProvider time, ILoggerFactory logs, Observe.Storage.ISeriesReader? series = null)
     {
         _options = options; _alerts = alerts; _metrics = metrics.ToList(); _time = time; _log = logs.CreateLogger("Observe.Checks");
         var now = time.GetUtcNow();
         foreach (var h in options.Hosts)
         {
-            if (h.HostCheck is { } hc) Add(new CheckEntry(h.Name, h, hc, ChecksConfig.Build(h, hc, options), new ServiceStateMachine(ChecksConfig.Policy(hc, options), now), true));
-            foreach (var c in h.Checks) Add(new CheckEntry(h.Name, h, c, ChecksConfig.Build(h, c, options), new ServiceStateMachine(ChecksConfig.Policy(c, options), now), false));
+            if (h.HostCheck is { } hc) Add(new CheckEntry(h.Name, h, hc, ChecksConfig.Build(h, hc, options, series, time), new ServiceStateMachine(ChecksConfig.Policy(hc, options), now), true));
+            foreach (var c in h.Checks) Add(new CheckEntry(h.Name, h, c, ChecksConfig.Build(h, c, options, series, time), new ServiceStateMachine(ChecksConfig.Policy(c, options), now), false));
         }
     }
 
