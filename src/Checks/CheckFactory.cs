@@ -11,7 +11,7 @@ public sealed record ChecksConfigProblem(string KeyPath, string Message);
 /// <summary>Turns configuration into runnable checks; <see cref="Validate"/> finds what would not work.</summary>
 public static class ChecksConfig
 {
-    public static readonly IReadOnlyList<string> Kinds = ["http", "tcp", "command", "metric"];
+    public static readonly IReadOnlyList<string> Kinds = ["http", "tcp", "command", "metric", "passive"];
 
     /// <summary>Every problem in the <c>checks:</c> section, each with its key path under <paramref name="prefix"/>.</summary>
     public static IReadOnlyList<ChecksConfigProblem> Validate(ChecksOptions options, string prefix = "checks")
@@ -92,6 +92,10 @@ public static class ChecksConfig
                 case "tcp":
                     if (c.Port is < 1 or > 65535) Fail($"{cp}.port", "required: 1–65535");
                     break;
+                case "passive":
+                    Dur($"{cp}.freshnessThreshold", c.FreshnessThreshold, false);
+                    if (TimeoutState(c.StaleState) == null) Fail($"{cp}.staleState", $"'{c.StaleState}' is not one of critical, unknown");
+                    break;
                 case "metric":
                     if (string.IsNullOrWhiteSpace(c.Target)) Fail($"{cp}.target", "required: a series path or glob");
                     else if (c.Target.Contains('(')) Fail($"{cp}.target", "Graphite functions are not supported yet: use a series path or glob");
@@ -138,6 +142,7 @@ public static class ChecksConfig
                 "http" => new HttpCheck(HttpUrl(c.Url, address), c.Method, c.Headers, c.Body, c.ExpectStatus.ToHashSet(), c.ExpectBody,
                     c.ExpectBodyRegex == null ? null : new Regex(c.ExpectBodyRegex, RegexOptions.None, TimeSpan.FromSeconds(1)), c.FollowRedirects, time, timeout, timeoutState),
                 "tcp" => new TcpCheck(c.Host ?? address, c.Port, c.Send, c.Expect, time, timeout, timeoutState),
+                "passive" => new BrokenCheck("(a passive check is not run)"),
                 "metric" when series == null => new BrokenCheck("(metric checks need Observe's series store, which is not configured)"),
                 "metric" when string.IsNullOrWhiteSpace(c.Target) => new BrokenCheck("(metric check without a target)"),
                 "metric" => new MetricCheck(series, c.Target, Durations.Parse(c.Window, "window"), c.Aggregate, time,

@@ -31,6 +31,7 @@ public static class ChecksHosting
 
     /// <summary>
     /// <c>GET /api/checks[?problems=true]</c>, <c>GET /api/checks/{host}/{check}[/events]</c>,
+    /// <c>POST /api/checks/{host}/{check}/result</c> (<c>{status: 0–3, output}</c>, passive results),
     /// <c>POST|DELETE /api/checks/{host}/{check}/ack</c> (<c>{author, comment, sticky}</c>),
     /// <c>POST /api/checks/{host}/{check}/downtime</c> (<c>{author, comment, start?, end?, duration?, fixed}</c>),
     /// <c>DELETE /api/checks/{host}/{check}/downtime/{id}</c>.

@@ -50,7 +50,7 @@ public sealed class HostOptions
 public sealed class CheckOptions
 {
     public string Name { get; set; } = "";
-    /// <summary>http, tcp, command (any Nagios plugin), metric.</summary>
+    /// <summary>http, tcp, command (any Nagios plugin), metric, passive (results posted to the API).</summary>
     public string Kind { get; set; } = "";
     public string? CheckInterval { get; set; }
     public string? RetryInterval { get; set; }
@@ -85,6 +85,12 @@ public sealed class CheckOptions
     public string? Warning { get; set; }
     public string? Critical { get; set; }
     public string? Host { get; set; }
+
+    // passive
+    /// <summary>A passive check turns <see cref="StaleState"/> when no result came for this long (default: checkInterval).</summary>
+    public string? FreshnessThreshold { get; set; }
+    /// <summary>unknown (default) or critical.</summary>
+    public string StaleState { get; set; } = "unknown";
 
     // metric (Warning/Critical above are the value ranges)
     /// <summary>A series path or Graphite glob in Observe's store (functions are not supported yet).</summary>

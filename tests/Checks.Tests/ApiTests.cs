@@ -28,6 +28,7 @@ public class ApiTests
                     [
                         new CheckOptions { Name = "down", Kind = "command", Command = ["/usr/lib/nagios/plugins/check_dummy", "2", "pool empty"] },
                         new CheckOptions { Name = "up", Kind = "command", Command = ["/usr/lib/nagios/plugins/check_dummy", "0", "fine"] },
+                        new CheckOptions { Name = "passive", Kind = "passive", FreshnessThreshold = "1h" },
                     ],
                 },
             ],
@@ -47,7 +48,7 @@ public class ApiTests
             await Poll.UntilAsync(async () =>
             {
                 var all = await http.GetFromJsonAsync<JsonElement>("/api/checks");
-                return all.EnumerateArray().All(c => c.TryGetProperty("lastCheck", out _));
+                return all.EnumerateArray().Where(c => c.GetProperty("kind").GetString() != "passive").All(c => c.TryGetProperty("lastCheck", out _));
             }, TimeSpan.FromSeconds(20), "both checks to have run");
 
             var list = await http.GetFromJsonAsync<JsonElement>("/api/checks");
@@ -90,7 +91,14 @@ public class ApiTests
             Assert.Contains(events.EnumerateArray(), e => e.GetProperty("kind").GetString() == "notification");
 
             var states = app.Services.GetRequiredService<ICheckStates>();
-            Assert.Equal(2, states.Current().Count);
+            Assert.Equal(3, states.Current().Count);
+
+            // passive result
+            Assert.Equal(HttpStatusCode.BadRequest, (await http.PostAsJsonAsync("/api/checks/lb1/passive/result", new { status = 7 })).StatusCode);
+            r = await http.PostAsJsonAsync("/api/checks/lb1/passive/result", new { status = 1, output = "QUEUE WARNING - 120 jobs | jobs=120;100;500" });
+            Assert.Equal(HttpStatusCode.Accepted, r.StatusCode);
+            var passive = await http.GetFromJsonAsync<JsonElement>("/api/checks/lb1/passive");
+            Assert.Equal(("warning", "hard", "QUEUE WARNING - 120 jobs"), (passive.GetProperty("state").GetString(), passive.GetProperty("stateType").GetString(), passive.GetProperty("output").GetString()));
         }
         finally { await app.StopAsync(); }
     }

@@ -9,6 +9,7 @@ using Observe.Checks.Scheduling;
 namespace Observe.Checks.Api;
 
 internal sealed record AckRequest(string? Author, string? Comment, bool Sticky = false);
+internal sealed record ResultRequest(int? Status, string? Output);
 internal sealed record DowntimeRequest(string? Author, string? Comment, DateTimeOffset? Start, DateTimeOffset? End, string? Duration, bool Fixed = true);
 
 internal static class ChecksApi
@@ -35,6 +36,14 @@ internal static class ChecksApi
         {
             if (engine.Find(host, check) is not { } e) return NotFound(host, check);
             lock (e.Gate) return Results.Json(e.History.ToList(), Json);
+        });
+        g.MapPost("/{host}/{check}/result", async (string host, string check, HttpContext ctx, CheckEngine engine) =>
+        {
+            if (engine.Find(host, check) is not { } e) return NotFound(host, check);
+            var req = await Read<ResultRequest>(ctx);
+            if (req?.Status is not (>= 0 and <= 3)) return Problem("status must be 0 (OK), 1 (WARNING), 2 (CRITICAL) or 3 (UNKNOWN)");
+            await engine.SubmitAsync(e, (CheckState)req.Status.Value, req.Output ?? "", ctx.RequestAborted);
+            return Results.Json(CheckEngine.Status(e), Json, statusCode: 202);
         });
         g.MapPost("/{host}/{check}/ack", async (string host, string check, HttpContext ctx, CheckEngine engine) =>
         {

@@ -24,6 +24,9 @@ internal sealed class CheckEntry(string host, HostOptions hostOptions, CheckOpti
     public DateTimeOffset? NextCheck;
     public double? LastLatency;
     public readonly Queue<CheckEvent> History = new();
+    public bool IsPassive => Kind == "passive";
+    /// <summary>When the last passive result arrived (or, before any, when the check was created).</summary>
+    public DateTimeOffset LastPassive;
     public string Key => $"{Host}/{Name}";
     public const string HostCheckName = "_host";
 }
@@ -59,7 +62,7 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IAsyncDisposab
         }
     }
 
-    private void Add(CheckEntry e) => _entries[e.Key] = e;
+    private void Add(CheckEntry e) { e.LastPassive = _time.GetUtcNow(); _entries[e.Key] = e; }
 
     internal IEnumerable<CheckEntry> Entries => _entries.Values;
     internal CheckEntry? Find(string host, string check) => _entries.GetValueOrDefault($"{host}/{check}");
@@ -134,13 +137,45 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IAsyncDisposab
     {
         var started = _time.GetUtcNow();
         CheckResult result;
-        try { result = await e.Check.RunAsync(ct).ConfigureAwait(false); }
+        if (e.IsPassive)
+        {
+            // Freshness: a passive check that has heard nothing for freshnessThreshold gets a stale result (as Icinga's dummy check returning 3).
+            var threshold = FreshnessThreshold(e);
+            DateTimeOffset last;
+            lock (e.Gate) last = e.LastPassive;
+            if (started - last < threshold)
+            {
+                var due = started + e.Machine.Policy.CheckInterval;
+                lock (e.Gate) e.NextCheck = due;
+                return due;
+            }
+            var stale = ChecksConfig.TimeoutState(e.Options.StaleState) ?? CheckState.Unknown;
+            result = new CheckResult(stale, $"(no passive result for {(started - last).TotalSeconds:0} s; freshness threshold {threshold.TotalSeconds:0.#} s)", null, [], TimeSpan.Zero);
+        }
+        else try { result = await e.Check.RunAsync(ct).ConfigureAwait(false); }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { throw; }
         catch (Exception ex)
         {
             _log.LogWarning(ex, "check {Key} failed", e.Key);
             result = CheckResult.Unknown($"(check failed: {ex.GetType().Name}: {ex.Message})", _time.GetUtcNow() - started);
         }
+        return await ApplyAsync(e, result, started, scheduledFor, ct).ConfigureAwait(false);
+    }
+
+    private TimeSpan FreshnessThreshold(CheckEntry e) =>
+        e.Options.FreshnessThreshold != null && Durations.TryParse(e.Options.FreshnessThreshold, out var f) ? f : e.Machine.Policy.CheckInterval;
+
+    /// <summary>A passive result (API or DogStatsD <c>_sc</c>): plugin-style output with perfdata, applied like an active one.</summary>
+    internal async Task SubmitAsync(CheckEntry e, CheckState state, string output, CancellationToken ct)
+    {
+        var parsed = Plugins.PluginOutput.Parse(output);
+        var now = _time.GetUtcNow();
+        lock (e.Gate) e.LastPassive = now;
+        await ApplyAsync(e, new CheckResult(state, parsed.Text, parsed.LongOutput, parsed.PerfData, TimeSpan.Zero), now, null, ct).ConfigureAwait(false);
+    }
+
+    private async Task<DateTimeOffset> ApplyAsync(CheckEntry e, CheckResult result, DateTimeOffset started, DateTimeOffset? scheduledFor, CancellationToken ct)
+    {
         var now = _time.GetUtcNow();
         var latency = scheduledFor is { } s ? Math.Max(0, (started - s).TotalSeconds) : 0;
         if (e.IsHostCheck) result = result with { State = result.State is CheckState.Ok or CheckState.Warning ? CheckState.Ok : CheckState.Critical };
@@ -152,8 +187,8 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IAsyncDisposab
             e.Last = result;
             e.LastLatency = latency;
             events = e.Machine.Process(result.State, now, host);
-            next = now + e.Machine.NextInterval;
-            e.NextCheck = next;
+            next = e.IsPassive ? (e.NextCheck ?? now + e.Machine.Policy.CheckInterval) : now + e.Machine.NextInterval;
+            if (!e.IsPassive) e.NextCheck = next;
         }
         await PublishAsync(e, events, ct).ConfigureAwait(false);
         await WriteMetricsAsync(e, result, latency, now, ct).ConfigureAwait(false);
