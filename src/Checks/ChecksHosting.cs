@@ -25,6 +25,7 @@ public static class ChecksHosting
             sp.GetService<TimeProvider>() ?? TimeProvider.System, sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance,
             sp.GetService<Observe.Storage.ISeriesReader>()));
         services.AddSingleton<ICheckStates>(sp => sp.GetRequiredService<CheckEngine>());
+        services.AddSingleton<IServiceCheckReceiver>(sp => sp.GetRequiredService<CheckEngine>());
         services.AddHostedService(sp => sp.GetRequiredService<CheckEngine>());
         return services;
     }

@@ -91,6 +91,8 @@ public sealed class CheckOptions
     public string? FreshnessThreshold { get; set; }
     /// <summary>unknown (default) or critical.</summary>
     public string StaleState { get; set; } = "unknown";
+    /// <summary>DogStatsD service-check name (<c>_sc|name|status|h:host</c>) feeding this passive check; the <c>h:</c> host must be this host.</summary>
+    public string? ServiceCheck { get; set; }
 
     // metric (Warning/Critical above are the value ranges)
     /// <summary>A series path or Graphite glob in Observe's store (functions are not supported yet).</summary>

@@ -18,3 +18,10 @@ public interface ICheckStates
     IReadOnlyList<CheckStatus> Current();
     CheckStatus? Get(string host, string check);
 }
+
+/// <summary>Takes DogStatsD service checks (<c>_sc</c>) for passive checks; never blocks the caller.</summary>
+public interface IServiceCheckReceiver
+{
+    /// <summary>Queues the result for the passive check whose <c>serviceCheck</c> matches; false when none matches (or the queue is full).</summary>
+    bool OnServiceCheck(Observe.Collector.StatsdServiceCheck serviceCheck);
+}

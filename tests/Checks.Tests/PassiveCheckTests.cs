@@ -40,3 +40,34 @@ public class PassiveCheckTests
         finally { await engine.StopAsync(default); }
     }
 }
+
+public class ServiceCheckTests
+{
+    [Fact]
+    public async Task Dogstatsd_service_checks_feed_the_matching_passive_check()
+    {
+        var options = new ChecksOptions
+        {
+            Defaults = new CheckDefaults { CheckInterval = "1h", MaxCheckAttempts = 1 },
+            Hosts =
+            [
+                new HostOptions { Name = "app1", Checks = [new CheckOptions { Name = "db", Kind = "passive", ServiceCheck = "app.can_connect" }] },
+                new HostOptions { Name = "app2", Checks = [new CheckOptions { Name = "db", Kind = "passive", ServiceCheck = "app.can_connect" }] },
+            ],
+        };
+        var engine = new CheckEngine(options, null, [], TimeProvider.System, NullLoggerFactory.Instance);
+        await engine.StartAsync(default);
+        try
+        {
+            IServiceCheckReceiver r = engine;
+            Assert.True(r.OnServiceCheck(new Observe.Collector.StatsdServiceCheck("app.can_connect", 2, null, "app2", "DB refused", [])));
+            await Poll.UntilAsync(() => engine.Get("app2", "db")!.State == CheckState.Critical, TimeSpan.FromSeconds(10), "app2/db CRITICAL");
+            Assert.Equal("DB refused", engine.Get("app2", "db")!.Output);
+            Assert.Equal(CheckState.Ok, engine.Get("app1", "db")!.State);
+            Assert.False(r.OnServiceCheck(new Observe.Collector.StatsdServiceCheck("app.can_connect", 2, null, null, "which host?", [])));
+            Assert.False(r.OnServiceCheck(new Observe.Collector.StatsdServiceCheck("other", 0, null, "app1", null, [])));
+            Assert.False(r.OnServiceCheck(new Observe.Collector.StatsdServiceCheck("app.can_connect", 9, null, "app1", null, [])));
+        }
+        finally { await engine.StopAsync(default); }
+    }
+}

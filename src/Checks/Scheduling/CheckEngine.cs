@@ -37,7 +37,7 @@ internal sealed class CheckEntry(string host, HostOptions hostOptions, CheckOpti
 /// by a hash of the check's key; [DisallowConcurrentExecution] keeps a check from overlapping itself. A check that
 /// throws becomes UNKNOWN with the reason; nothing a check does stops the scheduler.
 /// </summary>
-internal sealed class CheckEngine : IHostedService, ICheckStates, IAsyncDisposable
+internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckReceiver, IAsyncDisposable
 {
     private readonly ChecksOptions _options;
     private readonly IAlertSink? _alerts;
@@ -49,6 +49,9 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IAsyncDisposab
     private StandaloneSchedulerFactory? _factory;
     private CancellationTokenSource? _tickCts;
     private Task? _ticker;
+    private Task? _passiveLoop;
+    private readonly System.Threading.Channels.Channel<(CheckEntry Entry, CheckState State, string Output)> _passive =
+        System.Threading.Channels.Channel.CreateBounded<(CheckEntry, CheckState, string)>(new System.Threading.Channels.BoundedChannelOptions(10_000) { SingleReader = true });
     internal const string EngineKey = "observe.checks.engine";
 
     public CheckEngine(ChecksOptions options, IAlertSink? alerts, IEnumerable<IMetricSink> metrics, TimeProvider time, ILoggerFactory logs, Observe.Storage.ISeriesReader? series = null)
@@ -91,6 +94,7 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IAsyncDisposab
         await _scheduler.Start(cancellationToken).ConfigureAwait(false);
         _tickCts = new CancellationTokenSource();
         _ticker = TickLoopAsync(_tickCts.Token);
+        _passiveLoop = PassiveLoopAsync(_tickCts.Token);
         _log.LogInformation("checks: {Count} checks on {Hosts} hosts scheduled", _entries.Count, _options.Hosts.Count);
     }
 
@@ -110,6 +114,7 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IAsyncDisposab
     {
         _tickCts?.Cancel();
         if (_ticker != null) { try { await _ticker.ConfigureAwait(false); } catch (OperationCanceledException) { } }
+        if (_passiveLoop != null) { try { await _passiveLoop.ConfigureAwait(false); } catch (OperationCanceledException) { } }
         if (_scheduler != null) await _scheduler.Shutdown(false, cancellationToken).ConfigureAwait(false);
         if (_factory != null) await _factory.DisposeAsync().ConfigureAwait(false);
         _scheduler = null; _factory = null;
@@ -160,6 +165,27 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IAsyncDisposab
             result = CheckResult.Unknown($"(check failed: {ex.GetType().Name}: {ex.Message})", _time.GetUtcNow() - started);
         }
         return await ApplyAsync(e, result, started, scheduledFor, ct).ConfigureAwait(false);
+    }
+
+    public bool OnServiceCheck(StatsdServiceCheck sc)
+    {
+        if (sc.Status is < 0 or > 3) return false;
+        var matches = _entries.Values.Where(e => e.IsPassive && e.Options.ServiceCheck == sc.Name && (sc.Hostname == null || e.Host == sc.Hostname)).Take(2).ToList();
+        if (matches.Count != 1)
+        {
+            _log.LogDebug("service check {Name} (host {Host}) matches {Count} passive checks; ignored", sc.Name, sc.Hostname, matches.Count);
+            return false;
+        }
+        return _passive.Writer.TryWrite((matches[0], (CheckState)sc.Status, sc.Message ?? $"{sc.Name} {((CheckState)sc.Status).Upper()}"));
+    }
+
+    private async Task PassiveLoopAsync(CancellationToken ct)
+    {
+        await foreach (var (e, state, output) in _passive.Reader.ReadAllAsync(ct).ConfigureAwait(false))
+        {
+            try { await SubmitAsync(e, state, output, ct).ConfigureAwait(false); }
+            catch (Exception ex) when (ex is not OperationCanceledException) { _log.LogWarning(ex, "passive result for {Key} failed", e.Key); }
+        }
     }
 
     private TimeSpan FreshnessThreshold(CheckEntry e) =>
