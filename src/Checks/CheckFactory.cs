@@ -11,7 +11,7 @@ public sealed record ChecksConfigProblem(string KeyPath, string Message);
 /// <summary>Turns configuration into runnable checks; <see cref="Validate"/> finds what would not work.</summary>
 public static class ChecksConfig
 {
-    public static readonly IReadOnlyList<string> Kinds = ["http", "tcp", "command", "metric", "passive"];
+    public static readonly IReadOnlyList<string> Kinds = ["http", "tcp", "command", "metric", "pool", "passive"];
 
     /// <summary>Every problem in the <c>checks:</c> section, each with its key path under <paramref name="prefix"/>.</summary>
     public static IReadOnlyList<ChecksConfigProblem> Validate(ChecksOptions options, string prefix = "checks")
@@ -92,6 +92,20 @@ public static class ChecksConfig
                 case "tcp":
                     if (c.Port is < 1 or > 65535) Fail($"{cp}.port", "required: 1–65535");
                     break;
+                case "pool":
+                    if (c.BackendKind is not ("http" or "tcp")) Fail($"{cp}.backendKind", $"'{c.BackendKind}' is not one of http, tcp");
+                    if (c.Backends.Count == 0) Fail($"{cp}.backends", "required: at least one backend");
+                    var names = new HashSet<string>(StringComparer.Ordinal);
+                    for (var b = 0; b < c.Backends.Count; b++)
+                    {
+                        var be = c.Backends[b];
+                        if (!ValidName(be.Name)) Fail($"{cp}.backends[{b}].name", $"'{be.Name}' must be non-empty letters, digits, '-', '_'");
+                        else if (!names.Add(be.Name)) Fail($"{cp}.backends[{b}].name", $"duplicate backend '{be.Name}'");
+                        if (be.Port is < 0 or > 65535 || (c.BackendKind == "tcp" && be.Port == 0 && c.Port == 0)) Fail($"{cp}.backends[{b}].port", "required for tcp: 1–65535");
+                    }
+                    if (c.MinHealthyCritical < 0 || c.MinHealthyWarning < c.MinHealthyCritical) Fail($"{cp}.minHealthyWarning", "must satisfy 0 ≤ minHealthyCritical ≤ minHealthyWarning");
+                    if (c.ExpectBodyRegex != null) { try { _ = new Regex(c.ExpectBodyRegex); } catch (ArgumentException e) { Fail($"{cp}.expectBodyRegex", $"invalid regular expression: {e.Message}"); } }
+                    break;
                 case "passive":
                     Dur($"{cp}.freshnessThreshold", c.FreshnessThreshold, false);
                     if (TimeoutState(c.StaleState) == null) Fail($"{cp}.staleState", $"'{c.StaleState}' is not one of critical, unknown");
@@ -142,6 +156,7 @@ public static class ChecksConfig
                 "http" => new HttpCheck(HttpUrl(c.Url, address), c.Method, c.Headers, c.Body, c.ExpectStatus.ToHashSet(), c.ExpectBody,
                     c.ExpectBodyRegex == null ? null : new Regex(c.ExpectBodyRegex, RegexOptions.None, TimeSpan.FromSeconds(1)), c.FollowRedirects, time, timeout, timeoutState),
                 "tcp" => new TcpCheck(c.Host ?? address, c.Port, c.Send, c.Expect, time, timeout, timeoutState),
+                "pool" => new PoolCheck(c.Backends.Select(b => (b.Name, Backend(c, b, timeout, timeoutState, time))).ToList(), c.MinHealthyWarning, c.MinHealthyCritical),
                 "passive" => new BrokenCheck("(a passive check is not run)"),
                 "metric" when series == null => new BrokenCheck("(metric checks need Observe's series store, which is not configured)"),
                 "metric" when string.IsNullOrWhiteSpace(c.Target) => new BrokenCheck("(metric check without a target)"),
@@ -154,6 +169,18 @@ public static class ChecksConfig
         {
             return new BrokenCheck($"(bad check configuration: {e.Message})");
         }
+    }
+
+    private static ICheck Backend(CheckOptions c, PoolBackend b, TimeSpan timeout, CheckState timeoutState, Thresholds time)
+    {
+        var address = b.Address ?? b.Name;
+        var port = b.Port != 0 ? b.Port : c.Port;
+        if (c.BackendKind == "tcp") return new TcpCheck(address, port, c.Send, c.Expect, time, timeout, timeoutState);
+        var path = c.Url ?? "/";
+        if (!path.StartsWith('/')) path = "/" + path;
+        var url = new Uri($"http://{address}{(port != 0 ? ":" + port : "")}{path}");
+        return new HttpCheck(url, c.Method, c.Headers, c.Body, c.ExpectStatus.ToHashSet(), c.ExpectBody,
+            c.ExpectBodyRegex == null ? null : new Regex(c.ExpectBodyRegex, RegexOptions.None, TimeSpan.FromSeconds(1)), c.FollowRedirects, time, timeout, timeoutState);
     }
 
     private static Uri HttpUrl(string? url, string address)

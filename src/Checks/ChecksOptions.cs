@@ -50,7 +50,7 @@ public sealed class HostOptions
 public sealed class CheckOptions
 {
     public string Name { get; set; } = "";
-    /// <summary>http, tcp, command (any Nagios plugin), metric, passive (results posted to the API).</summary>
+    /// <summary>http, tcp, command (any Nagios plugin), metric, pool (load-balancer backends), passive (results posted to the API).</summary>
     public string Kind { get; set; } = "";
     public string? CheckInterval { get; set; }
     public string? RetryInterval { get; set; }
@@ -86,6 +86,13 @@ public sealed class CheckOptions
     public string? Critical { get; set; }
     public string? Host { get; set; }
 
+    // pool (the http/tcp keys above apply to every backend)
+    /// <summary>http or tcp: how each backend is checked.</summary>
+    public string BackendKind { get; set; } = "http";
+    public List<PoolBackend> Backends { get; set; } = [];
+    public int MinHealthyWarning { get; set; } = 1;
+    public int MinHealthyCritical { get; set; } = 1;
+
     // passive
     /// <summary>A passive check turns <see cref="StaleState"/> when no result came for this long (default: checkInterval).</summary>
     public string? FreshnessThreshold { get; set; }
@@ -105,4 +112,14 @@ public sealed class CheckOptions
     public int Port { get; set; }
     public string? Send { get; set; }
     public string? Expect { get; set; }
+}
+
+/// <summary>One backend behind a load balancer.</summary>
+public sealed class PoolBackend
+{
+    public string Name { get; set; } = "";
+    /// <summary>Address of the backend (defaults to its name).</summary>
+    public string? Address { get; set; }
+    /// <summary>Port for tcp, or for http when the check's url is a path (default 80).</summary>
+    public int Port { get; set; }
 }
