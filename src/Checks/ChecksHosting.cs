@@ -26,6 +26,7 @@ public static class ChecksHosting
             sp.GetService<Observe.Storage.ISeriesReader>()));
         services.AddSingleton<ICheckStates>(sp => sp.GetRequiredService<CheckEngine>());
         services.AddSingleton<IServiceCheckReceiver>(sp => sp.GetRequiredService<CheckEngine>());
+        services.AddSingleton<IChecksReloader>(sp => sp.GetRequiredService<CheckEngine>());
         services.AddHostedService(sp => sp.GetRequiredService<CheckEngine>());
         return services;
     }

@@ -25,3 +25,10 @@ public interface IServiceCheckReceiver
     /// <summary>Queues the result for the passive check whose <c>serviceCheck</c> matches; false when none matches (or the queue is full).</summary>
     bool OnServiceCheck(Observe.Collector.StatsdServiceCheck serviceCheck);
 }
+
+/// <summary>Reloads the <c>checks:</c> section (SIGHUP, <c>POST /api/reload</c>) keeping the state of every check that keeps its host and name.</summary>
+public interface IChecksReloader
+{
+    /// <summary>Returns the problems and changes nothing when the new section does not validate.</summary>
+    Task<IReadOnlyList<ChecksConfigProblem>> ReloadAsync(ChecksOptions options, CancellationToken cancellationToken);
+}

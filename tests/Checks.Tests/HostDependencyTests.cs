@@ -46,7 +46,7 @@ public class HostDependencyTests
             await Poll.UntilAsync(() => alerts.Events.Any(a => a.Key == "check/web2/http"), wait, "web2/http notification");
             Assert.Equal(CheckState.Ok, engine.Get("web2", "_host")!.State);
             Assert.DoesNotContain(alerts.Events, a => a.Key == "check/web1/http" && a.Status == Observe.Alerting.AlertStatus.Firing);
-            Assert.Contains(alerts.Events, a => a.Key == "check/lb1/_host" && a.Status == Observe.Alerting.AlertStatus.Firing);
+            await Poll.UntilAsync(() => alerts.Events.Any(a => a.Key == "check/lb1/_host" && a.Status == Observe.Alerting.AlertStatus.Firing), wait, "lb1 host DOWN alert");
         }
         finally { await engine.StopAsync(default); }
     }

@@ -31,7 +31,7 @@ public class PassiveCheckTests
 
             await Poll.UntilAsync(() => engine.Get("batch1", "backup") is { State: CheckState.Critical, StateType: StateType.Hard }, TimeSpan.FromSeconds(10), "stale → HARD CRITICAL");
             Assert.Contains("no passive result for", engine.Get("batch1", "backup")!.Output);
-            Assert.Contains(alerts.Events, a => a.Key == "check/batch1/backup" && a.Status == Observe.Alerting.AlertStatus.Firing);
+            await Poll.UntilAsync(() => alerts.Events.Any(a => a.Key == "check/batch1/backup" && a.Status == Observe.Alerting.AlertStatus.Firing), TimeSpan.FromSeconds(5), "the PROBLEM alert");
 
             await engine.SubmitAsync(e, CheckState.Ok, "BACKUP OK", default);
             Assert.Equal((CheckState.Ok, StateType.Hard), (engine.Get("batch1", "backup")!.State, engine.Get("batch1", "backup")!.StateType));

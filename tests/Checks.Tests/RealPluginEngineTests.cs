@@ -49,6 +49,8 @@ public class RealPluginEngineTests
             Assert.StartsWith("PROCS OK", engine.Get("web1", "procs")!.Output);
             Assert.StartsWith("DISK", engine.Get("web1", "disk")!.Output);
 
+            string[] expected = ["checks.web1.http.time", "checks.web1.http.size", "checks.web1.procs.procs", "checks.web1.disk._", "checks.web1.tcp.check_latency"];
+            await Poll.UntilAsync(() => expected.All(x => metrics.Points.Any(p => p.Path == x)), TimeSpan.FromSeconds(10), "perfdata metrics (written just after the state)");
             var paths = metrics.Points.Select(p => p.Path).ToHashSet();
             Assert.Contains("checks.web1.http.time", paths);
             Assert.Contains("checks.web1.http.size", paths);
@@ -56,7 +58,7 @@ public class RealPluginEngineTests
             Assert.Contains("checks.web1.disk._", paths);          // check_disk's "/" label
             Assert.Contains("checks.web1.tcp.check_latency", paths);
             Assert.Contains(metrics.Points, p => p.Path == "checks.web1.tcp.state" && p.Value == 2);
-            Assert.Contains(alerts.Events, a => a.Key == "check/web1/tcp" && a.Severity == "critical");
+            await Poll.UntilAsync(() => alerts.Events.Any(a => a.Key == "check/web1/tcp" && a.Severity == "critical"), TimeSpan.FromSeconds(5), "the tcp PROBLEM alert");
         }
         finally { await engine.StopAsync(default); }
     }

@@ -65,13 +65,14 @@ public class SchedulerTests
             var dummy = engine.Get("web1", "dummy")!;
             Assert.Equal("CRITICAL: down", dummy.Output);
             Assert.NotNull(dummy.NextCheck);
+            await Poll.UntilAsync(() => alerts.Events.Any(a => a.Key == "check/web1/dummy"), wait, "the dummy PROBLEM alert"); // published just after the state changes
             var firing = Assert.Single(alerts.Events, a => a.Key == "check/web1/dummy");
             Assert.Equal(Observe.Alerting.AlertStatus.Firing, firing.Status);
             Assert.Equal("webhead", firing.Labels["role"]);
 
             await Poll.UntilAsync(() => engine.Get("web1", "tcp")?.LastCheck != null, wait, "tcp to run");
             Assert.Equal(CheckState.Ok, engine.Get("web1", "tcp")!.State);
-            await Poll.UntilAsync(() => metrics.Points.Any(p => p.Path == "checks.web1.dummy.t"), wait, "perfdata metric");
+            await Poll.UntilAsync(() => metrics.Points.Any(p => p.Path == "checks.web1.dummy.t") && metrics.Points.Any(p => p.Path == "checks.web1.tcp.check_latency"), wait, "perfdata metrics");
             Assert.Contains(metrics.Points, p => p.Path == "checks.web1.dummy.t" && p.Value == 1.5);
             Assert.Contains(metrics.Points, p => p.Path == "checks.web1.tcp.time");
             Assert.Contains(metrics.Points, p => p.Path == "checks.web1.tcp.check_latency" && p.Value >= 0);
@@ -86,6 +87,7 @@ public class SchedulerTests
             // state change at runtime: the tcp target goes away → soft, then hard CRITICAL with a notification
             await server.DisposeAsync();
             await Poll.UntilAsync(() => engine.Get("web1", "tcp") is { State: CheckState.Critical, StateType: StateType.Hard }, wait, "tcp to go HARD CRITICAL");
+            await Poll.UntilAsync(() => alerts.Events.Any(a => a.Key == "check/web1/tcp"), wait, "the tcp PROBLEM alert");
             var tcpAlert = Assert.Single(alerts.Events, a => a.Key == "check/web1/tcp");
             Assert.Equal("web", tcpAlert.Labels["team"]);
 

@@ -13,9 +13,9 @@ internal sealed class CheckEntry(string host, HostOptions hostOptions, CheckOpti
 {
     public string Host { get; } = host;
     public string Name { get; } = options.Name.Length == 0 && isHostCheck ? HostCheckName : options.Name;
-    public string Kind { get; } = options.Kind;
-    public HostOptions HostOptions { get; } = hostOptions;
-    public CheckOptions Options { get; } = options;
+    public string Kind => Options.Kind;
+    public HostOptions HostOptions { get; set; } = hostOptions;
+    public CheckOptions Options { get; set; } = options;
     public ICheck Check { get; set; } = check;
     public ServiceStateMachine Machine { get; } = machine;
     public bool IsHostCheck { get; } = isHostCheck;
@@ -37,14 +37,17 @@ internal sealed class CheckEntry(string host, HostOptions hostOptions, CheckOpti
 /// by a hash of the check's key; [DisallowConcurrentExecution] keeps a check from overlapping itself. A check that
 /// throws becomes UNKNOWN with the reason; nothing a check does stops the scheduler.
 /// </summary>
-internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckReceiver, IAsyncDisposable
+internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckReceiver, IChecksReloader, IAsyncDisposable
 {
-    private readonly ChecksOptions _options;
+    private volatile ChecksOptions _options;
+    private readonly Observe.Storage.ISeriesReader? _series;
+    private readonly SemaphoreSlim _reloadGate = new(1, 1);
     private readonly IAlertSink? _alerts;
     private readonly IReadOnlyList<IMetricSink> _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
-    private readonly Dictionary<string, CheckEntry> _entries = new(StringComparer.Ordinal);
+    // Copy-on-write: jobs read it while a reload swaps in a new dictionary.
+    private volatile Dictionary<string, CheckEntry> _entries = new(StringComparer.Ordinal);
     private IScheduler? _scheduler;
     private StandaloneSchedulerFactory? _factory;
     private CancellationTokenSource? _tickCts;
@@ -56,16 +59,70 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
 
     public CheckEngine(ChecksOptions options, IAlertSink? alerts, IEnumerable<IMetricSink> metrics, TimeProvider time, ILoggerFactory logs, Observe.Storage.ISeriesReader? series = null)
     {
-        _options = options; _alerts = alerts; _metrics = metrics.ToList(); _time = time; _log = logs.CreateLogger("Observe.Checks");
-        var now = time.GetUtcNow();
+        _options = options; _alerts = alerts; _metrics = metrics.ToList(); _time = time; _series = series; _log = logs.CreateLogger("Observe.Checks");
+        _entries = BuildEntries(options, _entries);
+    }
+
+    /// <summary>Entries for <paramref name="options"/>, keeping the state machine (and so state, acks, downtimes, flap history) of every check that keeps its host/name.</summary>
+    private Dictionary<string, CheckEntry> BuildEntries(ChecksOptions options, Dictionary<string, CheckEntry> old)
+    {
+        var now = _time.GetUtcNow();
+        var result = new Dictionary<string, CheckEntry>(StringComparer.Ordinal);
         foreach (var h in options.Hosts)
         {
-            if (h.HostCheck is { } hc) Add(new CheckEntry(h.Name, h, hc, ChecksConfig.Build(h, hc, options, series, time), new ServiceStateMachine(ChecksConfig.Policy(hc, options), now), true));
-            foreach (var c in h.Checks) Add(new CheckEntry(h.Name, h, c, ChecksConfig.Build(h, c, options, series, time), new ServiceStateMachine(ChecksConfig.Policy(c, options), now), false));
+            if (h.HostCheck is { } hc) Add(h, hc, true);
+            foreach (var c in h.Checks) Add(h, c, false);
+        }
+        return result;
+
+        void Add(HostOptions h, CheckOptions c, bool isHost)
+        {
+            var name = isHost ? CheckEntry.HostCheckName : c.Name;
+            var check = ChecksConfig.Build(h, c, options, _series, _time);
+            var policy = ChecksConfig.Policy(c, options);
+            if (old.TryGetValue($"{h.Name}/{name}", out var e))
+            {
+                lock (e.Gate) { e.HostOptions = h; e.Options = c; e.Check = check; e.Machine.Policy = policy; }
+            }
+            else e = new CheckEntry(h.Name, h, c, check, new ServiceStateMachine(policy, now), isHost) { LastPassive = now };
+            result[e.Key] = e;
         }
     }
 
-    private void Add(CheckEntry e) { e.LastPassive = _time.GetUtcNow(); _entries[e.Key] = e; }
+    /// <summary>Applies a new <c>checks:</c> section without losing state; refuses (returning the problems) a config that does not validate.</summary>
+    public async Task<IReadOnlyList<ChecksConfigProblem>> ReloadAsync(ChecksOptions options, CancellationToken cancellationToken)
+    {
+        var problems = ChecksConfig.Validate(options);
+        if (problems.Count > 0) return problems;
+        await _reloadGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var old = _entries;
+            var next = BuildEntries(options, old);
+            _options = options;
+            _entries = next;
+            if (_scheduler != null)
+            {
+                foreach (var key in old.Keys.Where(k => !next.ContainsKey(k)))
+                    await _scheduler.DeleteJob(new JobKey(key, "checks"), cancellationToken).ConfigureAwait(false);
+                foreach (var e in next.Values.Where(e => !old.ContainsKey(e.Key)))
+                    await ScheduleAsync(e, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            }
+            _log.LogInformation("checks: reloaded, {Count} checks ({Added} added, {Removed} removed)", next.Count,
+                next.Keys.Count(k => !old.ContainsKey(k)), old.Keys.Count(k => !next.ContainsKey(k)));
+            return [];
+        }
+        finally { _reloadGate.Release(); }
+    }
+
+    private async Task ScheduleAsync(CheckEntry e, DateTimeOffset now, CancellationToken ct)
+    {
+        var interval = e.Machine.Policy.CheckInterval;
+        var first = now + TimeSpan.FromTicks((long)(Spread(e.Key) * interval.Ticks));
+        e.NextCheck = first;
+        var job = JobBuilder.Create<CheckJob>().WithIdentity(e.Key, "checks").UsingJobData("key", e.Key).Build();
+        await _scheduler!.ScheduleJob(job, Trigger(e.Key, first), cancellationToken: ct).ConfigureAwait(false);
+    }
 
     internal IEnumerable<CheckEntry> Entries => _entries.Values;
     internal CheckEntry? Find(string host, string check) => _entries.GetValueOrDefault($"{host}/{check}");
@@ -83,14 +140,7 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
         _scheduler = await _factory.GetScheduler(cancellationToken).ConfigureAwait(false);
         _scheduler.Context.Add(EngineKey, this);
         var now = _time.GetUtcNow();
-        foreach (var e in _entries.Values)
-        {
-            var interval = e.Machine.Policy.CheckInterval;
-            var first = now + TimeSpan.FromTicks((long)(Spread(e.Key) * interval.Ticks));
-            e.NextCheck = first;
-            var job = JobBuilder.Create<CheckJob>().WithIdentity(e.Key, "checks").UsingJobData("key", e.Key).Build();
-            await _scheduler.ScheduleJob(job, Trigger(e.Key, first), cancellationToken: cancellationToken).ConfigureAwait(false);
-        }
+        foreach (var e in _entries.Values) await ScheduleAsync(e, now, cancellationToken).ConfigureAwait(false);
         await _scheduler.Start(cancellationToken).ConfigureAwait(false);
         _tickCts = new CancellationTokenSource();
         _ticker = TickLoopAsync(_tickCts.Token);
