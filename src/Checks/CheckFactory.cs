@@ -87,6 +87,8 @@ public static class ChecksConfig
                     if (c.Url != null && !c.Url.StartsWith('/') && Uri.TryCreate(c.Url, UriKind.Absolute, out var u) && u.Scheme is not ("http" or "https")) Fail($"{cp}.url", "must be http or https");
                     foreach (var s in c.ExpectStatus) if (s is < 100 or > 599) Fail($"{cp}.expectStatus", $"{s} is not an HTTP status");
                     if (c.ExpectBodyRegex != null) { try { _ = new Regex(c.ExpectBodyRegex); } catch (ArgumentException e) { Fail($"{cp}.expectBodyRegex", $"invalid regular expression: {e.Message}"); } }
+                    if (c.CertificateDaysWarning < 0 || c.CertificateDaysCritical < 0 || (c.CertificateDaysWarning > 0 && c.CertificateDaysCritical > c.CertificateDaysWarning))
+                        Fail($"{cp}.certificateDaysCritical", "certificate days must be ≥ 0, and critical ≤ warning");
                     try { _ = new HttpMethod(c.Method); } catch (FormatException) { Fail($"{cp}.method", $"'{c.Method}' is not an HTTP method"); }
                     break;
                 case "tcp":
@@ -154,7 +156,8 @@ public static class ChecksConfig
             {
                 "command" => new CommandCheck(c.Command, c.Environment, timeout, timeoutState, c.MaxOutputBytes),
                 "http" => new HttpCheck(HttpUrl(c.Url, address), c.Method, c.Headers, c.Body, c.ExpectStatus.ToHashSet(), c.ExpectBody,
-                    c.ExpectBodyRegex == null ? null : new Regex(c.ExpectBodyRegex, RegexOptions.None, TimeSpan.FromSeconds(1)), c.FollowRedirects, time, timeout, timeoutState),
+                    c.ExpectBodyRegex == null ? null : new Regex(c.ExpectBodyRegex, RegexOptions.None, TimeSpan.FromSeconds(1)), c.FollowRedirects, time, timeout, timeoutState,
+                    new TlsCheckOptions(c.VerifyTls, c.CertificateDaysWarning, c.CertificateDaysCritical)),
                 "tcp" => new TcpCheck(c.Host ?? address, c.Port, c.Send, c.Expect, time, timeout, timeoutState),
                 "pool" => new PoolCheck(c.Backends.Select(b => (b.Name, Backend(c, b, timeout, timeoutState, time))).ToList(), c.MinHealthyWarning, c.MinHealthyCritical),
                 "passive" => new BrokenCheck("(a passive check is not run)"),

@@ -81,6 +81,11 @@ public sealed class CheckOptions
     public string? ExpectBody { get; set; }
     public string? ExpectBodyRegex { get; set; }
     public bool FollowRedirects { get; set; }
+    /// <summary>https: verify the server certificate (check_http does not by default; we do).</summary>
+    public bool VerifyTls { get; set; } = true;
+    /// <summary>https: WARNING / CRITICAL when the certificate expires within this many days (0 = off), as check_http -C 30,14.</summary>
+    public int CertificateDaysWarning { get; set; }
+    public int CertificateDaysCritical { get; set; }
     /// <summary>http/tcp: response-time thresholds in seconds; metric: value thresholds. Nagios ranges (<c>10</c>, <c>10:</c>, <c>~:10</c>, <c>10:20</c>, <c>@10:20</c>).</summary>
     public string? Warning { get; set; }
     public string? Critical { get; set; }

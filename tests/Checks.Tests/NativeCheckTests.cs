@@ -100,3 +100,35 @@ public class NativeCheckTests
         Assert.Equal(CheckState.Ok, (await new TcpCheck("127.0.0.1", server.Port, null, null, None, Five, CheckState.Critical).RunAsync(default)).State);
     }
 }
+
+public class TlsCheckTests
+{
+    private static System.Security.Cryptography.X509Certificates.X509Certificate2 SelfSigned(int daysLeft)
+    {
+        using var key = System.Security.Cryptography.RSA.Create(2048);
+        var req = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=observe-test", key,
+            System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+        using var cert = req.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(daysLeft).AddHours(1));
+        return System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12(cert.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pfx), null);
+    }
+
+    private static Task<CheckResult> Run(int port, TlsCheckOptions tls) =>
+        new HttpCheck(new Uri($"https://127.0.0.1:{port}/"), "GET", new Dictionary<string, string>(), null, new HashSet<int>(), null, null, false,
+            new Thresholds(null, null), TimeSpan.FromSeconds(5), CheckState.Critical, tls).RunAsync(default);
+
+    [Fact]
+    public async Task Certificate_days_to_expiry_and_verification()
+    {
+        using var cert = SelfSigned(10);
+        await using var server = new TinyServer(_ => TinyServer.Http(200, "secure"), tls: cert);
+        // verification on (default): a self-signed certificate fails the check
+        var verified = await Run(server.Port, new TlsCheckOptions(true, 0, 0));
+        Assert.Equal(CheckState.Critical, verified.State);
+        Assert.Equal(CheckState.Ok, (await Run(server.Port, new TlsCheckOptions(false, 0, 0))).State);
+        Assert.Equal(CheckState.Ok, (await Run(server.Port, new TlsCheckOptions(false, 7, 3))).State);
+        var warn = await Run(server.Port, new TlsCheckOptions(false, 30, 7));
+        Assert.Equal(CheckState.Warning, warn.State);
+        Assert.Contains("certificate 'CN=observe-test' expires in 10 days", warn.Output);
+        Assert.Equal(CheckState.Critical, (await Run(server.Port, new TlsCheckOptions(false, 60, 30))).State);
+    }
+}

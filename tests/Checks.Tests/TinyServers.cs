@@ -14,7 +14,7 @@ internal sealed class TinyServer : IAsyncDisposable
     public int Connections;
 
     /// <param name="respond">Given the request text read so far (up to the first blank line), returns the bytes to send; null = send nothing.</param>
-    public TinyServer(Func<string, string?> respond, bool readRequest = true, TimeSpan delay = default)
+    public TinyServer(Func<string, string?> respond, bool readRequest = true, TimeSpan delay = default, System.Security.Cryptography.X509Certificates.X509Certificate2? tls = null)
     {
         _listener.Start();
         _loop = Task.Run(async () =>
@@ -29,7 +29,13 @@ internal sealed class TinyServer : IAsyncDisposable
                     using var client = c;
                     try
                     {
-                        var s = client.GetStream();
+                        Stream s = client.GetStream();
+                        if (tls != null)
+                        {
+                            var ssl = new System.Net.Security.SslStream(s);
+                            await ssl.AuthenticateAsServerAsync(tls);
+                            s = ssl;
+                        }
                         var req = new StringBuilder();
                         if (readRequest)
                         {
@@ -49,6 +55,7 @@ internal sealed class TinyServer : IAsyncDisposable
                             await s.WriteAsync(Encoding.UTF8.GetBytes(answer), _cts.Token);
                             await s.FlushAsync(_cts.Token);
                         }
+                        if (s is System.Net.Security.SslStream sslStream) await sslStream.ShutdownAsync();
                         client.Client.Shutdown(SocketShutdown.Send);
                         await Task.Delay(50);
                     }

@@ -14,8 +14,31 @@ namespace Observe.Checks.Kinds;
 /// </summary>
 internal sealed class HttpCheck(Uri url, string method, IReadOnlyDictionary<string, string> headers, string? body,
     IReadOnlySet<int> expectStatus, string? expectBody, Regex? expectBodyRegex, bool followRedirects, Thresholds time,
-    TimeSpan timeout, CheckState timeoutState) : ICheck
+    TimeSpan timeout, CheckState timeoutState, TlsCheckOptions? tls = null) : ICheck
 {
+    private readonly TlsCheckOptions _tls = tls ?? TlsCheckOptions.Default;
+    private DateTime? _notAfter;
+    private string? _subject;
+    private HttpClient? _own;
+
+    /// <summary>Its own client when TLS is not the default (no verification, or certificate expiry to watch): it sees each handshake's certificate.</summary>
+    private HttpClient Client()
+    {
+        if (_tls == TlsCheckOptions.Default) return followRedirects ? Redirects : NoRedirects;
+        return _own ??= new HttpClient(new SocketsHttpHandler
+        {
+            AllowAutoRedirect = followRedirects, UseCookies = false, PooledConnectionLifetime = TimeSpan.Zero,
+            SslOptions = new System.Net.Security.SslClientAuthenticationOptions
+            {
+                RemoteCertificateValidationCallback = (_, cert, _, errors) =>
+                {
+                    if (cert is System.Security.Cryptography.X509Certificates.X509Certificate2 c2) { _notAfter = c2.NotAfter.ToUniversalTime(); _subject = c2.Subject; }
+                    return !_tls.Verify || errors == System.Net.Security.SslPolicyErrors.None;
+                },
+            },
+        }) { Timeout = Timeout.InfiniteTimeSpan };
+    }
+
     private static readonly HttpClient NoRedirects = new(new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(2), UseCookies = false }) { Timeout = Timeout.InfiniteTimeSpan };
     private static readonly HttpClient Redirects = new(new SocketsHttpHandler { AllowAutoRedirect = true, MaxAutomaticRedirections = 15, PooledConnectionLifetime = TimeSpan.FromMinutes(2), UseCookies = false }) { Timeout = Timeout.InfiniteTimeSpan };
     private const int MaxBody = 1 << 20;
@@ -31,7 +54,9 @@ internal sealed class HttpCheck(Uri url, string method, IReadOnlyDictionary<stri
             foreach (var (k, v) in headers)
                 if (!req.Headers.TryAddWithoutValidation(k, v)) { req.Content ??= new ByteArrayContent([]); req.Content.Headers.TryAddWithoutValidation(k, v); }
             if (body != null) req.Content = new StringContent(body, Encoding.UTF8);
-            using var resp = await (followRedirects ? Redirects : NoRedirects).SendAsync(req, HttpCompletionOption.ResponseHeadersRead, cts.Token).ConfigureAwait(false);
+            if (_tls.DaysWarning > 0 || _tls.DaysCritical > 0) req.Headers.ConnectionClose = true; // a fresh handshake, so a fresh certificate
+            _notAfter = null;
+            using var resp = await Client().SendAsync(req, HttpCompletionOption.ResponseHeadersRead, cts.Token).ConfigureAwait(false);
             var bytes = await ReadCappedAsync(await resp.Content.ReadAsStreamAsync(cts.Token).ConfigureAwait(false), cts.Token).ConfigureAwait(false);
             var elapsed = sw.Elapsed;
             var secs = elapsed.TotalSeconds;
@@ -56,6 +81,13 @@ internal sealed class HttpCheck(Uri url, string method, IReadOnlyDictionary<stri
                 return R(CheckState.Critical, $"string '{expectBody}' not found on '{url}'");
             if (expectBodyRegex != null && !expectBodyRegex.IsMatch(text))
                 return R(CheckState.Critical, $"pattern not found");
+            if (url.Scheme == "https" && (_tls.DaysWarning > 0 || _tls.DaysCritical > 0) && _notAfter is { } notAfter)
+            {
+                var days = (notAfter - DateTime.UtcNow).TotalDays;
+                var byCert = days < _tls.DaysCritical ? CheckState.Critical : days < _tls.DaysWarning ? CheckState.Warning : CheckState.Ok;
+                if (byCert != CheckState.Ok)
+                    return R(byCert, $"certificate '{_subject}' expires in {Math.Floor(days).ToString(CultureInfo.InvariantCulture)} days ({notAfter:yyyy-MM-dd HH:mm} UTC)");
+            }
             var byTime = time.Evaluate(secs);
             return R(byTime, byTime == CheckState.Ok ? "" : "response time over threshold");
         }
@@ -85,4 +117,10 @@ internal sealed class HttpCheck(Uri url, string method, IReadOnlyDictionary<stri
         while ((n = await s.ReadAsync(buf, ct).ConfigureAwait(false)) > 0 && ms.Length < MaxBody) ms.Write(buf, 0, n);
         return ms.ToArray();
     }
+}
+
+/// <summary>TLS for http checks: verify the certificate (default), and warn/critical when it expires within so many days (0 = off), as check_http -C.</summary>
+internal sealed record TlsCheckOptions(bool Verify, int DaysWarning, int DaysCritical)
+{
+    public static readonly TlsCheckOptions Default = new(true, 0, 0);
 }
