@@ -25,7 +25,7 @@ public class PassiveCheckTests
             await engine.SubmitAsync(e, CheckState.Ok, "BACKUP OK - 12 GB | bytes=12000000000B;;;0", default);
             var s = engine.Get("batch1", "backup")!;
             Assert.Equal((CheckState.Ok, "BACKUP OK - 12 GB"), (s.State, s.Output));
-            Assert.Contains(metrics.Points, p => p.Path == "checks.batch1.backup.bytes" && p.Value == 12e9);
+            await Poll.UntilAsync(() => metrics.Points.Any(p => p.Path == "checks.batch1.backup.bytes" && p.Value == 12e9), TimeSpan.FromSeconds(5), "perfdata metric (queued)");
             await Task.Delay(600);
             Assert.Equal(CheckState.Ok, engine.Get("batch1", "backup")!.State); // still fresh: the scheduler did not touch it
 

@@ -111,3 +111,31 @@ public class SchedulerTests
     public void Metric_labels_become_one_graphite_node() =>
         Assert.Equal(["_var_log", "time", "in_use", "a-b_c"], new[] { "/var/log", "time", "in use", "a-b.c" }.Select(CheckEngine.MetricLabel));
 }
+
+public class SlowSinkTests
+{
+    private sealed class StuckSink : Observe.Collector.IMetricSink
+    {
+        public string Name => "stuck";
+        public async ValueTask WriteAsync(Observe.Collector.MetricBatch batch, CancellationToken cancellationToken) => await Task.Delay(Timeout.Infinite, cancellationToken);
+    }
+
+    [Fact]
+    public async Task A_stuck_metric_sink_does_not_delay_checks()
+    {
+        var options = new ChecksOptions
+        {
+            Defaults = new CheckDefaults { CheckInterval = "200ms", RetryInterval = "200ms", MaxCheckAttempts = 1 },
+            Hosts = [new HostOptions { Name = "h", Checks = [new CheckOptions { Name = "p", Kind = "passive", FreshnessThreshold = "100ms" }] }],
+        };
+        var engine = new Observe.Checks.Scheduling.CheckEngine(options, null, [new StuckSink()], TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+        await engine.StartAsync(default);
+        try
+        {
+            var e = engine.Find("h", "p")!;
+            for (var i = 0; i < 5; i++) await engine.SubmitAsync(e, CheckState.Ok, "OK | x=1", default).WaitAsync(TimeSpan.FromSeconds(2));
+            await Observe.TestSupport.Poll.UntilAsync(() => engine.Get("h", "p")!.State == CheckState.Unknown, TimeSpan.FromSeconds(10), "the freshness check to keep running");
+        }
+        finally { await engine.StopAsync(default).WaitAsync(TimeSpan.FromSeconds(10)); }
+    }
+}

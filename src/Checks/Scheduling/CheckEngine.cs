@@ -53,6 +53,11 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
     private CancellationTokenSource? _tickCts;
     private Task? _ticker;
     private Task? _passiveLoop;
+    private Task? _metricLoop;
+    // Metric points go through a queue so that a slow or dead sink never delays a check; the oldest points go first when it is full.
+    private readonly System.Threading.Channels.Channel<MetricPoint> _points =
+        System.Threading.Channels.Channel.CreateBounded<MetricPoint>(new System.Threading.Channels.BoundedChannelOptions(100_000)
+        { SingleReader = true, FullMode = System.Threading.Channels.BoundedChannelFullMode.DropOldest });
     private readonly System.Threading.Channels.Channel<(CheckEntry Entry, CheckState State, string Output)> _passive =
         System.Threading.Channels.Channel.CreateBounded<(CheckEntry, CheckState, string)>(new System.Threading.Channels.BoundedChannelOptions(10_000) { SingleReader = true });
     internal const string EngineKey = "observe.checks.engine";
@@ -145,6 +150,7 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
         _tickCts = new CancellationTokenSource();
         _ticker = TickLoopAsync(_tickCts.Token);
         _passiveLoop = PassiveLoopAsync(_tickCts.Token);
+        _metricLoop = MetricLoopAsync(_tickCts.Token);
         _log.LogInformation("checks: {Count} checks on {Hosts} hosts scheduled", _entries.Count, _options.Hosts.Count);
     }
 
@@ -165,6 +171,7 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
         _tickCts?.Cancel();
         if (_ticker != null) { try { await _ticker.ConfigureAwait(false); } catch (OperationCanceledException) { } }
         if (_passiveLoop != null) { try { await _passiveLoop.ConfigureAwait(false); } catch (OperationCanceledException) { } }
+        if (_metricLoop != null) { try { await _metricLoop.ConfigureAwait(false); } catch (OperationCanceledException) { } }
         if (_scheduler != null) await _scheduler.Shutdown(false, cancellationToken).ConfigureAwait(false);
         if (_factory != null) await _factory.DisposeAsync().ConfigureAwait(false);
         _scheduler = null; _factory = null;
@@ -305,24 +312,33 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
         }
     }
 
-    private async Task WriteMetricsAsync(CheckEntry e, CheckResult r, double latency, DateTimeOffset now, CancellationToken ct)
+    private Task WriteMetricsAsync(CheckEntry e, CheckResult r, double latency, DateTimeOffset now, CancellationToken ct)
     {
-        if (_metrics.Count == 0) return;
+        if (_metrics.Count == 0) return Task.CompletedTask;
         var ts = now.ToUnixTimeSeconds();
         var prefix = $"{_options.MetricPrefix}.{e.Host}.{e.Name}.";
-        var points = new List<MetricPoint>
-        {
-            new(prefix + "check_latency", latency, ts),
-            new(prefix + "check_duration", r.Duration.TotalSeconds, ts),
-            new(prefix + "state", (int)r.State, ts),
-        };
+        _points.Writer.TryWrite(new(prefix + "check_latency", latency, ts));
+        _points.Writer.TryWrite(new(prefix + "check_duration", r.Duration.TotalSeconds, ts));
+        _points.Writer.TryWrite(new(prefix + "state", (int)r.State, ts));
         foreach (var p in r.PerfData)
-            if (p.Value is { } v && double.IsFinite(v)) points.Add(new MetricPoint(prefix + MetricLabel(p.Label), v, ts));
-        var batch = new MetricBatch(ts, points);
-        foreach (var sink in _metrics)
+            if (p.Value is { } v && double.IsFinite(v)) _points.Writer.TryWrite(new MetricPoint(prefix + MetricLabel(p.Label), v, ts));
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Drains queued points into batches (up to 5000 points each) and hands them to every metric sink.</summary>
+    private async Task MetricLoopAsync(CancellationToken ct)
+    {
+        var reader = _points.Reader;
+        while (await reader.WaitToReadAsync(ct).ConfigureAwait(false))
         {
-            try { await sink.WriteAsync(batch, ct).ConfigureAwait(false); }
-            catch (Exception ex) when (ex is not OperationCanceledException) { _log.LogWarning(ex, "metric sink {Sink} refused check metrics", sink.Name); }
+            var batch = new List<MetricPoint>();
+            while (batch.Count < 5000 && reader.TryRead(out var p)) batch.Add(p);
+            var mb = new MetricBatch(_time.GetUtcNow().ToUnixTimeSeconds(), batch);
+            foreach (var sink in _metrics)
+            {
+                try { await sink.WriteAsync(mb, ct).ConfigureAwait(false); }
+                catch (Exception ex) when (ex is not OperationCanceledException) { _log.LogWarning(ex, "metric sink {Sink} refused check metrics", sink.Name); }
+            }
         }
     }
 
