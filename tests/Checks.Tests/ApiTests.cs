@@ -90,6 +90,16 @@ public class ApiTests
             var events = await http.GetFromJsonAsync<JsonElement>("/api/checks/lb1/down/events");
             Assert.Contains(events.EnumerateArray(), e => e.GetProperty("kind").GetString() == "notification");
 
+            // the CLI table reads the same API
+            var sw = new StringWriter();
+            var code = await ChecksCli.PrintAsync(new Uri($"http://127.0.0.1:{port}/"), problemsOnly: true, sw, default);
+            Assert.Equal(2, code);
+            var lines = sw.ToString().TrimEnd().Split('\n');
+            Assert.StartsWith("HOST", lines[0]);
+            Assert.Matches(@"^lb1\s+down\s+CRITICAL\s+ACK\s+\d+s ago\s+CRITICAL: pool empty$", lines[1]);
+            Assert.Equal(2, lines.Length);
+            Assert.Equal(3, await ChecksCli.PrintAsync(new Uri($"http://127.0.0.1:{ClosedPort.Get()}/"), false, new StringWriter(), default));
+
             var states = app.Services.GetRequiredService<ICheckStates>();
             Assert.Equal(3, states.Current().Count);
 
