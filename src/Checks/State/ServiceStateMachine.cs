@@ -307,7 +307,7 @@ internal sealed class ServiceStateMachine
 public sealed record Acknowledgement(string Author, string Comment, bool Sticky, DateTimeOffset Time);
 
 /// <summary>A scheduled downtime. Fixed: in effect from Start to End. Flexible: starts when the service is non-OK inside [Start, End) and lasts Duration.</summary>
-public sealed class Downtime(int id, DateTimeOffset start, DateTimeOffset end, bool isFixed, TimeSpan duration, string author, string comment)
+internal sealed class Downtime(int id, DateTimeOffset start, DateTimeOffset end, bool isFixed, TimeSpan duration, string author, string comment)
 {
     public int Id { get; } = id;
     public DateTimeOffset Start { get; } = start;
