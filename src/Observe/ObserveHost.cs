@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Observe.Checks;
 using Observe.Collector;
 using Observe.Host.Config;
 using Observe.Storage;
@@ -61,6 +62,10 @@ internal static class ObserveHost
             builder.Services.AddSingleton(_ => MetricSinks.Carbon(config.Sinks.Carbon.Host, config.Sinks.Carbon.Port));
         if (config.Sinks.Console.Enabled)
             builder.Services.AddSingleton(_ => MetricSinks.Console());
+        if (config.Checks.Enabled) builder.Services.AddObserveChecks(config.Checks);
+        // DogStatsD: `_e` events become Graphite events, `_sc` service checks become passive check results.
+        builder.Services.AddSingleton<IStatsdEventSink>(sp => new StatsdEventRouter(
+            StorageHosting.StatsdEventsToGraphite(sp), sp.GetService<IServiceCheckReceiver>()));
         builder.Services.AddObserveCollector(config.Collector);
 
         var app = builder.Build();
@@ -70,6 +75,7 @@ internal static class ObserveHost
         app.MapGet("/stats", (Func<CollectorStats> collector, Func<StorageStats> storage) =>
             Results.Json(new { collector = collector(), storage = storage() }, StatsJson));
         app.MapObserveStorage();
+        if (config.Checks.Enabled) app.MapChecksApi();
         return app;
     }
 

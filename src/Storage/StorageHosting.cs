@@ -22,8 +22,7 @@ public static class StorageHosting
 {
     /// <summary>
     /// Registers the embedded time-series store (as <see cref="ISeriesReader"/>, and as an
-    /// <see cref="IMetricSink"/> when <paramref name="embeddedSink"/>), the Graphite events store, and
-    /// DogStatsD events → Graphite events.
+    /// <see cref="IMetricSink"/> when <paramref name="embeddedSink"/>) and the Graphite events store.
     /// </summary>
     public static IServiceCollection AddObserveStorage(this IServiceCollection services, StorageOptions options, bool embeddedSink)
     {
@@ -32,7 +31,6 @@ public static class StorageHosting
         services.AddSingleton<ISeriesReader>(sp => sp.GetRequiredService<TimeSeriesStore>());
         if (embeddedSink) services.AddSingleton<IMetricSink>(sp => sp.GetRequiredService<TimeSeriesStore>());
         services.AddSingleton(_ => GraphiteEventStore.Open(options));
-        services.AddSingleton<IStatsdEventSink>(sp => new StatsdEventsToGraphite(sp.GetRequiredService<GraphiteEventStore>()));
         services.AddSingleton<Func<StorageStats>>(sp =>
         {
             var store = sp.GetRequiredService<TimeSeriesStore>();
@@ -41,6 +39,10 @@ public static class StorageHosting
         });
         return services;
     }
+
+    /// <summary>DogStatsD events → Graphite events (annotations), for the host to route <c>_e</c> events to.</summary>
+    public static IStatsdEventSink StatsdEventsToGraphite(IServiceProvider services) =>
+        new StatsdEventsToGraphite(services.GetRequiredService<GraphiteEventStore>());
 
     /// <summary>Maps the Graphite-compatible HTTP API (render, metrics, events, tags, functions, version).</summary>
     public static IEndpointRouteBuilder MapObserveStorage(this IEndpointRouteBuilder app)

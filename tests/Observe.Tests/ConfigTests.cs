@@ -125,3 +125,32 @@ public class ConfigTests
         File.Delete(good);
     }
 }
+
+public class ChecksConfigTests
+{
+    [Fact]
+    public void Check_problems_name_the_key_path_and_line()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"observe-checks-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(path, """
+            checks:
+              hosts:
+                - name: web1
+                  checks:
+                    - name: ping
+                      kind: telepathy
+                    - name: disk
+                      kind: command
+                      command: [/nonexistent/check_disk, -w, "10%"]
+            """);
+        try
+        {
+            var (_, problems) = ConfigBinder.Load(path, new System.Collections.Hashtable());
+            Assert.Equal(2, problems.Count);
+            Assert.Contains(problems, p => p.KeyPath == "checks.hosts[0].checks[0].kind" && p.Line == 6 && p.Message.Contains("telepathy"));
+            Assert.Contains(problems, p => p.KeyPath == "checks.hosts[0].checks[1].command[0]" && p.Line == 9 && p.Message.Contains("not found"));
+            Assert.Equal(1, Host.Program.CheckConfig(path));
+        }
+        finally { File.Delete(path); }
+    }
+}

@@ -57,6 +57,7 @@ internal static class ConfigValidator
             if (r.AggregationMethod is not ("average" or "sum" or "min" or "max" or "last"))
                 Fail($"storage.aggregation[{i}].aggregationMethod", $"'{r.AggregationMethod}' is not one of average, sum, min, max, last");
         }
+        foreach (var p in Observe.Checks.ChecksConfig.Validate(c.Checks)) Fail(p.KeyPath, p.Message);
         if (c.Logging.Level.ToLowerInvariant() is not ("verbose" or "debug" or "information" or "warning" or "error" or "fatal"))
             Fail("logging.level", $"'{c.Logging.Level}' is not one of verbose, debug, information, warning, error, fatal");
 

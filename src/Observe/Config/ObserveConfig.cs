@@ -10,6 +10,7 @@ public sealed class ObserveConfig
     public CollectorOptions Collector { get; set; } = new();
     public StorageOptions Storage { get; set; } = new();
     public SinksOptions Sinks { get; set; } = new();
+    public Observe.Checks.ChecksOptions Checks { get; set; } = new();
     public LoggingOptions Logging { get; set; } = new();
 }
 

@@ -6,13 +6,10 @@ namespace Observe.Storage;
 /// <summary>
 /// DogStatsD events (<c>_e{…}</c>) become Graphite events, so Grafana shows them as annotations:
 /// what = title, data = text, tags = <c>dogstatsd</c>, the alert type, and the event's own tags.
-/// Service checks (<c>_sc</c>) are counted here until the Checks stage takes them as passive results.
+/// Service checks (<c>_sc</c>) are not events; the host routes them to Checks (passive results).
 /// </summary>
 internal sealed class StatsdEventsToGraphite(GraphiteEventStore events) : IStatsdEventSink
 {
-    private long _serviceChecks;
-    public long ServiceChecksSeen => Interlocked.Read(ref _serviceChecks);
-
     public void OnEvent(StatsdEvent e)
     {
         var tags = new List<string>(e.Tags.Count + 3) { "dogstatsd", e.AlertType };
@@ -21,5 +18,5 @@ internal sealed class StatsdEventsToGraphite(GraphiteEventStore events) : IStats
         events.Add(e.Title, tags, e.Text, e.Timestamp);
     }
 
-    public void OnServiceCheck(StatsdServiceCheck serviceCheck) => Interlocked.Increment(ref _serviceChecks);
+    public void OnServiceCheck(StatsdServiceCheck serviceCheck) { }
 }

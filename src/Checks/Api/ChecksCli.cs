@@ -1,0 +1,52 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text;
+
+namespace Observe.Checks;
+
+/// <summary><c>observe checks [--problems]</c>: reads <c>GET /api/checks</c> from a running Observe and prints a table.</summary>
+public static class ChecksCli
+{
+    /// <returns>Nagios-style exit code: the worst state shown (0 when all OK), or 3 when Observe cannot be reached.</returns>
+    public static async Task<int> PrintAsync(Uri baseAddress, bool problemsOnly, TextWriter output, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(10) };
+        List<CheckStatus>? list;
+        try { list = await http.GetFromJsonAsync<List<CheckStatus>>($"/api/checks{(problemsOnly ? "?problems=true" : "")}", Api.ChecksApi.Json, cancellationToken).ConfigureAwait(false); }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException)
+        {
+            await output.WriteLineAsync($"cannot read {baseAddress}api/checks: {e.Message}").ConfigureAwait(false);
+            return 3;
+        }
+        await output.WriteAsync(Render(list ?? [], DateTimeOffset.UtcNow)).ConfigureAwait(false);
+        return (list ?? []).Select(s => s.State switch { CheckState.Critical => 2, CheckState.Unknown => 3, CheckState.Warning => 1, _ => 0 })
+            .DefaultIfEmpty(0).Max();
+    }
+
+    /// <summary>HOST, CHECK, STATE (with SOFT n/m), FLAGS (ACK, DOWNTIME, FLAPPING), LAST CHECK age, OUTPUT.</summary>
+    public static string Render(IReadOnlyList<CheckStatus> checks, DateTimeOffset now)
+    {
+        var rows = new List<string[]> { new[] { "HOST", "CHECK", "STATE", "FLAGS", "LAST", "OUTPUT" } };
+        foreach (var s in checks.OrderBy(c => c.Host, StringComparer.Ordinal).ThenBy(c => c.Check, StringComparer.Ordinal))
+        {
+            var state = s.State.Upper() + (s.StateType == StateType.Soft ? $" (soft {s.Attempt}/{s.MaxAttempts})" : "");
+            var flags = string.Join(",", new[] { s.Acknowledgement != null ? "ACK" : null, s.InDowntime ? "DOWNTIME" : null, s.IsFlapping ? "FLAPPING" : null }.OfType<string>());
+            var last = s.LastCheck is { } l ? Age(now - l) : "never";
+            var text = s.Output.Length > 80 ? s.Output[..77] + "..." : s.Output;
+            rows.Add([s.Host, s.Check, state, flags, last, text]);
+        }
+        var widths = Enumerable.Range(0, 5).Select(i => rows.Max(r => r[i].Length)).ToArray();
+        var sb = new StringBuilder();
+        foreach (var r in rows)
+        {
+            for (var i = 0; i < 5; i++) sb.Append(r[i].PadRight(widths[i] + 2));
+            sb.Append(r[5]).Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    private static string Age(TimeSpan t) =>
+        t.TotalSeconds < 90 ? $"{Math.Max(0, t.TotalSeconds).ToString("0", CultureInfo.InvariantCulture)}s ago"
+        : t.TotalMinutes < 90 ? $"{t.TotalMinutes.ToString("0", CultureInfo.InvariantCulture)}m ago"
+        : $"{t.TotalHours.ToString("0", CultureInfo.InvariantCulture)}h ago";
+}

@@ -1,0 +1,34 @@
+using Observe.Checks.State;
+
+namespace Observe.Checks;
+
+/// <summary>The current state of one check, as Nagios shows it.</summary>
+public sealed record CheckStatus(
+    string Host, string Check, string Kind, CheckState State, StateType StateType, int Attempt, int MaxAttempts,
+    string Output, string? LongOutput, DateTimeOffset? LastCheck, DateTimeOffset? NextCheck, DateTimeOffset LastStateChange,
+    DateTimeOffset? LastHardStateChange, double? LastDurationSeconds, double? LastLatencySeconds, bool IsFlapping, double PercentStateChange,
+    Acknowledgement? Acknowledgement, IReadOnlyList<DowntimeStatus> Downtimes, bool InDowntime, int NotificationNumber,
+    DateTimeOffset? LastNotification, IReadOnlyDictionary<string, string> Labels);
+
+public sealed record DowntimeStatus(int Id, DateTimeOffset Start, DateTimeOffset End, bool Fixed, double DurationSeconds, string Author, string Comment, bool InEffect, DateTimeOffset? StartedAt);
+
+/// <summary>Current check states (for DeployMarkers' verifier and the API).</summary>
+public interface ICheckStates
+{
+    IReadOnlyList<CheckStatus> Current();
+    CheckStatus? Get(string host, string check);
+}
+
+/// <summary>Takes DogStatsD service checks (<c>_sc</c>) for passive checks; never blocks the caller.</summary>
+public interface IServiceCheckReceiver
+{
+    /// <summary>Queues the result for the passive check whose <c>serviceCheck</c> matches; false when none matches (or the queue is full).</summary>
+    bool OnServiceCheck(Observe.Collector.StatsdServiceCheck serviceCheck);
+}
+
+/// <summary>Reloads the <c>checks:</c> section (SIGHUP, <c>POST /api/reload</c>) keeping the state of every check that keeps its host and name.</summary>
+public interface IChecksReloader
+{
+    /// <summary>Returns the problems and changes nothing when the new section does not validate.</summary>
+    Task<IReadOnlyList<ChecksConfigProblem>> ReloadAsync(ChecksOptions options, CancellationToken cancellationToken);
+}
