@@ -23,6 +23,15 @@ public static class Program
         var config = new Command("config", "Configuration commands.") { check };
         root.Subcommands.Add(config);
 
+        var problemsOnly = new Option<bool>("--problems") { Description = "Only checks that are not OK" };
+        var checks = new Command("checks", "Show the state of every check of a running Observe (exit code: worst state).") { problemsOnly, configOption };
+        checks.SetAction(async (parse, ct) =>
+        {
+            var (cfg, _) = ConfigBinder.Load(parse.GetValue(configOption) ?? (File.Exists("observe.yaml") ? "observe.yaml" : null));
+            return await Observe.Checks.ChecksCli.PrintAsync(new Uri($"http://{cfg.Http.Address}:{cfg.Http.Port}/"), parse.GetValue(problemsOnly), Console.Out, ct);
+        });
+        root.Subcommands.Add(checks);
+
         return await root.Parse(args).InvokeAsync();
     }
 
