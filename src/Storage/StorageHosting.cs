@@ -14,6 +14,42 @@ public static class MetricSinks
     public static IMetricSink Console(TextWriter? output = null) => new ConsoleMetricSink(output);
 }
 
+/// <summary>One problem in the <c>storage:</c> configuration, with its key path below <c>storage</c>.</summary>
+public sealed record StorageConfigProblem(string KeyPath, string Message);
+
+/// <summary>Validates storage options with the same parsers the store uses, so config check and the store agree.</summary>
+public static class StorageConfig
+{
+    public static IReadOnlyList<StorageConfigProblem> Validate(StorageOptions options, string prefix = "storage")
+    {
+        var problems = new List<StorageConfigProblem>();
+        if (string.IsNullOrWhiteSpace(options.DataDir)) problems.Add(new($"{prefix}.dataDir", "must not be empty"));
+        if (options.CompactionIntervalSeconds < 0) problems.Add(new($"{prefix}.compactionIntervalSeconds", "must be 0 (off) or more"));
+        for (var i = 0; i < options.Schemas.Count; i++)
+        {
+            var r = options.Schemas[i];
+            CheckRegex($"{prefix}.schemas[{i}].pattern", r.Pattern, problems);
+            try { Tsdb.Schema.Parse(r.Name, r.Retentions); }
+            catch (FormatException e) { problems.Add(new($"{prefix}.schemas[{i}].retentions", e.Message)); }
+        }
+        for (var i = 0; i < options.Aggregation.Count; i++)
+        {
+            var r = options.Aggregation[i];
+            CheckRegex($"{prefix}.aggregation[{i}].pattern", r.Pattern, problems);
+            if (r.XFilesFactor is < 0 or > 1) problems.Add(new($"{prefix}.aggregation[{i}].xFilesFactor", "must be between 0 and 1"));
+            try { Tsdb.Aggregation.ParseMethod(r.AggregationMethod); }
+            catch (FormatException e) { problems.Add(new($"{prefix}.aggregation[{i}].aggregationMethod", e.Message + " (average, sum, min, max, last)")); }
+        }
+        return problems;
+    }
+
+    private static void CheckRegex(string key, string pattern, List<StorageConfigProblem> problems)
+    {
+        try { _ = new System.Text.RegularExpressions.Regex(pattern); }
+        catch (ArgumentException e) { problems.Add(new(key, $"invalid regular expression: {e.Message}")); }
+    }
+}
+
 /// <summary>What /stats shows of the embedded store.</summary>
 public sealed record StorageStats(string DatabasePath, int Series, int HeadPoints, long LastPersistedBatchTimestamp, long CorruptChunks, long CorruptHeadRows);
 

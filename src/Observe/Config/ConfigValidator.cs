@@ -1,7 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Text.RegularExpressions;
-using Observe.Storage;
 
 namespace Observe.Host.Config;
 
@@ -42,71 +40,9 @@ internal static class ConfigValidator
         Address("collector.graphite.address", g.Address); Port("collector.graphite.port", g.Port);
         Port("sinks.carbon.port", c.Sinks.Carbon.Port);
         if (c.Sinks.Carbon.Enabled && string.IsNullOrWhiteSpace(c.Sinks.Carbon.Host)) Fail("sinks.carbon.host", "required when the carbon sink is enabled");
-        if (string.IsNullOrWhiteSpace(c.Storage.DataDir)) Fail("storage.dataDir", "must not be empty");
-        for (var i = 0; i < c.Storage.Schemas.Count; i++)
-        {
-            var r = c.Storage.Schemas[i];
-            Regex($"storage.schemas[{i}].pattern", r.Pattern);
-            if (RetentionText.Check(r.Retentions) is { } err) Fail($"storage.schemas[{i}].retentions", err);
-        }
-        for (var i = 0; i < c.Storage.Aggregation.Count; i++)
-        {
-            var r = c.Storage.Aggregation[i];
-            Regex($"storage.aggregation[{i}].pattern", r.Pattern);
-            if (r.XFilesFactor is < 0 or > 1) Fail($"storage.aggregation[{i}].xFilesFactor", "must be between 0 and 1");
-            if (r.AggregationMethod is not ("average" or "sum" or "min" or "max" or "last"))
-                Fail($"storage.aggregation[{i}].aggregationMethod", $"'{r.AggregationMethod}' is not one of average, sum, min, max, last");
-        }
+        foreach (var p in Observe.Storage.StorageConfig.Validate(c.Storage)) Fail(p.KeyPath, p.Message);
         foreach (var p in Observe.Checks.ChecksConfig.Validate(c.Checks)) Fail(p.KeyPath, p.Message);
         if (c.Logging.Level.ToLowerInvariant() is not ("verbose" or "debug" or "information" or "warning" or "error" or "fatal"))
             Fail("logging.level", $"'{c.Logging.Level}' is not one of verbose, debug, information, warning, error, fatal");
-
-        void Regex(string key, string pattern)
-        {
-            try { _ = new Regex(pattern); }
-            catch (ArgumentException e) { Fail(key, $"invalid regular expression: {e.Message}"); }
-        }
-    }
-}
-
-/// <summary>Graphite retention text (<c>10s:6h,1m:7d</c>): units s, m/min, h, d, w, y; finer archives first; each coarser precision a multiple of the finer.</summary>
-internal static class RetentionText
-{
-    public static string? Check(string text)
-    {
-        long previous = 0;
-        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries))
-        {
-            var pieces = part.Split(':');
-            if (pieces.Length != 2) return $"'{part}' is not precision:retention";
-            var precision = Seconds(pieces[0]);
-            var retention = Seconds(pieces[1]);
-            if (precision is null or <= 0) return $"'{pieces[0]}' is not a precision like 10s or 1m";
-            if (retention is null or <= 0) return $"'{pieces[1]}' is not a retention like 6h or 7d";
-            if (retention < precision) return $"retention {pieces[1]} is shorter than precision {pieces[0]}";
-            if (previous > 0 && (precision <= previous || precision % previous != 0)) return $"precision {pieces[0]} must be a coarser multiple of the previous archive's";
-            previous = precision.Value;
-        }
-        return previous == 0 ? "no archives" : null;
-    }
-
-    private static long? Seconds(string s)
-    {
-        var i = 0;
-        while (i < s.Length && char.IsAsciiDigit(s[i])) i++;
-        if (i == 0 || !long.TryParse(s.AsSpan(0, i), out var n)) return null;
-        var unit = s[i..].ToLowerInvariant();
-        // A bare number is a count of points when it is the retention (whisper's rule); treat it as seconds here for the sanity check.
-        long mult = unit switch
-        {
-            "" or "s" or "sec" or "second" or "seconds" => 1,
-            "m" or "min" or "minute" or "minutes" => 60,
-            "h" or "hour" or "hours" => 3600,
-            "d" or "day" or "days" => 86400,
-            "w" or "week" or "weeks" => 604800,
-            "y" or "year" or "years" => 31536000,
-            _ => -1,
-        };
-        return mult < 0 ? null : n * mult;
     }
 }
