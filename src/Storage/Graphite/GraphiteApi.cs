@@ -157,7 +157,7 @@ public static class GraphiteApi
     /// <summary>renderViewJson, including maxDataPoints consolidation and noNullPoints.</summary>
     internal static string RenderJson(List<TimeSeries> data, RenderRequest req)
     {
-        var sb = new StringBuilder("[");
+        var sb = new StringBuilder("[", 64 + data.Sum(s => s.Values.Count) * 24);
         var first = true;
         if (data.Any(s => s.Values.Count > 0))
         {
@@ -198,12 +198,36 @@ public static class GraphiteApi
                 for (var i = 0; i < dps.Count; i++)
                 {
                     if (i > 0) sb.Append(", ");
-                    sb.Append('[').Append(JsonNumber(dps[i].Value)).Append(", ").Append(dps[i].Timestamp.ToString(CultureInfo.InvariantCulture)).Append(']');
+                    sb.Append('[');
+                    AppendJsonNumber(sb, dps[i].Value);
+                    sb.Append(", ");
+                    sb.Append(CultureInfo.InvariantCulture, $"{dps[i].Timestamp}");
+                    sb.Append(']');
                 }
                 sb.Append("]}");
             }
         }
         return sb.Append(']').ToString();
+    }
+
+    /// <summary>
+    /// <see cref="JsonNumber"/> without allocating for the common case: for 1e-4 ≤ |v| &lt; 1e15 .NET's shortest
+    /// round-trip "R" string in fixed notation has the same digits as Python's repr, which adds ".0" to integers.
+    /// Anything else (exponent notation, zero, NaN, infinities) goes through <see cref="JsonNumber"/>.
+    /// </summary>
+    internal static void AppendJsonNumber(StringBuilder sb, double? v)
+    {
+        if (v is { } d && Math.Abs(d) >= 1e-4 && Math.Abs(d) < 1e15)
+        {
+            Span<char> buf = stackalloc char[32];
+            if (d.TryFormat(buf, out var n, "R", CultureInfo.InvariantCulture) && buf[..n].IndexOfAny('E', 'e') < 0)
+            {
+                sb.Append(buf[..n]);
+                if (buf[..n].IndexOf('.') < 0) sb.Append(".0");
+                return;
+            }
+        }
+        sb.Append(JsonNumber(v));
     }
 
     internal static string JsonNumber(double? v) => v switch
