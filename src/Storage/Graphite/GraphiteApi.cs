@@ -184,6 +184,29 @@ public static class GraphiteApi
                         }
                     }
                 }
+                if (!first && !req.NoNullPoints) sb.Append(", ");
+                if (!req.NoNullPoints)
+                {
+                    // Same output as the general path below, without building the datapoint list.
+                    first = false;
+                    sb.Append("{\"target\": ").Append(JsonSerializer.Serialize(series.Name));
+                    sb.Append(", \"tags\": ").Append(JsonSerializer.Serialize(series.Tags));
+                    sb.Append(", \"datapoints\": [");
+                    var pts = series.Points();
+                    var pstep = series.Step * series.ValuesPerPoint;
+                    var j = 0;
+                    for (var ts = series.Start; ts < series.End + 1 && j < pts.Count; ts += pstep, j++)
+                    {
+                        if (j > 0) sb.Append(", ");
+                        sb.Append('[');
+                        AppendJsonNumber(sb, pts[j]);
+                        sb.Append(", ");
+                        sb.Append(CultureInfo.InvariantCulture, $"{ts}");
+                        sb.Append(']');
+                    }
+                    sb.Append("]}");
+                    continue;
+                }
                 var dps = series.Datapoints();
                 if (req.NoNullPoints)
                 {
