@@ -83,6 +83,9 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
             DataSource = DatabasePath, Pooling = false, Mode = SqliteOpenMode.ReadWriteCreate,
         }.ToString());
         _conn.Open();
+        // Only takes effect when the file is created (before WAL mode): chunk blobs of timer means/std reach 3–6 KB,
+        // which overflow 4 KiB pages into a page of their own each.
+        Exec("PRAGMA page_size=16384;");
         Exec("PRAGMA journal_mode=WAL;");
         Exec(options.SynchronousFull ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;");
         Exec("""
