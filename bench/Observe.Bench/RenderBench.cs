@@ -151,10 +151,10 @@ static class RenderBench
             var data = GraphiteApi.Evaluate(req, store, events);
             eval.Add(sw.Elapsed.TotalMilliseconds);
             sw.Restart();
-            GraphiteApi.RenderJson(data, req);
+            GraphiteApi.RenderJsonUtf8(data, req);
             json.Add(sw.Elapsed.TotalMilliseconds);
         }
-        Console.WriteLine($"in process: Evaluate median {Med(eval):F1} ms, RenderJson median {Med(json):F1} ms");
+        Console.WriteLine($"in process: Evaluate median {Med(eval):F1} ms, RenderJsonUtf8 median {Med(json):F1} ms");
         Console.WriteLine($"of which store.Fetch of the 100 series (in process, no HTTP/JSON): median {Med(fetch):F1} ms");
         await app.StopAsync();
         webProc.Kill(true);

@@ -148,8 +148,9 @@ public static class GraphiteApi
             case "csv": return Results.Text(RenderCsv(data), "text/csv");
             case "json":
             case null:
+                if (req.Jsonp == null) return Results.Bytes(RenderJsonUtf8(data, req), "application/json");
                 var json = RenderJson(data, req);
-                return req.Jsonp != null ? Results.Text($"{req.Jsonp}({json})", "text/javascript") : Results.Text(json, "application/json");
+                return Results.Text($"{req.Jsonp}({json})", "text/javascript");
             default: throw new GraphiteInputException($"Unsupported format '{req.Format}': Observe renders json and csv");
         }
     }
@@ -231,6 +232,56 @@ public static class GraphiteApi
             }
         }
         return sb.Append(']').ToString();
+    }
+
+    /// <summary>
+    /// UTF-8 bytes of <see cref="RenderJson"/>, written directly (no intermediate string) when there is no
+    /// maxDataPoints/noNullPoints processing; otherwise the encoded string.
+    /// </summary>
+    internal static byte[] RenderJsonUtf8(List<TimeSeries> data, RenderRequest req)
+    {
+        if (req.MaxDataPoints != null || req.NoNullPoints) return Encoding.UTF8.GetBytes(RenderJson(data, req));
+        var w = new System.Buffers.ArrayBufferWriter<byte>(64 + data.Sum(s => s.Values.Count + 8) * 30);
+        void Raw(string text) { var n = Encoding.UTF8.GetBytes(text, w.GetSpan(Encoding.UTF8.GetMaxByteCount(text.Length))); w.Advance(n); }
+        Raw("[");
+        if (data.Any(s => s.Values.Count > 0))
+        {
+            var first = true;
+            foreach (var series in data)
+            {
+                if (!first) Raw(", ");
+                first = false;
+                Raw("{\"target\": " + JsonSerializer.Serialize(series.Name) + ", \"tags\": " + JsonSerializer.Serialize(series.Tags) + ", \"datapoints\": [");
+                var pts = series.Points();
+                var pstep = series.Step * series.ValuesPerPoint;
+                var j = 0;
+                for (var ts = series.Start; ts < series.End + 1 && j < pts.Count; ts += pstep, j++)
+                {
+                    var span = w.GetSpan(80);
+                    int p = 0;
+                    if (j > 0) { span[p++] = (byte)','; span[p++] = (byte)' '; }
+                    span[p++] = (byte)'[';
+                    var v = pts[j];
+                    int n;
+                    if (v is { } d && Math.Abs(d) >= 1e-4 && Math.Abs(d) < 1e15 && d.TryFormat(span[p..], out n, "R", CultureInfo.InvariantCulture)
+                        && span.Slice(p, n).IndexOfAny((byte)'E', (byte)'e') < 0)
+                    {
+                        bool dot = span.Slice(p, n).IndexOf((byte)'.') >= 0;
+                        p += n;
+                        if (!dot) { span[p++] = (byte)'.'; span[p++] = (byte)'0'; }
+                    }
+                    else p += Encoding.UTF8.GetBytes(JsonNumber(v), span[p..]);
+                    span[p++] = (byte)','; span[p++] = (byte)' ';
+                    ts.TryFormat(span[p..], out n, default, CultureInfo.InvariantCulture);
+                    p += n;
+                    span[p++] = (byte)']';
+                    w.Advance(p);
+                }
+                Raw("]}");
+            }
+        }
+        Raw("]");
+        return w.WrittenSpan.ToArray();
     }
 
     /// <summary>
