@@ -1,4 +1,5 @@
 // Storage benchmark: dotnet run -c Release --project bench/Observe.Bench -- --storage [--flushes N] [--dir PATH]
+// Render benchmark vs graphite-web: ... -- --render [--runs N] [--keep] (RenderBench.cs)
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
@@ -6,13 +7,14 @@ using Observe.Collector;
 using Observe.Storage;
 using Observe.Storage.Tsdb;
 
-if (!args.Contains("--storage")) { Console.WriteLine("usage: Observe.Bench --storage [--flushes N] [--dir PATH]"); return 2; }
+if (args.Contains("--render")) return await RenderBench.RunAsync(args);
+if (!args.Contains("--storage")) { Console.WriteLine("usage: Observe.Bench --storage [--flushes N] [--dir PATH] | --render [--runs N] [--keep]"); return 2; }
 int flushes = Arg("--flushes", 60);
 string root = args.SkipWhile(a => a != "--dir").Skip(1).FirstOrDefault() ?? Path.Combine(Path.GetTempPath(), "observe-bench-" + Guid.NewGuid().ToString("N")[..8]);
 Directory.CreateDirectory(root);
 
 var names = StatsdShape.Names();
-Console.WriteLine($"series: {names.Length} ({StatsdShape.Timers} timers x 12, {StatsdShape.Counters} counters x 2, {StatsdShape.Gauges} gauges)");
+Console.WriteLine($"series: {names.Length} ({StatsdShape.Timers} timers x 14 (idle: count, count_ps only), {StatsdShape.Counters} counters x 2, {StatsdShape.Gauges} gauges)");
 long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 long start = now - now % 600 - flushes * 10L;
 
@@ -23,26 +25,38 @@ var appendWatch = new Stopwatch();
 double compactSeconds = 0;
 var rnd = new Random(42);
 var state = new StatsdShape(names.Length, rnd);
+var writeLatDuringCompaction = new List<double>();
 using (var store = TimeSeriesStore.Open(opts))
 {
     var batchPoints = new MetricPoint[names.Length];
+    Task? compaction = null;
+    var compactWatch = new Stopwatch();
     for (int f = 0; f < flushes; f++)
     {
         long ts = start + f * 10L;
-        state.Next(names, batchPoints, ts);  // generating values is not timed
+        int np = state.Next(names, batchPoints, ts);  // generating values is not timed
+        var batch = new MetricBatch(ts, batchPoints.AsSpan(0, np).ToArray());
+        bool compacting = compaction is { IsCompleted: false };
+        var w0 = appendWatch.Elapsed;
         appendWatch.Start();
-        await store.WriteAsync(new MetricBatch(ts, batchPoints), CancellationToken.None);
+        await store.WriteAsync(batch, CancellationToken.None);
         appendWatch.Stop();
-        points += batchPoints.Length;
+        if (compacting) writeLatDuringCompaction.Add((appendWatch.Elapsed - w0).TotalMilliseconds);
+        points += np;
         if ((f + 1) % 60 == 0 && f + 1 < flushes)
         {
-            // What the background compactor does every 10 minutes of data (not part of the append timing).
-            var cw0 = Stopwatch.StartNew();
-            store.Compact(force: true);
-            compactSeconds += cw0.Elapsed.TotalSeconds;
+            // What the background compactor does every 10 minutes of data, concurrently with the next flushes.
+            if (compaction != null) await compaction;
+            compaction = Task.Run(() => { var cw0 = Stopwatch.StartNew(); store.Compact(force: true); lock (compactWatch) compactSeconds += cw0.Elapsed.TotalSeconds; });
         }
     }
-    Console.WriteLine($"append: {points:N0} points in {appendWatch.Elapsed.TotalSeconds:F2} s = {points / appendWatch.Elapsed.TotalSeconds:N0} points/s (one SQLite transaction per 10 s flush, synchronous=FULL)");
+    if (compaction != null) await compaction;
+    Console.WriteLine($"append: {points:N0} points in {appendWatch.Elapsed.TotalSeconds:F2} s = {points / appendWatch.Elapsed.TotalSeconds:N0} points/s (one SQLite transaction per 10 s flush, synchronous=FULL, compaction running concurrently)");
+    if (writeLatDuringCompaction.Count > 0)
+    {
+        var l = writeLatDuringCompaction.Order().ToList();
+        Console.WriteLine($"WriteAsync latency while a compaction ran ({l.Count} flushes): median {l[l.Count / 2]:F0} ms, max {l[^1]:F0} ms");
+    }
     var cw = Stopwatch.StartNew();
     store.Compact(force: true);
     compactSeconds += cw.Elapsed.TotalSeconds;
@@ -54,21 +68,11 @@ Console.WriteLine($"  level-0 chunk blobs: {(double)chunkBytes / points:F2} byte
 
 // ---- 2. fetch 100 series x 24 h ----
 var fopts = new StorageOptions { DataDir = Path.Combine(root, "fetch"), CompactionIntervalSeconds = 0 };
-var fetchNames = names.Where((_, i) => i % 1000 == 0).Take(100).ToArray();
-long dayStart = now - now % 10 - 86400;
+var day = RenderData.Day(now);
+var fetchNames = day.Names;
 using (var store = TimeSeriesStore.Open(fopts))
 {
-    var bp = new MetricPoint[fetchNames.Length];
-    var st = new StatsdShape(names.Length, new Random(1));
-    var all = new MetricPoint[names.Length];
-    for (long ts = dayStart; ts <= now - now % 10; ts += 10)
-    {
-        st.Next(names, all, ts);
-        for (int i = 0; i < fetchNames.Length; i++) bp[i] = all[i * 1000];
-        await store.WriteAsync(new MetricBatch(ts, bp), CancellationToken.None);
-        if ((ts - dayStart) % 7200 == 0) store.Compact();
-    }
-    store.Compact();
+    await RenderData.WriteAsync(store, day);
 }
 using (var store = TimeSeriesStore.Open(fopts))
 {
@@ -109,19 +113,80 @@ static (long Db, long Chunks, long Rollups, long Series) Sizes(string dir)
     long chunks = Scalar("SELECT COALESCE(SUM(length(data)),0) FROM chunk WHERE level = 0");
     long rollups = Scalar("SELECT COALESCE(SUM(length(data)),0) FROM chunk WHERE level > 0");
     long series = Scalar("SELECT COALESCE(SUM(length(name)),0) FROM series");
+    // Level-0 bytes and points per kind of series (timer suffix, counter rate/count, gauge) and value encoding.
+    var byKind = new SortedDictionary<string, (long Bytes, long Points)>(StringComparer.Ordinal);
+    var byEnc = new long[3];
+    using (var q = c.CreateCommand())
+    {
+        q.CommandText = "SELECT s.name, c.data FROM chunk c JOIN series s ON s.id = c.series WHERE c.level = 0";
+        using var r = q.ExecuteReader();
+        while (r.Read())
+        {
+            var name = r.GetString(0);
+            var blob = (byte[])r.GetValue(1);
+            string kind = name.StartsWith("stats.timers.", StringComparison.Ordinal) ? "timer." + name[(name.LastIndexOf('.') + 1)..]
+                : name.StartsWith("stats.gauges.", StringComparison.Ordinal) ? "gauge" : name.StartsWith("stats_counts.", StringComparison.Ordinal) ? "counter count" : "counter rate";
+            var (b, p) = byKind.GetValueOrDefault(kind);
+            byKind[kind] = (b + blob.Length, p + BitConverter.ToUInt32(blob, 4));
+            if (blob[3] < 3) byEnc[blob[3]]++;
+        }
+    }
+    Console.WriteLine("  level-0 bytes/point by series kind (blob incl. 16-byte header): " + string.Join(", ", byKind.Select(k => $"{k.Key} {(double)k.Value.Bytes / Math.Max(1, k.Value.Points):F2}")));
+    Console.WriteLine($"  level-0 chunks by value encoding: XOR {byEnc[0]:N0}, rational-delta {byEnc[1]:N0}, rational {byEnc[2]:N0}");
+    long rows = Scalar("SELECT COUNT(*) FROM chunk");
+    Console.WriteLine($"  chunk rows {rows:N0}; pages: " + Scalar("PRAGMA page_count") + " x " + Scalar("PRAGMA page_size") + $" bytes; series index + chunk table/index overhead ≈ {(new FileInfo(path).Length - chunks - rollups) / (double)Math.Max(1, rows):F0} bytes per chunk row");
     c.Close();
     long db = new FileInfo(path).Length + (File.Exists(path + "-wal") ? new FileInfo(path + "-wal").Length : 0);
     return (db, chunks, rollups, series);
 }
 
+/// <summary>The render/fetch data set: 24 h of <c>stats.timers.svc0.endpoint{0..99}.mean</c> at 10 s (Etsy timer output).</summary>
+sealed record RenderData(string[] Names, long Start, long End, List<(long Ts, int Series, double Value)> Points)
+{
+    public const string Target = "stats.timers.svc0.*.mean";
+
+    public static RenderData Day(long now)
+    {
+        var names = Enumerable.Range(0, 100).Select(k => $"stats.timers.svc0.endpoint{k}.mean").ToArray();
+        long end = now - now % 10, start = end - 86400;
+        var rnd = new Random(1);
+        var v = new double[StatsdShape.TimerSuffixes.Length];
+        var pts = new List<(long, int, double)>();
+        for (long ts = start; ts <= end; ts += 10)
+            for (int k = 0; k < names.Length; k++)
+                if (StatsdShape.Timer(rnd, k * 50 % 3 == 0, v)) pts.Add((ts, k, v[12]));
+        return new RenderData(names, start, end, pts);
+    }
+
+    /// <summary>Writes the day as flushes (one batch per 10 s) and compacts every 2 h of data, as the background compactor would.</summary>
+    public static async Task WriteAsync(TimeSeriesStore store, RenderData d)
+    {
+        int i = 0;
+        var batch = new List<MetricPoint>(100);
+        for (long ts = d.Start; ts <= d.End; ts += 10)
+        {
+            batch.Clear();
+            while (i < d.Points.Count && d.Points[i].Ts == ts) { batch.Add(new MetricPoint(d.Names[d.Points[i].Series], d.Points[i].Value, ts)); i++; }
+            await store.WriteAsync(new MetricBatch(ts, batch.ToArray()), CancellationToken.None);
+            if ((ts - d.Start) % 7200 == 0) store.Compact();
+        }
+        store.Compact();
+    }
+}
+
 /// <summary>
-/// What Etsy statsd flushes every 10 s: timers expand to 12 series, counters to 2 (rate + count), gauges to 1.
-/// Values: integer-millisecond timings, small integer counts (60% of counters idle, sending 0), slowly moving gauges.
+/// What Etsy statsd (lib/process_metrics.js, graphite backend, percentThreshold [90], deleteIdleStats false) flushes
+/// every 10 s. A timer with samples expands to 14 series (count_90, mean_90, upper_90, sum_90, sum_squares_90, std,
+/// upper, lower, count, count_ps, sum, sum_squares, mean, median); a timer without samples in the interval emits only
+/// count = count_ps = 0. Counters: rate (count/10) + count, idle ones send 0. Gauges resend their last value.
+/// Values: integer-millisecond timings (exponential, 5 + 40·Exp(1)), busy timers get 1–39 samples per flush,
+/// a third are low-traffic (active in 20 % of flushes, 1–3 samples); 60 % of counters are idle.
 /// </summary>
 sealed class StatsdShape(int n, Random rnd)
 {
-    public const int Timers = 5000, Counters = 15000, Gauges = 10000;
-    private static readonly string[] TimerSuffixes = ["count", "count_ps", "lower", "upper", "upper_90", "mean", "mean_90", "sum", "sum_90", "sum_squares", "median", "std"];
+    public const int Timers = 5000, Counters = 12500, Gauges = 5000;
+    public static readonly string[] TimerSuffixes = ["count", "count_ps", "count_90", "mean_90", "upper_90", "sum_90", "sum_squares_90",
+        "std", "upper", "lower", "sum", "sum_squares", "mean", "median"];
     private readonly double[] _gauge = new double[n];
 
     public static string[] Names()
@@ -133,33 +198,59 @@ sealed class StatsdShape(int n, Random rnd)
         return [.. list];
     }
 
-    public void Next(string[] names, MetricPoint[] dst, long ts)
+    /// <summary>One timer's flush (values in <see cref="TimerSuffixes"/> order); false when it had no samples (count = count_ps = 0).</summary>
+    public static bool Timer(Random rnd, bool lowTraffic, double[] v)
     {
-        int i = 0;
+        int count = lowTraffic ? (rnd.Next(5) == 0 ? rnd.Next(1, 4) : 0) : rnd.Next(1, 40);
+        if (count == 0) return false;
+        var samples = new double[count];
+        for (int k = 0; k < count; k++) samples[k] = 5 + (int)(-Math.Log(1 - rnd.NextDouble()) * 40);
+        Array.Sort(samples);
+        var cumul = new double[count]; var cumulSq = new double[count];
+        cumul[0] = samples[0]; cumulSq[0] = samples[0] * samples[0];
+        for (int k = 1; k < count; k++) { cumul[k] = samples[k] + cumul[k - 1]; cumulSq[k] = samples[k] * samples[k] + cumulSq[k - 1]; }
+        double n90 = count, sum90 = samples[0], sq90 = samples[0] * samples[0], mean90 = samples[0], upper90 = samples[^1];
+        if (count > 1)
+        {
+            n90 = Math.Floor(0.9 * count + 0.5); // JS Math.round
+            upper90 = samples[(int)n90 - 1]; sum90 = cumul[(int)n90 - 1]; sq90 = cumulSq[(int)n90 - 1]; mean90 = sum90 / n90;
+        }
+        double sum = cumul[^1], mean = sum / count, diffs = 0;
+        foreach (var x in samples) diffs += (x - mean) * (x - mean);
+        int mid = count / 2;
+        double median = count % 2 == 1 ? samples[mid] : (samples[mid - 1] + samples[mid]) / 2;
+        v[0] = count; v[1] = count / 10.0; v[2] = n90; v[3] = mean90; v[4] = upper90; v[5] = sum90; v[6] = sq90;
+        v[7] = Math.Sqrt(diffs / count); v[8] = samples[^1]; v[9] = samples[0]; v[10] = sum; v[11] = cumulSq[^1]; v[12] = mean; v[13] = median;
+        return true;
+    }
+
+    /// <summary>Fills <paramref name="dst"/> with this flush's points; returns how many.</summary>
+    public int Next(string[] names, MetricPoint[] dst, long ts)
+    {
+        int i = 0, w = 0;
+        var v = new double[TimerSuffixes.Length];
         for (int t = 0; t < Timers; t++)
         {
-            int count = t % 3 == 0 ? 0 : rnd.Next(1, 40);
-            var samples = new int[count];
-            for (int k = 0; k < count; k++) samples[k] = 5 + (int)(-Math.Log(1 - rnd.NextDouble()) * 40);
-            Array.Sort(samples);
-            int n90 = (int)Math.Round(count * 0.9);
-            double sum = samples.Sum(), sum90 = samples.Take(n90).Sum(), sq = samples.Sum(x => (double)x * x);
-            double mean = count > 0 ? sum / count : 0, mean90 = n90 > 0 ? sum90 / n90 : 0;
-            double std = count > 0 ? Math.Sqrt(sq / count - mean * mean) : 0;
-            double[] v = [count, count / 10.0, count > 0 ? samples[0] : 0, count > 0 ? samples[^1] : 0, n90 > 0 ? samples[n90 - 1] : 0,
-                mean, mean90, sum, sum90, sq, count > 0 ? samples[count / 2] : 0, std];
-            foreach (var x in v) { dst[i] = new MetricPoint(names[i], x, ts); i++; }
+            if (!Timer(rnd, t % 3 == 0, v))
+            {
+                dst[w++] = new MetricPoint(names[i], 0, ts);
+                dst[w++] = new MetricPoint(names[i + 1], 0, ts);
+                i += TimerSuffixes.Length;
+                continue;
+            }
+            foreach (var x in v) { dst[w++] = new MetricPoint(names[i], x, ts); i++; }
         }
         for (int c = 0; c < Counters; c++)
         {
             int count = c % 5 < 3 ? 0 : rnd.Next(0, 50);
-            dst[i] = new MetricPoint(names[i], count / 10.0, ts); i++;
-            dst[i] = new MetricPoint(names[i], count, ts); i++;
+            dst[w++] = new MetricPoint(names[i], count / 10.0, ts); i++;
+            dst[w++] = new MetricPoint(names[i], count, ts); i++;
         }
         for (int g = 0; g < Gauges; g++)
         {
             if (rnd.Next(10) == 0) _gauge[i] += rnd.Next(-3, 4);
-            dst[i] = new MetricPoint(names[i], _gauge[i], ts); i++;
+            dst[w++] = new MetricPoint(names[i], _gauge[i], ts); i++;
         }
+        return w;
     }
 }

@@ -24,8 +24,58 @@ public class GorillaTests
                 _ => i > 0 ? vs[i - 1] : 1.5,
             };
         }
-        var (dt, dv) = Gorilla.Decode(Gorilla.Encode(ts, vs));
-        return dt.SequenceEqual(ts) && dv.Select(BitConverter.DoubleToInt64Bits).SequenceEqual(vs.Select(BitConverter.DoubleToInt64Bits));
+        return RoundTrips(ts, vs);
+    }
+
+    private static bool RoundTrips(long[] ts, double[] vs)
+    {
+        foreach (var blob in new[] { Gorilla.Encode(ts, vs), Gorilla.Encode(ts, vs, Gorilla.EncXor),
+                     Gorilla.Encode(ts, vs, Gorilla.EncRationalDelta), Gorilla.Encode(ts, vs, Gorilla.EncRationalRaw) })
+        {
+            var (dt, dv) = Gorilla.Decode(blob);
+            if (!dt.SequenceEqual(ts) || !dv.Select(BitConverter.DoubleToInt64Bits).SequenceEqual(vs.Select(BitConverter.DoubleToInt64Bits)))
+                return false;
+        }
+        return true;
+    }
+
+    /// <summary>StatsD-like values: integers, count/10 rates, sum/count means, decimals, mixed with arbitrary doubles.</summary>
+    [Property(MaxTest = 500)]
+    public bool RoundTripsRationalLikeValues(int[] nums, byte[] dens, double[] other, long start)
+    {
+        int n = nums.Length;
+        var ts = new long[n]; var vs = new double[n];
+        for (int i = 0; i < n; i++)
+        {
+            ts[i] = unchecked(start + i * 10L + (i % 7 == 0 ? 3 : 0));
+            int d = dens.Length > 0 ? dens[i % dens.Length] : 1;
+            vs[i] = (i % 5) switch
+            {
+                0 => nums[i],
+                1 => nums[i] / 10.0,
+                2 => d == 0 ? -0.0 : (double)nums[i] / d,
+                3 => nums[i] / 1000.0 * (i % 2 == 0 ? 1 : 1e12),
+                _ => other.Length > 0 ? other[i % other.Length] : Specials[i % Specials.Length],
+            };
+        }
+        return RoundTrips(ts, vs);
+    }
+
+    [Fact]
+    public void StatsdRatesAndMeansAreSmallerThanXor()
+    {
+        var rnd = new Random(3);
+        var ts = Enumerable.Range(0, 720).Select(i => 1_700_000_000L + i * 10).ToArray();
+        var rates = ts.Select(_ => rnd.Next(0, 50) / 10.0).ToArray();
+        var means = ts.Select(_ => { int c = rnd.Next(1, 40); return rnd.Next(c * 5, c * 200) / (double)c; }).ToArray();
+        foreach (var vs in new[] { rates, means })
+        {
+            var best = Gorilla.Encode(ts, vs);
+            Assert.NotEqual(Gorilla.EncXor, Gorilla.EncodingOf(best));
+            var xor = Gorilla.Encode(ts, vs, Gorilla.EncXor).Length;
+            Assert.True(best.Length * 3 < xor * 2, $"{best.Length} vs XOR {xor}");
+            Assert.Equal(vs, Gorilla.Decode(best).Values);
+        }
     }
 
     [Fact]

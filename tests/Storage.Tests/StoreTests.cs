@@ -28,6 +28,29 @@ public class StoreTests
     }
 
     [Fact]
+    public async Task WritesDuringCompactionAreKeptAndEveryPointReadsBack()
+    {
+        var time = new FakeTime(Now);
+        using var s = TimeSeriesStore.Open(TestStore.Options(), time);
+        int n = TimeSeriesStore.CompactionGroup * 2 + 7; // several compaction groups
+        var names = Enumerable.Range(0, n).Select(i => $"s.{i}").ToArray();
+        long t0 = Now - 3600;
+        for (int f = 0; f < 6; f++)
+            TestStore.Write(s, t0 + f * 10, [.. names.Select((x, i) => (x, (double)(i + f) / 10, t0 + f * 10))]);
+        var compaction = Task.Run(() => s.Compact(force: true));
+        for (int f = 6; f < 30; f++) // interleaves with the compaction's groups
+            TestStore.Write(s, t0 + f * 10, [.. names.Select((x, i) => (x, (double)(i + f) / 10, t0 + f * 10))]);
+        await compaction;
+        s.Compact(force: true);
+        foreach (var i in new[] { 0, 1, TimeSeriesStore.CompactionGroup, n - 1 })
+        {
+            var w = s.Fetch(names[i], t0 - 10, t0 + 290)!;
+            Assert.Equal(Enumerable.Range(0, 30).Select(f => (double?)((double)(i + f) / 10)), w.Values);
+        }
+        Assert.Equal(0, s.HeadPointCount);
+    }
+
+    [Fact]
     public void LastWriteToASlotWins()
     {
         using var s = TimeSeriesStore.Open(TestStore.Options(), new FakeTime(Now));

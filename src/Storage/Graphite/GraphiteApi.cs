@@ -148,8 +148,9 @@ public static class GraphiteApi
             case "csv": return Results.Text(RenderCsv(data), "text/csv");
             case "json":
             case null:
+                if (req.Jsonp == null) return Results.Bytes(RenderJsonUtf8(data, req), "application/json");
                 var json = RenderJson(data, req);
-                return req.Jsonp != null ? Results.Text($"{req.Jsonp}({json})", "text/javascript") : Results.Text(json, "application/json");
+                return Results.Text($"{req.Jsonp}({json})", "text/javascript");
             default: throw new GraphiteInputException($"Unsupported format '{req.Format}': Observe renders json and csv");
         }
     }
@@ -157,7 +158,7 @@ public static class GraphiteApi
     /// <summary>renderViewJson, including maxDataPoints consolidation and noNullPoints.</summary>
     internal static string RenderJson(List<TimeSeries> data, RenderRequest req)
     {
-        var sb = new StringBuilder("[");
+        var sb = new StringBuilder("[", 64 + data.Sum(s => s.Values.Count) * 24);
         var first = true;
         if (data.Any(s => s.Values.Count > 0))
         {
@@ -184,6 +185,29 @@ public static class GraphiteApi
                         }
                     }
                 }
+                if (!first && !req.NoNullPoints) sb.Append(", ");
+                if (!req.NoNullPoints)
+                {
+                    // Same output as the general path below, without building the datapoint list.
+                    first = false;
+                    sb.Append("{\"target\": ").Append(JsonSerializer.Serialize(series.Name));
+                    sb.Append(", \"tags\": ").Append(JsonSerializer.Serialize(series.Tags));
+                    sb.Append(", \"datapoints\": [");
+                    var pts = series.Points();
+                    var pstep = series.Step * series.ValuesPerPoint;
+                    var j = 0;
+                    for (var ts = series.Start; ts < series.End + 1 && j < pts.Count; ts += pstep, j++)
+                    {
+                        if (j > 0) sb.Append(", ");
+                        sb.Append('[');
+                        AppendJsonNumber(sb, pts[j]);
+                        sb.Append(", ");
+                        sb.Append(CultureInfo.InvariantCulture, $"{ts}");
+                        sb.Append(']');
+                    }
+                    sb.Append("]}");
+                    continue;
+                }
                 var dps = series.Datapoints();
                 if (req.NoNullPoints)
                 {
@@ -198,12 +222,86 @@ public static class GraphiteApi
                 for (var i = 0; i < dps.Count; i++)
                 {
                     if (i > 0) sb.Append(", ");
-                    sb.Append('[').Append(JsonNumber(dps[i].Value)).Append(", ").Append(dps[i].Timestamp.ToString(CultureInfo.InvariantCulture)).Append(']');
+                    sb.Append('[');
+                    AppendJsonNumber(sb, dps[i].Value);
+                    sb.Append(", ");
+                    sb.Append(CultureInfo.InvariantCulture, $"{dps[i].Timestamp}");
+                    sb.Append(']');
                 }
                 sb.Append("]}");
             }
         }
         return sb.Append(']').ToString();
+    }
+
+    /// <summary>
+    /// UTF-8 bytes of <see cref="RenderJson"/>, written directly (no intermediate string) when there is no
+    /// maxDataPoints/noNullPoints processing; otherwise the encoded string.
+    /// </summary>
+    internal static byte[] RenderJsonUtf8(List<TimeSeries> data, RenderRequest req)
+    {
+        if (req.MaxDataPoints != null || req.NoNullPoints) return Encoding.UTF8.GetBytes(RenderJson(data, req));
+        var w = new System.Buffers.ArrayBufferWriter<byte>(64 + data.Sum(s => s.Values.Count + 8) * 30);
+        void Raw(string text) { var n = Encoding.UTF8.GetBytes(text, w.GetSpan(Encoding.UTF8.GetMaxByteCount(text.Length))); w.Advance(n); }
+        Raw("[");
+        if (data.Any(s => s.Values.Count > 0))
+        {
+            var first = true;
+            foreach (var series in data)
+            {
+                if (!first) Raw(", ");
+                first = false;
+                Raw("{\"target\": " + JsonSerializer.Serialize(series.Name) + ", \"tags\": " + JsonSerializer.Serialize(series.Tags) + ", \"datapoints\": [");
+                var pts = series.Points();
+                var pstep = series.Step * series.ValuesPerPoint;
+                var j = 0;
+                for (var ts = series.Start; ts < series.End + 1 && j < pts.Count; ts += pstep, j++)
+                {
+                    var span = w.GetSpan(80);
+                    int p = 0;
+                    if (j > 0) { span[p++] = (byte)','; span[p++] = (byte)' '; }
+                    span[p++] = (byte)'[';
+                    var v = pts[j];
+                    int n;
+                    if (v is { } d && Math.Abs(d) >= 1e-4 && Math.Abs(d) < 1e15 && d.TryFormat(span[p..], out n, "R", CultureInfo.InvariantCulture)
+                        && span.Slice(p, n).IndexOfAny((byte)'E', (byte)'e') < 0)
+                    {
+                        bool dot = span.Slice(p, n).IndexOf((byte)'.') >= 0;
+                        p += n;
+                        if (!dot) { span[p++] = (byte)'.'; span[p++] = (byte)'0'; }
+                    }
+                    else p += Encoding.UTF8.GetBytes(JsonNumber(v), span[p..]);
+                    span[p++] = (byte)','; span[p++] = (byte)' ';
+                    ts.TryFormat(span[p..], out n, default, CultureInfo.InvariantCulture);
+                    p += n;
+                    span[p++] = (byte)']';
+                    w.Advance(p);
+                }
+                Raw("]}");
+            }
+        }
+        Raw("]");
+        return w.WrittenSpan.ToArray();
+    }
+
+    /// <summary>
+    /// <see cref="JsonNumber"/> without allocating for the common case: for 1e-4 ≤ |v| &lt; 1e15 .NET's shortest
+    /// round-trip "R" string in fixed notation has the same digits as Python's repr, which adds ".0" to integers.
+    /// Anything else (exponent notation, zero, NaN, infinities) goes through <see cref="JsonNumber"/>.
+    /// </summary>
+    internal static void AppendJsonNumber(StringBuilder sb, double? v)
+    {
+        if (v is { } d && Math.Abs(d) >= 1e-4 && Math.Abs(d) < 1e15)
+        {
+            Span<char> buf = stackalloc char[32];
+            if (d.TryFormat(buf, out var n, "R", CultureInfo.InvariantCulture) && buf[..n].IndexOfAny('E', 'e') < 0)
+            {
+                sb.Append(buf[..n]);
+                if (buf[..n].IndexOf('.') < 0) sb.Append(".0");
+                return;
+            }
+        }
+        sb.Append(JsonNumber(v));
     }
 
     internal static string JsonNumber(double? v) => v switch

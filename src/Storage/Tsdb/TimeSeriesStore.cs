@@ -83,6 +83,9 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
             DataSource = DatabasePath, Pooling = false, Mode = SqliteOpenMode.ReadWriteCreate,
         }.ToString());
         _conn.Open();
+        // Only takes effect when the file is created (before WAL mode): chunk blobs of timer means/std reach 3–6 KB,
+        // which overflow 4 KiB pages into a page of their own each.
+        Exec("PRAGMA page_size=16384;");
         Exec("PRAGMA journal_mode=WAL;");
         Exec(options.SynchronousFull ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;");
         Exec("""
@@ -431,66 +434,93 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
     /// </summary>
     public void Compact(bool force = false)
     {
-        lock (_gate)
+        // One compaction at a time; the store lock is taken per group of series, so writes and reads interleave.
+        lock (_compactGate)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            long now = Now();
-            long coarsest = 1;
-            foreach (var s in _all) coarsest = Math.Max(coarsest, s.Schema.CoarsestStep);
-            long cutoff = force ? long.MaxValue : AlignDown(now, coarsest);
-            var sealedSeqs = new HashSet<long>();
-            foreach (var (seq, maxTs) in _headRows) if (maxTs < cutoff) sealedSeqs.Add(seq);
-            if (sealedSeqs.Count == 0) { ApplyRetention(now); return; }
-            long maxSealedSeq = sealedSeqs.Max();
-
-            using var tx = _conn.BeginTransaction();
-            _currentTx = tx;
-            var updates = new List<(SeriesState S, long[] NewMax, TailChunk?[] Tails)>();
-            try
+            HashSet<long> sealedSeqs;
+            SeriesState[] work;
+            long now;
+            lock (_gate)
             {
-                foreach (var s in _all)
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                now = Now();
+                long coarsest = 1;
+                foreach (var s in _all) coarsest = Math.Max(coarsest, s.Schema.CoarsestStep);
+                long cutoff = force ? long.MaxValue : AlignDown(now, coarsest);
+                sealedSeqs = [];
+                foreach (var (seq, maxTs) in _headRows) if (maxTs < cutoff) sealedSeqs.Add(seq);
+                if (sealedSeqs.Count == 0) { ApplyRetention(now); return; }
+                work = [.. _all.Where(s => s.HeadCount > 0)];
+            }
+            // Seal CompactionGroup series per transaction. A crash between groups leaves chunks whose points are
+            // still in head rows; after restart they are sealed again (same values: reads let later chunks win,
+            // rollups of already sealed slots are merged), so nothing is lost or changed, only stored twice.
+            for (int g = 0; g < work.Length; g += CompactionGroup)
+            {
+                lock (_gate)
+                {
+                    ObjectDisposedException.ThrowIf(_disposed, this);
+                    var updates = new List<(SeriesState S, long[] NewMax, TailChunk?[] Tails)>();
+                    using var tx = _conn.BeginTransaction();
+                    _currentTx = tx;
+                    try
+                    {
+                        foreach (var s in work.AsSpan(g, Math.Min(CompactionGroup, work.Length - g)))
+                        {
+                            if (s.HeadCount == 0) continue;
+                            var tails = (TailChunk?[])s.Tails.Clone();
+                            var newMax = SealSeries(s, sealedSeqs, tails, tx);
+                            if (newMax != null) updates.Add((s, newMax, tails));
+                        }
+                        tx.Commit();
+                    }
+                    finally { _currentTx = null; }
+                    foreach (var (s, newMax, tails) in updates)
+                    {
+                        for (int k = 0; k < newMax.Length; k++) s.SealedMax[k] = Math.Max(s.SealedMax[k], newMax[k]);
+                        tails.CopyTo(s.Tails, 0);
+                    }
+                }
+            }
+            lock (_gate)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                using (var tx = _conn.BeginTransaction())
+                {
+                    using (var del = _conn.CreateCommand())
+                    {
+                        del.Transaction = tx;
+                        del.CommandText = "DELETE FROM head WHERE seq = $s";
+                        var p = del.Parameters.Add(new SqliteParameter("$s", 0L));
+                        foreach (var seq in sealedSeqs) { p.Value = seq; del.ExecuteNonQuery(); }
+                    }
+                    DeleteExpired(now, tx);
+                    tx.Commit();
+                }
+                foreach (var s in work)
                 {
                     if (s.HeadCount == 0) continue;
-                    var tails = (TailChunk?[])s.Tails.Clone();
-                    var newMax = SealSeries(s, sealedSeqs, tails, tx);
-                    if (newMax != null) updates.Add((s, newMax, tails));
+                    int w = 0;
+                    long min = long.MaxValue;
+                    for (int i = 0; i < s.HeadCount; i++)
+                    {
+                        if (sealedSeqs.Contains(s.HeadSeq[i])) continue;
+                        s.HeadTs[w] = s.HeadTs[i]; s.HeadVal[w] = s.HeadVal[i]; s.HeadSeq[w] = s.HeadSeq[i];
+                        if (s.HeadTs[w] < min) min = s.HeadTs[w];
+                        w++;
+                    }
+                    s.HeadCount = w;
+                    s.HeadMin = min;
+                    if (w == 0) { s.HeadTs = []; s.HeadVal = []; s.HeadSeq = []; }
                 }
-                using (var del = _conn.CreateCommand())
-                {
-                    del.Transaction = tx;
-                    del.CommandText = "DELETE FROM head WHERE seq = $s";
-                    var p = del.Parameters.Add(new SqliteParameter("$s", 0L));
-                    foreach (var seq in sealedSeqs) { p.Value = seq; del.ExecuteNonQuery(); }
-                }
-                DeleteExpired(now, tx);
-                tx.Commit();
+                _headRows.RemoveAll(r => sealedSeqs.Contains(r.Seq));
             }
-            finally { _currentTx = null; }
-
-            foreach (var (s, newMax, tails) in updates)
-            {
-                for (int k = 0; k < newMax.Length; k++) s.SealedMax[k] = Math.Max(s.SealedMax[k], newMax[k]);
-                tails.CopyTo(s.Tails, 0);
-            }
-            foreach (var s in _all)
-            {
-                if (s.HeadCount == 0) continue;
-                int w = 0;
-                long min = long.MaxValue;
-                for (int i = 0; i < s.HeadCount; i++)
-                {
-                    if (sealedSeqs.Contains(s.HeadSeq[i])) continue;
-                    s.HeadTs[w] = s.HeadTs[i]; s.HeadVal[w] = s.HeadVal[i]; s.HeadSeq[w] = s.HeadSeq[i];
-                    if (s.HeadTs[w] < min) min = s.HeadTs[w];
-                    w++;
-                }
-                s.HeadCount = w;
-                s.HeadMin = min;
-                if (w == 0) { s.HeadTs = []; s.HeadVal = []; s.HeadSeq = []; }
-            }
-            _headRows.RemoveAll(r => sealedSeqs.Contains(r.Seq));
         }
     }
+
+    /// <summary>Series sealed per transaction (and per hold of the store lock) during compaction.</summary>
+    public const int CompactionGroup = 2000;
+    private readonly object _compactGate = new();
 
     private void ApplyRetention(long now)
     {

@@ -1,0 +1,212 @@
+// Render latency, Observe vs graphite-web, on the same data (docs/benchmarks.md "## Embedded TSDB").
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Logging;
+using Observe.Storage;
+using Observe.Storage.Graphite;
+using Observe.Storage.Tsdb;
+
+static class RenderBench
+{
+    /// <summary>
+    /// 24 h of 100 statsd timer means (<see cref="RenderData"/>) go into whisper files (schema 10s:6h,1m:7d,10m:5y, average,
+    /// xFilesFactor 0.3 — what Observe's statsd defaults pick for <c>.mean</c>) written with whisper.update_many in 10-minute
+    /// batches under a fake clock, so every point is propagated into the 1m/10m archives as carbon would have done live;
+    /// graphite-web 1.1 (Debian package, Django runserver, no carbon, no render cache) serves them. The same points go into
+    /// a <see cref="TimeSeriesStore"/> served by <c>MapGraphiteApi</c> in a minimal Kestrel app. Both answer
+    /// <c>/render?target=stats.timers.svc0.*.mean&amp;from=-24h&amp;format=json</c> over HTTP on 127.0.0.1.
+    /// </summary>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        int runs = args.SkipWhile(a => a != "--runs").Skip(1).Select(int.Parse).FirstOrDefault(20);
+        string dir = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "observe-render-bench-" + Guid.NewGuid().ToString("N")[..8])).FullName;
+        long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var day = RenderData.Day(now);
+        Console.WriteLine($"data: {day.Names.Length} series, {day.Points.Count:N0} points over 24 h at 10 s ({RenderData.Target})");
+
+        // ---- whisper files
+        var sw = Stopwatch.StartNew();
+        var wdir = Path.Combine(dir, "storage", "whisper");
+        Directory.CreateDirectory(wdir);
+        var csv = new StringBuilder();
+        foreach (var (ts, k, v) in day.Points) csv.Append(k).Append(',').Append(ts).Append(',').Append(v.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
+        File.WriteAllText(Path.Combine(dir, "points.csv"), csv.ToString());
+        File.WriteAllText(Path.Combine(dir, "write_whisper.py"), $$"""
+            import os, sys, types, whisper
+            clock = [0]
+            whisper.time = types.SimpleNamespace(time=lambda: clock[0])
+            names = {{JsonSerializer.Serialize(day.Names)}}
+            by = {}
+            for line in open(sys.argv[1]):
+                k, ts, v = line.split(',')
+                by.setdefault(int(k), []).append((int(ts), float(v)))
+            for k, pts in by.items():
+                path = os.path.join(sys.argv[2], *names[k].split('.')) + '.wsp'
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                whisper.create(path, [(10, 2160), (60, 10080), (600, 262800)], xFilesFactor=0.3, aggregationMethod='average')
+                i = 0
+                while i < len(pts):
+                    end = pts[i][0] - pts[i][0] % 600 + 600
+                    j = i
+                    while j < len(pts) and pts[j][0] < end: j += 1
+                    clock[0] = pts[j - 1][0] + 1
+                    whisper.update_many(path, pts[i:j])
+                    i = j
+            """.Replace("\n            ", "\n"));
+        await RunAsync("/usr/bin/python3", [Path.Combine(dir, "write_whisper.py"), Path.Combine(dir, "points.csv"), wdir], null);
+        Console.WriteLine($"whisper files written in {sw.Elapsed.TotalSeconds:F1} s");
+
+        // ---- graphite-web
+        int web = FreePort();
+        Directory.CreateDirectory(Path.Combine(dir, "web")); Directory.CreateDirectory(Path.Combine(dir, "log"));
+        File.WriteAllText(Path.Combine(dir, "web/observe_graphite_settings.py"), $"""
+            SECRET_KEY = 'observe-render-bench'
+            ALLOWED_HOSTS = ['*']
+            TIME_ZONE = 'UTC'
+            GRAPHITE_ROOT = '/usr/share/graphite-web'
+            STORAGE_DIR = '{dir}/storage'
+            WHISPER_DIR = '{wdir}'
+            LOG_DIR = '{dir}/log'
+            INDEX_FILE = '{dir}/storage/index'
+            CARBONLINK_HOSTS = []
+            DEFAULT_CACHE_DURATION = 0
+            DEBUG = False
+            DATABASES = dict(default=dict(NAME='{dir}/graphite.db', ENGINE='django.db.backends.sqlite3', USER='', PASSWORD='', HOST='', PORT=''))
+
+            """.Replace("\n            ", "\n"));
+        var env = new Dictionary<string, string>
+        {
+            ["PYTHONPATH"] = Path.Combine(dir, "web"),
+            ["DJANGO_SETTINGS_MODULE"] = "graphite.settings",
+            ["GRAPHITE_SETTINGS_MODULE"] = "observe_graphite_settings",
+        };
+        await RunAsync("/usr/bin/python3", ["/usr/bin/graphite-manage", "migrate", "--run-syncdb", "--noinput"], env);
+        var psi = new ProcessStartInfo("/usr/bin/python3") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "/usr/bin/graphite-manage", "runserver", $"127.0.0.1:{web}", "--noreload" }) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in env) psi.Environment[k] = v;
+        using var webProc = Process.Start(psi)!;
+        _ = webProc.StandardOutput.ReadToEndAsync(); _ = webProc.StandardError.ReadToEndAsync();
+
+        // ---- Observe
+        var opts = new StorageOptions { DataDir = Path.Combine(dir, "observe"), CompactionIntervalSeconds = 0 };
+        using var store = TimeSeriesStore.Open(opts);
+        sw.Restart();
+        await RenderData.WriteAsync(store, day);
+        Console.WriteLine($"Observe store written in {sw.Elapsed.TotalSeconds:F1} s");
+        using var events = GraphiteEventStore.Open(opts.DataDir);
+        int port = FreePort();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        await using var app = builder.Build();
+        app.MapGraphiteApi(store, events);
+        await app.StartAsync();
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(120) };
+        string q = $"/render?target={Uri.EscapeDataString(RenderData.Target)}&from=-24h&format=json";
+        string gUrl = $"http://127.0.0.1:{web}{q}", oUrl = $"http://127.0.0.1:{port}{q}";
+        for (int i = 0; ; i++)
+        {
+            try { if ((await http.GetAsync($"http://127.0.0.1:{web}/metrics/find?query=*")).IsSuccessStatusCode) break; }
+            catch (HttpRequestException) { }
+            if (i > 120) throw new InvalidOperationException("graphite-web did not start");
+            await Task.Delay(500);
+        }
+
+        var (gBody, oBody) = (await http.GetStringAsync(gUrl), await http.GetStringAsync(oUrl));
+        Console.WriteLine($"response: graphite-web {gBody.Length:N0} bytes, Observe {oBody.Length:N0} bytes; {Compare(gBody, oBody)}");
+        // Timed: request until the whole body has arrived (bytes, not decoded into a string: that is client cost).
+        for (int i = 0; i < 3; i++) { await http.GetByteArrayAsync(gUrl); await http.GetByteArrayAsync(oUrl); } // warm up
+        var g = new List<double>(); var o = new List<double>();
+        for (int i = 0; i < runs; i++)
+        {
+            // alternate so that background load hits both sides alike
+            sw.Restart(); await http.GetByteArrayAsync(gUrl); g.Add(sw.Elapsed.TotalMilliseconds);
+            sw.Restart(); await http.GetByteArrayAsync(oUrl); o.Add(sw.Elapsed.TotalMilliseconds);
+        }
+        double Med(List<double> l) => l.Order().ElementAt(l.Count / 2);
+        double P95(List<double> l) => l.Order().ElementAt(Math.Min(l.Count - 1, (int)Math.Ceiling(l.Count * 0.95) - 1));
+        Console.WriteLine($"render 100 series x 24 h, {runs} runs each: graphite-web median {Med(g):F1} ms, p95 {P95(g):F1} ms; Observe median {Med(o):F1} ms, p95 {P95(o):F1} ms");
+        Console.WriteLine($"ratio (graphite-web / Observe): median {Med(g) / Med(o):F1}x, p95 {P95(g) / P95(o):F1}x; load average {File.ReadAllText("/proc/loadavg").Trim()}");
+        var fetch = new List<double>();
+        for (int i = 0; i < 5; i++)
+        {
+            sw.Restart();
+            long t = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            foreach (var n in day.Names) store.Fetch(n, t - 86400, t);
+            fetch.Add(sw.Elapsed.TotalMilliseconds);
+        }
+        var eval = new List<double>(); var json = new List<double>();
+        for (int i = 0; i < 5; i++)
+        {
+            long t = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            sw.Restart();
+            var req = new GraphiteApi.RenderRequest([RenderData.Target], t - 86400, t, t, "json", null, false, 0, null);
+            var data = GraphiteApi.Evaluate(req, store, events);
+            eval.Add(sw.Elapsed.TotalMilliseconds);
+            sw.Restart();
+            GraphiteApi.RenderJsonUtf8(data, req);
+            json.Add(sw.Elapsed.TotalMilliseconds);
+        }
+        Console.WriteLine($"in process: Evaluate median {Med(eval):F1} ms, RenderJsonUtf8 median {Med(json):F1} ms");
+        Console.WriteLine($"of which store.Fetch of the 100 series (in process, no HTTP/JSON): median {Med(fetch):F1} ms");
+        await app.StopAsync();
+        webProc.Kill(true);
+        await webProc.WaitForExitAsync();
+        if (!args.Contains("--keep")) Directory.Delete(dir, true); else Console.WriteLine($"kept {dir}");
+        return 0;
+    }
+
+    private static string Compare(string gJson, string oJson)
+    {
+        using var gd = JsonDocument.Parse(gJson); using var od = JsonDocument.Parse(oJson);
+        var gs = gd.RootElement.EnumerateArray().ToDictionary(e => e.GetProperty("target").GetString()!, e => e.GetProperty("datapoints"));
+        var os = od.RootElement.EnumerateArray().ToDictionary(e => e.GetProperty("target").GetString()!, e => e.GetProperty("datapoints"));
+        int same = 0, diff = 0, nonNull = 0;
+        foreach (var (name, gp) in gs)
+        {
+            if (!os.TryGetValue(name, out var op)) { diff++; continue; }
+            var a = gp.EnumerateArray().ToList(); var b = op.EnumerateArray().ToList();
+            bool eq = a.Count == b.Count;
+            for (int i = 0; eq && i < a.Count; i++)
+            {
+                if (a[i][1].GetInt64() != b[i][1].GetInt64()) eq = false;
+                else if (a[i][0].ValueKind != b[i][0].ValueKind) eq = false;
+                else if (a[i][0].ValueKind == JsonValueKind.Number)
+                {
+                    nonNull++;
+                    if (Math.Abs(a[i][0].GetDouble() - b[i][0].GetDouble()) > 1e-9 * Math.Max(1, Math.Abs(a[i][0].GetDouble()))) eq = false;
+                }
+            }
+            if (eq) same++; else diff++;
+        }
+        return $"series: graphite-web {gs.Count}, Observe {os.Count}; identical (timestamps, nulls, values to 1e-9): {same}, different: {diff}; non-null values compared {nonNull:N0}";
+    }
+
+    private static int FreePort()
+    {
+        var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        int p = ((IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return p;
+    }
+
+    private static async Task RunAsync(string exe, string[] args, Dictionary<string, string>? env)
+    {
+        var psi = new ProcessStartInfo(exe) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        if (env != null) foreach (var (k, v) in env) psi.Environment[k] = v;
+        using var p = Process.Start(psi)!;
+        var err = p.StandardError.ReadToEndAsync();
+        await p.StandardOutput.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"{exe} {string.Join(' ', args)} failed: {await err}");
+    }
+}
