@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Observe.Checks;
 using Observe.Collector;
+using Observe.Host.Auth;
 using Observe.Host.Config;
 using Observe.Storage;
 using Prometheus;
@@ -33,6 +34,7 @@ internal static class ObserveHost
         try
         {
             await using var app = Build(config, []);
+            WarnIfExposedWithoutTokens(config);
             await app.RunAsync(ct);
             return 0;
         }
@@ -55,6 +57,7 @@ internal static class ObserveHost
         builder.WebHost.UseUrls($"http://{config.Http.Address}:{config.Http.Port}");
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddObserveAuth(ApiTokenResolver.Resolve(config.Auth));
 
         // Storage first: the embedded store is a sink and the reader behind the Graphite API.
         builder.Services.AddObserveStorage(config.Storage, embeddedSink: config.Sinks.Embedded.Enabled);
@@ -69,14 +72,33 @@ internal static class ObserveHost
         builder.Services.AddObserveCollector(config.Collector);
 
         var app = builder.Build();
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.Services.ExportCollectorMetrics();
         app.MapMetrics("/metrics");
-        app.MapGet("/health", () => Results.Text("ok\n"));
+        app.MapGet("/health", () => Results.Text("ok\n")).AllowAnonymous();
         app.MapGet("/stats", (Func<CollectorStats> collector, Func<StorageStats> storage) =>
             Results.Json(new { collector = collector(), storage = storage() }, StatsJson));
         app.MapObserveStorage();
         if (config.Checks.Enabled) app.MapChecksApi();
         return app;
+    }
+
+    /// <summary>Anyone who can reach a non-loopback listener could post deploys or silence alerts: say so loudly.</summary>
+    private static void WarnIfExposedWithoutTokens(ObserveConfig config)
+    {
+        if (config.Auth.Tokens.Count > 0) return;
+        var exposed = new List<string>();
+        void Check(string what, bool enabled, string address)
+        {
+            if (enabled && System.Net.IPAddress.TryParse(address, out var ip) && !System.Net.IPAddress.IsLoopback(ip)) exposed.Add($"{what} on {address}");
+        }
+        Check("HTTP API", config.Http.Enabled, config.Http.Address);
+        Check("StatsD", config.Collector.Statsd.Enabled, config.Collector.Statsd.Address);
+        Check("Graphite plaintext", config.Collector.Graphite.Enabled, config.Collector.Graphite.Address);
+        if (exposed.Count > 0)
+            Log.Warning("SECURITY: {Listeners} bound beyond loopback with no auth.tokens configured: anyone who can reach it may post deploys, " +
+                        "passive results and events, acknowledge and silence. Configure auth.tokens (docs/configuration.md#auth).", string.Join(", ", exposed));
     }
 
     private static readonly JsonSerializerOptions StatsJson = new(JsonSerializerDefaults.Web) { WriteIndented = true };

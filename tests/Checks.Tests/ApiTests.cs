@@ -39,7 +39,10 @@ public class ApiTests
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton<IAlertSink>(alerts);
         builder.Services.AddObserveChecks(options);
+        // The host supplies the scope policies (bearer tokens); here every scope is open, as with no tokens configured.
+        builder.Services.AddAuthorization(o => { foreach (var scope in new[] { "ingest", "alerts" }) o.AddPolicy(scope, p => p.RequireAssertion(_ => true)); });
         await using var app = builder.Build();
+        app.UseAuthorization();
         app.MapChecksApi();
         await app.StartAsync();
         try

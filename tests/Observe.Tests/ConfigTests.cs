@@ -124,6 +124,33 @@ public class ConfigTests
         Assert.Equal(1, Host.Program.CheckConfig(good));
         File.Delete(good);
     }
+    [Fact]
+    public void Auth_tokens_are_validated_with_key_paths_and_the_secret_is_never_echoed()
+    {
+        var (_, problems) = LoadText("""
+            auth:
+              tokens:
+                - name: deploybot
+                  token: short-secret-x
+                  scopes: [deploy, root]
+                - name: deploybot
+                  tokenFile: /nonexistent/observe-token
+                  scopes: []
+                - token: a-long-enough-secret-value
+                  tokenFile: /etc/hostname
+                  scopes: [admin]
+            """);
+        var text = string.Join("\n", problems);
+        Assert.Contains("auth.tokens[0].token: too short", text);
+        Assert.Contains("auth.tokens[0].scopes[1]: 'root' is not one of", text);
+        Assert.Contains("auth.tokens[1].name: 'deploybot' is used by another token", text);
+        Assert.Contains("auth.tokens[1].tokenFile: '/nonexistent/observe-token' does not exist", text);
+        Assert.Contains("auth.tokens[1].scopes: give at least one", text);
+        Assert.Contains("auth.tokens[2].name: every token needs a name", text);
+        Assert.Contains("auth.tokens[2].token: give exactly one of token and tokenFile", text);
+        Assert.DoesNotContain("short-secret-x", text);
+        Assert.DoesNotContain("a-long-enough-secret-value", text);
+    }
 }
 
 public class ChecksConfigTests
@@ -153,4 +180,5 @@ public class ChecksConfigTests
         }
         finally { File.Delete(path); }
     }
+
 }

@@ -44,27 +44,29 @@ internal static class ChecksApi
             if (req?.Status is not (>= 0 and <= 3)) return Problem("status must be 0 (OK), 1 (WARNING), 2 (CRITICAL) or 3 (UNKNOWN)");
             await engine.SubmitAsync(e, (CheckState)req.Status.Value, req.Output ?? "", ctx.RequestAborted);
             return Results.Json(CheckEngine.Status(e), Json, statusCode: 202);
-        });
+        }).RequireAuthorization("ingest");
         g.MapPost("/{host}/{check}/ack", async (string host, string check, HttpContext ctx, CheckEngine engine) =>
         {
             if (engine.Find(host, check) is not { } e) return NotFound(host, check);
             var req = await Read<AckRequest>(ctx);
-            if (req == null || string.IsNullOrWhiteSpace(req.Author)) return Problem("author is required");
-            return await engine.AcknowledgeAsync(e, Clean(req.Author), Clean(req.Comment ?? ""), req.Sticky, ctx.RequestAborted)
+            if (req == null) return Problem("expected a JSON body {author, comment, sticky}");
+            if (Who(ctx, req.Author) is not { } who) return Problem("author is required");
+            return await engine.AcknowledgeAsync(e, who, Clean(req.Comment ?? ""), req.Sticky, ctx.RequestAborted)
                 ? Results.Json(CheckEngine.Status(e), Json)
                 : Results.Json(new { error = $"{host}/{check} is OK: there is no problem to acknowledge" }, Json, statusCode: 409);
-        });
+        }).RequireAuthorization("alerts");
         g.MapDelete("/{host}/{check}/ack", async (string host, string check, HttpContext ctx, CheckEngine engine) =>
         {
             if (engine.Find(host, check) is not { } e) return NotFound(host, check);
             await engine.RemoveAcknowledgementAsync(e, ctx.RequestAborted);
             return Results.Json(CheckEngine.Status(e), Json);
-        });
+        }).RequireAuthorization("alerts");
         g.MapPost("/{host}/{check}/downtime", async (string host, string check, HttpContext ctx, CheckEngine engine) =>
         {
             if (engine.Find(host, check) is not { } e) return NotFound(host, check);
             var req = await Read<DowntimeRequest>(ctx);
-            if (req == null || string.IsNullOrWhiteSpace(req.Author)) return Problem("author is required");
+            if (req == null) return Problem("expected a JSON body {author, comment, start, end, duration, fixed}");
+            if (Who(ctx, req.Author) is not { } who) return Problem("author is required");
             var now = (ctx.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System).GetUtcNow();
             var start = req.Start ?? now;
             TimeSpan duration = default;
@@ -73,14 +75,14 @@ internal static class ChecksApi
             if (end == null) return Problem("end or duration is required");
             if (end <= start) return Problem("end must be after start");
             if (!req.Fixed && duration <= TimeSpan.Zero) return Problem("a flexible downtime needs a duration");
-            var d = await engine.ScheduleDowntimeAsync(e, start, end.Value, req.Fixed, duration, Clean(req.Author), Clean(req.Comment ?? ""), ctx.RequestAborted);
+            var d = await engine.ScheduleDowntimeAsync(e, start, end.Value, req.Fixed, duration, who, Clean(req.Comment ?? ""), ctx.RequestAborted);
             return Results.Json(new { id = d.Id, status = CheckEngine.Status(e) }, Json, statusCode: 201);
-        });
+        }).RequireAuthorization("alerts");
         g.MapDelete("/{host}/{check}/downtime/{id:int}", async (string host, string check, int id, HttpContext ctx, CheckEngine engine) =>
         {
             if (engine.Find(host, check) is not { } e) return NotFound(host, check);
             return await engine.CancelDowntimeAsync(e, id, ctx.RequestAborted) ? Results.NoContent() : Results.NotFound();
-        });
+        }).RequireAuthorization("alerts");
     }
 
     private static async Task<T?> Read<T>(HttpContext ctx) where T : class
@@ -89,6 +91,14 @@ internal static class ChecksApi
         catch (JsonException) { return null; }
         catch (InvalidOperationException) { return null; } // not JSON content
     }
+
+    /// <summary>
+    /// Who did it: the name of the bearer token when the host authenticated one (a body can't claim to be someone
+    /// else), otherwise the author the body names. Null when neither says.
+    /// </summary>
+    private static string? Who(HttpContext ctx, string? claimed) =>
+        ctx.User.Identity is { IsAuthenticated: true, Name: { } name } ? name
+        : string.IsNullOrWhiteSpace(claimed) ? null : Clean(claimed);
 
     /// <summary>Author and comment reach IRC and SMTP: no CR/LF/NUL or other control characters.</summary>
     private static string Clean(string s) => new string(s.Where(c => !char.IsControl(c)).ToArray()).Trim();

@@ -42,6 +42,20 @@ internal static class ConfigValidator
         if (c.Sinks.Carbon.Enabled && string.IsNullOrWhiteSpace(c.Sinks.Carbon.Host)) Fail("sinks.carbon.host", "required when the carbon sink is enabled");
         foreach (var p in Observe.Storage.StorageConfig.Validate(c.Storage)) Fail(p.KeyPath, p.Message);
         foreach (var p in Observe.Checks.ChecksConfig.Validate(c.Checks)) Fail(p.KeyPath, p.Message);
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < c.Auth.Tokens.Count; i++)
+        {
+            var t = c.Auth.Tokens[i];
+            var key = $"auth.tokens[{i}]";
+            if (string.IsNullOrWhiteSpace(t.Name)) Fail($"{key}.name", "every token needs a name (it is recorded as who did what)");
+            else if (!names.Add(t.Name)) Fail($"{key}.name", $"'{t.Name}' is used by another token");
+            if (t.Token is null == t.TokenFile is null) Fail($"{key}.token", "give exactly one of token and tokenFile");
+            else if (t.TokenFile != null && !File.Exists(t.TokenFile)) Fail($"{key}.tokenFile", $"'{t.TokenFile}' does not exist");
+            else if (Auth.ApiTokenResolver.Secret(t) is { Length: < 16 }) Fail($"{key}.token", "too short: use at least 16 characters (e.g. openssl rand -hex 24)");
+            if (t.Scopes.Count == 0) Fail($"{key}.scopes", $"give at least one of {string.Join(", ", Auth.ApiScopes.All)}");
+            for (var j = 0; j < t.Scopes.Count; j++)
+                if (Array.IndexOf(Auth.ApiScopes.All, t.Scopes[j]) < 0) Fail($"{key}.scopes[{j}]", $"'{t.Scopes[j]}' is not one of {string.Join(", ", Auth.ApiScopes.All)}");
+        }
         if (c.Logging.Level.ToLowerInvariant() is not ("verbose" or "debug" or "information" or "warning" or "error" or "fatal"))
             Fail("logging.level", $"'{c.Logging.Level}' is not one of verbose, debug, information, warning, error, fatal");
     }

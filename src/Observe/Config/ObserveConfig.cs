@@ -12,6 +12,7 @@ public sealed class ObserveConfig
     public SinksOptions Sinks { get; set; } = new();
     public Observe.Checks.ChecksOptions Checks { get; set; } = new();
     public LoggingOptions Logging { get; set; } = new();
+    public AuthOptions Auth { get; set; } = new();
 }
 
 public sealed class HttpOptions
@@ -50,4 +51,24 @@ public sealed class LoggingOptions
 {
     /// <summary>verbose, debug, information, warning, error or fatal.</summary>
     public string Level { get; set; } = "information";
+}
+
+/// <summary>Bearer tokens for the HTTP API. No tokens = no auth (fine on the loopback default, warned about elsewhere).</summary>
+public sealed class AuthOptions
+{
+    public List<ApiTokenOptions> Tokens { get; set; } = [];
+    /// <summary>Also require a token (any scope) for reads: Graphite API, status, /metrics.</summary>
+    public bool ReadRequiresToken { get; set; }
+}
+
+public sealed class ApiTokenOptions
+{
+    /// <summary>Who the token is: recorded as "who" on deploy markers, silences, acks and downtimes.</summary>
+    public string Name { get; set; } = "";
+    /// <summary>The secret itself (prefer <see cref="TokenFile"/> or the environment).</summary>
+    public string? Token { get; set; }
+    /// <summary>A file holding the secret (trailing whitespace ignored), e.g. a systemd credential or a Docker secret.</summary>
+    public string? TokenFile { get; set; }
+    /// <summary>read, ingest, alerts, deploy, admin (admin = all).</summary>
+    public List<string> Scopes { get; set; } = [];
 }

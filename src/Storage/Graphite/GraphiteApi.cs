@@ -28,7 +28,9 @@ public static class GraphiteApi
         Map(app, "/metrics/find", getPost, p => Find(p, reader));
         Map(app, "/metrics/expand", getPost, p => Expand(p, reader));
         Map(app, "/metrics/index.json", getPost, p => Json(Index(reader)));
-        MapAsync(app, "/events", getPost, (http, p) => Events(http, p, events, clock()));
+        MapAsync(app, "/events", ["GET"], (http, p) => Events(http, p, events, clock()));
+        // Posting an event is a write: the host's "ingest" policy (a bearer token when auth is configured).
+        MapAsync(app, "/events", ["POST"], (http, p) => Events(http, p, events, clock())).RequireAuthorization("ingest");
         Map(app, "/events/get_data", ["GET"], p => Json(FetchEvents(p, events, clock())));
         Map(app, "/tags", ["GET"], p => Json(TagList(p, reader)));
         Map(app, "/tags/findSeries", getPost, p => Json(FindSeries(p, reader)));
@@ -67,7 +69,7 @@ public static class GraphiteApi
 
     private static Func<HttpContext, Params, Task<IResult>> Sync(Func<Params, IResult> handler) => (_, p) => Task.FromResult(handler(p));
 
-    private static void MapAsync(IEndpointRouteBuilder app, string path, string[] methods, Func<HttpContext, Params, Task<IResult>> handler) =>
+    private static IEndpointConventionBuilder MapAsync(IEndpointRouteBuilder app, string path, string[] methods, Func<HttpContext, Params, Task<IResult>> handler) =>
         app.MapMethods(path, methods, (RequestDelegate)(http => Guard(http, handler)));
 
     private static async Task Guard(HttpContext http, Func<HttpContext, Params, Task<IResult>> handler)
