@@ -65,10 +65,8 @@ public sealed class ApiTokenOptions
 {
     /// <summary>Who the token is: recorded as "who" on deploy markers, silences, acks and downtimes.</summary>
     public string Name { get; set; } = "";
-    /// <summary>The secret itself (prefer <see cref="TokenFile"/> or the environment).</summary>
+    /// <summary>The secret itself; like every text key it can come from a file (<c>tokenFile</c>) or the environment.</summary>
     public string? Token { get; set; }
-    /// <summary>A file holding the secret (trailing whitespace ignored), e.g. a systemd credential or a Docker secret.</summary>
-    public string? TokenFile { get; set; }
     /// <summary>read, ingest, alerts, deploy, admin (admin = all).</summary>
     public List<string> Scopes { get; set; } = [];
 }
