@@ -57,6 +57,8 @@ internal static class ObserveHost
         builder.WebHost.UseUrls($"http://{config.Http.Address}:{config.Http.Port}");
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(TimeProvider.System);
+        // Room for the last flush (which may wait up to 20 s for its interval to end) within systemd's 30 s TimeoutStopSec.
+        builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(28));
         builder.Services.AddObserveAuth(ApiTokenResolver.Resolve(config.Auth));
 
         // Storage first: the embedded store is a sink and the reader behind the Graphite API.

@@ -26,6 +26,8 @@ public sealed class StatsdOptions
     public int MaxLineBytes { get; set; } = 8192;
 
     public int FlushInterval { get; set; } = 10_000;
+    /// <summary>What a stop (SIGTERM) does with the interval in progress; see <see cref="Collector.FlushOnStop"/>.</summary>
+    public FlushOnStop FlushOnStop { get; set; } = FlushOnStop.Boundary;
     public List<double> PercentThreshold { get; set; } = [90];
     public List<HistogramOptions> Histogram { get; set; } = [];
     public bool DeleteIdleStats { get; set; }
@@ -47,6 +49,15 @@ public sealed class StatsdOptions
     public string GlobalSuffix { get; set; } = "";
     public string PrefixStats { get; set; } = "statsd";
     public bool FlushCounts { get; set; } = true;
+}
+
+/// <summary>How the last StatsD interval is flushed when Observe stops.</summary>
+public enum FlushOnStop
+{
+    /// <summary>Keep receiving until the interval ends (at most 20 s), then flush it whole on its boundary.</summary>
+    Boundary,
+    /// <summary>Stop receiving and flush what arrived at once, stamped with the interval's end (fast; a restart within the same interval overwrites it).</summary>
+    Immediate,
 }
 
 public sealed class HistogramOptions

@@ -74,19 +74,23 @@ internal sealed class CollectorService : IHostedService, IAsyncDisposable
         finally { System.Buffers.ArrayPool<byte>.Shared.Return(rented); }
     }
 
+    /// <summary>The longest a stop waits for the end of the flush interval (systemd's TimeoutStopSec is 30 s in deploy/observe.service).</summary>
+    internal static readonly TimeSpan MaxStopWait = TimeSpan.FromSeconds(20);
+
     public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (Scheduler != null) await Scheduler.StopAsync(_options.Statsd.FlushOnStop == FlushOnStop.Boundary, MaxStopWait, CloseListenersAsync);
+        else await CloseListenersAsync();
+        if (Plaintext != null) await Plaintext.DisposeAsync();
+        try { await Fanout.DrainAsync(new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token); }
+        catch (OperationCanceledException) { _log.LogWarning("sinks did not drain within 10 s at shutdown"); }
+    }
+
+    private async Task CloseListenersAsync()
     {
         Udp?.Dispose();
         if (StatsdTcp != null) await StatsdTcp.DisposeAsync();
         if (GraphiteTcp != null) await GraphiteTcp.DisposeAsync();
-        if (Scheduler != null)
-        {
-            await Scheduler.DisposeAsync();
-            Scheduler.FlushOnce(); // what arrived since the last boundary is flushed, not lost
-        }
-        if (Plaintext != null) await Plaintext.DisposeAsync();
-        try { await Fanout.DrainAsync(new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token); }
-        catch (OperationCanceledException) { _log.LogWarning("sinks did not drain within 10 s at shutdown"); }
     }
 
     public async ValueTask DisposeAsync() => await Fanout.DisposeAsync();
