@@ -54,7 +54,7 @@ public class ShutdownTests(ITestOutputHelper output)
 
         await using var again = ObserveBinary.Run(configPath, dir, Path.Combine(dir, "observe-2.log"));
         await Poll.UntilAsync(async () => (await client.GetAsync("/health")).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "observe up again");
-        var slots = await Render(client, "stats_counts.ops.sigterm", start);
+        var slots = await ObserveBinary.RenderAsync(client, "stats_counts.ops.sigterm", start);
         output.WriteLine(string.Join(" ", slots.Select(s => $"{s.Key}={s.Value}")));
         Assert.True(slots.Count >= 3, $"only {slots.Count} flushes stored");
         Assert.Equal(sent, slots.Values.Sum());
@@ -65,16 +65,6 @@ public class ShutdownTests(ITestOutputHelper output)
 
     private static async Task<long> Received(HttpClient client) =>
         (await client.GetFromJsonAsync<JsonElement>("/stats")).GetProperty("collector").GetProperty("statsd").GetProperty("metricsReceived").GetInt64();
-
-    internal static async Task<Dictionary<long, double>> Render(HttpClient client, string target, long from)
-    {
-        var json = await client.GetFromJsonAsync<JsonElement>($"/render?target={target}&from={from}&until=now&format=json");
-        var result = new Dictionary<long, double>();
-        foreach (var series in json.EnumerateArray())
-            foreach (var p in series.GetProperty("datapoints").EnumerateArray())
-                if (p[0].ValueKind == JsonValueKind.Number) result[p[1].GetInt64()] = p[0].GetDouble();
-        return result;
-    }
 
     /// <summary>About 1 000 counter packets a second until cancelled; returns how many were sent.</summary>
     private static long Send(int port, CancellationToken ct)
