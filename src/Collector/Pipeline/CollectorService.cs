@@ -41,7 +41,7 @@ internal sealed class CollectorService : IHostedService, IAsyncDisposable
             Udp.Start();
             if (s.Tcp)
             {
-                StatsdTcp = new LineStreamListener("statsd-tcp", new IPEndPoint(ep.Address, Udp.LocalEndPoint.Port), HandleStatsdChunk, _log);
+                StatsdTcp = new LineStreamListener("statsd-tcp", new IPEndPoint(ep.Address, Udp.LocalEndPoint.Port), s.MaxLineBytes, HandleStatsdChunk, _log);
                 StatsdTcp.Start();
             }
             Scheduler = new FlushScheduler(Aggregator, Fanout, s.FlushInterval, _time, _log);
@@ -52,8 +52,8 @@ internal sealed class CollectorService : IHostedService, IAsyncDisposable
         var g = _options.Graphite;
         if (g.Enabled)
         {
-            Plaintext = new PlaintextBatcher(Fanout, _time);
-            GraphiteTcp = new LineStreamListener("graphite", new IPEndPoint(IPAddress.Parse(g.Address), g.Port), Plaintext.HandleChunk, _log);
+            Plaintext = new PlaintextBatcher(Fanout, _time, g);
+            GraphiteTcp = new LineStreamListener("graphite", new IPEndPoint(IPAddress.Parse(g.Address), g.Port), g.MaxLineBytes, Plaintext.HandleChunk, _log);
             GraphiteTcp.Start();
             _log.LogInformation("graphite plaintext listening on tcp {Endpoint}", GraphiteTcp.LocalEndPoint);
         }
@@ -103,8 +103,9 @@ internal sealed class CollectorService : IHostedService, IAsyncDisposable
                 Udp?.LocalEndPoint.ToString(), Udp?.SocketCount ?? 0, Udp?.EffectiveReceiveBufferBytes ?? 0,
                 Udp != null ? UdpDropCounter.Read(Udp.LocalEndPoint.Port) : 0,
                 t.PacketsReceived, t.MetricsReceived, t.BadLinesSeen, t.KeysDroppedByLimit, t.EventsReceived, t.ActiveKeys,
-                StatsdTcp?.Connections ?? 0),
-            new GraphiteIngestStats(GraphiteTcp?.LocalEndPoint.ToString(), Plaintext?.LinesReceived ?? 0, Plaintext?.BadLines ?? 0, GraphiteTcp?.Connections ?? 0),
+                StatsdTcp?.Connections ?? 0, t.TagLimitDrops),
+            new GraphiteIngestStats(GraphiteTcp?.LocalEndPoint.ToString(), Plaintext?.LinesReceived ?? 0, Plaintext?.BadLines ?? 0, GraphiteTcp?.Connections ?? 0,
+                Plaintext?.TagLimitDrops ?? 0),
             new FlushStats(_options.Statsd.FlushInterval, Scheduler?.Flushes ?? 0, Scheduler?.LastFlushUnixMs ?? 0,
                 Scheduler?.LastFlushSeconds ?? 0, Scheduler?.LastFlushPoints ?? 0),
             Fanout.Stats);

@@ -20,6 +20,8 @@ public sealed class HttpOptions
     public bool Enabled { get; set; } = true;
     public string Address { get; set; } = "127.0.0.1";
     public int Port { get; set; } = 8080;
+    /// <summary>Largest request body any endpoint accepts (Kestrel's MaxRequestBodySize and the form limits); larger is a 413.</summary>
+    public long MaxRequestBodyBytes { get; set; } = 4 * 1024 * 1024;
 }
 
 public sealed class SinksOptions
