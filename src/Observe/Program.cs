@@ -32,7 +32,9 @@ public static class Program
         });
         root.Subcommands.Add(checks);
 
-        return await root.Parse(args).InvokeAsync();
+        // No System.CommandLine termination handling: it would give `run` only 2 s after SIGTERM before returning from
+        // Main. The web host's own SIGTERM handler stops the stages in order (last flush, sinks drained, store closed).
+        return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
     }
 
     internal static int CheckConfig(string path)

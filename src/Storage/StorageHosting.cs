@@ -25,6 +25,9 @@ public static class StorageConfig
         var problems = new List<StorageConfigProblem>();
         if (string.IsNullOrWhiteSpace(options.DataDir)) problems.Add(new($"{prefix}.dataDir", "must not be empty"));
         if (options.CompactionIntervalSeconds < 0) problems.Add(new($"{prefix}.compactionIntervalSeconds", "must be 0 (off) or more"));
+        if (options.Render.MaxTargets < 1) problems.Add(new($"{prefix}.render.maxTargets", "must be at least 1"));
+        if (options.Render.MaxPoints < 1) problems.Add(new($"{prefix}.render.maxPoints", "must be at least 1"));
+        if (options.Render.MaxConcurrent < 1) problems.Add(new($"{prefix}.render.maxConcurrent", "must be at least 1"));
         for (var i = 0; i < options.Schemas.Count; i++)
         {
             var r = options.Schemas[i];
@@ -84,6 +87,7 @@ public static class StorageHosting
     public static IEndpointRouteBuilder MapObserveStorage(this IEndpointRouteBuilder app)
     {
         var sp = app.ServiceProvider;
-        return app.MapGraphiteApi(sp.GetRequiredService<ISeriesReader>(), sp.GetRequiredService<GraphiteEventStore>());
+        return app.MapGraphiteApi(sp.GetRequiredService<ISeriesReader>(), sp.GetRequiredService<GraphiteEventStore>(),
+            sp.GetRequiredService<StorageOptions>().Render);
     }
 }
