@@ -14,7 +14,7 @@ namespace Observe.Integration;
 /// </summary>
 public class ObserveCrashTests(ITestOutputHelper output)
 {
-    private static string ObserveDll()
+    internal static string ObserveDll()
     {
         var config = AppContext.BaseDirectory.Contains("/Release/") ? "Release" : "Debug";
         var dll = Path.Combine(Repo.Root, "src", "Observe", "bin", config, "net10.0", "observe.dll");
