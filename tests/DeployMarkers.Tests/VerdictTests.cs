@@ -101,6 +101,18 @@ public class VerdictTests
     }
 
     [Fact]
+    public async Task A_restart_blip_and_one_spike_in_the_first_flushes_are_not_a_regression()
+    {
+        using var h = new Harness(Options());
+        Feed(h, () => long.MaxValue);
+        var baseErrors = h.Series.Targets[Errors];
+        // the first two flushes after finish: 3× and 2.5× the errors (cold caches), then normal again
+        h.Series.Targets[Errors] = ts => Finished(h) is var f && ts > f && ts <= f + 20 ? baseErrors(ts) * (ts <= f + 10 ? 3 : 2.5) : baseErrors(ts);
+        var d = await DeployAndWatch(h);
+        Assert.Equal("pass", d.Verification!.Verdict);
+    }
+
+    [Fact]
     public async Task Floor_keeps_a_tiny_absolute_rise_from_failing()
     {
         using var h = new Harness(Options(floor: 0.1)); // errors must exceed 10 % to count

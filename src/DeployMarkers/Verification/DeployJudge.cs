@@ -9,8 +9,8 @@ internal sealed record JudgeSettings(TimeSpan Window, TimeSpan Baseline, int Min
 /// <summary>
 /// Judges one deploy: each SLI's post-deploy window (after finish) against its baseline window (before start), and
 /// the service's checks. An SLI fails when its post median moved in the bad direction by more than maxRatio × the
-/// baseline median, beyond the floor, AND a one-sided Mann-Whitney U test says the shift is significant (Kayenta's
-/// judgement, without its effect-size interval). A fail is final as soon as it is seen (a clear regression is caught
+/// baseline median — and so does the one-sided confidence bound of the Hodges-Lehmann shift — beyond the floor, AND a
+/// one-sided Mann-Whitney U test says the shift is significant (Kayenta's judgement). A fail is final as soon as it is seen (a clear regression is caught
 /// early); pass needs the whole window with enough points in every SLI, else inconclusive.
 /// </summary>
 internal static class DeployJudge
@@ -60,12 +60,16 @@ internal static class DeployJudge
         var alpha = 1 - s.Confidence;
         foreach (var up in sli.Direction switch { "increase" => new[] { true }, "decrease" => [false], _ => [true, false] })
         {
-            var moved = up ? ratio > sli.MaxRatio : ratio < 1 / sli.MaxRatio;
+            // Beyond tolerance with confidence: the one-sided bound of the Hodges-Lehmann shift (not just the medians)
+            // must lie past maxRatio × the baseline median, as Kayenta requires of its confidence interval.
+            var bound = MannWhitney.ShiftBound(post, baseline, s.Confidence, lower: up);
+            var limit = up ? (sli.MaxRatio - 1) * Math.Abs(bm.Value) : -(1 - 1 / sli.MaxRatio) * Math.Abs(bm.Value);
+            var moved = up ? bound > limit && ratio > sli.MaxRatio : bound < limit && ratio < 1 / sli.MaxRatio;
             var pastFloor = sli.Floor is not { } f || (up ? pm > f : pm < f);
             if (!moved || !pastFloor) continue;
             var (u, p) = MannWhitney.Test(post, baseline, up ? MannWhitney.Alternative.Greater : MannWhitney.Alternative.Less);
             if (p < alpha)
-                return Result("fail", $"median {Fmt(pm.Value)} vs baseline {Fmt(bm.Value)} ({Fmt(ratio)}×, limit {Fmt(up ? sli.MaxRatio : 1 / sli.MaxRatio)}×), Mann-Whitney p={p:0.####}", ratio, u, p);
+                return Result("fail", $"median {Fmt(pm.Value)} vs baseline {Fmt(bm.Value)} ({Fmt(ratio)}×, at least {Fmt(Ratio(bm.Value + bound, bm.Value))}× with {s.Confidence:P0} confidence; limit {Fmt(up ? sli.MaxRatio : 1 / sli.MaxRatio)}×), Mann-Whitney p={p:0.####}", ratio, u, p);
         }
         var (u0, p0) = MannWhitney.Test(post, baseline, sli.Direction == "decrease" ? MannWhitney.Alternative.Less
             : sli.Direction == "increase" ? MannWhitney.Alternative.Greater : MannWhitney.Alternative.TwoSided);
