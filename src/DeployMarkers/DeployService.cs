@@ -24,7 +24,7 @@ internal sealed record MarkResult(int Status, Deploy? Deploy = null, string? Err
 /// it is answered; announcements, Graphite events and counters go out after. The rollback action runs outside the
 /// gate, so a rollback command may itself post markers.
 /// </summary>
-internal sealed partial class DeployService
+internal sealed partial class DeployService : IDisposable
 {
     private readonly DeploysOptions _options;
     private readonly Dictionary<string, DeployServiceOptions> _services;
@@ -440,6 +440,9 @@ internal sealed partial class DeployService
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._+:/@-]{0,127}$")]
     private static partial Regex VersionPattern();
+
+    /// <summary>Closes <c>deploys.db</c> (the host disposes the service at shutdown).</summary>
+    public void Dispose() => _store.Dispose();
 
     private sealed class NoSeries : ISeriesQuery
     {
