@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Observe.Checks;
 using Observe.Collector;
+using Observe.DeployMarkers;
 using Observe.Host.Auth;
 using Observe.Host.Config;
 using Observe.Storage;
@@ -77,6 +78,8 @@ internal static class ObserveHost
         if (config.Sinks.Console.Enabled)
             builder.Services.AddSingleton(_ => MetricSinks.Console());
         if (config.Checks.Enabled) builder.Services.AddObserveChecks(config.Checks);
+        if (config.Deploys.Enabled)
+            builder.Services.AddObserveDeploys(config.Deploys, config.Storage.DataDir, TimeSpan.FromMilliseconds(config.Collector.Statsd.FlushInterval));
         // DogStatsD: `_e` events become Graphite events, `_sc` service checks become passive check results.
         builder.Services.AddSingleton<IStatsdEventSink>(sp => new StatsdEventRouter(
             StorageHosting.StatsdEventsToGraphite(sp), sp.GetService<IServiceCheckReceiver>()));
@@ -93,6 +96,7 @@ internal static class ObserveHost
             Results.Json(new { collector = collector(), storage = storage() }, StatsJson));
         app.MapObserveStorage();
         if (config.Checks.Enabled) app.MapChecksApi();
+        if (config.Deploys.Enabled) app.MapDeploysApi();
         return app;
     }
 

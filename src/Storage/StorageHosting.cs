@@ -61,7 +61,8 @@ public static class StorageHosting
 {
     /// <summary>
     /// Registers the embedded time-series store (as <see cref="ISeriesReader"/>, and as an
-    /// <see cref="IMetricSink"/> when <paramref name="embeddedSink"/>) and the Graphite events store.
+    /// <see cref="IMetricSink"/> when <paramref name="embeddedSink"/>), the Graphite events store and
+    /// <see cref="ISeriesQuery"/> (targets with functions, as /render evaluates them).
     /// </summary>
     public static IServiceCollection AddObserveStorage(this IServiceCollection services, StorageOptions options, bool embeddedSink)
     {
@@ -70,6 +71,7 @@ public static class StorageHosting
         services.AddSingleton<ISeriesReader>(sp => sp.GetRequiredService<TimeSeriesStore>());
         if (embeddedSink) services.AddSingleton<IMetricSink>(sp => sp.GetRequiredService<TimeSeriesStore>());
         services.AddSingleton(_ => GraphiteEventStore.Open(options));
+        services.AddSingleton<ISeriesQuery>(sp => new GraphiteSeriesQuery(sp.GetRequiredService<ISeriesReader>(), sp.GetRequiredService<GraphiteEventStore>()));
         services.AddSingleton<Func<StorageStats>>(sp =>
         {
             var store = sp.GetRequiredService<TimeSeriesStore>();

@@ -5,7 +5,7 @@ namespace Observe.Observe.Tests;
 
 public class ConfigTests
 {
-    private static (ObserveConfig, List<ConfigProblem>) LoadText(string yaml, IDictionary? env = null)
+    internal static (ObserveConfig, List<ConfigProblem>) LoadText(string yaml, IDictionary? env = null)
     {
         var path = Path.Combine(Path.GetTempPath(), $"observe-config-{Guid.NewGuid():N}.yaml");
         File.WriteAllText(path, yaml);
@@ -245,4 +245,48 @@ public class ChecksConfigTests
         finally { File.Delete(path); }
     }
 
+    [Fact]
+    public void Deploys_section_binds_and_every_problem_names_its_key_and_line()
+    {
+        var (c, problems) = ConfigTests.LoadText("""
+            checks:
+              hosts:
+                - name: web1
+                  checks:
+                    - {name: http, kind: tcp, port: 80}
+            deploys:
+              window: 2m
+              services:
+                - name: mobile-api
+                  autoRollback: true
+                  checks: [web1/http]
+                  slis:
+                    - {name: errors, target: "divideSeries(stats.api.errors, stats.api.requests)", maxRatio: 2, floor: 0.01}
+                    - {name: p90, target: stats.timers.api.upper_90, maxRatio: 1.5}
+                  rollback:
+                    command: [/usr/local/bin/rollback, --fast]
+                    timeout: 2m
+            """);
+        Assert.Empty(problems);
+        var svc = Assert.Single(c.Deploys.Services);
+        Assert.Equal("2m", c.Deploys.Window);
+        Assert.Equal("30m", c.Deploys.Baseline);
+        Assert.Equal(0.01, svc.Slis[0].Floor);
+        Assert.Equal(["/usr/local/bin/rollback", "--fast"], svc.Rollback!.Command);
+
+        (_, problems) = ConfigTests.LoadText("""
+            deploys:
+              window: soon
+              services:
+                - name: "mobile api"
+                  autoRollback: true
+                  checks: [web1/http, nohost]
+                  slis:
+                    - {name: errors, target: "divideSeries(stats.api.errors", direction: up, maxRatio: 0.5}
+            """);
+        string[] keys = ["deploys.window", "deploys.services[0].name", "deploys.services[0].autoRollback", "deploys.services[0].checks[0]",
+            "deploys.services[0].checks[1]", "deploys.services[0].slis[0].target", "deploys.services[0].slis[0].direction", "deploys.services[0].slis[0].maxRatio"];
+        foreach (var k in keys) Assert.Contains(problems, p => p.KeyPath == k && p.Line > 0);
+        Assert.Equal(keys.Length, problems.Count);
+    }
 }

@@ -48,6 +48,11 @@ internal static class ConfigValidator
         if (c.Sinks.Carbon.Enabled && string.IsNullOrWhiteSpace(c.Sinks.Carbon.Host)) Fail("sinks.carbon.host", "required when the carbon sink is enabled");
         foreach (var p in Observe.Storage.StorageConfig.Validate(c.Storage)) Fail(p.KeyPath, p.Message);
         foreach (var p in Observe.Checks.ChecksConfig.Validate(c.Checks)) Fail(p.KeyPath, p.Message);
+        foreach (var p in Observe.DeployMarkers.DeploysConfig.Validate(c.Deploys)) Fail(p.KeyPath, p.Message);
+        for (var i = 0; i < c.Deploys.Services.Count; i++)
+            for (var j = 0; j < c.Deploys.Services[i].Checks.Count; j++)
+                if (c.Deploys.Services[i].Checks[j].Split('/') is [var h, var n] && !c.Checks.Hosts.Any(x => x.Name == h && x.Checks.Any(k => k.Name == n)))
+                    Fail($"deploys.services[{i}].checks[{j}]", $"no check {h}/{n} is declared under checks.hosts");
         var names = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < c.Auth.Tokens.Count; i++)
         {
