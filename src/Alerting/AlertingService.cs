@@ -60,8 +60,12 @@ internal sealed class AlertingService : IHostedService, IAsyncDisposable
         if (_ticker != null) await _ticker.ConfigureAwait(false);
     }
 
+    private int _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        // The container may dispose it twice (registered as itself and as a hosted service).
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         await Delivery.DisposeAsync().ConfigureAwait(false);
         if (Irc != null) await Irc.DisposeAsync().ConfigureAwait(false);
         _http.Dispose();

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Observe.Alerting;
 using Observe.Checks;
 using Observe.Collector;
 using Observe.Host.Auth;
@@ -65,6 +66,8 @@ internal static class ObserveHost
             builder.Services.AddSingleton(_ => MetricSinks.Carbon(config.Sinks.Carbon.Host, config.Sinks.Carbon.Port));
         if (config.Sinks.Console.Enabled)
             builder.Services.AddSingleton(_ => MetricSinks.Console());
+        // Alerting before Checks (and DeployMarkers): they send to the IAlertSink it registers.
+        if (config.Alerting.Enabled) builder.Services.AddObserveAlerting(config.Alerting);
         if (config.Checks.Enabled) builder.Services.AddObserveChecks(config.Checks);
         // DogStatsD: `_e` events become Graphite events, `_sc` service checks become passive check results.
         builder.Services.AddSingleton<IStatsdEventSink>(sp => new StatsdEventRouter(
@@ -81,6 +84,7 @@ internal static class ObserveHost
             Results.Json(new { collector = collector(), storage = storage() }, StatsJson));
         app.MapObserveStorage();
         if (config.Checks.Enabled) app.MapChecksApi();
+        if (config.Alerting.Enabled) app.MapAlertingApi();
         return app;
     }
 

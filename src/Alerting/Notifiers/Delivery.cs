@@ -53,8 +53,11 @@ internal sealed class NotificationDelivery : INotificationQueue, IAsyncDisposabl
         _receivers.SelectMany(r => r.Value.Select(q => new ReceiverStats(r.Key, q.Notifier.Kind, Interlocked.Read(ref q.SentCount), Interlocked.Read(ref q.FailedCount),
             Interlocked.Read(ref q.DroppedCount), q.Depth))).ToList();
 
+    private int _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         await _stop.CancelAsync().ConfigureAwait(false);
         foreach (var q in _receivers.Values.SelectMany(x => x)) await q.StopAsync().ConfigureAwait(false);
         foreach (var n in _receivers.Values.SelectMany(x => x).Select(q => q.Notifier).OfType<IAsyncDisposable>()) await n.DisposeAsync().ConfigureAwait(false);

@@ -25,13 +25,19 @@ internal static partial class NotificationText
         _ => "ACK",
     };
 
-    /// <summary>Summaries of the alerts the notification is about (firing first, then resolved).</summary>
-    public static string Summaries(Notification n, int max = 20)
+    /// <summary>Summaries of the alerts the notification is about (firing first, then resolved), joined by "; " and cut
+    /// after about <paramref name="maxChars"/> characters with "… and N more", so a big group stays one IRC line.</summary>
+    public static string Summaries(Notification n, int maxChars = 300)
     {
-        var list = n.Alerts.Select(a => OneLine(a.Summary)).ToList();
-        var shown = list.Take(max).ToList();
-        if (list.Count > max) shown.Add($"… and {list.Count - max} more");
-        return string.Join("; ", shown);
+        var sb = new StringBuilder();
+        for (var i = 0; i < n.Alerts.Count; i++)
+        {
+            var s = OneLine(n.Alerts[i].Summary);
+            if (i > 0 && sb.Length + s.Length > maxChars) { sb.Append($"; … and {n.Alerts.Count - i} more"); break; }
+            if (i > 0) sb.Append("; ");
+            sb.Append(s);
+        }
+        return sb.ToString();
     }
 
     public static string Group(Notification n)

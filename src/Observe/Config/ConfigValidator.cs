@@ -42,6 +42,7 @@ internal static class ConfigValidator
         if (c.Sinks.Carbon.Enabled && string.IsNullOrWhiteSpace(c.Sinks.Carbon.Host)) Fail("sinks.carbon.host", "required when the carbon sink is enabled");
         foreach (var p in Observe.Storage.StorageConfig.Validate(c.Storage)) Fail(p.KeyPath, p.Message);
         foreach (var p in Observe.Checks.ChecksConfig.Validate(c.Checks)) Fail(p.KeyPath, p.Message);
+        if (c.Alerting.Enabled) foreach (var p in Observe.Alerting.AlertingConfig.Validate(c.Alerting)) Fail(p.KeyPath, p.Message);
         var names = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < c.Auth.Tokens.Count; i++)
         {

@@ -11,6 +11,7 @@ public sealed class ObserveConfig
     public StorageOptions Storage { get; set; } = new();
     public SinksOptions Sinks { get; set; } = new();
     public Observe.Checks.ChecksOptions Checks { get; set; } = new();
+    public Observe.Alerting.AlertingOptions Alerting { get; set; } = new();
     public LoggingOptions Logging { get; set; } = new();
     public AuthOptions Auth { get; set; } = new();
 }
