@@ -50,6 +50,28 @@ public class AlertingTests
         ];
     }
 
+    /// <summary>The three real peers and an IRC watcher already in the channel.</summary>
+    private sealed class Rig : IAsyncDisposable
+    {
+        public required NgircdServer Irc { get; init; }
+        public required IrcWatcher Watcher { get; init; }
+        public required SmtpSink Smtp { get; init; }
+        public required HttpPeer Http { get; init; }
+
+        public static async Task<Rig> StartAsync()
+        {
+            var irc = await NgircdServer.StartAsync();
+            return new Rig { Irc = irc, Watcher = await IrcWatcher.JoinAsync(irc.Port, irc.Channel), Smtp = await SmtpSink.StartAsync(), Http = await HttpPeer.StartAsync() };
+        }
+
+        public AlertingOptions Alerting(string groupWait = "0s") => AlertingTests.Alerting(Irc, Smtp, Http, groupWait);
+
+        public async ValueTask DisposeAsync()
+        {
+            await Watcher.DisposeAsync(); await Irc.DisposeAsync(); await Smtp.DisposeAsync(); await Http.DisposeAsync();
+        }
+    }
+
     private static async Task<JsonElement> Receivers(HttpClient api) => await api.GetFromJsonAsync<JsonElement>("/api/alerts/receivers");
 
     /// <summary>Nothing left to send: no alert in the pipeline, every queue empty, every IRC line confirmed by the server.</summary>
@@ -64,11 +86,9 @@ public class AlertingTests
     [Fact]
     public async Task A_failing_endpoint_pages_irc_mail_and_pagerduty_once_and_its_recovery_resolves_each_once()
     {
-        await using var irc = await NgircdServer.StartAsync();
-        await using var watcher = await IrcWatcher.JoinAsync(irc.Port, irc.Channel);
-        await using var smtp = await SmtpSink.StartAsync();
-        await using var http = await HttpPeer.StartAsync();
-        await using var app = await ObserveApp.StartAsync(c => { Checks(c, http); c.Alerting = Alerting(irc, smtp, http); });
+        await using var rig = await Rig.StartAsync();
+        var (watcher, smtp, http) = (rig.Watcher, rig.Smtp, rig.Http);
+        await using var app = await ObserveApp.StartAsync(c => { Checks(c, http); c.Alerting = rig.Alerting(); });
         using var api = new HttpClient { BaseAddress = app.HttpBase };
         await Poll.UntilAsync(async () => (await Receivers(api)).GetProperty("irc").GetProperty("connected").GetBoolean(), TimeSpan.FromSeconds(20), "Observe to join IRC");
         await Poll.UntilAsync(async () => (await api.GetFromJsonAsync<JsonElement>("/api/checks/web1/http")).TryGetProperty("lastCheck", out _), TimeSpan.FromSeconds(20), "the first check");
@@ -122,12 +142,10 @@ public class AlertingTests
     [Fact]
     public async Task Twenty_failing_services_on_one_host_make_one_notification_per_receiver()
     {
-        await using var irc = await NgircdServer.StartAsync();
-        await using var watcher = await IrcWatcher.JoinAsync(irc.Port, irc.Channel);
-        await using var smtp = await SmtpSink.StartAsync();
-        await using var http = await HttpPeer.StartAsync();
+        await using var rig = await Rig.StartAsync();
+        var (watcher, smtp, http) = (rig.Watcher, rig.Smtp, rig.Http);
         http.Healthy = false;
-        await using var app = await ObserveApp.StartAsync(c => { Checks(c, http, 20); c.Alerting = Alerting(irc, smtp, http, groupWait: "5s"); });
+        await using var app = await ObserveApp.StartAsync(c => { Checks(c, http, 20); c.Alerting = rig.Alerting(groupWait: "5s"); });
         using var api = new HttpClient { BaseAddress = app.HttpBase };
         await Poll.UntilAsync(async () => (await api.GetFromJsonAsync<JsonElement>("/api/alerts")).GetArrayLength() == 20, TimeSpan.FromSeconds(20), "20 firing alerts");
         await Poll.UntilAsync(() => watcher.Texts("observe").Count >= 1 && smtp.Messages().Count >= 1 && http.Bodies("/v2/enqueue").Count >= 1 && http.Bodies("/hook").Count >= 1,
@@ -149,15 +167,13 @@ public class AlertingTests
     [Fact]
     public async Task Hostile_strings_in_host_names_check_output_and_deploy_descriptions_inject_nothing()
     {
-        await using var irc = await NgircdServer.StartAsync();
-        await using var watcher = await IrcWatcher.JoinAsync(irc.Port, irc.Channel);
-        await using var smtp = await SmtpSink.StartAsync();
-        await using var http = await HttpPeer.StartAsync();
+        await using var rig = await Rig.StartAsync();
+        var (watcher, smtp, http) = (rig.Watcher, rig.Smtp, rig.Http);
         await using var app = await ObserveApp.StartAsync(c =>
         {
             c.Checks.Defaults = new CheckDefaults { CheckInterval = "1h", RetryInterval = "1h", MaxCheckAttempts = 1, Timeout = "2s" };
             c.Checks.Hosts = [new HostOptions { Name = "web1", Checks = [new CheckOptions { Name = "passive", Kind = "passive", FreshnessThreshold = "1h" }] }];
-            c.Alerting = Alerting(irc, smtp, http);
+            c.Alerting = rig.Alerting();
         });
         using var api = new HttpClient { BaseAddress = app.HttpBase };
         await Poll.UntilAsync(async () => (await Receivers(api)).GetProperty("irc").GetProperty("connected").GetBoolean(), TimeSpan.FromSeconds(20), "Observe to join IRC");
