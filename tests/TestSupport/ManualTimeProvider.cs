@@ -14,6 +14,9 @@ public sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
     public override long TimestampFrequency => TimeSpan.TicksPerSecond;
     public override long GetTimestamp() => GetUtcNow().UtcTicks;
 
+    /// <summary>Timers waiting to fire (e.g. a <c>Task.Delay</c> on this clock in progress).</summary>
+    public int PendingTimers { get { lock (_gate) return _timers.Count(t => t.Due != null); } }
+
     public void Advance(TimeSpan by)
     {
         DateTimeOffset target;

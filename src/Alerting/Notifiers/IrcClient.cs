@@ -38,7 +38,8 @@ internal sealed class IrcClient : IAsyncDisposable
         _channels = new HashSet<string>(options.Channels.Concat(extraChannels).Where(c => c.StartsWith('#') || c.StartsWith('&')), StringComparer.OrdinalIgnoreCase);
     }
 
-    public int QueueDepth { get { lock (_gate) return _queue.Count + _inFlight.Count; } }
+    /// <summary>Lines queued or written but not yet confirmed by the server.</summary>
+    public int QueueDepth { get { lock (_gate) return _queue.Count + _inFlight.Count(l => !l.StartsWith("PING ", StringComparison.Ordinal)); } }
 
     public void Start() => _run ??= Task.Run(() => RunAsync(_stop.Token));
 
