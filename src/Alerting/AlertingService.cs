@@ -56,6 +56,8 @@ internal sealed class AlertingService : IHostedService, IAsyncDisposable
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        // A host may be stopped again after it was disposed (a test disposing twice): nothing left to stop then.
+        if (Volatile.Read(ref _disposed) == 1) return;
         if (_cts != null) await _cts.CancelAsync().ConfigureAwait(false);
         if (_ticker != null) await _ticker.ConfigureAwait(false);
     }
