@@ -136,6 +136,10 @@ public class AlertingTests
         var history = await api.GetFromJsonAsync<JsonElement>("/api/alerts/history?key=check/web1/http");
         Assert.Contains(history.EnumerateArray(), e => e.GetProperty("event").GetString() == "firing");
         Assert.Contains(history.EnumerateArray(), e => e.GetProperty("event").GetString() == "resolved");
+        var metrics = await api.GetStringAsync("/metrics");
+        foreach (var integration in new[] { "irc", "email", "pagerduty", "webhook" })
+            Assert.Contains($"observe_alerting_notifications_sent_total{{receiver=\"oncall\",integration=\"{integration}\"}}", metrics);
+        Assert.Contains("observe_alerting_irc_queue_depth 0", metrics);
         Console.WriteLine($"alerting e2e: firing delivered {firingLatency.TotalSeconds:0.00} s after the endpoint failed, resolve {resolveLatency.TotalSeconds:0.00} s after it recovered");
     }
 
