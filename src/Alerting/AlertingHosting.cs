@@ -11,12 +11,13 @@ namespace Observe.Alerting;
 public static class AlertingHosting
 {
     /// <summary>Registers the alert pipeline as the <see cref="IAlertSink"/> (Checks and DeployMarkers send to it), its
-    /// notifiers (IRC, e-mail, PagerDuty, webhook) and the timers that flush groups and escalate.</summary>
-    public static IServiceCollection AddObserveAlerting(this IServiceCollection services, AlertingOptions options)
+    /// notifiers (IRC, e-mail, PagerDuty, webhook) and the timers that flush groups and escalate. Silences are kept in
+    /// <paramref name="stateDir"/> across restarts (memory only when null).</summary>
+    public static IServiceCollection AddObserveAlerting(this IServiceCollection services, AlertingOptions options, string? stateDir = null)
     {
         services.AddSingleton(options);
         services.AddSingleton(sp => new AlertingService(options, sp.GetService<TimeProvider>() ?? TimeProvider.System,
-            sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance));
+            sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance, stateDir));
         services.AddSingleton<IAlertSink>(sp => sp.GetRequiredService<AlertingService>().Pipeline);
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<AlertingService>());
         return services;

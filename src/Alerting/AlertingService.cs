@@ -18,7 +18,7 @@ internal sealed class AlertingService : IHostedService, IAsyncDisposable
     private CancellationTokenSource? _cts;
     private Task? _ticker;
 
-    public AlertingService(AlertingOptions options, TimeProvider time, ILoggerFactory logs)
+    public AlertingService(AlertingOptions options, TimeProvider time, ILoggerFactory logs, string? stateDir = null)
     {
         _time = time;
         var history = new AlertHistory(options.HistoryLimit);
@@ -36,7 +36,8 @@ internal sealed class AlertingService : IHostedService, IAsyncDisposable
             receivers[r.Name] = list;
         }
         Delivery = new NotificationDelivery(receivers, options.Delivery, history, time, logs.CreateLogger("Observe.Alerting.Notify"));
-        Pipeline = new AlertPipeline(options, Delivery, time, logs.CreateLogger("Observe.Alerting"), history);
+        Pipeline = new AlertPipeline(options, Delivery, time, logs.CreateLogger("Observe.Alerting"), history,
+            stateDir != null ? Path.Combine(stateDir, "silences.json") : null);
         // Read at scrape time, so sending pays nothing.
         if (Irc is { } irc) Metrics.DefaultRegistry.AddBeforeCollectCallback(() => IrcQueue.Set(irc.QueueDepth));
     }

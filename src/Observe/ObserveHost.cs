@@ -67,7 +67,7 @@ internal static class ObserveHost
         if (config.Sinks.Console.Enabled)
             builder.Services.AddSingleton(_ => MetricSinks.Console());
         // Alerting before Checks (and DeployMarkers): they send to the IAlertSink it registers.
-        if (config.Alerting.Enabled) builder.Services.AddObserveAlerting(config.Alerting);
+        if (config.Alerting.Enabled) builder.Services.AddObserveAlerting(config.Alerting, Path.Combine(config.Storage.DataDir, "alerting"));
         if (config.Checks.Enabled) builder.Services.AddObserveChecks(config.Checks);
         // DogStatsD: `_e` events become Graphite events, `_sc` service checks become passive check results.
         builder.Services.AddSingleton<IStatsdEventSink>(sp => new StatsdEventRouter(

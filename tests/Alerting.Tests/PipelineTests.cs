@@ -120,6 +120,32 @@ public class PipelineTests
     }
 
     [Fact]
+    public void Silences_survive_a_restart_and_an_unreadable_file_is_set_aside()
+    {
+        var dir = Observe.TestSupport.Repo.TempDir("silences");
+        var file = Path.Combine(dir, "silences.json");
+        var h = new PipelineHarness(PipelineHarness.Options());
+        var p1 = new AlertPipeline(PipelineHarness.Options(), h.Sent, h.Clock, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, silenceFile: file);
+        var now = h.Clock.GetUtcNow();
+        var kept = p1.AddSilence(["host=web1"], now, now.AddHours(2), "alice", "disk swap");
+        var ended = p1.AddSilence(["host=web2"], now, now.AddHours(2), "alice", "done early");
+        Assert.True(p1.ExpireSilence(ended.Id, "alice"));
+
+        var p2 = new AlertPipeline(PipelineHarness.Options(), h.Sent, h.Clock, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, silenceFile: file);
+        var restored = p2.ListSilences();
+        Assert.Equal(2, restored.Count);
+        Assert.Equal("active", restored.Single(s => s.Id == kept.Id).State(now));
+        Assert.Equal("expired", restored.Single(s => s.Id == ended.Id).State(now));
+        Assert.Equal("alice", restored[0].CreatedBy);
+        Assert.NotNull(p2.Silences.SilencedBy(new Dictionary<string, string> { ["host"] = "web1" }, now));
+
+        File.WriteAllText(file, "{ not json");
+        var p3 = new AlertPipeline(PipelineHarness.Options(), h.Sent, h.Clock, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, silenceFile: file);
+        Assert.Empty(p3.ListSilences());
+        Assert.Equal("{ not json", File.ReadAllText(file + ".unreadable"));
+    }
+
+    [Fact]
     public void Expiring_a_silence_lets_the_alert_through_at_the_next_flush()
     {
         var h = new PipelineHarness(PipelineHarness.Options(o => o.Route.GroupInterval = "1m"));

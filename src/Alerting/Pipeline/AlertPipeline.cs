@@ -31,12 +31,48 @@ internal sealed class AlertPipeline : IAlertSink
     public AlertHistory History { get; }
     public PipelineCounters Counters { get; } = new();
 
-    public AlertPipeline(AlertingOptions options, INotificationQueue output, TimeProvider time, ILogger log, AlertHistory? history = null)
+    private readonly string? _silenceFile;
+
+    /// <param name="silenceFile">Where silences are kept across restarts (JSON, rewritten atomically on each change); null = memory only.</param>
+    public AlertPipeline(AlertingOptions options, INotificationQueue output, TimeProvider time, ILogger log, AlertHistory? history = null, string? silenceFile = null)
     {
+        _silenceFile = silenceFile;
         _routes = new RouteTree(options.Route);
         _inhibitor = new Inhibitor(options.InhibitRules);
         History = history ?? new AlertHistory(options.HistoryLimit);
         _out = output; _time = time; _log = log;
+        LoadSilences();
+    }
+
+    private static readonly System.Text.Json.JsonSerializerOptions SilenceJson = new(System.Text.Json.JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    private void LoadSilences()
+    {
+        if (_silenceFile == null || !File.Exists(_silenceFile)) return;
+        try
+        {
+            foreach (var s in System.Text.Json.JsonSerializer.Deserialize<List<Silence>>(File.ReadAllText(_silenceFile), SilenceJson) ?? []) Silences.Restore(s);
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or FormatException or IOException)
+        {
+            // Keep the unreadable file for a human instead of overwriting it with the next change.
+            var aside = _silenceFile + ".unreadable";
+            File.Move(_silenceFile, aside, overwrite: true);
+            _log.LogError("silences in {File} could not be read ({Error}); moved to {Aside}, starting without them", _silenceFile, e.Message, aside);
+        }
+    }
+
+    private void SaveSilences()
+    {
+        if (_silenceFile == null) return;
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(_silenceFile))!);
+            var tmp = _silenceFile + ".tmp";
+            File.WriteAllText(tmp, System.Text.Json.JsonSerializer.Serialize(Silences.All(), SilenceJson));
+            File.Move(tmp, _silenceFile, overwrite: true);
+        }
+        catch (IOException e) { _log.LogError("could not save silences to {File}: {Error} (they stay in effect until a restart)", _silenceFile, e.Message); }
     }
 
     public ValueTask SendAsync(AlertEvent alert, CancellationToken cancellationToken)
@@ -219,6 +255,7 @@ internal sealed class AlertPipeline : IAlertSink
         {
             var now = _time.GetUtcNow();
             var s = Silences.Add(matchers, start, end, who, comment, now);
+            SaveSilences();
             History.Add(new(now, "silence_added", null, null, who, $"{s.Id} {string.Join(",", s.Matchers)} until {end:u}: {comment}"));
             return s;
         }
@@ -230,6 +267,7 @@ internal sealed class AlertPipeline : IAlertSink
         {
             var now = _time.GetUtcNow();
             if (!Silences.Expire(id, now)) return false;
+            SaveSilences();
             History.Add(new(now, "silence_expired", null, null, who, id));
             TickLocked(now);
             return true;

@@ -21,6 +21,9 @@ internal sealed class SilenceStore
         return s;
     }
 
+    /// <summary>Puts back a silence saved earlier (its matchers were valid when it was made).</summary>
+    public void Restore(Silence s) => _silences[s.Id] = (s, LabelMatcher.ParseAll(s.Matchers));
+
     /// <summary>Ends a silence now; false if there is no such silence or it already ended.</summary>
     public bool Expire(string id, DateTimeOffset now)
     {
