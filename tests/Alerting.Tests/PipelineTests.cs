@@ -228,6 +228,24 @@ public class PipelineTests
     }
 
     [Fact]
+    public async Task An_acknowledgement_announced_by_checks_acknowledges_the_alert_and_stops_escalation()
+    {
+        var h = new PipelineHarness(PipelineHarness.Options(o =>
+        {
+            o.Receivers.Add(new ReceiverOptions { Name = "secondary", Webhook = new() { Url = "http://127.0.0.1:1/" } });
+            o.Route.Escalation = [new() { After = "15m", Receiver = "secondary" }];
+        }));
+        h.Fire("web1", "http");
+        h.Advance(TimeSpan.FromMinutes(1));
+        await h.Pipeline.SendAsync(new AlertEvent("checks", "check/web1/http", AlertStatus.Announcement, "info", "ACKNOWLEDGEMENT web1/http: acknowledged by alice: on it", null,
+            new Dictionary<string, string> { ["host"] = "web1", ["check"] = "http", ["notification_type"] = "ACKNOWLEDGEMENT" }, h.Clock.GetUtcNow()), default);
+        Assert.Equal(NotificationKind.Announcement, h.Sent.For("ops").Last().Kind);
+        Assert.Contains("alice", h.Pipeline.Active().Single().Acknowledgement!.Comment);
+        h.Advance(TimeSpan.FromMinutes(30), TimeSpan.FromSeconds(30));
+        Assert.Empty(h.Sent.For("secondary"));
+    }
+
+    [Fact]
     public async Task Announcements_are_routed_delivered_at_once_and_never_deduplicated_or_silenced()
     {
         var h = new PipelineHarness(PipelineHarness.Options(o =>

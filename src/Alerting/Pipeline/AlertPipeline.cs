@@ -106,6 +106,13 @@ internal sealed class AlertPipeline : IAlertSink
     {
         var snap = new AlertSnapshot(e.Key, e.Source, "announcement", e.Severity, e.Summary, e.Details, labels, e.Timestamp, null);
         History.Add(new(now, "announced", e.Key, null, null, e.Summary));
+        // A producer's own acknowledgement (Checks' ACKNOWLEDGEMENT, Nagios-style) acknowledges the alert here too, so
+        // escalation stops; the announcement itself tells the receivers.
+        if (labels.GetValueOrDefault("notification_type") == "ACKNOWLEDGEMENT" && _alerts.TryGetValue(e.Key, out var acked) && acked.IsFiring && acked.Ack == null)
+        {
+            acked.Ack = new Acknowledgement(e.Source, e.Summary, now);
+            History.Add(new(now, "acknowledged", e.Key, null, e.Source, e.Summary));
+        }
         foreach (var route in _routes.Match(labels))
         {
             if (route.Receiver.Length == 0) continue;
