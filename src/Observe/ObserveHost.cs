@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Observe.Alerting;
 using Observe.Checks;
 using Observe.Collector;
 using Observe.DeployMarkers;
@@ -77,6 +78,8 @@ internal static class ObserveHost
             builder.Services.AddSingleton(_ => MetricSinks.Carbon(config.Sinks.Carbon.Host, config.Sinks.Carbon.Port));
         if (config.Sinks.Console.Enabled)
             builder.Services.AddSingleton(_ => MetricSinks.Console());
+        // Alerting before Checks (and DeployMarkers): they send to the IAlertSink it registers.
+        if (config.Alerting.Enabled) builder.Services.AddObserveAlerting(config.Alerting, Path.Combine(config.Storage.DataDir, "alerting"));
         if (config.Checks.Enabled) builder.Services.AddObserveChecks(config.Checks);
         if (config.Deploys.Enabled)
             builder.Services.AddObserveDeploys(config.Deploys, config.Storage.DataDir, TimeSpan.FromMilliseconds(config.Collector.Statsd.FlushInterval));
@@ -97,6 +100,7 @@ internal static class ObserveHost
         app.MapObserveStorage();
         if (config.Checks.Enabled) app.MapChecksApi();
         if (config.Deploys.Enabled) app.MapDeploysApi();
+        if (config.Alerting.Enabled) app.MapAlertingApi();
         return app;
     }
 

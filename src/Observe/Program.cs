@@ -31,6 +31,7 @@ public static class Program
             return await Observe.Checks.ChecksCli.PrintAsync(new Uri($"http://{cfg.Http.Address}:{cfg.Http.Port}/"), parse.GetValue(problemsOnly), Console.Out, ct);
         });
         root.Subcommands.Add(checks);
+        AddAlertingCommands(root, configOption);
 
         root.Subcommands.Add(DeployCommand(configOption));
 
@@ -103,6 +104,35 @@ public static class Program
     private static string? Token() => NullIfEmpty(Environment.GetEnvironmentVariable("OBSERVE_TOKEN"));
 
     private static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
+
+    /// <summary><c>observe ack</c>, <c>observe silence add|list|expire</c>, <c>observe alerts</c> (Alerting's API over HTTP).</summary>
+    private static void AddAlertingCommands(RootCommand root, Option<string?> configOption)
+    {
+        static Uri Base(ParseResult parse, Option<string?> configOption) => BaseUrl(null, parse.GetValue(configOption));
+        var author = new Option<string?>("--author") { Description = "Who (ignored when OBSERVE_TOKEN is set: the token's name is recorded)" };
+
+        var ackKey = new Argument<string>("key") { Description = "Alert key, e.g. check/web1/http (see observe alerts)" };
+        var ackComment = new Option<string?>("--comment", "-m") { Description = "Why / what you are doing" };
+        var ack = new Command("ack", "Acknowledge a firing alert: escalation stops, receivers are told.") { ackKey, ackComment, author, configOption };
+        ack.SetAction((parse, ct) => Observe.Alerting.AlertingCli.AckAsync(Base(parse, configOption), parse.GetValue(ackKey)!, parse.GetValue(ackComment), parse.GetValue(author), Console.Out, ct));
+        root.Subcommands.Add(ack);
+
+        var alerts = new Command("alerts", "List the alerts of a running Observe (firing, resolving; acked, silenced, inhibited).") { configOption };
+        alerts.SetAction((parse, ct) => Observe.Alerting.AlertingCli.AlertsAsync(Base(parse, configOption), Console.Out, ct));
+        root.Subcommands.Add(alerts);
+
+        var match = new Option<string[]>("--match") { Description = "Label matcher (repeatable): host=web1, check!=_host, service=~api|web", Required = true, AllowMultipleArgumentsPerToken = false };
+        var forOption = new Option<string>("--for") { Description = "How long, e.g. 2h", Required = true };
+        var reason = new Option<string>("--reason") { Description = "Why (recorded)", Required = true };
+        var add = new Command("add", "Silence alerts matching every --match for a while.") { match, forOption, reason, author, configOption };
+        add.SetAction((parse, ct) => Observe.Alerting.AlertingCli.SilenceAddAsync(Base(parse, configOption), parse.GetValue(match)!, parse.GetValue(forOption)!, parse.GetValue(reason)!, parse.GetValue(author), Console.Out, ct));
+        var list = new Command("list", "List silences (pending, active, expired).") { configOption };
+        list.SetAction((parse, ct) => Observe.Alerting.AlertingCli.SilenceListAsync(Base(parse, configOption), Console.Out, ct));
+        var id = new Argument<string>("id") { Description = "Silence id (see observe silence list)" };
+        var expire = new Command("expire", "End a silence now.") { id, configOption };
+        expire.SetAction((parse, ct) => Observe.Alerting.AlertingCli.SilenceExpireAsync(Base(parse, configOption), parse.GetValue(id)!, Console.Out, ct));
+        root.Subcommands.Add(new Command("silence", "Silences of a running Observe.") { add, list, expire });
+    }
 
     internal static int CheckConfig(string path)
     {

@@ -289,4 +289,50 @@ public class ChecksConfigTests
         foreach (var k in keys) Assert.Contains(problems, p => p.KeyPath == k && p.Line > 0);
         Assert.Equal(keys.Length, problems.Count);
     }
+
+    [Fact]
+    public void An_alerting_section_binds_and_its_problems_name_the_key_path_and_line()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"observe-alerting-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(path, """
+            alerting:
+              irc: { server: irc.example.com, port: 6697, tls: true, nickservPassword: s3cret-nickserv }
+              smtp: { host: mail.example.com, security: starttls, username: observe, password: s3cret-smtp }
+              receivers:
+                - name: ops
+                  irc: { channel: "#ops" }
+                  email: { to: [ops@example.com] }
+                - name: pager
+                  pagerduty: { routingKey: s3cret-routing-key }
+              route:
+                receiver: ops
+                group_by: [host]
+                routes:
+                  - receiver: pager
+                    matchers: [severity=critical]
+                    continue: true
+                    escalation: [{ after: 15m, receiver: ops }]
+                  - receiver: nobody
+                    groupWait: soon
+              inhibitRules:
+                - sourceMatchers: [check=_host]
+                  targetMatchers: [check!=_host]
+                  equal: [host]
+            """);
+        try
+        {
+            var (c, problems) = ConfigBinder.Load(path, new System.Collections.Hashtable());
+            Assert.Equal(2, problems.Count);
+            Assert.Contains(problems, p => p.KeyPath == "alerting.route.routes[1].receiver" && p.Line == 18 && p.Message.Contains("nobody"));
+            Assert.Contains(problems, p => p.KeyPath == "alerting.route.routes[1].groupWait" && p.Line == 19);
+            Assert.DoesNotContain(problems, p => p.Message.Contains("s3cret"));
+            Assert.Equal(["host"], c.Alerting.Route.GroupBy);
+            Assert.True(c.Alerting.Route.Routes[0].Continue);
+            Assert.Equal("15m", c.Alerting.Route.Routes[0].Escalation![0].After);
+            Assert.Equal("s3cret-routing-key", c.Alerting.Receivers[1].Pagerduty!.RoutingKey);
+            Assert.Equal(["host"], c.Alerting.InhibitRules[0].Equal);
+            Assert.True(c.Alerting.Irc.Tls);
+        }
+        finally { File.Delete(path); }
+    }
 }

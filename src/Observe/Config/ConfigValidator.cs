@@ -53,6 +53,7 @@ internal static class ConfigValidator
             for (var j = 0; j < c.Deploys.Services[i].Checks.Count; j++)
                 if (c.Deploys.Services[i].Checks[j].Split('/') is [var h, var n] && !c.Checks.Hosts.Any(x => x.Name == h && x.Checks.Any(k => k.Name == n)))
                     Fail($"deploys.services[{i}].checks[{j}]", $"no check {h}/{n} is declared under checks.hosts");
+        if (c.Alerting.Enabled) foreach (var p in Observe.Alerting.AlertingConfig.Validate(c.Alerting)) Fail(p.KeyPath, p.Message);
         var names = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < c.Auth.Tokens.Count; i++)
         {

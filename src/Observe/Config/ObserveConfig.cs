@@ -12,6 +12,7 @@ public sealed class ObserveConfig
     public SinksOptions Sinks { get; set; } = new();
     public Observe.Checks.ChecksOptions Checks { get; set; } = new();
     public Observe.DeployMarkers.DeploysOptions Deploys { get; set; } = new();
+    public Observe.Alerting.AlertingOptions Alerting { get; set; } = new();
     public LoggingOptions Logging { get; set; } = new();
     public AuthOptions Auth { get; set; } = new();
 }
