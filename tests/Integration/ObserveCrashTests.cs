@@ -14,14 +14,6 @@ namespace Observe.Integration;
 /// </summary>
 public class ObserveCrashTests(ITestOutputHelper output)
 {
-    private static string ObserveDll()
-    {
-        var config = AppContext.BaseDirectory.Contains("/Release/") ? "Release" : "Debug";
-        var dll = Path.Combine(Repo.Root, "src", "Observe", "bin", config, "net10.0", "observe.dll");
-        Assert.True(File.Exists(dll), $"{dll} not built");
-        return dll;
-    }
-
     [Fact]
     public async Task Sigkill_during_ingest_loses_no_acknowledged_flush()
     {
@@ -47,7 +39,7 @@ public class ObserveCrashTests(ITestOutputHelper output)
 
         for (var round = 1; round <= 6; round++)
         {
-            var observe = PeerProcess.Start("dotnet", [ObserveDll(), "run", "--config", configPath], dir, Path.Combine(dir, $"observe-{round}.log"));
+            var observe = ObserveBinary.Run(configPath, dir, $"observe-{round}.log");
             try
             {
                 await Poll.UntilAsync(async () => (await client.GetAsync("/health")).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "observe up");
