@@ -102,6 +102,13 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
         await _reloadGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            // The scheduler's store is built at start: a changed checks.cluster waits for the next start.
+            var running = _options.Cluster;
+            var cl = options.Cluster;
+            if ((cl.Enabled, cl.ConnectionString, cl.InstanceId, cl.CheckinInterval, cl.CheckinMisfireThreshold, cl.CreateSchema, cl.TablePrefix) !=
+                (running.Enabled, running.ConnectionString, running.InstanceId, running.CheckinInterval, running.CheckinMisfireThreshold, running.CreateSchema, running.TablePrefix))
+                _log.LogWarning("checks: checks.cluster changed; it takes effect at the next start");
+            options.Cluster = running;
             var old = _entries;
             var next = BuildEntries(options, old);
             _options = options;
