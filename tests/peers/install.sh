@@ -3,7 +3,7 @@
 # Idempotent; safe to run on a machine that already has them.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-apt_pkgs=(graphite-carbon graphite-web collectd-core netcat-openbsd monitoring-plugins-basic monitoring-plugins-standard postgresql-15)
+apt_pkgs=(graphite-carbon graphite-web collectd-core netcat-openbsd monitoring-plugins-basic monitoring-plugins-standard postgresql-15 nginx nagios4-core)
 missing=()
 for p in "${apt_pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
