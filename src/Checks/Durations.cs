@@ -2,7 +2,8 @@ using System.Globalization;
 
 namespace Observe.Checks;
 
-internal static class Durations
+/// <summary>Duration strings as the config writes them (<c>500ms</c>, <c>30s</c>, <c>5m</c>); shared with DeployMarkers.</summary>
+public static class Durations
 {
     /// <summary>Parses <c>500ms</c>, <c>30s</c>, <c>5m</c>, <c>1h</c>, <c>1d</c> or a bare number of seconds.</summary>
     public static bool TryParse(string? text, out TimeSpan value)

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Observe.Checks;
 using Observe.Collector;
+using Observe.DeployMarkers;
 using Observe.Host.Auth;
 using Observe.Host.Config;
 using Observe.Storage;
@@ -62,8 +63,19 @@ internal static class ObserveHost
         var builder = WebApplication.CreateSlimBuilder(args);
         builder.Host.UseSerilog();
         builder.WebHost.UseUrls($"http://{config.Http.Address}:{config.Http.Port}");
+        // One bound for every endpoint's body; reading more throws BadHttpRequestException (413), answered below.
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = config.Http.MaxRequestBodyBytes);
+        builder.Services.Configure<Microsoft.AspNetCore.Http.Features.FormOptions>(o =>
+        {
+            o.MultipartBodyLengthLimit = config.Http.MaxRequestBodyBytes;
+            o.ValueLengthLimit = (int)config.Http.MaxRequestBodyBytes;
+            // A /render form carries one value per target: let the target limit speak, with its own message.
+            o.ValueCountLimit = Math.Max(1024, config.Storage.Render.MaxTargets + 64);
+        });
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(TimeProvider.System);
+        // Room for the last flush (which may wait up to 20 s for its interval to end) within systemd's 30 s TimeoutStopSec.
+        builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(28));
         builder.Services.AddObserveAuth(ApiTokenResolver.Resolve(config.Auth));
 
         // Storage first: the embedded store is a sink and the reader behind the Graphite API.
@@ -73,6 +85,8 @@ internal static class ObserveHost
         if (config.Sinks.Console.Enabled)
             builder.Services.AddSingleton(_ => MetricSinks.Console());
         if (config.Checks.Enabled) builder.Services.AddObserveChecks(config.Checks);
+        if (config.Deploys.Enabled)
+            builder.Services.AddObserveDeploys(config.Deploys, config.Storage.DataDir, TimeSpan.FromMilliseconds(config.Collector.Statsd.FlushInterval));
         // DogStatsD: `_e` events become Graphite events, `_sc` service checks become passive check results.
         builder.Services.AddSingleton<IStatsdEventSink>(sp => new StatsdEventRouter(
             StorageHosting.StatsdEventsToGraphite(sp), sp.GetService<IServiceCheckReceiver>()));
@@ -80,6 +94,7 @@ internal static class ObserveHost
         builder.Services.AddSingleton(sp => new ChecksConfigReload(configPath, sp.GetService<IChecksReloader>(), sp.GetService<ICheckStates>()));
 
         var app = builder.Build();
+        app.Use(AnswerRequestLimits);
         app.UseAuthentication();
         app.UseAuthorization();
         app.Services.ExportCollectorMetrics();
@@ -89,6 +104,7 @@ internal static class ObserveHost
             Results.Json(new { collector = collector(), storage = storage() }, StatsJson));
         app.MapObserveStorage();
         if (config.Checks.Enabled) app.MapChecksApi();
+        if (config.Deploys.Enabled) app.MapDeploysApi();
         app.MapPost("/api/reload", async (HttpContext ctx, ChecksConfigReload reload) =>
         {
             var who = ctx.User.Identity is { IsAuthenticated: true, Name: { } n } ? n : "api";
@@ -96,6 +112,18 @@ internal static class ObserveHost
             return Results.Json(result, StatsJson, statusCode: result.Reloaded ? 200 : 400);
         }).RequireAuthorization("admin");
         return app;
+    }
+
+    /// <summary>A request over a limit (body size, form limits) gets its 4xx with the reason as JSON, not a 500.</summary>
+    private static async Task AnswerRequestLimits(HttpContext ctx, RequestDelegate next)
+    {
+        try { await next(ctx); }
+        catch (Exception e) when (e is BadHttpRequestException or InvalidDataException && !ctx.Response.HasStarted)
+        {
+            ctx.Response.Clear();
+            ctx.Response.StatusCode = e is BadHttpRequestException b ? b.StatusCode : StatusCodes.Status400BadRequest;
+            await ctx.Response.WriteAsJsonAsync(new { error = e.Message });
+        }
     }
 
     /// <summary>Anyone who can reach a non-loopback listener could post deploys or silence alerts: say so loudly.</summary>

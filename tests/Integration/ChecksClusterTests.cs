@@ -53,7 +53,7 @@ public class ChecksClusterTests(ITestOutputHelper output)
                 var http = FreePort.Get();
                 var config = Path.Combine(dir, $"{node}.yaml");
                 await File.WriteAllTextAsync(config, Config(node, http, FreePort.Get(), targetPort, pg.ConnectionString, Path.Combine(dir, node)));
-                nodes[node] = (ObserveBinary.Run(config, dir, $"{node}.log"), new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(5) });
+                nodes[node] = (ObserveBinary.Run(config, dir, Path.Combine(dir, $"{node}.log")), new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(5) });
             }
             foreach (var (name, (process, client)) in nodes)
                 await Poll.UntilAsync(async () => !process.HasExited && (await client.GetAsync("/health")).IsSuccessStatusCode, TimeSpan.FromSeconds(60),

@@ -110,7 +110,7 @@ public class ReloadTests
         var path = Path.Combine(dir, "observe.yaml");
         var http = FreePort.Get();
         await File.WriteAllTextAsync(path, Yaml(http, Path.Combine(dir, "data"), "", tokens: false));
-        await using var observe = ObserveBinary.Run(path, dir, "observe.log");
+        await using var observe = ObserveBinary.Run(path, dir, Path.Combine(dir, "observe.log"));
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(5) };
         await Poll.UntilAsync(async () => (await Check(client, "a"))?.GetProperty("state").GetString() == "critical", TimeSpan.FromSeconds(60), "observe up, a CRITICAL");
         var aChanged = (await Check(client, "a"))!.Value.GetProperty("lastStateChange").GetString();
