@@ -52,15 +52,17 @@ public class StateMachineTests
         // hard recovery
         Assert.Equal(["Alert OK HARD 3", "Notification Recovery OK"], s.Check(Ok));
         Assert.Equal((Ok, StateType.Hard, 1), (s.M.State, s.M.StateType, s.M.Attempt));
-        Assert.Equal(17.83, Math.Round(s.M.PercentStateChange, 2)); // 3 changes at x=14,19,20 of 21: (1.0921+1.2237+1.25)·100/20
+        // soft retries do not enter the flap history (base/flapping.c): the hard states O,C,C,C,W,O give changes at x=16,19,20
+        Assert.Equal(18.09, Math.Round(s.M.PercentStateChange, 2)); // (1.1447+1.2237+1.25)·100/20
         Assert.False(s.M.IsFlapping);                               // undecided between 5 and 20
 
-        // flapping: one more change pushes the weighted percentage to 23.68 ≥ 20
-        Assert.Equal(["Alert CRITICAL SOFT 1", "FlappingStart"], s.Check(Critical));
-        Assert.Equal(23.68, Math.Round(s.M.PercentStateChange, 2));
+        // flapping: the soft retries change nothing; the hard CRITICAL adds a fourth change: 23.95 ≥ 20
+        Assert.Equal(["Alert CRITICAL SOFT 1"], s.Check(Critical));
         Assert.Equal(["Alert CRITICAL SOFT 2"], s.Check(Critical));
-        Assert.Equal(["Alert CRITICAL HARD 3", "Notification Problem suppressed by flapping"], s.Check(Critical));
-        for (var k = 3; k <= 18; k++) Assert.Empty(s.Check(Critical)); // changes age out; still ≥ 5 %
+        Assert.Equal(18.09, Math.Round(s.M.PercentStateChange, 2));
+        Assert.Equal(["Alert CRITICAL HARD 3", "FlappingStart", "Notification Problem suppressed by flapping"], s.Check(Critical));
+        Assert.Equal(23.95, Math.Round(s.M.PercentStateChange, 2));
+        for (var k = 1; k <= 18; k++) Assert.Empty(s.Check(Critical)); // changes age out; still > 5 %
         Assert.True(s.M.IsFlapping);
         // the 19th stable result leaves one change at the oldest slot: 0.75·100/20 = 3.75 ≤ 5 → stop, and the still-unnotified problem notifies
         Assert.Equal(["FlappingStop", "Notification Problem CRITICAL"], s.Check(Critical));

@@ -267,6 +267,9 @@ internal sealed class ServiceStateMachine
 
     private void UpdateFlapping(DateTimeOffset now, List<CheckEvent> events)
     {
+        // As base/flapping.c: only hard states and soft recoveries enter the history, so the retries of one
+        // problem do not count as flapping (a SOFT non-OK result changes neither history nor flap state).
+        if (StateType == StateType.Soft && State != CheckState.Ok) return;
         _history[_historyIndex] = State;
         _historyIndex = (_historyIndex + 1) % MaxStateHistory;
         PercentStateChange = PercentChange(_history, _historyIndex);
