@@ -181,7 +181,8 @@ public class StoreTests
             c.Open();
             using var cmd = c.CreateCommand();
             // Tear the level-0 chunk of t.a: cut its blob short, as a torn write would.
-            cmd.CommandText = "UPDATE chunk SET data = substr(data, 1, length(data) - 3) WHERE level = 0 AND series = (SELECT id FROM series WHERE name = 't.a')";
+            // The chunk row id packs (series << 28 | level << 24 | chunk number).
+            cmd.CommandText = "UPDATE chunk SET data = substr(data, 1, length(data) - 3) WHERE (id >> 24 & 15) = 0 AND (id >> 28) = (SELECT id FROM series WHERE name = 't.a')";
             Assert.Equal(1, cmd.ExecuteNonQuery());
         }
         using var r = TimeSeriesStore.Open(o, time);

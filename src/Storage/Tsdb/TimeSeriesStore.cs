@@ -26,6 +26,8 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
         public readonly long[] SealedMax = Enumerable.Repeat(long.MinValue, schema.Archives.Length).ToArray();
         /// <summary>Per archive: the newest chunk, which later compactions extend until it holds <see cref="MaxChunkPoints"/>.</summary>
         public readonly TailChunk?[] Tails = new TailChunk?[schema.Archives.Length];
+        /// <summary>Per archive: the next chunk number (the low bits of the chunk's row id, see <see cref="ChunkId"/>).</summary>
+        public readonly int[] NextChunk = new int[schema.Archives.Length];
 
         public void Append(long ts, double v, long seq)
         {
@@ -43,6 +45,18 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
 
     /// <summary>Points per chunk before a new one is started (720 = 2 h of 10 s slots).</summary>
     public const int MaxChunkPoints = 720;
+
+    /// <summary>On-disk format (PRAGMA user_version): 2 = chunk row id keyed by series/level, chunk codec v2.</summary>
+    private const int FormatVersion = 2;
+    private const int ChunkNumberBits = 24, LevelBits = 4;
+
+    /// <summary>
+    /// A chunk's row id is (series, level, chunk number) packed into one integer, so the table's own B-tree orders
+    /// chunks by series, archive and age: no secondary index and no series/level columns (≈ 30 bytes per row).
+    /// </summary>
+    internal static long ChunkId(int series, int level, int number) => ((long)series << (ChunkNumberBits + LevelBits)) | ((long)level << ChunkNumberBits) | (uint)number;
+    private static (int Series, int Level, int Number) SplitChunkId(long id) =>
+        ((int)(id >> (ChunkNumberBits + LevelBits)), (int)((id >> ChunkNumberBits) & ((1 << LevelBits) - 1)), (int)(id & ((1 << ChunkNumberBits) - 1)));
 
     private readonly object _gate = new();
     private readonly SqliteConnection _conn;
@@ -88,21 +102,23 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
         Exec("PRAGMA page_size=16384;");
         Exec("PRAGMA journal_mode=WAL;");
         Exec(options.SynchronousFull ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;");
-        Exec("""
-            CREATE TABLE IF NOT EXISTS series(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+        CheckFormat();
+        // series.name is unique by construction (the in-memory index decides whether a name is new, under the store
+        // lock); a UNIQUE index would only store every name a second time.
+        Exec($"""
+            CREATE TABLE IF NOT EXISTS series(id INTEGER PRIMARY KEY, name TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS head(seq INTEGER PRIMARY KEY, batch_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL, data BLOB NOT NULL);
-            CREATE TABLE IF NOT EXISTS chunk(id INTEGER PRIMARY KEY, series INTEGER NOT NULL, level INTEGER NOT NULL,
-                min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL, expires INTEGER NOT NULL, data BLOB NOT NULL);
-            CREATE INDEX IF NOT EXISTS chunk_by_series ON chunk(series, level, max_ts);
+            CREATE TABLE IF NOT EXISTS chunk(id INTEGER PRIMARY KEY, min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL, expires INTEGER NOT NULL, data BLOB NOT NULL);
             CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+            PRAGMA user_version={FormatVersion};
             """);
         _insertSeries = Prepare("INSERT INTO series(name) VALUES($n) RETURNING id", "$n");
         _insertHead = Prepare("INSERT INTO head(batch_ts, max_ts, data) VALUES($t, $m, $d) RETURNING seq", "$t", "$m", "$d");
         _upsertMeta = Prepare("INSERT INTO meta(key, value) VALUES('last_batch_ts', $v) ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)", "$v");
-        _selectChunks = Prepare("SELECT id, data FROM chunk WHERE series = $s AND level = $l AND max_ts >= $f AND min_ts < $u ORDER BY id", "$s", "$l", "$f", "$u");
-        _insertChunk = Prepare("INSERT INTO chunk(series, level, min_ts, max_ts, expires, data) VALUES($s, $l, $a, $b, $e, $d) RETURNING id", "$s", "$l", "$a", "$b", "$e", "$d");
+        _selectChunks = Prepare("SELECT id, data FROM chunk WHERE id BETWEEN $lo AND $hi AND max_ts >= $f AND min_ts < $u ORDER BY id", "$lo", "$hi", "$f", "$u");
+        _insertChunk = Prepare("INSERT INTO chunk(id, min_ts, max_ts, expires, data) VALUES($i, $a, $b, $e, $d)", "$i", "$a", "$b", "$e", "$d");
         _selectChunkById = Prepare("SELECT data FROM chunk WHERE id = $i", "$i");
-        _updateChunk = Prepare("UPDATE chunk SET max_ts = $b, expires = $e, data = $d WHERE id = $i", "$b", "$e", "$d", "$i");
+        _updateChunk = Prepare("UPDATE chunk SET min_ts = $a, max_ts = $b, expires = $e, data = $d WHERE id = $i", "$a", "$b", "$e", "$d", "$i");
         Load();
         if (options.CompactionIntervalSeconds > 0)
         {
@@ -113,6 +129,18 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
 
     /// <summary>Opens (creating if needed) the store under <see cref="StorageOptions.DataDir"/>.</summary>
     public static TimeSeriesStore Open(StorageOptions options, TimeProvider? time = null) => new(options, time ?? TimeProvider.System);
+
+    /// <summary>Refuses a database written in an older on-disk format instead of misreading it.</summary>
+    private void CheckFormat()
+    {
+        using var c = _conn.CreateCommand();
+        c.CommandText = "PRAGMA user_version";
+        long version = (long)c.ExecuteScalar()!;
+        c.CommandText = "SELECT count(*) FROM sqlite_master WHERE name = 'chunk'";
+        bool populated = (long)c.ExecuteScalar()! > 0;
+        if (populated && version != FormatVersion)
+            throw new InvalidDataException($"{DatabasePath} is in on-disk format {version}, this build reads format {FormatVersion}; move the file away (nothing is converted)");
+    }
 
     private void Exec(string sql) { using var c = _conn.CreateCommand(); c.CommandText = sql; c.ExecuteNonQuery(); }
 
@@ -154,18 +182,20 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
         }
         using (var c = _conn.CreateCommand())
         {
-            c.CommandText = "SELECT id, series, level, min_ts, max_ts, data FROM chunk ORDER BY id";
+            c.CommandText = "SELECT id, min_ts, max_ts, data FROM chunk ORDER BY id";
             using var r = c.ExecuteReader();
             while (r.Read())
             {
-                var data = (byte[])r.GetValue(5);
-                if (!Gorilla.TryValidate(data, out int count)) { _badChunks.Add(r.GetInt64(0)); _corruptChunks++; continue; }
-                if (byId.TryGetValue(r.GetInt32(1), out var s))
+                long id = r.GetInt64(0);
+                var (series, level, number) = SplitChunkId(id);
+                if (byId.TryGetValue(series, out var s) && level < s.SealedMax.Length)
+                    s.NextChunk[level] = Math.Max(s.NextChunk[level], number + 1);
+                var data = (byte[])r.GetValue(3);
+                if (!Gorilla.TryValidate(data, out int count)) { _badChunks.Add(id); _corruptChunks++; continue; }
+                if (s != null && level < s.SealedMax.Length)
                 {
-                    int level = r.GetInt32(2);
-                    if (level >= s.SealedMax.Length) continue;
-                    s.SealedMax[level] = Math.Max(s.SealedMax[level], r.GetInt64(4));
-                    s.Tails[level] = new TailChunk(r.GetInt64(0), r.GetInt64(3), r.GetInt64(4), count);
+                    s.SealedMax[level] = Math.Max(s.SealedMax[level], r.GetInt64(2));
+                    s.Tails[level] = new TailChunk(id, r.GetInt64(1), r.GetInt64(2), count);
                 }
             }
         }
@@ -373,8 +403,8 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
         var vals = new double?[Math.Max(0, (until - from) / step)];
         if (vals.Length == 0) return vals;
         _selectChunks.Transaction = _currentTx;
-        _selectChunks.Parameters[0].Value = s.Id;
-        _selectChunks.Parameters[1].Value = level;
+        _selectChunks.Parameters[0].Value = ChunkId(s.Id, level, 0);
+        _selectChunks.Parameters[1].Value = ChunkId(s.Id, level, (1 << ChunkNumberBits) - 1);
         _selectChunks.Parameters[2].Value = from;
         _selectChunks.Parameters[3].Value = until;
         using (var r = _selectChunks.ExecuteReader())
@@ -571,7 +601,7 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
         }
         var newMax = Enumerable.Repeat(long.MinValue, archives.Length).ToArray();
         long minTs = ts[0], maxTs = ts[^1];
-        AppendChunk(s.Id, 0, ts, vs, archives[0].Retention, tails, tx);
+        AppendChunk(s, 0, ts, vs, archives[0].Retention, tails, tx);
         newMax[0] = maxTs;
 
         long prevStep = archives[0].Step;
@@ -597,7 +627,7 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
                 if (coarse[j] is double d) { cts.Add(rFrom + j * step); cvs.Add(d); }
             if (cts.Count > 0)
             {
-                AppendChunk(s.Id, k, [.. cts], [.. cvs], archives[k].Retention, tails, tx);
+                AppendChunk(s, k, [.. cts], [.. cvs], archives[k].Retention, tails, tx);
                 newMax[k] = cts[^1];
             }
             prev = coarse; prevFrom = rFrom; prevStep = step;
@@ -606,48 +636,69 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
     }
 
     /// <summary>
-    /// Extends the series' newest chunk of this archive when the new slots all follow it and it has room
-    /// (re-encoded and replaced in the same transaction), else inserts a new chunk. Bigger chunks amortise the
+    /// Extends the series' newest chunk of this archive when the new slots do not start before it and the union fits
+    /// in <see cref="MaxChunkPoints"/> (merged, new values win, re-encoded and replaced in the same transaction), else
+    /// inserts a new chunk (which, having a higher id, wins over older chunks on reads). Late data that falls into the
+    /// tail's slots (a rollup slot recomputed) is thus merged instead of stored twice; bigger chunks amortise the
     /// per-chunk header and row overhead.
     /// </summary>
-    private void AppendChunk(int series, int level, long[] ts, double[] vs, long retention, TailChunk?[] tails, SqliteTransaction tx)
+    private void AppendChunk(SeriesState s, int level, long[] ts, double[] vs, long retention, TailChunk?[] tails, SqliteTransaction tx)
     {
         var tail = tails[level];
-        if (tail != null && ts[0] > tail.MaxTs && tail.Count + ts.Length <= MaxChunkPoints && !_badChunks.Contains(tail.Id))
+        if (tail != null && ts[0] >= tail.MinTs && tail.Count < MaxChunkPoints && !_badChunks.Contains(tail.Id))
         {
             _selectChunkById.Transaction = tx;
             _selectChunkById.Parameters[0].Value = tail.Id;
             if (_selectChunkById.ExecuteScalar() is byte[] old && Gorilla.TryValidate(old, out _))
             {
                 var (ots, ovs) = Gorilla.Decode(old);
-                long[] nts = [.. ots, .. ts];
-                double[] nvs = [.. ovs, .. vs];
-                _updateChunk.Transaction = tx;
-                _updateChunk.Parameters[0].Value = nts[^1];
-                _updateChunk.Parameters[1].Value = nts[^1] + retention;
-                _updateChunk.Parameters[2].Value = Gorilla.Encode(nts, nvs);
-                _updateChunk.Parameters[3].Value = tail.Id;
-                if (_updateChunk.ExecuteNonQuery() == 1)
+                var (nts, nvs) = MergeSorted(ots, ovs, ts, vs);
+                if (nts.Length <= MaxChunkPoints)
                 {
-                    tails[level] = new TailChunk(tail.Id, nts[0], nts[^1], nts.Length);
-                    return;
+                    _updateChunk.Transaction = tx;
+                    _updateChunk.Parameters[0].Value = nts[0];
+                    _updateChunk.Parameters[1].Value = nts[^1];
+                    _updateChunk.Parameters[2].Value = nts[^1] + retention;
+                    _updateChunk.Parameters[3].Value = Gorilla.Encode(nts, nvs);
+                    _updateChunk.Parameters[4].Value = tail.Id;
+                    if (_updateChunk.ExecuteNonQuery() == 1)
+                    {
+                        tails[level] = new TailChunk(tail.Id, nts[0], nts[^1], nts.Length);
+                        return;
+                    }
                 }
             }
         }
-        long id = InsertChunk(series, level, ts, vs, retention, tx);
+        int number = s.NextChunk[level]++;
+        if (number >= 1 << ChunkNumberBits) throw new InvalidOperationException($"series {s.Name}: archive {level} has no chunk numbers left");
+        long id = ChunkId(s.Id, level, number);
+        _insertChunk.Transaction = tx;
+        _insertChunk.Parameters[0].Value = id;
+        _insertChunk.Parameters[1].Value = ts[0];
+        _insertChunk.Parameters[2].Value = ts[^1];
+        _insertChunk.Parameters[3].Value = ts[^1] + retention;
+        _insertChunk.Parameters[4].Value = Gorilla.Encode(ts, vs);
+        _insertChunk.ExecuteNonQuery();
         tails[level] = new TailChunk(id, ts[0], ts[^1], ts.Length);
     }
 
-    private long InsertChunk(int series, int level, long[] ts, double[] vs, long retention, SqliteTransaction tx)
+    /// <summary>Union of two ascending slot lists; on equal timestamps the second (newer) value wins.</summary>
+    private static (long[] Ts, double[] Values) MergeSorted(long[] ats, double[] avs, long[] bts, double[] bvs)
     {
-        _insertChunk.Transaction = tx;
-        _insertChunk.Parameters[0].Value = series;
-        _insertChunk.Parameters[1].Value = level;
-        _insertChunk.Parameters[2].Value = ts[0];
-        _insertChunk.Parameters[3].Value = ts[^1];
-        _insertChunk.Parameters[4].Value = ts[^1] + retention;
-        _insertChunk.Parameters[5].Value = Gorilla.Encode(ts, vs);
-        return (long)_insertChunk.ExecuteScalar()!;
+        if (ats.Length == 0 || bts[0] > ats[^1]) return ([.. ats, .. bts], [.. avs, .. bvs]);
+        var ts = new List<long>(ats.Length + bts.Length);
+        var vs = new List<double>(ats.Length + bts.Length);
+        int i = 0, j = 0;
+        while (i < ats.Length || j < bts.Length)
+        {
+            if (j == bts.Length || (i < ats.Length && ats[i] < bts[j])) { ts.Add(ats[i]); vs.Add(avs[i]); i++; }
+            else
+            {
+                if (i < ats.Length && ats[i] == bts[j]) i++;
+                ts.Add(bts[j]); vs.Add(bvs[j]); j++;
+            }
+        }
+        return ([.. ts], [.. vs]);
     }
 
     public void Dispose()

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Observe.Storage.Graphite;
 using Observe.TestSupport;
@@ -32,7 +33,10 @@ public sealed class GraphiteApiTests : IAsyncLifetime
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        // POST /events/ requires the "ingest" policy (the host's bearer auth); a bare app registers a permissive one.
+        builder.Services.AddAuthorization(o => o.AddPolicy("ingest", p => p.RequireAssertion(_ => true)));
         _app = builder.Build();
+        _app.UseAuthorization();
         _app.MapGraphiteApi(_store, _events, () => Now);
         await _app.StartAsync();
         _url = $"http://127.0.0.1:{port}";
