@@ -105,14 +105,6 @@ int Arg(string name, int dflt)
     return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : dflt;
 }
 
-/// <summary>A clock the bench sets to the time of the data being written.</summary>
-sealed class BenchClock(long unixSeconds) : TimeProvider
-{
-    private long _now = unixSeconds;
-    public void Set(long unixSeconds) => Interlocked.Exchange(ref _now, unixSeconds);
-    public override DateTimeOffset GetUtcNow() => DateTimeOffset.FromUnixTimeSeconds(Interlocked.Read(ref _now));
-}
-
 static (long Db, long Chunks, long Rollups, long Series) Sizes(string dir)
 {
     var path = Path.Combine(dir, "tsdb.db");
@@ -265,4 +257,12 @@ sealed class StatsdShape(int n, Random rnd)
         }
         return w;
     }
+}
+
+/// <summary>A clock the bench sets to the time of the data being written.</summary>
+sealed class BenchClock(long unixSeconds) : TimeProvider
+{
+    private long _now = unixSeconds;
+    public void Set(long unixSeconds) => Interlocked.Exchange(ref _now, unixSeconds);
+    public override DateTimeOffset GetUtcNow() => DateTimeOffset.FromUnixTimeSeconds(Interlocked.Read(ref _now));
 }

@@ -101,7 +101,7 @@ internal static class Gorilla
 {
     public const int HeaderSize = 8;
     private const byte Version = 2;
-    public const byte EncXor = 0, EncRationalDelta = 1, EncRationalRaw = 2;
+    public const byte EncXor = 0, EncRationalDelta = 1, EncRationalRaw = 2, EncSqrt = 3;
     private const byte TsStepped = 4;
     private const int MaxCount = 1 << 24;
 
@@ -142,9 +142,11 @@ internal static class Gorilla
             WriteXorValues(ref w, values);
             best = buf; bestLen = w.ByteLength; bestFlags = EncXor;
         }
-        if (forced != EncXor)
+        int rationals = 0;
+        if (forced is < 0 or EncRationalDelta or EncRationalRaw)
         {
             var a = RationalAnalysis.Of(values);
+            rationals = a.Rational;
             if (a.Rational > 0 || forced >= 0)
             {
                 bool delta = forced == EncRationalDelta || (forced < 0 && a.DeltaCost < a.RawCost);
@@ -153,6 +155,19 @@ internal static class Gorilla
                 WriteTimestamps(ref w, ts, steps, g);
                 WriteRationalValues(ref w, values, a, delta);
                 if (w.ByteLength < bestLen) { best = buf; bestLen = w.ByteLength; bestFlags = delta ? EncRationalDelta : EncRationalRaw; }
+            }
+        }
+        if (forced == EncSqrt || (forced < 0 && n > 0 && rationals < n / 2))
+        {
+            // Mostly full-entropy doubles: try the square-root form statsd's std has.
+            var sq = SqrtAnalysis.Of(values, forced == EncSqrt);
+            if (sq != null)
+            {
+                var buf = new byte[MaxEncodedSize(n)];
+                var w = new BitWriter(buf.AsSpan(HeaderSize));
+                WriteTimestamps(ref w, ts, steps, g);
+                WriteSqrtValues(ref w, values, sq);
+                if (w.ByteLength < bestLen) { best = buf; bestLen = w.ByteLength; bestFlags = EncSqrt; }
             }
         }
         if (steps != null) bestFlags |= TsStepped;
@@ -457,16 +472,7 @@ internal static class Gorilla
     private static void WriteRationalValues(ref BitWriter w, ReadOnlySpan<double> values, RationalAnalysis a, bool delta)
     {
         if (values.Length == 0) return;
-        Span<int> order = stackalloc int[4];
-        int used = 0;
-        for (int k = 0; k < 4; k++) if (a.KindCounts[k] > 0) order[used++] = k;
-        var ranked = order[..used];
-        for (int i = 1; i < used; i++)
-            for (int j = i; j > 0 && a.KindCounts[ranked[j]] > a.KindCounts[ranked[j - 1]]; j--) (ranked[j], ranked[j - 1]) = (ranked[j - 1], ranked[j]);
-        Span<int> rank = stackalloc int[4];
-        w.Write((ulong)(used - 1), 2);
-        for (int i = 0; i < used; i++) { w.Write((ulong)ranked[i], 2); rank[ranked[i]] = i; }
-        foreach (var k in a.Kind) WriteRank(ref w, rank[k], used);
+        WriteKinds(ref w, a.Kind, a.KindCounts);
         WritePacked(ref w, a.NewQ);
         WritePacked(ref w, delta ? a.SDelta : a.S);
         ulong prevBits = 0;
@@ -500,13 +506,114 @@ internal static class Gorilla
         return r.ReadBit() ? 3 : 2;
     }
 
+    private const byte SqKindSame = 0, SqKindRoot = 1, SqKindXor = 2;
+
+    /// <summary>
+    /// Encoding 3, for statsd's timer <c>std = sqrt(Σ(x − mean)² / n)</c>: mathematically <c>sqrt(N / c²)</c> with
+    /// integers N = c·Σx² − (Σx)² and c = n, but computed in floating point, so a few ulps off. A value is stored as c,
+    /// N and the difference in ulps from <c>Math.Sqrt((double)N / (c·c))</c> (IEEE-exact on every platform), so it
+    /// is lossless.
+    /// </summary>
+    private sealed class SqrtAnalysis
+    {
+        public required byte[] Kind;
+        public required long[] C, N, Ulps;
+        public required int[] KindCounts;
+
+        public static SqrtAnalysis? Of(ReadOnlySpan<double> values, bool always)
+        {
+            int n = values.Length, roots = 0;
+            var kind = new byte[n];
+            var counts = new int[3];
+            var c = new List<long>(); var nn = new List<long>(); var ulps = new List<long>();
+            ulong prevBits = 0;
+            int prevC = 1;
+            for (int i = 0; i < n; i++)
+            {
+                ulong bits = (ulong)BitConverter.DoubleToInt64Bits(values[i]);
+                byte k = SqKindXor;
+                if (bits == prevBits) k = SqKindSame;
+                else if (values[i] >= 0 && TryRoot(values[i], prevC, out long N, out long u) is var cc && cc > 0)
+                {
+                    k = SqKindRoot; c.Add(cc); nn.Add(N); ulps.Add(u); prevC = cc; roots++;
+                }
+                if (k != SqKindSame) prevBits = bits;
+                kind[i] = k; counts[k]++;
+            }
+            if (roots < n / 4 && !always) return null;
+            return new SqrtAnalysis { Kind = kind, C = [.. c], N = [.. nn], Ulps = [.. ulps], KindCounts = counts };
+        }
+
+        /// <summary>The smallest c in 1..64 (the previous one first) with v = sqrt(N/c²) ± 64 ulps; 0 if none.</summary>
+        private static int TryRoot(double v, int hint, out long N, out long ulps)
+        {
+            if (TryC(v, hint, out N, out ulps)) return hint;
+            for (int c = 1; c <= 64; c++) if (c != hint && TryC(v, c, out N, out ulps)) return c;
+            return 0;
+        }
+
+        private static bool TryC(double v, int c, out long N, out long ulps)
+        {
+            N = 0; ulps = 0;
+            double q = (double)c * c, x = v * v * q;
+            if (!(x < MaxExact)) return false;
+            double r = Math.Round(x);
+            if (Math.Abs(x - r) > 1e-6 + x * 1e-12) return false; // not an integer over c²: skip the square root
+            N = (long)r;
+            ulps = BitConverter.DoubleToInt64Bits(v) - BitConverter.DoubleToInt64Bits(Math.Sqrt(N / q));
+            return ulps is >= -64 and <= 64;
+        }
+    }
+
+    /// <summary>Kind table and per-point codes as in <see cref="WriteRationalValues"/>, then packed c, N, ulps, then the XOR stream.</summary>
+    private static void WriteSqrtValues(ref BitWriter w, ReadOnlySpan<double> values, SqrtAnalysis a)
+    {
+        WriteKinds(ref w, a.Kind, a.KindCounts);
+        WritePacked(ref w, a.C);
+        WritePacked(ref w, a.N);
+        WritePacked(ref w, a.Ulps);
+        ulong prevBits = 0;
+        int prevLead = -1, prevTrail = 0;
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (a.Kind[i] == SqKindSame) continue;
+            ulong bits = (ulong)BitConverter.DoubleToInt64Bits(values[i]);
+            if (a.Kind[i] == SqKindXor) WriteXor(ref w, bits ^ prevBits, ref prevLead, ref prevTrail);
+            prevBits = bits;
+        }
+    }
+
+    /// <summary>Used kinds − 1 (2 bits), each used kind (2 bits, most frequent first), then one prefix code per point.</summary>
+    private static void WriteKinds(ref BitWriter w, byte[] kinds, int[] kindCounts)
+    {
+        Span<int> ranked = stackalloc int[4];
+        int used = 0;
+        for (int k = 0; k < kindCounts.Length; k++) if (kindCounts[k] > 0) ranked[used++] = k;
+        for (int i = 1; i < used; i++)
+            for (int j = i; j > 0 && kindCounts[ranked[j]] > kindCounts[ranked[j - 1]]; j--) (ranked[j], ranked[j - 1]) = (ranked[j - 1], ranked[j]);
+        Span<int> rank = stackalloc int[4];
+        w.Write((ulong)(used - 1), 2);
+        for (int i = 0; i < used; i++) { w.Write((ulong)ranked[i], 2); rank[ranked[i]] = i; }
+        foreach (var k in kinds) WriteRank(ref w, rank[k], used);
+    }
+
+    private static byte[] ReadKinds(ref BitReader r, int count)
+    {
+        int used = (int)r.Read(2) + 1;
+        Span<int> kindOf = stackalloc int[4];
+        for (int i = 0; i < used; i++) kindOf[i] = (int)r.Read(2);
+        var kinds = new byte[count];
+        for (int i = 0; i < count; i++) kinds[i] = (byte)kindOf[ReadRank(ref r, used)];
+        return kinds;
+    }
+
     // ---- validate / decode ----
 
     /// <summary>Validates the header and checksum; false for torn or corrupt blobs. <paramref name="count"/> is read from the stream.</summary>
     public static bool TryValidate(ReadOnlySpan<byte> blob, out int count)
     {
         count = 0;
-        if (blob.Length < HeaderSize + 1 || blob[0] != 'O' || blob[1] != 'G' || blob[2] != Version || (blob[3] & 3) > EncRationalRaw || (blob[3] & ~7) != 0) return false;
+        if (blob.Length < HeaderSize + 1 || blob[0] != 'O' || blob[1] != 'G' || blob[2] != Version || (blob[3] & ~7) != 0) return false;
         if (BinaryPrimitives.ReadUInt32LittleEndian(blob[4..]) != Checksum(blob)) return false;
         try
         {
@@ -557,15 +664,11 @@ internal static class Gorilla
             }
             return (ts, vals);
         }
-        int used = (int)r.Read(2) + 1;
-        Span<int> kindOf = stackalloc int[4];
-        for (int i = 0; i < used; i++) kindOf[i] = (int)r.Read(2);
-        var kinds = new byte[count];
+        var kinds = ReadKinds(ref r, count);
+        if (enc == EncSqrt) { DecodeSqrt(ref r, kinds, vals); return (ts, vals); }
         int newQ = 0, rational = 0;
-        for (int i = 0; i < count; i++)
+        foreach (var k in kinds)
         {
-            int k = kindOf[ReadRank(ref r, used)];
-            kinds[i] = (byte)k;
             if (k == KindNewQ) newQ++;
             if (k is KindSameQ or KindNewQ) rational++;
         }
@@ -601,6 +704,29 @@ internal static class Gorilla
             vals[i] = BitConverter.Int64BitsToDouble((long)bits);
         }
         return (ts, vals);
+    }
+
+    private static void DecodeSqrt(ref BitReader r, byte[] kinds, double[] vals)
+    {
+        int roots = 0;
+        foreach (var k in kinds) if (k == SqKindRoot) roots++;
+        var c = new long[roots]; var nn = new long[roots]; var ulps = new long[roots];
+        ReadPacked(ref r, c); ReadPacked(ref r, nn); ReadPacked(ref r, ulps);
+        ulong bits = 0;
+        int lead = -1, trail = 0, ri = 0;
+        for (int i = 0; i < kinds.Length; i++)
+        {
+            if (kinds[i] == SqKindXor) bits ^= ReadXor(ref r, ref lead, ref trail);
+            else if (kinds[i] == SqKindRoot)
+            {
+                if ((ulong)(c[ri] - 1) >= 64 || (ulong)nn[ri] >= (ulong)MaxExact) throw new InvalidDataException("corrupt chunk");
+                double q = (double)c[ri] * c[ri];
+                bits = unchecked((ulong)(BitConverter.DoubleToInt64Bits(Math.Sqrt(nn[ri] / q)) + ulps[ri]));
+                ri++;
+            }
+            else if (kinds[i] != SqKindSame) throw new InvalidDataException("corrupt chunk");
+            vals[i] = BitConverter.Int64BitsToDouble((long)bits);
+        }
     }
 
     private static long SignExtend(ulong v, int bits) => (long)(v << (64 - bits)) >> (64 - bits);

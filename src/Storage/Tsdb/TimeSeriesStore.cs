@@ -413,11 +413,22 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
             {
                 long id = r.GetInt64(0);
                 if (_badChunks.Contains(id)) continue;
-                var blob = (byte[])r.GetValue(1);
-                if (!Gorilla.TryValidate(blob, out _)) { _badChunks.Add(id); Interlocked.Increment(ref _corruptChunks); continue; }
                 long[] ts; double[] v;
-                try { (ts, v) = Gorilla.Decode(blob); }
-                catch (InvalidDataException) { _badChunks.Add(id); Interlocked.Increment(ref _corruptChunks); continue; }
+                if (_currentTx == null && _decoded.TryGetValue(id, out var hit)) (ts, v) = hit;
+                else
+                {
+                    var blob = (byte[])r.GetValue(1);
+                    if (!Gorilla.TryValidate(blob, out _)) { _badChunks.Add(id); Interlocked.Increment(ref _corruptChunks); continue; }
+                    try { (ts, v) = Gorilla.Decode(blob); }
+                    catch (InvalidDataException) { _badChunks.Add(id); Interlocked.Increment(ref _corruptChunks); continue; }
+                    // Only committed chunks are cached (compaction reads its own uncommitted writes).
+                    if (_currentTx == null)
+                    {
+                        if (_decodedPoints + ts.Length > DecodedCacheMaxPoints) { _decoded.Clear(); _decodedPoints = 0; }
+                        _decoded[id] = (ts, v);
+                        _decodedPoints += ts.Length;
+                    }
+                }
                 for (int i = 0; i < ts.Length; i++)
                     if (ts[i] >= from && ts[i] < until) vals[(ts[i] - from) / step] = v[i];
             }
@@ -447,6 +458,15 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
     }
 
     private SqliteTransaction? _currentTx;
+
+    /// <summary>
+    /// Decoded chunks by row id (dashboards re-read the same sealed chunks on every refresh). A chunk's blob changes only
+    /// when compaction extends it (<see cref="AppendChunk"/> evicts it) and ids are never reused within a process.
+    /// Bounded by points; when full it is simply emptied.
+    /// </summary>
+    private readonly Dictionary<long, (long[] Ts, double[] Values)> _decoded = [];
+    private long _decodedPoints;
+    private const long DecodedCacheMaxPoints = 2_000_000;
 
     // ---- compaction ----
 
@@ -647,6 +667,7 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
         var tail = tails[level];
         if (tail != null && ts[0] >= tail.MinTs && tail.Count < MaxChunkPoints && !_badChunks.Contains(tail.Id))
         {
+            if (_decoded.Remove(tail.Id, out var cached)) _decodedPoints -= cached.Ts.Length;
             _selectChunkById.Transaction = tx;
             _selectChunkById.Parameters[0].Value = tail.Id;
             if (_selectChunkById.ExecuteScalar() is byte[] old && Gorilla.TryValidate(old, out _))
