@@ -88,6 +88,44 @@ public class StoreTests
         Assert.Equal(6.0, At("stats.gauges.g", 999_960)); // last
     }
 
+    /// <summary>
+    /// A late point into an already sealed 1m/10m slot is merged into the tail chunks (no extra rows), the rollups are
+    /// recomputed from the finer archive (whisper propagates on every write), and all of it survives a reopen.
+    /// </summary>
+    [Fact]
+    public void LateDataIsMergedIntoTheTailChunksAndRollupsRecomputed()
+    {
+        var time = new FakeTime(Now);
+        var o = TestStore.Options(retentions: "10s:1h,1m:1d,10m:30d");
+        long Rows()
+        {
+            using var c = new SqliteConnection($"Data Source={Path.Combine(o.DataDir, "tsdb.db")};Pooling=False");
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "SELECT count(*) FROM chunk";
+            return (long)cmd.ExecuteScalar()!;
+        }
+        using (var s = TimeSeriesStore.Open(o, time))
+        {
+            for (long t = Now - 1200; t < Now; t += 10) TestStore.Write(s, t, ("x.count", 1, t));
+            s.Compact(force: true);
+            Assert.Equal(3, Rows());
+            TestStore.Write(s, Now, ("x.count", 5, Now - 590)); // late: slot Now-590 is sealed in all three archives
+            s.Compact(force: true);
+            Assert.Equal(3, Rows());
+        }
+        using var r = TimeSeriesStore.Open(o, time);
+        Assert.Equal(5.0, r.Fetch("x.count", Now - 600, Now - 580)!.Values[0]);
+        var m = r.Fetch("x.count", Now - 7200, Now)!; // 1m archive, sum
+        Assert.Equal(60, m.Step);
+        Assert.Equal(10.0, m.Values[(Now - 600 - m.Start) / 60]);
+        Assert.Equal(6.0, m.Values[(Now - 540 - m.Start) / 60]);
+        var t10 = r.Fetch("x.count", Now - 2 * 86400, Now)!; // 10m archive, sum
+        Assert.Equal(600, t10.Step);
+        Assert.Equal(64.0, t10.Values[(Now - 600 - t10.Start) / 600]);
+        Assert.Equal(60.0, t10.Values[(Now - 1200 - t10.Start) / 600]);
+    }
+
     [Fact]
     public void ArchiveSelectionIsFinestCoveringFrom()
     {

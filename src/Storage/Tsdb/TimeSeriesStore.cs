@@ -461,7 +461,7 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
 
     /// <summary>
     /// Decoded chunks by row id (dashboards re-read the same sealed chunks on every refresh). A chunk's blob changes only
-    /// when compaction extends it (<see cref="AppendChunk"/> evicts it) and ids are never reused within a process.
+    /// when compaction extends it (<see cref="ExecuteWrite"/> evicts it) and ids are never reused within a process.
     /// Bounded by points; when full it is simply emptied.
     /// </summary>
     private readonly Dictionary<long, (long[] Ts, double[] Values)> _decoded = [];
@@ -507,6 +507,34 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
             // rollups of already sealed slots are merged), so nothing is lost or changed, only stored twice.
             for (int g = 0; g < work.Length; g += CompactionGroup)
             {
+                // 1. Under the lock: copy each series' sealed points and read its tail chunks (fast SQLite reads).
+                //    Series with late data (rollup slots already sealed) need reads of the finer archive as it is
+                //    being rewritten: they are sealed entirely under the lock in step 3.
+                var fast = new List<(SeriesState S, long[] Ts, double[] Vs, byte[]?[] TailBlobs)>();
+                var late = new List<SeriesState>();
+                lock (_gate)
+                {
+                    ObjectDisposedException.ThrowIf(_disposed, this);
+                    foreach (var s in work.AsSpan(g, Math.Min(CompactionGroup, work.Length - g)))
+                    {
+                        if (SealedPoints(s, sealedSeqs) is not var (ts, vs)) continue;
+                        if (NeedsFinerArchive(s, ts[0])) { late.Add(s); continue; }
+                        var blobs = new byte[]?[s.Tails.Length];
+                        for (int k = 0; k < blobs.Length; k++) blobs[k] = ReadTailBlob(s.Tails[k], null);
+                        fast.Add((s, ts, vs, blobs));
+                    }
+                }
+                // 2. Without the lock (only the compactor touches chunks, tails and chunk numbers): merge and encode,
+                //    the CPU-heavy part, while flushes and reads go on.
+                var planned = new List<(SeriesState S, long[] NewMax, TailChunk?[] Tails, List<ChunkWrite> Writes)>(fast.Count);
+                foreach (var (s, ts, vs, blobs) in fast)
+                {
+                    var tails = (TailChunk?[])s.Tails.Clone();
+                    var writes = new List<ChunkWrite>();
+                    var newMax = PlanSeal(s, ts, vs, tails, k => blobs[k], writes.Add, null);
+                    planned.Add((s, newMax, tails, writes));
+                }
+                // 3. Under the lock: one transaction writes the planned chunks and seals the late series.
                 lock (_gate)
                 {
                     ObjectDisposedException.ThrowIf(_disposed, this);
@@ -515,12 +543,17 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
                     _currentTx = tx;
                     try
                     {
-                        foreach (var s in work.AsSpan(g, Math.Min(CompactionGroup, work.Length - g)))
+                        foreach (var (s, newMax, tails, writes) in planned)
                         {
-                            if (s.HeadCount == 0) continue;
+                            foreach (var w in writes) ExecuteWrite(w, tx);
+                            updates.Add((s, newMax, tails));
+                        }
+                        foreach (var s in late)
+                        {
+                            if (SealedPoints(s, sealedSeqs) is not var (ts, vs)) continue;
                             var tails = (TailChunk?[])s.Tails.Clone();
-                            var newMax = SealSeries(s, sealedSeqs, tails, tx);
-                            if (newMax != null) updates.Add((s, newMax, tails));
+                            var newMax = PlanSeal(s, ts, vs, tails, k => ReadTailBlob(tails[k], tx), w => ExecuteWrite(w, tx), (k, f, u) => ReadLevel(s, k, f, u));
+                            updates.Add((s, newMax, tails));
                         }
                         tx.Commit();
                     }
@@ -588,12 +621,9 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
         c.ExecuteNonQuery();
     }
 
-    /// <summary>Writes the level-0 chunk and rollup chunks for the sealed head points of one series; returns new per-level max.</summary>
-    private long[]? SealSeries(SeriesState s, HashSet<long> sealedSeqs, TailChunk?[] tails, SqliteTransaction tx)
+    /// <summary>The series' head points in sealed rows, ascending by slot (later writes to a slot win, as whisper); null if none. Caller holds the lock.</summary>
+    private static (long[] Ts, double[] Vs)? SealedPoints(SeriesState s, HashSet<long> sealedSeqs)
     {
-        var archives = s.Schema.Archives;
-        // Sealed points in write order; later writes to the same slot win (as whisper).
-        var slots = new SortedDictionary<long, double>();
         bool ordered = true;
         long last = long.MinValue;
         int n = 0;
@@ -605,23 +635,43 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
             last = Math.Max(last, s.HeadTs[i]);
         }
         if (n == 0) return null;
-        long[] ts; double[] vs;
         if (ordered)
         {
-            ts = new long[n]; vs = new double[n];
+            var ts = new long[n]; var vs = new double[n];
             int w = 0;
             for (int i = 0; i < s.HeadCount; i++)
                 if (sealedSeqs.Contains(s.HeadSeq[i])) { ts[w] = s.HeadTs[i]; vs[w] = s.HeadVal[i]; w++; }
+            return (ts, vs);
         }
-        else
-        {
-            for (int i = 0; i < s.HeadCount; i++)
-                if (sealedSeqs.Contains(s.HeadSeq[i])) slots[s.HeadTs[i]] = s.HeadVal[i];
-            ts = [.. slots.Keys]; vs = [.. slots.Values];
-        }
+        var slots = new SortedDictionary<long, double>();
+        for (int i = 0; i < s.HeadCount; i++)
+            if (sealedSeqs.Contains(s.HeadSeq[i])) slots[s.HeadTs[i]] = s.HeadVal[i];
+        return ([.. slots.Keys], [.. slots.Values]);
+    }
+
+    /// <summary>True when a rollup slot touched by points from <paramref name="minTs"/> on already holds sealed finer data (late data).</summary>
+    private static bool NeedsFinerArchive(SeriesState s, long minTs)
+    {
+        var archives = s.Schema.Archives;
+        for (int k = 1; k < archives.Length; k++)
+            if (AlignDown(minTs, archives[k].Step) <= s.SealedMax[k - 1]) return true;
+        return false;
+    }
+
+    /// <summary>A chunk row compaction writes: a new row, or a replacement of the tail chunk's row.</summary>
+    private sealed record ChunkWrite(long Id, bool Update, long MinTs, long MaxTs, long Expires, byte[] Data);
+
+    /// <summary>
+    /// Plans the level-0 chunk and rollup chunks for one series' sealed points; returns the new per-level max.
+    /// <paramref name="readFiner"/> (late data only, under the lock) reads an archive as written so far.
+    /// </summary>
+    private long[] PlanSeal(SeriesState s, long[] ts, double[] vs, TailChunk?[] tails, Func<int, byte[]?> tailBlob,
+        Action<ChunkWrite> emit, Func<int, long, long, double?[]>? readFiner)
+    {
+        var archives = s.Schema.Archives;
         var newMax = Enumerable.Repeat(long.MinValue, archives.Length).ToArray();
         long minTs = ts[0], maxTs = ts[^1];
-        AppendChunk(s, 0, ts, vs, archives[0].Retention, tails, tx);
+        emit(PlanChunk(s, 0, ts, vs, archives[0].Retention, tails, tailBlob(0)));
         newMax[0] = maxTs;
 
         long prevStep = archives[0].Step;
@@ -640,14 +690,14 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
                 int off = (int)((prevFrom - rFrom) / prevStep);
                 Array.Copy(prev, 0, fine, off, Math.Min(prev.Length, fine.Length - off));
             }
-            else fine = ReadLevel(s, k - 1, rFrom, rUntil);
+            else fine = (readFiner ?? throw new InvalidOperationException("late data sealed outside the lock"))(k - 1, rFrom, rUntil);
             var coarse = s.Agg.Rollup(fine, prevStep, step);
             var cts = new List<long>(); var cvs = new List<double>();
             for (int j = 0; j < coarse.Length; j++)
                 if (coarse[j] is double d) { cts.Add(rFrom + j * step); cvs.Add(d); }
             if (cts.Count > 0)
             {
-                AppendChunk(s, k, [.. cts], [.. cvs], archives[k].Retention, tails, tx);
+                emit(PlanChunk(s, k, [.. cts], [.. cvs], archives[k].Retention, tails, tailBlob(k)));
                 newMax[k] = cts[^1];
             }
             prev = coarse; prevFrom = rFrom; prevStep = step;
@@ -655,52 +705,58 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
         return newMax;
     }
 
+    /// <summary>The stored blob of a tail chunk (null if none or known corrupt). Caller holds the lock.</summary>
+    private byte[]? ReadTailBlob(TailChunk? tail, SqliteTransaction? tx)
+    {
+        if (tail == null || _badChunks.Contains(tail.Id)) return null;
+        _selectChunkById.Transaction = tx;
+        _selectChunkById.Parameters[0].Value = tail.Id;
+        return _selectChunkById.ExecuteScalar() as byte[];
+    }
+
     /// <summary>
     /// Extends the series' newest chunk of this archive when the new slots do not start before it and the union fits
-    /// in <see cref="MaxChunkPoints"/> (merged, new values win, re-encoded and replaced in the same transaction), else
-    /// inserts a new chunk (which, having a higher id, wins over older chunks on reads). Late data that falls into the
-    /// tail's slots (a rollup slot recomputed) is thus merged instead of stored twice; bigger chunks amortise the
-    /// per-chunk header and row overhead.
+    /// in <see cref="MaxChunkPoints"/> (merged, new values win, re-encoded, replacing the row), else plans a new chunk
+    /// (which, having a higher id, wins over older chunks on reads). Late data that falls into the tail's slots (a
+    /// rollup slot recomputed) is thus merged instead of stored twice; bigger chunks amortise the per-chunk overhead.
     /// </summary>
-    private void AppendChunk(SeriesState s, int level, long[] ts, double[] vs, long retention, TailChunk?[] tails, SqliteTransaction tx)
+    private static ChunkWrite PlanChunk(SeriesState s, int level, long[] ts, double[] vs, long retention, TailChunk?[] tails, byte[]? tailBlob)
     {
         var tail = tails[level];
-        if (tail != null && ts[0] >= tail.MinTs && tail.Count < MaxChunkPoints && !_badChunks.Contains(tail.Id))
+        if (tail != null && tailBlob != null && ts[0] >= tail.MinTs && tail.Count < MaxChunkPoints && Gorilla.TryValidate(tailBlob, out _))
         {
-            if (_decoded.Remove(tail.Id, out var cached)) _decodedPoints -= cached.Ts.Length;
-            _selectChunkById.Transaction = tx;
-            _selectChunkById.Parameters[0].Value = tail.Id;
-            if (_selectChunkById.ExecuteScalar() is byte[] old && Gorilla.TryValidate(old, out _))
+            var (ots, ovs) = Gorilla.Decode(tailBlob);
+            var (nts, nvs) = MergeSorted(ots, ovs, ts, vs);
+            if (nts.Length <= MaxChunkPoints)
             {
-                var (ots, ovs) = Gorilla.Decode(old);
-                var (nts, nvs) = MergeSorted(ots, ovs, ts, vs);
-                if (nts.Length <= MaxChunkPoints)
-                {
-                    _updateChunk.Transaction = tx;
-                    _updateChunk.Parameters[0].Value = nts[0];
-                    _updateChunk.Parameters[1].Value = nts[^1];
-                    _updateChunk.Parameters[2].Value = nts[^1] + retention;
-                    _updateChunk.Parameters[3].Value = Gorilla.Encode(nts, nvs);
-                    _updateChunk.Parameters[4].Value = tail.Id;
-                    if (_updateChunk.ExecuteNonQuery() == 1)
-                    {
-                        tails[level] = new TailChunk(tail.Id, nts[0], nts[^1], nts.Length);
-                        return;
-                    }
-                }
+                tails[level] = new TailChunk(tail.Id, nts[0], nts[^1], nts.Length);
+                return new ChunkWrite(tail.Id, true, nts[0], nts[^1], nts[^1] + retention, Gorilla.Encode(nts, nvs));
             }
         }
         int number = s.NextChunk[level]++;
         if (number >= 1 << ChunkNumberBits) throw new InvalidOperationException($"series {s.Name}: archive {level} has no chunk numbers left");
         long id = ChunkId(s.Id, level, number);
-        _insertChunk.Transaction = tx;
-        _insertChunk.Parameters[0].Value = id;
-        _insertChunk.Parameters[1].Value = ts[0];
-        _insertChunk.Parameters[2].Value = ts[^1];
-        _insertChunk.Parameters[3].Value = ts[^1] + retention;
-        _insertChunk.Parameters[4].Value = Gorilla.Encode(ts, vs);
-        _insertChunk.ExecuteNonQuery();
         tails[level] = new TailChunk(id, ts[0], ts[^1], ts.Length);
+        return new ChunkWrite(id, false, ts[0], ts[^1], ts[^1] + retention, Gorilla.Encode(ts, vs));
+    }
+
+    /// <summary>Writes a planned chunk row in the compaction transaction. Caller holds the lock.</summary>
+    private void ExecuteWrite(ChunkWrite w, SqliteTransaction tx)
+    {
+        var c = w.Update ? _updateChunk : _insertChunk;
+        if (w.Update && _decoded.Remove(w.Id, out var cached)) _decodedPoints -= cached.Ts.Length;
+        c.Transaction = tx;
+        if (w.Update)
+        {
+            c.Parameters[0].Value = w.MinTs; c.Parameters[1].Value = w.MaxTs; c.Parameters[2].Value = w.Expires;
+            c.Parameters[3].Value = w.Data; c.Parameters[4].Value = w.Id;
+        }
+        else
+        {
+            c.Parameters[0].Value = w.Id; c.Parameters[1].Value = w.MinTs; c.Parameters[2].Value = w.MaxTs;
+            c.Parameters[3].Value = w.Expires; c.Parameters[4].Value = w.Data;
+        }
+        if (c.ExecuteNonQuery() != 1) throw new InvalidOperationException($"chunk {w.Id} was not written");
     }
 
     /// <summary>Union of two ascending slot lists; on equal timestamps the second (newer) value wins.</summary>
