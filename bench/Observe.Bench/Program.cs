@@ -119,7 +119,7 @@ static (long Db, long Chunks, long Rollups, long Series) Sizes(string dir)
     long series = Scalar("SELECT COALESCE(SUM(length(name)),0) FROM series");
     // Level-0 bytes and points per kind of series (timer suffix, counter rate/count, gauge) and value encoding.
     var byKind = new SortedDictionary<string, (long Bytes, long Points)>(StringComparer.Ordinal);
-    var byEnc = new long[3];
+    var byEnc = new long[4];
     using (var q = c.CreateCommand())
     {
         q.CommandText = "SELECT s.name, c.data FROM chunk c JOIN series s ON s.id = (c.id >> 28) WHERE (c.id >> 24 & 15) = 0";
@@ -132,11 +132,11 @@ static (long Db, long Chunks, long Rollups, long Series) Sizes(string dir)
                 : name.StartsWith("stats.gauges.", StringComparison.Ordinal) ? "gauge" : name.StartsWith("stats_counts.", StringComparison.Ordinal) ? "counter count" : "counter rate";
             var (b, p) = byKind.GetValueOrDefault(kind);
             byKind[kind] = (b + blob.Length, p + Gorilla.Decode(blob).Ts.Length);
-            if ((blob[3] & 3) < 3) byEnc[blob[3] & 3]++;
+            byEnc[blob[3] & 3]++;
         }
     }
     Console.WriteLine("  level-0 bytes/point by series kind (blob incl. 8-byte header): " + string.Join(", ", byKind.Select(k => $"{k.Key} {(double)k.Value.Bytes / Math.Max(1, k.Value.Points):F2}")));
-    Console.WriteLine($"  level-0 chunks by value encoding: XOR {byEnc[0]:N0}, rational-delta {byEnc[1]:N0}, rational {byEnc[2]:N0}");
+    Console.WriteLine($"  level-0 chunks by value encoding: XOR {byEnc[0]:N0}, rational-delta {byEnc[1]:N0}, rational {byEnc[2]:N0}, square root {byEnc[3]:N0}");
     long rows = Scalar("SELECT COUNT(*) FROM chunk");
     Console.WriteLine($"  chunk rows {rows:N0}; pages: " + Scalar("PRAGMA page_count") + " x " + Scalar("PRAGMA page_size") + $" bytes; series index + chunk table/index overhead ≈ {(new FileInfo(path).Length - chunks - rollups) / (double)Math.Max(1, rows):F0} bytes per chunk row");
     c.Close();

@@ -158,6 +158,26 @@ public class StoreTests
         Assert.All(s.Fetch("a.count", Now - 700, time.Now)!.Values, v => Assert.Null(v));
     }
 
+    /// <summary>Head rows store integers and rates compactly and anything else raw: every double replays bit-exactly.</summary>
+    [Fact]
+    public void HeadRowsReplayEveryDoubleExactly()
+    {
+        double[] values = [0, -0.0, 1, -7, 0.1, 4.9, -0.3, 1.0 / 3, double.NaN, double.PositiveInfinity, double.NegativeInfinity,
+            double.Epsilon, double.MaxValue, 9007199254740993.0, -(double)(1L << 60), 123456789.5, BitConverter.Int64BitsToDouble(unchecked((long)0xFFF8_0000_DEAD_BEEF))];
+        var o = TestStore.Options();
+        var time = new FakeTime(Now);
+        using (var s = TimeSeriesStore.Open(o, time))
+            TestStore.Write(s, Now - 100, [.. values.Select((v, i) => ($"h.v{i}", v, Now - 100 - i % 3))]);
+        using var r = TimeSeriesStore.Open(o, time);
+        Assert.Equal(0, r.CorruptHeadRows);
+        for (int i = 0; i < values.Length; i++)
+        {
+            var w = r.Fetch($"h.v{i}", Now - 200, Now)!;
+            long slot = Now - 100 - i % 3 - (Now - 100 - i % 3) % 10;
+            Assert.Equal(BitConverter.DoubleToInt64Bits(values[i]), BitConverter.DoubleToInt64Bits(w.Values[(slot - w.Start) / 10]!.Value));
+        }
+    }
+
     [Fact]
     public void CompactionMovesHeadToChunksWithoutChangingReads()
     {

@@ -209,49 +209,83 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
         else _trie.Add(s.Name);
     }
 
-    // ---- head (WAL) batch blob: "OB" ver 0 | count u32 | payloadLen u32 | crc32 u32 | {varint id, zigzag varint ts-batchTs, f64}* ----
+    // ---- head (WAL) batch blob ----
+    // "OB" 2 0 | count u32 | payloadLen u32 | crc32 u32 | payload: batchTs i64, then per point
+    // varint zigzag(id − previous id) | varint zigzag(ts − batchTs) | value: varint u with u & 3 = 0 → integer zigzag(u >> 2),
+    // 1 → zigzag(u >> 2) / 10 (statsd rates), u = 2 → 8 raw bytes follow. A flush is mostly integers and rates, so a
+    // head row is ~4× smaller than with raw doubles: less to checksum, copy and fsync per flush.
+
+    private const byte HeadVersion = 2;
 
     private static byte[] EncodeBatch(long batchTs, ReadOnlySpan<int> ids, IReadOnlyList<MetricPoint> points, out long maxTs)
     {
-        var buf = new byte[16 + points.Count * 23];
-        int p = 16;
-        maxTs = long.MinValue;
+        var buf = new byte[24 + points.Count * 29];
+        BinaryPrimitives.WriteInt64LittleEndian(buf.AsSpan(16), batchTs);
+        int p = 24;
+        maxTs = points.Count == 0 ? batchTs : long.MinValue;
+        long prevId = 0;
         for (int i = 0; i < points.Count; i++)
         {
-            p += WriteVarint(buf.AsSpan(p), (ulong)(uint)ids[i]);
-            long d = points[i].Timestamp - batchTs;
-            p += WriteVarint(buf.AsSpan(p), (ulong)((d << 1) ^ (d >> 63)));
-            BinaryPrimitives.WriteDoubleLittleEndian(buf.AsSpan(p), points[i].Value);
-            p += 8;
+            p += WriteVarint(buf.AsSpan(p), ZigZag(ids[i] - prevId));
+            prevId = ids[i];
+            p += WriteVarint(buf.AsSpan(p), ZigZag(points[i].Timestamp - batchTs));
+            double v = points[i].Value;
+            if (IsExactly(v, 1, out long n) && Math.Abs(n) < 1L << 60) p += WriteVarint(buf.AsSpan(p), ZigZag(n) << 2);
+            else if (IsExactly(v, 10, out n) && Math.Abs(n) < 1L << 60) p += WriteVarint(buf.AsSpan(p), (ZigZag(n) << 2) | 1);
+            else { buf[p++] = 2; BinaryPrimitives.WriteDoubleLittleEndian(buf.AsSpan(p), v); p += 8; }
             if (points[i].Timestamp > maxTs) maxTs = points[i].Timestamp;
         }
-        buf[0] = (byte)'O'; buf[1] = (byte)'B'; buf[2] = 1;
+        buf[0] = (byte)'O'; buf[1] = (byte)'B'; buf[2] = HeadVersion;
         BinaryPrimitives.WriteUInt32LittleEndian(buf.AsSpan(4), (uint)points.Count);
         BinaryPrimitives.WriteUInt32LittleEndian(buf.AsSpan(8), (uint)(p - 16));
         BinaryPrimitives.WriteUInt32LittleEndian(buf.AsSpan(12), Crc32.Compute(buf.AsSpan(16, p - 16)));
         return buf.AsSpan(0, p).ToArray();
     }
 
+    /// <summary>True when <paramref name="v"/> is bit-exactly <c>n / q</c> (so −0.0, NaN and infinities are not).</summary>
+    private static bool IsExactly(double v, double q, out long n)
+    {
+        n = 0;
+        double m = v * q;
+        if (!(Math.Abs(m) < 9007199254740992.0)) return false;
+        n = (long)Math.Round(m);
+        return BitConverter.DoubleToInt64Bits(n / q) == BitConverter.DoubleToInt64Bits(v);
+    }
+
+    private static ulong ZigZag(long v) => (ulong)((v << 1) ^ (v >> 63));
+    private static long UnZigZag(ulong z) => (long)(z >> 1) ^ -(long)(z & 1);
+
     private bool TryDecodeBatch(byte[] data, Dictionary<int, SeriesState> byId, long seq)
     {
-        if (data.Length < 16 || data[0] != 'O' || data[1] != 'B' || data[2] != 1) return false;
+        if (data.Length < 24 || data[0] != 'O' || data[1] != 'B' || data[2] != HeadVersion) return false;
         int count = (int)BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(4));
         int len = (int)BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(8));
-        if (len < 0 || data.Length != 16 + len || BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(12)) != Crc32.Compute(data.AsSpan(16, len))) return false;
-        long batchTs = 0; // timestamps are stored relative to batch_ts, see WriteAsync: we store batchTs in the payload prefix
-        int p = 16;
-        batchTs = BinaryPrimitives.ReadInt64LittleEndian(data.AsSpan(p)); p += 8;
+        if (len < 8 || data.Length != 16 + len || BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(12)) != Crc32.Compute(data.AsSpan(16, len))) return false;
+        long batchTs = BinaryPrimitives.ReadInt64LittleEndian(data.AsSpan(16));
+        int p = 24;
         var pts = new List<(SeriesState, long, double)>(count);
-        for (int i = 0; i < count; i++)
+        long id = 0;
+        try
         {
-            ulong id = ReadVarint(data, ref p);
-            ulong z = ReadVarint(data, ref p);
-            long d = (long)(z >> 1) ^ -(long)(z & 1);
-            if (p + 8 > data.Length) return false;
-            double v = BinaryPrimitives.ReadDoubleLittleEndian(data.AsSpan(p)); p += 8;
-            if (!byId.TryGetValue((int)id, out var s)) return false;
-            pts.Add((s, batchTs + d, v));
+            for (int i = 0; i < count; i++)
+            {
+                id += UnZigZag(ReadVarint(data, ref p));
+                long ts = batchTs + UnZigZag(ReadVarint(data, ref p));
+                ulong u = ReadVarint(data, ref p);
+                double v;
+                if (u == 2)
+                {
+                    if (p + 8 > data.Length) return false;
+                    v = BinaryPrimitives.ReadDoubleLittleEndian(data.AsSpan(p)); p += 8;
+                }
+                else if ((u & 3) == 0) v = UnZigZag(u >> 2);
+                else if ((u & 3) == 1) v = UnZigZag(u >> 2) / 10.0;
+                else return false;
+                if (id is < 0 or > int.MaxValue || !byId.TryGetValue((int)id, out var s)) return false;
+                pts.Add((s, ts, v));
+            }
         }
+        catch (InvalidDataException) { return false; }
         if (p != data.Length) return false;
         foreach (var (s, ts, v) in pts) s.Append(ts - Mod(ts, s.Schema.Archives[0].Step), v, seq);
         return true;
@@ -310,7 +344,7 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
                     }
                     states[i] = s; ids[i] = s.Id;
                 }
-                var blob = EncodeBatchWithTs(batch.Timestamp, ids, points, out long maxTs);
+                var blob = EncodeBatch(batch.Timestamp, ids, points, out long maxTs);
                 _insertHead.Transaction = tx;
                 _insertHead.Parameters[0].Value = batch.Timestamp;
                 _insertHead.Parameters[1].Value = maxTs;
@@ -338,20 +372,6 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
             }
         }
         return ValueTask.CompletedTask;
-    }
-
-    private static byte[] EncodeBatchWithTs(long batchTs, int[] ids, IReadOnlyList<MetricPoint> points, out long maxTs)
-    {
-        // Payload starts with the batch timestamp (8 bytes) so a head row decodes on its own.
-        var inner = EncodeBatch(batchTs, ids, points, out maxTs);
-        var buf = new byte[inner.Length + 8];
-        inner.AsSpan(0, 16).CopyTo(buf);
-        BinaryPrimitives.WriteInt64LittleEndian(buf.AsSpan(16), batchTs);
-        inner.AsSpan(16).CopyTo(buf.AsSpan(24));
-        BinaryPrimitives.WriteUInt32LittleEndian(buf.AsSpan(8), (uint)(buf.Length - 16));
-        BinaryPrimitives.WriteUInt32LittleEndian(buf.AsSpan(12), Crc32.Compute(buf.AsSpan(16)));
-        if (points.Count == 0) maxTs = batchTs;
-        return buf;
     }
 
     // ---- read ----
