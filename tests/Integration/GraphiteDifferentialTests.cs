@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Observe.Collector;
 using Observe.Storage;
@@ -82,7 +83,10 @@ public sealed class GraphiteDifferentialFixture : IAsyncLifetime
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls($"http://127.0.0.1:{observePort}");
+        // POST /events/ requires the "ingest" policy (the host's bearer auth); a bare app registers a permissive one.
+        builder.Services.AddAuthorization(o => o.AddPolicy("ingest", p => p.RequireAssertion(_ => true)));
         _observe = builder.Build();
+        _observe.UseAuthorization();
         _observe.MapGraphiteApi(reader, _events);
         await _observe.StartAsync();
         ObserveUrl = $"http://127.0.0.1:{observePort}";
