@@ -150,6 +150,8 @@ public static class GraphiteApi
             case "csv": return Results.Text(RenderCsv(data), "text/csv");
             case "json":
             case null:
+                if (req.Jsonp == null && req.MaxDataPoints == null && !req.NoNullPoints && data.Sum(s => (long)s.Values.Count) >= ParallelJsonValues)
+                    return new StreamedRenderJson(data);
                 if (req.Jsonp == null) return Results.Bytes(RenderJsonUtf8(data, req), "application/json");
                 var json = RenderJson(data, req);
                 return Results.Text($"{req.Jsonp}({json})", "text/javascript");
@@ -240,6 +242,33 @@ public static class GraphiteApi
     /// UTF-8 bytes of <see cref="RenderJson"/>, written directly (no intermediate string) when there is no
     /// maxDataPoints/noNullPoints processing; otherwise the encoded string.
     /// </summary>
+    /// <summary>Answers with at least this many values are formatted series by series on every core.</summary>
+    private const int ParallelJsonValues = 20_000;
+
+    /// <summary>
+    /// The bytes of <see cref="RenderJsonUtf8"/> for a big answer, streamed: every series is formatted on the thread pool
+    /// and written to the response as soon as it and all series before it are done, so formatting (most of the cost)
+    /// overlaps sending, and no buffer of the whole answer is built.
+    /// </summary>
+    internal sealed class StreamedRenderJson(List<TimeSeries> data) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext http)
+        {
+            http.Response.ContentType = "application/json";
+            var body = http.Response.Body;
+            if (!data.Any(s => s.Values.Count > 0)) { await body.WriteAsync("[]"u8.ToArray()); return; }
+            var parts = new Task<byte[]>[data.Count];
+            for (int i = 0; i < data.Count; i++)
+            {
+                int k = i;
+                parts[k] = Task.Run(() => SeriesJsonUtf8(data[k], k > 0));
+            }
+            await body.WriteAsync("["u8.ToArray());
+            foreach (var part in parts) await body.WriteAsync(await part);
+            await body.WriteAsync("]"u8.ToArray());
+        }
+    }
+
     internal static byte[] RenderJsonUtf8(List<TimeSeries> data, RenderRequest req)
     {
         if (req.MaxDataPoints != null || req.NoNullPoints) return Encoding.UTF8.GetBytes(RenderJson(data, req));
@@ -247,7 +276,7 @@ public static class GraphiteApi
         // Formatting shortest round-trip doubles is most of the cost and series are independent: big answers are
         // formatted series by series on every core, then joined in order.
         var parts = new byte[data.Count][];
-        if (data.Sum(s => (long)s.Values.Count) >= 20_000) Parallel.For(0, data.Count, i => parts[i] = SeriesJsonUtf8(data[i], i > 0));
+        if (data.Sum(s => (long)s.Values.Count) >= ParallelJsonValues) Parallel.For(0, data.Count, i => parts[i] = SeriesJsonUtf8(data[i], i > 0));
         else for (int i = 0; i < data.Count; i++) parts[i] = SeriesJsonUtf8(data[i], i > 0);
         var result = new byte[2 + parts.Sum(x => x.Length)];
         result[0] = (byte)'[';
