@@ -126,6 +126,40 @@ public class StoreTests
         Assert.Equal(60.0, t10.Values[(Now - 1200 - t10.Start) / 600]);
     }
 
+    /// <summary>Compactions that split 1m/10m slots (the render bench writes 24 h, compacting every 2 h from an unaligned start).</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void RollupsAcrossCompactionBoundariesEqualWhisperAverages(bool reopen)
+    {
+        const long end = 10_000_000, start = end - 6 * 3600 + 30; // not a multiple of 60
+        var time = new FakeTime(end);
+        var o = TestStore.Options(retentions: "10s:1h,1m:7d,10m:5y");
+        var rnd = new Random(3);
+        var pts = new SortedDictionary<long, double>();
+        var s = TimeSeriesStore.Open(o, time);
+        for (long t = start; t <= end; t += 10)
+        {
+            if (rnd.Next(3) > 0) { double v = rnd.Next(1, 40) / (double)rnd.Next(1, 9) + rnd.NextDouble(); pts[t] = v; TestStore.Write(s, t, ("x.mean", v, t)); }
+            else TestStore.Write(s, t);
+            if ((t - start) % 1970 == 0) s.Compact();
+        }
+        s.Compact();
+        if (reopen) { s.Dispose(); s = TimeSeriesStore.Open(o, time); }
+        var w = s.Fetch("x.mean", end - 5 * 3600, end)!;
+        Assert.Equal(60, w.Step);
+        var bad = new List<string>();
+        for (int i = 0; i < w.Values.Length; i++)
+        {
+            long slot = w.Start + i * 60;
+            var known = Enumerable.Range(0, 6).Select(j => slot + j * 10).Where(pts.ContainsKey).Select(t => pts[t]).ToList();
+            double? expected = known.Count >= 2 ? known.Sum() / known.Count : null; // average, xFilesFactor 0.3
+            if (expected != w.Values[i]) bad.Add($"slot {slot} (#{i}, {(slot - start) % 1970}): expected {expected}, got {w.Values[i]} known {string.Join('/', known)}");
+        }
+        Assert.True(bad.Count == 0, string.Join("\n", bad));
+        s.Dispose();
+    }
+
     [Fact]
     public void ArchiveSelectionIsFinestCoveringFrom()
     {

@@ -636,7 +636,9 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
     {
         using var c = _conn.CreateCommand();
         c.Transaction = tx;
-        c.CommandText = "DELETE FROM chunk WHERE expires < $n";
+        // The newest chunk of a series' archive stays until a newer one exists: sealing a rollup slot that straddles
+        // two compactions recomputes it from the finer archive, which must still hold the first part.
+        c.CommandText = $"DELETE FROM chunk WHERE expires < $n AND EXISTS (SELECT 1 FROM chunk AS newer WHERE newer.id > chunk.id AND newer.id < ((chunk.id >> {ChunkNumberBits}) + 1) << {ChunkNumberBits})";
         c.Parameters.AddWithValue("$n", now);
         c.ExecuteNonQuery();
     }
