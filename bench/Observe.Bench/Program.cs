@@ -1,5 +1,6 @@
 // Storage benchmark: dotnet run -c Release --project bench/Observe.Bench -- --storage [--flushes N] [--dir PATH]
 // Render benchmark vs graphite-web: ... -- --render [--runs N] [--keep] (RenderBench.cs)
+// Deploy verification on a fake clock: ... -- --deploys [--seed N] (DeployBench.cs)
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
@@ -8,6 +9,7 @@ using Observe.Storage;
 using Observe.Storage.Tsdb;
 
 if (args.Contains("--render")) return await RenderBench.RunAsync(args);
+if (args.Contains("--deploys")) return await Observe.Bench.DeployBench.RunAsync(args);
 if (!args.Contains("--storage")) { Console.WriteLine("usage: Observe.Bench --storage [--flushes N] [--dir PATH] | --render [--runs N] [--keep]"); return 2; }
 int flushes = Arg("--flushes", 60);
 string root = args.SkipWhile(a => a != "--dir").Skip(1).FirstOrDefault() ?? Path.Combine(Path.GetTempPath(), "observe-bench-" + Guid.NewGuid().ToString("N")[..8]);

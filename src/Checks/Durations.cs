@@ -1,22 +1,11 @@
-using System.Globalization;
-
 namespace Observe.Checks;
 
-internal static class Durations
+/// <summary>Duration strings as the config writes them (<c>500ms</c>, <c>30s</c>, <c>5m</c>); shared with DeployMarkers.</summary>
+public static class Durations
 {
-    /// <summary>Parses <c>500ms</c>, <c>30s</c>, <c>5m</c>, <c>1h</c>, <c>1d</c> or a bare number of seconds.</summary>
-    public static bool TryParse(string? text, out TimeSpan value)
-    {
-        value = default;
-        var s = (text ?? "").Trim().ToLowerInvariant();
-        if (s.Length == 0) return false;
-        var (num, mult) = s.EndsWith("ms") ? (s[..^2], 0.001)
-            : s.EndsWith('s') ? (s[..^1], 1.0) : s.EndsWith('m') ? (s[..^1], 60.0)
-            : s.EndsWith('h') ? (s[..^1], 3600.0) : s.EndsWith('d') ? (s[..^1], 86400.0) : (s, 1.0);
-        if (!double.TryParse(num, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var n) || !double.IsFinite(n) || n < 0) return false;
-        value = TimeSpan.FromSeconds(n * mult);
-        return true;
-    }
+    /// <summary>Parses <c>500ms</c>, <c>30s</c>, <c>5m</c>, <c>1h</c>, <c>1d</c> or a bare number of seconds (one syntax for
+    /// the whole config, so the parser is Alerting's, which Checks already references).</summary>
+    public static bool TryParse(string? text, out TimeSpan value) => Observe.Alerting.AlertDurations.TryParse(text, out value);
 
     public static TimeSpan Parse(string? text, string key) =>
         TryParse(text, out var v) ? v : throw new FormatException($"{key}: '{text}' is not a duration (e.g. 500ms, 30s, 5m, 1h)");

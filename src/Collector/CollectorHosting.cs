@@ -35,6 +35,7 @@ public static class CollectorHosting
         var active = f.CreateGauge("observe_statsd_active_keys", "Active StatsD keys");
         var gLines = f.CreateGauge("observe_graphite_lines_received_total", "Graphite plaintext lines received");
         var gBad = f.CreateGauge("observe_graphite_bad_lines_total", "Graphite plaintext lines rejected");
+        var tagDrops = f.CreateGauge("observe_tag_limit_drops_total", "Metrics dropped for too many or too long tags", "protocol");
         var flushDur = f.CreateGauge("observe_flush_duration_seconds", "Duration of the last flush");
         var flushes = f.CreateGauge("observe_flushes_total", "Flushes since start");
         var sinkWritten = f.CreateGauge("observe_sink_points_written_total", "Points written per sink", "sink");
@@ -52,6 +53,8 @@ public static class CollectorHosting
             active.Set(s.Statsd.ActiveKeys);
             gLines.Set(s.Graphite.LinesReceived);
             gBad.Set(s.Graphite.BadLines);
+            tagDrops.WithLabels("statsd").Set(s.Statsd.TagLimitDrops);
+            tagDrops.WithLabels("graphite").Set(s.Graphite.TagLimitDrops);
             flushDur.Set(s.Flush.LastDurationSeconds);
             flushes.Set(s.Flush.Count);
             foreach (var sink in s.Sinks)

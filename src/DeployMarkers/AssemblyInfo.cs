@@ -1,2 +1,3 @@
-// Built by its own issue; the project exists now so the dependency graph is fixed from the start.
+// DeployMarkers: deploy markers, environment locks, verification and rollback. Public seam: DeploysOptions,
+// DeploysConfig, DeploysHosting, DeployCli; everything else is internal.
 namespace Observe.DeployMarkers;

@@ -2,8 +2,10 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Observe.Alerting;
 using Observe.Checks;
 using Observe.Collector;
+using Observe.DeployMarkers;
 using Observe.Host.Auth;
 using Observe.Host.Config;
 using Observe.Storage;
@@ -55,8 +57,19 @@ internal static class ObserveHost
         var builder = WebApplication.CreateSlimBuilder(args);
         builder.Host.UseSerilog();
         builder.WebHost.UseUrls($"http://{config.Http.Address}:{config.Http.Port}");
+        // One bound for every endpoint's body; reading more throws BadHttpRequestException (413), answered below.
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = config.Http.MaxRequestBodyBytes);
+        builder.Services.Configure<Microsoft.AspNetCore.Http.Features.FormOptions>(o =>
+        {
+            o.MultipartBodyLengthLimit = config.Http.MaxRequestBodyBytes;
+            o.ValueLengthLimit = (int)config.Http.MaxRequestBodyBytes;
+            // A /render form carries one value per target: let the target limit speak, with its own message.
+            o.ValueCountLimit = Math.Max(1024, config.Storage.Render.MaxTargets + 64);
+        });
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(TimeProvider.System);
+        // Room for the last flush (which may wait up to 20 s for its interval to end) within systemd's 30 s TimeoutStopSec.
+        builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(28));
         builder.Services.AddObserveAuth(ApiTokenResolver.Resolve(config.Auth));
 
         // Storage first: the embedded store is a sink and the reader behind the Graphite API.
@@ -65,13 +78,18 @@ internal static class ObserveHost
             builder.Services.AddSingleton(_ => MetricSinks.Carbon(config.Sinks.Carbon.Host, config.Sinks.Carbon.Port));
         if (config.Sinks.Console.Enabled)
             builder.Services.AddSingleton(_ => MetricSinks.Console());
+        // Alerting before Checks (and DeployMarkers): they send to the IAlertSink it registers.
+        if (config.Alerting.Enabled) builder.Services.AddObserveAlerting(config.Alerting, Path.Combine(config.Storage.DataDir, "alerting"));
         if (config.Checks.Enabled) builder.Services.AddObserveChecks(config.Checks);
+        if (config.Deploys.Enabled)
+            builder.Services.AddObserveDeploys(config.Deploys, config.Storage.DataDir, TimeSpan.FromMilliseconds(config.Collector.Statsd.FlushInterval));
         // DogStatsD: `_e` events become Graphite events, `_sc` service checks become passive check results.
         builder.Services.AddSingleton<IStatsdEventSink>(sp => new StatsdEventRouter(
             StorageHosting.StatsdEventsToGraphite(sp), sp.GetService<IServiceCheckReceiver>()));
         builder.Services.AddObserveCollector(config.Collector);
 
         var app = builder.Build();
+        app.Use(AnswerRequestLimits);
         app.UseAuthentication();
         app.UseAuthorization();
         app.Services.ExportCollectorMetrics();
@@ -81,7 +99,21 @@ internal static class ObserveHost
             Results.Json(new { collector = collector(), storage = storage() }, StatsJson));
         app.MapObserveStorage();
         if (config.Checks.Enabled) app.MapChecksApi();
+        if (config.Deploys.Enabled) app.MapDeploysApi();
+        if (config.Alerting.Enabled) app.MapAlertingApi();
         return app;
+    }
+
+    /// <summary>A request over a limit (body size, form limits) gets its 4xx with the reason as JSON, not a 500.</summary>
+    private static async Task AnswerRequestLimits(HttpContext ctx, RequestDelegate next)
+    {
+        try { await next(ctx); }
+        catch (Exception e) when (e is BadHttpRequestException or InvalidDataException && !ctx.Response.HasStarted)
+        {
+            ctx.Response.Clear();
+            ctx.Response.StatusCode = e is BadHttpRequestException b ? b.StatusCode : StatusCodes.Status400BadRequest;
+            await ctx.Response.WriteAsJsonAsync(new { error = e.Message });
+        }
     }
 
     /// <summary>Anyone who can reach a non-loopback listener could post deploys or silence alerts: say so loudly.</summary>

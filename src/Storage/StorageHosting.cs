@@ -25,6 +25,9 @@ public static class StorageConfig
         var problems = new List<StorageConfigProblem>();
         if (string.IsNullOrWhiteSpace(options.DataDir)) problems.Add(new($"{prefix}.dataDir", "must not be empty"));
         if (options.CompactionIntervalSeconds < 0) problems.Add(new($"{prefix}.compactionIntervalSeconds", "must be 0 (off) or more"));
+        if (options.Render.MaxTargets < 1) problems.Add(new($"{prefix}.render.maxTargets", "must be at least 1"));
+        if (options.Render.MaxPoints < 1) problems.Add(new($"{prefix}.render.maxPoints", "must be at least 1"));
+        if (options.Render.MaxConcurrent < 1) problems.Add(new($"{prefix}.render.maxConcurrent", "must be at least 1"));
         for (var i = 0; i < options.Schemas.Count; i++)
         {
             var r = options.Schemas[i];
@@ -58,7 +61,8 @@ public static class StorageHosting
 {
     /// <summary>
     /// Registers the embedded time-series store (as <see cref="ISeriesReader"/>, and as an
-    /// <see cref="IMetricSink"/> when <paramref name="embeddedSink"/>) and the Graphite events store.
+    /// <see cref="IMetricSink"/> when <paramref name="embeddedSink"/>), the Graphite events store and
+    /// <see cref="ISeriesQuery"/> (targets with functions, as /render evaluates them).
     /// </summary>
     public static IServiceCollection AddObserveStorage(this IServiceCollection services, StorageOptions options, bool embeddedSink)
     {
@@ -67,6 +71,7 @@ public static class StorageHosting
         services.AddSingleton<ISeriesReader>(sp => sp.GetRequiredService<TimeSeriesStore>());
         if (embeddedSink) services.AddSingleton<IMetricSink>(sp => sp.GetRequiredService<TimeSeriesStore>());
         services.AddSingleton(_ => GraphiteEventStore.Open(options));
+        services.AddSingleton<ISeriesQuery>(sp => new GraphiteSeriesQuery(sp.GetRequiredService<ISeriesReader>(), sp.GetRequiredService<GraphiteEventStore>()));
         services.AddSingleton<Func<StorageStats>>(sp =>
         {
             var store = sp.GetRequiredService<TimeSeriesStore>();
@@ -84,6 +89,7 @@ public static class StorageHosting
     public static IEndpointRouteBuilder MapObserveStorage(this IEndpointRouteBuilder app)
     {
         var sp = app.ServiceProvider;
-        return app.MapGraphiteApi(sp.GetRequiredService<ISeriesReader>(), sp.GetRequiredService<GraphiteEventStore>());
+        return app.MapGraphiteApi(sp.GetRequiredService<ISeriesReader>(), sp.GetRequiredService<GraphiteEventStore>(),
+            sp.GetRequiredService<StorageOptions>().Render);
     }
 }

@@ -83,7 +83,7 @@ public sealed class GraphiteDifferentialFixture : IAsyncLifetime
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls($"http://127.0.0.1:{observePort}");
-        // POST /events/ requires the "ingest" policy (the host's bearer auth); a bare app registers a permissive one.
+        // The host supplies the scope policies (bearer tokens); here POST /events/'s "ingest" is open, as with no tokens.
         builder.Services.AddAuthorization(o => o.AddPolicy("ingest", p => p.RequireAssertion(_ => true)));
         _observe = builder.Build();
         _observe.UseAuthorization();

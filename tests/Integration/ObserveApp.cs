@@ -25,6 +25,7 @@ public sealed class ObserveApp : IAsyncDisposable
         var config = new ObserveConfig();
         config.Http.Port = 0;
         config.Collector.Statsd.Port = FreePort.Get();
+        config.Collector.Statsd.FlushOnStop = FlushOnStop.Immediate; // tests stop the app often: no waiting for the interval to end
         config.Collector.Graphite.Port = 0;
         config.Storage.DataDir = Path.Combine(dir, "data");
         configure?.Invoke(config);

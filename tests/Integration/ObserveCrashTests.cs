@@ -14,14 +14,6 @@ namespace Observe.Integration;
 /// </summary>
 public class ObserveCrashTests(ITestOutputHelper output)
 {
-    private static string ObserveDll()
-    {
-        var config = AppContext.BaseDirectory.Contains("/Release/") ? "Release" : "Debug";
-        var dll = Path.Combine(Repo.Root, "src", "Observe", "bin", config, "net10.0", "observe.dll");
-        Assert.True(File.Exists(dll), $"{dll} not built");
-        return dll;
-    }
-
     [Fact]
     public async Task Sigkill_during_ingest_loses_no_acknowledged_flush()
     {
@@ -47,13 +39,13 @@ public class ObserveCrashTests(ITestOutputHelper output)
 
         for (var round = 1; round <= 6; round++)
         {
-            var observe = PeerProcess.Start("dotnet", [ObserveDll(), "run", "--config", configPath], dir, Path.Combine(dir, $"observe-{round}.log"));
+            var observe = ObserveBinary.Run(configPath, dir, Path.Combine(dir, $"observe-{round}.log"));
             try
             {
                 await Poll.UntilAsync(async () => (await client.GetAsync("/health")).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "observe up");
 
                 // Everything acknowledged before earlier kills must read back unchanged.
-                var now = await Render(client, start);
+                var now = await ObserveBinary.RenderAsync(client, "stats_counts.crash.hits", start);
                 foreach (var (ts, value) in acknowledged)
                 {
                     Assert.True(now.TryGetValue(ts, out var v) && v == value,
@@ -69,7 +61,7 @@ public class ObserveCrashTests(ITestOutputHelper output)
                 var want = 2 + rng.Next(3);
                 await Poll.UntilAsync(async () => await LastPersisted(client) >= before + want, TimeSpan.FromSeconds(30), "flushes persisted");
                 var persisted = await LastPersisted(client);
-                foreach (var (ts, value) in await Render(client, start))
+                foreach (var (ts, value) in await ObserveBinary.RenderAsync(client, "stats_counts.crash.hits", start))
                     if (ts <= persisted) acknowledged[ts] = value;
                 await Task.Delay(rng.Next(0, 1000)); // a random point in the next flush cycle to kill at
                 observe.Kill9();
@@ -89,16 +81,6 @@ public class ObserveCrashTests(ITestOutputHelper output)
     {
         var stats = await client.GetFromJsonAsync<JsonElement>("/stats");
         return stats.GetProperty("storage").GetProperty("lastPersistedBatchTimestamp").GetInt64();
-    }
-
-    private static async Task<Dictionary<long, double>> Render(HttpClient client, long from)
-    {
-        var json = await client.GetFromJsonAsync<JsonElement>($"/render?target=stats_counts.crash.hits&from={from}&until=now&format=json");
-        var result = new Dictionary<long, double>();
-        foreach (var series in json.EnumerateArray())
-            foreach (var p in series.GetProperty("datapoints").EnumerateArray())
-                if (p[0].ValueKind == JsonValueKind.Number) result[p[1].GetInt64()] = p[0].GetDouble();
-        return result;
     }
 
     private static void Send(int port, CancellationToken ct)

@@ -5,7 +5,7 @@ namespace Observe.Observe.Tests;
 
 public class ConfigTests
 {
-    private static (ObserveConfig, List<ConfigProblem>) LoadText(string yaml, IDictionary? env = null)
+    internal static (ObserveConfig, List<ConfigProblem>) LoadText(string yaml, IDictionary? env = null)
     {
         var path = Path.Combine(Path.GetTempPath(), $"observe-config-{Guid.NewGuid():N}.yaml");
         File.WriteAllText(path, yaml);
@@ -141,15 +141,79 @@ public class ConfigTests
                   scopes: [admin]
             """);
         var text = string.Join("\n", problems);
-        Assert.Contains("auth.tokens[0].token: too short", text);
+        Assert.True(text.Contains("auth.tokens[0].token: too short"), text);
         Assert.Contains("auth.tokens[0].scopes[1]: 'root' is not one of", text);
         Assert.Contains("auth.tokens[1].name: 'deploybot' is used by another token", text);
         Assert.Contains("auth.tokens[1].tokenFile: '/nonexistent/observe-token' does not exist", text);
         Assert.Contains("auth.tokens[1].scopes: give at least one", text);
         Assert.Contains("auth.tokens[2].name: every token needs a name", text);
-        Assert.Contains("auth.tokens[2].token: give exactly one of token and tokenFile", text);
+        Assert.Contains("auth.tokens[2].tokenFile: give either token or tokenFile, not both", text);
         Assert.DoesNotContain("short-secret-x", text);
         Assert.DoesNotContain("a-long-enough-secret-value", text);
+    }
+
+    [Fact]
+    public void Any_text_key_can_come_from_a_file_or_the_environment_and_list_items_are_addressed_by_index()
+    {
+        var dir = Directory.CreateTempSubdirectory("observe-secrets").FullName;
+        File.WriteAllText(Path.Combine(dir, "token"), "file-secret-0123456789abc\n");
+        File.WriteAllText(Path.Combine(dir, "host"), "carbon.internal\n");
+        File.WriteAllText(Path.Combine(dir, "env-token"), "env-file-secret-0123456789");
+        var env = new Hashtable
+        {
+            ["OBSERVE__Auth__Tokens__1__Name"] = "ci",
+            ["OBSERVE__Auth__Tokens__1__TokenFile"] = Path.Combine(dir, "env-token"),
+            ["OBSERVE__Auth__Tokens__1__Scopes"] = "ingest,deploy",
+            ["OBSERVE__Auth__Tokens__2__Name"] = "bot",
+            ["OBSERVE__Auth__Tokens__2__Token"] = "env-inline-secret-0123456789",
+            ["OBSERVE__Auth__Tokens__2__Scopes"] = "alerts",
+        };
+        var (c, problems) = LoadText($"""
+            sinks:
+              carbon:
+                hostFile: {dir}/host
+            auth:
+              tokens:
+                - name: deploybot
+                  tokenFile: {dir}/token
+                  scopes: [deploy]
+            """, env);
+        Assert.Empty(problems);
+        Assert.Equal("carbon.internal", c.Sinks.Carbon.Host);
+        Assert.Equal(["deploybot", "ci", "bot"], c.Auth.Tokens.Select(t => t.Name));
+        Assert.Equal(["file-secret-0123456789abc", "env-file-secret-0123456789", "env-inline-secret-0123456789"], c.Auth.Tokens.Select(t => t.Token));
+        Assert.Equal(["ingest", "deploy"], c.Auth.Tokens[1].Scopes);
+        Directory.Delete(dir, true);
+    }
+
+    [Fact]
+    public void A_secret_is_never_quoted_in_a_problem_even_when_a_validator_echoes_the_value()
+    {
+        var dir = Directory.CreateTempSubdirectory("observe-secrets").FullName;
+        File.WriteAllText(Path.Combine(dir, "level"), "file-secret-quoted-by-validator");
+        var env = new Hashtable
+        {
+            ["OBSERVE__Auth__Tokens__0__Name"] = "env-secret-name-is-no-secret",
+            ["OBSERVE__Auth__Tokens__0__Token"] = "env-secret-x",
+            ["OBSERVE__Auth__Tokens__0__Scopes"] = "root",
+            ["OBSERVE__Sinks__Carbon__PortFile"] = "/x", // not a text key: no file rule
+            ["OBSERVE__Auth__Tokens__x__Token"] = "env-secret-bad-index",
+        };
+        var (_, problems) = LoadText($"""
+            logging:
+              levelFile: {dir}/level
+            http:
+              addressFile: /nonexistent/observe-address
+            """, env);
+        var text = string.Join("\n", problems);
+        Assert.Contains(problems, p => p.KeyPath == "logging.level" && p.Line == 2 && p.Message.StartsWith("'(secret)' is not one of"));
+        Assert.Contains("http.addressFile: '/nonexistent/observe-address' does not exist", text);
+        Assert.True(text.Contains("auth.tokens[0].token: too short"), text);
+        Assert.Contains("sinks.carbon.portFile: unknown key", text);
+        Assert.Contains("auth.tokens[x]: expected an item number", text);
+        foreach (var secret in new[] { "file-secret-quoted-by-validator", "env-secret-x", "env-secret-bad-index" })
+            Assert.DoesNotContain(secret, text);
+        Directory.Delete(dir, true);
     }
 }
 
@@ -181,4 +245,94 @@ public class ChecksConfigTests
         finally { File.Delete(path); }
     }
 
+    [Fact]
+    public void Deploys_section_binds_and_every_problem_names_its_key_and_line()
+    {
+        var (c, problems) = ConfigTests.LoadText("""
+            checks:
+              hosts:
+                - name: web1
+                  checks:
+                    - {name: http, kind: tcp, port: 80}
+            deploys:
+              window: 2m
+              services:
+                - name: mobile-api
+                  autoRollback: true
+                  checks: [web1/http]
+                  slis:
+                    - {name: errors, target: "divideSeries(stats.api.errors, stats.api.requests)", maxRatio: 2, floor: 0.01}
+                    - {name: p90, target: stats.timers.api.upper_90, maxRatio: 1.5}
+                  rollback:
+                    command: [/usr/local/bin/rollback, --fast]
+                    timeout: 2m
+            """);
+        Assert.Empty(problems);
+        var svc = Assert.Single(c.Deploys.Services);
+        Assert.Equal("2m", c.Deploys.Window);
+        Assert.Equal("30m", c.Deploys.Baseline);
+        Assert.Equal(0.01, svc.Slis[0].Floor);
+        Assert.Equal(["/usr/local/bin/rollback", "--fast"], svc.Rollback!.Command);
+
+        (_, problems) = ConfigTests.LoadText("""
+            deploys:
+              window: soon
+              services:
+                - name: "mobile api"
+                  autoRollback: true
+                  checks: [web1/http, nohost]
+                  slis:
+                    - {name: errors, target: "divideSeries(stats.api.errors", direction: up, maxRatio: 0.5}
+            """);
+        string[] keys = ["deploys.window", "deploys.services[0].name", "deploys.services[0].autoRollback", "deploys.services[0].checks[0]",
+            "deploys.services[0].checks[1]", "deploys.services[0].slis[0].target", "deploys.services[0].slis[0].direction", "deploys.services[0].slis[0].maxRatio"];
+        foreach (var k in keys) Assert.Contains(problems, p => p.KeyPath == k && p.Line > 0);
+        Assert.Equal(keys.Length, problems.Count);
+    }
+
+    [Fact]
+    public void An_alerting_section_binds_and_its_problems_name_the_key_path_and_line()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"observe-alerting-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(path, """
+            alerting:
+              irc: { server: irc.example.com, port: 6697, tls: true, nickservPassword: s3cret-nickserv }
+              smtp: { host: mail.example.com, security: starttls, username: observe, password: s3cret-smtp }
+              receivers:
+                - name: ops
+                  irc: { channel: "#ops" }
+                  email: { to: [ops@example.com] }
+                - name: pager
+                  pagerduty: { routingKey: s3cret-routing-key }
+              route:
+                receiver: ops
+                group_by: [host]
+                routes:
+                  - receiver: pager
+                    matchers: [severity=critical]
+                    continue: true
+                    escalation: [{ after: 15m, receiver: ops }]
+                  - receiver: nobody
+                    groupWait: soon
+              inhibitRules:
+                - sourceMatchers: [check=_host]
+                  targetMatchers: [check!=_host]
+                  equal: [host]
+            """);
+        try
+        {
+            var (c, problems) = ConfigBinder.Load(path, new System.Collections.Hashtable());
+            Assert.Equal(2, problems.Count);
+            Assert.Contains(problems, p => p.KeyPath == "alerting.route.routes[1].receiver" && p.Line == 18 && p.Message.Contains("nobody"));
+            Assert.Contains(problems, p => p.KeyPath == "alerting.route.routes[1].groupWait" && p.Line == 19);
+            Assert.DoesNotContain(problems, p => p.Message.Contains("s3cret"));
+            Assert.Equal(["host"], c.Alerting.Route.GroupBy);
+            Assert.True(c.Alerting.Route.Routes[0].Continue);
+            Assert.Equal("15m", c.Alerting.Route.Routes[0].Escalation![0].After);
+            Assert.Equal("s3cret-routing-key", c.Alerting.Receivers[1].Pagerduty!.RoutingKey);
+            Assert.Equal(["host"], c.Alerting.InhibitRules[0].Equal);
+            Assert.True(c.Alerting.Irc.Tls);
+        }
+        finally { File.Delete(path); }
+    }
 }

@@ -38,6 +38,19 @@ public sealed class PeerProcess : IAsyncDisposable
 
     public string Log() => File.Exists(LogPath) ? File.ReadAllText(LogPath) : "";
 
+    /// <summary>Sends SIGTERM (via kill(2)) and waits up to <paramref name="timeout"/> for the process to end by itself.</summary>
+    public async Task<bool> TerminateAsync(TimeSpan timeout)
+    {
+        if (_process.HasExited) return true;
+        Signal(15);
+        using var cts = new CancellationTokenSource(timeout);
+        try { await _process.WaitForExitAsync(cts.Token); return true; }
+        catch (OperationCanceledException) { return false; }
+    }
+
+    /// <summary>The exit code once the process has ended.</summary>
+    public int ExitCode => _process.ExitCode;
+
     public void Kill9()
     {
         if (_process.HasExited) return;

@@ -24,8 +24,14 @@ public sealed class StatsdOptions
     public int MaxActiveKeys { get; set; } = 500_000;
     /// <summary>A longer line is a bad line (no real metric needs more; DogStatsD clients cap packets at 8 KiB).</summary>
     public int MaxLineBytes { get; set; } = 8192;
+    /// <summary>DogStatsD tags per line beyond this: the line is dropped and counted (<c>tagLimitDrops</c>).</summary>
+    public int MaxTags { get; set; } = 64;
+    /// <summary>A DogStatsD tag (<c>key:value</c>) longer than this many characters drops the line (counted).</summary>
+    public int MaxTagLength { get; set; } = 200;
 
     public int FlushInterval { get; set; } = 10_000;
+    /// <summary>What a stop (SIGTERM) does with the interval in progress; see <see cref="Collector.FlushOnStop"/>.</summary>
+    public FlushOnStop FlushOnStop { get; set; } = FlushOnStop.Boundary;
     public List<double> PercentThreshold { get; set; } = [90];
     public List<HistogramOptions> Histogram { get; set; } = [];
     public bool DeleteIdleStats { get; set; }
@@ -49,6 +55,15 @@ public sealed class StatsdOptions
     public bool FlushCounts { get; set; } = true;
 }
 
+/// <summary>How the last StatsD interval is flushed when Observe stops.</summary>
+public enum FlushOnStop
+{
+    /// <summary>Keep receiving until the interval ends (at most 20 s), then flush it whole on its boundary.</summary>
+    Boundary,
+    /// <summary>Stop receiving and flush what arrived at once, stamped with the interval's end (fast; a restart within the same interval overwrites it).</summary>
+    Immediate,
+}
+
 public sealed class HistogramOptions
 {
     public string Metric { get; set; } = "";
@@ -61,4 +76,27 @@ public sealed class GraphiteListenerOptions
     public bool Enabled { get; set; } = true;
     public string Address { get; set; } = "127.0.0.1";
     public int Port { get; set; } = 2003;
+    /// <summary>A longer line is a bad line and is skipped up to its newline without being buffered (Twisted's LineReceiver, which carbon uses, allows 16 KiB).</summary>
+    public int MaxLineBytes { get; set; } = 16384;
+    /// <summary>Tags per tagged path (<c>name;k=v;…</c>) beyond this: the point is dropped and counted (<c>tagLimitDrops</c>).</summary>
+    public int MaxTags { get; set; } = 64;
+    /// <summary>A tag (<c>k=v</c>) longer than this many characters drops the point (counted).</summary>
+    public int MaxTagLength { get; set; } = 200;
+}
+
+/// <summary>Bounds on the tags of one metric, shared by the StatsD and Graphite paths.</summary>
+internal static class TagLimit
+{
+    /// <summary>True when <paramref name="tags"/> (separated by <paramref name="separator"/>; empty ones ignored) are too many or one is too long.</summary>
+    internal static bool Exceeded(ReadOnlySpan<char> tags, char separator, int maxTags, int maxTagLength)
+    {
+        var count = 0;
+        foreach (var r in tags.Split(separator))
+        {
+            var length = r.End.Value - r.Start.Value;
+            if (length == 0) continue;
+            if (++count > maxTags || length > maxTagLength) return true;
+        }
+        return false;
+    }
 }

@@ -9,12 +9,13 @@ namespace Observe.Collector.Listeners;
 /// <summary>
 /// A TCP listener for newline-delimited protocols (StatsD over TCP, Graphite plaintext). Each
 /// connection is read through a pipe; every run of complete lines is handed over as one chunk,
-/// as Etsy statsd's TCP server does. A line longer than <see cref="MaxLineBytes"/> is handed over
-/// cut (so it is counted as bad) rather than buffering without bound.
+/// as Etsy statsd's TCP server does. A line longer than the protocol's maximum is handed over cut, once
+/// (so it is counted as one bad line), and the rest of it is skipped up to its newline: a client cannot
+/// make Observe buffer without bound, and the tail of an overlong line is never taken for a line of its own.
 /// </summary>
 internal sealed class LineStreamListener : IAsyncDisposable
 {
-    public const int MaxLineBytes = 64 * 1024;
+    private readonly int _maxLineBytes;
     private readonly TcpListener _listener;
     private readonly ChunkHandler _handler;
     private readonly ILogger _log;
@@ -25,9 +26,10 @@ internal sealed class LineStreamListener : IAsyncDisposable
 
     internal delegate void ChunkHandler(ReadOnlySequence<byte> completeLines);
 
-    public LineStreamListener(string name, IPEndPoint endpoint, ChunkHandler handler, ILogger log)
+    public LineStreamListener(string name, IPEndPoint endpoint, int maxLineBytes, ChunkHandler handler, ILogger log)
     {
         _name = name;
+        _maxLineBytes = maxLineBytes;
         _handler = handler;
         _log = log;
         _listener = new TcpListener(endpoint);
@@ -62,26 +64,34 @@ internal sealed class LineStreamListener : IAsyncDisposable
         var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024));
         try
         {
+            var skipping = false; // inside an overlong line, up to its newline
             while (true)
             {
                 var result = await reader.ReadAsync(_cts.Token);
                 var buffer = result.Buffer;
-                var lastNewline = buffer.PositionOfLast((byte)'\n');
+                if (skipping)
+                {
+                    var end = buffer.PositionOf((byte)'\n');
+                    buffer = end is { } e ? buffer.Slice(buffer.GetPosition(1, e)) : buffer.Slice(buffer.End);
+                    skipping = end == null;
+                }
+                var lastNewline = skipping ? null : buffer.PositionOfLast((byte)'\n');
                 if (lastNewline is { } pos)
                 {
                     var complete = buffer.Slice(0, buffer.GetPosition(1, pos));
                     _handler(complete);
                     buffer = buffer.Slice(complete.End);
                 }
-                else if (buffer.Length > MaxLineBytes)
+                if (!skipping && buffer.Length > _maxLineBytes)
                 {
-                    // No newline within the limit: hand over what we have as one (bad) line and move on.
-                    _handler(buffer);
+                    // No newline within the limit: hand over the start as one (bad) line and skip the rest of it.
+                    _handler(buffer.Slice(0, _maxLineBytes + 1));
                     buffer = buffer.Slice(buffer.End);
+                    skipping = true;
                 }
                 if (result.IsCompleted)
                 {
-                    if (!buffer.IsEmpty) _handler(buffer); // last line without a trailing newline
+                    if (!buffer.IsEmpty && !skipping) _handler(buffer); // last line without a trailing newline
                     reader.AdvanceTo(buffer.End);
                     break;
                 }

@@ -41,7 +41,7 @@ internal sealed class CollectorService : IHostedService, IAsyncDisposable
             Udp.Start();
             if (s.Tcp)
             {
-                StatsdTcp = new LineStreamListener("statsd-tcp", new IPEndPoint(ep.Address, Udp.LocalEndPoint.Port), HandleStatsdChunk, _log);
+                StatsdTcp = new LineStreamListener("statsd-tcp", new IPEndPoint(ep.Address, Udp.LocalEndPoint.Port), s.MaxLineBytes, HandleStatsdChunk, _log);
                 StatsdTcp.Start();
             }
             Scheduler = new FlushScheduler(Aggregator, Fanout, s.FlushInterval, _time, _log);
@@ -52,8 +52,8 @@ internal sealed class CollectorService : IHostedService, IAsyncDisposable
         var g = _options.Graphite;
         if (g.Enabled)
         {
-            Plaintext = new PlaintextBatcher(Fanout, _time);
-            GraphiteTcp = new LineStreamListener("graphite", new IPEndPoint(IPAddress.Parse(g.Address), g.Port), Plaintext.HandleChunk, _log);
+            Plaintext = new PlaintextBatcher(Fanout, _time, g);
+            GraphiteTcp = new LineStreamListener("graphite", new IPEndPoint(IPAddress.Parse(g.Address), g.Port), g.MaxLineBytes, Plaintext.HandleChunk, _log);
             GraphiteTcp.Start();
             _log.LogInformation("graphite plaintext listening on tcp {Endpoint}", GraphiteTcp.LocalEndPoint);
         }
@@ -74,19 +74,23 @@ internal sealed class CollectorService : IHostedService, IAsyncDisposable
         finally { System.Buffers.ArrayPool<byte>.Shared.Return(rented); }
     }
 
+    /// <summary>The longest a stop waits for the end of the flush interval (systemd's TimeoutStopSec is 30 s in deploy/observe.service).</summary>
+    internal static readonly TimeSpan MaxStopWait = TimeSpan.FromSeconds(20);
+
     public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (Scheduler != null) await Scheduler.StopAsync(_options.Statsd.FlushOnStop == FlushOnStop.Boundary, MaxStopWait, CloseListenersAsync);
+        else await CloseListenersAsync();
+        if (Plaintext != null) await Plaintext.DisposeAsync();
+        try { await Fanout.DrainAsync(new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token); }
+        catch (OperationCanceledException) { _log.LogWarning("sinks did not drain within 10 s at shutdown"); }
+    }
+
+    private async Task CloseListenersAsync()
     {
         Udp?.Dispose();
         if (StatsdTcp != null) await StatsdTcp.DisposeAsync();
         if (GraphiteTcp != null) await GraphiteTcp.DisposeAsync();
-        if (Scheduler != null)
-        {
-            await Scheduler.DisposeAsync();
-            Scheduler.FlushOnce(); // what arrived since the last boundary is flushed, not lost
-        }
-        if (Plaintext != null) await Plaintext.DisposeAsync();
-        try { await Fanout.DrainAsync(new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token); }
-        catch (OperationCanceledException) { _log.LogWarning("sinks did not drain within 10 s at shutdown"); }
     }
 
     public async ValueTask DisposeAsync() => await Fanout.DisposeAsync();
@@ -99,8 +103,9 @@ internal sealed class CollectorService : IHostedService, IAsyncDisposable
                 Udp?.LocalEndPoint.ToString(), Udp?.SocketCount ?? 0, Udp?.EffectiveReceiveBufferBytes ?? 0,
                 Udp != null ? UdpDropCounter.Read(Udp.LocalEndPoint.Port) : 0,
                 t.PacketsReceived, t.MetricsReceived, t.BadLinesSeen, t.KeysDroppedByLimit, t.EventsReceived, t.ActiveKeys,
-                StatsdTcp?.Connections ?? 0),
-            new GraphiteIngestStats(GraphiteTcp?.LocalEndPoint.ToString(), Plaintext?.LinesReceived ?? 0, Plaintext?.BadLines ?? 0, GraphiteTcp?.Connections ?? 0),
+                StatsdTcp?.Connections ?? 0, t.TagLimitDrops),
+            new GraphiteIngestStats(GraphiteTcp?.LocalEndPoint.ToString(), Plaintext?.LinesReceived ?? 0, Plaintext?.BadLines ?? 0, GraphiteTcp?.Connections ?? 0,
+                Plaintext?.TagLimitDrops ?? 0),
             new FlushStats(_options.Statsd.FlushInterval, Scheduler?.Flushes ?? 0, Scheduler?.LastFlushUnixMs ?? 0,
                 Scheduler?.LastFlushSeconds ?? 0, Scheduler?.LastFlushPoints ?? 0),
             Fanout.Stats);

@@ -53,15 +53,42 @@ internal sealed class FlushScheduler : IAsyncDisposable
     }
 
     /// <summary>One flush: aggregate, put tagged names in canonical form, then hand the batch to every sink's queue.</summary>
-    public void FlushOnce()
+    /// <param name="stampMs">The flush's timestamp; by default now (the scheduler runs it on the boundary).</param>
+    public void FlushOnce(long? stampMs = null)
     {
-        lock (_canonicaliser) FlushLocked();
+        lock (_canonicaliser) FlushLocked(stampMs);
     }
 
-    private void FlushLocked()
+    /// <summary>
+    /// Ends the schedule with one last flush. Waiting for the end of the current interval (when it is at most
+    /// <paramref name="maxWait"/> away) makes that flush a whole interval stamped on its boundary, like every other;
+    /// flushing at once would stamp a part-interval, and the next process's first flush of the same interval would
+    /// overwrite it in a store with one value per slot. <paramref name="closeInput"/> runs right before the last flush,
+    /// so that nothing arrives after it. Returns how long it waited.
+    /// </summary>
+    public async Task<TimeSpan> StopAsync(bool waitForBoundary, TimeSpan maxWait, Func<Task> closeInput)
+    {
+        _cts.Cancel();
+        if (_loop != null) { try { await _loop; } catch { } }
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var delay = DelayToNextBoundary(now, _intervalMs);
+        var waited = waitForBoundary && delay <= maxWait.TotalMilliseconds ? TimeSpan.FromMilliseconds(delay) : TimeSpan.Zero;
+        if (waited > TimeSpan.Zero)
+        {
+            _log.LogInformation("stopping: receiving StatsD until the flush interval ends in {Ms} ms", delay);
+            await Task.Delay(waited, _time);
+        }
+        await closeInput();
+        // Stamped with the end of the interval the data belongs to: stamping it now would put it into the slot of the
+        // previous flush and replace that.
+        FlushOnce(now + delay);
+        return waited;
+    }
+
+    private void FlushLocked(long? stampMs)
     {
         var sw = Stopwatch.StartNew();
-        var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var nowMs = stampMs ?? _time.GetUtcNow().ToUnixTimeMilliseconds();
         MetricBatch batch;
         try { batch = _canonicaliser.Canonicalise(_aggregator.Flush(nowMs)); }
         catch (Exception e)

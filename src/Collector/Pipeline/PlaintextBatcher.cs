@@ -14,17 +14,20 @@ internal sealed class PlaintextBatcher : IAsyncDisposable
     private readonly Lock _lock = new();
     private List<MetricPoint> _pending = new(MaxPoints);
     private readonly ITimer _timer;
-    private long _received, _bad;
+    private readonly GraphiteListenerOptions _options;
+    private long _received, _bad, _tagLimitDrops;
 
-    public PlaintextBatcher(SinkFanout fanout, TimeProvider time)
+    public PlaintextBatcher(SinkFanout fanout, TimeProvider time, GraphiteListenerOptions? options = null)
     {
         _fanout = fanout;
         _time = time;
+        _options = options ?? new GraphiteListenerOptions();
         _timer = time.CreateTimer(_ => Flush(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
     }
 
     public long LinesReceived => Interlocked.Read(ref _received);
     public long BadLines => Interlocked.Read(ref _bad);
+    public long TagLimitDrops => Interlocked.Read(ref _tagLimitDrops);
 
     /// <summary>Parses every line of a chunk of complete lines; bad lines are counted and skipped.</summary>
     public void HandleChunk(ReadOnlySequence<byte> chunk)
@@ -38,12 +41,18 @@ internal sealed class PlaintextBatcher : IAsyncDisposable
                 reader.AdvanceToEnd();
             }
             if (line.IsEmpty) continue;
-            if (line.Length > Listeners.LineStreamListener.MaxLineBytes) { Interlocked.Increment(ref _bad); continue; }
+            if (line.Length > _options.MaxLineBytes) { Interlocked.Increment(ref _bad); continue; }
             Interlocked.Increment(ref _received);
             var ok = line.IsSingleSegment
                 ? Listeners.GraphitePlaintextParser.TryParseLine(line.FirstSpan, out var point)
                 : Listeners.GraphitePlaintextParser.TryParseLine(line.ToArray(), out point);
             if (!ok) { Interlocked.Increment(ref _bad); continue; }
+            var semi = point.Path.IndexOf(';');
+            if (semi > 0 && TagLimit.Exceeded(point.Path.AsSpan(semi + 1), ';', _options.MaxTags, _options.MaxTagLength))
+            {
+                Interlocked.Increment(ref _tagLimitDrops);
+                continue;
+            }
             Add(point);
         }
     }

@@ -5,9 +5,9 @@ public sealed record CollectorStats(StatsdIngestStats Statsd, GraphiteIngestStat
 
 public sealed record StatsdIngestStats(string? UdpEndpoint, int UdpSockets, int ReceiveBufferBytes, long KernelUdpDrops,
     long PacketsReceived, long MetricsReceived, long BadLinesSeen, long KeysDroppedByLimit, long EventsReceived, int ActiveKeys,
-    long TcpConnections);
+    long TcpConnections, long TagLimitDrops);
 
-public sealed record GraphiteIngestStats(string? Endpoint, long LinesReceived, long BadLines, long Connections);
+public sealed record GraphiteIngestStats(string? Endpoint, long LinesReceived, long BadLines, long Connections, long TagLimitDrops);
 
 public sealed record FlushStats(int IntervalMs, long Count, long LastUnixMs, double LastDurationSeconds, long LastPoints);
 

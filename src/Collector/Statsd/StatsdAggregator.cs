@@ -46,7 +46,7 @@ internal sealed class StatsdAggregator
 
     // Etsy keeps its three ingest counters in the counters map; they are fed from these totals at flush.
     private readonly string _badLinesKey, _packetsKey, _metricsKey, _lagKey;
-    private long _packets, _metrics, _badLines, _keysDropped, _eventsReceived;
+    private long _packets, _metrics, _badLines, _keysDropped, _eventsReceived, _tagLimitDrops;
     private long _flushedPackets, _flushedMetrics, _flushedBadLines;
     private int _activeKeys;
     private long _oldTimestamp;
@@ -85,7 +85,7 @@ internal sealed class StatsdAggregator
     /// <summary>Totals since start, for /stats and /metrics.</summary>
     public StatsdTotals Totals => new(
         Interlocked.Read(ref _packets), Interlocked.Read(ref _metrics), Interlocked.Read(ref _badLines),
-        Interlocked.Read(ref _keysDropped), Interlocked.Read(ref _eventsReceived), Volatile.Read(ref _activeKeys));
+        Interlocked.Read(ref _keysDropped), Interlocked.Read(ref _eventsReceived), Volatile.Read(ref _activeKeys), Interlocked.Read(ref _tagLimitDrops));
 
     public void HandlePacket(ReadOnlySpan<byte> packet)
     {
@@ -155,6 +155,8 @@ internal sealed class StatsdAggregator
             tagPart = line[(hash + 2)..];
             var next = tagPart.IndexOf("|#");
             if (next >= 0) tagPart = tagPart[..next];
+            // Each tag becomes part of the series name: too many or too long ones would make unbounded names and series.
+            if (TagLimit.Exceeded(tagPart, ',', _options.MaxTags, _options.MaxTagLength)) { Interlocked.Increment(ref _tagLimitDrops); return; }
         }
         var colon = metricPart.IndexOf(':');
         var rawKey = colon < 0 ? metricPart : metricPart[..colon];
@@ -434,4 +436,4 @@ internal sealed class StatsdAggregator
 /// <summary>Running totals of the StatsD ingest path.</summary>
 internal readonly record struct StatsdTotals(
     long PacketsReceived, long MetricsReceived, long BadLinesSeen, long KeysDroppedByLimit,
-    long EventsReceived, int ActiveKeys);
+    long EventsReceived, int ActiveKeys, long TagLimitDrops);

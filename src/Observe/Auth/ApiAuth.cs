@@ -28,7 +28,7 @@ internal static class ApiScopes
     public static readonly string[] All = [Read, Ingest, Alerts, Deploy, Admin];
 }
 
-/// <summary>A configured token after its secret was resolved (from the file, <c>tokenFile</c> or the environment).</summary>
+/// <summary>A configured token; only the digest of its secret is kept.</summary>
 internal sealed record ApiToken(string Name, byte[] SecretHash, IReadOnlySet<string> Scopes);
 
 /// <summary>The resolved token table; empty means auth is off (every request allowed, as before tokens were configured).</summary>
@@ -141,12 +141,8 @@ internal static class ApiAuthHosting
 
 internal static class ApiTokenResolver
 {
-    /// <summary>The secret of a configured token: inline, or read from its file. Never logged.</summary>
-    public static string? Secret(Config.ApiTokenOptions t) =>
-        t.Token ?? (t.TokenFile != null && File.Exists(t.TokenFile) ? File.ReadAllText(t.TokenFile).TrimEnd() : null);
-
     public static ApiTokens Resolve(Config.AuthOptions auth) => new(
-        auth.Tokens.Select(t => new ApiToken(t.Name, ApiTokens.Hash(Secret(t) ?? throw new InvalidOperationException($"token '{t.Name}' has no secret")),
+        auth.Tokens.Select(t => new ApiToken(t.Name, ApiTokens.Hash(t.Token ?? throw new InvalidOperationException($"token '{t.Name}' has no secret")),
             t.Scopes.ToHashSet(StringComparer.Ordinal))).ToList(),
         auth.ReadRequiresToken);
 }

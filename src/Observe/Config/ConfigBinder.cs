@@ -18,32 +18,98 @@ public sealed record ConfigProblem(string Source, int Line, int Column, string K
 /// Binds YAML onto the configuration classes by walking the document, so that every problem (unknown
 /// key, wrong type) is reported at once with its key path and line, instead of stopping at the first.
 /// Keys are camelCase in YAML and matched case-insensitively; environment variables
-/// <c>OBSERVE__Section__Key=value</c> override the file.
+/// <c>OBSERVE__Section__Key=value</c> override the file (list items by index: <c>OBSERVE__Auth__Tokens__0__Token</c>).
+/// Any string key <c>x</c> can also be given as <c>xFile</c>: the path of a file holding the value (a systemd
+/// credential, a Docker secret), so every secret of every stage gets files and the environment without the stage knowing.
 /// </summary>
 public static class ConfigBinder
 {
     // Where each key stood in the file being bound, so that validation problems can name a line too.
     [ThreadStatic] private static Dictionary<string, (int Line, int Column)>? t_positions;
+    // Values that must never be echoed: everything read from an xFile and every value of a secret-named key.
+    [ThreadStatic] private static HashSet<string>? t_secrets;
+
+    /// <summary>The suffix that turns a string key into "read the value from this file".</summary>
+    public const string FileSuffix = "File";
 
     public static (ObserveConfig Config, List<ConfigProblem> Problems) Load(string? path, IDictionary? environment = null)
     {
         t_positions = new Dictionary<string, (int, int)>(StringComparer.OrdinalIgnoreCase);
+        t_secrets = new HashSet<string>(StringComparer.Ordinal);
         var config = new ObserveConfig();
         var problems = new List<ConfigProblem>();
-        if (path != null)
+        try
         {
-            if (!File.Exists(path))
+            if (path != null)
             {
-                problems.Add(new ConfigProblem(path, 0, 0, "(file)", "file not found"));
-                return (config, problems);
+                if (!File.Exists(path))
+                {
+                    problems.Add(new ConfigProblem(path, 0, 0, "(file)", "file not found"));
+                    return (config, problems);
+                }
+                BindYaml(File.ReadAllText(path), path, config, problems);
             }
-            BindYaml(File.ReadAllText(path), path, config, problems);
+            ApplyEnvironment(environment ?? Environment.GetEnvironmentVariables(), config, problems);
+            ConfigValidator.Validate(config, path ?? "(defaults)", problems, t_positions);
+            return (config, Redact(problems, t_secrets));
         }
-        ApplyEnvironment(environment ?? Environment.GetEnvironmentVariables(), config, problems);
-        ConfigValidator.Validate(config, path ?? "(defaults)", problems, t_positions);
-        t_positions = null;
-        return (config, problems);
+        finally
+        {
+            t_positions = null;
+            t_secrets = null;
+        }
     }
+
+    /// <summary>
+    /// True for keys whose values are secrets (passwords, tokens, routing and API keys). Their values are never
+    /// put into a problem message; stages only need to name such options plainly (<c>password</c>, <c>routingKey</c>).
+    /// </summary>
+    public static bool IsSecretKey(string name)
+    {
+        var n = name.ToLowerInvariant();
+        return n.Contains("password") || n.Contains("secret") || n.Contains("token") || n.EndsWith("key", StringComparison.Ordinal);
+    }
+
+    private static void NoteSecret(string? value)
+    {
+        if (t_secrets != null && !string.IsNullOrEmpty(value)) t_secrets.Add(value);
+    }
+
+    /// <summary>A validator anywhere may quote a value; whatever it quotes, a secret is replaced before anyone sees it.</summary>
+    private static List<ConfigProblem> Redact(List<ConfigProblem> problems, HashSet<string> secrets)
+    {
+        if (secrets.Count == 0) return problems;
+        // Longest first, so a secret that contains another is replaced whole.
+        var ordered = secrets.OrderByDescending(s => s.Length).ToList();
+        return problems.Select(p =>
+        {
+            var m = p.Message;
+            foreach (var secret in ordered) m = m.Replace(secret, "(secret)", StringComparison.Ordinal);
+            return ReferenceEquals(m, p.Message) ? p : p with { Message = m };
+        }).ToList();
+    }
+
+    /// <summary>Reads the value of an <c>xFile</c> key: the file's text without trailing whitespace (the newline editors add).</summary>
+    private static string? ReadValueFile(string path, out string? error)
+    {
+        error = null;
+        try
+        {
+            var value = File.ReadAllText(path).TrimEnd();
+            NoteSecret(value);
+            return value;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            error = e is FileNotFoundException or DirectoryNotFoundException ? $"'{path}' does not exist" : $"'{path}' cannot be read: {e.Message}";
+            return null;
+        }
+    }
+
+    /// <summary>The string property <c>x</c> that a key <c>xFile</c> names, when <paramref name="type"/> has no property of that name itself.</summary>
+    private static PropertyInfo? FileTarget(Type type, string key) =>
+        key.Length > FileSuffix.Length && key.EndsWith(FileSuffix, StringComparison.OrdinalIgnoreCase)
+        && FindProperty(type, key[..^FileSuffix.Length]) is { } p && p.PropertyType == typeof(string) ? p : null;
 
     public static void BindYaml(string text, string source, object target, List<ConfigProblem> problems)
     {
@@ -115,18 +181,34 @@ public static class ConfigBinder
                 return existing;
             }
             var target = existing ?? Activator.CreateInstance(underlying)!;
+            var setHere = new Dictionary<PropertyInfo, string>();
             foreach (var (k, v) in map.Children)
             {
                 var key = (k as YamlScalarNode)?.Value ?? "";
                 var prop = FindProperty(underlying, key);
                 var childPath = Join(keyPath, key);
-                if (prop == null)
+                if (prop == null && FileTarget(underlying, key) is { } fileProp)
                 {
-                    problems.Add(Problem(source, k, childPath, $"unknown key (known here: {string.Join(", ", Properties(underlying).Select(p => CamelCase(p.Name)))})"));
+                    // Validation problems about x name the line of xFile.
+                    if (t_positions != null) t_positions[childPath] = t_positions[Join(keyPath, CamelCase(fileProp.Name))] = ((int)v.Start.Line, (int)v.Start.Column);
+                    if (setHere.TryGetValue(fileProp, out var other)) { problems.Add(Problem(source, k, childPath, $"give either {other} or {key}, not both")); continue; }
+                    setHere[fileProp] = key;
+                    if (v is not YamlScalarNode { Value: { Length: > 0 } filePath }) { problems.Add(Problem(source, v, childPath, "expected the path of a file")); continue; }
+                    var value = ReadValueFile(filePath, out var error);
+                    if (value == null) problems.Add(Problem(source, v, childPath, error!));
+                    else fileProp.SetValue(target, value);
                     continue;
                 }
+                if (prop == null)
+                {
+                    problems.Add(Problem(source, k, childPath, $"unknown key (known here: {string.Join(", ", Properties(underlying).Select(p => CamelCase(p.Name)))}; any text key x also takes xFile)"));
+                    continue;
+                }
+                if (setHere.TryGetValue(prop, out var earlier)) { problems.Add(Problem(source, k, childPath, $"give either {earlier} or {key}, not both")); continue; }
+                setHere[prop] = key;
                 var current = prop.GetValue(target);
                 var bound = BindNode(v, prop.PropertyType, current, childPath, source, problems);
+                if (bound is string text && IsSecretKey(prop.Name)) NoteSecret(text);
                 prop.SetValue(target, bound);
             }
             return target;
@@ -134,39 +216,67 @@ public static class ConfigBinder
         return existing;
     }
 
-    /// <summary>Applies <c>OBSERVE__Collector__Statsd__Port=9125</c>-style overrides; list values are comma-separated.</summary>
+    /// <summary>
+    /// Applies <c>OBSERVE__Collector__Statsd__Port=9125</c>-style overrides; list values are comma-separated, items of a
+    /// list of sections are addressed by index (<c>OBSERVE__Auth__Tokens__0__Token</c>), and <c>…__TokenFile=/path</c>
+    /// reads the value of <c>token</c> from a file.
+    /// </summary>
     public static void ApplyEnvironment(IDictionary environment, ObserveConfig config, List<ConfigProblem> problems)
     {
-        foreach (DictionaryEntry e in environment)
+        // Sorted, so that OBSERVE__Auth__Tokens__0__Name and …__0__Token land on one item whatever the order of the environment.
+        foreach (var e in environment.Cast<DictionaryEntry>().OrderBy(e => (string)e.Key, StringComparer.Ordinal))
         {
             var name = (string)e.Key;
             if (!name.StartsWith("OBSERVE__", StringComparison.OrdinalIgnoreCase)) continue;
             var parts = name["OBSERVE__".Length..].Split("__");
+            var value = (string?)e.Value ?? "";
             object target = config;
             var keyPath = "";
             for (var i = 0; i < parts.Length; i++)
             {
-                var prop = FindProperty(target.GetType(), parts[i]);
-                keyPath = Join(keyPath, CamelCase(parts[i]));
-                if (prop == null) { problems.Add(new ConfigProblem(name, 0, 0, keyPath, "unknown key in environment variable")); break; }
-                if (i == parts.Length - 1)
+                var last = i == parts.Length - 1;
+                if (target is IList list)
                 {
-                    var value = (string?)e.Value ?? "";
+                    var elementType = ListElementType(target.GetType())!;
+                    if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out var index) || index > 1000 || IsScalarType(elementType) || last)
+                    {
+                        problems.Add(new ConfigProblem(name, 0, 0, $"{keyPath}[{parts[i]}]", "expected an item number followed by a key (…__0__Name)"));
+                        break;
+                    }
+                    while (list.Count <= index) list.Add(Activator.CreateInstance(elementType));
+                    keyPath += $"[{index}]";
+                    target = list[index]!;
+                    continue;
+                }
+                var prop = FindProperty(target.GetType(), parts[i]);
+                var fileProp = prop == null && last ? FileTarget(target.GetType(), parts[i]) : null;
+                keyPath = Join(keyPath, CamelCase(parts[i]));
+                if (fileProp != null)
+                {
+                    var text = ReadValueFile(value, out var error);
+                    if (text == null) problems.Add(new ConfigProblem(name, 0, 0, keyPath, error!));
+                    else fileProp.SetValue(target, text);
+                    break;
+                }
+                if (prop == null) { problems.Add(new ConfigProblem(name, 0, 0, keyPath, "unknown key in environment variable")); break; }
+                if (last)
+                {
                     var t = Nullable.GetUnderlyingType(prop.PropertyType) ?? prop.PropertyType;
                     if (IsScalarType(t))
                     {
+                        if (t == typeof(string) && IsSecretKey(prop.Name)) NoteSecret(value);
                         if (TryConvert(value, t, out var v)) prop.SetValue(target, v);
                         else problems.Add(new ConfigProblem(name, 0, 0, keyPath, $"'{value}' is not a valid {Describe(t)}"));
                     }
                     else if (ListElementType(t) is { } et && IsScalarType(et))
                     {
-                        var list = (IList)Activator.CreateInstance(typeof(List<>).MakeGenericType(et))!;
+                        var items = (IList)Activator.CreateInstance(typeof(List<>).MakeGenericType(et))!;
                         foreach (var item in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                         {
-                            if (TryConvert(item, et, out var v)) list.Add(v);
+                            if (TryConvert(item, et, out var v)) items.Add(v);
                             else problems.Add(new ConfigProblem(name, 0, 0, keyPath, $"'{item}' is not a valid {Describe(et)}"));
                         }
-                        prop.SetValue(target, list);
+                        prop.SetValue(target, items);
                     }
                     else problems.Add(new ConfigProblem(name, 0, 0, keyPath, "this key cannot be set from the environment; use the config file"));
                 }

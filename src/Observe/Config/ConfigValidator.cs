@@ -17,12 +17,15 @@ internal static class ConfigValidator
         void Address(string key, string a) { if (!IPAddress.TryParse(a, out _)) Fail(key, $"'{a}' is not an IP address"); }
 
         Address("http.address", c.Http.Address); Port("http.port", c.Http.Port);
+        if (c.Http.MaxRequestBodyBytes is < 1024 or > int.MaxValue) Fail("http.maxRequestBodyBytes", "must be 1024 to 2147483647");
         var s = c.Collector.Statsd;
         Address("collector.statsd.address", s.Address); Port("collector.statsd.port", s.Port);
         if (s.FlushInterval < 100) Fail("collector.statsd.flushInterval", $"{s.FlushInterval} ms is too short (at least 100)");
         if (s.UdpSockets is < 0 or > 256) Fail("collector.statsd.udpSockets", "must be 0 (one per core) to 256");
         if (s.MaxActiveKeys < 1) Fail("collector.statsd.maxActiveKeys", "must be at least 1");
         if (s.MaxLineBytes is < 64 or > 65536) Fail("collector.statsd.maxLineBytes", "must be 64 to 65536");
+        if (s.MaxTags < 0) Fail("collector.statsd.maxTags", "must be 0 (no tags) or more");
+        if (s.MaxTagLength < 1) Fail("collector.statsd.maxTagLength", "must be at least 1");
         if (s.GaugesMaxTTL < 1) Fail("collector.statsd.gaugesMaxTTL", "must be at least 1");
         for (var i = 0; i < s.PercentThreshold.Count; i++)
         {
@@ -38,10 +41,19 @@ internal static class ConfigValidator
         }
         var g = c.Collector.Graphite;
         Address("collector.graphite.address", g.Address); Port("collector.graphite.port", g.Port);
+        if (g.MaxLineBytes is < 64 or > 1 << 20) Fail("collector.graphite.maxLineBytes", "must be 64 to 1048576");
+        if (g.MaxTags < 0) Fail("collector.graphite.maxTags", "must be 0 (no tags) or more");
+        if (g.MaxTagLength < 1) Fail("collector.graphite.maxTagLength", "must be at least 1");
         Port("sinks.carbon.port", c.Sinks.Carbon.Port);
         if (c.Sinks.Carbon.Enabled && string.IsNullOrWhiteSpace(c.Sinks.Carbon.Host)) Fail("sinks.carbon.host", "required when the carbon sink is enabled");
         foreach (var p in Observe.Storage.StorageConfig.Validate(c.Storage)) Fail(p.KeyPath, p.Message);
         foreach (var p in Observe.Checks.ChecksConfig.Validate(c.Checks)) Fail(p.KeyPath, p.Message);
+        foreach (var p in Observe.DeployMarkers.DeploysConfig.Validate(c.Deploys)) Fail(p.KeyPath, p.Message);
+        for (var i = 0; i < c.Deploys.Services.Count; i++)
+            for (var j = 0; j < c.Deploys.Services[i].Checks.Count; j++)
+                if (c.Deploys.Services[i].Checks[j].Split('/') is [var h, var n] && !c.Checks.Hosts.Any(x => x.Name == h && x.Checks.Any(k => k.Name == n)))
+                    Fail($"deploys.services[{i}].checks[{j}]", $"no check {h}/{n} is declared under checks.hosts");
+        if (c.Alerting.Enabled) foreach (var p in Observe.Alerting.AlertingConfig.Validate(c.Alerting)) Fail(p.KeyPath, p.Message);
         var names = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < c.Auth.Tokens.Count; i++)
         {
@@ -49,9 +61,9 @@ internal static class ConfigValidator
             var key = $"auth.tokens[{i}]";
             if (string.IsNullOrWhiteSpace(t.Name)) Fail($"{key}.name", "every token needs a name (it is recorded as who did what)");
             else if (!names.Add(t.Name)) Fail($"{key}.name", $"'{t.Name}' is used by another token");
-            if (t.Token is null == t.TokenFile is null) Fail($"{key}.token", "give exactly one of token and tokenFile");
-            else if (t.TokenFile != null && !File.Exists(t.TokenFile)) Fail($"{key}.tokenFile", $"'{t.TokenFile}' does not exist");
-            else if (Auth.ApiTokenResolver.Secret(t) is { Length: < 16 }) Fail($"{key}.token", "too short: use at least 16 characters (e.g. openssl rand -hex 24)");
+            // A tokenFile that could not be read was reported by the binder already.
+            if (t.Token is null) { if (!(positions?.ContainsKey($"{key}.tokenFile") ?? false)) Fail($"{key}.token", "required: give token or tokenFile"); }
+            else if (t.Token.Length < 16) Fail($"{key}.token", "too short: use at least 16 characters (e.g. openssl rand -hex 24)");
             if (t.Scopes.Count == 0) Fail($"{key}.scopes", $"give at least one of {string.Join(", ", Auth.ApiScopes.All)}");
             for (var j = 0; j < t.Scopes.Count; j++)
                 if (Array.IndexOf(Auth.ApiScopes.All, t.Scopes[j]) < 0) Fail($"{key}.scopes[{j}]", $"'{t.Scopes[j]}' is not one of {string.Join(", ", Auth.ApiScopes.All)}");

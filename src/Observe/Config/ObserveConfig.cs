@@ -11,6 +11,8 @@ public sealed class ObserveConfig
     public StorageOptions Storage { get; set; } = new();
     public SinksOptions Sinks { get; set; } = new();
     public Observe.Checks.ChecksOptions Checks { get; set; } = new();
+    public Observe.DeployMarkers.DeploysOptions Deploys { get; set; } = new();
+    public Observe.Alerting.AlertingOptions Alerting { get; set; } = new();
     public LoggingOptions Logging { get; set; } = new();
     public AuthOptions Auth { get; set; } = new();
 }
@@ -20,6 +22,8 @@ public sealed class HttpOptions
     public bool Enabled { get; set; } = true;
     public string Address { get; set; } = "127.0.0.1";
     public int Port { get; set; } = 8080;
+    /// <summary>Largest request body any endpoint accepts (Kestrel's MaxRequestBodySize and the form limits); larger is a 413.</summary>
+    public long MaxRequestBodyBytes { get; set; } = 4 * 1024 * 1024;
 }
 
 public sealed class SinksOptions
@@ -65,10 +69,8 @@ public sealed class ApiTokenOptions
 {
     /// <summary>Who the token is: recorded as "who" on deploy markers, silences, acks and downtimes.</summary>
     public string Name { get; set; } = "";
-    /// <summary>The secret itself (prefer <see cref="TokenFile"/> or the environment).</summary>
+    /// <summary>The secret itself; like every text key it can come from a file (<c>tokenFile</c>) or the environment.</summary>
     public string? Token { get; set; }
-    /// <summary>A file holding the secret (trailing whitespace ignored), e.g. a systemd credential or a Docker secret.</summary>
-    public string? TokenFile { get; set; }
     /// <summary>read, ingest, alerts, deploy, admin (admin = all).</summary>
     public List<string> Scopes { get; set; } = [];
 }

@@ -33,6 +33,20 @@ public sealed class StorageOptions
     /// False uses NORMAL, which in WAL mode still survives kill -9 (the OS keeps written WAL pages) but not power loss.
     /// </summary>
     public bool SynchronousFull { get; set; } = true;
+
+    /// <summary>Bounds on <c>/render</c>, so that one request cannot exhaust memory or every core.</summary>
+    public RenderLimitOptions Render { get; set; } = new();
+}
+
+/// <summary>The <c>storage.render</c> limits (docs/configuration.md).</summary>
+public sealed class RenderLimitOptions
+{
+    /// <summary>Targets per request; more is a 400.</summary>
+    public int MaxTargets { get; set; } = 500;
+    /// <summary>Points one request may read from the store (so also return); beyond it the request is a 400.</summary>
+    public long MaxPoints { get; set; } = 2_000_000;
+    /// <summary>Render requests evaluated at once; one more is answered 429 at once.</summary>
+    public int MaxConcurrent { get; set; } = 16;
 }
 
 public sealed class RetentionRule

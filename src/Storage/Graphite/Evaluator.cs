@@ -95,6 +95,7 @@ internal static partial class Evaluator
             // whisper returns None for a window wholly in the future or beyond retention: graphite-web drops the
             // series; a reader may signal the same with null or with an empty window
             if (w == null || w.Values.Length == 0) continue;
+            ctx.Budget?.Take(w.Values.Length);
             var s = new TimeSeries(name, w.Start, w.End, w.Step, w.Values, ctx.XFilesFactor) { PathExpression = pathExpr };
             byName[name] = s;
         }

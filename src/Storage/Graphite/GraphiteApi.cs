@@ -17,14 +17,26 @@ namespace Observe.Storage.Graphite;
 public static class GraphiteApi
 {
     /// <summary>Maps the Graphite API onto <paramref name="app"/>, reading series from <paramref name="reader"/>.</summary>
-    public static IEndpointRouteBuilder MapGraphiteApi(this IEndpointRouteBuilder app, ISeriesReader reader, GraphiteEventStore events) =>
-        MapGraphiteApi(app, reader, events, () => DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+    public static IEndpointRouteBuilder MapGraphiteApi(this IEndpointRouteBuilder app, ISeriesReader reader, GraphiteEventStore events,
+        RenderLimitOptions? limits = null) =>
+        MapGraphiteApi(app, reader, events, () => DateTimeOffset.UtcNow.ToUnixTimeSeconds(), limits);
 
-    internal static IEndpointRouteBuilder MapGraphiteApi(this IEndpointRouteBuilder app, ISeriesReader reader, GraphiteEventStore events, Func<long> clock)
+    internal static IEndpointRouteBuilder MapGraphiteApi(this IEndpointRouteBuilder app, ISeriesReader reader, GraphiteEventStore events, Func<long> clock,
+        RenderLimitOptions? limits = null)
     {
+        limits ??= new RenderLimitOptions();
+        var renderSlots = new SemaphoreSlim(limits.MaxConcurrent, limits.MaxConcurrent);
         // ASP.NET routing matches a trailing slash too: "/events" also serves "/events/".
         string[] getPost = ["GET", "POST"];
-        Map(app, "/render", getPost, p => Render(p, reader, events, clock()));
+        Map(app, "/render", getPost, p =>
+        {
+            // Beyond the limit, answer at once rather than queue: a queue of renders would hold their memory too.
+            if (!renderSlots.Wait(0))
+                return Results.Text($"too many render requests at once (storage.render.maxConcurrent = {limits.MaxConcurrent}); retry shortly",
+                    "text/plain", statusCode: 429);
+            try { return Render(p, reader, events, clock(), limits); }
+            finally { renderSlots.Release(); }
+        });
         Map(app, "/metrics/find", getPost, p => Find(p, reader));
         Map(app, "/metrics/expand", getPost, p => Expand(p, reader));
         Map(app, "/metrics/index.json", getPost, p => Json(Index(reader)));
@@ -84,6 +96,16 @@ public static class GraphiteApi
         {
             result = Results.Text(e.Message, "text/plain", statusCode: 400);
         }
+        catch (BadHttpRequestException e)
+        {
+            // Kestrel's request limits (body size: 413) met while reading the form.
+            result = Results.Text(e.Message, "text/plain", statusCode: e.StatusCode);
+        }
+        catch (InvalidDataException e)
+        {
+            // Form limits (value count, key or value length).
+            result = Results.Text("Invalid form: " + e.Message, "text/plain", statusCode: 400);
+        }
         catch (JsonException e)
         {
             result = Results.Text("Invalid JSON: " + e.Message, "text/plain", statusCode: 400);
@@ -124,10 +146,13 @@ public static class GraphiteApi
         return new RenderRequest(targets, start, end, now, format, mdp, p.Has("noNullPoints"), xff, p.Has("format") ? p.Get("jsonp") : null);
     }
 
-    internal static List<TimeSeries> Evaluate(RenderRequest req, ISeriesReader reader, GraphiteEventStore? events)
+    internal static List<TimeSeries> Evaluate(RenderRequest req, ISeriesReader reader, GraphiteEventStore? events, RenderLimitOptions? limits = null)
     {
+        if (limits != null && req.Targets.Count > limits.MaxTargets)
+            throw new GraphiteInputException($"{req.Targets.Count} targets in one request; at most {limits.MaxTargets} (storage.render.maxTargets)");
         var nodes = req.Targets.Where(t => !string.IsNullOrWhiteSpace(t)).Select(TargetParser.Parse).ToList();
-        var ctx = new RenderContext(req.From, req.Until, req.Now, req.XFilesFactor, reader, events, Evaluator.PathExpressions(nodes));
+        var ctx = new RenderContext(req.From, req.Until, req.Now, req.XFilesFactor, reader, events, Evaluator.PathExpressions(nodes),
+            limits != null ? new PointBudget(limits.MaxPoints) : null);
         var data = new List<TimeSeries>();
         foreach (var t in req.Targets)
         {
@@ -141,10 +166,10 @@ public static class GraphiteApi
         return data;
     }
 
-    private static IResult Render(Params p, ISeriesReader reader, GraphiteEventStore events, long clockNow)
+    private static IResult Render(Params p, ISeriesReader reader, GraphiteEventStore events, long clockNow, RenderLimitOptions limits)
     {
         var req = ParseRenderRequest(p, clockNow);
-        var data = Evaluate(req, reader, events);
+        var data = Evaluate(req, reader, events, limits);
         switch (req.Format)
         {
             case "csv": return Results.Text(RenderCsv(data), "text/csv");

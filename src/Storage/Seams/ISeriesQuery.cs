@@ -1,0 +1,25 @@
+namespace Observe.Storage;
+
+/// <summary>
+/// One series a Graphite target evaluated to, after any consolidation: point i covers
+/// <c>[Start + i*Step, Start + (i+1)*Step)</c>; null where there is no value.
+/// </summary>
+public sealed record QueriedSeries(string Name, long Start, long Step, double?[] Values);
+
+/// <summary>
+/// Graphite targets with functions (<c>divideSeries(stats.api.errors, stats.api.requests)</c>) evaluated as
+/// <c>/render</c> does, for DeployMarkers' SLIs.
+/// </summary>
+public interface ISeriesQuery
+{
+    /// <summary>Evaluates <paramref name="target"/> over <c>[from, until]</c> (unix seconds).</summary>
+    /// <exception cref="FormatException">the target does not parse or a function is given bad arguments.</exception>
+    IReadOnlyList<QueriedSeries> Evaluate(string target, long from, long until);
+}
+
+/// <summary>Target syntax check for configuration validation (no store needed).</summary>
+public static class SeriesQueries
+{
+    /// <summary>Null when <paramref name="target"/> parses as a Graphite target, else what is wrong.</summary>
+    public static string? TargetProblem(string target) => Graphite.GraphiteSeriesQuery.ParseProblem(target);
+}

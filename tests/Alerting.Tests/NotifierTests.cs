@@ -1,0 +1,134 @@
+using System.Text;
+using Microsoft.Extensions.Logging.Abstractions;
+using Observe.Alerting.Notifiers;
+using Observe.Alerting.Pipeline;
+using Observe.TestSupport;
+
+namespace Observe.Alerting.Tests;
+
+public class NotifierTests
+{
+    private const string Hostile = "web1\r\nQUIT :pwned\r\nBcc: victim@example.com\0\nPRIVMSG #ops :injected";
+
+    private static Notification One(string summary, NotificationKind kind = NotificationKind.Firing, string host = "web1") =>
+        new("ops", "0:{host=\"web1\"}", new Dictionary<string, string> { ["host"] = host }, kind,
+            [new AlertSnapshot("check/web1/http", "checks", kind == NotificationKind.Resolved ? "resolved" : "firing", "critical", summary, "details\r\nline2",
+                new Dictionary<string, string> { ["host"] = host, ["check"] = "http" }, DateTimeOffset.UnixEpoch, null)],
+            DateTimeOffset.UnixEpoch);
+
+    [Fact]
+    public void One_line_removes_every_control_character()
+    {
+        var s = NotificationText.OneLine(Hostile + "\u2028x\x01ACTION\x01");
+        Assert.DoesNotContain('\r', s); Assert.DoesNotContain('\n', s); Assert.DoesNotContain('\0', s); Assert.DoesNotContain('\x01', s);
+        Assert.DoesNotContain('\u2028', s);
+    }
+
+    [Fact]
+    public void Templates_fill_placeholders_with_sanitised_values()
+    {
+        var n = One(Hostile, host: Hostile);
+        var line = NotificationText.Render("[{status}{countSuffix}] {labels.host} {group}: {summary}", n);
+        Assert.StartsWith("[FIRING] web1  QUIT", line);
+        Assert.DoesNotContain('\n', line);
+        Assert.Equal(["nope"], NotificationText.UnknownPlaceholders("{status} {nope} {labels.x}"));
+        var two = n with { Alerts = [.. n.Alerts, n.Alerts[0] with { Key = "k2", Summary = "second" }] };
+        Assert.StartsWith("[FIRING:2] ", NotificationText.Render(new TemplateOptions().IrcLine, two));
+    }
+
+    [Fact]
+    public void Irc_text_is_split_within_the_line_limit_without_breaking_utf8()
+    {
+        var text = string.Concat(Enumerable.Repeat("ünïcödé wörds 🚨 ", 100));
+        var parts = IrcClient.Split(text, IrcClient.MaxTextBytes).ToList();
+        Assert.True(parts.Count > 1);
+        Assert.All(parts, p => Assert.True(Encoding.UTF8.GetByteCount(p) <= IrcClient.MaxTextBytes));
+        Assert.All(parts, p => Assert.DoesNotContain('\uFFFD', p));
+        Assert.Equal(text.Replace(" ", ""), string.Concat(parts).Replace(" ", ""));
+        // "NOTICE #channel :" + text + CRLF, plus a relayed ":nick!user@host " prefix of up to ~100 bytes, stays under 512.
+        Assert.True(Encoding.UTF8.GetByteCount("NOTICE #a-long-channel-name :") + IrcClient.MaxTextBytes + 2 + 100 <= 512 + 20);
+    }
+
+    [Fact]
+    public void Irc_messages_are_parsed()
+    {
+        var (prefix, cmd, args) = IrcClient.Parse(":irc.test PONG irc.test :observe7");
+        Assert.Equal("irc.test", prefix); Assert.Equal("PONG", cmd); Assert.Equal(["irc.test", "observe7"], args);
+        Assert.Equal("PING", IrcClient.Parse("PING :x").Command);
+    }
+
+    [Fact]
+    public void Irc_lines_carry_the_status_colour_only_when_asked()
+    {
+        var n = One("web1/http is CRITICAL");
+        var plain = new IrcNotifier(null!, new() { Channel = "#ops" }, new IrcOptions(), new TemplateOptions()).Line(n);
+        Assert.Equal("[FIRING] web1/http is CRITICAL", plain);
+        var coloured = new IrcNotifier(null!, new() { Channel = "#ops" }, new IrcOptions { Colors = true }, new TemplateOptions()).Line(n);
+        Assert.Equal("[\x02\x03" + "04FIRING\x0F] web1/http is CRITICAL", coloured);
+    }
+
+    [Fact]
+    public async Task A_mail_has_text_and_html_and_no_header_can_be_injected()
+    {
+        var notifier = new EmailNotifier(new SmtpOptions { Host = "x", From = "observe@example.com" }, new() { To = ["ops@example.com"] }, new TemplateOptions());
+        var n = One(Hostile, host: Hostile);
+        var m = notifier.Build(n);
+        using var ms = new MemoryStream();
+        await m.WriteToAsync(ms);
+        var raw = Encoding.UTF8.GetString(ms.ToArray()).Replace("\r\n", "\n");
+        var headerBlock = raw[..raw.IndexOf("\n\n", StringComparison.Ordinal)];
+        Assert.DoesNotContain("\nBcc:", headerBlock, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("\nBcc:", raw, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("\nQUIT", raw);
+        Assert.Contains("text/plain", raw);
+        Assert.Contains("text/html", raw);
+        Assert.Single(m.To.Mailboxes);
+        Assert.Empty(m.Bcc);
+    }
+
+    [Fact]
+    public void Pagerduty_dedup_keys_are_stable_per_group()
+    {
+        Assert.Equal(PagerDutyNotifier.DedupKey("0:{host=\"web1\"}"), PagerDutyNotifier.DedupKey("0:{host=\"web1\"}"));
+        Assert.NotEqual(PagerDutyNotifier.DedupKey("0:{host=\"web1\"}"), PagerDutyNotifier.DedupKey("0:{host=\"web2\"}"));
+        Assert.Equal(64, PagerDutyNotifier.DedupKey("x").Length);
+    }
+
+    private sealed class FlakyNotifier(int failures, bool permanent = false) : INotifier
+    {
+        public int Attempts;
+        public string Kind => "flaky";
+        public Task SendAsync(Notification n, CancellationToken ct)
+        {
+            if (++Attempts <= failures) throw permanent ? new PermanentNotifyException("400 bad request") : new HttpRequestException("503");
+            return Task.CompletedTask;
+        }
+    }
+
+    [Fact]
+    public async Task Delivery_retries_with_backoff_and_counts_sent_and_failed()
+    {
+        var clock = new ManualTimeProvider();
+        var flaky = new FlakyNotifier(2);
+        var broken = new FlakyNotifier(100, permanent: true);
+        var history = new AlertHistory(100);
+        await using var d = new NotificationDelivery(new Dictionary<string, IReadOnlyList<INotifier>> { ["a"] = [flaky], ["b"] = [broken] },
+            new DeliveryOptions { InitialBackoff = "1s", MaxBackoff = "10s", MaxAttempts = 5 }, history, clock, NullLogger.Instance);
+        d.Enqueue(One("x") with { Receiver = "a" });
+        d.Enqueue(One("x") with { Receiver = "b" });
+        d.Enqueue(One("x") with { Receiver = "nobody" });
+        await Poll.UntilAsync(() => flaky.Attempts == 1 && broken.Attempts == 1, TimeSpan.FromSeconds(10), "first attempts");
+        await Poll.UntilAsync(() => d.Stats().Single(s => s.Receiver == "b").Failed == 1, TimeSpan.FromSeconds(10), "permanent failure recorded");
+        Assert.Equal(1, broken.Attempts); // not retried
+        clock.Advance(TimeSpan.FromMilliseconds(999));
+        await Task.Yield();
+        Assert.Equal(1, flaky.Attempts);
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        await Poll.UntilAsync(() => flaky.Attempts == 2, TimeSpan.FromSeconds(10), "second attempt after 1 s");
+        await Poll.UntilAsync(() => { clock.Advance(TimeSpan.FromMilliseconds(100)); return flaky.Attempts == 3; }, TimeSpan.FromSeconds(10), "third attempt after 2 s more");
+        await Poll.UntilAsync(() => d.Stats().Single(s => s.Receiver == "a").Sent == 1, TimeSpan.FromSeconds(10), "sent");
+        Assert.Equal(0, d.Stats().Single(s => s.Receiver == "a").Failed);
+        Assert.Equal(1, d.UnknownReceiver);
+        Assert.Contains(history.Query(null, "notify_failed", 10), e => e.Receiver == "b" && e.Text.Contains("400"));
+    }
+}

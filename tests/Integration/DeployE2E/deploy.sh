@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The shop's deploy script: marks the start, "deploys" (switches the version file), marks the finish and
+# waits for Observe's verdict. Exit code: that of `observe deploy finish --wait` (1 = rolled back).
+# Needs: OBSERVE (command that runs the observe CLI), OBSERVE_URL, APP_DIR.
+set -euo pipefail
+version="$1"
+$OBSERVE deploy start --service shop --env test --version "$version" --branch main --by ci --url "$OBSERVE_URL"
+echo "$version" > "$APP_DIR/version"
+exec $OBSERVE deploy finish --service shop --env test --version "$version" --by ci --url "$OBSERVE_URL" --wait --wait-timeout 2m

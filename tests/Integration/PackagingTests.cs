@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Observe.TestSupport;
+using Xunit.Abstractions;
+
+namespace Observe.Integration;
+
+/// <summary>
+/// deploy/publish.sh's single file, copied alone into an empty directory and started with no DOTNET_ROOT and no
+/// dotnet on PATH, serves /health, opens its store and stops cleanly on SIGTERM.
+/// </summary>
+public class PackagingTests(ITestOutputHelper output)
+{
+    // Publishing takes minutes on a busy 2-core machine: one publish per source state, kept under tests/Integration/bin
+    // and reused while no source, project or the script changed.
+    private static readonly string PublishDir = Path.Combine(Repo.Root, "tests", "Integration", "bin", "publish-single-file");
+
+    private static bool PublishIsCurrent()
+    {
+        var exe = Path.Combine(PublishDir, "observe");
+        if (!File.Exists(exe)) return false;
+        var built = File.GetLastWriteTimeUtc(exe);
+        var inputs = Directory.EnumerateFiles(Path.Combine(Repo.Root, "src"), "*", SearchOption.AllDirectories)
+            .Where(f => !f.Contains("/bin/") && !f.Contains("/obj/"))
+            .Append(Path.Combine(Repo.Root, "Directory.Packages.props"))
+            .Append(Path.Combine(Repo.Root, "deploy", "publish.sh"))
+            .Where(File.Exists);
+        return inputs.All(f => File.GetLastWriteTimeUtc(f) < built);
+    }
+
+    private async Task<string> PublishAsync()
+    {
+        if (PublishIsCurrent()) { output.WriteLine($"reusing {PublishDir}"); return Path.Combine(PublishDir, "observe"); }
+        var psi = new ProcessStartInfo(Path.Combine(Repo.Root, "deploy", "publish.sh")) { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(PublishDir);
+        var sw = Stopwatch.StartNew();
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(10));
+        await p.WaitForExitAsync(cts.Token);
+        Assert.True(p.ExitCode == 0, $"publish.sh failed:\n{await stdout}\n{await stderr}");
+        output.WriteLine($"published in {sw.Elapsed.TotalSeconds:0} s");
+        return Path.Combine(PublishDir, "observe");
+    }
+
+    [Fact]
+    public async Task The_published_single_file_runs_alone_without_a_dotnet_install_and_serves_health()
+    {
+        var published = await PublishAsync();
+        var dir = Repo.TempDir("packaged");
+        var exe = Path.Combine(dir, "observe");
+        File.Copy(published, exe); // keeps the executable mode
+        Assert.Equal(["observe"], Directory.EnumerateFileSystemEntries(dir).Select(Path.GetFileName));
+
+        int http = FreePort.Get(), statsd = FreePort.Get();
+        var config = Path.Combine(dir, "observe.yaml");
+        await File.WriteAllTextAsync(config, $$"""
+            http: {port: {{http}}}
+            collector:
+              statsd: {port: {{statsd}}, flushOnStop: immediate}
+              graphite: {enabled: false}
+            storage: {dataDir: {{dir}}/data}
+            """);
+        // No DOTNET_ROOT, no dotnet on PATH; the bundle's native libraries (SQLite) unpack below the temp dir.
+        await using var observe = PeerProcess.Start("env",
+            ["-u", "DOTNET_ROOT", "-u", "DOTNET_ROOT_X64", "-u", "DOTNET_HOST_PATH", "PATH=/nonexistent",
+             $"DOTNET_BUNDLE_EXTRACT_BASE_DIR={dir}/bundle", exe, "run", "--config", config],
+            dir, Path.Combine(dir, "observe.log"));
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(10) };
+        try
+        {
+            await Poll.UntilAsync(async () => (await client.GetAsync("/health")).IsSuccessStatusCode, TimeSpan.FromSeconds(60), "the published observe up");
+        }
+        catch (TimeoutException) { Assert.Fail($"no /health; log:\n{observe.Log()}"); }
+        Assert.Equal("ok\n", await client.GetStringAsync("/health"));
+        var stats = await client.GetFromJsonAsync<JsonElement>("/stats");
+        Assert.StartsWith(Path.Combine(dir, "data"), stats.GetProperty("storage").GetProperty("databasePath").GetString());
+        Assert.True(await observe.TerminateAsync(TimeSpan.FromSeconds(25)), "no exit on SIGTERM");
+        Assert.Equal(0, observe.ExitCode);
+        output.WriteLine(observe.Log());
+    }
+}

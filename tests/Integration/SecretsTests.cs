@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using Observe.TestSupport;
+using Xunit.Abstractions;
+
+namespace Observe.Integration;
+
+/// <summary>
+/// Secrets given inline, from a file and from the environment never show up in anything Observe says: its whole
+/// log output (at verbose level), any API response (including failed auth), or `observe config check` output.
+/// </summary>
+public class SecretsTests(ITestOutputHelper output)
+{
+    private const string InlineSecret = "inl1ne-S3CRET-d41d8cd98f00b204";
+    private const string FileSecret = "f1le-S3CRET-e9800998ecf8427e";
+    private const string EnvSecret = "env-S3CRET-a87ff679a2f3e71d91";
+    private const string ShortSecret = "shrt-S3CRET-9";
+    private const string LevelSecret = "lvl-S3CRET-1679091c5a880faf";
+    private static readonly string[] Secrets = [InlineSecret, FileSecret, EnvSecret, ShortSecret, LevelSecret];
+
+    [Fact]
+    public async Task Secrets_never_appear_in_the_log_api_responses_or_config_check_output()
+    {
+        var dir = Repo.TempDir("secrets");
+        int http = FreePort.Get(), statsd = FreePort.Get();
+        var tokenFile = Path.Combine(dir, "token");
+        await File.WriteAllTextAsync(tokenFile, FileSecret + "\n");
+        var env = new Dictionary<string, string>
+        {
+            ["OBSERVE__Auth__Tokens__2__Name"] = "fromenv",
+            ["OBSERVE__Auth__Tokens__2__Token"] = EnvSecret,
+            ["OBSERVE__Auth__Tokens__2__Scopes"] = "alerts",
+        };
+        var configPath = Path.Combine(dir, "observe.yaml");
+        await File.WriteAllTextAsync(configPath, $$"""
+            http: {port: {{http}}}
+            collector:
+              statsd: {port: {{statsd}}, flushOnStop: immediate}
+              graphite: {enabled: false}
+            storage: {dataDir: {{dir}}/data}
+            logging: {level: verbose}
+            checks:
+              hosts:
+                - name: web1
+                  checks: [{name: backup, kind: passive}]
+            auth:
+              tokens:
+                - {name: inline, token: {{InlineSecret}}, scopes: [admin]}
+                - {name: fromfile, tokenFile: {{tokenFile}}, scopes: [ingest]}
+            """);
+
+        var said = new StringBuilder();
+        var observe = ObserveBinary.Run(configPath, dir, Path.Combine(dir, "observe.log"), env);
+        try
+        {
+            using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(10) };
+            await Poll.UntilAsync(async () => (await client.GetAsync("/health")).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "observe up");
+
+            async Task<HttpStatusCode> Call(HttpMethod method, string path, string? authorization = null, string? json = null)
+            {
+                using var req = new HttpRequestMessage(method, path);
+                if (authorization != null) req.Headers.TryAddWithoutValidation("Authorization", authorization);
+                if (json != null) req.Content = new StringContent(json, Encoding.UTF8, "application/json");
+                using var res = await client.SendAsync(req);
+                said.AppendLine($"{method} {path} → {(int)res.StatusCode}").AppendLine(res.Headers.ToString()).AppendLine(res.Content.Headers.ToString())
+                    .AppendLine(await res.Content.ReadAsStringAsync());
+                return res.StatusCode;
+            }
+
+            const string ev = """{"what":"deploy","tags":"deploy web","data":"v1"}""";
+            Assert.Equal(HttpStatusCode.Unauthorized, await Call(HttpMethod.Post, "/events/", null, ev));
+            Assert.Equal(HttpStatusCode.Unauthorized, await Call(HttpMethod.Post, "/events/", $"Bearer {FileSecret}x", ev)); // a near miss
+            Assert.Equal(HttpStatusCode.Unauthorized, await Call(HttpMethod.Post, "/events/", $"Basic {FileSecret}", ev));
+            Assert.Equal(HttpStatusCode.Forbidden, await Call(HttpMethod.Post, "/events/", $"Bearer {EnvSecret}", ev));
+            Assert.True((int)await Call(HttpMethod.Post, "/events/", $"Bearer {FileSecret}", ev) < 300);
+            Assert.True((int)await Call(HttpMethod.Post, "/api/checks/web1/backup/ack", $"Bearer {EnvSecret}", """{"comment":"x"}""") < 500);
+            Assert.Equal(HttpStatusCode.Forbidden, await Call(HttpMethod.Post, "/api/checks/web1/backup/result", $"Bearer {EnvSecret}", """{"status":2,"output":"x"}"""));
+            Assert.True((int)await Call(HttpMethod.Post, "/api/checks/web1/backup/result", $"Bearer {InlineSecret}", """{"status":2,"output":"x"}""") < 300);
+            foreach (var path in new[] { "/stats", "/metrics", "/api/checks", "/render?target=*&format=json", "/metrics/find?query=*",
+                                         "/version", "/functions", "/events/get_data", "/tags", "/health", "/nope" })
+                await Call(HttpMethod.Get, path);
+            Assert.Equal(HttpStatusCode.OK, await Call(HttpMethod.Get, "/stats", $"Bearer {InlineSecret}"));
+
+            Assert.True(await observe.TerminateAsync(TimeSpan.FromSeconds(25)), "observe did not stop on SIGTERM");
+        }
+        finally { await observe.DisposeAsync(); }
+        var log = observe.Log();
+        Assert.Contains("statsd listening", log); // the log was captured (verbose level)
+
+        // config check of a file with problems around secrets, with the same environment.
+        var bad = Path.Combine(dir, "bad.yaml");
+        var levelFile = Path.Combine(dir, "level");
+        await File.WriteAllTextAsync(levelFile, LevelSecret);
+        await File.WriteAllTextAsync(bad, $$"""
+            logging: {levelFile: {{levelFile}}}
+            auth:
+              tokens:
+                - {name: short, token: {{ShortSecret}}, scopes: [admin]}
+                - {name: twice, token: {{InlineSecret}}, tokenFile: {{tokenFile}}, scopes: [ingest]}
+            """);
+        var (exit, check) = await RunToEnd(["config", "check", bad], env);
+        Assert.Equal(1, exit);
+        Assert.Contains("auth.tokens[0].token: too short", check);
+        Assert.Contains("logging.level: '(secret)' is not one of", check);
+        Assert.Contains("give either token or tokenFile, not both", check);
+
+        output.WriteLine(check);
+        foreach (var secret in Secrets)
+        {
+            Assert.False(log.Contains(secret), $"the log shows {secret}:\n{log}");
+            Assert.False(said.ToString().Contains(secret), $"an API response shows {secret}:\n{said}");
+            Assert.False(check.Contains(secret), $"config check shows {secret}:\n{check}");
+        }
+    }
+
+    private static async Task<(int Exit, string Output)> RunToEnd(string[] args, IDictionary<string, string> env)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(ObserveBinary.Dll());
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in env) psi.Environment[k] = v;
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await p.WaitForExitAsync(cts.Token);
+        return (p.ExitCode, await stdout + await stderr);
+    }
+}
