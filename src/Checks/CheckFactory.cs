@@ -38,6 +38,22 @@ public static class ChecksConfig
         if (options.LowFlapThreshold < 0 || options.HighFlapThreshold > 100 || options.LowFlapThreshold > options.HighFlapThreshold)
             Fail($"{prefix}.highFlapThreshold", "flap thresholds must satisfy 0 ≤ low ≤ high ≤ 100");
 
+        var cl = options.Cluster;
+        if (cl.Enabled)
+        {
+            if (string.IsNullOrWhiteSpace(cl.ConnectionString)) Fail($"{prefix}.cluster.connectionString", "required when the cluster is enabled");
+            else
+            {
+                try { _ = new Npgsql.NpgsqlConnectionStringBuilder(cl.ConnectionString); }
+                catch (ArgumentException e) { Fail($"{prefix}.cluster.connectionString", $"not a PostgreSQL connection string: {e.Message}"); }
+            }
+            if (string.IsNullOrWhiteSpace(cl.InstanceId)) Fail($"{prefix}.cluster.instanceId", "required (or 'auto')");
+            Dur($"{prefix}.cluster.checkinInterval", cl.CheckinInterval, true);
+            Dur($"{prefix}.cluster.checkinMisfireThreshold", cl.CheckinMisfireThreshold, true);
+            if (Durations.TryParse(cl.CheckinInterval, out var ck) && ck < TimeSpan.FromMilliseconds(500)) Fail($"{prefix}.cluster.checkinInterval", "must be at least 500ms");
+            if (!System.Text.RegularExpressions.Regex.IsMatch(cl.TablePrefix, "^[A-Za-z_][A-Za-z0-9_]*$")) Fail($"{prefix}.cluster.tablePrefix", $"'{cl.TablePrefix}' must be letters, digits and '_'");
+        }
+
         var hostNames = new HashSet<string>(StringComparer.Ordinal);
         foreach (var h in options.Hosts) hostNames.Add(h.Name);
         var seenHosts = new HashSet<string>(StringComparer.Ordinal);

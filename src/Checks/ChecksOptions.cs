@@ -17,6 +17,28 @@ public sealed class ChecksOptions
     /// <summary>Defaults for every check (Icinga 2 / Nagios sample defaults).</summary>
     public CheckDefaults Defaults { get; set; } = new();
     public List<HostOptions> Hosts { get; set; } = [];
+    /// <summary>Several Observe nodes sharing the checks through Quartz's clustered job store on PostgreSQL.</summary>
+    public ChecksClusterOptions Cluster { get; set; } = new();
+}
+
+/// <summary>
+/// <c>checks.cluster</c>: Quartz's clustered AdoJobStore on PostgreSQL. Every node declares the same checks; each
+/// check's trigger lives in the database and fires on one node per interval; a node that stops checking in has
+/// its checks taken over by the others.
+/// </summary>
+public sealed class ChecksClusterOptions
+{
+    public bool Enabled { get; set; }
+    /// <summary>Npgsql connection string (a secret when it holds a password: never logged).</summary>
+    public string ConnectionString { get; set; } = "";
+    /// <summary>This node's id in the cluster; <c>auto</c> = host name + a timestamp (Quartz's generator).</summary>
+    public string InstanceId { get; set; } = "auto";
+    /// <summary>How often a node records that it is alive; a node silent for checkinInterval + checkinMisfireThreshold is taken over.</summary>
+    public string CheckinInterval { get; set; } = "7500ms";
+    public string CheckinMisfireThreshold { get; set; } = "7500ms";
+    /// <summary>Create Quartz's tables (prefix <see cref="TablePrefix"/>) when missing; needs CREATE permission. Otherwise run src/Checks/Scheduling/quartz_tables_postgres.sql once.</summary>
+    public bool CreateSchema { get; set; }
+    public string TablePrefix { get; set; } = "qrtz_";
 }
 
 public sealed class CheckDefaults

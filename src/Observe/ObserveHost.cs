@@ -35,8 +35,15 @@ internal static class ObserveHost
             .CreateLogger();
         try
         {
-            await using var app = Build(config, []);
+            await using var app = Build(config, [], configPath);
             WarnIfExposedWithoutTokens(config);
+            // SIGHUP re-reads the checks section, as Nagios does; the handler keeps the process alive (no default action).
+            var reload = app.Services.GetRequiredService<ChecksConfigReload>();
+            using var hup = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGHUP, c =>
+            {
+                c.Cancel = true;
+                _ = Task.Run(() => reload.ReloadAsync("SIGHUP", CancellationToken.None));
+            });
             await app.RunAsync(ct);
             return 0;
         }
@@ -51,8 +58,8 @@ internal static class ObserveHost
         }
     }
 
-    /// <summary>Builds the whole application; tests call this with their own configuration.</summary>
-    public static WebApplication Build(ObserveConfig config, string[] args)
+    /// <summary>Builds the whole application; tests call this with their own configuration. <paramref name="configPath"/> is what a reload re-reads.</summary>
+    public static WebApplication Build(ObserveConfig config, string[] args, string? configPath = null)
     {
         var builder = WebApplication.CreateSlimBuilder(args);
         builder.Host.UseSerilog();
@@ -87,6 +94,7 @@ internal static class ObserveHost
         builder.Services.AddSingleton<IStatsdEventSink>(sp => new StatsdEventRouter(
             StorageHosting.StatsdEventsToGraphite(sp), sp.GetService<IServiceCheckReceiver>()));
         builder.Services.AddObserveCollector(config.Collector);
+        builder.Services.AddSingleton(sp => new ChecksConfigReload(configPath, sp.GetService<IChecksReloader>(), sp.GetService<ICheckStates>()));
 
         var app = builder.Build();
         app.Use(AnswerRequestLimits);
@@ -101,6 +109,12 @@ internal static class ObserveHost
         if (config.Checks.Enabled) app.MapChecksApi();
         if (config.Deploys.Enabled) app.MapDeploysApi();
         if (config.Alerting.Enabled) app.MapAlertingApi();
+        app.MapPost("/api/reload", async (HttpContext ctx, ChecksConfigReload reload) =>
+        {
+            var who = ctx.User.Identity is { IsAuthenticated: true, Name: { } n } ? n : "api";
+            var result = await reload.ReloadAsync(who, ctx.RequestAborted);
+            return Results.Json(result, StatsJson, statusCode: result.Reloaded ? 200 : 400);
+        }).RequireAuthorization("admin");
         return app;
     }
 

@@ -50,7 +50,7 @@ public class StateMachineTests
         Assert.Equal(["Alert WARNING HARD 3", "Notification Problem WARNING"], s.Check(Warning));
         Assert.Equal(1, s.M.NotificationNumber);
         // hard recovery
-        Assert.Equal(["Alert OK HARD 1", "Notification Recovery OK"], s.Check(Ok));
+        Assert.Equal(["Alert OK HARD 3", "Notification Recovery OK"], s.Check(Ok));
         Assert.Equal((Ok, StateType.Hard, 1), (s.M.State, s.M.StateType, s.M.Attempt));
         Assert.Equal(17.83, Math.Round(s.M.PercentStateChange, 2)); // 3 changes at x=14,19,20 of 21: (1.0921+1.2237+1.25)·100/20
         Assert.False(s.M.IsFlapping);                               // undecided between 5 and 20
@@ -74,7 +74,7 @@ public class StateMachineTests
         Assert.Equal(["Acknowledgement"], Script.Render(s.M.Acknowledge("bob", "known", sticky: true, s.Now)!));
         Assert.Equal(["Alert CRITICAL HARD 3", "Notification Problem suppressed by acknowledged"], s.Check(Critical));
         Assert.NotNull(s.M.Ack);
-        Assert.Equal(["Alert OK HARD 1", "AcknowledgementCleared", "Notification Recovery OK"], s.Check(Ok));
+        Assert.Equal(["Alert OK HARD 3", "AcknowledgementCleared", "Notification Recovery OK"], s.Check(Ok));
         Assert.Null(s.M.Acknowledge("carol", "nothing to ack", false, s.Now)); // OK cannot be acknowledged
         Assert.False(s.M.IsFlapping);
 
@@ -93,7 +93,7 @@ public class StateMachineTests
         Assert.Equal(["DowntimeEnd"], s.Tick(27));
         Assert.False(s.M.InDowntime);
         Assert.Equal(["Notification Problem CRITICAL"], s.Check(Critical));
-        Assert.Equal(["Alert OK HARD 1", "Notification Recovery OK"], s.Check(Ok));
+        Assert.Equal(["Alert OK HARD 3", "Notification Recovery OK"], s.Check(Ok));
         Assert.Equal(1, dt.Id);
     }
 

@@ -58,6 +58,12 @@ public sealed class PeerProcess : IAsyncDisposable
         _process.WaitForExit(10_000);
     }
 
+    /// <summary>Sends <paramref name="signal"/> (e.g. 1 = SIGHUP) to the peer's process group.</summary>
+    public void SendSignal(int signal)
+    {
+        if (!_process.HasExited) Signal(signal);
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_disposed) return;

@@ -102,6 +102,13 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
         await _reloadGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            // The scheduler's store is built at start: a changed checks.cluster waits for the next start.
+            var running = _options.Cluster;
+            var cl = options.Cluster;
+            if ((cl.Enabled, cl.ConnectionString, cl.InstanceId, cl.CheckinInterval, cl.CheckinMisfireThreshold, cl.CreateSchema, cl.TablePrefix) !=
+                (running.Enabled, running.ConnectionString, running.InstanceId, running.CheckinInterval, running.CheckinMisfireThreshold, running.CreateSchema, running.TablePrefix))
+                _log.LogWarning("checks: checks.cluster changed; it takes effect at the next start");
+            options.Cluster = running;
             var old = _entries;
             var next = BuildEntries(options, old);
             _options = options;
@@ -109,7 +116,7 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
             if (_scheduler != null)
             {
                 foreach (var key in old.Keys.Where(k => !next.ContainsKey(k)))
-                    await _scheduler.DeleteJob(new JobKey(key, "checks"), cancellationToken).ConfigureAwait(false);
+                    await _scheduler.DeleteJob(new JobKey(key, Group), cancellationToken).ConfigureAwait(false);
                 foreach (var e in next.Values.Where(e => !old.ContainsKey(e.Key)))
                     await ScheduleAsync(e, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
             }
@@ -125,8 +132,22 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
         var interval = e.Machine.Policy.CheckInterval;
         var first = now + TimeSpan.FromTicks((long)(Spread(e.Key) * interval.Ticks));
         e.NextCheck = first;
-        var job = JobBuilder.Create<CheckJob>().WithIdentity(e.Key, "checks").UsingJobData("key", e.Key).Build();
-        await _scheduler!.ScheduleJob(job, Trigger(e.Key, first), cancellationToken: ct).ConfigureAwait(false);
+        var job = JobBuilder.Create<CheckJob>().WithIdentity(e.Key, Group).UsingJobData("key", e.Key).Build();
+        var trigger = Trigger(e.Key, first, interval, _options.Cluster.Enabled ? PreferredNode.Auto : null);
+        if (!_options.Cluster.Enabled)
+        {
+            await _scheduler!.ScheduleJob(job, trigger, cancellationToken: ct).ConfigureAwait(false);
+            return;
+        }
+        // Cluster: another node may have stored this check already (and be running it): keep its schedule.
+        var scheduler = _scheduler!;
+        try { await scheduler.ScheduleJob(job, trigger, cancellationToken: ct).ConfigureAwait(false); }
+        catch (ObjectAlreadyExistsException)
+        {
+            if (await scheduler.GetTrigger(trigger.Key, ct).ConfigureAwait(false) is { } existing) { e.NextCheck = existing.NextFireTimeUtc; return; }
+            try { await scheduler.ScheduleJob(trigger, cancellationToken: ct).ConfigureAwait(false); }
+            catch (ObjectAlreadyExistsException) { } // a peer re-armed it meanwhile
+        }
     }
 
     internal IEnumerable<CheckEntry> Entries => _entries.Values;
@@ -135,28 +156,96 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (!_options.Enabled) return;
+        var cluster = _options.Cluster;
         _factory = QuartzSchedulerBuilder.Create(q =>
         {
-            q.ConfigureScheduler(o => o.InstanceName = "observe-checks-" + Guid.NewGuid().ToString("N"));
-            q.UseInMemoryStore(_ => { });
+            if (cluster.Enabled) ConfigureCluster(q, cluster);
+            else
+            {
+                q.ConfigureScheduler(o => o.InstanceName = "observe-checks-" + Guid.NewGuid().ToString("N"));
+                q.UseInMemoryStore(_ => { });
+            }
             q.UseDefaultThreadPool(_options.MaxConcurrency);
             q.UseTimeProvider(_time);
         }).Build();
         _scheduler = await _factory.GetScheduler(cancellationToken).ConfigureAwait(false);
         _scheduler.Context.Add(EngineKey, this);
         var now = _time.GetUtcNow();
+        if (cluster.Enabled) await RemoveUndeclaredJobsAsync(_entries, cancellationToken).ConfigureAwait(false);
         foreach (var e in _entries.Values) await ScheduleAsync(e, now, cancellationToken).ConfigureAwait(false);
         await _scheduler.Start(cancellationToken).ConfigureAwait(false);
         _tickCts = new CancellationTokenSource();
         _ticker = TickLoopAsync(_tickCts.Token);
         _passiveLoop = PassiveLoopAsync(_tickCts.Token);
         _metricLoop = MetricLoopAsync(_tickCts.Token);
-        _log.LogInformation("checks: {Count} checks on {Hosts} hosts scheduled", _entries.Count, _options.Hosts.Count);
+        _log.LogInformation("checks: {Count} checks on {Hosts} hosts scheduled{Cluster}", _entries.Count, _options.Hosts.Count,
+            cluster.Enabled ? $" (cluster node {_scheduler.SchedulerInstanceId})" : "");
     }
 
-    internal static ITrigger Trigger(string key, DateTimeOffset at) => TriggerBuilder.Create()
-        .WithIdentity(key, "checks").ForJob(key, "checks").StartAt(at)
-        .WithSimpleSchedule(s => s.WithMisfireInstruction(SimpleTriggerMisfireInstruction.FireNow)).Build();
+    /// <summary>
+    /// Quartz's clustered AdoJobStore on PostgreSQL: every node uses the same scheduler name (the rows it shares), its
+    /// own instance id, and takes the database lock per trigger acquisition (CheckJob disallows concurrent execution).
+    /// </summary>
+    private static void ConfigureCluster(IQuartzBuilder q, ChecksClusterOptions cluster)
+    {
+        q.ConfigureScheduler(o =>
+        {
+            o.InstanceName = ClusterSchedulerName;
+            if (cluster.InstanceId.Equals("auto", StringComparison.OrdinalIgnoreCase)) o.GenerateInstanceId = true;
+            else o.InstanceId = cluster.InstanceId;
+        });
+        q.UsePersistentStore(store =>
+        {
+            store.UsePostgres(Npgsql.NpgsqlFactory.Instance, cluster.ConnectionString);
+            store.ConfigureStore(o =>
+            {
+                o.TablePrefix = cluster.TablePrefix;
+                o.StoreJobDataAsStrings = true; // the job data is one string (the check's key): readable, no serializer
+            });
+            store.UseClustering(c =>
+            {
+                c.CheckinInterval = Durations.Parse(cluster.CheckinInterval, "checks.cluster.checkinInterval");
+                c.CheckinMisfireThreshold = Durations.Parse(cluster.CheckinMisfireThreshold, "checks.cluster.checkinMisfireThreshold");
+            });
+            if (cluster.CreateSchema) store.ProvisionSchema();
+        });
+    }
+
+    internal const string ClusterSchedulerName = "observe-checks";
+    private const string Group = "checks";
+
+    /// <summary>Cluster: jobs left in the database for checks no node declares any more (all nodes share one config).</summary>
+    private async Task RemoveUndeclaredJobsAsync(Dictionary<string, CheckEntry> declared, CancellationToken ct)
+    {
+        var scheduler = _scheduler!;
+        var stale = (await scheduler.GetJobKeys(GroupMatcher<JobKey>.GroupEquals(Group), ct).ConfigureAwait(false))
+            .Where(k => !declared.ContainsKey(k.Name)).ToList();
+        if (stale.Count == 0) return;
+        await scheduler.DeleteJobs(stale, ct).ConfigureAwait(false);
+        _log.LogInformation("checks: removed {Count} jobs of undeclared checks from the cluster", stale.Count);
+    }
+
+    /// <summary>
+    /// The check's trigger: first at <paramref name="at"/>, then every check_interval. The job re-arms it after each
+    /// run (retry_interval while SOFT), so the repetition matters only when a node dies mid-run: the trigger still
+    /// has a next fire time, and the node that recovers it runs the check one interval later.
+    /// </summary>
+    /// <remarks>
+    /// In a cluster the first trigger is pinned automatically to whichever node fires it first, and every re-arm pins
+    /// it to the node that ran it: one node's state machine sees every result of the check (soft attempts, flapping
+    /// history), while Quartz fails a pinned trigger over to a live node when its node stops checking in — the
+    /// survivor then re-arms it pinned to itself.
+    /// </remarks>
+    internal static ITrigger Trigger(string key, DateTimeOffset at, TimeSpan interval, PreferredNode? pin = null)
+    {
+        var builder = TriggerBuilder.Create()
+            .WithIdentity(key, Group).ForJob(key, Group).StartAt(at)
+            .WithSimpleSchedule(s => s.WithInterval(interval).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NowWithExistingCount));
+        if (pin is { } p) builder = builder.WithPreferredNode(p);
+        return builder.Build();
+    }
+
+    internal bool Clustered => _options.Cluster.Enabled;
 
     /// <summary>Stable fraction in [0,1) from the check's key (FNV-1a), so start times spread across the interval.</summary>
     internal static double Spread(string key)
@@ -413,12 +502,13 @@ internal sealed class CheckJob : IJob
         var key = context.JobDetail.JobDataMap.GetString("key")!;
         var slash = key.IndexOf('/');
         var entry = engine.Find(key[..slash], key[(slash + 1)..]);
-        if (entry == null) return;
+        if (entry == null) return; // removed by a reload; its repeating trigger goes with the deleted job
         DateTimeOffset next;
         try { next = await engine.RunAsync(entry, context.ScheduledFireTimeUtc, cancellationToken).ConfigureAwait(false); }
         catch (OperationCanceledException) { return; }
         catch (Exception) { next = DateTimeOffset.UtcNow + entry.Machine.Policy.CheckInterval; } // never lose the check's schedule
         if (cancellationToken.IsCancellationRequested || context.Scheduler.Status is SchedulerStatus.Shutdown or SchedulerStatus.ShuttingDown) return;
-        await context.Scheduler.RescheduleJob(context.Trigger.Key, CheckEngine.Trigger(key, next), cancellationToken).ConfigureAwait(false);
+        var pin = engine.Clustered ? PreferredNode.For(context.Scheduler.SchedulerInstanceId) : (PreferredNode?)null;
+        await context.Scheduler.RescheduleJob(context.Trigger.Key, CheckEngine.Trigger(key, next, entry.Machine.Policy.CheckInterval, pin), cancellationToken).ConfigureAwait(false);
     }
 }

@@ -99,9 +99,10 @@ internal sealed class ServiceStateMachine
             if (previous == CheckState.Ok) { StateType = StateType.Hard; Attempt = 1; }
             else if (StateType == StateType.Hard)
             {
-                // HARD recovery
-                State = CheckState.Ok; Attempt = 1; hardChange = true;
+                // HARD recovery: Nagios 4 logs it with the problem's attempt (OK;HARD;3), then resets the attempt.
+                State = CheckState.Ok; hardChange = true;
                 events.Add(Event(CheckEventKind.Alert, now, "HARD recovery"));
+                Attempt = 1;
             }
             else
             {
