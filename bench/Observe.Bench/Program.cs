@@ -30,7 +30,10 @@ double compactSeconds = 0;
 var rnd = new Random(42);
 var state = new StatsdShape(names.Length, rnd);
 var writeLatDuringCompaction = new List<double>();
-using (var store = TimeSeriesStore.Open(opts))
+// The store's clock follows the data (as if it arrived live), so Compact() seals exactly what the background compactor
+// would: head rows older than the current 10-minute boundary, never a half-filled rollup slot.
+var clock = new BenchClock(start);
+using (var store = TimeSeriesStore.Open(opts, clock))
 {
     var batchPoints = new MetricPoint[names.Length];
     Task? compaction = null;
@@ -41,6 +44,7 @@ using (var store = TimeSeriesStore.Open(opts))
         int np = state.Next(names, batchPoints, ts);  // generating values is not timed
         var batch = new MetricBatch(ts, batchPoints.AsSpan(0, np).ToArray());
         bool compacting = compaction is { IsCompleted: false };
+        clock.Set(ts + 10);
         var w0 = appendWatch.Elapsed;
         appendWatch.Start();
         await store.WriteAsync(batch, CancellationToken.None);
@@ -51,7 +55,7 @@ using (var store = TimeSeriesStore.Open(opts))
         {
             // What the background compactor does every 10 minutes of data, concurrently with the next flushes.
             if (compaction != null) await compaction;
-            compaction = Task.Run(() => { var cw0 = Stopwatch.StartNew(); store.Compact(force: true); lock (compactWatch) compactSeconds += cw0.Elapsed.TotalSeconds; });
+            compaction = Task.Run(() => { var cw0 = Stopwatch.StartNew(); store.Compact(); lock (compactWatch) compactSeconds += cw0.Elapsed.TotalSeconds; });
         }
     }
     if (compaction != null) await compaction;
@@ -114,15 +118,15 @@ static (long Db, long Chunks, long Rollups, long Series) Sizes(string dir)
     Scalar("PRAGMA wal_checkpoint(TRUNCATE)");
     using (var v = c.CreateCommand()) { v.CommandText = "VACUUM"; v.ExecuteNonQuery(); }
     Scalar("PRAGMA wal_checkpoint(TRUNCATE)");
-    long chunks = Scalar("SELECT COALESCE(SUM(length(data)),0) FROM chunk WHERE level = 0");
-    long rollups = Scalar("SELECT COALESCE(SUM(length(data)),0) FROM chunk WHERE level > 0");
+    long chunks = Scalar("SELECT COALESCE(SUM(length(data)),0) FROM chunk WHERE (id >> 24 & 15) = 0");
+    long rollups = Scalar("SELECT COALESCE(SUM(length(data)),0) FROM chunk WHERE (id >> 24 & 15) > 0");
     long series = Scalar("SELECT COALESCE(SUM(length(name)),0) FROM series");
     // Level-0 bytes and points per kind of series (timer suffix, counter rate/count, gauge) and value encoding.
     var byKind = new SortedDictionary<string, (long Bytes, long Points)>(StringComparer.Ordinal);
-    var byEnc = new long[3];
+    var byEnc = new long[4];
     using (var q = c.CreateCommand())
     {
-        q.CommandText = "SELECT s.name, c.data FROM chunk c JOIN series s ON s.id = c.series WHERE c.level = 0";
+        q.CommandText = "SELECT s.name, c.data FROM chunk c JOIN series s ON s.id = (c.id >> 28) WHERE (c.id >> 24 & 15) = 0";
         using var r = q.ExecuteReader();
         while (r.Read())
         {
@@ -131,12 +135,12 @@ static (long Db, long Chunks, long Rollups, long Series) Sizes(string dir)
             string kind = name.StartsWith("stats.timers.", StringComparison.Ordinal) ? "timer." + name[(name.LastIndexOf('.') + 1)..]
                 : name.StartsWith("stats.gauges.", StringComparison.Ordinal) ? "gauge" : name.StartsWith("stats_counts.", StringComparison.Ordinal) ? "counter count" : "counter rate";
             var (b, p) = byKind.GetValueOrDefault(kind);
-            byKind[kind] = (b + blob.Length, p + BitConverter.ToUInt32(blob, 4));
-            if (blob[3] < 3) byEnc[blob[3]]++;
+            byKind[kind] = (b + blob.Length, p + Gorilla.Decode(blob).Ts.Length);
+            byEnc[blob[3] & 3]++;
         }
     }
-    Console.WriteLine("  level-0 bytes/point by series kind (blob incl. 16-byte header): " + string.Join(", ", byKind.Select(k => $"{k.Key} {(double)k.Value.Bytes / Math.Max(1, k.Value.Points):F2}")));
-    Console.WriteLine($"  level-0 chunks by value encoding: XOR {byEnc[0]:N0}, rational-delta {byEnc[1]:N0}, rational {byEnc[2]:N0}");
+    Console.WriteLine("  level-0 bytes/point by series kind (blob incl. 8-byte header): " + string.Join(", ", byKind.Select(k => $"{k.Key} {(double)k.Value.Bytes / Math.Max(1, k.Value.Points):F2}")));
+    Console.WriteLine($"  level-0 chunks by value encoding: XOR {byEnc[0]:N0}, rational-delta {byEnc[1]:N0}, rational {byEnc[2]:N0}, square root {byEnc[3]:N0}");
     long rows = Scalar("SELECT COUNT(*) FROM chunk");
     Console.WriteLine($"  chunk rows {rows:N0}; pages: " + Scalar("PRAGMA page_count") + " x " + Scalar("PRAGMA page_size") + $" bytes; series index + chunk table/index overhead ≈ {(new FileInfo(path).Length - chunks - rollups) / (double)Math.Max(1, rows):F0} bytes per chunk row");
     c.Close();
@@ -257,4 +261,12 @@ sealed class StatsdShape(int n, Random rnd)
         }
         return w;
     }
+}
+
+/// <summary>A clock the bench sets to the time of the data being written.</summary>
+sealed class BenchClock(long unixSeconds) : TimeProvider
+{
+    private long _now = unixSeconds;
+    public void Set(long unixSeconds) => Interlocked.Exchange(ref _now, unixSeconds);
+    public override DateTimeOffset GetUtcNow() => DateTimeOffset.FromUnixTimeSeconds(Interlocked.Read(ref _now));
 }

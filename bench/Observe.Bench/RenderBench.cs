@@ -185,6 +185,12 @@ static class RenderBench
                 }
             }
             if (eq) same++; else diff++;
+            if (!eq && diff <= 3)
+            {
+                int i = 0;
+                while (i < Math.Min(a.Count, b.Count) && a[i].ToString() == b[i].ToString()) i++;
+                Console.WriteLine($"  first difference in {name} at point {i} of {a.Count}/{b.Count}: graphite-web {(i < a.Count ? a[i].ToString() : "-")}, Observe {(i < b.Count ? b[i].ToString() : "-")}");
+            }
         }
         return $"series: graphite-web {gs.Count}, Observe {os.Count}; identical (timestamps, nulls, values to 1e-9): {same}, different: {diff}; non-null values compared {nonNull:N0}";
     }

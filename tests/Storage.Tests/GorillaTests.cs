@@ -30,7 +30,8 @@ public class GorillaTests
     private static bool RoundTrips(long[] ts, double[] vs)
     {
         foreach (var blob in new[] { Gorilla.Encode(ts, vs), Gorilla.Encode(ts, vs, Gorilla.EncXor),
-                     Gorilla.Encode(ts, vs, Gorilla.EncRationalDelta), Gorilla.Encode(ts, vs, Gorilla.EncRationalRaw) })
+                     Gorilla.Encode(ts, vs, Gorilla.EncRationalDelta), Gorilla.Encode(ts, vs, Gorilla.EncRationalRaw),
+                     Gorilla.Encode(ts, vs, Gorilla.EncSqrt) })
         {
             var (dt, dv) = Gorilla.Decode(blob);
             if (!dt.SequenceEqual(ts) || !dv.Select(BitConverter.DoubleToInt64Bits).SequenceEqual(vs.Select(BitConverter.DoubleToInt64Bits)))
@@ -76,6 +77,26 @@ public class GorillaTests
             Assert.True(best.Length * 3 < xor * 2, $"{best.Length} vs XOR {xor}");
             Assert.Equal(vs, Gorilla.Decode(best).Values);
         }
+    }
+
+    /// <summary>Etsy's timer std (sqrt of the mean squared deviation, in floating point) is stored as sqrt(N/c²) ± ulps.</summary>
+    [Fact]
+    public void StatsdStdIsSmallerThanXorAndExact()
+    {
+        var rnd = new Random(5);
+        var ts = Enumerable.Range(0, 720).Select(i => 1_700_000_000L + i * 10).ToArray();
+        var std = ts.Select(_ =>
+        {
+            var xs = Enumerable.Range(0, rnd.Next(1, 40)).Select(_ => 5.0 + (int)(-Math.Log(1 - rnd.NextDouble()) * 40)).ToArray();
+            double mean = xs.Sum() / xs.Length, diffs = 0;
+            foreach (var x in xs) diffs += (x - mean) * (x - mean);
+            return Math.Sqrt(diffs / xs.Length);
+        }).ToArray();
+        var best = Gorilla.Encode(ts, std);
+        Assert.Equal(Gorilla.EncSqrt, Gorilla.EncodingOf(best));
+        var xor = Gorilla.Encode(ts, std, Gorilla.EncXor).Length;
+        Assert.True(best.Length * 3 < xor * 2, $"{best.Length} vs XOR {xor}");
+        Assert.Equal(std.Select(BitConverter.DoubleToInt64Bits), Gorilla.Decode(best).Values.Select(BitConverter.DoubleToInt64Bits));
     }
 
     [Fact]

@@ -29,4 +29,21 @@ public class JsonNumberTests
         var data2 = new List<TimeSeries> { new("a.b", 1000, 1000 + vals.Count * 10, 10, vals, 0), new("c;k=v", 1000, 1000 + vals.Count * 10, 10, vals.AsEnumerable().Reverse(), 0) };
         return GraphiteApi.RenderJsonUtf8(data2, req).AsSpan().SequenceEqual(expected);
     }
+
+    /// <summary>Big answers (formatted in parallel, streamed series by series) are byte-for-byte the string render.</summary>
+    [Fact]
+    public async Task BigRenderInParallelAndStreamedEqualsStringRender()
+    {
+        List<TimeSeries> Data() => [.. Enumerable.Range(0, 40).Select(k => new TimeSeries($"big.s{k}", 1000, 1000 + 800 * 10, 10,
+            Enumerable.Range(0, 800).Select(i => (i + k) % 7 == 0 ? null : (double?)(k % 3 == 0 ? i : i / 7.0 + k)).ToList(), 0))];
+        var req = new GraphiteApi.RenderRequest(["big.*"], 1000, 9000, 9000, "json", null, false, 0, null);
+        var expected = Encoding.UTF8.GetBytes(GraphiteApi.RenderJson(Data(), req));
+        Assert.Equal(expected, GraphiteApi.RenderJsonUtf8(Data(), req));
+        var http = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        var body = new MemoryStream();
+        http.Response.Body = body;
+        await new GraphiteApi.StreamedRenderJson(Data()).ExecuteAsync(http);
+        Assert.Equal("application/json", http.Response.ContentType);
+        Assert.Equal(expected, body.ToArray());
+    }
 }
