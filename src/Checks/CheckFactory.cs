@@ -129,8 +129,8 @@ public static class ChecksConfig
                     if (TimeoutState(c.StaleState) == null) Fail($"{cp}.staleState", $"'{c.StaleState}' is not one of critical, unknown");
                     break;
                 case "metric":
-                    if (string.IsNullOrWhiteSpace(c.Target)) Fail($"{cp}.target", "required: a series path or glob");
-                    else if (c.Target.Contains('(')) Fail($"{cp}.target", "Graphite functions are not supported yet: use a series path or glob");
+                    if (string.IsNullOrWhiteSpace(c.Target)) Fail($"{cp}.target", "required: a Graphite target (path, glob or functions)");
+                    else if (Observe.Storage.SeriesQueries.TargetProblem(c.Target) is { } problem) Fail($"{cp}.target", problem);
                     Dur($"{cp}.window", c.Window, true);
                     if (c.Aggregate is not ("avg" or "min" or "max" or "sum" or "last")) Fail($"{cp}.aggregate", $"'{c.Aggregate}' is not one of avg, min, max, sum, last");
                     if (NoDataState(c.NoData) == null) Fail($"{cp}.noData", $"'{c.NoData}' is not one of unknown, ok, warning, critical");
@@ -160,7 +160,7 @@ public static class ChecksConfig
         c.FlapDetection, c.LowFlapThreshold ?? o.LowFlapThreshold, c.HighFlapThreshold ?? o.HighFlapThreshold);
 
     /// <summary>Builds the runnable check; a configuration that cannot be built becomes a check that always says why (UNKNOWN).</summary>
-    internal static ICheck Build(HostOptions host, CheckOptions c, ChecksOptions o, Observe.Storage.ISeriesReader? series = null, TimeProvider? clock = null)
+    internal static ICheck Build(HostOptions host, CheckOptions c, ChecksOptions o, Observe.Storage.ISeriesQuery? series = null, TimeProvider? clock = null)
     {
         try
         {

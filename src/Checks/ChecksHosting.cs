@@ -16,14 +16,14 @@ public static class ChecksHosting
     /// Registers the check engine (a hosted service) and <see cref="ICheckStates"/>. Events go to the registered
     /// <see cref="IAlertSink"/> (logged only when there is none); perfdata and check latency go to every registered
     /// <see cref="IMetricSink"/> as <c>&lt;metricPrefix&gt;.&lt;host&gt;.&lt;check&gt;.&lt;label&gt;</c>; metric checks read the
-    /// registered <see cref="Observe.Storage.ISeriesReader"/>.
+    /// registered <see cref="Observe.Storage.ISeriesQuery"/> (targets with functions, as /render evaluates them).
     /// </summary>
     public static IServiceCollection AddObserveChecks(this IServiceCollection services, ChecksOptions options)
     {
         services.AddSingleton(options);
         services.AddSingleton(sp => new CheckEngine(options, sp.GetService<IAlertSink>(), sp.GetServices<IMetricSink>(),
             sp.GetService<TimeProvider>() ?? TimeProvider.System, sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance,
-            sp.GetService<Observe.Storage.ISeriesReader>()));
+            sp.GetService<Observe.Storage.ISeriesQuery>()));
         services.AddSingleton<ICheckStates>(sp => sp.GetRequiredService<CheckEngine>());
         services.AddSingleton<IServiceCheckReceiver>(sp => sp.GetRequiredService<CheckEngine>());
         services.AddSingleton<IChecksReloader>(sp => sp.GetRequiredService<CheckEngine>());

@@ -8,19 +8,16 @@ public class MetricCheckTests
 {
     private sealed class FakeClock(DateTimeOffset now) : TimeProvider { public override DateTimeOffset GetUtcNow() => now; }
 
-    private sealed class FakeReader(Dictionary<string, double?[]> series) : ISeriesReader
+    /// <summary>Paths and globs only, as ISeriesQuery answers them; functions are covered through the real store in Integration.</summary>
+    private sealed class FakeReader(Dictionary<string, double?[]> series) : ISeriesQuery
     {
         public (long From, long Until) LastFetch;
-        public IReadOnlyList<MetricNode> Find(string pattern)
+        public IReadOnlyList<QueriedSeries> Evaluate(string target, long from, long until)
         {
-            var rx = new System.Text.RegularExpressions.Regex("^" + System.Text.RegularExpressions.Regex.Escape(pattern).Replace("\\*", "[^.]*") + "$");
-            return series.Keys.Where(k => rx.IsMatch(k)).Select(k => new MetricNode(k, true)).ToList();
-        }
-        public IReadOnlyList<string> TaggedSeries() => [];
-        public SeriesWindow? Fetch(string s, long from, long until)
-        {
+            if (target.Contains('(')) throw new FormatException($"unknown function in '{target}'");
             LastFetch = (from, until);
-            return series.TryGetValue(s, out var v) ? new SeriesWindow(from, until, 60, v) : null;
+            var rx = new System.Text.RegularExpressions.Regex("^" + System.Text.RegularExpressions.Regex.Escape(target).Replace("\\*", "[^.]*") + "$");
+            return series.Where(kv => rx.IsMatch(kv.Key)).Select(kv => new QueriedSeries(kv.Key, from, 60, kv.Value)).ToList();
         }
     }
 
@@ -68,5 +65,13 @@ public class MetricCheckTests
         var empty = await Run("web.web3.errors");
         Assert.Equal(CheckState.Unknown, empty.State);
         Assert.Contains("no data for web.web3.errors", empty.Output);
+    }
+
+    [Fact]
+    public async Task A_target_the_query_engine_refuses_is_unknown_with_the_reason()
+    {
+        var r = await Run("nosuchFunction(web.*.errors)");
+        Assert.Equal(CheckState.Unknown, r.State);
+        Assert.StartsWith("METRIC UNKNOWN - cannot evaluate 'nosuchFunction(web.*.errors)': unknown function", r.Output);
     }
 }

@@ -6,12 +6,13 @@ using Observe.Storage;
 namespace Observe.Checks.Kinds;
 
 /// <summary>
-/// Checks series from Observe's store against Nagios ranges: every leaf matching <c>target</c> (a Graphite path or
-/// glob) is fetched over the window, its non-null values aggregated (avg, min, max, sum, last) and compared with the
-/// warning/critical ranges; the check takes the worst series' state. No matching series or no values → the no-data
-/// state. Each series becomes perfdata (label = its path).
+/// Checks series from Observe's store against Nagios ranges: <c>target</c> (a Graphite target: a path, a glob, or
+/// functions such as <c>divideSeries(stats.api.errors, stats.api.requests)</c>) is evaluated over the window as /render
+/// does; each resulting series' non-null values are aggregated (avg, min, max, sum, last) and compared with the
+/// warning/critical ranges; the check takes the worst series' state. No series or no values → the no-data state; a
+/// target the query engine refuses → UNKNOWN with its reason. Each series becomes perfdata (label = its name).
 /// </summary>
-internal sealed class MetricCheck(ISeriesReader reader, string target, TimeSpan window, string aggregate, Thresholds thresholds,
+internal sealed class MetricCheck(ISeriesQuery query, string target, TimeSpan window, string aggregate, Thresholds thresholds,
     CheckState noDataState, TimeProvider time) : ICheck
 {
     public Task<CheckResult> RunAsync(CancellationToken cancellationToken)
@@ -19,17 +20,23 @@ internal sealed class MetricCheck(ISeriesReader reader, string target, TimeSpan 
         var sw = Stopwatch.StartNew();
         var until = time.GetUtcNow().ToUnixTimeSeconds();
         var from = until - (long)Math.Max(1, window.TotalSeconds);
-        var leaves = reader.Find(target).Where(n => n.IsLeaf).Select(n => n.Path).OrderBy(p => p, StringComparer.Ordinal).ToList();
+        IReadOnlyList<QueriedSeries> series;
+        try { series = query.Evaluate(target, from, until); }
+        catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
+        {
+            return Task.FromResult(new CheckResult(CheckState.Unknown, $"METRIC UNKNOWN - cannot evaluate '{target}': {e.Message}", null, [], sw.Elapsed));
+        }
+        var leaves = series.Select(x => x.Name).ToList();
         if (leaves.Count == 0)
             return Task.FromResult(new CheckResult(noDataState, $"METRIC {noDataState.Upper()} - no series match '{target}'", null, [], sw.Elapsed));
         var perf = new List<PerfDatum>();
         var worst = CheckState.Ok;
         var bad = new List<string>();
         var noData = new List<string>();
-        foreach (var path in leaves)
+        foreach (var w in series.OrderBy(x => x.Name, StringComparer.Ordinal))
         {
-            var w = reader.Fetch(path, from, until);
-            var values = w?.Values.Where(v => v is { } x && double.IsFinite(x)).Select(v => v!.Value).ToList() ?? [];
+            var path = w.Name;
+            var values = w.Values.Where(v => v is { } x && double.IsFinite(x)).Select(v => v!.Value).ToList();
             if (values.Count == 0) { noData.Add(path); worst = Worse(worst, noDataState); continue; }
             var v = aggregate switch
             {

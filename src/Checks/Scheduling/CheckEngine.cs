@@ -40,7 +40,7 @@ internal sealed class CheckEntry(string host, HostOptions hostOptions, CheckOpti
 internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckReceiver, IChecksReloader, IAsyncDisposable
 {
     private volatile ChecksOptions _options;
-    private readonly Observe.Storage.ISeriesReader? _series;
+    private readonly Observe.Storage.ISeriesQuery? _series;
     private readonly SemaphoreSlim _reloadGate = new(1, 1);
     private readonly IAlertSink? _alerts;
     private readonly IReadOnlyList<IMetricSink> _metrics;
@@ -62,7 +62,7 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
         System.Threading.Channels.Channel.CreateBounded<(CheckEntry, CheckState, string)>(new System.Threading.Channels.BoundedChannelOptions(10_000) { SingleReader = true });
     internal const string EngineKey = "observe.checks.engine";
 
-    public CheckEngine(ChecksOptions options, IAlertSink? alerts, IEnumerable<IMetricSink> metrics, TimeProvider time, ILoggerFactory logs, Observe.Storage.ISeriesReader? series = null)
+    public CheckEngine(ChecksOptions options, IAlertSink? alerts, IEnumerable<IMetricSink> metrics, TimeProvider time, ILoggerFactory logs, Observe.Storage.ISeriesQuery? series = null)
     {
         _options = options; _alerts = alerts; _metrics = metrics.ToList(); _time = time; _series = series; _log = logs.CreateLogger("Observe.Checks");
         _entries = BuildEntries(options, _entries);
