@@ -18,13 +18,16 @@ public class SecretsTests(ITestOutputHelper output)
     private const string EnvSecret = "env-S3CRET-a87ff679a2f3e71d91";
     private const string ShortSecret = "shrt-S3CRET-9";
     private const string LevelSecret = "lvl-S3CRET-1679091c5a880faf";
-    private static readonly string[] Secrets = [InlineSecret, FileSecret, EnvSecret, ShortSecret, LevelSecret];
+    private const string SmtpSecret = "smtp-S3CRET-c4ca4238a0b92382";
+    private const string PagerDutySecret = "pd-S3CRET-eccbc87e4b5ce2fe28";
+    private const string NickServSecret = "nick-S3CRET-a87ff679a2f3e71d";
+    private static readonly string[] Secrets = [InlineSecret, FileSecret, EnvSecret, ShortSecret, LevelSecret, SmtpSecret, PagerDutySecret, NickServSecret];
 
     [Fact]
     public async Task Secrets_never_appear_in_the_log_api_responses_or_config_check_output()
     {
         var dir = Repo.TempDir("secrets");
-        int http = FreePort.Get(), statsd = FreePort.Get();
+        int http = FreePort.Get(), statsd = FreePort.Get(), closed = FreePort.Get(); // nothing listens on `closed`: every delivery fails
         var tokenFile = Path.Combine(dir, "token");
         await File.WriteAllTextAsync(tokenFile, FileSecret + "\n");
         var env = new Dictionary<string, string>
@@ -44,7 +47,17 @@ public class SecretsTests(ITestOutputHelper output)
             checks:
               hosts:
                 - name: web1
-                  checks: [{name: backup, kind: passive}]
+                  checks: [{name: backup, kind: passive, maxCheckAttempts: 1}]
+            alerting:
+              irc: {server: 127.0.0.1, port: {{closed}}, nickservPassword: {{NickServSecret}}, reconnectMinDelay: 1s}
+              smtp: {host: 127.0.0.1, port: {{closed}}, username: observe, password: {{SmtpSecret}}, security: none}
+              delivery: {maxAttempts: 1}
+              route: {receiver: ops, groupWait: 0s}
+              receivers:
+                - name: ops
+                  irc: {channel: "#ops"}
+                  email: {to: [ops@example.com]}
+                  pagerduty: {routingKey: {{PagerDutySecret}}, url: "http://127.0.0.1:{{closed}}/v2/enqueue"}
             auth:
               tokens:
                 - {name: inline, token: {{InlineSecret}}, scopes: [admin]}
@@ -78,6 +91,16 @@ public class SecretsTests(ITestOutputHelper output)
             Assert.True((int)await Call(HttpMethod.Post, "/api/checks/web1/backup/ack", $"Bearer {EnvSecret}", """{"comment":"x"}""") < 500);
             Assert.Equal(HttpStatusCode.Forbidden, await Call(HttpMethod.Post, "/api/checks/web1/backup/result", $"Bearer {EnvSecret}", """{"status":2,"output":"x"}"""));
             Assert.True((int)await Call(HttpMethod.Post, "/api/checks/web1/backup/result", $"Bearer {InlineSecret}", """{"status":2,"output":"x"}""") < 300);
+            // The hard CRITICAL fires an alert: mail and page deliveries fail (nothing listens) and are logged at verbose.
+            await Poll.UntilAsync(async () =>
+            {
+                using var doc = System.Text.Json.JsonDocument.Parse(await client.GetStringAsync("/api/alerts/receivers"));
+                var failed = doc.RootElement.GetProperty("receivers").EnumerateArray()
+                    .Where(r => r.GetProperty("failed").GetInt64() > 0).Select(r => r.GetProperty("integration").GetString()).ToList();
+                return failed.Contains("pagerduty") && failed.Contains("email");
+            }, TimeSpan.FromSeconds(30), "the page and the mail failed");
+            foreach (var path in new[] { "/api/alerts", "/api/alerts/history", "/api/alerts/receivers", "/api/silences" })
+                await Call(HttpMethod.Get, path);
             foreach (var path in new[] { "/stats", "/metrics", "/api/checks", "/render?target=*&format=json", "/metrics/find?query=*",
                                          "/version", "/functions", "/events/get_data", "/tags", "/health", "/nope" })
                 await Call(HttpMethod.Get, path);
