@@ -46,8 +46,7 @@ public static class AlertingConfig
             }
             if (r.Pagerduty != null)
             {
-                if (string.IsNullOrWhiteSpace(r.Pagerduty.RoutingKey)) Fail($"{rp}.pagerduty.routingKey", "required (the integration key, or env:VARIABLE to read it from the environment)");
-                else if (Secrets.Problem(r.Pagerduty.RoutingKey) is { } sp) Fail($"{rp}.pagerduty.routingKey", sp);
+                if (string.IsNullOrWhiteSpace(r.Pagerduty.RoutingKey)) Fail($"{rp}.pagerduty.routingKey", "required: the integration key (routingKeyFile or OBSERVE__… keep it out of the file)");
                 Url($"{rp}.pagerduty.url", r.Pagerduty.Url);
             }
             if (r.Webhook != null) Url($"{rp}.webhook.url", r.Webhook.Url);
@@ -97,8 +96,6 @@ public static class AlertingConfig
             Dur($"{prefix}.irc.reconnectMinDelay", o.Irc.ReconnectMinDelay, true);
             Dur($"{prefix}.irc.reconnectMaxDelay", o.Irc.ReconnectMaxDelay, true);
         }
-        foreach (var (key, secret) in new[] { ("smtp.password", o.Smtp.Password), ("irc.password", o.Irc.Password), ("irc.nickservPassword", o.Irc.NickservPassword) })
-            if (Secrets.Problem(secret) is { } sp) Fail($"{prefix}.{key}", sp);
         if (o.Smtp.Port is < 1 or > 65535) Fail($"{prefix}.smtp.port", $"port {o.Smtp.Port} is outside 1–65535");
         if (o.Smtp.Security.ToLowerInvariant() is not ("none" or "starttls" or "tls" or "auto")) Fail($"{prefix}.smtp.security", $"'{o.Smtp.Security}' is not one of none, starttls, tls, auto");
         if (!MimeKit.MailboxAddress.TryParse(o.Smtp.From, out _)) Fail($"{prefix}.smtp.from", $"'{o.Smtp.From}' is not a mail address");

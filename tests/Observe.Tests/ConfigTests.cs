@@ -291,6 +291,29 @@ public class ChecksConfigTests
     }
 
     [Fact]
+    public void Alerting_secrets_come_from_a_file_or_the_environment_of_a_list_item()
+    {
+        var keyFile = Path.Combine(Path.GetTempPath(), $"observe-pd-{Guid.NewGuid():N}");
+        File.WriteAllText(keyFile, "pd-key-from-file\n");
+        try
+        {
+            var (c, problems) = ConfigTests.LoadText($$"""
+                alerting:
+                  smtp: { host: mail.example.com, username: observe, passwordFile: {{keyFile}} }
+                  route: { receiver: pager }
+                  receivers:
+                    - { name: pager, pagerduty: { routingKeyFile: {{keyFile}} } }
+                    - { name: other, pagerduty: { routingKey: placeholder } }
+                """, new System.Collections.Hashtable { ["OBSERVE__Alerting__Receivers__1__Pagerduty__RoutingKey"] = "pd-key-from-env" });
+            Assert.Empty(problems);
+            Assert.Equal("pd-key-from-file", c.Alerting.Smtp.Password);
+            Assert.Equal("pd-key-from-file", c.Alerting.Receivers[0].Pagerduty!.RoutingKey);
+            Assert.Equal("pd-key-from-env", c.Alerting.Receivers[1].Pagerduty!.RoutingKey);
+        }
+        finally { File.Delete(keyFile); }
+    }
+
+    [Fact]
     public void An_alerting_section_binds_and_its_problems_name_the_key_path_and_line()
     {
         var path = Path.Combine(Path.GetTempPath(), $"observe-alerting-{Guid.NewGuid():N}.yaml");

@@ -25,7 +25,7 @@ internal sealed class EmailNotifier(SmtpOptions smtp, EmailReceiverOptions optio
             _ => SecureSocketOptions.StartTlsWhenAvailable,
         };
         await client.ConnectAsync(smtp.Host, smtp.Port, security, ct).ConfigureAwait(false);
-        if (!string.IsNullOrEmpty(smtp.Username)) await client.AuthenticateAsync(smtp.Username, Secrets.Resolve(smtp.Password) ?? "", ct).ConfigureAwait(false);
+        if (!string.IsNullOrEmpty(smtp.Username)) await client.AuthenticateAsync(smtp.Username, smtp.Password ?? "", ct).ConfigureAwait(false);
         await client.SendAsync(message, ct).ConfigureAwait(false);
         await client.DisconnectAsync(true, ct).ConfigureAwait(false);
     }

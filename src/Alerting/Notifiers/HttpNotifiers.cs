@@ -83,7 +83,7 @@ internal sealed class PagerDutyNotifier(HttpClient http, PagerDutyReceiverOption
         if (summary.Length > 1024) summary = summary[..1021] + "...";
         var body = new Dictionary<string, object?>
         {
-            ["routing_key"] = Secrets.Resolve(options.RoutingKey),
+            ["routing_key"] = options.RoutingKey,
             ["event_action"] = action,
             ["dedup_key"] = DedupKey(n.GroupKey),
         };

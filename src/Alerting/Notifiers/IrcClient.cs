@@ -139,7 +139,7 @@ internal sealed class IrcClient : IAsyncDisposable
             finally { writeLock.Release(); }
         }
         var nick = NotificationText.OneLine(_o.Nick).Replace(" ", "");
-        if (Secrets.Resolve(_o.Password) is { Length: > 0 } pass) await Write($"PASS {NotificationText.OneLine(pass)}").ConfigureAwait(false);
+        if (_o.Password is { Length: > 0 } pass) await Write($"PASS {NotificationText.OneLine(pass)}").ConfigureAwait(false);
         await Write($"NICK {nick}").ConfigureAwait(false);
         await Write($"USER {NotificationText.OneLine(_o.User).Replace(" ", "")} 0 * :{NotificationText.OneLine(_o.RealName)}").ConfigureAwait(false);
 
@@ -168,7 +168,7 @@ internal sealed class IrcClient : IAsyncDisposable
                         registered = true;
                         Registered = true;
                         _log.LogInformation("IRC: registered as {Nick} on {Server}:{Port}", nick, _o.Server, _o.Port);
-                        if (Secrets.Resolve(_o.NickservPassword) is { Length: > 0 } ns) await Write($"PRIVMSG NickServ :IDENTIFY {NotificationText.OneLine(ns)}").ConfigureAwait(false);
+                        if (_o.NickservPassword is { Length: > 0 } ns) await Write($"PRIVMSG NickServ :IDENTIFY {NotificationText.OneLine(ns)}").ConfigureAwait(false);
                         foreach (var c in _channels) await Write($"JOIN {NotificationText.OneLine(c).Replace(" ", "")}").ConfigureAwait(false);
                         sender = Task.Run(() => SendLoopAsync(Write, session.Token));
                         break;
