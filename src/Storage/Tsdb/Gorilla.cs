@@ -475,13 +475,22 @@ internal static class Gorilla
         WriteKinds(ref w, a.Kind, a.KindCounts);
         WritePacked(ref w, a.NewQ);
         WritePacked(ref w, delta ? a.SDelta : a.S);
+        WriteXorStream(ref w, values, a.Kind, KindSame, KindXor);
+    }
+
+    /// <summary>
+    /// The XOR stream shared by the per-value encodings: values of kind <paramref name="xor"/> XORed against the last
+    /// value not of kind <paramref name="same"/> (other kinds are carried by their own streams but still move the base).
+    /// </summary>
+    private static void WriteXorStream(ref BitWriter w, ReadOnlySpan<double> values, byte[] kinds, byte same, byte xor)
+    {
         ulong prevBits = 0;
         int prevLead = -1, prevTrail = 0;
         for (int i = 0; i < values.Length; i++)
         {
-            if (a.Kind[i] == KindSame) continue;
+            if (kinds[i] == same) continue;
             ulong bits = (ulong)BitConverter.DoubleToInt64Bits(values[i]);
-            if (a.Kind[i] == KindXor) WriteXor(ref w, bits ^ prevBits, ref prevLead, ref prevTrail);
+            if (kinds[i] == xor) WriteXor(ref w, bits ^ prevBits, ref prevLead, ref prevTrail);
             prevBits = bits;
         }
     }
@@ -572,15 +581,7 @@ internal static class Gorilla
         WritePacked(ref w, a.C);
         WritePacked(ref w, a.N);
         WritePacked(ref w, a.Ulps);
-        ulong prevBits = 0;
-        int prevLead = -1, prevTrail = 0;
-        for (int i = 0; i < values.Length; i++)
-        {
-            if (a.Kind[i] == SqKindSame) continue;
-            ulong bits = (ulong)BitConverter.DoubleToInt64Bits(values[i]);
-            if (a.Kind[i] == SqKindXor) WriteXor(ref w, bits ^ prevBits, ref prevLead, ref prevTrail);
-            prevBits = bits;
-        }
+        WriteXorStream(ref w, values, a.Kind, SqKindSame, SqKindXor);
     }
 
     /// <summary>Used kinds − 1 (2 bits), each used kind (2 bits, most frequent first), then one prefix code per point.</summary>
