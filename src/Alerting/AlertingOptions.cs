@@ -3,8 +3,8 @@ namespace Observe.Alerting;
 /// <summary>
 /// The <c>alerting:</c> section of observe.yaml: receivers, the routing tree, inhibition, IRC and SMTP
 /// connections, templates and delivery retries. Durations are strings with a unit (<c>30s</c>, <c>5m</c>, <c>4h</c>).
-/// Secrets (SMTP and NickServ passwords, PagerDuty routing keys) are plain strings: the value, or <c>env:NAME</c> to read
-/// the environment variable NAME (or override the single ones with <c>OBSERVE__Alerting__Smtp__Password</c>).
+/// Secrets (SMTP and NickServ passwords, PagerDuty routing keys) are plain strings; the config binder fills them from
+/// <c>xFile</c> keys or <c>OBSERVE__…</c> variables so they stay out of the file.
 /// </summary>
 public sealed class AlertingOptions
 {
