@@ -59,9 +59,17 @@ public class ObserveCrashTests(ITestOutputHelper output)
                 var sender = Task.Run(() => Send(statsd, cts.Token));
                 var before = await LastPersisted(client);
                 var want = 2 + rng.Next(3);
-                await Poll.UntilAsync(async () => await LastPersisted(client) >= before + want, TimeSpan.FromSeconds(30), "flushes persisted");
-                var persisted = await LastPersisted(client);
-                foreach (var (ts, value) in await ObserveBinary.RenderAsync(client, "stats_counts.crash.hits", start))
+                // Flushes before the first packet arrives carry no point: wait for at least two new acknowledged values too.
+                long persisted = 0;
+                var seen = new Dictionary<long, double>();
+                await Poll.UntilAsync(async () =>
+                {
+                    persisted = await LastPersisted(client);
+                    if (persisted < before + want) return false;
+                    seen = await ObserveBinary.RenderAsync(client, "stats_counts.crash.hits", start);
+                    return seen.Count(kv => kv.Key <= persisted && !acknowledged.ContainsKey(kv.Key)) >= 2;
+                }, TimeSpan.FromSeconds(30), "flushes persisted");
+                foreach (var (ts, value) in seen)
                     if (ts <= persisted) acknowledged[ts] = value;
                 await Task.Delay(rng.Next(0, 1000)); // a random point in the next flush cycle to kill at
                 observe.Kill9();
