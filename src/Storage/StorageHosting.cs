@@ -96,7 +96,7 @@ public static class StorageHosting
 
 /// <summary>What /stats and the self-metrics (<c>observe.spool.&lt;sink&gt;.*</c>) show of one sink's disk spool.</summary>
 public sealed record SpoolStats(string Sink, long Records, long Bytes, double OldestAgeSeconds, long Appended, long Delivered,
-    long Retries, long Rejected, long DroppedOldest, string? LastError);
+    long Retries, long Rejected, long DroppedOldest, string? LastError, long CorruptSkipped = 0);
 
 /// <summary>Registered once per spooled sink so the host can report spool depth and age.</summary>
 public interface ISpoolStatsSource
