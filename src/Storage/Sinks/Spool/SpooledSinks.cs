@@ -12,11 +12,13 @@ internal sealed class SpoolPipeline : ISpoolStatsSource, IAsyncDisposable
 {
     private readonly Lock _encodeLock = new();
     private readonly ArrayBufferWriter<byte> _encoded = new(64 * 1024);
+    private readonly ISpoolTarget _target;
 
     public SpoolPipeline(string name, string spoolDirectory, ISpoolTarget target, SpoolLimits limits, TimeSpan retryMax,
         TimeProvider? time = null, ILogger? log = null)
     {
         Name = name;
+        _target = target;
         Spool = DiskSpool.Open(spoolDirectory, limits, time);
         Delivery = new SpoolDelivery(Spool, target, retryMax, time, log);
         Delivery.Start();
@@ -47,10 +49,23 @@ internal sealed class SpoolPipeline : ISpoolStatsSource, IAsyncDisposable
         Interlocked.Read(ref Spool.Rejected), Interlocked.Read(ref Spool.DroppedOldest), Delivery.LastError,
         Interlocked.Read(ref Spool.CorruptSkipped));
 
-    public async ValueTask DisposeAsync()
+    private int _disposed;
+
+    /// <summary>
+    /// Gives the delivery loop up to <paramref name="drainTimeout"/> (2 s by default) to send what is pending while
+    /// the target answers, then stops; whatever is left stays on disk for the next start.
+    /// </summary>
+    public async ValueTask DisposeAsync() => await DisposeAsync(TimeSpan.FromSeconds(2));
+
+    public async ValueTask DisposeAsync(TimeSpan drainTimeout)
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        var deadline = DateTime.UtcNow + drainTimeout;
+        var retries = Delivery.Retries;
+        while (Spool.Count > 0 && Delivery.Retries == retries && DateTime.UtcNow < deadline) await Task.Delay(10);
         await Delivery.DisposeAsync();
         Spool.Dispose();
+        (_target as IDisposable)?.Dispose();
     }
 }
 
