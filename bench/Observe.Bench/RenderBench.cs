@@ -121,6 +121,10 @@ static class RenderBench
 
         var (gBody, oBody) = (await http.GetStringAsync(gUrl), await http.GetStringAsync(oUrl));
         Console.WriteLine($"response: graphite-web {gBody.Length:N0} bytes, Observe {oBody.Length:N0} bytes; {Compare(gBody, oBody)}");
+        int at = 0;
+        while (at < Math.Min(gBody.Length, oBody.Length) && gBody[at] == oBody[at]) at++;
+        if (at < Math.Max(gBody.Length, oBody.Length))
+            Console.WriteLine($"first byte difference at {at}: graphite-web …{gBody[Math.Max(0, at - 40)..Math.Min(gBody.Length, at + 40)]}… Observe …{oBody[Math.Max(0, at - 40)..Math.Min(oBody.Length, at + 40)]}…");
         // Timed: request until the whole body has arrived (bytes, not decoded into a string: that is client cost).
         for (int i = 0; i < 3; i++) { await http.GetByteArrayAsync(gUrl); await http.GetByteArrayAsync(oUrl); } // warm up
         var g = new List<double>(); var o = new List<double>();
