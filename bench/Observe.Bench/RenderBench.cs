@@ -87,8 +87,13 @@ static class RenderBench
             ["GRAPHITE_SETTINGS_MODULE"] = "observe_graphite_settings",
         };
         await RunAsync("/usr/bin/python3", ["/usr/bin/graphite-manage", "migrate", "--run-syncdb", "--noinput"], env);
-        var psi = new ProcessStartInfo("/usr/bin/python3") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "/usr/bin/graphite-manage", "runserver", $"127.0.0.1:{web}", "--noreload" }) psi.ArgumentList.Add(a);
+        // --gunicorn: graphite-web as production runs it (WSGI under gunicorn, sync workers); default: Django's runserver,
+        // the way tests/Integration runs it.
+        bool gunicorn = args.Contains("--gunicorn");
+        var psi = new ProcessStartInfo(gunicorn ? "/usr/bin/gunicorn" : "/usr/bin/python3") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in gunicorn ? ["--workers", "2", "--bind", $"127.0.0.1:{web}", "graphite.wsgi:application"]
+                 : new[] { "/usr/bin/graphite-manage", "runserver", $"127.0.0.1:{web}", "--noreload" }) psi.ArgumentList.Add(a);
+        Console.WriteLine($"graphite-web served by {(gunicorn ? "gunicorn (2 sync workers)" : "Django runserver")}");
         foreach (var (k, v) in env) psi.Environment[k] = v;
         using var webProc = Process.Start(psi)!;
         _ = webProc.StandardOutput.ReadToEndAsync(); _ = webProc.StandardError.ReadToEndAsync();

@@ -85,6 +85,27 @@ public class JsonNumberTests
         Assert.True(mismatches.Count == 0, string.Join("; ", mismatches.Select(m => $"python {m.python} vs ours {m.ours}")));
     }
 
+    /// <summary>Target names and tags are written as python3's json.dumps writes them (graphite-web's bytes).</summary>
+    [Fact]
+    public async Task PyJsonEqualsPython3JsonDumps()
+    {
+        string[] strings = ["stats.timers.a.mean", "a<b>&'c", "caf\u00e9", "emoji \ud83d\ude00", "del\u007f", "tab\t nl\n cr\r", "q\"uote", "back\\slash", "ctl\u0001\b\f", "~ !"];
+        var psi = new ProcessStartInfo("python3", ["-c", "import sys,json\nfor l in sys.stdin:\n    s = json.loads(l)\n    print(json.dumps(s))\n    print(json.dumps({'name': s, 'k': s + 'x'}))"])
+        { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
+        using var py = Process.Start(psi)!;
+        var output = py.StandardOutput.ReadToEndAsync();
+        foreach (var str in strings) py.StandardInput.WriteLine(System.Text.Json.JsonSerializer.Serialize(str));
+        py.StandardInput.Close();
+        var lines = (await output).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        await py.WaitForExitAsync();
+        Assert.Equal(strings.Length * 2, lines.Length);
+        for (int i = 0; i < strings.Length; i++)
+        {
+            Assert.Equal(lines[2 * i], PyJson.String(strings[i]));
+            Assert.Equal(lines[2 * i + 1], PyJson.Object(new Dictionary<string, string> { ["name"] = strings[i], ["k"] = strings[i] + "x" }));
+        }
+    }
+
     [Property(MaxTest = 300)]
     public bool Utf8RenderEqualsStringRender(double[] values, int[] nulls, bool noNull, bool mdp)
     {

@@ -219,8 +219,8 @@ public static class GraphiteApi
                 {
                     // Same output as the general path below, without building the datapoint list.
                     first = false;
-                    sb.Append("{\"target\": ").Append(JsonSerializer.Serialize(series.Name));
-                    sb.Append(", \"tags\": ").Append(JsonSerializer.Serialize(series.Tags));
+                    sb.Append("{\"target\": ").Append(PyJson.String(series.Name));
+                    sb.Append(", \"tags\": ").Append(PyJson.Object(series.Tags));
                     sb.Append(", \"datapoints\": [");
                     var pts = series.Points();
                     var pstep = series.Step * series.ValuesPerPoint;
@@ -245,8 +245,8 @@ public static class GraphiteApi
                 }
                 if (!first) sb.Append(", ");
                 first = false;
-                sb.Append("{\"target\": ").Append(JsonSerializer.Serialize(series.Name));
-                sb.Append(", \"tags\": ").Append(JsonSerializer.Serialize(series.Tags));
+                sb.Append("{\"target\": ").Append(PyJson.String(series.Name));
+                sb.Append(", \"tags\": ").Append(PyJson.Object(series.Tags));
                 sb.Append(", \"datapoints\": [");
                 for (var i = 0; i < dps.Count; i++)
                 {
@@ -324,7 +324,7 @@ public static class GraphiteApi
         var w = new System.Buffers.ArrayBufferWriter<byte>(64 + (series.Values.Count + 8) * 32);
         void Raw(string text) { var n = Encoding.UTF8.GetBytes(text, w.GetSpan(Encoding.UTF8.GetMaxByteCount(text.Length))); w.Advance(n); }
         if (comma) Raw(", ");
-        Raw("{\"target\": " + JsonSerializer.Serialize(series.Name) + ", \"tags\": " + JsonSerializer.Serialize(series.Tags) + ", \"datapoints\": [");
+        Raw("{\"target\": " + PyJson.String(series.Name) + ", \"tags\": " + PyJson.Object(series.Tags) + ", \"datapoints\": [");
         var pts = series.Points();
         var pstep = series.Step * series.ValuesPerPoint;
         var j = 0;

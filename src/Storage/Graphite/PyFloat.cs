@@ -308,3 +308,57 @@ internal static class PyFloat
         return System.Text.Encoding.ASCII.GetString(buf[..n]);
     }
 }
+
+/// <summary>
+/// Strings and string dictionaries as Python's <c>json.dumps</c> writes them (graphite-web's /render): separators
+/// <c>", "</c> and <c>": "</c>, non-ASCII as <c>\uXXXX</c> (ensure_ascii), and no escaping of <c>&lt; &gt; &amp; '</c>
+/// (System.Text.Json escapes those by default, so its bytes differed from graphite-web's).
+/// </summary>
+internal static class PyJson
+{
+    public static string String(string s)
+    {
+        var sb = new System.Text.StringBuilder(s.Length + 2);
+        Append(sb, s);
+        return sb.ToString();
+    }
+
+    public static string Object(IReadOnlyDictionary<string, string> d)
+    {
+        var sb = new System.Text.StringBuilder(16 + d.Count * 32);
+        sb.Append('{');
+        var first = true;
+        foreach (var (k, v) in d)
+        {
+            if (!first) sb.Append(", ");
+            first = false;
+            Append(sb, k);
+            sb.Append(": ");
+            Append(sb, v);
+        }
+        return sb.Append('}').ToString();
+    }
+
+    private static void Append(System.Text.StringBuilder sb, string s)
+    {
+        sb.Append('"');
+        foreach (var c in s)
+        {
+            switch (c)
+            {
+                case '"': sb.Append("\\\""); break;
+                case '\\': sb.Append("\\\\"); break;
+                case '\n': sb.Append("\\n"); break;
+                case '\r': sb.Append("\\r"); break;
+                case '\t': sb.Append("\\t"); break;
+                case '\b': sb.Append("\\b"); break;
+                case '\f': sb.Append("\\f"); break;
+                default:
+                    if (c < 0x20 || c > 0x7e) sb.Append("\\u").Append(((int)c).ToString("x4", System.Globalization.CultureInfo.InvariantCulture));
+                    else sb.Append(c);
+                    break;
+            }
+        }
+        sb.Append('"');
+    }
+}
