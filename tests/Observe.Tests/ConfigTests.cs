@@ -358,4 +358,27 @@ public class ChecksConfigTests
         }
         finally { File.Delete(path); }
     }
+
+    [Fact]
+    public void Sinks_are_lists_validated_per_item_without_echoing_their_secrets()
+    {
+        var (c, problems) = ConfigTests.LoadText("""
+            sinks:
+              spool: {maxBytes: 10, retryMaxSeconds: 5}
+              carbon: {host: graphite.internal, port: 2004}
+              influx:
+                - {name: influx, url: "http://influx:8086", db: observe, username: u, password: influx-secret-value}
+                - {name: carbon, url: "ftp://x", version: 2, token: v2-secret-token-value, precision: h}
+            """);
+        Assert.Equal(("carbon", "graphite.internal", 2004), (c.Sinks.Carbon.Single().Name, c.Sinks.Carbon[0].Host, c.Sinks.Carbon[0].Port));
+        Assert.Equal("influx-secret-value", c.Sinks.Influx[0].Password);
+        var text = string.Join("\n", problems);
+        Assert.Contains("sinks.spool.maxBytes: must be at least 1024", text);
+        Assert.Contains("sinks.influx[1].name: 'carbon' is already the name of another sink", text);
+        Assert.Contains("sinks.influx[1].url: must be an http(s) URL", text);
+        Assert.Contains("sinks.influx[1].bucket: required for version 2", text);
+        Assert.Contains("sinks.influx[1].precision:", text);
+        Assert.Equal(5, problems.Count);
+        Assert.DoesNotContain("secret", text);
+    }
 }
