@@ -55,4 +55,25 @@ public class FlushOnStopTests
         await fanout.DrainAsync(new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token);
         Assert.Equal(1_700_002_800, Assert.Single(sink.Batches).Timestamp); // the end of the hour in progress
     }
+
+    /// <summary>System time, but every timer fires 5 ms before it is due (as coarse timers sometimes do).</summary>
+    private sealed class EarlyTimers : TimeProvider
+    {
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) =>
+            base.CreateTimer(callback, state, dueTime > TimeSpan.FromMilliseconds(5) ? dueTime - TimeSpan.FromMilliseconds(5) : dueTime, period);
+    }
+
+    [Fact]
+    public async Task A_timer_firing_early_still_stamps_each_flush_with_its_own_boundary()
+    {
+        var sink = new RecordingSink();
+        await using var fanout = new SinkFanout([sink], 100, NullLogger.Instance);
+        await using var scheduler = new FlushScheduler(new StatsdAggregator(new StatsdOptions()), fanout, 1000, new EarlyTimers(), NullLogger.Instance);
+        scheduler.Start();
+        await Observe.TestSupport.Poll.UntilAsync(() => { lock (sink.Batches) return sink.Batches.Count >= 3; }, TimeSpan.FromSeconds(10), "three flushes");
+        long[] stamps;
+        lock (sink.Batches) stamps = sink.Batches.Select(b => b.Timestamp).ToArray();
+        // Stamped "now" they would read one second early (the previous flush's slot); stamped with the boundary they follow on.
+        Assert.All(stamps.Zip(stamps.Skip(1)), p => Assert.Equal(p.First + 1, p.Second));
+    }
 }
