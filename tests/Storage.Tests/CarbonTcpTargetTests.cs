@@ -51,3 +51,32 @@ public class CarbonTcpTargetTests
         Assert.Equal(DeliveryStatus.RetryLater, outcome.Status);
     }
 }
+
+public class CarbonRecentFileTests
+{
+    [Fact]
+    public async Task The_resend_window_survives_a_restart_of_the_process()
+    {
+        var file = Path.Combine(Repo.TempDir("carbon-recent"), "spool", "carbon", "carbon-recent");
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        using (var before = new CarbonTcpTarget("127.0.0.1", port, recentFile: file))
+        {
+            Assert.Equal(DeliveryStatus.Delivered, (await before.DeliverAsync("a 1 1\n"u8.ToArray(), default)).Status);
+            using var lost = await listener.AcceptTcpClientAsync(); // accepted, never read: lost with the old carbon
+        }
+        using var after = new CarbonTcpTarget("127.0.0.1", port, recentFile: file); // the next process
+        Assert.Equal(DeliveryStatus.Delivered, (await after.DeliverAsync("b 2 2\n"u8.ToArray(), default)).Status);
+        using var conn = await listener.AcceptTcpClientAsync();
+        var got = new StringBuilder();
+        var buf = new byte[256];
+        await Poll.UntilAsync(async () =>
+        {
+            var n = await conn.GetStream().ReadAsync(buf);
+            got.Append(Encoding.ASCII.GetString(buf, 0, n));
+            return got.ToString().EndsWith("b 2 2\n");
+        }, TimeSpan.FromSeconds(10), "lines on the new connection");
+        Assert.Equal("a 1 1\nb 2 2\n", got.ToString());
+    }
+}

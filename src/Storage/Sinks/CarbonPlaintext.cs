@@ -22,7 +22,8 @@ internal sealed class CarbonPlaintextEncoder : IMetricRecordEncoder
 /// connection the server has closed (carbon restarted) is noticed before writing, not after. A carbon that is
 /// stopping may still accept bytes into its socket and never read them, so after a reconnect the records written on
 /// the lost connection during its last <see cref="ReplayWindow"/> are sent again first: carbon keeps the last write
-/// of a slot, so a repeat is harmless.
+/// of a slot, so a repeat is harmless. With a <c>recentFile</c> that window outlives a restart of Observe (the first
+/// connection of the next process sends it again), since the spool already let go of those records.
 /// </summary>
 internal sealed class CarbonTcpTarget : ISpoolTarget, IDisposable
 {
@@ -36,11 +37,15 @@ internal sealed class CarbonTcpTarget : ISpoolTarget, IDisposable
     internal static readonly TimeSpan ReplayWindow = TimeSpan.FromSeconds(30);
     private const long ReplayMaxBytes = 16 << 20;
 
-    public CarbonTcpTarget(string host, int port, string name = "carbon")
+    private readonly string? _recentFile;
+
+    public CarbonTcpTarget(string host, int port, string name = "carbon", string? recentFile = null)
     {
         _host = host;
         _port = port;
         Name = name;
+        _recentFile = recentFile;
+        LoadRecent();
     }
 
     public string Name { get; }
@@ -77,6 +82,46 @@ internal sealed class CarbonTcpTarget : ISpoolTarget, IDisposable
         _recentBytes += record.Length;
         while (_recent.Count > 0 && (now - _recent.Peek().Ms > ReplayWindow.TotalMilliseconds || _recentBytes > ReplayMaxBytes))
             _recentBytes -= _recent.Dequeue().Bytes.Length;
+        SaveRecent();
+    }
+
+    // File: per record "unixMs i64 | length i32 | bytes", replaced by rename; not fsynced (a process crash keeps it).
+    private void SaveRecent()
+    {
+        if (_recentFile == null) return;
+        var tmp = _recentFile + ".tmp";
+        using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write))
+        {
+            Span<byte> head = stackalloc byte[12];
+            var offset = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - Environment.TickCount64;
+            foreach (var (ms, bytes) in _recent)
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(head, ms + offset);
+                System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(head[8..], bytes.Length);
+                f.Write(head);
+                f.Write(bytes);
+            }
+        }
+        File.Move(tmp, _recentFile, overwrite: true);
+    }
+
+    private void LoadRecent()
+    {
+        if (_recentFile == null) return;
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(_recentFile))!);
+        if (!File.Exists(_recentFile)) return;
+        var data = File.ReadAllBytes(_recentFile);
+        var offset = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - Environment.TickCount64;
+        for (var pos = 0; pos + 12 <= data.Length;)
+        {
+            var ms = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(data.AsSpan(pos));
+            var len = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(data.AsSpan(pos + 8));
+            if (len < 0 || len > data.Length - pos - 12) break; // torn: keep what parsed
+            // No age cut here: the window is the lost connection's last 30 s, however long the outage lasted.
+            _recent.Enqueue((ms - offset, data.AsSpan(pos + 12, len).ToArray()));
+            _recentBytes += len;
+            pos += 12 + len;
+        }
     }
 
     private void Reset()
