@@ -94,6 +94,12 @@ internal static class ObserveHost
         builder.Services.AddSingleton<IStatsdEventSink>(sp => new StatsdEventRouter(
             StorageHosting.StatsdEventsToGraphite(sp), sp.GetService<IServiceCheckReceiver>()));
         builder.Services.AddObserveCollector(config.Collector);
+        // Observe's own health as observe.* series in every flush. Resolved lazily: the collector that calls it is what
+        // CollectorStats come from.
+        builder.Services.AddSingleton<IFlushMetricSource>(sp => new SelfMetrics(
+            () => sp.GetService<Func<CollectorStats>>()?.Invoke(), () => sp.GetService<Func<StorageStats>>()?.Invoke(),
+            sp.GetServices<ISpoolStatsSource>, () => sp.GetService<Func<IReadOnlyList<ReceiverStats>>>()?.Invoke(),
+            sp.GetService<ICheckStates>, () => sp.GetService<Func<CheckRunStats>>()?.Invoke(), config.Collector.Statsd.FlushInterval));
         builder.Services.AddSingleton(sp => new ChecksConfigReload(configPath, sp.GetService<IChecksReloader>(), sp.GetService<ICheckStates>()));
 
         var app = builder.Build();
