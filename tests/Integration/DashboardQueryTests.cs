@@ -40,7 +40,7 @@ public class DashboardQueryTests(ITestOutputHelper output)
             storage:
               dataDir: {{dir}}/data
               schemas:
-                - {name: all, pattern: ".*", retentions: "1s:1d,1m:7d"}
+                - {name: all, pattern: ".*", retentions: "1s:2h,1m:2d"}
             checks:
               defaults: {checkInterval: 1s, retryInterval: 1s, maxCheckAttempts: 2, timeout: 5s}
               hosts:
