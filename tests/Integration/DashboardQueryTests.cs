@@ -13,7 +13,7 @@ namespace Observe.Integration;
 /// <summary>
 /// Every query of every provisioned dashboard, run against the real `observe` binary fed a synthetic workload — fake
 /// services sending StatsD (requests, errors, latency timers, a few bad lines), an http check against a local web server
-/// (python http.server), Nagios plugins as command checks (check_http, check_dummy), two good deploys marked through the API
+/// (python http.server, also the alert webhook, which refuses POSTs), Nagios plugins as command checks (check_http, check_dummy), two good deploys marked through the API
 /// (and one malformed marker) and a bad one marked with the `observe deploy` CLI that Observe rolls back — exactly as Grafana would send them:
 /// variable queries through /metrics/find (chained variables substituted), each panel target through POST /render wrapped
 /// in Grafana 10's aliasSub(…, "(^.*$)", "\1 A") with the dashboard's own time range, annotations through /events/get_data.
@@ -70,6 +70,12 @@ public class DashboardQueryTests(ITestOutputHelper output)
                   slis:
                     - {name: errors, target: stats_counts.cart.errors, maxRatio: 2}
                   rollback: {command: [/bin/true], timeout: 10s}
+            alerting:
+              route: {receiver: ops, groupWait: 0s}
+              receivers:
+                - name: ops
+                  webhook: {url: "http://127.0.0.1:{{webPort}}/hook"}
+              delivery: {maxAttempts: 1}
             logging: {level: warning}
             """);
         using var api = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"), Timeout = TimeSpan.FromSeconds(30) };
@@ -107,6 +113,17 @@ public class DashboardQueryTests(ITestOutputHelper output)
                                               && (await ObserveBinary.RenderAsync(api, "observe.checks.count.warning", Now() - 300)).Values.Any(v => v >= 1),
                 TimeSpan.FromSeconds(20), "verdict metrics and self-metrics stored");
             output.WriteLine($"workload ready after {total.Elapsed.TotalSeconds:0.0} s");
+
+            // The self-metrics say what the workload did: ~30 packets/s (3 services × 10/s), some bad lines, the series stored.
+            var since = Now() - 120;
+            var packets = (await ObserveBinary.RenderAsync(api, "observe.statsd.packets_received_per_second", since)).Values.ToList();
+            Assert.InRange(packets.Skip(2).Max(), 10, 60);
+            Assert.Contains((await ObserveBinary.RenderAsync(api, "observe.statsd.bad_lines_per_second", since)).Values, v => v > 0);
+            Assert.InRange((await ObserveBinary.RenderAsync(api, "observe.storage.series", since)).Values.Max(), 50, 5000);
+            Assert.Contains((await ObserveBinary.RenderAsync(api, "observe.checks.runs_per_second", since)).Values, v => v >= 1);
+            // The WARNING check's notification went to a webhook that answers 501 (python's http.server has no POST): counted as failed.
+            await Poll.UntilAsync(async () => (await ObserveBinary.RenderAsync(api, "observe.notifications.failed_per_second", since)).Values.Any(v => v > 0),
+                TimeSpan.FromSeconds(15), "the failed notification in observe.notifications.failed_per_second");
 
             var failures = new List<string>();
             var spoolLanded = Type.GetType("Observe.Storage.Sinks.Spool.DiskSpool, Observe.Storage") != null;
