@@ -13,6 +13,16 @@ public partial class DashboardLintTests
     private static readonly string[] SeriesPanelTypes = ["timeseries", "state-timeline", "status-history", "stat", "gauge", "bargauge", "barchart"];
     private static readonly string[] KnownPanelTypes = [.. SeriesPanelTypes, "row", "text", "table"];
 
+    /// <summary>Unit ids from Grafana's valueFormats (packages/grafana-data/src/valueFormats/categories.ts) that fit Observe's
+    /// series; Grafana shows an unknown id as a bare suffix, so a typo would go unnoticed.</summary>
+    private static readonly string[] GrafanaUnits =
+    [
+        "none", "short", "percent", "percentunit", "locale", "sci",
+        "ns", "µs", "ms", "s", "m", "h", "d", "dtdurationms", "dtdurations",
+        "cps", "ops", "reqps", "rps", "wps", "iops", "cpm", "opm", "rpm", "wpm",
+        "pps", "bps", "Bps", "bits", "bytes", "decbits", "decbytes",
+    ];
+
     [Fact]
     public void Every_dashboard_is_a_valid_Grafana_10_model_on_the_provisioned_datasource_with_units_and_no_hosts()
     {
@@ -54,7 +64,11 @@ public partial class DashboardLintTests
                 if (type is "row" or "text") continue;
                 Check(p["datasource"]?["uid"]?.GetValue<string>() == uid && p["datasource"]?["type"]?.GetValue<string>() == "graphite", file, $"{where}: datasource is not {{graphite, {uid}}}");
                 if (SeriesPanelTypes.Contains(type))
-                    Check(p["fieldConfig"]?["defaults"]?["unit"]?.GetValue<string>() is { Length: > 0 }, file, $"{where}: no unit (fieldConfig.defaults.unit)");
+                {
+                    var unit = p["fieldConfig"]?["defaults"]?["unit"]?.GetValue<string>() ?? "";
+                    Check(unit.Length > 0, file, $"{where}: no unit (fieldConfig.defaults.unit)");
+                    Check(unit.Length == 0 || GrafanaUnits.Contains(unit), file, $"{where}: '{unit}' is not a Grafana unit id");
+                }
                 var targets = p["targets"]?.AsArray() ?? [];
                 Check(targets.Count > 0, file, $"{where}: no targets");
                 var refIds = new HashSet<string>();
