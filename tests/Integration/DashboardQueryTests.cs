@@ -15,8 +15,9 @@ namespace Observe.Integration;
 /// services sending StatsD (requests, errors, latency timers, a few bad lines), an http check against a local web server
 /// (python http.server, also the alert webhook, which refuses POSTs), Nagios plugins as command checks (check_http, check_dummy), two good deploys marked through the API
 /// (and one malformed marker) and a bad one marked with the `observe deploy` CLI that Observe rolls back — exactly as Grafana would send them:
-/// variable queries through /metrics/find (chained variables substituted), each panel target through POST /render wrapped
-/// in Grafana 10's aliasSub(…, "(^.*$)", "\1 A") with the dashboard's own time range, annotations through /events/get_data.
+/// variable queries through POST /metrics/find (chained variables substituted), each panel target through POST /render
+/// wrapped in Grafana 10's aliasSub(…, "(^.*$)", "\1 A"), both with the dashboard's own time range as Unix seconds,
+/// annotations through /events/get_data with the raw range (now-24h → -24h), and the data source's "Save & test".
 /// </summary>
 public class DashboardQueryTests(ITestOutputHelper output)
 {
@@ -134,12 +135,19 @@ public class DashboardQueryTests(ITestOutputHelper output)
             await Poll.UntilAsync(async () => (await ObserveBinary.RenderAsync(api, "observe.notifications.failed_per_second", since)).Values.Any(v => v > 0),
                 TimeSpan.FromSeconds(15), "the failed notification in observe.notifications.failed_per_second");
 
+            // Grafana 10's "Save & test" of the data source: constantLine(100) over the last hour.
+            var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            Assert.Null(await RenderProblemAsync(api, "constantLine(100)", "A", $"{now - 3600}", $"{now}"));
+
             var failures = new List<string>();
             int queries = 0;
             foreach (var (file, d) in GrafanaDashboards.Load())
             {
-                var from = GrafanaDashboards.GraphiteTime(d["time"]!["from"]!.GetValue<string>());
-                var until = GrafanaDashboards.GraphiteTime(d["time"]!["to"]!.GetValue<string>());
+                // Grafana sends the parsed range (Unix seconds) to /render and /metrics/find, the raw one to /events/get_data.
+                string rawFrom = d["time"]!["from"]!.GetValue<string>(), rawTo = d["time"]!["to"]!.GetValue<string>();
+                var (fromSeconds, untilSeconds) = GrafanaDashboards.GraphiteRange(rawFrom, rawTo, DateTimeOffset.UtcNow);
+                string from = $"{fromSeconds}", until = $"{untilSeconds}";
+                string eventsFrom = GrafanaDashboards.GraphiteTime(rawFrom), eventsUntil = GrafanaDashboards.GraphiteTime(rawTo);
                 var combinations = await VariableCombinationsAsync(api, file, d, from, until, failures);
                 queries += combinations.Count;
                 foreach (var vars in combinations)
@@ -162,7 +170,7 @@ public class DashboardQueryTests(ITestOutputHelper output)
                     {
                         var tags = string.Join(' ', a["target"]!["tags"]!.AsArray().Select(x => GrafanaDashboards.Substitute(x!.GetValue<string>(), vars)));
                         queries++;
-                        if (await EventsProblemAsync(api, tags, from, until) is { } problem) failures.Add($"{label} annotation '{a["name"]}' tags '{tags}': {problem}");
+                        if (await EventsProblemAsync(api, tags, eventsFrom, eventsUntil) is { } problem) failures.Add($"{label} annotation '{a["name"]}' tags '{tags}': {problem}");
                     }
                 }
             }
@@ -192,7 +200,8 @@ public class DashboardQueryTests(ITestOutputHelper output)
             foreach (var combo in combos)
             {
                 var query = GrafanaDashboards.Substitute(GrafanaDashboards.VariableQuery(v), combo);
-                var resp = await api.GetAsync($"/metrics/find?query={Uri.EscapeDataString(query)}&from={Uri.EscapeDataString(from)}&until={Uri.EscapeDataString(until)}");
+                // As Grafana 10 asks: POST with the query in the form, the range in the query string.
+                var resp = await api.PostAsync($"/metrics/find?from={from}&until={until}", new FormUrlEncodedContent([new("query", query)]));
                 if (resp.StatusCode != HttpStatusCode.OK) { failures.Add($"{file} variable {name}: /metrics/find {query}: {(int)resp.StatusCode} {await resp.Content.ReadAsStringAsync()}"); continue; }
                 var found = (await resp.Content.ReadFromJsonAsync<JsonElement>()).EnumerateArray().Select(n => n.GetProperty("text").GetString()!)
                     .Select(text => GrafanaDashboards.ApplyVariableRegex(v, text)).OfType<string>().Distinct().ToList();

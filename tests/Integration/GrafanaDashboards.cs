@@ -64,7 +64,10 @@ internal static partial class GrafanaDashboards
             return values.TryGetValue(name, out var v) ? v : m.Value;
         });
 
-    /// <summary>Grafana's Graphite <c>translateTime</c> for relative times: <c>now-6h</c> → <c>-6h</c>, <c>now-30m</c> → <c>-30min</c>.</summary>
+    /// <summary>
+    /// Grafana's Graphite <c>translateTime</c> on a raw range string, as it sends it for annotations (<c>/events/get_data</c>):
+    /// <c>now-6h</c> → <c>-6h</c>, <c>now-30m</c> → <c>-30min</c> (first <c>m</c> only, as JavaScript's replace).
+    /// </summary>
     public static string GraphiteTime(string grafanaTime)
     {
         if (grafanaTime == "now") return "now";
@@ -75,5 +78,30 @@ internal static partial class GrafanaDashboards
         i = rel.IndexOf('M');
         if (i >= 0) rel = rel[..i] + "mon" + rel[(i + 1)..];
         return rel;
+    }
+
+    /// <summary>
+    /// Grafana's Graphite <c>translateTime</c> on the parsed range, as it sends it to <c>/render</c> and <c>/metrics/find</c>:
+    /// Unix seconds, <c>from</c> one second earlier and <c>until</c> one second later unless on a whole second.
+    /// </summary>
+    public static (long From, long Until) GraphiteRange(string grafanaFrom, string grafanaTo, DateTimeOffset now)
+    {
+        static DateTimeOffset Parse(string t, DateTimeOffset now)
+        {
+            if (t == "now") return now;
+            var m = Regex.Match(t, @"^now-(\d+)([smhdw])$");
+            Assert.True(m.Success, $"only now-<n><s|m|h|d|w> dashboard times are supported here: {t}");
+            var n = int.Parse(m.Groups[1].Value);
+            return now - m.Groups[2].Value switch
+            {
+                "s" => TimeSpan.FromSeconds(n), "m" => TimeSpan.FromMinutes(n), "h" => TimeSpan.FromHours(n),
+                "d" => TimeSpan.FromDays(n), _ => TimeSpan.FromDays(7 * n),
+            };
+        }
+        var from = Parse(grafanaFrom, now);
+        var until = Parse(grafanaTo, now);
+        if (from.Second != 0) from = from.AddSeconds(-1);
+        if (until.Second != 0) until = until.AddSeconds(1);
+        return (from.ToUnixTimeSeconds(), until.ToUnixTimeSeconds());
     }
 }
