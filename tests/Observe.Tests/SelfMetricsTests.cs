@@ -53,6 +53,34 @@ public class SelfMetricsTests
         Assert.Equal(0, second["observe.checks.runs_per_second"]);
     }
 
+    private sealed class States(params CheckStatus[] all) : ICheckStates
+    {
+        public IReadOnlyList<CheckStatus> Current() => all;
+        public CheckStatus? Get(string host, string check) => all.FirstOrDefault(s => s.Host == host && s.Check == check);
+    }
+
+    private static CheckStatus Status(string check, CheckState state, DateTimeOffset? lastCheck, double? latency, bool flapping) =>
+        new("web1", check, "tcp", state, StateType.Hard, 1, 3, "", null, lastCheck, null, DateTimeOffset.UnixEpoch, null, 0.01, latency, flapping,
+            flapping ? 25 : 0, null, [], false, 0, null, new Dictionary<string, string>());
+
+    [Fact]
+    public void Checks_are_counted_per_state_with_their_latency()
+    {
+        var ran = DateTimeOffset.UtcNow;
+        var checks = new States(Status("a", CheckState.Ok, ran, 0.5, false), Status("b", CheckState.Warning, ran, 1.5, true),
+            Status("c", CheckState.Ok, null, null, false));
+        var self = new SelfMetrics(() => null, () => null, () => [], () => null, () => checks, () => null, 10_000);
+        var points = Points(self, 1000);
+        Assert.Equal(1, points["observe.checks.count.ok"]);            // c has not run yet: pending, not OK
+        Assert.Equal(1, points["observe.checks.count.warning"]);
+        Assert.Equal(0, points["observe.checks.count.critical"]);
+        Assert.Equal(1, points["observe.checks.count.pending"]);
+        Assert.Equal(1, points["observe.checks.count.flapping"]);
+        Assert.Equal(1.0, points["observe.checks.latency_seconds.mean"]);
+        Assert.Equal(1.5, points["observe.checks.latency_seconds.upper"]);
+        Assert.DoesNotContain(points.Keys, k => k.StartsWith("observe.statsd.") || k.StartsWith("observe.notifications."));
+    }
+
     private static Dictionary<string, double> Points(SelfMetrics self, long timestamp)
     {
         var points = new List<MetricPoint>();
