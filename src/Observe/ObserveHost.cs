@@ -81,8 +81,7 @@ internal static class ObserveHost
 
         // Storage first: the embedded store is a sink and the reader behind the Graphite API.
         builder.Services.AddObserveStorage(config.Storage, embeddedSink: config.Sinks.Embedded.Enabled);
-        if (config.Sinks.Carbon.Enabled)
-            builder.Services.AddSingleton(_ => MetricSinks.Carbon(config.Sinks.Carbon.Host, config.Sinks.Carbon.Port));
+        builder.Services.AddSpooledMetricSinks(config.Storage.DataDir, config.Sinks.Spool, config.Sinks.Carbon, config.Sinks.Influx);
         if (config.Sinks.Console.Enabled)
             builder.Services.AddSingleton(_ => MetricSinks.Console());
         // Alerting before Checks (and DeployMarkers): they send to the IAlertSink it registers.
@@ -103,8 +102,8 @@ internal static class ObserveHost
         app.Services.ExportCollectorMetrics();
         app.MapMetrics("/metrics");
         app.MapGet("/health", () => Results.Text("ok\n")).AllowAnonymous();
-        app.MapGet("/stats", (Func<CollectorStats> collector, Func<StorageStats> storage) =>
-            Results.Json(new { collector = collector(), storage = storage() }, StatsJson));
+        app.MapGet("/stats", (Func<CollectorStats> collector, Func<StorageStats> storage, IEnumerable<ISpoolStatsSource> spools) =>
+            Results.Json(new { collector = collector(), storage = storage(), spools = spools.Select(s => s.Stats) }, StatsJson));
         app.MapObserveStorage();
         if (config.Checks.Enabled) app.MapChecksApi();
         if (config.Deploys.Enabled) app.MapDeploysApi();

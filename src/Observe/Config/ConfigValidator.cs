@@ -44,8 +44,7 @@ internal static class ConfigValidator
         if (g.MaxLineBytes is < 64 or > 1 << 20) Fail("collector.graphite.maxLineBytes", "must be 64 to 1048576");
         if (g.MaxTags < 0) Fail("collector.graphite.maxTags", "must be 0 (no tags) or more");
         if (g.MaxTagLength < 1) Fail("collector.graphite.maxTagLength", "must be at least 1");
-        Port("sinks.carbon.port", c.Sinks.Carbon.Port);
-        if (c.Sinks.Carbon.Enabled && string.IsNullOrWhiteSpace(c.Sinks.Carbon.Host)) Fail("sinks.carbon.host", "required when the carbon sink is enabled");
+        foreach (var p in Observe.Storage.MetricSinks.Validate(c.Sinks.Spool, c.Sinks.Carbon, c.Sinks.Influx)) Fail(p.KeyPath, p.Message);
         foreach (var p in Observe.Storage.StorageConfig.Validate(c.Storage)) Fail(p.KeyPath, p.Message);
         foreach (var p in Observe.Checks.ChecksConfig.Validate(c.Checks)) Fail(p.KeyPath, p.Message);
         foreach (var p in Observe.DeployMarkers.DeploysConfig.Validate(c.Deploys)) Fail(p.KeyPath, p.Message);

@@ -30,20 +30,18 @@ public sealed class SinksOptions
 {
     /// <summary>The embedded time-series store (on by default).</summary>
     public EmbeddedSinkOptions Embedded { get; set; } = new();
-    public CarbonSinkOptions Carbon { get; set; } = new();
+    /// <summary>Carbon plaintext receivers, each behind a disk spool; a single mapping is read as a one-item list.</summary>
+    public List<CarbonSinkOptions> Carbon { get; set; } = [];
+    /// <summary>InfluxDB / VictoriaMetrics line-protocol endpoints, each behind a disk spool.</summary>
+    public List<InfluxSinkOptions> Influx { get; set; } = [];
+    /// <summary>Bounds and retry cap of every sink's disk spool.</summary>
+    public SpoolOptions Spool { get; set; } = new();
     public ConsoleSinkOptions Console { get; set; } = new();
 }
 
 public sealed class EmbeddedSinkOptions
 {
     public bool Enabled { get; set; } = true;
-}
-
-public sealed class CarbonSinkOptions
-{
-    public bool Enabled { get; set; }
-    public string Host { get; set; } = "127.0.0.1";
-    public int Port { get; set; } = 2003;
 }
 
 public sealed class ConsoleSinkOptions

@@ -3,23 +3,33 @@ using System.Buffers.Text;
 using System.Net.Sockets;
 using System.Text;
 using Observe.Collector;
+using Observe.Storage.Sinks.Spool;
 
 namespace Observe.Storage.Sinks;
 
+/// <summary>One flush → carbon plaintext lines (<c>path value timestamp\n</c>), one spool record.</summary>
+internal sealed class CarbonPlaintextEncoder : IMetricRecordEncoder
+{
+    public void Encode(MetricBatch batch, IBufferWriter<byte> output)
+    {
+        foreach (var p in batch.Points) CarbonPlaintext.Format(p, output);
+    }
+}
+
 /// <summary>
-/// Writes batches to a Graphite carbon line receiver as plaintext (<c>path value timestamp\n</c>) over
-/// one persistent TCP connection, reconnecting after a failure. A batch is acknowledged only once every
-/// byte of it was handed to the kernel; on failure the whole batch is retried (carbon keeps the last
-/// write of a slot, so a repeat is harmless).
+/// Sends spool records to a Graphite carbon line receiver over one persistent TCP connection, reconnecting
+/// after a failure. Plaintext has no acknowledgement, so "delivered" means every byte went to the kernel; a
+/// connection the server has closed (carbon restarted) is noticed before writing, not after, so a record is not
+/// written into a dead socket. Carbon keeps the last write of a slot, so a repeat after a retry is harmless.
 /// </summary>
-internal sealed class CarbonPlaintextSink : IMetricSink, IAsyncDisposable
+internal sealed class CarbonTcpTarget : ISpoolTarget, IDisposable
 {
     private readonly string _host;
     private readonly int _port;
     private TcpClient? _client;
     private Stream? _stream;
 
-    public CarbonPlaintextSink(string host, int port, string name = "carbon")
+    public CarbonTcpTarget(string host, int port, string name = "carbon")
     {
         _host = host;
         _port = port;
@@ -28,28 +38,43 @@ internal sealed class CarbonPlaintextSink : IMetricSink, IAsyncDisposable
 
     public string Name { get; }
 
-    public async ValueTask WriteAsync(MetricBatch batch, CancellationToken cancellationToken)
+    public async ValueTask<DeliveryOutcome> DeliverAsync(ReadOnlyMemory<byte> record, CancellationToken cancellationToken)
     {
-        var writer = new ArrayBufferWriter<byte>(batch.Points.Count * 64);
-        foreach (var p in batch.Points) Format(p, writer);
         try
         {
+            // Readable with nothing to read = the peer closed (FIN/RST): reconnect instead of writing into it.
+            if (_client is { } c && c.Client.Poll(0, SelectMode.SelectRead) && c.Client.Available == 0) Reset();
             if (_stream == null)
             {
                 _client = new TcpClient { NoDelay = true };
                 await _client.ConnectAsync(_host, _port, cancellationToken);
                 _stream = _client.GetStream();
             }
-            await _stream.WriteAsync(writer.WrittenMemory, cancellationToken);
+            await _stream.WriteAsync(record, cancellationToken);
             await _stream.FlushAsync(cancellationToken);
+            return DeliveryOutcome.Ok;
         }
-        catch
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
         {
             Reset();
-            throw;
+            return DeliveryOutcome.Retry(e.Message);
         }
     }
 
+    private void Reset()
+    {
+        _stream?.Dispose();
+        _client?.Dispose();
+        _stream = null;
+        _client = null;
+    }
+
+    public void Dispose() => Reset();
+}
+
+/// <summary>The plaintext line format carbon and the console sink share.</summary>
+internal static class CarbonPlaintext
+{
     /// <summary>One plaintext line; values in the shortest round-trip form.</summary>
     internal static void Format(in MetricPoint p, IBufferWriter<byte> writer)
     {
@@ -65,20 +90,6 @@ internal sealed class CarbonPlaintextSink : IMetricSink, IAsyncDisposable
         span[n++] = (byte)'\n';
         writer.Advance(n);
     }
-
-    private void Reset()
-    {
-        _stream?.Dispose();
-        _client?.Dispose();
-        _stream = null;
-        _client = null;
-    }
-
-    public ValueTask DisposeAsync()
-    {
-        Reset();
-        return ValueTask.CompletedTask;
-    }
 }
 
 /// <summary>Prints each flushed point as a plaintext line on standard output (debugging).</summary>
@@ -91,7 +102,7 @@ internal sealed class ConsoleMetricSink : IMetricSink
     public ValueTask WriteAsync(MetricBatch batch, CancellationToken cancellationToken)
     {
         var writer = new ArrayBufferWriter<byte>();
-        foreach (var p in batch.Points) CarbonPlaintextSink.Format(p, writer);
+        foreach (var p in batch.Points) CarbonPlaintext.Format(p, writer);
         lock (_out) _out.Write(Encoding.UTF8.GetString(writer.WrittenSpan));
         return ValueTask.CompletedTask;
     }
