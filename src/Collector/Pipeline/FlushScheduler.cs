@@ -46,7 +46,15 @@ internal sealed class FlushScheduler : IAsyncDisposable
         while (!ct.IsCancellationRequested)
         {
             var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-            try { await Task.Delay(TimeSpan.FromMilliseconds(DelayToNextBoundary(now, _intervalMs)), _time, ct); }
+            var boundary = now + DelayToNextBoundary(now, _intervalMs);
+            try
+            {
+                // A timer may fire a little before the wall clock reaches the boundary (it runs on the monotonic clock).
+                // Flushing then would stamp the boundary (rounded) and a second flush a millisecond later would stamp it
+                // again: two values for one slot, the later (nearly empty) one replacing or, in Prometheus, being refused.
+                do await Task.Delay(TimeSpan.FromMilliseconds(Math.Max(1, boundary - now)), _time, ct);
+                while ((now = _time.GetUtcNow().ToUnixTimeMilliseconds()) < boundary);
+            }
             catch (OperationCanceledException) { return; }
             FlushOnce();
         }
