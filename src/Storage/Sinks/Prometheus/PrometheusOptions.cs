@@ -29,6 +29,7 @@ public sealed class PrometheusMappingOptions
 /// <summary>One entry of <c>sinks.remoteWrite:</c> — a Prometheus remote-write receiver.</summary>
 public sealed class RemoteWriteSinkOptions
 {
+    public bool Enabled { get; set; } = true;
     /// <summary>Names the spool directory and the sink in /stats; unique among sinks.</summary>
     public string Name { get; set; } = "remote-write";
     /// <summary>e.g. <c>http://127.0.0.1:9090/api/v1/write</c>.</summary>

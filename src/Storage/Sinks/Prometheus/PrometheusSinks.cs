@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Observe.Collector;
 using Observe.Storage.Sinks.Prometheus;
+using Observe.Storage.Sinks.Spool;
 
 namespace Observe.Storage;
 
@@ -23,6 +24,22 @@ public static class PrometheusSinks
         return services;
     }
 
+    /// <summary>
+    /// Registers every enabled <c>sinks.remoteWrite</c> entry as an <see cref="IMetricSink"/> behind its own disk spool in
+    /// <c>&lt;dataDir&gt;/spool/&lt;name&gt;/</c> (the spool holds the compressed request bodies). Series are named by the
+    /// same <c>prometheus.mappings</c> as the exposition.
+    /// </summary>
+    public static IServiceCollection AddRemoteWriteSinks(this IServiceCollection services, string dataDir, SpoolOptions spool,
+        IEnumerable<RemoteWriteSinkOptions> sinks, PrometheusExpositionOptions naming)
+    {
+        var enabled = sinks.Where(s => s.Enabled).ToList();
+        if (enabled.Count == 0) return services;
+        var mapper = new PrometheusNameMapper(naming.Mappings);
+        foreach (var o in enabled)
+            MetricSinks.Add(services, o.Name, (_, log) => MetricSinks.Spooled(o.Name, dataDir, spool, new RemoteWriteTarget(o), new RemoteWriteEncoder(mapper), log));
+        return services;
+    }
+
     /// <summary>Problems in the <c>prometheus:</c> section, keyed below <paramref name="prefix"/>.</summary>
     public static IReadOnlyList<StorageConfigProblem> Validate(PrometheusExpositionOptions options, string prefix = "prometheus")
     {
@@ -35,10 +52,11 @@ public static class PrometheusSinks
     public static IReadOnlyList<StorageConfigProblem> Validate(RemoteWriteSinkOptions options, string prefix)
     {
         var problems = new List<StorageConfigProblem>();
+        if (!options.Enabled) return problems;
         if (!Uri.TryCreate(options.Url, UriKind.Absolute, out var u) || u.Scheme is not ("http" or "https"))
             problems.Add(new($"{prefix}.url", "required: an http(s) URL such as http://127.0.0.1:9090/api/v1/write"));
-        if (string.IsNullOrWhiteSpace(options.Name) || options.Name.IndexOfAny(['/', '\\', '.']) >= 0)
-            problems.Add(new($"{prefix}.name", "required: letters, digits, '-' or '_' (it names the spool directory)"));
+        if (!ElasticsearchSinks.IsDirectoryName(options.Name))
+            problems.Add(new($"{prefix}.name", "must be a non-empty name usable as a directory name (no '/')"));
         if (options.TimeoutSeconds < 1) problems.Add(new($"{prefix}.timeoutSeconds", "must be at least 1"));
         if (!string.IsNullOrEmpty(options.BearerToken) && !string.IsNullOrEmpty(options.Username))
             problems.Add(new($"{prefix}.bearerToken", "give either bearerToken or username/password, not both"));

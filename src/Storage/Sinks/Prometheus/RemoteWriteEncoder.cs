@@ -30,6 +30,8 @@ internal sealed class RemoteWriteEncoder(PrometheusNameMapper mapper) : IMetricR
             entry.Samples.Add((p.Timestamp * 1000, p.Value));
         }
 
+        if (series.Count == 0) return; // nothing to send: no record at all
+
         var body = new ArrayBufferWriter<byte>(Math.Max(256, batch.Points.Count * 96));
         foreach (var (s, samples) in series.Values)
         {
