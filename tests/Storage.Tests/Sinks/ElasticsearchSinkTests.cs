@@ -197,6 +197,29 @@ public class ElasticsearchSinkTests : IAsyncLifetime
         Assert.Equal("Basic " + Convert.ToBase64String("elastic:changeme"u8), _es.Requests.Last().Authorization);
     }
 
+    [Fact]
+    public async Task RecordedElasticsearchResponses_through_the_disk_spool_only_the_retryable_items_are_sent_again()
+    {
+        _es.Reply(200, "template-ack.json");
+        _es.Reply(200, "bulk-mixed.json");
+        _es.Reply(503, "whole-503.json");
+        _es.Reply(200, "bulk-ok-2.json");
+        var target = Target();
+        var pipeline = new SpoolPipeline("es", Path.Combine(_dir, "spool"), target, new SpoolLimits(), TimeSpan.FromMilliseconds(200));
+        await using (var sink = new SpooledLogSink(pipeline, new ElasticsearchBulkEncoder(new IndexNamePattern("observe-logs-{yyyy.MM.dd}"))))
+        {
+            await sink.WriteAsync(Enumerable.Range(1, 5).Select(i => Event(i)).ToList(), default);
+            await Poll.UntilAsync(() => sink.Stats.Records == 0 && _es.Requests.Count == 4, TimeSpan.FromSeconds(20), "the spool drained");
+            Assert.Equal((1, 1, 0L), (sink.Stats.Appended, sink.Stats.Delivered, sink.Stats.Rejected));
+        }
+        var bulks = _es.Requests.Where(r => r.Method == "POST").Select(r => Lines(r.Body).Where((_, i) => i % 2 == 1)
+            .Select(d => d.GetProperty("message").GetString()![..9]).ToList()).ToList();
+        // The whole batch once; then only items 2 and 5, refused once as a whole (503) and sent again.
+        Assert.Equal([["message 1", "message 2", "message 3", "message 4", "message 5"], ["message 2", "message 5"], ["message 2", "message 5"]], bulks);
+        Assert.Equal((4, 1), (target.ItemsDelivered, target.ItemsRejected));
+        Assert.Single(Lines(await File.ReadAllTextAsync(DeadLetter)));
+    }
+
     [Theory]
     [InlineData("observe-logs-{yyyy.MM.dd}", null)]
     [InlineData("logs-{yyyy.MM}", null)]
