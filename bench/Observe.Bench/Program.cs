@@ -14,6 +14,7 @@ if (args.Contains("--prometheus")) return Observe.Bench.PrometheusBench.Run(args
 if (args.Contains("--render")) return await RenderBench.RunAsync(args);
 if (args.Contains("--deploys")) return await Observe.Bench.DeployBench.RunAsync(args);
 if (args.Contains("--checks")) return await Observe.Bench.ChecksBench.RunAsync(args);
+if (args.Contains("--spool")) return await Observe.Bench.SpoolBench.RunAsync(args);
 if (!args.Contains("--storage")) { Console.WriteLine("usage: Observe.Bench --storage [--flushes N] [--dir PATH] | --render [--runs N] [--keep]"); return 2; }
 int flushes = Arg("--flushes", 60);
 string root = args.SkipWhile(a => a != "--dir").Skip(1).FirstOrDefault() ?? Path.Combine(Path.GetTempPath(), "observe-bench-" + Guid.NewGuid().ToString("N")[..8]);

@@ -43,20 +43,17 @@ internal sealed class FlushScheduler : IAsyncDisposable
     private async Task Loop()
     {
         var ct = _cts.Token;
+        long last = 0;
         while (!ct.IsCancellationRequested)
         {
             var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-            var boundary = now + DelayToNextBoundary(now, _intervalMs);
-            try
-            {
-                // A timer may fire a little before the wall clock reaches the boundary (it runs on the monotonic clock).
-                // Flushing then would stamp the boundary (rounded) and a second flush a millisecond later would stamp it
-                // again: two values for one slot, the later (nearly empty) one replacing or, in Prometheus, being refused.
-                do await Task.Delay(TimeSpan.FromMilliseconds(Math.Max(1, boundary - now)), _time, ct);
-                while ((now = _time.GetUtcNow().ToUnixTimeMilliseconds()) < boundary);
-            }
+            // Stamped with the boundary it was scheduled for: a timer that fires a millisecond early would otherwise
+            // stamp the previous boundary and overwrite that flush in every store that keeps one value per slot.
+            var boundary = Math.Max(now + DelayToNextBoundary(now, _intervalMs), last + _intervalMs);
+            try { await Task.Delay(TimeSpan.FromMilliseconds(boundary - now), _time, ct); }
             catch (OperationCanceledException) { return; }
-            FlushOnce();
+            FlushOnce(boundary);
+            last = boundary;
         }
     }
 

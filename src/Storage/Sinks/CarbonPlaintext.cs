@@ -19,8 +19,10 @@ internal sealed class CarbonPlaintextEncoder : IMetricRecordEncoder
 /// <summary>
 /// Sends spool records to a Graphite carbon line receiver over one persistent TCP connection, reconnecting
 /// after a failure. Plaintext has no acknowledgement, so "delivered" means every byte went to the kernel; a
-/// connection the server has closed (carbon restarted) is noticed before writing, not after, so a record is not
-/// written into a dead socket. Carbon keeps the last write of a slot, so a repeat after a retry is harmless.
+/// connection the server has closed (carbon restarted) is noticed before writing, not after. A carbon that is
+/// stopping may still accept bytes into its socket and never read them, so after a reconnect the records written on
+/// the lost connection during its last <see cref="ReplayWindow"/> are sent again first: carbon keeps the last write
+/// of a slot, so a repeat is harmless.
 /// </summary>
 internal sealed class CarbonTcpTarget : ISpoolTarget, IDisposable
 {
@@ -28,6 +30,11 @@ internal sealed class CarbonTcpTarget : ISpoolTarget, IDisposable
     private readonly int _port;
     private TcpClient? _client;
     private Stream? _stream;
+    private readonly Queue<(long Ms, byte[] Bytes)> _recent = new();
+    private long _recentBytes;
+
+    internal static readonly TimeSpan ReplayWindow = TimeSpan.FromSeconds(30);
+    private const long ReplayMaxBytes = 16 << 20;
 
     public CarbonTcpTarget(string host, int port, string name = "carbon")
     {
@@ -49,9 +56,11 @@ internal sealed class CarbonTcpTarget : ISpoolTarget, IDisposable
                 _client = new TcpClient { NoDelay = true };
                 await _client.ConnectAsync(_host, _port, cancellationToken);
                 _stream = _client.GetStream();
+                foreach (var (_, bytes) in _recent) await _stream.WriteAsync(bytes, cancellationToken);
             }
             await _stream.WriteAsync(record, cancellationToken);
             await _stream.FlushAsync(cancellationToken);
+            Remember(record);
             return DeliveryOutcome.Ok;
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
@@ -59,6 +68,15 @@ internal sealed class CarbonTcpTarget : ISpoolTarget, IDisposable
             Reset();
             return DeliveryOutcome.Retry(e.Message);
         }
+    }
+
+    private void Remember(ReadOnlyMemory<byte> record)
+    {
+        var now = Environment.TickCount64;
+        _recent.Enqueue((now, record.ToArray()));
+        _recentBytes += record.Length;
+        while (_recent.Count > 0 && (now - _recent.Peek().Ms > ReplayWindow.TotalMilliseconds || _recentBytes > ReplayMaxBytes))
+            _recentBytes -= _recent.Dequeue().Bytes.Length;
     }
 
     private void Reset()
