@@ -118,3 +118,31 @@ public class MetricSinkTests
         Assert.Equal([1.5, 2.5], values);
     }
 }
+
+/// <summary>The host wires spooled sinks from config and reports their spools in /stats and /metrics.</summary>
+public class SpoolHostingTests
+{
+    [Fact]
+    public async Task An_unreachable_influx_sink_keeps_flushes_in_its_spool_and_shows_them_in_stats_and_metrics()
+    {
+        await using var app = await ObserveApp.StartAsync(c =>
+        {
+            c.Sinks.Influx = [new() { Name = "nowhere", Url = $"http://127.0.0.1:{FreePort.Get()}", Db = "x" }];
+            c.Sinks.Spool.RetryMaxSeconds = 0.5;
+            c.Collector.Statsd.FlushInterval = 200;
+        });
+        using var http = new HttpClient { BaseAddress = app.HttpBase };
+        JsonElement spool = default;
+        await Poll.UntilAsync(async () =>
+        {
+            spool = (await http.GetFromJsonAsync<JsonElement>("/stats")).GetProperty("spools")[0];
+            return spool.GetProperty("records").GetInt64() >= 2 && spool.GetProperty("retries").GetInt64() >= 1;
+        }, TimeSpan.FromSeconds(20), "flushes held in the spool");
+        Assert.Equal("nowhere", spool.GetProperty("sink").GetString());
+        Assert.Contains("Connection refused", spool.GetProperty("lastError").GetString());
+        Assert.True(Directory.EnumerateFiles(Path.Combine(app.Config.Storage.DataDir, "spool", "nowhere"), "*.seg").Any());
+        var metrics = await http.GetStringAsync("/metrics");
+        Assert.Matches("observe_spool_records\\{sink=\"nowhere\"\\} [1-9]", metrics);
+        Assert.Contains("observe_spool_retries_total{sink=\"nowhere\"}", metrics);
+    }
+}

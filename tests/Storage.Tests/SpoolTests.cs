@@ -194,7 +194,7 @@ public class SpoolTests
     }
 
     /// <summary>
-    /// Any interleaving of append, deliver, restart, and a crash between delivering and committing,
+    /// Any interleaving of append, deliver, restart, and a crash (no clean close) between delivering and committing,
     /// delivers every appended record at least once, and first deliveries come in append order.
     /// </summary>
     [Property(MaxTest = 150)]
@@ -205,6 +205,7 @@ public class SpoolTests
         var spool = DiskSpool.Open(dir, limits);
         var appended = 0;
         var delivered = new List<int>();
+        var abandoned = new List<DiskSpool>();
         byte[]? buf = null;
         try
         {
@@ -227,8 +228,8 @@ public class SpoolTests
                         spool = DiskSpool.Open(dir, limits);
                         break;
                     default:
-                        if (spool.TryReadHead(ref buf, out _, out var l2)) delivered.Add(Id(buf!, l2)); // sent, then crashed
-                        spool.Dispose();
+                        if (spool.TryReadHead(ref buf, out _, out var l2)) delivered.Add(Id(buf!, l2)); // sent, then crashed:
+                        abandoned.Add(spool); // no Dispose, so no last cursor write
                         spool = DiskSpool.Open(dir, limits);
                         break;
                 }
@@ -244,6 +245,7 @@ public class SpoolTests
         finally
         {
             spool.Dispose();
+            foreach (var a in abandoned) a.Dispose();
             Directory.Delete(dir, true);
         }
 

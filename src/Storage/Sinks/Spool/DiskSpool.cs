@@ -20,8 +20,8 @@ internal readonly record struct SpoolPosition(long Segment, long Offset);
 /// <c>&lt;dir&gt;/NNNNNNNNNNNNNNNNNNNN.seg</c>, each record framed as
 /// <c>magic u32 | length u32 | appendedUnixMs i64 | crc32c u32 | payload</c> (CRC over length, time and payload).
 /// <see cref="Append"/> returns once the record is fsynced (acknowledged = on disk). The read cursor (next
-/// undelivered record) is kept in <c>cursor</c>, written by rename after each commit; losing its last update only
-/// replays records again (at-least-once). A partly delivered head record's rest is kept in <c>head</c> (fsynced).
+/// undelivered record) is kept in <c>cursor</c>, written by rename at most every 100 ms while committing; losing its
+/// last update only replays records again (at-least-once). A partly delivered head record's rest is kept in <c>head</c> (fsynced).
 /// Torn or corrupt bytes are found by length + CRC at open, skipped up to the next valid record and counted.
 /// Thread-safe: any number of appenders, one consumer (the delivery loop).
 /// </summary>
@@ -48,6 +48,10 @@ internal sealed class DiskSpool : IDisposable
     private byte[]? _headOverride;
     private long _pendingBytes;
     private bool _disposed;
+    private long _cursorWrittenMs;
+    // The cursor is rewritten at most this often while records are being committed (and always when a segment is
+    // deleted, the spool empties, or it closes): a crash replays at most this much delivery again.
+    private const long CursorIntervalMs = 100;
 
     private readonly record struct Entry(SpoolPosition Position, int Length, long AppendedMs);
 
@@ -225,6 +229,7 @@ internal sealed class DiskSpool : IDisposable
         {
             if (_disposed) return;
             _disposed = true;
+            WriteCursor();
             _active.Dispose();
             _reader?.Dispose();
         }
@@ -248,9 +253,13 @@ internal sealed class DiskSpool : IDisposable
             _headOverrideEntry = null;
             File.Delete(Path.Combine(_dir, "head"));
         }
-        WriteCursor();
         // A segment is deleted once nothing in it is pending and nothing more will be written to it.
-        if (left == 0 && seg != _activeSegment) DeleteSegment(seg);
+        if (left == 0 && seg != _activeSegment)
+        {
+            WriteCursor();
+            DeleteSegment(seg);
+        }
+        else if (Environment.TickCount64 - _cursorWrittenMs >= CursorIntervalMs || _pending.Count == 0) WriteCursor();
     }
 
     private void Rollover()
@@ -297,6 +306,7 @@ internal sealed class DiskSpool : IDisposable
 
     private void WriteCursor()
     {
+        _cursorWrittenMs = Environment.TickCount64;
         Span<byte> b = stackalloc byte[20];
         BinaryPrimitives.WriteInt64LittleEndian(b, _cursor.Segment);
         BinaryPrimitives.WriteInt64LittleEndian(b[8..], _cursor.Offset);
