@@ -1,6 +1,7 @@
 // Storage benchmark: dotnet run -c Release --project bench/Observe.Bench -- --storage [--flushes N] [--dir PATH]
 // Render benchmark vs graphite-web: ... -- --render [--runs N] [--keep] (RenderBench.cs)
 // Deploy verification on a fake clock: ... -- --deploys [--seed N] (DeployBench.cs)
+// Prometheus remote-write encoding, snappy, /metrics exposition: ... -- --prometheus [--seconds N] (PrometheusBench.cs)
 // Checks scheduling vs nginx (and Nagios 4): ... -- --checks [--rates 30000,60000] [--interval 10] (ChecksBench.cs)
 using System.Diagnostics;
 using System.Globalization;
@@ -9,6 +10,7 @@ using Observe.Collector;
 using Observe.Storage;
 using Observe.Storage.Tsdb;
 
+if (args.Contains("--prometheus")) return Observe.Bench.PrometheusBench.Run(args);
 if (args.Contains("--render")) return await RenderBench.RunAsync(args);
 if (args.Contains("--deploys")) return await Observe.Bench.DeployBench.RunAsync(args);
 if (args.Contains("--checks")) return await Observe.Bench.ChecksBench.RunAsync(args);

@@ -82,6 +82,10 @@ internal static class ObserveHost
         // Storage first: the embedded store is a sink and the reader behind the Graphite API.
         builder.Services.AddObserveStorage(config.Storage, embeddedSink: config.Sinks.Embedded.Enabled);
         builder.Services.AddSpooledMetricSinks(config.Storage.DataDir, config.Sinks.Spool, config.Sinks.Carbon, config.Sinks.Influx);
+        builder.Services.AddRemoteWriteSinks(config.Storage.DataDir, config.Sinks.Spool, config.Sinks.RemoteWrite, config.Prometheus);
+        builder.Services.AddElasticsearchSink(config.Storage.DataDir, config.Sinks.Spool, config.Sinks.Elasticsearch);
+        if (config.Prometheus.Enabled)
+            builder.Services.AddPrometheusExposition(config.Prometheus, TimeSpan.FromMilliseconds(config.Collector.Statsd.FlushInterval));
         if (config.Sinks.Console.Enabled)
             builder.Services.AddSingleton(_ => MetricSinks.Console());
         // Alerting before Checks (and DeployMarkers): they send to the IAlertSink it registers.
@@ -93,6 +97,12 @@ internal static class ObserveHost
         builder.Services.AddSingleton<IStatsdEventSink>(sp => new StatsdEventRouter(
             StorageHosting.StatsdEventsToGraphite(sp), sp.GetService<IServiceCheckReceiver>()));
         builder.Services.AddObserveCollector(config.Collector);
+        // Observe's own health as observe.* series in every flush. Resolved lazily: the collector that calls it is what
+        // CollectorStats come from.
+        builder.Services.AddSingleton<IFlushMetricSource>(sp => new SelfMetrics(
+            () => sp.GetService<Func<CollectorStats>>()?.Invoke(), () => sp.GetService<Func<StorageStats>>()?.Invoke(),
+            sp.GetServices<ISpoolStatsSource>, () => sp.GetService<Func<IReadOnlyList<ReceiverStats>>>()?.Invoke(),
+            sp.GetService<ICheckStates>, () => sp.GetService<Func<CheckRunStats>>()?.Invoke(), config.Collector.Statsd.FlushInterval));
         builder.Services.AddSingleton(sp => new ChecksConfigReload(configPath, sp.GetService<IChecksReloader>(), sp.GetService<ICheckStates>()));
 
         var app = builder.Build();
@@ -101,7 +111,9 @@ internal static class ObserveHost
         app.UseAuthorization();
         app.Services.ExportCollectorMetrics();
         ExportSpoolMetrics(app.Services.GetServices<ISpoolStatsSource>().ToArray());
-        app.MapMetrics("/metrics");
+        // With the exposition on, one scrape target serves both: Observe's own metrics, then the aggregated ones.
+        if (config.Prometheus.Enabled) app.MapGet("/metrics", WriteOwnAndAggregatedMetrics);
+        else app.MapMetrics("/metrics");
         app.MapGet("/health", () => Results.Text("ok\n")).AllowAnonymous();
         app.MapGet("/stats", (Func<CollectorStats> collector, Func<StorageStats> storage, IEnumerable<ISpoolStatsSource> spools) =>
             Results.Json(new { collector = collector(), storage = storage(), spools = spools.Select(s => s.Stats) }, StatsJson));
@@ -116,6 +128,23 @@ internal static class ObserveHost
             return Results.Json(result, StatsJson, statusCode: result.Reloaded ? 200 : 400);
         }).RequireAuthorization("admin");
         return app;
+    }
+
+    /// <summary>
+    /// prometheus-net's registry in the 0.0.4 text format (never OpenMetrics, whose <c># EOF</c> must end the page), then the
+    /// aggregated series; an aggregated family named like one of Observe's own is left out rather than break the scrape.
+    /// </summary>
+    private static async Task WriteOwnAndAggregatedMetrics(HttpContext ctx, IAggregatedMetricsExposition aggregated)
+    {
+        using var own = new MemoryStream();
+        await Metrics.DefaultRegistry.CollectAndExportAsTextAsync(own, ExpositionFormat.PrometheusText, ctx.RequestAborted);
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var line in System.Text.Encoding.UTF8.GetString(own.GetBuffer(), 0, (int)own.Length).Split('\n'))
+            if (line.StartsWith("# TYPE ", StringComparison.Ordinal) && line.Split(' ') is [_, _, var name, ..]) names.Add(name);
+        ctx.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+        own.Position = 0;
+        await own.CopyToAsync(ctx.Response.Body, ctx.RequestAborted);
+        await aggregated.WriteAsync(ctx.Response.Body, names, ctx.RequestAborted);
     }
 
     /// <summary>Each spooled sink's depth, age and counters as <c>observe_spool_*{sink}</c>, read at scrape time.</summary>

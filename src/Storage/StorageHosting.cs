@@ -38,7 +38,7 @@ public static class MetricSinks
         new(new SpoolPipeline(name, SpoolPipeline.DirectoryFor(dataDir, name), target,
             new SpoolLimits(spool.MaxBytes, spool.SegmentBytes), TimeSpan.FromSeconds(spool.RetryMaxSeconds), time, log), encoder);
 
-    private static void Add(IServiceCollection services, string name, Func<IServiceProvider, ILogger, SpooledMetricSink> create)
+    internal static void Add(IServiceCollection services, string name, Func<IServiceProvider, ILogger, SpooledMetricSink> create)
     {
         // One instance serves both roles; the keyed registration owns it.
         services.AddKeyedSingleton<SpooledMetricSink>(name, (sp, _) =>

@@ -45,6 +45,17 @@ internal static class ConfigValidator
         if (g.MaxTags < 0) Fail("collector.graphite.maxTags", "must be 0 (no tags) or more");
         if (g.MaxTagLength < 1) Fail("collector.graphite.maxTagLength", "must be at least 1");
         foreach (var p in Observe.Storage.MetricSinks.Validate(c.Sinks.Spool, c.Sinks.Carbon, c.Sinks.Influx)) Fail(p.KeyPath, p.Message);
+        foreach (var p in Observe.Storage.PrometheusSinks.Validate(c.Prometheus)) Fail(p.KeyPath, p.Message);
+        foreach (var p in Observe.Storage.ElasticsearchSinks.Validate(c.Sinks.Elasticsearch)) Fail(p.KeyPath, p.Message);
+        var sinkNames = c.Sinks.Carbon.Where(x => x.Enabled).Select(x => x.Name).Concat(c.Sinks.Influx.Where(x => x.Enabled).Select(x => x.Name)).ToHashSet();
+        for (var i = 0; i < c.Sinks.RemoteWrite.Count; i++)
+        {
+            var rw = c.Sinks.RemoteWrite[i];
+            foreach (var p in Observe.Storage.PrometheusSinks.Validate(rw, $"sinks.remoteWrite[{i}]")) Fail(p.KeyPath, p.Message);
+            if (rw.Enabled && !sinkNames.Add(rw.Name)) Fail($"sinks.remoteWrite[{i}].name", $"'{rw.Name}' is already the name of another sink");
+        }
+        if (c.Sinks.Elasticsearch.Enabled && !sinkNames.Add(c.Sinks.Elasticsearch.Name))
+            Fail("sinks.elasticsearch.name", $"'{c.Sinks.Elasticsearch.Name}' is already the name of another sink");
         foreach (var p in Observe.Storage.StorageConfig.Validate(c.Storage)) Fail(p.KeyPath, p.Message);
         foreach (var p in Observe.Checks.ChecksConfig.Validate(c.Checks)) Fail(p.KeyPath, p.Message);
         foreach (var p in Observe.DeployMarkers.DeploysConfig.Validate(c.Deploys)) Fail(p.KeyPath, p.Message);

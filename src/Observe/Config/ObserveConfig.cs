@@ -10,6 +10,8 @@ public sealed class ObserveConfig
     public CollectorOptions Collector { get; set; } = new();
     public StorageOptions Storage { get; set; } = new();
     public SinksOptions Sinks { get; set; } = new();
+    /// <summary>The aggregated metrics on /metrics for a Prometheus server to scrape, and the naming rules remote-write shares.</summary>
+    public Observe.Storage.Sinks.Prometheus.PrometheusExpositionOptions Prometheus { get; set; } = new();
     public Observe.Checks.ChecksOptions Checks { get; set; } = new();
     public Observe.DeployMarkers.DeploysOptions Deploys { get; set; } = new();
     public Observe.Alerting.AlertingOptions Alerting { get; set; } = new();
@@ -36,6 +38,10 @@ public sealed class SinksOptions
     public List<InfluxSinkOptions> Influx { get; set; } = [];
     /// <summary>Bounds and retry cap of every sink's disk spool.</summary>
     public SpoolOptions Spool { get; set; } = new();
+    /// <summary>Prometheus remote-write receivers, each behind a disk spool.</summary>
+    public List<Observe.Storage.Sinks.Prometheus.RemoteWriteSinkOptions> RemoteWrite { get; set; } = [];
+    /// <summary>Log events to Elasticsearch's _bulk API, behind a disk spool.</summary>
+    public Observe.Storage.Sinks.Elasticsearch.ElasticsearchSinkOptions Elasticsearch { get; set; } = new();
     public ConsoleSinkOptions Console { get; set; } = new();
 }
 
