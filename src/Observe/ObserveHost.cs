@@ -94,6 +94,9 @@ internal static class ObserveHost
         builder.Services.AddSingleton<IStatsdEventSink>(sp => new StatsdEventRouter(
             StorageHosting.StatsdEventsToGraphite(sp), sp.GetService<IServiceCheckReceiver>()));
         builder.Services.AddObserveCollector(config.Collector);
+        // Logs after the collector: their counts go through its metric sinks, and they stop (flushing) before it does.
+        if (config.Logs.Enabled && config.Logs.Store.Enabled) builder.Services.AddObserveLogStore(config.Logs.Store, config.Storage.DataDir);
+        if (config.Logs.Enabled) builder.Services.AddObserveLogs(config.Logs);
         builder.Services.AddSingleton(sp => new ChecksConfigReload(configPath, sp.GetService<IChecksReloader>(), sp.GetService<ICheckStates>()));
 
         var app = builder.Build();
@@ -103,9 +106,18 @@ internal static class ObserveHost
         app.Services.ExportCollectorMetrics();
         app.MapMetrics("/metrics");
         app.MapGet("/health", () => Results.Text("ok\n")).AllowAnonymous();
-        app.MapGet("/stats", (Func<CollectorStats> collector, Func<StorageStats> storage) =>
-            Results.Json(new { collector = collector(), storage = storage() }, StatsJson));
+        app.MapGet("/stats", (Func<CollectorStats> collector, Func<StorageStats> storage, IServiceProvider sp) =>
+            Results.Json(new
+            {
+                collector = collector(), storage = storage(),
+                logs = sp.GetService<Func<LogIngestStats>>()?.Invoke(), logStore = sp.GetService<Func<LogStoreStats>>()?.Invoke(),
+            }, StatsJson));
         app.MapObserveStorage();
+        if (config.Logs.Enabled)
+        {
+            app.MapLogsIngestApi();
+            app.MapLogSearchApi();
+        }
         if (config.Checks.Enabled) app.MapChecksApi();
         if (config.Deploys.Enabled) app.MapDeploysApi();
         if (config.Alerting.Enabled) app.MapAlertingApi();
@@ -142,6 +154,8 @@ internal static class ObserveHost
         Check("HTTP API", config.Http.Enabled, config.Http.Address);
         Check("StatsD", config.Collector.Statsd.Enabled, config.Collector.Statsd.Address);
         Check("Graphite plaintext", config.Collector.Graphite.Enabled, config.Collector.Graphite.Address);
+        Check("JSON logs (UDP)", config.Logs.Enabled && config.Logs.Udp.Enabled, config.Logs.Udp.Address);
+        Check("GELF", config.Logs.Enabled && config.Logs.Gelf.Enabled, config.Logs.Gelf.Address);
         if (exposed.Count > 0)
             Log.Warning("SECURITY: {Listeners} bound beyond loopback with no auth.tokens configured: anyone who can reach it may post deploys, " +
                         "passive results and events, acknowledge and silence. Configure auth.tokens (docs/configuration.md#auth).", string.Join(", ", exposed));

@@ -10,6 +10,7 @@ public sealed class ObserveConfig
     public CollectorOptions Collector { get; set; } = new();
     public StorageOptions Storage { get; set; } = new();
     public SinksOptions Sinks { get; set; } = new();
+    public LogsConfig Logs { get; set; } = new();
     public Observe.Checks.ChecksOptions Checks { get; set; } = new();
     public Observe.DeployMarkers.DeploysOptions Deploys { get; set; } = new();
     public Observe.Alerting.AlertingOptions Alerting { get; set; } = new();
@@ -49,6 +50,12 @@ public sealed class CarbonSinkOptions
 public sealed class ConsoleSinkOptions
 {
     public bool Enabled { get; set; }
+}
+
+/// <summary>The <c>logs:</c> section: ingest (the collector's <see cref="LogsOptions"/>) plus the embedded store.</summary>
+public sealed class LogsConfig : LogsOptions
+{
+    public LogStoreOptions Store { get; set; } = new();
 }
 
 public sealed class LoggingOptions

@@ -22,6 +22,8 @@ public sealed class StorageOptions
         new() { Name = "count", Pattern = @"\.count$", XFilesFactor = 0, AggregationMethod = "sum" },
         new() { Name = "count_legacy", Pattern = "^stats_counts", XFilesFactor = 0, AggregationMethod = "sum" },
         new() { Name = "gauges", Pattern = @"^stats\.gauges\.", XFilesFactor = 0, AggregationMethod = "last" },
+        // Log counts per service and level (logs.<service>.<level>) are counts per interval.
+        new() { Name = "logs", Pattern = @"^logs\.", XFilesFactor = 0, AggregationMethod = "sum" },
         new() { Name = "default_average", Pattern = ".*", XFilesFactor = 0.3, AggregationMethod = "average" },
     ];
 

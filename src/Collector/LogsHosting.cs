@@ -1,0 +1,34 @@
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Observe.Collector.Logs;
+using Observe.Collector.Pipeline;
+
+namespace Observe.Collector;
+
+/// <summary>The host's entry points into log ingest: UDP JSON, GELF (UDP and TCP) and <c>POST /api/logs</c>.</summary>
+public static class LogsHosting
+{
+    /// <summary>
+    /// Registers the log listeners and fan-out; every registered <see cref="ILogSink"/> gets every batch. Call after
+    /// <see cref="CollectorHosting.AddObserveCollector"/>: the counts per service and level go through its metric sinks
+    /// on its flush interval, and this stops (flushing its logs and counts) before the collector does.
+    /// </summary>
+    public static IServiceCollection AddObserveLogs(this IServiceCollection services, LogsOptions options)
+    {
+        services.AddSingleton(sp => new LogIngestService(options, sp.GetServices<ILogSink>(), sp.GetService<CollectorService>()?.Fanout,
+            sp.GetService<CollectorOptions>()?.Statsd.FlushInterval ?? 10_000,
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
+        services.AddHostedService(sp => sp.GetRequiredService<LogIngestService>());
+        services.AddSingleton<Func<LogIngestStats>>(sp => sp.GetRequiredService<LogIngestService>().Snapshot);
+        return services;
+    }
+
+    /// <summary>Maps <c>POST /api/logs</c> (scope <c>ingest</c>) when HTTP ingest is enabled.</summary>
+    public static IEndpointRouteBuilder MapLogsIngestApi(this IEndpointRouteBuilder app)
+    {
+        var service = app.ServiceProvider.GetRequiredService<LogIngestService>();
+        var options = app.ServiceProvider.GetRequiredService<LogIngestService>().Options;
+        if (options.Enabled && options.Http.Enabled) LogsHttpApi.Map(app, service.Pipeline);
+        return app;
+    }
+}
