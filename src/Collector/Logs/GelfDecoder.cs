@@ -25,6 +25,8 @@ internal sealed class GelfDecoder : IDisposable
     private readonly PayloadHandler _onPayload;
     private readonly Action<LogRejectReason> _onReject;
     private readonly Dictionary<ulong, Pending> _pending = new();
+    // Ids completed within the timeout: a late duplicate chunk of one is ignored, not taken for a new (never complete) message.
+    private readonly Dictionary<ulong, long> _completed = new();
     private readonly Lock _lock = new();
     private readonly ITimer _sweeper;
 
@@ -61,7 +63,7 @@ internal sealed class GelfDecoder : IDisposable
 
     private void HandleChunk(ReadOnlySpan<byte> chunk)
     {
-        if (chunk.Length <= HeaderBytes) { _onReject(LogRejectReason.BadChunk); return; }
+        if (chunk.Length < HeaderBytes) { _onReject(LogRejectReason.BadChunk); return; }
         var id = BinaryPrimitives.ReadUInt64BigEndian(chunk[2..10]);
         int seq = chunk[10], count = chunk[11];
         if (count is 0 or > MaxChunks || seq >= count) { _onReject(LogRejectReason.BadChunk); return; }
@@ -71,6 +73,7 @@ internal sealed class GelfDecoder : IDisposable
         var wholeLength = 0;
         lock (_lock)
         {
+            if (_completed.ContainsKey(id)) return;
             if (!_pending.TryGetValue(id, out var p))
             {
                 if (_pending.Count >= _maxPending) EvictOldest();
@@ -89,6 +92,8 @@ internal sealed class GelfDecoder : IDisposable
             p.Bytes += data.Length;
             if (++p.Received < count) return;
             _pending.Remove(id);
+            if (_completed.Count >= 4 * _maxPending) _completed.Clear();
+            _completed[id] = p.FirstSeen;
             whole = ArrayPool<byte>.Shared.Rent(p.Bytes);
             foreach (var part in p.Parts)
             {
@@ -118,6 +123,8 @@ internal sealed class GelfDecoder : IDisposable
         List<ulong>? expired = null;
         lock (_lock)
         {
+            foreach (var (id, firstSeen) in _completed)
+                if (now - firstSeen >= limit) _completed.Remove(id);
             foreach (var (id, p) in _pending)
                 if (now - p.FirstSeen >= limit) (expired ??= []).Add(id);
             if (expired == null) return;
