@@ -39,7 +39,10 @@ public class LogsEndToEndTests(ITestOutputHelper output)
                 - {name: all, pattern: ".*", retentions: "10s:1d"}
             """);
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(10) };
-        await using var observe = ObserveBinary.Run(configPath, dir, Path.Combine(dir, "observe.log"));
+        await using var observe = ObserveBinary.Run(configPath, dir, Path.Combine(dir, "observe.log"), new Dictionary<string, string>
+        {
+            ["OBSERVE__Logs__Udp__Port"] = $"{udpJson}", ["OBSERVE__Logs__Gelf__Port"] = $"{gelf}",
+        });
         await Poll.UntilAsync(async () => (await client.GetAsync("/health")).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "observe up");
         var start = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 2;
         var run = Guid.NewGuid().ToString("N")[..8];

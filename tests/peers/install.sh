@@ -13,6 +13,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get -o DPkg::Lock::Timeout=900 update -qq
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${missing[@]}"
 fi
-if [ ! -d "$here/node_modules/statsd" ] || [ ! -d "$here/node_modules/hot-shots" ]; then
+# gelf-pro: a real GELF sender (UDP chunked + zlib, TCP) for the log end-to-end test.
+if [ ! -d "$here/node_modules/statsd" ] || [ ! -d "$here/node_modules/hot-shots" ] || [ ! -d "$here/node_modules/gelf-pro" ]; then
   (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
 fi
