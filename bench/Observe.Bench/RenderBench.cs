@@ -87,8 +87,13 @@ static class RenderBench
             ["GRAPHITE_SETTINGS_MODULE"] = "observe_graphite_settings",
         };
         await RunAsync("/usr/bin/python3", ["/usr/bin/graphite-manage", "migrate", "--run-syncdb", "--noinput"], env);
-        var psi = new ProcessStartInfo("/usr/bin/python3") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "/usr/bin/graphite-manage", "runserver", $"127.0.0.1:{web}", "--noreload" }) psi.ArgumentList.Add(a);
+        // --gunicorn: graphite-web as production runs it (WSGI under gunicorn, sync workers); default: Django's runserver,
+        // the way tests/Integration runs it.
+        bool gunicorn = args.Contains("--gunicorn");
+        var psi = new ProcessStartInfo(gunicorn ? "/usr/bin/gunicorn" : "/usr/bin/python3") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in gunicorn ? ["--workers", "2", "--bind", $"127.0.0.1:{web}", "graphite.wsgi:application"]
+                 : new[] { "/usr/bin/graphite-manage", "runserver", $"127.0.0.1:{web}", "--noreload" }) psi.ArgumentList.Add(a);
+        Console.WriteLine($"graphite-web served by {(gunicorn ? "gunicorn (2 sync workers)" : "Django runserver")}");
         foreach (var (k, v) in env) psi.Environment[k] = v;
         using var webProc = Process.Start(psi)!;
         _ = webProc.StandardOutput.ReadToEndAsync(); _ = webProc.StandardError.ReadToEndAsync();
@@ -121,6 +126,10 @@ static class RenderBench
 
         var (gBody, oBody) = (await http.GetStringAsync(gUrl), await http.GetStringAsync(oUrl));
         Console.WriteLine($"response: graphite-web {gBody.Length:N0} bytes, Observe {oBody.Length:N0} bytes; {Compare(gBody, oBody)}");
+        int at = 0;
+        while (at < Math.Min(gBody.Length, oBody.Length) && gBody[at] == oBody[at]) at++;
+        if (at < Math.Max(gBody.Length, oBody.Length))
+            Console.WriteLine($"first byte difference at {at}: graphite-web …{gBody[Math.Max(0, at - 40)..Math.Min(gBody.Length, at + 40)]}… Observe …{oBody[Math.Max(0, at - 40)..Math.Min(oBody.Length, at + 40)]}…");
         // Timed: request until the whole body has arrived (bytes, not decoded into a string: that is client cost).
         for (int i = 0; i < 3; i++) { await http.GetByteArrayAsync(gUrl); await http.GetByteArrayAsync(oUrl); } // warm up
         var g = new List<double>(); var o = new List<double>();

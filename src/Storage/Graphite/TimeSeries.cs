@@ -130,39 +130,7 @@ internal sealed class TimeSeries
 internal static class Py
 {
     /// <summary>Python <c>repr(float)</c> / <c>str(float)</c>.</summary>
-    public static string Repr(double v)
-    {
-        if (double.IsNaN(v)) return "nan";
-        if (double.IsPositiveInfinity(v)) return "inf";
-        if (double.IsNegativeInfinity(v)) return "-inf";
-        if (v == 0) return double.IsNegative(v) ? "-0.0" : "0.0";
-        var r = v.ToString("R", CultureInfo.InvariantCulture);
-        // Python switches to exponent notation when exp < -4 or exp >= 16
-        var exp = (int)Math.Floor(Math.Log10(Math.Abs(v)));
-        var digits = r.TrimStart('-');
-        var ePos = digits.IndexOfAny(['E', 'e']);
-        var mantissa = ePos >= 0 ? digits[..ePos] : digits;
-        var sig = mantissa.Replace(".", "").TrimStart('0').TrimEnd('0');
-        if (sig.Length == 0) sig = "0";
-        // recompute exponent from the R string to avoid log10 rounding at boundaries
-        if (ePos >= 0) exp = int.Parse(digits[(ePos + 1)..], CultureInfo.InvariantCulture) + (mantissa.IndexOf('.') is var dp and >= 0 ? dp - 1 : mantissa.Length - 1);
-        else
-        {
-            var dot = mantissa.IndexOf('.');
-            var intPart = dot >= 0 ? mantissa[..dot] : mantissa;
-            if (intPart.TrimStart('0').Length > 0) exp = intPart.TrimStart('0').Length - 1;
-            else exp = -(mantissa[(dot + 1)..].TakeWhile(c => c == '0').Count() + 1);
-        }
-        var neg = v < 0 ? "-" : "";
-        if (exp < -4 || exp >= 16)
-        {
-            var m = sig.Length > 1 ? sig[0] + "." + sig[1..] : sig;
-            return $"{neg}{m}e{(exp < 0 ? "-" : "+")}{Math.Abs(exp):00}";
-        }
-        if (exp >= sig.Length - 1) return neg + sig + new string('0', exp - sig.Length + 1) + ".0";
-        if (exp >= 0) return neg + sig[..(exp + 1)] + "." + sig[(exp + 1)..];
-        return neg + "0." + new string('0', -exp - 1) + sig;
-    }
+    public static string Repr(double v) => PyFloat.Repr(v);
 
     /// <summary>Python <c>str()</c> of an evaluated argument value.</summary>
     public static string Str(object? v) => v switch
