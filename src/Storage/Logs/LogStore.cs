@@ -24,7 +24,7 @@ internal sealed class LogStore : ILogSink, IDisposable
     private readonly LogStoreOptions _options;
     private readonly TimeProvider _time;
     private readonly ITimer? _retentionTimer;
-    private long _inserted, _deleted, _lastRetentionUnixMs;
+    private long _inserted, _deleted, _lastRetentionUnixMs, _lastId;
     private bool _disposed;
 
     private static readonly IReadOnlyDictionary<string, string> NoFields = new Dictionary<string, string>();
@@ -43,6 +43,7 @@ internal sealed class LogStore : ILogSink, IDisposable
         Exec(_write, """
             PRAGMA journal_mode=WAL;
             PRAGMA synchronous=NORMAL;
+            PRAGMA cache_size=-32768;
             CREATE TABLE IF NOT EXISTS logs(
               id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, level TEXT NOT NULL, host TEXT, service TEXT,
               message TEXT NOT NULL, fields TEXT);
@@ -50,6 +51,12 @@ internal sealed class LogStore : ILogSink, IDisposable
             CREATE INDEX IF NOT EXISTS logs_service_ts ON logs(service, ts);
             CREATE VIRTUAL TABLE IF NOT EXISTS logs_fts USING fts5(message, fields, content='', contentless_delete=1);
             """);
+        // The single writer numbers the rows itself, so one id serves both inserts without reading it back.
+        using (var max = _write.CreateCommand())
+        {
+            max.CommandText = "SELECT COALESCE(MAX(id), 0) FROM logs";
+            _lastId = (long)max.ExecuteScalar()!;
+        }
         if (startRetentionTimer)
         {
             var every = TimeSpan.FromMinutes(options.RetentionCheckMinutes);
@@ -79,7 +86,8 @@ internal sealed class LogStore : ILogSink, IDisposable
             using var tx = _write.BeginTransaction();
             using var row = _write.CreateCommand();
             row.Transaction = tx;
-            row.CommandText = "INSERT INTO logs(ts, level, host, service, message, fields) VALUES ($ts, $level, $host, $service, $message, $fields) RETURNING id";
+            row.CommandText = "INSERT INTO logs(id, ts, level, host, service, message, fields) VALUES ($id, $ts, $level, $host, $service, $message, $fields)";
+            var pId = row.Parameters.Add("$id", SqliteType.Integer);
             var pTs = row.Parameters.Add("$ts", SqliteType.Integer);
             var pLevel = row.Parameters.Add("$level", SqliteType.Text);
             var pHost = row.Parameters.Add("$host", SqliteType.Text);
@@ -95,13 +103,15 @@ internal sealed class LogStore : ILogSink, IDisposable
             foreach (var e in events)
             {
                 var fields = e.Fields.Count == 0 ? null : JsonSerializer.Serialize(e.Fields, FieldsJson.Default.IReadOnlyDictionaryStringString);
+                var id = ++_lastId;
+                pId.Value = id;
                 pTs.Value = e.Timestamp.ToUnixTimeMilliseconds();
                 pLevel.Value = e.Level;
                 pHost.Value = (object?)e.Host ?? DBNull.Value;
                 pService.Value = (object?)e.Service ?? DBNull.Value;
                 pMessage.Value = e.Message;
                 pFields.Value = (object?)fields ?? DBNull.Value;
-                var id = (long)row.ExecuteScalar()!;
+                row.ExecuteNonQuery();
                 fId.Value = id;
                 fMessage.Value = e.Message;
                 fFields.Value = (object?)fields ?? DBNull.Value;
