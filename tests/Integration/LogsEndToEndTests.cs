@@ -25,7 +25,7 @@ public class LogsEndToEndTests(ITestOutputHelper output)
         var configPath = Path.Combine(dir, "observe.yaml");
         // 1 s flushes into a 1 s archive for logs.*: every interval's count has its own slot.
         await File.WriteAllTextAsync(configPath, $$"""
-            http: {port: {{http}}}
+            http: {port: {{http}}, maxRequestBodyBytes: 65536}
             collector:
               statsd: {port: {{statsd}}, flushInterval: 1000, flushOnStop: immediate}
               graphite: {enabled: false}
@@ -92,6 +92,9 @@ public class LogsEndToEndTests(ITestOutputHelper output)
         Assert.Equal(2, ndBody.GetProperty("accepted").GetInt32());
         var array = await client.PostAsync("/api/logs", new StringContent($$"""[{"message":"http array {{run}}","service":"api","level":"error","timestamp":{{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}}}]"""));
         Assert.Equal(202, (int)array.StatusCode);
+        // Over the host's body limit: 413 with the reason, nothing of it stored.
+        var huge = await client.PostAsync("/api/logs", new StringContent(string.Concat(Enumerable.Repeat($"{{\"msg\":\"too big {run}\"}}\n", 4000))));
+        Assert.Equal(413, (int)huge.StatusCode);
         // The npm GELF client gelf-pro: UDP (zlib, chunked by its own 1388-byte rule) and TCP.
         await GelfPro("udp", gelf, $"gelf-pro udp {run}", noise);
         await GelfPro("tcp", gelf, $"gelf-pro tcp {run}", "short");
@@ -133,6 +136,7 @@ public class LogsEndToEndTests(ITestOutputHelper output)
         var stats = await LogStats(client);
         Assert.Equal(2, stats.GetProperty("rejected").GetProperty("invalid_json").GetInt64()); // the UDP one and the HTTP line
         Assert.Empty((await client.GetFromJsonAsync<JsonElement>($"/api/logs?q=lost")).GetProperty("logs").EnumerateArray());
+        Assert.Empty((await client.GetFromJsonAsync<JsonElement>($"/api/logs?q=big")).GetProperty("logs").EnumerateArray());
         Assert.Equal(0, stats.GetProperty("sinks")[0].GetProperty("writeFailures").GetInt64());
 
         // logs.<service>.<level> counters through the metric sinks into the store, read back with /render.
