@@ -47,14 +47,25 @@ internal sealed class LogIngestService : IHostedService, IAsyncDisposable
         var g = _options.Gelf;
         if (g.Enabled)
         {
-            GelfUdp = new UdpStatsdListener(new IPEndPoint(IPAddress.Parse(g.Address), g.Port), 1, g.ReceiveBufferBytes, _gelfUdp.HandleDatagram, _log, "gelf");
-            GelfUdp.Start();
-            if (g.Tcp)
+            // UDP and TCP share the port. With port 0 the UDP socket picks it, and the TCP port of the same number may be
+            // taken by someone else: then pick again (a fixed port that is taken is an error, as for every listener).
+            for (var attempt = 1; ; attempt++)
             {
-                GelfTcp = new LineStreamListener("gelf-tcp", new IPEndPoint(GelfUdp.LocalEndPoint.Address, GelfUdp.LocalEndPoint.Port),
-                    _options.MaxMessageBytes, HandleGelfTcp, _log, delimiter: 0);
-                GelfTcp.Start();
+                GelfUdp = new UdpStatsdListener(new IPEndPoint(IPAddress.Parse(g.Address), g.Port), 1, g.ReceiveBufferBytes, _gelfUdp.HandleDatagram, _log, "gelf");
+                if (!g.Tcp) break;
+                try
+                {
+                    GelfTcp = new LineStreamListener("gelf-tcp", new IPEndPoint(GelfUdp.LocalEndPoint.Address, GelfUdp.LocalEndPoint.Port),
+                        _options.MaxMessageBytes, HandleGelfTcp, _log, delimiter: 0);
+                    break;
+                }
+                catch (System.Net.Sockets.SocketException) when (g.Port == 0 && attempt < 20)
+                {
+                    GelfUdp.Dispose();
+                }
             }
+            GelfUdp.Start();
+            GelfTcp?.Start();
             _log.LogInformation("GELF listening on udp {Endpoint}{Tcp}", GelfUdp.LocalEndPoint, GelfTcp != null ? " and tcp" : "");
         }
         return Task.CompletedTask;
