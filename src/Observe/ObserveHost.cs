@@ -104,6 +104,7 @@ internal static class ObserveHost
         app.UseAuthentication();
         app.UseAuthorization();
         app.Services.ExportCollectorMetrics();
+        if (config.Logs.Enabled) app.Services.ExportLogMetrics();
         app.MapMetrics("/metrics");
         app.MapGet("/health", () => Results.Text("ok\n")).AllowAnonymous();
         app.MapGet("/stats", (Func<CollectorStats> collector, Func<StorageStats> storage, IServiceProvider sp) =>

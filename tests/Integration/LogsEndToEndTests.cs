@@ -138,6 +138,9 @@ public class LogsEndToEndTests(ITestOutputHelper output)
         Assert.Empty((await client.GetFromJsonAsync<JsonElement>($"/api/logs?q=lost")).GetProperty("logs").EnumerateArray());
         Assert.Empty((await client.GetFromJsonAsync<JsonElement>($"/api/logs?q=big")).GetProperty("logs").EnumerateArray());
         Assert.Equal(0, stats.GetProperty("sinks")[0].GetProperty("writeFailures").GetInt64());
+        var prometheus = await client.GetStringAsync("/metrics");
+        Assert.Contains("observe_logs_rejected_total{reason=\"chunk_timeout\"} 1", prometheus);
+        Assert.Contains("observe_logs_accepted_total{source=\"gelf_udp\"} 4", prometheus); // gzip, zlib, plain, gelf-pro udp
 
         // logs.<service>.<level> counters through the metric sinks into the store, read back with /render.
         foreach (var (target, count) in new[] { ("logs.checkout.error", 2.0), ("logs.api.error", 3.0), ("logs.worker.warn", 1.0), ("logs.nodeapp.error", 2.0) })
