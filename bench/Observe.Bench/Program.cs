@@ -1,6 +1,7 @@
 // Storage benchmark: dotnet run -c Release --project bench/Observe.Bench -- --storage [--flushes N] [--dir PATH]
 // Render benchmark vs graphite-web: ... -- --render [--runs N] [--keep] (RenderBench.cs)
 // Deploy verification on a fake clock: ... -- --deploys [--seed N] (DeployBench.cs)
+// Prometheus remote-write encoding, snappy, /metrics exposition: ... -- --prometheus [--seconds N] (PrometheusBench.cs)
 // Checks scheduling vs nginx (and Nagios 4): ... -- --checks [--rates 30000,60000] [--interval 10] (ChecksBench.cs)
 // Log ingest (UDP JSON, GELF) and time until searchable: ... -- --logs [--seconds 10] [--probes 20] (LogsBench.cs)
 using System.Diagnostics;
@@ -10,10 +11,12 @@ using Observe.Collector;
 using Observe.Storage;
 using Observe.Storage.Tsdb;
 
+if (args.Contains("--prometheus")) return Observe.Bench.PrometheusBench.Run(args);
 if (args.Contains("--render")) return await RenderBench.RunAsync(args);
 if (args.Contains("--deploys")) return await Observe.Bench.DeployBench.RunAsync(args);
 if (args.Contains("--checks")) return await Observe.Bench.ChecksBench.RunAsync(args);
 if (args.Contains("--logs")) return await Observe.Bench.LogsBench.RunAsync(args);
+if (args.Contains("--spool")) return await Observe.Bench.SpoolBench.RunAsync(args);
 if (!args.Contains("--storage")) { Console.WriteLine("usage: Observe.Bench --storage [--flushes N] [--dir PATH] | --render [--runs N] [--keep]"); return 2; }
 int flushes = Arg("--flushes", 60);
 string root = args.SkipWhile(a => a != "--dir").Skip(1).FirstOrDefault() ?? Path.Combine(Path.GetTempPath(), "observe-bench-" + Guid.NewGuid().ToString("N")[..8]);

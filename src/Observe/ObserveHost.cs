@@ -81,8 +81,11 @@ internal static class ObserveHost
 
         // Storage first: the embedded store is a sink and the reader behind the Graphite API.
         builder.Services.AddObserveStorage(config.Storage, embeddedSink: config.Sinks.Embedded.Enabled);
-        if (config.Sinks.Carbon.Enabled)
-            builder.Services.AddSingleton(_ => MetricSinks.Carbon(config.Sinks.Carbon.Host, config.Sinks.Carbon.Port));
+        builder.Services.AddSpooledMetricSinks(config.Storage.DataDir, config.Sinks.Spool, config.Sinks.Carbon, config.Sinks.Influx);
+        builder.Services.AddRemoteWriteSinks(config.Storage.DataDir, config.Sinks.Spool, config.Sinks.RemoteWrite, config.Prometheus);
+        builder.Services.AddElasticsearchSink(config.Storage.DataDir, config.Sinks.Spool, config.Sinks.Elasticsearch);
+        if (config.Prometheus.Enabled)
+            builder.Services.AddPrometheusExposition(config.Prometheus, TimeSpan.FromMilliseconds(config.Collector.Statsd.FlushInterval));
         if (config.Sinks.Console.Enabled)
             builder.Services.AddSingleton(_ => MetricSinks.Console());
         // Alerting before Checks (and DeployMarkers): they send to the IAlertSink it registers.
@@ -105,13 +108,16 @@ internal static class ObserveHost
         app.UseAuthorization();
         app.Services.ExportCollectorMetrics();
         if (config.Logs.Enabled) app.Services.ExportLogMetrics();
-        app.MapMetrics("/metrics");
+        ExportSpoolMetrics(app.Services.GetServices<ISpoolStatsSource>().ToArray());
+        // With the exposition on, one scrape target serves both: Observe's own metrics, then the aggregated ones.
+        if (config.Prometheus.Enabled) app.MapGet("/metrics", WriteOwnAndAggregatedMetrics);
+        else app.MapMetrics("/metrics");
         app.MapGet("/health", () => Results.Text("ok\n")).AllowAnonymous();
-        app.MapGet("/stats", (Func<CollectorStats> collector, Func<StorageStats> storage, IServiceProvider sp) =>
+        app.MapGet("/stats", (Func<CollectorStats> collector, Func<StorageStats> storage, IEnumerable<ISpoolStatsSource> spools) =>
             Results.Json(new
             {
-                collector = collector(), storage = storage(),
-                logs = sp.GetService<Func<LogIngestStats>>()?.Invoke(), logStore = sp.GetService<Func<LogStoreStats>>()?.Invoke(),
+                collector = collector(), storage = storage(), spools = spools.Select(s => s.Stats),
+                logs = app.Services.GetService<Func<LogIngestStats>>()?.Invoke(), logStore = app.Services.GetService<Func<LogStoreStats>>()?.Invoke(),
             }, StatsJson));
         app.MapObserveStorage();
         if (config.Logs.Enabled)
@@ -129,6 +135,53 @@ internal static class ObserveHost
             return Results.Json(result, StatsJson, statusCode: result.Reloaded ? 200 : 400);
         }).RequireAuthorization("admin");
         return app;
+    }
+
+    /// <summary>
+    /// prometheus-net's registry in the 0.0.4 text format (never OpenMetrics, whose <c># EOF</c> must end the page), then the
+    /// aggregated series; an aggregated family named like one of Observe's own is left out rather than break the scrape.
+    /// </summary>
+    private static async Task WriteOwnAndAggregatedMetrics(HttpContext ctx, IAggregatedMetricsExposition aggregated)
+    {
+        using var own = new MemoryStream();
+        await Metrics.DefaultRegistry.CollectAndExportAsTextAsync(own, ExpositionFormat.PrometheusText, ctx.RequestAborted);
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var line in System.Text.Encoding.UTF8.GetString(own.GetBuffer(), 0, (int)own.Length).Split('\n'))
+            if (line.StartsWith("# TYPE ", StringComparison.Ordinal) && line.Split(' ') is [_, _, var name, ..]) names.Add(name);
+        ctx.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+        own.Position = 0;
+        await own.CopyToAsync(ctx.Response.Body, ctx.RequestAborted);
+        await aggregated.WriteAsync(ctx.Response.Body, names, ctx.RequestAborted);
+    }
+
+    /// <summary>Each spooled sink's depth, age and counters as <c>observe_spool_*{sink}</c>, read at scrape time.</summary>
+    private static void ExportSpoolMetrics(ISpoolStatsSource[] spools)
+    {
+        if (spools.Length == 0) return;
+        var records = Prometheus.Metrics.CreateGauge("observe_spool_records", "Undelivered records in the sink's disk spool", "sink");
+        var bytes = Prometheus.Metrics.CreateGauge("observe_spool_bytes", "Undelivered bytes in the sink's disk spool", "sink");
+        var age = Prometheus.Metrics.CreateGauge("observe_spool_oldest_age_seconds", "Age of the oldest undelivered record", "sink");
+        var counters = new (string Name, string Help, Func<SpoolStats, long> Value)[]
+        {
+            ("observe_spool_appended_total", "Records appended since start", s => s.Appended),
+            ("observe_spool_delivered_total", "Records delivered since start", s => s.Delivered),
+            ("observe_spool_retries_total", "Failed delivery attempts since start", s => s.Retries),
+            ("observe_spool_rejected_total", "Records the target rejected (kept in dead-letter) since start", s => s.Rejected),
+            ("observe_spool_dropped_oldest_total", "Records dropped by the size bound since start", s => s.DroppedOldest),
+            ("observe_spool_corrupt_skipped_total", "Corrupt or torn records skipped at open", s => s.CorruptSkipped),
+        };
+        var gauges = counters.Select(c => (Gauge: Prometheus.Metrics.CreateGauge(c.Name, c.Help, "sink"), c.Value)).ToArray();
+        Prometheus.Metrics.DefaultRegistry.AddBeforeCollectCallback(() =>
+        {
+            foreach (var spool in spools)
+            {
+                var s = spool.Stats;
+                records.WithLabels(s.Sink).Set(s.Records);
+                bytes.WithLabels(s.Sink).Set(s.Bytes);
+                age.WithLabels(s.Sink).Set(s.OldestAgeSeconds);
+                foreach (var (gauge, value) in gauges) gauge.WithLabels(s.Sink).Set(value(s));
+            }
+        });
     }
 
     /// <summary>A request over a limit (body size, form limits) gets its 4xx with the reason as JSON, not a 500.</summary>

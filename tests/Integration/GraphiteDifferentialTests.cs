@@ -43,7 +43,7 @@ public sealed class GraphiteDifferentialFixture : IAsyncLifetime
     public long Until => T0 + 3000;
     public string Setup { get; private set; } = "";
 
-    private PeerProcess? _carbon, _web;
+    private GraphiteServer? _graphite;
     private WebApplication? _observe;
     private GraphiteEventStore? _events;
     private TimeSeriesStore? _store;
@@ -92,95 +92,9 @@ public sealed class GraphiteDifferentialFixture : IAsyncLifetime
         ObserveUrl = $"http://127.0.0.1:{observePort}";
 
         // ---- graphite side
-        int line = FreePort.Get(), pickle = FreePort.Get(), query = FreePort.Get(), web = FreePort.Get();
-        foreach (var d in new[] { "conf", "storage/whisper", "storage/lists", "log", "run", "web" }) Directory.CreateDirectory(Path.Combine(Dir, d));
-        File.WriteAllText(Path.Combine(Dir, "conf/carbon.conf"), $"""
-            [cache]
-            STORAGE_DIR = {Dir}/storage
-            LOCAL_DATA_DIR = {Dir}/storage/whisper
-            WHITELISTS_DIR = {Dir}/storage/lists
-            CONF_DIR = {Dir}/conf
-            LOG_DIR = {Dir}/log
-            PID_DIR = {Dir}/run
-            USER =
-            MAX_CACHE_SIZE = inf
-            MAX_UPDATES_PER_SECOND = inf
-            MAX_CREATES_PER_MINUTE = inf
-            LINE_RECEIVER_INTERFACE = 127.0.0.1
-            LINE_RECEIVER_PORT = {line}
-            ENABLE_UDP_LISTENER = False
-            PICKLE_RECEIVER_INTERFACE = 127.0.0.1
-            PICKLE_RECEIVER_PORT = {pickle}
-            CACHE_QUERY_INTERFACE = 127.0.0.1
-            CACHE_QUERY_PORT = {query}
-            ENABLE_TAGS = True
-            GRAPHITE_URL = http://127.0.0.1:{web}
-            CARBON_METRIC_INTERVAL = 0
-            LOG_UPDATES = False
-            LOG_CREATES = False
-
-            """);
-        File.WriteAllText(Path.Combine(Dir, "conf/storage-schemas.conf"),
-            string.Concat(Schemas.Select(s => $"[{s.Name}]\npattern = {s.Pattern}\nretentions = {s.Retentions}\n\n")));
-        File.WriteAllText(Path.Combine(Dir, "conf/storage-aggregation.conf"), "[default]\npattern = .*\nxFilesFactor = 0\naggregationMethod = average\n");
-        File.WriteAllText(Path.Combine(Dir, "web/observe_graphite_settings.py"), $$"""
-            import inspect
-            # Python 3.11 removed these; graphite-web's /functions still calls them.
-            if not hasattr(inspect, 'getargspec'):
-                inspect.getargspec = lambda f: tuple(inspect.getfullargspec(f)[:4])
-            if not hasattr(inspect, 'formatargspec'):
-                def _fmt(args, varargs=None, varkw=None, defaults=None):
-                    defaults = defaults or ()
-                    first = len(args) - len(defaults)
-                    parts = [a + ('=' + repr(defaults[i - first]) if i >= first else '') for i, a in enumerate(args)]
-                    if varargs: parts.append('*' + varargs)
-                    if varkw: parts.append('**' + varkw)
-                    return '(' + ', '.join(parts) + ')'
-                inspect.formatargspec = _fmt
-            SECRET_KEY = 'observe-differential-test'
-            ALLOWED_HOSTS = ['*']
-            TIME_ZONE = 'UTC'
-            GRAPHITE_ROOT = '/usr/share/graphite-web'
-            STORAGE_DIR = '{{Dir}}/storage'
-            WHISPER_DIR = '{{Dir}}/storage/whisper'
-            LOG_DIR = '{{Dir}}/log'
-            INDEX_FILE = '{{Dir}}/storage/index'
-            CARBONLINK_HOSTS = ['127.0.0.1:{{query}}']
-            DEFAULT_XFILES_FACTOR = 0
-            DEFAULT_CACHE_DURATION = 0
-            DATABASES = dict(default=dict(NAME='{{Dir}}/graphite.db', ENGINE='django.db.backends.sqlite3', USER='', PASSWORD='', HOST='', PORT=''))
-
-            """);
-        var env = new Dictionary<string, string>
-        {
-            ["PYTHONPATH"] = Path.Combine(Dir, "web"),
-            ["DJANGO_SETTINGS_MODULE"] = "graphite.settings",
-            ["GRAPHITE_SETTINGS_MODULE"] = "observe_graphite_settings",
-        };
-        var migrate = new ProcessStartInfo("/usr/bin/python3") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "/usr/bin/graphite-manage", "migrate", "--run-syncdb", "--noinput" }) migrate.ArgumentList.Add(a);
-        foreach (var (k, v) in env) migrate.Environment[k] = v;
-        using (var p = Process.Start(migrate)!)
-        {
-            var err = p.StandardError.ReadToEndAsync();
-            await p.StandardOutput.ReadToEndAsync();
-            await p.WaitForExitAsync();
-            if (p.ExitCode != 0) throw new InvalidOperationException("graphite-manage migrate failed: " + await err);
-        }
-        _carbon = PeerProcess.Start("/usr/bin/python3",
-            ["/usr/bin/carbon-cache", $"--config={Dir}/conf/carbon.conf", $"--pidfile={Dir}/run/carbon.pid", "--debug", "start"],
-            Dir, Path.Combine(Dir, "carbon.log"), env);
-        _web = PeerProcess.Start("/usr/bin/python3", ["/usr/bin/graphite-manage", "runserver", $"127.0.0.1:{web}", "--noreload"],
-            Dir, Path.Combine(Dir, "web.log"), env);
-        GraphiteUrl = $"http://127.0.0.1:{web}";
-        await Poll.UntilAsync(async () => (await Http.GetAsync($"{GraphiteUrl}/metrics/find?query=*")).IsSuccessStatusCode,
-            TimeSpan.FromSeconds(40), "graphite-web to answer");
-        await Poll.UntilAsync(async () =>
-        {
-            using var c = new TcpClient();
-            await c.ConnectAsync(IPAddress.Loopback, line);
-            return true;
-        }, TimeSpan.FromSeconds(30), "carbon-cache line receiver");
+        _graphite = await GraphiteServer.StartAsync(Dir, Schemas);
+        GraphiteUrl = _graphite.WebUrl;
+        var line = _graphite.LinePort;
 
         using (var c = new TcpClient())
         {
@@ -227,10 +141,9 @@ public sealed class GraphiteDifferentialFixture : IAsyncLifetime
         if (_observe != null) await _observe.DisposeAsync();
         _events?.Dispose();
         _store?.Dispose();
-        if (_web != null) await _web.DisposeAsync();
-        if (_carbon != null) await _carbon.DisposeAsync();
+        if (_graphite != null) await _graphite.DisposeAsync();
         // PeerProcess stops the whole setsid group by PID; check nothing of ours is left listening
-        Assert.True(_web?.HasExited != false && _carbon?.HasExited != false, "graphite peers still running");
+        Assert.True(_graphite?.Stopped != false, "graphite peers still running");
         Http.Dispose();
     }
 }

@@ -14,8 +14,7 @@ public class HostTests
         await using var carbon = new GraphiteLineRecorder();
         await using var app = await ObserveApp.StartAsync(c =>
         {
-            c.Sinks.Carbon.Enabled = true;
-            c.Sinks.Carbon.Port = carbon.Port;
+            c.Sinks.Carbon = [new() { Port = carbon.Port }];
             c.Collector.Statsd.Enabled = false;
         });
         using (var client = new TcpClient())

@@ -41,8 +41,7 @@ public class StatsdClientTests
 
     private static Task<ObserveApp> StartObserve(GraphiteLineRecorder carbon) => ObserveApp.StartAsync(c =>
     {
-        c.Sinks.Carbon.Enabled = true;
-        c.Sinks.Carbon.Port = carbon.Port;
+        c.Sinks.Carbon = [new() { Port = carbon.Port }];
         c.Sinks.Embedded.Enabled = false;
         c.Collector.Statsd.FlushInterval = 3_600_000; // the test flushes by hand
     });

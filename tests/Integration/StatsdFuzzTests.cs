@@ -17,8 +17,7 @@ public class StatsdFuzzTests
         await using var carbon = new GraphiteLineRecorder();
         var app = await ObserveApp.StartAsync(c =>
         {
-            c.Sinks.Carbon.Enabled = true;
-            c.Sinks.Carbon.Port = carbon.Port;
+            c.Sinks.Carbon = [new() { Port = carbon.Port }];
             c.Sinks.Embedded.Enabled = false;
             c.Collector.Statsd.FlushInterval = 3_600_000;
         });

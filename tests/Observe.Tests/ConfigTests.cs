@@ -179,7 +179,7 @@ public class ConfigTests
                   scopes: [deploy]
             """, env);
         Assert.Empty(problems);
-        Assert.Equal("carbon.internal", c.Sinks.Carbon.Host);
+        Assert.Equal("carbon.internal", Assert.Single(c.Sinks.Carbon).Host); // the older single-mapping form
         Assert.Equal(["deploybot", "ci", "bot"], c.Auth.Tokens.Select(t => t.Name));
         Assert.Equal(["file-secret-0123456789abc", "env-file-secret-0123456789", "env-inline-secret-0123456789"], c.Auth.Tokens.Select(t => t.Token));
         Assert.Equal(["ingest", "deploy"], c.Auth.Tokens[1].Scopes);
@@ -196,7 +196,7 @@ public class ConfigTests
             ["OBSERVE__Auth__Tokens__0__Name"] = "env-secret-name-is-no-secret",
             ["OBSERVE__Auth__Tokens__0__Token"] = "env-secret-x",
             ["OBSERVE__Auth__Tokens__0__Scopes"] = "root",
-            ["OBSERVE__Sinks__Carbon__PortFile"] = "/x", // not a text key: no file rule
+            ["OBSERVE__Sinks__Carbon__0__PortFile"] = "/x", // not a text key: no file rule
             ["OBSERVE__Auth__Tokens__x__Token"] = "env-secret-bad-index",
         };
         var (_, problems) = LoadText($"""
@@ -209,7 +209,7 @@ public class ConfigTests
         Assert.Contains(problems, p => p.KeyPath == "logging.level" && p.Line == 2 && p.Message.StartsWith("'(secret)' is not one of"));
         Assert.Contains("http.addressFile: '/nonexistent/observe-address' does not exist", text);
         Assert.True(text.Contains("auth.tokens[0].token: too short"), text);
-        Assert.Contains("sinks.carbon.portFile: unknown key", text);
+        Assert.Contains("sinks.carbon[0].portFile: unknown key", text);
         Assert.Contains("auth.tokens[x]: expected an item number", text);
         foreach (var secret in new[] { "file-secret-quoted-by-validator", "env-secret-x", "env-secret-bad-index" })
             Assert.DoesNotContain(secret, text);

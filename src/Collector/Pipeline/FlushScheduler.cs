@@ -43,12 +43,17 @@ internal sealed class FlushScheduler : IAsyncDisposable
     private async Task Loop()
     {
         var ct = _cts.Token;
+        long last = 0;
         while (!ct.IsCancellationRequested)
         {
             var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-            try { await Task.Delay(TimeSpan.FromMilliseconds(DelayToNextBoundary(now, _intervalMs)), _time, ct); }
+            // Stamped with the boundary it was scheduled for: a timer that fires a millisecond early would otherwise
+            // stamp the previous boundary and overwrite that flush in every store that keeps one value per slot.
+            var boundary = Math.Max(now + DelayToNextBoundary(now, _intervalMs), last + _intervalMs);
+            try { await Task.Delay(TimeSpan.FromMilliseconds(boundary - now), _time, ct); }
             catch (OperationCanceledException) { return; }
-            FlushOnce();
+            FlushOnce(boundary);
+            last = boundary;
         }
     }
 

@@ -175,6 +175,13 @@ public static class ConfigBinder
                 }
                 return dict;
             }
+            // A single section where a list of sections is expected (sinks.carbon's older form) is a one-item list.
+            if (ListElementType(underlying) is { } sectionType && !IsScalarType(Nullable.GetUnderlyingType(sectionType) ?? sectionType))
+            {
+                var one = (IList)Activator.CreateInstance(typeof(List<>).MakeGenericType(sectionType))!;
+                one.Add(BindNode(node, sectionType, Activator.CreateInstance(sectionType), keyPath, source, problems));
+                return one;
+            }
             if (IsScalarType(underlying) || ListElementType(underlying) != null)
             {
                 problems.Add(Problem(source, node, keyPath, $"expected {Describe(underlying)}, found a mapping"));

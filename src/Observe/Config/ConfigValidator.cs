@@ -58,8 +58,18 @@ internal static class ConfigValidator
         if (l.Store.RetentionDays <= 0 || !double.IsFinite(l.Store.RetentionDays)) Fail("logs.store.retentionDays", "must be more than 0");
         if (l.Store.RetentionCheckMinutes < 1) Fail("logs.store.retentionCheckMinutes", "must be at least 1");
         if (l.Store.MaxLimit < 1) Fail("logs.store.maxLimit", "must be at least 1");
-        Port("sinks.carbon.port", c.Sinks.Carbon.Port);
-        if (c.Sinks.Carbon.Enabled && string.IsNullOrWhiteSpace(c.Sinks.Carbon.Host)) Fail("sinks.carbon.host", "required when the carbon sink is enabled");
+        foreach (var p in Observe.Storage.MetricSinks.Validate(c.Sinks.Spool, c.Sinks.Carbon, c.Sinks.Influx)) Fail(p.KeyPath, p.Message);
+        foreach (var p in Observe.Storage.PrometheusSinks.Validate(c.Prometheus)) Fail(p.KeyPath, p.Message);
+        foreach (var p in Observe.Storage.ElasticsearchSinks.Validate(c.Sinks.Elasticsearch)) Fail(p.KeyPath, p.Message);
+        var sinkNames = c.Sinks.Carbon.Where(x => x.Enabled).Select(x => x.Name).Concat(c.Sinks.Influx.Where(x => x.Enabled).Select(x => x.Name)).ToHashSet();
+        for (var i = 0; i < c.Sinks.RemoteWrite.Count; i++)
+        {
+            var rw = c.Sinks.RemoteWrite[i];
+            foreach (var p in Observe.Storage.PrometheusSinks.Validate(rw, $"sinks.remoteWrite[{i}]")) Fail(p.KeyPath, p.Message);
+            if (rw.Enabled && !sinkNames.Add(rw.Name)) Fail($"sinks.remoteWrite[{i}].name", $"'{rw.Name}' is already the name of another sink");
+        }
+        if (c.Sinks.Elasticsearch.Enabled && !sinkNames.Add(c.Sinks.Elasticsearch.Name))
+            Fail("sinks.elasticsearch.name", $"'{c.Sinks.Elasticsearch.Name}' is already the name of another sink");
         foreach (var p in Observe.Storage.StorageConfig.Validate(c.Storage)) Fail(p.KeyPath, p.Message);
         foreach (var p in Observe.Checks.ChecksConfig.Validate(c.Checks)) Fail(p.KeyPath, p.Message);
         foreach (var p in Observe.DeployMarkers.DeploysConfig.Validate(c.Deploys)) Fail(p.KeyPath, p.Message);

@@ -11,6 +11,8 @@ public sealed class ObserveConfig
     public StorageOptions Storage { get; set; } = new();
     public SinksOptions Sinks { get; set; } = new();
     public LogsConfig Logs { get; set; } = new();
+    /// <summary>The aggregated metrics on /metrics for a Prometheus server to scrape, and the naming rules remote-write shares.</summary>
+    public Observe.Storage.Sinks.Prometheus.PrometheusExpositionOptions Prometheus { get; set; } = new();
     public Observe.Checks.ChecksOptions Checks { get; set; } = new();
     public Observe.DeployMarkers.DeploysOptions Deploys { get; set; } = new();
     public Observe.Alerting.AlertingOptions Alerting { get; set; } = new();
@@ -31,20 +33,22 @@ public sealed class SinksOptions
 {
     /// <summary>The embedded time-series store (on by default).</summary>
     public EmbeddedSinkOptions Embedded { get; set; } = new();
-    public CarbonSinkOptions Carbon { get; set; } = new();
+    /// <summary>Carbon plaintext receivers, each behind a disk spool; a single mapping is read as a one-item list.</summary>
+    public List<CarbonSinkOptions> Carbon { get; set; } = [];
+    /// <summary>InfluxDB / VictoriaMetrics line-protocol endpoints, each behind a disk spool.</summary>
+    public List<InfluxSinkOptions> Influx { get; set; } = [];
+    /// <summary>Bounds and retry cap of every sink's disk spool.</summary>
+    public SpoolOptions Spool { get; set; } = new();
+    /// <summary>Prometheus remote-write receivers, each behind a disk spool.</summary>
+    public List<Observe.Storage.Sinks.Prometheus.RemoteWriteSinkOptions> RemoteWrite { get; set; } = [];
+    /// <summary>Log events to Elasticsearch's _bulk API, behind a disk spool.</summary>
+    public Observe.Storage.Sinks.Elasticsearch.ElasticsearchSinkOptions Elasticsearch { get; set; } = new();
     public ConsoleSinkOptions Console { get; set; } = new();
 }
 
 public sealed class EmbeddedSinkOptions
 {
     public bool Enabled { get; set; } = true;
-}
-
-public sealed class CarbonSinkOptions
-{
-    public bool Enabled { get; set; }
-    public string Host { get; set; } = "127.0.0.1";
-    public int Port { get; set; } = 2003;
 }
 
 public sealed class ConsoleSinkOptions
