@@ -7,6 +7,9 @@ using Observe.Alerting.Api;
 
 namespace Observe.Alerting;
 
+/// <summary>Delivery counters of one receiver's integration (<c>/api/alerts/receivers</c>, the host's self-metrics).</summary>
+public sealed record ReceiverStats(string Receiver, string Integration, long Sent, long Failed, long Dropped, int Queued);
+
 /// <summary>The host's entry points into Alerting.</summary>
 public static class AlertingHosting
 {
@@ -20,6 +23,7 @@ public static class AlertingHosting
             sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance, stateDir));
         services.AddSingleton<IAlertSink>(sp => sp.GetRequiredService<AlertingService>().Pipeline);
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<AlertingService>());
+        services.AddSingleton<Func<IReadOnlyList<ReceiverStats>>>(sp => sp.GetRequiredService<AlertingService>().Delivery.Stats);
         return services;
     }
 

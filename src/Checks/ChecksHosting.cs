@@ -25,6 +25,7 @@ public static class ChecksHosting
             sp.GetService<TimeProvider>() ?? TimeProvider.System, sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance,
             sp.GetService<Observe.Storage.ISeriesQuery>()));
         services.AddSingleton<ICheckStates>(sp => sp.GetRequiredService<CheckEngine>());
+        services.AddSingleton<Func<CheckRunStats>>(sp => { var engine = sp.GetRequiredService<CheckEngine>(); return () => new CheckRunStats(engine.Runs); });
         services.AddSingleton<IServiceCheckReceiver>(sp => sp.GetRequiredService<CheckEngine>());
         services.AddSingleton<IChecksReloader>(sp => sp.GetRequiredService<CheckEngine>());
         services.AddHostedService(sp => sp.GetRequiredService<CheckEngine>());

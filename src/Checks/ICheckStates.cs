@@ -12,6 +12,9 @@ public sealed record CheckStatus(
 
 public sealed record DowntimeStatus(int Id, DateTimeOffset Start, DateTimeOffset End, bool Fixed, double DurationSeconds, string Author, string Comment, bool InEffect, DateTimeOffset? StartedAt);
 
+/// <summary>How much checking has been done since start (for the host's self-metrics).</summary>
+public sealed record CheckRunStats(long Runs);
+
 /// <summary>Current check states (for DeployMarkers' verifier and the API).</summary>
 public interface ICheckStates
 {

@@ -295,6 +295,13 @@ internal sealed partial class DeployService : IDisposable
             {
                 if (!IsPending(d)) continue; // superseded or failed while we judged
                 d.Verification = v;
+                if (v.Verdict != "pending")
+                {
+                    // For dashboards: verdicts per service and environment, and how long a deploy waited for its verdict.
+                    var prefix = $"{_options.MetricPrefix}.{d.Service}.{d.Env}";
+                    Measure($"{prefix}.verdict.{v.Verdict}", 1);
+                    if (d.FinishedAt is { } finished) Measure($"{prefix}.time_to_verdict_seconds", Math.Max(0, (now - finished).TotalSeconds));
+                }
                 switch (v.Verdict)
                 {
                     case "pass":
@@ -410,11 +417,14 @@ internal sealed partial class DeployService : IDisposable
         catch (Exception e) { _log.LogWarning(e, "alert sink refused {Key}", key); }
     }
 
-    /// <summary>A counter point (value 1) to every metric sink, off the caller's path: a slow sink never delays a marker.</summary>
-    private void Count(string path)
+    /// <summary>A counter point (value 1) to every metric sink.</summary>
+    private void Count(string path) => Measure(path, 1);
+
+    /// <summary>One point to every metric sink, off the caller's path: a slow sink never delays a marker.</summary>
+    private void Measure(string path, double value)
     {
         if (_metrics.Count == 0) return;
-        var batch = new MetricBatch(_time.GetUtcNow().ToUnixTimeSeconds(), [new MetricPoint(path, 1, _time.GetUtcNow().ToUnixTimeSeconds())]);
+        var batch = new MetricBatch(_time.GetUtcNow().ToUnixTimeSeconds(), [new MetricPoint(path, value, _time.GetUtcNow().ToUnixTimeSeconds())]);
         _ = Task.Run(async () =>
         {
             foreach (var sink in _metrics)

@@ -100,6 +100,12 @@ internal static class ObserveHost
         // Logs after the collector: their counts go through its metric sinks, and they stop (flushing) before it does.
         if (config.Logs.Enabled && config.Logs.Store.Enabled) builder.Services.AddObserveLogStore(config.Logs.Store, config.Storage.DataDir);
         if (config.Logs.Enabled) builder.Services.AddObserveLogs(config.Logs);
+        // Observe's own health as observe.* series in every flush. Resolved lazily: the collector that calls it is what
+        // CollectorStats come from.
+        builder.Services.AddSingleton<IFlushMetricSource>(sp => new SelfMetrics(
+            () => sp.GetService<Func<CollectorStats>>()?.Invoke(), () => sp.GetService<Func<StorageStats>>()?.Invoke(),
+            sp.GetServices<ISpoolStatsSource>, () => sp.GetService<Func<IReadOnlyList<ReceiverStats>>>()?.Invoke(),
+            sp.GetService<ICheckStates>, () => sp.GetService<Func<CheckRunStats>>()?.Invoke(), config.Collector.Statsd.FlushInterval));
         builder.Services.AddSingleton(sp => new ChecksConfigReload(configPath, sp.GetService<IChecksReloader>(), sp.GetService<ICheckStates>()));
 
         var app = builder.Build();

@@ -76,6 +76,12 @@ public class SchedulerTests
             Assert.Contains(metrics.Points, p => p.Path == "checks.web1.dummy.t" && p.Value == 1.5);
             Assert.Contains(metrics.Points, p => p.Path == "checks.web1.tcp.time");
             Assert.Contains(metrics.Points, p => p.Path == "checks.web1.tcp.check_latency" && p.Value >= 0);
+            // flapping as numbers for the Checks dashboard: not flapping, and the CRITICAL after the initial OK is one change
+            await Poll.UntilAsync(() => metrics.Points.Any(p => p.Path == "checks.web1.dummy.percent_state_change" && p.Value > 0), wait, "the HARD change in percent_state_change");
+            Assert.All(metrics.Points.Where(p => p.Path == "checks.web1.dummy.percent_state_change"), p => Assert.InRange(p.Value, 0, 100));
+            Assert.Contains(metrics.Points, p => p.Path == "checks.web1.dummy.flapping" && p.Value == 0);
+            Assert.Contains(metrics.Points, p => p.Path == "checks.web1.tcp.percent_state_change" && p.Value == 0);
+            Assert.True(engine.Runs >= 2, $"runs counted: {engine.Runs}");
 
             await Poll.UntilAsync(() => engine.Get("web1", "bogus")?.LastCheck != null && engine.Get("web1", "throws")?.LastCheck != null, wait, "broken checks to run");
             Assert.Equal(CheckState.Unknown, engine.Get("web1", "bogus")!.State);

@@ -1,4 +1,5 @@
 using Observe.Checks;
+using Observe.TestSupport;
 
 namespace Observe.DeployMarkers.Tests;
 
@@ -63,6 +64,13 @@ public class VerdictTests
         Assert.InRange(sli.Ratio!.Value, 0.8, 1.25);
         Assert.NotNull(sli.PValue);
         Assert.Empty(((RecordingRollbackRunner)h.Runner).Requests);
+        // the verdict and the time it took are metrics for the Deploys dashboard
+        await Poll.UntilAsync(() => h.Metrics.Points.Any(p => p.Path == "deploys.api.prod.time_to_verdict_seconds"), TimeSpan.FromSeconds(10), "the verdict metrics");
+        Assert.Equal(1, Assert.Single(h.Metrics.Points, p => p.Path == "deploys.api.prod.verdict.pass").Value);
+        Assert.DoesNotContain(h.Metrics.Points, p => p.Path == "deploys.api.prod.verdict.fail");
+        var waited = Assert.Single(h.Metrics.Points, p => p.Path == "deploys.api.prod.time_to_verdict_seconds").Value;
+        Assert.Equal((d.EndedAt!.Value - d.FinishedAt!.Value).TotalSeconds, waited);
+        Assert.True(waited >= 300, $"time to verdict {waited} s: a pass waits the whole 5 min window");
     }
 
     [Fact]
@@ -80,6 +88,8 @@ public class VerdictTests
         Assert.Equal("pass", d.Verification.Slis.Single(s => s.Name == "latency").Verdict);
         Assert.True(d.EndedAt!.Value - d.FinishedAt!.Value <= TimeSpan.FromSeconds(60), $"rolled back {(d.EndedAt - d.FinishedAt)} after finish");
         Assert.Contains("error_ratio", d.Verification.Reason);
+        await Poll.UntilAsync(() => h.Metrics.Points.Any(p => p.Path == "deploys.api.prod.verdict.fail"), TimeSpan.FromSeconds(10), "the fail verdict metric");
+        Assert.DoesNotContain(h.Metrics.Points, p => p.Path == "deploys.api.prod.verdict.pass");
     }
 
     [Fact]

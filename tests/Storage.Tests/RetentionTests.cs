@@ -48,5 +48,12 @@ public class RetentionTests
         Assert.Equal(new Aggregation(AggMethod.Sum, 0), rules.AggregationFor("stats_counts.a"));
         Assert.Equal(new Aggregation(AggMethod.Last, 0), rules.AggregationFor("stats.gauges.a"));
         Assert.Equal(new Aggregation(AggMethod.Average, 0.3), rules.AggregationFor("stats.timers.a.mean"));
+        // sparse series keep every point in rollups: deploy markers are counted, verdict waits and check states kept at their worst
+        Assert.Equal(new Aggregation(AggMethod.Sum, 0), rules.AggregationFor("deploys.shop.prod.started"));
+        Assert.Equal(new Aggregation(AggMethod.Sum, 0), rules.AggregationFor("deploys.shop.prod.verdict.pass"));
+        Assert.Equal(new Aggregation(AggMethod.Max, 0), rules.AggregationFor("deploys.shop.prod.time_to_verdict_seconds"));
+        Assert.Equal(new Aggregation(AggMethod.Max, 0), rules.AggregationFor("checks.web1.http.state"));
+        Assert.Equal(new Aggregation(AggMethod.Average, 0), rules.AggregationFor("checks.web1.http.time"));
+        Assert.Equal(new Aggregation(AggMethod.Average, 0.3), rules.AggregationFor("observe.flush.duration_seconds"));
     }
 }

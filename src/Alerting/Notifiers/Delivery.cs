@@ -154,5 +154,3 @@ internal sealed class NotificationDelivery : INotificationQueue, IAsyncDisposabl
         }
     }
 }
-
-internal sealed record ReceiverStats(string Receiver, string Integration, long Sent, long Failed, long Dropped, int Queued);

@@ -354,6 +354,8 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
         var host = e.IsHostCheck ? HostState.Up : HostStateOf(e.HostOptions);
         List<CheckEvent> events;
         DateTimeOffset next;
+        bool flapping;
+        double percentStateChange;
         lock (e.Gate)
         {
             e.Last = result;
@@ -361,9 +363,12 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
             events = e.Machine.Process(result.State, now, host);
             next = e.IsPassive ? (e.NextCheck ?? now + e.Machine.Policy.CheckInterval) : now + e.Machine.NextInterval;
             if (!e.IsPassive) e.NextCheck = next;
+            flapping = e.Machine.IsFlapping;
+            percentStateChange = e.Machine.PercentStateChange;
         }
+        Interlocked.Increment(ref _runs);
         await PublishAsync(e, events, ct).ConfigureAwait(false);
-        await WriteMetricsAsync(e, result, latency, now, ct).ConfigureAwait(false);
+        WriteMetrics(e, result, latency, flapping, percentStateChange, now);
         return next;
     }
 
@@ -401,17 +406,23 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
         }
     }
 
-    private Task WriteMetricsAsync(CheckEntry e, CheckResult r, double latency, DateTimeOffset now, CancellationToken ct)
+    /// <summary>Results applied so far (active and passive), for the self-metrics.</summary>
+    public long Runs => Interlocked.Read(ref _runs);
+    private long _runs;
+
+    private void WriteMetrics(CheckEntry e, CheckResult r, double latency, bool flapping, double percentStateChange, DateTimeOffset now)
     {
-        if (_metrics.Count == 0) return Task.CompletedTask;
+        if (_metrics.Count == 0) return;
         var ts = now.ToUnixTimeSeconds();
         var prefix = $"{_options.MetricPrefix}.{e.Host}.{e.Name}.";
         _points.Writer.TryWrite(new(prefix + "check_latency", latency, ts));
         _points.Writer.TryWrite(new(prefix + "check_duration", r.Duration.TotalSeconds, ts));
         _points.Writer.TryWrite(new(prefix + "state", (int)r.State, ts));
+        // Flapping as numbers, so a dashboard can graph it beside the state (Nagios' percent_state_change, 0–100).
+        _points.Writer.TryWrite(new(prefix + "flapping", flapping ? 1 : 0, ts));
+        _points.Writer.TryWrite(new(prefix + "percent_state_change", Math.Round(percentStateChange, 2), ts));
         foreach (var p in r.PerfData)
             if (p.Value is { } v && double.IsFinite(v)) _points.Writer.TryWrite(new MetricPoint(prefix + MetricLabel(p.Label), v, ts));
-        return Task.CompletedTask;
     }
 
     /// <summary>Drains queued points into batches (up to 5000 points each) and hands them to every metric sink.</summary>

@@ -12,6 +12,7 @@ internal sealed class CollectorService : IHostedService, IAsyncDisposable
     private readonly CollectorOptions _options;
     private readonly ILogger _log;
     private readonly TimeProvider _time;
+    private readonly IReadOnlyList<IFlushMetricSource> _flushSources;
 
     public StatsdAggregator Aggregator { get; }
     public SinkFanout Fanout { get; }
@@ -22,8 +23,9 @@ internal sealed class CollectorService : IHostedService, IAsyncDisposable
     public PlaintextBatcher? Plaintext { get; private set; }
 
     public CollectorService(CollectorOptions options, IEnumerable<IMetricSink> sinks, IStatsdEventSink? events,
-        ILoggerFactory loggers, TimeProvider time)
+        ILoggerFactory loggers, TimeProvider time, IEnumerable<IFlushMetricSource>? flushSources = null)
     {
+        _flushSources = flushSources?.ToList() ?? [];
         _options = options;
         _log = loggers.CreateLogger("Observe.Collector");
         _time = time;
@@ -44,7 +46,7 @@ internal sealed class CollectorService : IHostedService, IAsyncDisposable
                 StatsdTcp = new LineStreamListener("statsd-tcp", new IPEndPoint(ep.Address, Udp.LocalEndPoint.Port), s.MaxLineBytes, HandleStatsdChunk, _log);
                 StatsdTcp.Start();
             }
-            Scheduler = new FlushScheduler(Aggregator, Fanout, s.FlushInterval, _time, _log);
+            Scheduler = new FlushScheduler(Aggregator, Fanout, s.FlushInterval, _time, _log, _flushSources);
             Scheduler.Start();
             _log.LogInformation("statsd listening on udp {Udp} ({Sockets} sockets, rcvbuf {Buf} B){Tcp}, flush every {Interval} ms",
                 Udp.LocalEndPoint, Udp.SocketCount, Udp.EffectiveReceiveBufferBytes, StatsdTcp != null ? " and tcp" : "", s.FlushInterval);

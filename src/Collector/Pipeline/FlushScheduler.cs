@@ -21,8 +21,12 @@ internal sealed class FlushScheduler : IAsyncDisposable
     private long _flushes, _lastFlushMs, _lastFlushPoints;
     private double _lastFlushSeconds;
 
-    public FlushScheduler(StatsdAggregator aggregator, SinkFanout fanout, int intervalMs, TimeProvider time, ILogger log)
+    private readonly IReadOnlyList<IFlushMetricSource> _sources;
+
+    public FlushScheduler(StatsdAggregator aggregator, SinkFanout fanout, int intervalMs, TimeProvider time, ILogger log,
+        IReadOnlyList<IFlushMetricSource>? sources = null)
     {
+        _sources = sources ?? [];
         _aggregator = aggregator;
         _fanout = fanout;
         _intervalMs = intervalMs;
@@ -95,7 +99,7 @@ internal sealed class FlushScheduler : IAsyncDisposable
         var sw = Stopwatch.StartNew();
         var nowMs = stampMs ?? _time.GetUtcNow().ToUnixTimeMilliseconds();
         MetricBatch batch;
-        try { batch = _canonicaliser.Canonicalise(_aggregator.Flush(nowMs)); }
+        try { batch = _canonicaliser.Canonicalise(WithSourcePoints(_aggregator.Flush(nowMs))); }
         catch (Exception e)
         {
             _log.LogError(e, "statsd flush failed");
@@ -106,6 +110,25 @@ internal sealed class FlushScheduler : IAsyncDisposable
         Interlocked.Exchange(ref _lastFlushMs, nowMs);
         Interlocked.Exchange(ref _lastFlushPoints, batch.Points.Count);
         Interlocked.Increment(ref _flushes);
+    }
+
+    private MetricBatch WithSourcePoints(MetricBatch batch)
+    {
+        if (_sources.Count == 0) return batch;
+        var points = new List<MetricPoint>(batch.Points.Count + 64);
+        points.AddRange(batch.Points);
+        foreach (var source in _sources)
+        {
+            var before = points.Count;
+            try { source.AddPoints(batch.Timestamp, points); }
+            catch (Exception e)
+            {
+                // A broken source must not cost the StatsD data of this flush.
+                points.RemoveRange(before, points.Count - before);
+                _log.LogWarning(e, "flush metric source {Source} failed", source.GetType().Name);
+            }
+        }
+        return batch with { Points = points };
     }
 
     public async ValueTask DisposeAsync()

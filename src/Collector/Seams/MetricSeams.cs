@@ -20,6 +20,16 @@ public interface IMetricSink
     ValueTask WriteAsync(MetricBatch batch, CancellationToken cancellationToken);
 }
 
+/// <summary>
+/// Adds points to every StatsD flush (the host's self-metrics), so they travel with it through every sink's queue.
+/// Called on the flush thread after aggregation: keep it quick; an exception is logged and the flush goes on without them.
+/// </summary>
+public interface IFlushMetricSource
+{
+    /// <param name="timestamp">The flush's timestamp (Unix seconds), to stamp the points with.</param>
+    void AddPoints(long timestamp, ICollection<MetricPoint> points);
+}
+
 /// <summary>A DogStatsD event (<c>_e{…}</c>); becomes a Graphite event.</summary>
 public sealed record StatsdEvent(
     string Title, string Text, long? Timestamp, string? Hostname, string? AggregationKey,

@@ -22,6 +22,12 @@ public sealed class StorageOptions
         new() { Name = "count", Pattern = @"\.count$", XFilesFactor = 0, AggregationMethod = "sum" },
         new() { Name = "count_legacy", Pattern = "^stats_counts", XFilesFactor = 0, AggregationMethod = "sum" },
         new() { Name = "gauges", Pattern = @"^stats\.gauges\.", XFilesFactor = 0, AggregationMethod = "last" },
+        // Deploy markers and check results are sparse (one point per marker, one per check interval): with the default
+        // xFilesFactor they would vanish from every rollup, and with it from dashboards over more than the finest archive.
+        new() { Name = "deploy_durations", Pattern = @"^deploys\..*_seconds$", XFilesFactor = 0, AggregationMethod = "max" },
+        new() { Name = "deploy_events", Pattern = @"^deploys\.", XFilesFactor = 0, AggregationMethod = "sum" },
+        new() { Name = "check_states", Pattern = @"^checks\..*\.(state|flapping)$", XFilesFactor = 0, AggregationMethod = "max" },
+        new() { Name = "checks", Pattern = @"^checks\.", XFilesFactor = 0, AggregationMethod = "average" },
         // Log counts per service and level (logs.<service>.<level>) are counts per interval.
         new() { Name = "logs", Pattern = @"^logs\.", XFilesFactor = 0, AggregationMethod = "sum" },
         new() { Name = "default_average", Pattern = ".*", XFilesFactor = 0.3, AggregationMethod = "average" },

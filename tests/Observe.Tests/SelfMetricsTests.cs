@@ -1,0 +1,91 @@
+using Observe.Alerting;
+using Observe.Checks;
+using Observe.Collector;
+using Observe.Host;
+using Observe.Storage;
+
+namespace Observe.Observe.Tests;
+
+/// <summary>The observe.* self-metrics: counters become per-second rates between flushes, levels are written as they are.</summary>
+public class SelfMetricsTests
+{
+    private sealed class Spool(SpoolStats stats) : ISpoolStatsSource { public SpoolStats Stats { get; set; } = stats; }
+
+    private static CollectorStats Collector(long packets, long bad, long sinkFailures) => new(
+        new StatsdIngestStats("127.0.0.1:8125", 1, 0, KernelUdpDrops: 3, packets, MetricsReceived: packets * 2, bad, 0, 0, ActiveKeys: 42, 0, 0),
+        new GraphiteIngestStats(null, 0, 0, 0, 0),
+        new FlushStats(10_000, 5, 0, LastDurationSeconds: 0.25, LastPoints: 900),
+        [new SinkStats("carbon:1", 5, 900, sinkFailures, 0, BatchesQueued: 2, null)]);
+
+    [Fact]
+    public void Counters_are_rates_over_the_interval_and_levels_are_values()
+    {
+        var collector = Collector(packets: 100, bad: 0, sinkFailures: 0);
+        var spool = new Spool(new SpoolStats("influx", Records: 7, Bytes: 7000, OldestAgeSeconds: 12.5, 10, 3, 1, 0, 0, null));
+        IReadOnlyList<ReceiverStats> receivers = [new("ops", "irc", Sent: 4, Failed: 1, 0, 0), new("oncall", "pagerduty", Sent: 2, Failed: 0, 0, 1)];
+        var self = new SelfMetrics(() => collector, () => new StorageStats("x.db", Series: 1234, 10, 0, 0, 0), () => [spool],
+            () => receivers, () => null, () => new CheckRunStats(20), flushIntervalMs: 10_000);
+
+        var first = Points(self, 1000);
+        Assert.Equal(10, first["observe.statsd.packets_received_per_second"]);   // 100 since start over the 10 s interval
+        Assert.Equal(0.3, first["observe.statsd.udp_kernel_drops_per_second"]);
+        Assert.Equal(42, first["observe.statsd.active_keys"]);
+        Assert.Equal(0.25, first["observe.flush.duration_seconds"]);
+        Assert.Equal(1234, first["observe.storage.series"]);
+        Assert.Equal(2, first["observe.sinks.carbon_1.batches_queued"]);           // the sink name as one Graphite node
+        Assert.Equal(7, first["observe.spool.influx.records"]);
+        Assert.Equal(12.5, first["observe.spool.influx.oldest_age_seconds"]);
+        Assert.Equal(0.6, first["observe.notifications.sent_per_second"], 10);
+        Assert.Equal(0.1, first["observe.notifications.failed_per_second"], 10);
+        Assert.Equal(1, first["observe.notifications.queued"]);
+        Assert.Equal(0.1, first["observe.notifications.by_receiver.ops.irc.failed_per_second"], 10);
+        Assert.Equal(2, first["observe.checks.runs_per_second"]);
+        Assert.DoesNotContain(first.Keys, k => k.StartsWith("observe.checks.count."));   // Checks off: no series
+
+        // 20 s later: 400 more packets, 10 bad lines, 3 sink failures; nothing else moved.
+        collector = Collector(packets: 500, bad: 10, sinkFailures: 3);
+        var second = Points(self, 1020);
+        Assert.Equal(20, second["observe.statsd.packets_received_per_second"]);
+        Assert.Equal(0.5, second["observe.statsd.bad_lines_per_second"]);
+        Assert.Equal(0.15, second["observe.sinks.carbon_1.write_failures_per_second"], 10);
+        Assert.Equal(0, second["observe.notifications.sent_per_second"]);
+        Assert.Equal(0, second["observe.statsd.udp_kernel_drops_per_second"]);
+        Assert.Equal(0, second["observe.checks.runs_per_second"]);
+    }
+
+    private sealed class States(params CheckStatus[] all) : ICheckStates
+    {
+        public IReadOnlyList<CheckStatus> Current() => all;
+        public CheckStatus? Get(string host, string check) => all.FirstOrDefault(s => s.Host == host && s.Check == check);
+    }
+
+    private static CheckStatus Status(string check, CheckState state, DateTimeOffset? lastCheck, double? latency, bool flapping) =>
+        new("web1", check, "tcp", state, StateType.Hard, 1, 3, "", null, lastCheck, null, DateTimeOffset.UnixEpoch, null, 0.01, latency, flapping,
+            flapping ? 25 : 0, null, [], false, 0, null, new Dictionary<string, string>());
+
+    [Fact]
+    public void Checks_are_counted_per_state_with_their_latency()
+    {
+        var ran = DateTimeOffset.UtcNow;
+        var checks = new States(Status("a", CheckState.Ok, ran, 0.5, false), Status("b", CheckState.Warning, ran, 1.5, true),
+            Status("c", CheckState.Ok, null, null, false));
+        var self = new SelfMetrics(() => null, () => null, () => [], () => null, () => checks, () => null, 10_000);
+        var points = Points(self, 1000);
+        Assert.Equal(1, points["observe.checks.count.ok"]);            // c has not run yet: pending, not OK
+        Assert.Equal(1, points["observe.checks.count.warning"]);
+        Assert.Equal(0, points["observe.checks.count.critical"]);
+        Assert.Equal(1, points["observe.checks.count.pending"]);
+        Assert.Equal(1, points["observe.checks.count.flapping"]);
+        Assert.Equal(1.0, points["observe.checks.latency_seconds.mean"]);
+        Assert.Equal(1.5, points["observe.checks.latency_seconds.upper"]);
+        Assert.DoesNotContain(points.Keys, k => k.StartsWith("observe.statsd.") || k.StartsWith("observe.notifications."));
+    }
+
+    private static Dictionary<string, double> Points(SelfMetrics self, long timestamp)
+    {
+        var points = new List<MetricPoint>();
+        self.AddPoints(timestamp, points);
+        Assert.All(points, p => Assert.Equal(timestamp, p.Timestamp));
+        return points.ToDictionary(p => p.Path, p => p.Value);
+    }
+}
