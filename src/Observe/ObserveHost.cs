@@ -97,6 +97,9 @@ internal static class ObserveHost
         builder.Services.AddSingleton<IStatsdEventSink>(sp => new StatsdEventRouter(
             StorageHosting.StatsdEventsToGraphite(sp), sp.GetService<IServiceCheckReceiver>()));
         builder.Services.AddObserveCollector(config.Collector);
+        // Logs after the collector: their counts go through its metric sinks, and they stop (flushing) before it does.
+        if (config.Logs.Enabled && config.Logs.Store.Enabled) builder.Services.AddObserveLogStore(config.Logs.Store, config.Storage.DataDir);
+        if (config.Logs.Enabled) builder.Services.AddObserveLogs(config.Logs);
         // Observe's own health as observe.* series in every flush. Resolved lazily: the collector that calls it is what
         // CollectorStats come from.
         builder.Services.AddSingleton<IFlushMetricSource>(sp => new SelfMetrics(
@@ -110,14 +113,24 @@ internal static class ObserveHost
         app.UseAuthentication();
         app.UseAuthorization();
         app.Services.ExportCollectorMetrics();
+        if (config.Logs.Enabled) app.Services.ExportLogMetrics();
         ExportSpoolMetrics(app.Services.GetServices<ISpoolStatsSource>().ToArray());
         // With the exposition on, one scrape target serves both: Observe's own metrics, then the aggregated ones.
         if (config.Prometheus.Enabled) app.MapGet("/metrics", WriteOwnAndAggregatedMetrics);
         else app.MapMetrics("/metrics");
         app.MapGet("/health", () => Results.Text("ok\n")).AllowAnonymous();
         app.MapGet("/stats", (Func<CollectorStats> collector, Func<StorageStats> storage, IEnumerable<ISpoolStatsSource> spools) =>
-            Results.Json(new { collector = collector(), storage = storage(), spools = spools.Select(s => s.Stats) }, StatsJson));
+            Results.Json(new
+            {
+                collector = collector(), storage = storage(), spools = spools.Select(s => s.Stats),
+                logs = app.Services.GetService<Func<LogIngestStats>>()?.Invoke(), logStore = app.Services.GetService<Func<LogStoreStats>>()?.Invoke(),
+            }, StatsJson));
         app.MapObserveStorage();
+        if (config.Logs.Enabled)
+        {
+            app.MapLogsIngestApi();
+            app.MapLogSearchApi();
+        }
         if (config.Checks.Enabled) app.MapChecksApi();
         if (config.Deploys.Enabled) app.MapDeploysApi();
         if (config.Alerting.Enabled) app.MapAlertingApi();
@@ -201,6 +214,8 @@ internal static class ObserveHost
         Check("HTTP API", config.Http.Enabled, config.Http.Address);
         Check("StatsD", config.Collector.Statsd.Enabled, config.Collector.Statsd.Address);
         Check("Graphite plaintext", config.Collector.Graphite.Enabled, config.Collector.Graphite.Address);
+        Check("JSON logs (UDP)", config.Logs.Enabled && config.Logs.Udp.Enabled, config.Logs.Udp.Address);
+        Check("GELF", config.Logs.Enabled && config.Logs.Gelf.Enabled, config.Logs.Gelf.Address);
         if (exposed.Count > 0)
             Log.Warning("SECURITY: {Listeners} bound beyond loopback with no auth.tokens configured: anyone who can reach it may post deploys, " +
                         "passive results and events, acknowledge and silence. Configure auth.tokens (docs/configuration.md#auth).", string.Join(", ", exposed));

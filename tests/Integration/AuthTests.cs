@@ -44,6 +44,7 @@ public class AuthTests
         new("POST", "/api/checks/web1/backup/ack", "alerts", """{"comment":"looking"}"""),
         new("DELETE", "/api/checks/web1/backup/ack", "alerts", null),
         new("POST", "/api/checks/web1/backup/downtime", "alerts", """{"duration":"1h","fixed":true,"comment":"maintenance"}"""),
+        new("POST", "/api/logs", "ingest", """{"message":"checkout failed","service":"shop"}"""),
     ];
 
     private static HttpRequestMessage Request(WriteEndpoint w, string? secret)

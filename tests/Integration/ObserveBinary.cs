@@ -15,9 +15,19 @@ internal static class ObserveBinary
         return dll;
     }
 
-    /// <summary>Starts `observe run --config <paramref name="configPath"/>` with its output (stdout and stderr) in <paramref name="logPath"/>.</summary>
-    public static PeerProcess Run(string configPath, string workDir, string logPath, IDictionary<string, string>? env = null) =>
-        PeerProcess.Start("dotnet", [Dll(), "run", "--config", configPath], workDir, logPath, env);
+    /// <summary>
+    /// Starts `observe run --config <paramref name="configPath"/>` with its output (stdout and stderr) in <paramref name="logPath"/>.
+    /// The log listeners get free ports (their defaults, 5140 and 12201, would collide between tests running at once)
+    /// unless <paramref name="env"/> sets <c>OBSERVE__Logs__…</c> itself.
+    /// </summary>
+    public static PeerProcess Run(string configPath, string workDir, string logPath, IDictionary<string, string>? env = null)
+    {
+        var merged = env != null && env.Keys.Any(k => k.StartsWith("OBSERVE__Logs__", StringComparison.OrdinalIgnoreCase))
+            ? new Dictionary<string, string>()
+            : new Dictionary<string, string> { ["OBSERVE__Logs__Udp__Port"] = "0", ["OBSERVE__Logs__Gelf__Port"] = "0" };
+        if (env != null) foreach (var (k, v) in env) merged[k] = v;
+        return PeerProcess.Start("dotnet", [Dll(), "run", "--config", configPath], workDir, logPath, merged);
+    }
 
     /// <summary>The non-null points of <paramref name="target"/> from <paramref name="from"/> until now, by timestamp, read through /render.</summary>
     public static async Task<Dictionary<long, double>> RenderAsync(HttpClient client, string target, long from)

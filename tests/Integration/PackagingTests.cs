@@ -61,6 +61,7 @@ public class PackagingTests(ITestOutputHelper output)
             collector:
               statsd: {port: {{statsd}}, flushOnStop: immediate}
               graphite: {enabled: false}
+            logs: {enabled: false}
             storage: {dataDir: {{dir}}/data}
             """);
         // No DOTNET_ROOT, no dotnet on PATH; the bundle's native libraries (SQLite) unpack below the temp dir.

@@ -23,6 +23,7 @@ if [ ! -x /usr/bin/prometheus ] && [ ! -x "$here/prometheus/usr/bin/prometheus" 
   dpkg-deb -x "$tmp"/prometheus_*.deb "$here/prometheus"
   rm -rf "$tmp"
 fi
-if [ ! -d "$here/node_modules/statsd" ] || [ ! -d "$here/node_modules/hot-shots" ]; then
+# gelf-pro: a real GELF sender (UDP chunked + zlib, TCP) for the log end-to-end test.
+if [ ! -d "$here/node_modules/statsd" ] || [ ! -d "$here/node_modules/hot-shots" ] || [ ! -d "$here/node_modules/gelf-pro" ]; then
   (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -20,15 +20,18 @@ internal sealed class LineStreamListener : IAsyncDisposable
     private readonly ChunkHandler _handler;
     private readonly ILogger _log;
     private readonly string _name;
+    private readonly byte _delimiter;
     private readonly CancellationTokenSource _cts = new();
     private Task? _acceptLoop;
     private long _connections;
 
     internal delegate void ChunkHandler(ReadOnlySequence<byte> completeLines);
 
-    public LineStreamListener(string name, IPEndPoint endpoint, int maxLineBytes, ChunkHandler handler, ILogger log)
+    /// <param name="delimiter">ends a line: <c>\n</c> for StatsD and Graphite, NUL for GELF over TCP.</param>
+    public LineStreamListener(string name, IPEndPoint endpoint, int maxLineBytes, ChunkHandler handler, ILogger log, byte delimiter = (byte)'\n')
     {
         _name = name;
+        _delimiter = delimiter;
         _maxLineBytes = maxLineBytes;
         _handler = handler;
         _log = log;
@@ -71,11 +74,11 @@ internal sealed class LineStreamListener : IAsyncDisposable
                 var buffer = result.Buffer;
                 if (skipping)
                 {
-                    var end = buffer.PositionOf((byte)'\n');
+                    var end = buffer.PositionOf(_delimiter);
                     buffer = end is { } e ? buffer.Slice(buffer.GetPosition(1, e)) : buffer.Slice(buffer.End);
                     skipping = end == null;
                 }
-                var lastNewline = skipping ? null : buffer.PositionOfLast((byte)'\n');
+                var lastNewline = skipping ? null : buffer.PositionOfLast(_delimiter);
                 if (lastNewline is { } pos)
                 {
                     var complete = buffer.Slice(0, buffer.GetPosition(1, pos));

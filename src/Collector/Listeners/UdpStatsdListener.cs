@@ -16,12 +16,15 @@ internal sealed class UdpStatsdListener : IDisposable
     private readonly List<Thread> _threads = [];
     private readonly PacketHandler _handler;
     private readonly ILogger _log;
+    private readonly string _name;
     private volatile bool _stopping;
 
     internal delegate void PacketHandler(ReadOnlySpan<byte> packet);
 
-    public UdpStatsdListener(IPEndPoint endpoint, int sockets, int receiveBufferBytes, PacketHandler handler, ILogger log)
+    /// <param name="name">names the receive threads and the log lines (the log listeners reuse this class).</param>
+    public UdpStatsdListener(IPEndPoint endpoint, int sockets, int receiveBufferBytes, PacketHandler handler, ILogger log, string name = "statsd")
     {
+        _name = name;
         _handler = handler;
         _log = log;
         var count = sockets > 0 ? sockets : Environment.ProcessorCount;
@@ -49,7 +52,7 @@ internal sealed class UdpStatsdListener : IDisposable
     {
         foreach (var socket in _sockets)
         {
-            var t = new Thread(() => ReceiveLoop(socket)) { IsBackground = true, Name = "statsd-udp" };
+            var t = new Thread(() => ReceiveLoop(socket)) { IsBackground = true, Name = _name + "-udp" };
             _threads.Add(t);
             t.Start();
         }
@@ -66,14 +69,14 @@ internal sealed class UdpStatsdListener : IDisposable
             catch (ObjectDisposedException) { return; }
             catch (SocketException e)
             {
-                _log.LogWarning("statsd udp receive failed: {Error}", e.SocketErrorCode);
+                _log.LogWarning("{Name} udp receive failed: {Error}", _name, e.SocketErrorCode);
                 continue;
             }
             try { _handler(buffer.AsSpan(0, n)); }
             catch (Exception e)
             {
                 // The handler must not throw; if it ever does, keep listening and say so.
-                _log.LogError(e, "statsd packet handler failed");
+                _log.LogError(e, "{Name} packet handler failed", _name);
             }
         }
     }

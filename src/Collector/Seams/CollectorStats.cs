@@ -13,3 +13,7 @@ public sealed record FlushStats(int IntervalMs, long Count, long LastUnixMs, dou
 
 /// <summary>Delivery counters of one sink.</summary>
 public sealed record SinkStats(string Name, long BatchesWritten, long PointsWritten, long WriteFailures, long BatchesDropped, long BatchesQueued, string? LastError);
+
+/// <summary>What /stats shows of log ingest: accepted per source (udp, gelf_udp, gelf_tcp, http), rejected per reason, and per log sink.</summary>
+public sealed record LogIngestStats(string? UdpEndpoint, string? GelfEndpoint, long Accepted, IReadOnlyDictionary<string, long> AcceptedBySource,
+    IReadOnlyDictionary<string, long> Rejected, int PendingGelfMessages, long BatchesPublished, IReadOnlyList<SinkStats> Sinks);

@@ -44,6 +44,20 @@ internal static class ConfigValidator
         if (g.MaxLineBytes is < 64 or > 1 << 20) Fail("collector.graphite.maxLineBytes", "must be 64 to 1048576");
         if (g.MaxTags < 0) Fail("collector.graphite.maxTags", "must be 0 (no tags) or more");
         if (g.MaxTagLength < 1) Fail("collector.graphite.maxTagLength", "must be at least 1");
+        var l = c.Logs;
+        Address("logs.udp.address", l.Udp.Address); Port("logs.udp.port", l.Udp.Port);
+        Address("logs.gelf.address", l.Gelf.Address); Port("logs.gelf.port", l.Gelf.Port);
+        if (l.Gelf.ChunkTimeoutMs < 100) Fail("logs.gelf.chunkTimeoutMs", "must be at least 100");
+        if (l.Gelf.MaxPendingMessages < 1) Fail("logs.gelf.maxPendingMessages", "must be at least 1");
+        if (l.BatchMaxEvents < 1) Fail("logs.batchMaxEvents", "must be at least 1");
+        if (l.BatchMaxDelayMs < 1) Fail("logs.batchMaxDelayMs", "must be at least 1");
+        if (l.MaxMetricServices < 1) Fail("logs.maxMetricServices", "must be at least 1");
+        if (l.MaxMessageBytes is < 1024 or > 64 << 20) Fail("logs.maxMessageBytes", "must be 1024 to 67108864");
+        if (l.MetricPrefix.Length > 0 && !System.Text.RegularExpressions.Regex.IsMatch(l.MetricPrefix, @"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$"))
+            Fail("logs.metricPrefix", $"'{l.MetricPrefix}' is not a Graphite path (letters, digits, _ and -, separated by dots)");
+        if (l.Store.RetentionDays <= 0 || !double.IsFinite(l.Store.RetentionDays)) Fail("logs.store.retentionDays", "must be more than 0");
+        if (l.Store.RetentionCheckMinutes < 1) Fail("logs.store.retentionCheckMinutes", "must be at least 1");
+        if (l.Store.MaxLimit < 1) Fail("logs.store.maxLimit", "must be at least 1");
         foreach (var p in Observe.Storage.MetricSinks.Validate(c.Sinks.Spool, c.Sinks.Carbon, c.Sinks.Influx)) Fail(p.KeyPath, p.Message);
         foreach (var p in Observe.Storage.PrometheusSinks.Validate(c.Prometheus)) Fail(p.KeyPath, p.Message);
         foreach (var p in Observe.Storage.ElasticsearchSinks.Validate(c.Sinks.Elasticsearch)) Fail(p.KeyPath, p.Message);

@@ -10,6 +10,7 @@ public sealed class ObserveConfig
     public CollectorOptions Collector { get; set; } = new();
     public StorageOptions Storage { get; set; } = new();
     public SinksOptions Sinks { get; set; } = new();
+    public LogsConfig Logs { get; set; } = new();
     /// <summary>The aggregated metrics on /metrics for a Prometheus server to scrape, and the naming rules remote-write shares.</summary>
     public Observe.Storage.Sinks.Prometheus.PrometheusExpositionOptions Prometheus { get; set; } = new();
     public Observe.Checks.ChecksOptions Checks { get; set; } = new();
@@ -53,6 +54,12 @@ public sealed class EmbeddedSinkOptions
 public sealed class ConsoleSinkOptions
 {
     public bool Enabled { get; set; }
+}
+
+/// <summary>The <c>logs:</c> section: ingest (the collector's <see cref="LogsOptions"/>) plus the embedded store.</summary>
+public sealed class LogsConfig : LogsOptions
+{
+    public LogStoreOptions Store { get; set; } = new();
 }
 
 public sealed class LoggingOptions

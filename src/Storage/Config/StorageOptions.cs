@@ -28,6 +28,8 @@ public sealed class StorageOptions
         new() { Name = "deploy_events", Pattern = @"^deploys\.", XFilesFactor = 0, AggregationMethod = "sum" },
         new() { Name = "check_states", Pattern = @"^checks\..*\.(state|flapping)$", XFilesFactor = 0, AggregationMethod = "max" },
         new() { Name = "checks", Pattern = @"^checks\.", XFilesFactor = 0, AggregationMethod = "average" },
+        // Log counts per service and level (logs.<service>.<level>) are counts per interval.
+        new() { Name = "logs", Pattern = @"^logs\.", XFilesFactor = 0, AggregationMethod = "sum" },
         new() { Name = "default_average", Pattern = ".*", XFilesFactor = 0.3, AggregationMethod = "average" },
     ];
 

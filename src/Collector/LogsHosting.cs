@@ -1,0 +1,63 @@
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Observe.Collector.Logs;
+using Observe.Collector.Pipeline;
+
+namespace Observe.Collector;
+
+/// <summary>The host's entry points into log ingest: UDP JSON, GELF (UDP and TCP) and <c>POST /api/logs</c>.</summary>
+public static class LogsHosting
+{
+    /// <summary>
+    /// Registers the log listeners and fan-out; every registered <see cref="ILogSink"/> gets every batch. Call after
+    /// <see cref="CollectorHosting.AddObserveCollector"/>: the counts per service and level go through its metric sinks
+    /// on its flush interval, and this stops (flushing its logs and counts) before the collector does.
+    /// </summary>
+    public static IServiceCollection AddObserveLogs(this IServiceCollection services, LogsOptions options)
+    {
+        services.AddSingleton(sp => new LogIngestService(options, sp.GetServices<ILogSink>(), sp.GetService<CollectorService>()?.Fanout,
+            sp.GetService<CollectorOptions>()?.Statsd.FlushInterval ?? 10_000,
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
+        services.AddHostedService(sp => sp.GetRequiredService<LogIngestService>());
+        services.AddSingleton<Func<LogIngestStats>>(sp => sp.GetRequiredService<LogIngestService>().Snapshot);
+        return services;
+    }
+
+    /// <summary>Maps <c>POST /api/logs</c> (scope <c>ingest</c>) when HTTP ingest is enabled.</summary>
+    public static IEndpointRouteBuilder MapLogsIngestApi(this IEndpointRouteBuilder app)
+    {
+        var service = app.ServiceProvider.GetRequiredService<LogIngestService>();
+        var options = app.ServiceProvider.GetRequiredService<LogIngestService>().Options;
+        if (options.Enabled && options.Http.Enabled) LogsHttpApi.Map(app, service.Pipeline);
+        return app;
+    }
+
+    /// <summary>Exports the log counters on the Prometheus registry (read at scrape time, nothing on the hot path).</summary>
+    public static void ExportLogMetrics(this IServiceProvider services, Prometheus.CollectorRegistry? registry = null)
+    {
+        registry ??= Prometheus.Metrics.DefaultRegistry;
+        var f = Prometheus.Metrics.WithCustomRegistry(registry);
+        var snapshot = services.GetRequiredService<Func<LogIngestStats>>();
+        var accepted = f.CreateGauge("observe_logs_accepted_total", "Log events accepted, per source", "source");
+        var rejected = f.CreateGauge("observe_logs_rejected_total", "Log inputs rejected, per reason", "reason");
+        var pending = f.CreateGauge("observe_gelf_pending_messages", "Chunked GELF messages waiting for their other chunks");
+        var written = f.CreateGauge("observe_log_sink_events_written_total", "Log events written per log sink", "sink");
+        var failed = f.CreateGauge("observe_log_sink_write_failures_total", "Failed writes per log sink", "sink");
+        var dropped = f.CreateGauge("observe_log_sink_batches_dropped_total", "Log batches dropped per log sink (queue full)", "sink");
+        var queued = f.CreateGauge("observe_log_sink_batches_queued", "Log batches waiting per log sink", "sink");
+        registry.AddBeforeCollectCallback(() =>
+        {
+            var s = snapshot();
+            foreach (var (source, n) in s.AcceptedBySource) accepted.WithLabels(source).Set(n);
+            foreach (var (reason, n) in s.Rejected) rejected.WithLabels(reason).Set(n);
+            pending.Set(s.PendingGelfMessages);
+            foreach (var sink in s.Sinks)
+            {
+                written.WithLabels(sink.Name).Set(sink.PointsWritten);
+                failed.WithLabels(sink.Name).Set(sink.WriteFailures);
+                dropped.WithLabels(sink.Name).Set(sink.BatchesDropped);
+                queued.WithLabels(sink.Name).Set(sink.BatchesQueued);
+            }
+        });
+    }
+}
