@@ -110,6 +110,9 @@ static class RenderBench
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         await using var app = builder.Build();
+        // Server time per request (from routing to the last byte handed to Kestrel), to split server from transport.
+        var serverMs = new List<double>();
+        app.Use(async (ctx, next) => { var t = Stopwatch.StartNew(); await next(); lock (serverMs) serverMs.Add(t.Elapsed.TotalMilliseconds); });
         app.MapGraphiteApi(store, events);
         await app.StartAsync();
 
@@ -142,6 +145,7 @@ static class RenderBench
         double Med(List<double> l) => l.Order().ElementAt(l.Count / 2);
         double P95(List<double> l) => l.Order().ElementAt(Math.Min(l.Count - 1, (int)Math.Ceiling(l.Count * 0.95) - 1));
         Console.WriteLine($"render 100 series x 24 h, {runs} runs each: graphite-web median {Med(g):F1} ms, p95 {P95(g):F1} ms; Observe median {Med(o):F1} ms, p95 {P95(o):F1} ms");
+        Console.WriteLine($"Observe server time per timed request (routing to last byte written): median {Med(serverMs.TakeLast(runs).ToList()):F1} ms");
         Console.WriteLine($"ratio (graphite-web / Observe): median {Med(g) / Med(o):F1}x, p95 {P95(g) / P95(o):F1}x; load average {File.ReadAllText("/proc/loadavg").Trim()}");
         var fetch = new List<double>();
         for (int i = 0; i < 5; i++)
