@@ -133,18 +133,33 @@ static class RenderBench
         while (at < Math.Min(gBody.Length, oBody.Length) && gBody[at] == oBody[at]) at++;
         if (at < Math.Max(gBody.Length, oBody.Length))
             Console.WriteLine($"first byte difference at {at}: graphite-web …{gBody[Math.Max(0, at - 40)..Math.Min(gBody.Length, at + 40)]}… Observe …{oBody[Math.Max(0, at - 40)..Math.Min(oBody.Length, at + 40)]}…");
-        // Timed: request until the whole body has arrived (bytes, not decoded into a string: that is client cost).
-        for (int i = 0; i < 3; i++) { await http.GetByteArrayAsync(gUrl); await http.GetByteArrayAsync(oUrl); } // warm up
+        // Timed: request until the whole body has arrived (bytes, not decoded: that is client cost).
+        // The client reads each body into one reused buffer: the bench's client shares the process (and the GC) with the
+        // Observe server, so a fresh 4 MB array per response (GetByteArrayAsync) made the client's garbage collections
+        // pause Observe — a cost graphite-web, in its own process, never paid.
+        var bodyBuffer = new byte[64 << 20];
+        async Task<int> Fetch(string url)
+        {
+            using var resp = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead);
+            resp.EnsureSuccessStatusCode();
+            await using var stream = await resp.Content.ReadAsStreamAsync();
+            int total = 0, n;
+            while ((n = await stream.ReadAsync(bodyBuffer.AsMemory(total))) > 0) total += n;
+            return total;
+        }
+        for (int i = 0; i < 3; i++) { await Fetch(gUrl); await Fetch(oUrl); } // warm up
         var g = new List<double>(); var o = new List<double>();
+        var gc0 = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
         for (int i = 0; i < runs; i++)
         {
             // alternate so that background load hits both sides alike
-            sw.Restart(); await http.GetByteArrayAsync(gUrl); g.Add(sw.Elapsed.TotalMilliseconds);
-            sw.Restart(); await http.GetByteArrayAsync(oUrl); o.Add(sw.Elapsed.TotalMilliseconds);
+            sw.Restart(); await Fetch(gUrl); g.Add(sw.Elapsed.TotalMilliseconds);
+            sw.Restart(); await Fetch(oUrl); o.Add(sw.Elapsed.TotalMilliseconds);
         }
         double Med(List<double> l) => l.Order().ElementAt(l.Count / 2);
         double P95(List<double> l) => l.Order().ElementAt(Math.Min(l.Count - 1, (int)Math.Ceiling(l.Count * 0.95) - 1));
         Console.WriteLine($"render 100 series x 24 h, {runs} runs each: graphite-web median {Med(g):F1} ms, p95 {P95(g):F1} ms; Observe median {Med(o):F1} ms, p95 {P95(o):F1} ms");
+        Console.WriteLine($"GCs during the timed runs (gen0/gen1/gen2): {GC.CollectionCount(0) - gc0.Item1}/{GC.CollectionCount(1) - gc0.Item2}/{GC.CollectionCount(2) - gc0.Item3}, server GC {System.Runtime.GCSettings.IsServerGC}, pause total {GC.GetTotalPauseDuration().TotalMilliseconds:F0} ms");
         Console.WriteLine($"Observe server time per timed request (routing to last byte written): median {Med(serverMs.TakeLast(runs).ToList()):F1} ms");
         Console.WriteLine($"ratio (graphite-web / Observe): median {Med(g) / Med(o):F1}x, p95 {P95(g) / P95(o):F1}x; load average {File.ReadAllText("/proc/loadavg").Trim()}");
         var fetch = new List<double>();
