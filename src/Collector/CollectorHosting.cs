@@ -40,10 +40,7 @@ public static class CollectorHosting
         var tagDrops = f.CreateGauge("observe_tag_limit_drops_total", "Metrics dropped for too many or too long tags", "protocol");
         var flushDur = f.CreateGauge("observe_flush_duration_seconds", "Duration of the last flush");
         var flushes = f.CreateGauge("observe_flushes_total", "Flushes since start");
-        var sinkWritten = f.CreateGauge("observe_sink_points_written_total", "Points written per sink", "sink");
-        var sinkFailed = f.CreateGauge("observe_sink_write_failures_total", "Failed writes per sink", "sink");
-        var sinkDropped = f.CreateGauge("observe_sink_batches_dropped_total", "Batches dropped per sink (queue full)", "sink");
-        var sinkQueued = f.CreateGauge("observe_sink_batches_queued", "Batches waiting per sink", "sink");
+        var sinks = new SinkStatsGauges(f, "sink", "points", "Points written per sink", "sink");
         registry.AddBeforeCollectCallback(() =>
         {
             var s = snapshot();
@@ -59,13 +56,7 @@ public static class CollectorHosting
             tagDrops.WithLabels("graphite").Set(s.Graphite.TagLimitDrops);
             flushDur.Set(s.Flush.LastDurationSeconds);
             flushes.Set(s.Flush.Count);
-            foreach (var sink in s.Sinks)
-            {
-                sinkWritten.WithLabels(sink.Name).Set(sink.PointsWritten);
-                sinkFailed.WithLabels(sink.Name).Set(sink.WriteFailures);
-                sinkDropped.WithLabels(sink.Name).Set(sink.BatchesDropped);
-                sinkQueued.WithLabels(sink.Name).Set(sink.BatchesQueued);
-            }
+            sinks.Set(s.Sinks);
         });
     }
 }

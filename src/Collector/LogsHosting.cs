@@ -41,23 +41,14 @@ public static class LogsHosting
         var accepted = f.CreateGauge("observe_logs_accepted_total", "Log events accepted, per source", "source");
         var rejected = f.CreateGauge("observe_logs_rejected_total", "Log inputs rejected, per reason", "reason");
         var pending = f.CreateGauge("observe_gelf_pending_messages", "Chunked GELF messages waiting for their other chunks");
-        var written = f.CreateGauge("observe_log_sink_events_written_total", "Log events written per log sink", "sink");
-        var failed = f.CreateGauge("observe_log_sink_write_failures_total", "Failed writes per log sink", "sink");
-        var dropped = f.CreateGauge("observe_log_sink_batches_dropped_total", "Log batches dropped per log sink (queue full)", "sink");
-        var queued = f.CreateGauge("observe_log_sink_batches_queued", "Log batches waiting per log sink", "sink");
+        var sinks = new SinkStatsGauges(f, "log_sink", "events", "Log events written per log sink", "log sink");
         registry.AddBeforeCollectCallback(() =>
         {
             var s = snapshot();
             foreach (var (source, n) in s.AcceptedBySource) accepted.WithLabels(source).Set(n);
             foreach (var (reason, n) in s.Rejected) rejected.WithLabels(reason).Set(n);
             pending.Set(s.PendingGelfMessages);
-            foreach (var sink in s.Sinks)
-            {
-                written.WithLabels(sink.Name).Set(sink.PointsWritten);
-                failed.WithLabels(sink.Name).Set(sink.WriteFailures);
-                dropped.WithLabels(sink.Name).Set(sink.BatchesDropped);
-                queued.WithLabels(sink.Name).Set(sink.BatchesQueued);
-            }
+            sinks.Set(s.Sinks);
         });
     }
 }
