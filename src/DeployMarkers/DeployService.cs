@@ -51,8 +51,8 @@ internal sealed partial class DeployService : IDisposable
         _services = options.Services.ToDictionary(s => s.Name, StringComparer.Ordinal);
         _store = store; _alerts = alerts; _events = events; _metrics = metrics.ToList(); _series = series; _checks = checks;
         _rollback = rollback; _time = time; _log = log;
-        foreach (var d in store.LoadDeploys()) _deploys[d.Id] = d;
-        foreach (var l in store.LoadLocks()) _locks[l.Env] = l;
+        foreach (var d in store.Loaded.Deploys) _deploys[d.Id] = d;
+        foreach (var l in store.Loaded.Locks) _locks[l.Env] = l;
     }
 
     /// <summary>Markers refused as malformed since start (each also logged and counted as <c>&lt;prefix&gt;.rejected</c>).</summary>
@@ -107,6 +107,7 @@ internal sealed partial class DeployService : IDisposable
                 "finish" => Finish(r, who, existing, now, notices),
                 _ => Fail(r, who, existing, now, notices),
             };
+            Commit();
         }
         finally { _gate.Release(); }
         foreach (var n in notices) await n().ConfigureAwait(false);
@@ -170,10 +171,10 @@ internal sealed partial class DeployService : IDisposable
             old.SupersededBy = d.Id;
             if (old.State == DeployState.Finished)
                 old.Verification = (old.Verification ?? Empty(old, now)) with { Verdict = "superseded", Reason = $"superseded by {d.Id} ({d.Version})", EvaluatedAt = now };
-            _store.Save(old);
+            Stage(old);
         }
         _deploys[d.Id] = d;
-        _store.Save(d);
+        Stage(d);
         var text = $"{Title(d)} is being deployed to {d.Env} by {d.By}"
                    + (forced != null ? $" (forced past the lock held by {forced.By}: {forced.Reason})" : "")
                    + (d.RollbackOf != null ? $" (rollback of {d.RollbackOf})" : "");
@@ -199,7 +200,7 @@ internal sealed partial class DeployService : IDisposable
         var settings = Settings(d);
         d.Verification = !d.KnownService ? Empty(d, now) with { Verdict = "not_verified", Reason = $"{d.Service} is not a declared service" }
             : Empty(d, now) with { Verdict = "pending", Reason = $"watching for {settings.Window.TotalMinutes:0.#} min" };
-        _store.Save(d);
+        Stage(d);
         var text = $"{Title(d)} was deployed to {d.Env} by {d.By}" + (d.KnownService ? $"; verifying for {Human(settings.Window)}" : "; not verified (unknown service)");
         Publish(notices, d, "finished", text, AlertStatus.Announcement, "info");
         return new MarkResult(created ? 201 : 200, d);
@@ -219,7 +220,7 @@ internal sealed partial class DeployService : IDisposable
         d.EndedAt = now;
         d.FailReason = Clean(r.Reason ?? r.Description ?? "the deploy tool reported a failure");
         if (d.Verification?.Verdict == "pending") d.Verification = d.Verification with { Verdict = "not_verified", Reason = "the deploy failed", EvaluatedAt = now };
-        _store.Save(d);
+        Stage(d);
         Publish(notices, d, "failed", $"deploy of {Title(d)} to {d.Env} by {d.By} failed: {d.FailReason}", AlertStatus.Announcement, "warning");
         return new MarkResult(200, d);
     }
@@ -243,8 +244,8 @@ internal sealed partial class DeployService : IDisposable
             if (_locks.TryGetValue(env, out var held) && !string.Equals(held.By, who, StringComparison.OrdinalIgnoreCase) && !force)
                 return new MarkResult(409, Error: $"{env} is locked by {held.By}: {held.Reason}", Field: "env", Lock: held);
             l = new EnvLock(env, who, Clean(reason ?? ""), now);
+            _store.SaveLock(l); // written before it is seen: a lock that could not be saved was never taken
             _locks[env] = l;
-            _store.SaveLock(l);
             var text = $"{env} locked by {who}" + (l.Reason.Length > 0 ? $": {l.Reason}" : "") + (held != null && held.By != who ? $" (taken over from {held.By})" : "");
             notices.Add(() => Announce($"lock/{env}", text, AlertStatus.Announcement, "info", new() { ["env"] = env, ["by"] = who }, now));
         }
@@ -264,8 +265,8 @@ internal sealed partial class DeployService : IDisposable
             if (!_locks.TryGetValue(env, out held)) return new MarkResult(404, Error: $"{env} is not locked", Field: "env");
             if (!string.Equals(held.By, who, StringComparison.OrdinalIgnoreCase) && !force)
                 return new MarkResult(409, Error: $"{env} is locked by {held.By}: {held.Reason} (force to release someone else's lock)", Field: "env", Lock: held);
-            _locks.Remove(env);
             _store.DeleteLock(env);
+            _locks.Remove(env);
         }
         finally { _gate.Release(); }
         await Announce($"lock/{env}", $"{env} unlocked by {who}" + (held.By != who ? $" (was held by {held.By})" : ""), AlertStatus.Announcement, "info",
@@ -323,7 +324,8 @@ internal sealed partial class DeployService : IDisposable
                         Publish(notices, d, "verification_failed", $"{Title(d)} on {d.Env} failed verification: {v.Reason} ({why})", AlertStatus.Firing, "critical", graphite: false);
                         break;
                 }
-                _store.Save(d);
+                Stage(d);
+                Commit();
             }
             finally { _gate.Release(); }
             foreach (var n in notices) await n().ConfigureAwait(false);
@@ -374,7 +376,8 @@ internal sealed partial class DeployService : IDisposable
                 d.FailReason = $"rollback failed: {record.Error}";
                 Publish(notices, d, "rollback_failed", $"{Title(d)} on {d.Env} failed verification ({v.Reason}) and its ROLLBACK FAILED: {record.Error}", AlertStatus.Firing, "critical");
             }
-            _store.Save(d);
+            Stage(d);
+            Commit();
         }
         finally { _gate.Release(); }
         foreach (var n in notices) await n().ConfigureAwait(false);
@@ -405,9 +408,47 @@ internal sealed partial class DeployService : IDisposable
             var data = JsonSerializer.Serialize(new { id = d.Id, service = d.Service, env = d.Env, version = d.Version, branch = d.Branch, by = d.By, @event = ev, text });
             notices.Add(() => { _events?.Add(text, ["deploy", d.Service, d.Env], data, now.ToUnixTimeSeconds()); return Task.CompletedTask; });
         }
-        Count($"{_options.MetricPrefix}.{d.Service}.{d.Env}.{ev}");
-        notices.Add(() => Announce($"deploy/{d.Service}/{d.Env}", text, status, severity, labels, now));
-        _log.LogInformation("deploy {Id}: {Text}", d.Id, text);
+        notices.Add(() =>
+        {
+            Count($"{_options.MetricPrefix}.{d.Service}.{d.Env}.{ev}");
+            _log.LogInformation("deploy {Id}: {Text}", d.Id, text);
+            return Announce($"deploy/{d.Service}/{d.Env}", text, status, severity, labels, now);
+        });
+    }
+
+    // ---------------- persistence ----------------
+
+    /// <summary>Deploys changed under the gate since the last <see cref="Commit"/> (in memory already, not yet on disk).</summary>
+    private readonly List<Deploy> _staged = [];
+
+    private void Stage(Deploy d)
+    {
+        if (!_staged.Contains(d)) _staged.Add(d);
+    }
+
+    /// <summary>
+    /// Writes every staged deploy in one transaction. If that fails nothing of the change stays: each staged deploy is put
+    /// back as the store last saved it (a new one is forgotten) and the <see cref="DeployNotSavedException"/> propagates, so
+    /// the caller answers 503 and announces nothing. Caller holds the gate.
+    /// </summary>
+    private void Commit()
+    {
+        if (_staged.Count == 0) return;
+        try { _store.SaveAll(_staged); }
+        catch (DeployNotSavedException e)
+        {
+            _log.LogError("deploys: {Error}; the change was undone", e.Message);
+            foreach (var d in _staged)
+            {
+                Deploy? saved;
+                try { saved = _store.Find(d.Id); }
+                catch (DeployNotSavedException) { saved = null; }
+                if (saved == null) _deploys.Remove(d.Id);
+                else DeployStore.CopyInto(saved, d);
+            }
+            throw;
+        }
+        finally { _staged.Clear(); }
     }
 
     private async Task Announce(string key, string text, AlertStatus status, string severity, Dictionary<string, string> labels, DateTimeOffset now)

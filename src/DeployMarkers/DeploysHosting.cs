@@ -29,7 +29,7 @@ public static class DeploysHosting
         {
             var time = sp.GetService<TimeProvider>() ?? TimeProvider.System;
             var logs = sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
-            return new DeployService(options, DeployStore.Open(dataDir), sp.GetService<IAlertSink>(), sp.GetService<GraphiteEventStore>(),
+            return new DeployService(options, DeployStore.Open(dataDir, logs.CreateLogger("Observe.DeployMarkers")), sp.GetService<IAlertSink>(), sp.GetService<GraphiteEventStore>(),
                 sp.GetServices<IMetricSink>(), sp.GetService<ISeriesQuery>(), sp.GetService<ICheckStates>(), new RollbackRunner(time), time,
                 logs.CreateLogger("Observe.DeployMarkers"));
         });

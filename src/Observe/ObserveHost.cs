@@ -6,6 +6,7 @@ using Observe.Alerting;
 using Observe.Checks;
 using Observe.Collector;
 using Observe.DeployMarkers;
+using Observe.Durability;
 using Observe.Host.Auth;
 using Observe.Host.Config;
 using Observe.Storage;
@@ -115,6 +116,7 @@ internal static class ObserveHost
         app.Services.ExportCollectorMetrics();
         if (config.Logs.Enabled) app.Services.ExportLogMetrics();
         ExportSpoolMetrics(app.Services.GetServices<ISpoolStatsSource>().ToArray());
+        ExportStoreDamageMetrics(app.Services.GetService<Func<StorageStats>>());
         // With the exposition on, one scrape target serves both: Observe's own metrics, then the aggregated ones.
         if (config.Prometheus.Enabled) app.MapGet("/metrics", WriteOwnAndAggregatedMetrics);
         else app.MapMetrics("/metrics");
@@ -124,6 +126,7 @@ internal static class ObserveHost
             {
                 collector = collector(), storage = storage(), spools = spools.Select(s => s.Stats),
                 logs = app.Services.GetService<Func<LogIngestStats>>()?.Invoke(), logStore = app.Services.GetService<Func<LogStoreStats>>()?.Invoke(),
+                damagedStores = StoreQuarantine.Damaged,
             }, StatsJson));
         app.MapObserveStorage();
         if (config.Logs.Enabled)
@@ -187,6 +190,23 @@ internal static class ObserveHost
                 age.WithLabels(s.Sink).Set(s.OldestAgeSeconds);
                 foreach (var (gauge, value) in gauges) gauge.WithLabels(s.Sink).Set(value(s));
             }
+        });
+    }
+
+    /// <summary>Store files moved aside as damaged, and the TSDB's corrupt chunks and head rows, read at scrape time.</summary>
+    private static void ExportStoreDamageMetrics(Func<StorageStats>? storage)
+    {
+        var quarantined = Prometheus.Metrics.CreateGauge("observe_store_quarantined_total", "Store files found damaged at open and moved aside since start");
+        var chunks = Prometheus.Metrics.CreateGauge("observe_tsdb_corrupt_chunks_total", "TSDB chunks whose checksum did not verify (never served)");
+        var head = Prometheus.Metrics.CreateGauge("observe_tsdb_corrupt_head_rows_total", "TSDB head (write-ahead) rows whose checksum did not verify at open (their points are lost)");
+        var tooOld = Prometheus.Metrics.CreateGauge("observe_tsdb_points_beyond_retention_total", "Points older than every archive of their series' schema, dropped at write");
+        Prometheus.Metrics.DefaultRegistry.AddBeforeCollectCallback(() =>
+        {
+            quarantined.Set(StoreQuarantine.Count);
+            if (storage?.Invoke() is not { } st) return;
+            chunks.Set(st.CorruptChunks);
+            head.Set(st.CorruptHeadRows);
+            tooOld.Set(st.PointsBeyondRetention);
         });
     }
 

@@ -15,7 +15,8 @@ public static class LogStoreHosting
     public static IServiceCollection AddObserveLogStore(this IServiceCollection services, LogStoreOptions options, string dataDir)
     {
         services.AddSingleton(options);
-        services.AddSingleton(sp => LogStore.Open(Path.Combine(dataDir, "logs.db"), options, sp.GetService<TimeProvider>()));
+        services.AddSingleton(sp => LogStore.Open(Path.Combine(dataDir, "logs.db"), options, sp.GetService<TimeProvider>(),
+            log: StorageHosting.Logger(sp, "Observe.Storage.Logs")));
         services.AddSingleton<ILogSink>(sp => sp.GetRequiredService<LogStore>());
         services.AddSingleton<Func<LogStoreStats>>(sp => () => sp.GetRequiredService<LogStore>().Stats);
         return services;

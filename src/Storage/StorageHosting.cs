@@ -138,7 +138,8 @@ public static class StorageConfig
 }
 
 /// <summary>What /stats shows of the embedded store.</summary>
-public sealed record StorageStats(string DatabasePath, int Series, int HeadPoints, long LastPersistedBatchTimestamp, long CorruptChunks, long CorruptHeadRows);
+public sealed record StorageStats(string DatabasePath, int Series, int HeadPoints, long LastPersistedBatchTimestamp, long CorruptChunks, long CorruptHeadRows,
+    long PointsBeyondRetention = 0);
 
 /// <summary>The host's entry points into storage: the embedded store, the events store and the Graphite API.</summary>
 public static class StorageHosting
@@ -151,19 +152,22 @@ public static class StorageHosting
     public static IServiceCollection AddObserveStorage(this IServiceCollection services, StorageOptions options, bool embeddedSink)
     {
         services.AddSingleton(options);
-        services.AddSingleton(sp => TimeSeriesStore.Open(options, sp.GetService<TimeProvider>()));
+        services.AddSingleton(sp => TimeSeriesStore.Open(options, sp.GetService<TimeProvider>(), Logger(sp, "Observe.Storage.Tsdb")));
         services.AddSingleton<ISeriesReader>(sp => sp.GetRequiredService<TimeSeriesStore>());
         if (embeddedSink) services.AddSingleton<IMetricSink>(sp => sp.GetRequiredService<TimeSeriesStore>());
-        services.AddSingleton(_ => GraphiteEventStore.Open(options));
+        services.AddSingleton(sp => GraphiteEventStore.Open(options.DataDir, Logger(sp, "Observe.Storage.Events")));
         services.AddSingleton<ISeriesQuery>(sp => new GraphiteSeriesQuery(sp.GetRequiredService<ISeriesReader>(), sp.GetRequiredService<GraphiteEventStore>()));
         services.AddSingleton<Func<StorageStats>>(sp =>
         {
             var store = sp.GetRequiredService<TimeSeriesStore>();
             return () => new StorageStats(store.DatabasePath, store.SeriesCount, store.HeadPointCount,
-                store.LastPersistedBatchTimestamp, store.CorruptChunks, store.CorruptHeadRows);
+                store.LastPersistedBatchTimestamp, store.CorruptChunks, store.CorruptHeadRows, store.PointsBeyondRetention);
         });
         return services;
     }
+
+    internal static ILogger Logger(IServiceProvider sp, string category) =>
+        sp.GetService<ILoggerFactory>()?.CreateLogger(category) ?? NullLogger.Instance;
 
     /// <summary>DogStatsD events → Graphite events (annotations), for the host to route <c>_e</c> events to.</summary>
     public static IStatsdEventSink StatsdEventsToGraphite(IServiceProvider services) =>

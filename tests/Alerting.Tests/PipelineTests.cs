@@ -142,7 +142,32 @@ public class PipelineTests
         File.WriteAllText(file, "{ not json");
         var p3 = new AlertPipeline(PipelineHarness.Options(), h.Sent, h.Clock, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, silenceFile: file);
         Assert.Empty(p3.ListSilences());
-        Assert.Equal("{ not json", File.ReadAllText(file + ".unreadable"));
+        var aside = Assert.Single(Directory.GetFiles(dir, "silences.json.corrupt-*"));
+        Assert.Equal("{ not json", File.ReadAllText(aside));
+        Assert.Contains(Observe.Durability.StoreQuarantine.Damaged, d => d.MovedTo == aside && d.File == Path.GetFullPath(file));
+    }
+
+    [Fact]
+    public void A_silence_that_cannot_be_saved_is_refused_and_not_kept()
+    {
+        var dir = Observe.TestSupport.Repo.TempDir("silences-full");
+        var file = Path.Combine(dir, "silences.json");
+        var h = new PipelineHarness(PipelineHarness.Options());
+        var p = new AlertPipeline(PipelineHarness.Options(), h.Sent, h.Clock, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, silenceFile: file);
+        var now = h.Clock.GetUtcNow();
+        var kept = p.AddSilence(["host=web1"], now, now.AddHours(2), "alice", "disk swap");
+        // The temporary file cannot be created (a directory stands in its way), as when the disk is full or read-only.
+        Directory.CreateDirectory(file + ".tmp");
+        var e = Assert.Throws<SilenceNotSavedException>(() => p.AddSilence(["host=web2"], now, now.AddHours(2), "alice", "not saved"));
+        Assert.Contains("silences.json", e.Message);
+        Assert.Equal([kept.Id], p.ListSilences().Select(s => s.Id));
+        Assert.Null(p.Silences.SilencedBy(new Dictionary<string, string> { ["host"] = "web2" }, now));
+        // Expiring cannot be saved either: the silence stays in effect, as the file says.
+        Assert.Throws<SilenceNotSavedException>(() => p.ExpireSilence(kept.Id, "alice"));
+        Assert.Equal("active", Assert.Single(p.ListSilences()).State(now));
+        Directory.Delete(file + ".tmp");
+        var restarted = new AlertPipeline(PipelineHarness.Options(), h.Sent, h.Clock, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, silenceFile: file);
+        Assert.Equal([kept.Id], restarted.ListSilences().Select(s => s.Id));
     }
 
     [Fact]

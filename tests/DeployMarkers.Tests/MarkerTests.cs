@@ -236,3 +236,41 @@ public class MarkerTests
         Assert.Equal(DeployState.Verified, h2.Service.Get(id)!.State);
     }
 }
+
+/// <summary>Finding 11 of issue 15: a change that cannot be written is not made (nothing half-done, nothing announced).</summary>
+public class FullDiskTests
+{
+    private static DeploysOptions Options() => new() { Window = "2m", Baseline = "10m" };
+
+    [Fact]
+    public async Task A_marker_that_cannot_be_written_is_refused_and_leaves_nothing_in_memory_or_on_disk()
+    {
+        var dir = TestSupport.Repo.TempDir("deploys-full");
+        using (var h = new Harness(Options(), store: DeployStore.Open(dir)))
+        {
+            var first = (await h.Mark("start", "shop", "prod", "v1")).Deploy!;
+            h.Store.FailWritesForTests();
+            var announced = h.Alerts.Events.Count;
+
+            // A new deploy (which would also supersede v1) cannot be written: refused, v1 untouched, nothing announced.
+            var e = await Assert.ThrowsAsync<DeployNotSavedException>(() => h.Mark("start", "shop", "prod", "v2"));
+            Assert.Contains("deploys.db", e.Message);
+            Assert.Equal(["v1"], h.Service.List("shop", "prod", 10).Select(d => d.Version));
+            Assert.Null(h.Service.Get(first.Id)!.SupersededBy);
+            Assert.Equal(announced, h.Alerts.Events.Count);
+
+            // A finish of v1 cannot be written either: v1 stays started.
+            await Assert.ThrowsAsync<DeployNotSavedException>(() => h.Mark("finish", "shop", "prod", "v1"));
+            Assert.Equal(DeployState.Started, h.Service.Get(first.Id)!.State);
+            Assert.Null(h.Service.Get(first.Id)!.FinishedAt);
+
+            // A lock that cannot be written is not held.
+            await Assert.ThrowsAsync<DeployNotSavedException>(() => h.Service.LockAsync("prod", "alice", "db migration", false, default));
+            Assert.Empty(h.Service.Locks());
+        }
+        // What was acknowledged is what is there after a restart.
+        using var h2 = new Harness(Options(), store: DeployStore.Open(dir));
+        var after = Assert.Single(h2.Service.List("shop", "prod", 10));
+        Assert.Equal(("v1", DeployState.Started), (after.Version, after.State));
+    }
+}

@@ -68,14 +68,21 @@ internal static class AlertingApi
             var end = req.EndsAt ?? (duration > TimeSpan.Zero ? start + duration : null);
             if (end == null) return Problem("endsAt or duration is required");
             if (end <= start || end <= now) return Problem("the silence must end after it starts and in the future");
-            var silence = s.Pipeline.AddSilence(req.Matchers, start, end.Value, who, NotificationText.OneLine(req.Comment));
+            Silence silence;
+            try { silence = s.Pipeline.AddSilence(req.Matchers, start, end.Value, who, NotificationText.OneLine(req.Comment)); }
+            catch (SilenceNotSavedException e) { return NotSaved(e); }
             return Results.Json(new { silence.Id, silence.Matchers, silence.StartsAt, silence.EndsAt, silence.CreatedBy, silence.Comment, state = silence.State(now) }, Json, statusCode: 201);
         }).RequireAuthorization("alerts");
         app.MapDelete("/api/silences/{id}", (string id, HttpContext ctx, AlertingService s) =>
-            s.Pipeline.ExpireSilence(id, Who(ctx, ctx.Request.Query["author"]) ?? "anonymous")
-                ? Results.Json(new { id, state = "expired" }, Json)
-                : Results.Json(new { error = $"no active or pending silence '{id}'" }, Json, statusCode: 404))
-            .RequireAuthorization("alerts");
+        {
+            try
+            {
+                return s.Pipeline.ExpireSilence(id, Who(ctx, ctx.Request.Query["author"]) ?? "anonymous")
+                    ? Results.Json(new { id, state = "expired" }, Json)
+                    : Results.Json(new { error = $"no active or pending silence '{id}'" }, Json, statusCode: 404);
+            }
+            catch (SilenceNotSavedException e) { return NotSaved(e); }
+        }).RequireAuthorization("alerts");
     }
 
     /// <summary>The authenticated token's name; the author named in the request only when auth is off.</summary>
@@ -84,6 +91,9 @@ internal static class AlertingApi
         : string.IsNullOrWhiteSpace(author) ? null : NotificationText.OneLine(author).Trim();
 
     private static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
+
+    /// <summary>The change was not made because it could not be saved: the client may retry later.</summary>
+    private static IResult NotSaved(SilenceNotSavedException e) => Results.Json(new { error = e.Message }, Json, statusCode: 503);
 
     private static IResult Problem(string message) => Results.Json(new { error = message }, Json, statusCode: 400);
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Observe.Durability;
 
 namespace Observe.Alerting.Pipeline;
 
@@ -48,31 +49,44 @@ internal sealed class AlertPipeline : IAlertSink
 
     private void LoadSilences()
     {
-        if (_silenceFile == null || !File.Exists(_silenceFile)) return;
-        try
+        if (_silenceFile == null) return;
+        var file = _silenceFile;
+        // An unreadable file goes aside like any damaged store (kept for a human, not overwritten by the next change).
+        var loaded = StoreQuarantine.OpenOrQuarantine(file, () =>
         {
-            foreach (var s in System.Text.Json.JsonSerializer.Deserialize<List<Silence>>(File.ReadAllText(_silenceFile), SilenceJson) ?? []) Silences.Restore(s);
-        }
-        catch (Exception e) when (e is System.Text.Json.JsonException or FormatException or IOException)
-        {
-            // Keep the unreadable file for a human instead of overwriting it with the next change.
-            var aside = _silenceFile + ".unreadable";
-            File.Move(_silenceFile, aside, overwrite: true);
-            _log.LogError("silences in {File} could not be read ({Error}); moved to {Aside}, starting without them", _silenceFile, e.Message, aside);
-        }
+            if (!File.Exists(file)) return [];
+            var list = System.Text.Json.JsonSerializer.Deserialize<List<Silence>>(File.ReadAllText(file), SilenceJson) ?? [];
+            foreach (var s in list) LabelMatcher.ParseAll(s.Matchers);
+            return list;
+        }, _log, aside => $"every silence in it ({new FileInfo(aside).Length} bytes)",
+            e => e is System.Text.Json.JsonException or FormatException or IOException and not FileNotFoundException, _time);
+        foreach (var s in loaded) Silences.Restore(s);
     }
 
+    /// <summary>
+    /// Writes every silence to a temporary file, fsyncs it and renames it over the file, so the file is always whole.
+    /// Throws <see cref="SilenceNotSavedException"/> when that fails; the caller undoes its change.
+    /// </summary>
     private void SaveSilences()
     {
         if (_silenceFile == null) return;
+        var tmp = _silenceFile + ".tmp";
         try
         {
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(_silenceFile))!);
-            var tmp = _silenceFile + ".tmp";
-            File.WriteAllText(tmp, System.Text.Json.JsonSerializer.Serialize(Silences.All(), SilenceJson));
+            using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                System.Text.Json.JsonSerializer.Serialize(f, Silences.All(), SilenceJson);
+                f.Flush(flushToDisk: true);
+            }
             File.Move(tmp, _silenceFile, overwrite: true);
         }
-        catch (IOException e) { _log.LogError("could not save silences to {File}: {Error} (they stay in effect until a restart)", _silenceFile, e.Message); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            try { File.Delete(tmp); } catch (Exception) when (e is IOException or UnauthorizedAccessException) { }
+            _log.LogError("could not save silences to {File}: {Error}; the change was not made", _silenceFile, e.Message);
+            throw new SilenceNotSavedException($"could not save silences to {_silenceFile}: {e.Message}; nothing was changed", e);
+        }
     }
 
     public ValueTask SendAsync(AlertEvent alert, CancellationToken cancellationToken)
@@ -262,7 +276,12 @@ internal sealed class AlertPipeline : IAlertSink
         {
             var now = _time.GetUtcNow();
             var s = Silences.Add(matchers, start, end, who, comment, now);
-            SaveSilences();
+            try { SaveSilences(); }
+            catch (SilenceNotSavedException)
+            {
+                Silences.Remove(s.Id);
+                throw;
+            }
             History.Add(new(now, "silence_added", null, null, who, $"{s.Id} {string.Join(",", s.Matchers)} until {end:u}: {comment}"));
             return s;
         }
@@ -273,8 +292,14 @@ internal sealed class AlertPipeline : IAlertSink
         lock (_gate)
         {
             var now = _time.GetUtcNow();
-            if (!Silences.Expire(id, now)) return false;
-            SaveSilences();
+            var before = Silences.All().FirstOrDefault(x => x.Id == id);
+            if (before == null || !Silences.Expire(id, now)) return false;
+            try { SaveSilences(); }
+            catch (SilenceNotSavedException)
+            {
+                Silences.Restore(before);
+                throw;
+            }
             History.Add(new(now, "silence_expired", null, null, who, id));
             TickLocked(now);
             return true;
@@ -294,6 +319,9 @@ internal sealed class AlertPipeline : IAlertSink
         }
     }
 }
+
+/// <summary>A silence change that could not be written to the silences file; it was not made (HTTP 503).</summary>
+internal sealed class SilenceNotSavedException(string message, Exception inner) : IOException(message, inner);
 
 internal enum AckResult { Acknowledged, NotFound, NotFiring }
 

@@ -24,6 +24,9 @@ internal sealed class SilenceStore
     /// <summary>Puts back a silence saved earlier (its matchers were valid when it was made).</summary>
     public void Restore(Silence s) => _silences[s.Id] = (s, LabelMatcher.ParseAll(s.Matchers));
 
+    /// <summary>Forgets a silence that was never saved.</summary>
+    public void Remove(string id) => _silences.Remove(id);
+
     /// <summary>Ends a silence now; false if there is no such silence or it already ended.</summary>
     public bool Expire(string id, DateTimeOffset now)
     {

@@ -19,8 +19,12 @@ internal static class DeploysApi
         {
             var (req, error) = await Read<MarkerRequest>(ctx);
             if (req == null) return BadBody(deploys, error);
-            var r = await deploys.MarkAsync(req, Who(ctx, req.By), ctx.RequestAborted);
-            return Answer(r, r.Deploy);
+            try
+            {
+                var r = await deploys.MarkAsync(req, Who(ctx, req.By), ctx.RequestAborted);
+                return Answer(r, r.Deploy);
+            }
+            catch (DeployNotSavedException e) { return NotSaved(e); }
         }).RequireAuthorization("deploy");
         app.MapGet("/api/deploys", (HttpContext ctx) =>
         {
@@ -36,20 +40,32 @@ internal static class DeploysApi
         {
             var (req, error) = await Read<LockRequest>(ctx);
             if (req == null) return BadBody(deploys, error);
-            var r = await deploys.LockAsync(req.Env, Who(ctx, req.By), req.Reason, req.Force, ctx.RequestAborted);
-            return Answer(r, r.Lock);
+            try
+            {
+                var r = await deploys.LockAsync(req.Env, Who(ctx, req.By), req.Reason, req.Force, ctx.RequestAborted);
+                return Answer(r, r.Lock);
+            }
+            catch (DeployNotSavedException e) { return NotSaved(e); }
         }).RequireAuthorization("deploy");
         app.MapDelete("/api/locks/{env}", async (string env, HttpContext ctx) =>
         {
             var q = ctx.Request.Query;
-            var r = await deploys.UnlockAsync(env, Who(ctx, NullIfEmpty(q["by"])), q["force"].ToString() is "1" or "true", ctx.RequestAborted);
-            return Answer(r, r.Lock);
+            try
+            {
+                var r = await deploys.UnlockAsync(env, Who(ctx, NullIfEmpty(q["by"])), q["force"].ToString() is "1" or "true", ctx.RequestAborted);
+                return Answer(r, r.Lock);
+            }
+            catch (DeployNotSavedException e) { return NotSaved(e); }
         }).RequireAuthorization("deploy");
     }
 
     private static IResult Answer(MarkResult r, object? body) => r.Error == null
         ? Results.Json(body, DeployJson.Options, statusCode: r.Status)
         : Results.Json(new { error = r.Error, field = r.Field, @lock = r.Lock }, DeployJson.Options, statusCode: r.Status);
+
+    /// <summary>Not written, so not made: the client may retry once the disk has room.</summary>
+    private static IResult NotSaved(DeployNotSavedException e) =>
+        Results.Json(new { error = e.Message }, DeployJson.Options, statusCode: StatusCodes.Status503ServiceUnavailable);
 
     private static IResult BadBody(DeployService deploys, string error)
     {

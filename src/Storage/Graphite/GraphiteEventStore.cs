@@ -1,4 +1,6 @@
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Observe.Durability;
 
 namespace Observe.Storage.Graphite;
 
@@ -20,6 +22,16 @@ public sealed class GraphiteEventStore : IDisposable
     {
         _db = new SqliteConnection(connectionString);
         _db.Open();
+        try { CreateSchema(); }
+        catch
+        {
+            _db.Dispose();
+            throw;
+        }
+    }
+
+    private void CreateSchema()
+    {
         using var cmd = _db.CreateCommand();
         cmd.CommandText = """
             PRAGMA journal_mode=WAL;
@@ -34,11 +46,13 @@ public sealed class GraphiteEventStore : IDisposable
         cmd.ExecuteNonQuery();
     }
 
-    /// <summary>Opens (creating if needed) <c>events.db</c> in <paramref name="dataDir"/>.</summary>
-    public static GraphiteEventStore Open(string dataDir)
+    /// <summary>Opens (creating if needed) <c>events.db</c> in <paramref name="dataDir"/>; a damaged one is moved aside (<see cref="StoreQuarantine"/>).</summary>
+    public static GraphiteEventStore Open(string dataDir, ILogger? log = null)
     {
         Directory.CreateDirectory(dataDir);
-        return new GraphiteEventStore(new SqliteConnectionStringBuilder { DataSource = Path.Combine(dataDir, "events.db") }.ToString());
+        var path = Path.Combine(dataDir, "events.db");
+        return StoreQuarantine.OpenOrQuarantine(path,
+            () => new GraphiteEventStore(new SqliteConnectionStringBuilder { DataSource = path }.ToString()), log, StoreQuarantine.DescribeSqlite);
     }
 
     /// <summary>Opens the store under <see cref="StorageOptions.DataDir"/>.</summary>

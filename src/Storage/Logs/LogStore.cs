@@ -1,6 +1,8 @@
 using System.Text;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Observe.Durability;
 using Observe.Collector;
 
 namespace Observe.Storage.Logs;
@@ -40,6 +42,22 @@ internal sealed class LogStore : ILogSink, IDisposable
         _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate }.ToString();
         _write = new SqliteConnection(_connectionString);
         _write.Open();
+        try { Initialise(); }
+        catch
+        {
+            // A damaged file is moved aside by Open: nothing of this store may keep it open.
+            _write.Dispose();
+            throw;
+        }
+        if (startRetentionTimer)
+        {
+            var every = TimeSpan.FromMinutes(options.RetentionCheckMinutes);
+            _retentionTimer = time.CreateTimer(_ => { try { DeleteExpired(); } catch (ObjectDisposedException) { } }, null, TimeSpan.Zero, every);
+        }
+    }
+
+    private void Initialise()
+    {
         Exec(_write, """
             PRAGMA journal_mode=WAL;
             PRAGMA synchronous=NORMAL;
@@ -57,18 +75,15 @@ internal sealed class LogStore : ILogSink, IDisposable
             max.CommandText = "SELECT COALESCE(MAX(id), 0) FROM logs";
             _lastId = (long)max.ExecuteScalar()!;
         }
-        if (startRetentionTimer)
-        {
-            var every = TimeSpan.FromMinutes(options.RetentionCheckMinutes);
-            _retentionTimer = time.CreateTimer(_ => { try { DeleteExpired(); } catch (ObjectDisposedException) { } }, null, TimeSpan.Zero, every);
-        }
     }
 
-    /// <summary>Opens (creating) <paramref name="path"/>; the retention timer runs unless <paramref name="startRetentionTimer"/> is false (tests call <see cref="DeleteExpired"/>).</summary>
-    public static LogStore Open(string path, LogStoreOptions options, TimeProvider? time = null, bool startRetentionTimer = true)
+    /// <summary>Opens (creating) <paramref name="path"/>; the retention timer runs unless <paramref name="startRetentionTimer"/> is false (tests call <see cref="DeleteExpired"/>).
+    /// A damaged file is moved aside (<see cref="StoreQuarantine"/>) and an empty store opened: logs never stop checks or alerting.</summary>
+    public static LogStore Open(string path, LogStoreOptions options, TimeProvider? time = null, bool startRetentionTimer = true, ILogger? log = null)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        return new LogStore(path, options, time ?? TimeProvider.System, startRetentionTimer);
+        return StoreQuarantine.OpenOrQuarantine(path, () => new LogStore(path, options, time ?? TimeProvider.System, startRetentionTimer),
+            log, StoreQuarantine.DescribeSqlite, time: time);
     }
 
     public ValueTask WriteAsync(IReadOnlyList<LogEvent> events, CancellationToken cancellationToken)

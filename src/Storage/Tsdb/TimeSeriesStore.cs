@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
 using Observe.Collector;
+using Observe.Durability;
 
 namespace Observe.Storage.Tsdb;
 
@@ -9,7 +11,7 @@ namespace Observe.Storage.Tsdb;
 /// background compaction into Gorilla chunks and whisper-style rollup archives.
 /// All state is guarded by one lock; SQLite access goes through one connection.
 /// </summary>
-internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
+internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
 {
     internal sealed class SeriesState(int id, string name, Schema schema, Aggregation agg)
     {
@@ -28,6 +30,20 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
         public readonly TailChunk?[] Tails = new TailChunk?[schema.Archives.Length];
         /// <summary>Per archive: the next chunk number (the low bits of the chunk's row id, see <see cref="ChunkId"/>).</summary>
         public readonly int[] NextChunk = new int[schema.Archives.Length];
+
+        /// <summary>
+        /// Back-filled points older than the finest archive's retention, each kept for the finest archive that covers it
+        /// (whisper's file_update writes such a point straight into that archive); sealed with the head row they came in.
+        /// </summary>
+        public List<(int Level, long Ts, double Value, long Seq)>? Backfill;
+
+        public bool HasHead => HeadCount > 0 || Backfill is { Count: > 0 };
+
+        public void AppendBackfill(int level, long ts, double v, long seq)
+        {
+            (Backfill ??= []).Add((level, ts, v, seq));
+            if (ts < HeadMin) HeadMin = ts;
+        }
 
         public void Append(long ts, double v, long seq)
         {
@@ -61,6 +77,8 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
     private readonly object _gate = new();
     private readonly SqliteConnection _conn;
     private readonly TimeProvider _time;
+    private readonly ILogger _log;
+    private readonly LogRateLimit _corruptLog;
     private readonly RuleSet _rules;
     private readonly Dictionary<string, SeriesState> _byName = new(StringComparer.Ordinal);
     private readonly List<SeriesState> _all = [];
@@ -68,10 +86,11 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
     private readonly List<string> _tagged = [];
     private readonly List<(long Seq, long MaxTs)> _headRows = [];
     private readonly HashSet<long> _badChunks = [];
-    private readonly SqliteCommand _insertSeries, _insertHead, _upsertMeta, _selectChunks, _insertChunk, _selectChunkById, _updateChunk;
+    // Prepared in Initialise (after the connection opened), not in the constructor body proper.
+    private SqliteCommand _insertSeries = null!, _insertHead = null!, _upsertMeta = null!, _selectChunks = null!, _insertChunk = null!, _selectChunkById = null!, _updateChunk = null!;
     private readonly ITimer? _timer;
     private long _lastPersisted = long.MinValue;
-    private long _corruptChunks, _corruptHeadRows;
+    private long _corruptChunks, _corruptHeadRows, _beyondRetention;
     private bool _disposed;
 
     public string Name => "tsdb";
@@ -83,20 +102,39 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
     public long CorruptChunks => Interlocked.Read(ref _corruptChunks);
     /// <summary>Head (WAL) rows whose checksum did not verify at open; skipped.</summary>
     public long CorruptHeadRows => Interlocked.Read(ref _corruptHeadRows);
+    /// <summary>Points older than every archive of their schema: dropped at write (as whisper refuses them), counted here.</summary>
+    public long PointsBeyondRetention => Interlocked.Read(ref _beyondRetention);
     public int SeriesCount { get { lock (_gate) return _all.Count; } }
     public int HeadPointCount { get { lock (_gate) return _all.Sum(s => s.HeadCount); } }
 
-    private TimeSeriesStore(StorageOptions options, TimeProvider time)
+    private TimeSeriesStore(StorageOptions options, TimeProvider time, ILogger log)
     {
         _time = time;
+        _log = log;
+        _corruptLog = new LogRateLimit(10, TimeSpan.FromMinutes(1), time);
         _rules = new RuleSet(options);
-        Directory.CreateDirectory(options.DataDir);
-        DatabasePath = Path.GetFullPath(Path.Combine(options.DataDir, "tsdb.db"));
+        DatabasePath = PathIn(options);
         _conn = new SqliteConnection(new SqliteConnectionStringBuilder
         {
             DataSource = DatabasePath, Pooling = false, Mode = SqliteOpenMode.ReadWriteCreate,
         }.ToString());
         _conn.Open();
+        try { Initialise(options); }
+        catch
+        {
+            // A damaged file is moved aside by Open: nothing of this store may keep it open.
+            _conn.Dispose();
+            throw;
+        }
+        if (options.CompactionIntervalSeconds > 0)
+        {
+            var every = TimeSpan.FromSeconds(options.CompactionIntervalSeconds);
+            _timer = time.CreateTimer(_ => BackgroundCompact(), null, every, every);
+        }
+    }
+
+    private void Initialise(StorageOptions options)
+    {
         // Only takes effect when the file is created (before WAL mode): chunk blobs of timer means/std reach 3–6 KB,
         // which overflow 4 KiB pages into a page of their own each.
         Exec("PRAGMA page_size=16384;");
@@ -115,20 +153,12 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
         _insertSeries = Prepare("INSERT INTO series(name) VALUES($n) RETURNING id", "$n");
         _insertHead = Prepare("INSERT INTO head(batch_ts, max_ts, data) VALUES($t, $m, $d) RETURNING seq", "$t", "$m", "$d");
         _upsertMeta = Prepare("INSERT INTO meta(key, value) VALUES('last_batch_ts', $v) ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)", "$v");
-        _selectChunks = Prepare("SELECT id, data FROM chunk WHERE id BETWEEN $lo AND $hi AND max_ts >= $f AND min_ts < $u ORDER BY id", "$lo", "$hi", "$f", "$u");
+        _selectChunks = Prepare("SELECT id, data, min_ts, max_ts FROM chunk WHERE id BETWEEN $lo AND $hi AND max_ts >= $f AND min_ts < $u ORDER BY id", "$lo", "$hi", "$f", "$u");
         _insertChunk = Prepare("INSERT INTO chunk(id, min_ts, max_ts, expires, data) VALUES($i, $a, $b, $e, $d)", "$i", "$a", "$b", "$e", "$d");
         _selectChunkById = Prepare("SELECT data FROM chunk WHERE id = $i", "$i");
         _updateChunk = Prepare("UPDATE chunk SET min_ts = $a, max_ts = $b, expires = $e, data = $d WHERE id = $i", "$a", "$b", "$e", "$d", "$i");
         Load();
-        if (options.CompactionIntervalSeconds > 0)
-        {
-            var every = TimeSpan.FromSeconds(options.CompactionIntervalSeconds);
-            _timer = time.CreateTimer(_ => BackgroundCompact(), null, every, every);
-        }
     }
-
-    /// <summary>Opens (creating if needed) the store under <see cref="StorageOptions.DataDir"/>.</summary>
-    public static TimeSeriesStore Open(StorageOptions options, TimeProvider? time = null) => new(options, time ?? TimeProvider.System);
 
     /// <summary>Refuses a database written in an older on-disk format instead of misreading it.</summary>
     private void CheckFormat()
@@ -170,13 +200,13 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
         }
         using (var c = _conn.CreateCommand())
         {
-            c.CommandText = "SELECT seq, max_ts, data FROM head ORDER BY seq";
+            c.CommandText = "SELECT seq, max_ts, data, batch_ts FROM head ORDER BY seq";
             using var r = c.ExecuteReader();
             while (r.Read())
             {
                 long seq = r.GetInt64(0);
-                var data = (byte[])r.GetValue(2);
-                if (!TryDecodeBatch(data, byId, seq)) { _corruptHeadRows++; continue; }
+                var data = r.GetValue(2) as byte[] ?? [];
+                if (!TryDecodeBatch(data, byId, seq)) { _corruptHeadRows++; LogCorruptHeadRow(seq, r.GetInt64(3), r.GetInt64(1), data); continue; }
                 _headRows.Add((seq, r.GetInt64(1)));
             }
         }
@@ -190,8 +220,8 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
                 var (series, level, number) = SplitChunkId(id);
                 if (byId.TryGetValue(series, out var s) && level < s.SealedMax.Length)
                     s.NextChunk[level] = Math.Max(s.NextChunk[level], number + 1);
-                var data = (byte[])r.GetValue(3);
-                if (!Gorilla.TryValidate(data, out int count)) { _badChunks.Add(id); _corruptChunks++; continue; }
+                var data = r.GetValue(3) as byte[] ?? []; // not a blob at all: as corrupt as a bad checksum
+                if (!Gorilla.TryValidate(data, out int count)) { _badChunks.Add(id); _corruptChunks++; LogCorruptChunk(id, s, r.GetInt64(1), r.GetInt64(2)); continue; }
                 if (s != null && level < s.SealedMax.Length)
                 {
                     s.SealedMax[level] = Math.Max(s.SealedMax[level], r.GetInt64(2));
@@ -287,7 +317,7 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
         }
         catch (InvalidDataException) { return false; }
         if (p != data.Length) return false;
-        foreach (var (s, ts, v) in pts) s.Append(ts - Mod(ts, s.Schema.Archives[0].Step), v, seq);
+        foreach (var (s, ts, v) in pts) Place(s, batchTs, ts, v, seq);
         return true;
     }
 
@@ -357,11 +387,7 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
                 // Committed (and, with synchronous=FULL, fsynced): now visible in memory.
                 if (created != null) foreach (var s in created) { _byName.Remove(s.Name); Register(s); }
                 for (int i = 0; i < points.Count; i++)
-                {
-                    var s = states[i];
-                    long ts = points[i].Timestamp;
-                    s.Append(ts - Mod(ts, s.Schema.Archives[0].Step), points[i].Value, seq);
-                }
+                    if (!Place(states[i], batch.Timestamp, points[i].Timestamp, points[i].Value, seq)) Interlocked.Increment(ref _beyondRetention);
                 _headRows.Add((seq, maxTs));
                 if (batch.Timestamp > _lastPersisted) Interlocked.Exchange(ref _lastPersisted, batch.Timestamp);
             }
@@ -437,10 +463,21 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
                 if (_currentTx == null && _decoded.TryGetValue(id, out var hit)) (ts, v) = hit;
                 else
                 {
-                    var blob = (byte[])r.GetValue(1);
-                    if (!Gorilla.TryValidate(blob, out _)) { _badChunks.Add(id); Interlocked.Increment(ref _corruptChunks); continue; }
-                    try { (ts, v) = Gorilla.Decode(blob); }
-                    catch (InvalidDataException) { _badChunks.Add(id); Interlocked.Increment(ref _corruptChunks); continue; }
+                    var blob = r.GetValue(1) as byte[] ?? [];
+                    bool valid = Gorilla.TryValidate(blob, out _);
+                    (ts, v) = ([], []);
+                    if (valid)
+                    {
+                        try { (ts, v) = Gorilla.Decode(blob); }
+                        catch (InvalidDataException) { valid = false; }
+                    }
+                    if (!valid)
+                    {
+                        _badChunks.Add(id);
+                        Interlocked.Increment(ref _corruptChunks);
+                        LogCorruptChunk(id, s, r.GetInt64(2), r.GetInt64(3));
+                        continue;
+                    }
                     // Only committed chunks are cached (compaction reads its own uncommitted writes).
                     if (_currentTx == null)
                     {
@@ -453,7 +490,7 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
                     if (ts[i] >= from && ts[i] < until) vals[(ts[i] - from) / step] = v[i];
             }
         }
-        if (s.HeadCount == 0) return vals;
+        if (!s.HasHead) return vals;
         if (level == 0)
         {
             for (int i = 0; i < s.HeadCount; i++)
@@ -474,6 +511,7 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
                 for (int j = 0; j < coarse.Length; j++) if (coarse[j] is double d) vals[off + j] = d;
             }
         }
+        OverlayBackfill(s, level, from, until, vals);
         return vals;
     }
 
@@ -494,7 +532,7 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
     {
         try { Compact(); }
         catch (ObjectDisposedException) { }
-        catch (Exception e) { Console.Error.WriteLine($"tsdb: compaction failed: {e.Message}"); }
+        catch (Exception e) { _log.LogError("tsdb: compaction failed: {Error}", e.Message); }
     }
 
     /// <summary>
@@ -520,7 +558,7 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
                 sealedSeqs = [];
                 foreach (var (seq, maxTs) in _headRows) if (maxTs < cutoff) sealedSeqs.Add(seq);
                 if (sealedSeqs.Count == 0) { ApplyRetention(now); return; }
-                work = [.. _all.Where(s => s.HeadCount > 0)];
+                work = [.. _all.Where(s => s.HasHead)];
             }
             // Seal CompactionGroup series per transaction. A crash between groups leaves chunks whose points are
             // still in head rows; after restart they are sealed again (same values: reads let later chunks win,
@@ -537,6 +575,7 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
                     ObjectDisposedException.ThrowIf(_disposed, this);
                     foreach (var s in work.AsSpan(g, Math.Min(CompactionGroup, work.Length - g)))
                     {
+                        if (HasSealedBackfill(s, sealedSeqs)) { late.Add(s); continue; } // written into coarser archives: reads them
                         if (SealedPoints(s, sealedSeqs) is not var (ts, vs)) continue;
                         if (NeedsFinerArchive(s, ts[0])) { late.Add(s); continue; }
                         var blobs = new byte[]?[s.Tails.Length];
@@ -551,7 +590,7 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
                 {
                     var tails = (TailChunk?[])s.Tails.Clone();
                     var writes = new List<ChunkWrite>();
-                    var newMax = PlanSeal(s, ts, vs, tails, k => blobs[k], writes.Add, null);
+                    var newMax = PlanSeal(s, 0, ts, vs, tails, k => blobs[k], writes.Add, null);
                     planned.Add((s, newMax, tails, writes));
                 }
                 // 3. Under the lock: one transaction writes the planned chunks and seals the late series.
@@ -570,9 +609,15 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
                         }
                         foreach (var s in late)
                         {
-                            if (SealedPoints(s, sealedSeqs) is not var (ts, vs)) continue;
                             var tails = (TailChunk?[])s.Tails.Clone();
-                            var newMax = PlanSeal(s, ts, vs, tails, k => ReadTailBlob(tails[k], tx), w => ExecuteWrite(w, tx), (k, f, u) => ReadLevel(s, k, f, u));
+                            var newMax = Enumerable.Repeat(long.MinValue, tails.Length).ToArray();
+                            for (int level = 0; level < tails.Length; level++)
+                            {
+                                var points = level == 0 ? SealedPoints(s, sealedSeqs) : SealedBackfill(s, level, sealedSeqs);
+                                if (points is not var (ts, vs)) continue;
+                                var max = PlanSeal(s, level, ts, vs, tails, k => ReadTailBlob(tails[k], tx), w => ExecuteWrite(w, tx), (k, f, u) => ReadLevel(s, k, f, u));
+                                for (int k = 0; k < max.Length; k++) newMax[k] = Math.Max(newMax[k], max[k]);
+                            }
                             updates.Add((s, newMax, tails));
                         }
                         tx.Commit();
@@ -602,9 +647,14 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
                 }
                 foreach (var s in work)
                 {
-                    if (s.HeadCount == 0) continue;
-                    int w = 0;
                     long min = long.MaxValue;
+                    if (s.Backfill != null)
+                    {
+                        s.Backfill.RemoveAll(b => sealedSeqs.Contains(b.Seq));
+                        foreach (var b in s.Backfill) min = Math.Min(min, b.Ts);
+                        if (s.Backfill.Count == 0) s.Backfill = null;
+                    }
+                    int w = 0;
                     for (int i = 0; i < s.HeadCount; i++)
                     {
                         if (sealedSeqs.Contains(s.HeadSeq[i])) continue;
@@ -684,24 +734,25 @@ internal sealed class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
     private sealed record ChunkWrite(long Id, bool Update, long MinTs, long MaxTs, long Expires, byte[] Data);
 
     /// <summary>
-    /// Plans the level-0 chunk and rollup chunks for one series' sealed points; returns the new per-level max.
+    /// Plans the chunk of archive <paramref name="first"/> (0, or the archive back-filled points were written into) and the
+    /// rollup chunks of the coarser archives for one series' sealed points; returns the new per-level max.
     /// <paramref name="readFiner"/> (late data only, under the lock) reads an archive as written so far.
     /// </summary>
-    private long[] PlanSeal(SeriesState s, long[] ts, double[] vs, TailChunk?[] tails, Func<int, byte[]?> tailBlob,
+    private long[] PlanSeal(SeriesState s, int first, long[] ts, double[] vs, TailChunk?[] tails, Func<int, byte[]?> tailBlob,
         Action<ChunkWrite> emit, Func<int, long, long, double?[]>? readFiner)
     {
         var archives = s.Schema.Archives;
         var newMax = Enumerable.Repeat(long.MinValue, archives.Length).ToArray();
         long minTs = ts[0], maxTs = ts[^1];
-        emit(PlanChunk(s, 0, ts, vs, archives[0].Retention, tails, tailBlob(0)));
-        newMax[0] = maxTs;
+        emit(PlanChunk(s, first, ts, vs, archives[first].Retention, tails, tailBlob(first)));
+        newMax[first] = maxTs;
 
-        long prevStep = archives[0].Step;
+        long prevStep = archives[first].Step;
         long prevFrom = minTs;
         var prev = new double?[(maxTs - minTs) / prevStep + 1];
         for (int i = 0; i < ts.Length; i++) prev[(ts[i] - minTs) / prevStep] = vs[i];
 
-        for (int k = 1; k < archives.Length; k++)
+        for (int k = first + 1; k < archives.Length; k++)
         {
             long step = archives[k].Step;
             long rFrom = AlignDown(minTs, step), rUntil = AlignDown(maxTs, step) + step;
