@@ -406,7 +406,13 @@ internal sealed partial class DeployService : IDisposable
         if (graphite)
         {
             var data = JsonSerializer.Serialize(new { id = d.Id, service = d.Service, env = d.Env, version = d.Version, branch = d.Branch, by = d.By, @event = ev, text });
-            notices.Add(() => { _events?.Add(text, ["deploy", d.Service, d.Env], data, now.ToUnixTimeSeconds()); return Task.CompletedTask; });
+            notices.Add(() =>
+            {
+                // The deploy is already recorded: a failed annotation is reported, not turned into a failed marker.
+                try { _events?.Add(text, ["deploy", d.Service, d.Env], data, now.ToUnixTimeSeconds()); }
+                catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException) { _log.LogWarning("deploy {Id}: Graphite event not written: {Error}", d.Id, e.Message); }
+                return Task.CompletedTask;
+            });
         }
         notices.Add(() =>
         {
