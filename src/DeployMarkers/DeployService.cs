@@ -299,9 +299,15 @@ internal sealed partial class DeployService : IDisposable
                 if (v.Verdict != "pending")
                 {
                     // For dashboards: verdicts per service and environment, and how long a deploy waited for its verdict.
+                    // Sent once the verdict is written (with the announcements below), so a verdict not saved is not counted.
                     var prefix = $"{_options.MetricPrefix}.{d.Service}.{d.Env}";
-                    Measure($"{prefix}.verdict.{v.Verdict}", 1);
-                    if (d.FinishedAt is { } finished) Measure($"{prefix}.time_to_verdict_seconds", Math.Max(0, (now - finished).TotalSeconds));
+                    var waited = d.FinishedAt is { } finished ? Math.Max(0, (now - finished).TotalSeconds) : (double?)null;
+                    notices.Add(() =>
+                    {
+                        Measure($"{prefix}.verdict.{v.Verdict}", 1);
+                        if (waited is { } w) Measure($"{prefix}.time_to_verdict_seconds", w);
+                        return Task.CompletedTask;
+                    });
                 }
                 switch (v.Verdict)
                 {
@@ -317,7 +323,6 @@ internal sealed partial class DeployService : IDisposable
                         rollback = true;
                         // An open rollback record (no end) tells `observe deploy finish --wait` that a rollback is coming.
                         d.Rollback = new RollbackRecord(svc.Rollback.Command.Count > 0 ? "command" : "webhook", null, now, null, false, null, null, false, "", null);
-                        _rollingBack[$"{d.Service}/{d.Env}"] = d.Id;
                         break;
                     case "fail":
                         var why = d.RollbackOf != null ? "it is itself a rollback, so it is not rolled back again" : "automatic rollback is off";
@@ -326,6 +331,8 @@ internal sealed partial class DeployService : IDisposable
                 }
                 Stage(d);
                 Commit();
+                // Markers posted from now on belong to the rollback (only once the verdict that starts it is saved).
+                if (rollback) _rollingBack[$"{d.Service}/{d.Env}"] = d.Id;
             }
             finally { _gate.Release(); }
             foreach (var n in notices) await n().ConfigureAwait(false);
