@@ -141,4 +141,26 @@ public class DamagedStoreTests
         Assert.Contains(lines, l => l.Text.Contains("flip.s0 (archive 0) covering " + $"{DateTimeOffset.FromUnixTimeSeconds(Now - 600):u}"));
         Assert.All(lines, l => Assert.False(l.HasException));
     }
+
+    [Fact]
+    public void A_corrupt_head_row_is_logged_with_its_flush_and_number_of_points()
+    {
+        var time = new FakeTime(Now);
+        var o = TestStore.Options();
+        using (var s = TimeSeriesStore.Open(o, time))
+            TestStore.Write(s, Now - 10, [.. Enumerable.Range(0, 500).Select(i => ($"head.s{i}", (double)i, Now - 10))]);
+        using (var c = new SqliteConnection($"Data Source={Path.Combine(o.DataDir, "tsdb.db")};Pooling=False"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "UPDATE head SET data = CAST(substr(data, 1, 40) || randomblob(4) || substr(data, 45) AS BLOB)";
+            Assert.Equal(1, cmd.ExecuteNonQuery());
+        }
+        var log = new ListLogger();
+        using var r = TimeSeriesStore.Open(o, time, log);
+        Assert.Equal(1, r.CorruptHeadRows);
+        var line = Assert.Single(log.Lines, l => l.Text.Contains("corrupt head row"));
+        Assert.Contains($"flush of {DateTimeOffset.FromUnixTimeSeconds(Now - 10):u}", line.Text);
+        Assert.Contains("500 points", line.Text);
+    }
 }
