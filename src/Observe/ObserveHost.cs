@@ -113,6 +113,7 @@ internal static class ObserveHost
         app.UseAuthentication();
         app.UseAuthorization();
         app.Services.ExportCollectorMetrics();
+        app.Services.ExportStorageMetrics();
         if (config.Logs.Enabled) app.Services.ExportLogMetrics();
         ExportSpoolMetrics(app.Services.GetServices<ISpoolStatsSource>().ToArray());
         // With the exposition on, one scrape target serves both: Observe's own metrics, then the aggregated ones.

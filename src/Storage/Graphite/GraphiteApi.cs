@@ -19,13 +19,14 @@ public static class GraphiteApi
 {
     /// <summary>Maps the Graphite API onto <paramref name="app"/>, reading series from <paramref name="reader"/>.</summary>
     public static IEndpointRouteBuilder MapGraphiteApi(this IEndpointRouteBuilder app, ISeriesReader reader, GraphiteEventStore events,
-        RenderLimitOptions? limits = null) =>
-        MapGraphiteApi(app, reader, events, () => DateTimeOffset.UtcNow.ToUnixTimeSeconds(), limits);
+        RenderLimitOptions? limits = null, StorageLimitHits? hits = null) =>
+        MapGraphiteApi(app, reader, events, () => DateTimeOffset.UtcNow.ToUnixTimeSeconds(), limits, hits);
 
     internal static IEndpointRouteBuilder MapGraphiteApi(this IEndpointRouteBuilder app, ISeriesReader reader, GraphiteEventStore events, Func<long> clock,
-        RenderLimitOptions? limits = null)
+        RenderLimitOptions? limits = null, StorageLimitHits? hits = null)
     {
         limits ??= new RenderLimitOptions();
+        var limitHits = hits ?? new StorageLimitHits();
         var renderSlots = new SemaphoreSlim(limits.MaxConcurrent, limits.MaxConcurrent);
         // ASP.NET routing matches a trailing slash too: "/events" also serves "/events/".
         string[] getPost = ["GET", "POST"];
@@ -37,20 +38,20 @@ public static class GraphiteApi
                     "text/plain", statusCode: 429);
             try { return Render(p, reader, events, clock(), limits); }
             finally { renderSlots.Release(); }
-        });
-        Map(app, "/metrics/find", getPost, p => Find(p, reader));
-        Map(app, "/metrics/expand", getPost, p => Expand(p, reader));
-        Map(app, "/metrics/index.json", getPost, p => Json(Index(reader)));
-        MapAsync(app, "/events", ["GET"], (http, p) => Events(http, p, events, clock()));
+        }, limitHits);
+        Map(app, "/metrics/find", getPost, p => Find(p, reader), limitHits);
+        Map(app, "/metrics/expand", getPost, p => Expand(p, reader), limitHits);
+        Map(app, "/metrics/index.json", getPost, p => Json(Index(reader)), limitHits);
+        MapAsync(app, "/events", ["GET"], (http, p) => Events(http, p, events, clock()), limitHits);
         // Posting an event is a write: the host's "ingest" policy (a bearer token when auth is configured).
-        MapAsync(app, "/events", ["POST"], (http, p) => Events(http, p, events, clock())).RequireAuthorization("ingest");
-        Map(app, "/events/get_data", ["GET"], p => Json(FetchEvents(p, events, clock())));
-        Map(app, "/tags", ["GET"], p => Json(TagList(p, reader)));
-        Map(app, "/tags/findSeries", getPost, p => Json(FindSeries(p, reader)));
-        Map(app, "/tags/autoComplete/tags", getPost, p => Json(AutoCompleteTags(p, reader)));
-        Map(app, "/tags/autoComplete/values", getPost, p => Json(AutoCompleteValues(p, reader)));
-        Map(app, "/functions", ["GET"], _ => Json(FunctionsJson()));
-        Map(app, "/version", ["GET"], _ => Results.Text("1.1.8", "text/plain"));
+        MapAsync(app, "/events", ["POST"], (http, p) => Events(http, p, events, clock()), limitHits).RequireAuthorization("ingest");
+        Map(app, "/events/get_data", ["GET"], p => Json(FetchEvents(p, events, clock())), limitHits);
+        Map(app, "/tags", ["GET"], p => Json(TagList(p, reader)), limitHits);
+        Map(app, "/tags/findSeries", getPost, p => Json(FindSeries(p, reader)), limitHits);
+        Map(app, "/tags/autoComplete/tags", getPost, p => Json(AutoCompleteTags(p, reader)), limitHits);
+        Map(app, "/tags/autoComplete/values", getPost, p => Json(AutoCompleteValues(p, reader)), limitHits);
+        Map(app, "/functions", ["GET"], _ => Json(FunctionsJson()), limitHits);
+        Map(app, "/version", ["GET"], _ => Results.Text("1.1.8", "text/plain"), limitHits);
         return app;
     }
 
@@ -77,15 +78,16 @@ public static class GraphiteApi
         return new Params(d);
     }
 
-    private static void Map(IEndpointRouteBuilder app, string path, string[] methods, Func<Params, IResult> handler) =>
-        MapAsync(app, path, methods, Sync(handler));
+    private static void Map(IEndpointRouteBuilder app, string path, string[] methods, Func<Params, IResult> handler, StorageLimitHits hits) =>
+        MapAsync(app, path, methods, Sync(handler), hits);
 
     private static Func<HttpContext, Params, Task<IResult>> Sync(Func<Params, IResult> handler) => (_, p) => Task.FromResult(handler(p));
 
-    private static IEndpointConventionBuilder MapAsync(IEndpointRouteBuilder app, string path, string[] methods, Func<HttpContext, Params, Task<IResult>> handler) =>
-        app.MapMethods(path, methods, (RequestDelegate)(http => Guard(http, handler)));
+    private static IEndpointConventionBuilder MapAsync(IEndpointRouteBuilder app, string path, string[] methods, Func<HttpContext, Params, Task<IResult>> handler,
+        StorageLimitHits hits) =>
+        app.MapMethods(path, methods, (RequestDelegate)(http => Guard(http, handler, hits)));
 
-    private static async Task Guard(HttpContext http, Func<HttpContext, Params, Task<IResult>> handler)
+    private static async Task Guard(HttpContext http, Func<HttpContext, Params, Task<IResult>> handler, StorageLimitHits hits)
     {
         IResult result;
         try
@@ -95,6 +97,7 @@ public static class GraphiteApi
         }
         catch (GraphiteInputException e)
         {
+            if (e is GraphiteLimitException limit) hits.Hit(limit.Key);
             result = Results.Text(e.Message, "text/plain", statusCode: 400);
         }
         catch (BadHttpRequestException e)
@@ -151,17 +154,20 @@ public static class GraphiteApi
     {
         if (limits != null && req.Targets.Count > limits.MaxTargets)
             throw new GraphiteInputException($"{req.Targets.Count} targets in one request; at most {limits.MaxTargets} (storage.render.maxTargets)");
-        var nodes = req.Targets.Where(t => !string.IsNullOrWhiteSpace(t)).Select(TargetParser.Parse).ToList();
+        limits ??= new RenderLimitOptions();
+        var targets = req.Targets.Where(t => !string.IsNullOrWhiteSpace(t)).ToList();
+        var nodes = targets.Select(t => TargetParser.Parse(t, limits.MaxDepth)).ToList();
         var ctx = new RenderContext(req.From, req.Until, req.Now, req.XFilesFactor, reader, events, Evaluator.PathExpressions(nodes),
-            limits != null ? new PointBudget(limits.MaxPoints) : null);
+            new RenderBudget(limits));
         var data = new List<TimeSeries>();
-        foreach (var t in req.Targets)
+        for (var i = 0; i < nodes.Count; i++)
         {
-            try { data.AddRange(Evaluator.EvaluateTarget(ctx, t)); }
+            try { data.AddRange(Evaluator.EvaluateTarget(ctx, nodes[i])); }
             catch (GraphiteInputException) { throw; }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                throw new GraphiteInputException($"Error evaluating target \"{t}\": {e.Message}");
+                var t = targets[i];
+                throw new GraphiteInputException($"Error evaluating target \"{(t.Length > 200 ? t[..200] + "…" : t)}\": {e.Message}");
             }
         }
         return data;
