@@ -34,8 +34,11 @@ public static class GraphiteApi
         {
             // Beyond the limit, answer at once rather than queue: a queue of renders would hold their memory too.
             if (!renderSlots.Wait(0))
+            {
+                limitHits.Hit("storage.render.maxConcurrent");
                 return Results.Text($"too many render requests at once (storage.render.maxConcurrent = {limits.MaxConcurrent}); retry shortly",
                     "text/plain", statusCode: 429);
+            }
             try { return Render(p, reader, events, clock(), limits); }
             finally { renderSlots.Release(); }
         }, limitHits);
@@ -153,7 +156,7 @@ public static class GraphiteApi
     internal static List<TimeSeries> Evaluate(RenderRequest req, ISeriesReader reader, GraphiteEventStore? events, RenderLimitOptions? limits = null)
     {
         if (limits != null && req.Targets.Count > limits.MaxTargets)
-            throw new GraphiteInputException($"{req.Targets.Count} targets in one request; at most {limits.MaxTargets} (storage.render.maxTargets)");
+            throw new GraphiteLimitException("storage.render.maxTargets", $"{req.Targets.Count} targets in one request; at most {limits.MaxTargets} (storage.render.maxTargets)");
         limits ??= new RenderLimitOptions();
         var targets = req.Targets.Where(t => !string.IsNullOrWhiteSpace(t)).ToList();
         var nodes = targets.Select(t => TargetParser.Parse(t, limits.MaxDepth)).ToList();
