@@ -560,7 +560,7 @@ internal static partial class Evaluator
             var eff = xFilesFactor ?? s.XFilesFactor;
             for (var i = (int)windowPoints; i < s.Values.Count; i++)
             {
-                if ((i & 1023) == 0) c.Ctx.Budget?.CheckTime(); // windowPoints per point: quadratic in the worst case
+                c.Ctx.Budget?.CheckTime(); // each point costs windowPoints steps: quadratic in the worst case
                 var nonNull = new List<double?>();
                 for (var j = (int)(i - windowPoints); j < i; j++) if (s.Values[j].HasValue) nonNull.Add(s.Values[j]);
                 vals.Add(nonNull.Count > 0 && Xff(nonNull.Count, windowPoints, eff) ? cf(nonNull) : null);

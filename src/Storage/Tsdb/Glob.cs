@@ -211,7 +211,7 @@ internal sealed class MetricTrie
 {
     private sealed class Node
     {
-        public ConcurrentDictionary<string, Node>? Children; // null for a leaf that is not also a branch (most nodes)
+        public volatile ConcurrentDictionary<string, Node>? Children; // null for a leaf that is not also a branch (most nodes)
         public volatile bool IsLeaf;
     }
 
