@@ -202,7 +202,7 @@ public static class StorageHosting
     {
         var sp = app.ServiceProvider;
         return app.MapGraphiteApi(sp.GetRequiredService<ISeriesReader>(), sp.GetRequiredService<GraphiteEventStore>(),
-            sp.GetRequiredService<StorageOptions>().Render, sp.GetService<StorageLimitHits>());
+            sp.GetRequiredService<StorageOptions>().Render, sp.GetService<StorageLimitHits>(), sp.GetRequiredService<StorageOptions>().MaxFindResults);
     }
 }
 

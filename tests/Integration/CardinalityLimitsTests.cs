@@ -46,10 +46,17 @@ public class CardinalityLimitsTests
         }
         using (var res = await http.GetAsync("/metrics/find?query=pl.n000*"))
             Assert.Equal(HttpStatusCode.OK, res.StatusCode); // 100 stored, 10 of them match
+        // Many patterns in one /metrics/expand are bounded together: 6 × 10 paths.
+        var six = string.Join("&", Enumerable.Range(0, 6).Select(i => $"query=pl.n00{i}*"));
+        using (var res = await http.GetAsync("/metrics/expand?" + six))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, res.StatusCode);
+            Assert.Contains("match more than 50 paths together", await res.Content.ReadAsStringAsync());
+        }
         using var stats = JsonDocument.Parse(await http.GetStringAsync("/stats"));
         var storage = stats.RootElement.GetProperty("storage");
         Assert.Equal(901, storage.GetProperty("seriesDroppedByLimit").GetInt64());
-        Assert.Equal(1, storage.GetProperty("limitHits").GetProperty("storage.maxFindResults").GetInt64());
+        Assert.Equal(2, storage.GetProperty("limitHits").GetProperty("storage.maxFindResults").GetInt64());
     }
 
     private static async Task Send(IPEndPoint endpoint, string text)

@@ -19,11 +19,11 @@ public static class GraphiteApi
 {
     /// <summary>Maps the Graphite API onto <paramref name="app"/>, reading series from <paramref name="reader"/>.</summary>
     public static IEndpointRouteBuilder MapGraphiteApi(this IEndpointRouteBuilder app, ISeriesReader reader, GraphiteEventStore events,
-        RenderLimitOptions? limits = null, StorageLimitHits? hits = null) =>
-        MapGraphiteApi(app, reader, events, () => DateTimeOffset.UtcNow.ToUnixTimeSeconds(), limits, hits);
+        RenderLimitOptions? limits = null, StorageLimitHits? hits = null, int maxFindResults = 100_000) =>
+        MapGraphiteApi(app, reader, events, () => DateTimeOffset.UtcNow.ToUnixTimeSeconds(), limits, hits, maxFindResults);
 
     internal static IEndpointRouteBuilder MapGraphiteApi(this IEndpointRouteBuilder app, ISeriesReader reader, GraphiteEventStore events, Func<long> clock,
-        RenderLimitOptions? limits = null, StorageLimitHits? hits = null)
+        RenderLimitOptions? limits = null, StorageLimitHits? hits = null, int maxFindResults = 100_000)
     {
         limits ??= new RenderLimitOptions();
         var limitHits = hits ?? new StorageLimitHits();
@@ -43,7 +43,7 @@ public static class GraphiteApi
             finally { renderSlots.Release(); }
         }, limitHits);
         Map(app, "/metrics/find", getPost, p => Find(p, reader), limitHits);
-        Map(app, "/metrics/expand", getPost, p => Expand(p, reader), limitHits);
+        Map(app, "/metrics/expand", getPost, p => Expand(p, reader, maxFindResults), limitHits);
         Map(app, "/metrics/index.json", getPost, p => Json(Index(reader)), limitHits);
         MapAsync(app, "/events", ["GET"], (http, p) => Events(http, p, events, clock()), limitHits);
         // Posting an event is a write: the host's "ingest" policy (a bearer token when auth is configured).
@@ -523,13 +523,20 @@ public static class GraphiteApi
             : throw new GraphiteInputException($"Invalid int value '{v}' for param {name}");
     }
 
-    private static IResult Expand(Params p, ISeriesReader reader)
+    private static IResult Expand(Params p, ISeriesReader reader, int maxFindResults)
     {
         var groupByExpr = ParamInt(p, "groupByExpr", 0) != 0;
         var leavesOnly = ParamInt(p, "leavesOnly", 0) != 0;
         var results = new Dictionary<string, SortedSet<string>>();
+        long total = 0;
         foreach (var q in p.GetList("query"))
+        {
             results[q] = new SortedSet<string>(reader.Find(q).Where(n => n.IsLeaf || !leavesOnly).Select(n => n.Path), StringComparer.Ordinal);
+            // Each pattern is bounded by the store; many patterns in one request are bounded together.
+            if ((total += results[q].Count) > maxFindResults)
+                throw new GraphiteLimitException("storage.maxFindResults",
+                    $"the patterns of this request match more than {maxFindResults} paths together (storage.maxFindResults)");
+        }
         object body = groupByExpr
             ? results.ToDictionary(r => r.Key, r => r.Value.ToList())
             : results.Values.SelectMany(s => s).Distinct().OrderBy(x => x, StringComparer.Ordinal).ToList();
