@@ -124,7 +124,7 @@ internal static partial class Evaluator
             else throw new GraphiteInputException($"seriesByTag arguments must be strings (at position {a.Position})");
         }
         if (exprs.Count == 0) throw new GraphiteInputException("seriesByTag needs at least one tag expression");
-        return FetchNames(ctx, TagQuery.FindSeries(ctx.Reader.TaggedSeries(), exprs), call.Raw);
+        return FetchNames(ctx, TagQuery.FindSeries(ctx.Reader.TaggedSeries(), exprs, ctx.Budget), call.Raw);
     }
 
     // ---------------- helpers shared by functions (graphite-web functions.py) ----------------

@@ -105,4 +105,22 @@ public class RenderBoundsTests
         var e = Assert.Throws<GraphiteLimitException>(() => budget.Take(10));
         Assert.Equal("storage.render.timeoutSeconds", e.Key);
     }
+
+    [Fact]
+    public void Tag_queries_run_under_the_time_budget_and_the_tags_filter_regex_has_a_timeout()
+    {
+        var time = new Observe.TestSupport.ManualTimeProvider(DateTimeOffset.FromUnixTimeSeconds(Now));
+        var budget = new RenderBudget(1000, 1000, TimeSpan.FromSeconds(30), time);
+        time.Advance(TimeSpan.FromSeconds(31));
+        var e = Assert.Throws<GraphiteLimitException>(() => TagQuery.FindSeries(["cpu;dc=east", "cpu;dc=west"], ["name=cpu"], budget));
+        Assert.Equal("storage.render.timeoutSeconds", e.Key);
+
+        // /tags?filter= is a user regex over tag names: (a+)+b against a 40-letter name backtracks 2^40 times.
+        var store = new MemorySeriesStore("10s:1d", () => Now);
+        store.Write("x;" + new string('a', 40) + "=v", 1, Now - 60);
+        var p = new GraphiteApi.Params(new() { ["filter"] = ["(a+)+b"] });
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Throws<System.Text.RegularExpressions.RegexMatchTimeoutException>(() => GraphiteApi.TagList(p, store));
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(10), $"took {sw.Elapsed}");
+    }
 }
