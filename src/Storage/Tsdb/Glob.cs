@@ -5,10 +5,13 @@ namespace Observe.Storage.Tsdb;
 
 /// <summary>
 /// Graphite glob for one path node: <c>*</c>, <c>?</c>, <c>[a-z0-9]</c> (<c>[!x]</c> or <c>[^x]</c> negates), <c>{a,b}</c>
-/// (nestable), mixed. Compiled to a small automaton and run over the name as a set of states (Thompson's construction):
-/// time is at most name length × pattern length, never exponential, where a backtracking regex took seconds for
-/// <c>*a*a*a*a*a*a*a*b</c> against a long name. Compiling is cheap, so nothing is cached: each find compiles its own
-/// pattern nodes once (a cache of every pattern ever asked for was memory that only grew).
+/// (nestable), mixed — the semantics of the regex translation it replaced, without its backtracking (seconds to forever
+/// for <c>*a*a*a*a*a*a*a*b</c> against a long name). Braces are expanded (up to <see cref="MaxAlternatives"/>) and each
+/// alternative, a run of fixed-width pieces between stars, is matched greedily: prefix and suffix in place, each
+/// middle piece at its leftmost place (vectorised IndexOf for plain text) — at most name length × pattern length steps.
+/// More alternatives than that run on a small automaton over sets of states (Thompson's construction), equally bounded.
+/// Compiling is cheap, so nothing is cached: each find compiles its pattern nodes once (a cache of every pattern ever
+/// asked for was memory that only grew).
 /// </summary>
 internal sealed class Glob
 {
@@ -16,9 +19,13 @@ internal sealed class Glob
 
     private readonly record struct Inst(Op Op, char C = '\0', int X = 0, int Y = 0);
 
+    /// <summary>Brace expansions matched piece by piece; beyond this many the automaton runs instead.</summary>
+    private const int MaxAlternatives = 64;
+
     private readonly string? _literal;
     private readonly Inst[] _prog = [];
     private readonly List<(bool Negate, List<(char Lo, char Hi)> Ranges)> _classes = [];
+    private readonly Alternative[]? _alternatives;
 
     private Glob(string pattern)
     {
@@ -36,7 +43,11 @@ internal sealed class Glob
             // What the regex translation did with a pattern it could not compile (an empty or reversed class): match it literally.
             _literal = pattern;
             _classes.Clear();
+            return;
         }
+        int at = 0;
+        var expanded = ExpandSeq(pattern, ref at, topLevel: true);
+        if (expanded != null) _alternatives = [.. expanded.Select(items => new Alternative(items))];
     }
 
     public static bool HasWildcards(string node) => node.AsSpan().IndexOfAny("*?[{") >= 0;
@@ -130,6 +141,17 @@ internal sealed class Glob
     public bool IsMatch(ReadOnlySpan<char> s)
     {
         if (_literal != null) return s.SequenceEqual(_literal);
+        // '*' and '?' never match a newline (the regex '.'); the piecewise matcher lets '*' span anything
+        if (_alternatives != null && s.IndexOf('\n') < 0)
+        {
+            foreach (var alt in _alternatives) if (alt.IsMatch(s, this)) return true;
+            return false;
+        }
+        return RunAutomaton(s);
+    }
+
+    private bool RunAutomaton(ReadOnlySpan<char> s)
+    {
         int n = _prog.Length;
         // Two state lists and a per-step mark: each state is added at most once per character.
         Span<int> bufA = n <= 256 ? stackalloc int[n] : new int[n];
@@ -190,6 +212,118 @@ internal sealed class Glob
                 continue;
             }
             list[count++] = x;
+        }
+    }
+
+    // ---------------- brace expansion and piecewise matching ----------------
+
+    private enum Kind : byte { Char, Any, Class, Star }
+
+    private readonly record struct Item(Kind Kind, char C = '\0', int Class = 0);
+
+    /// <summary>
+    /// Every expansion of the sequence at <paramref name="i"/> (up to the ',' or '}' ending it inside braces) as items,
+    /// parsed as <see cref="CompileSeq"/> does; null when there would be more than <see cref="MaxAlternatives"/>.
+    /// </summary>
+    private List<List<Item>>? ExpandSeq(string p, ref int i, bool topLevel)
+    {
+        var acc = new List<List<Item>> { new() };
+        void Append(Item item) { foreach (var a in acc) a.Add(item); }
+        while (i < p.Length)
+        {
+            char c = p[i];
+            switch (c)
+            {
+                case '*': Append(new Item(Kind.Star)); i++; break;
+                case '?': Append(new Item(Kind.Any)); i++; break;
+                case '[':
+                    int close = p.IndexOf(']', i + 1);
+                    if (close < 0) { Append(new Item(Kind.Char, '[')); i++; break; }
+                    Append(new Item(Kind.Class, Class: ParseClass(p.AsSpan(i + 1, close - i - 1))));
+                    i = close + 1;
+                    break;
+                case '{':
+                    i++;
+                    var options = new List<List<Item>>();
+                    while (true)
+                    {
+                        var sub = ExpandSeq(p, ref i, topLevel: false);
+                        if (sub == null) return null;
+                        options.AddRange(sub);
+                        if (i < p.Length && p[i] == ',') { i++; continue; }
+                        if (i < p.Length) i++; // the closing '}' (an unclosed brace ends with the pattern)
+                        break;
+                    }
+                    if ((long)acc.Count * options.Count > MaxAlternatives) return null;
+                    acc = [.. from a in acc from o in options select (List<Item>)[.. a, .. o]];
+                    break;
+                case '}' or ',' when !topLevel:
+                    return acc;
+                default: Append(new Item(Kind.Char, c)); i++; break;
+            }
+        }
+        return acc;
+    }
+
+    /// <summary>One brace-free alternative: fixed-width pieces between stars.</summary>
+    private sealed class Alternative
+    {
+        private readonly Item[][] _pieces;   // pieces[0] is before the first star, pieces[^1] after the last
+        private readonly string?[] _text;    // a piece's plain text when it is only literal characters (for IndexOf)
+
+        public Alternative(List<Item> items)
+        {
+            var pieces = new List<Item[]> { };
+            var current = new List<Item>();
+            foreach (var item in items)
+            {
+                if (item.Kind == Kind.Star) { pieces.Add([.. current]); current.Clear(); }
+                else current.Add(item);
+            }
+            pieces.Add([.. current]);
+            _pieces = [.. pieces];
+            _text = [.. _pieces.Select(p => p.All(x => x.Kind == Kind.Char) ? new string([.. p.Select(x => x.C)]) : null)];
+        }
+
+        public bool IsMatch(ReadOnlySpan<char> s, Glob g)
+        {
+            var first = _pieces[0];
+            if (_pieces.Length == 1) return s.Length == first.Length && At(0, s, 0, g);
+            var last = _pieces[^1];
+            if (s.Length < first.Length + last.Length) return false;
+            if (!At(0, s, 0, g) || !At(_pieces.Length - 1, s, s.Length - last.Length, g)) return false;
+            int pos = first.Length, end = s.Length - last.Length;
+            // Leftmost placement of each middle piece is never worse for the pieces after it: no backtracking needed.
+            for (int k = 1; k < _pieces.Length - 1; k++)
+            {
+                var piece = _pieces[k];
+                if (piece.Length == 0) continue;
+                int found = _text[k] is { } text ? s[pos..end].IndexOf(text, StringComparison.Ordinal) : Scan(piece, s[pos..end], g);
+                if (found < 0) return false;
+                pos += found + piece.Length;
+            }
+            return true;
+        }
+
+        private static int Scan(Item[] piece, ReadOnlySpan<char> s, Glob g)
+        {
+            for (int at = 0; at + piece.Length <= s.Length; at++) if (At(piece, s, at, g)) return at;
+            return -1;
+        }
+
+        private bool At(int k, ReadOnlySpan<char> s, int at, Glob g) =>
+            _text[k] is { } text ? s.Slice(at, text.Length).SequenceEqual(text) : At(_pieces[k], s, at, g);
+
+        private static bool At(Item[] piece, ReadOnlySpan<char> s, int at, Glob g)
+        {
+            for (int k = 0; k < piece.Length; k++)
+            {
+                var item = piece[k];
+                char ch = s[at + k];
+                bool ok = item.Kind switch { Kind.Char => item.C == ch, Kind.Any => ch != '\n', _ => g.InClass(item.Class, ch) };
+                if (!ok) return false;
+            }
+            return true;
         }
     }
 
