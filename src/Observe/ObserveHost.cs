@@ -114,6 +114,7 @@ internal static class ObserveHost
         app.UseAuthentication();
         app.UseAuthorization();
         app.Services.ExportCollectorMetrics();
+        app.Services.ExportStorageMetrics();
         if (config.Logs.Enabled) app.Services.ExportLogMetrics();
         ExportSpoolMetrics(app.Services.GetServices<ISpoolStatsSource>().ToArray());
         ExportStoreDamageMetrics(app.Services.GetService<Func<StorageStats>>());

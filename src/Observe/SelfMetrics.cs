@@ -68,6 +68,7 @@ internal sealed class SelfMetrics(
             Gauge("storage.series", st.Series);
             Gauge("storage.head_points", st.HeadPoints);
             Gauge("storage.corrupt_chunks", st.CorruptChunks);
+            Rate("storage.series_dropped", st.SeriesDroppedByLimit);
         }
         foreach (var spool in spools())
         {

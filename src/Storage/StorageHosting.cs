@@ -112,6 +112,12 @@ public static class StorageConfig
         if (options.Render.MaxTargets < 1) problems.Add(new($"{prefix}.render.maxTargets", "must be at least 1"));
         if (options.Render.MaxPoints < 1) problems.Add(new($"{prefix}.render.maxPoints", "must be at least 1"));
         if (options.Render.MaxConcurrent < 1) problems.Add(new($"{prefix}.render.maxConcurrent", "must be at least 1"));
+        if (options.Render.MaxDepth is < 1 or > Graphite.TargetParser.MaxDepthCeiling)
+            problems.Add(new($"{prefix}.render.maxDepth", $"must be between 1 and {Graphite.TargetParser.MaxDepthCeiling}"));
+        if (options.Render.MaxPointsProduced < 1) problems.Add(new($"{prefix}.render.maxPointsProduced", "must be at least 1"));
+        if (options.Render.TimeoutSeconds < 1) problems.Add(new($"{prefix}.render.timeoutSeconds", "must be at least 1"));
+        if (options.MaxSeries < 1) problems.Add(new($"{prefix}.maxSeries", "must be at least 1"));
+        if (options.MaxFindResults < 1) problems.Add(new($"{prefix}.maxFindResults", "must be at least 1"));
         for (var i = 0; i < options.Schemas.Count; i++)
         {
             var r = options.Schemas[i];
@@ -138,8 +144,11 @@ public static class StorageConfig
 }
 
 /// <summary>What /stats shows of the embedded store.</summary>
+/// <param name="SeriesDroppedByLimit">points not stored because their series would be beyond <c>storage.maxSeries</c></param>
+/// <param name="LimitHits">requests refused per bound (its configuration key), see <see cref="StorageLimitHits"/></param>
 public sealed record StorageStats(string DatabasePath, int Series, int HeadPoints, long LastPersistedBatchTimestamp, long CorruptChunks, long CorruptHeadRows,
-    long PointsBeyondRetention = 0);
+    long PointsBeyondRetention = 0,
+    long SeriesDroppedByLimit = 0, IReadOnlyDictionary<string, long>? LimitHits = null);
 
 /// <summary>The host's entry points into storage: the embedded store, the events store and the Graphite API.</summary>
 public static class StorageHosting
@@ -157,17 +166,36 @@ public static class StorageHosting
         if (embeddedSink) services.AddSingleton<IMetricSink>(sp => sp.GetRequiredService<TimeSeriesStore>());
         services.AddSingleton(sp => GraphiteEventStore.Open(options.DataDir, Logger(sp, "Observe.Storage.Events")));
         services.AddSingleton<ISeriesQuery>(sp => new GraphiteSeriesQuery(sp.GetRequiredService<ISeriesReader>(), sp.GetRequiredService<GraphiteEventStore>()));
+        services.AddSingleton<StorageLimitHits>();
         services.AddSingleton<Func<StorageStats>>(sp =>
         {
             var store = sp.GetRequiredService<TimeSeriesStore>();
+            var hits = sp.GetRequiredService<StorageLimitHits>();
             return () => new StorageStats(store.DatabasePath, store.SeriesCount, store.HeadPointCount,
-                store.LastPersistedBatchTimestamp, store.CorruptChunks, store.CorruptHeadRows, store.PointsBeyondRetention);
+                store.LastPersistedBatchTimestamp, store.CorruptChunks, store.CorruptHeadRows, store.PointsBeyondRetention, store.SeriesDroppedByLimit, hits.Snapshot());
         });
         return services;
     }
 
     internal static ILogger Logger(IServiceProvider sp, string category) =>
         sp.GetService<ILoggerFactory>()?.CreateLogger(category) ?? NullLogger.Instance;
+
+    /// <summary>Exports the store's size and its bounds' counters on the Prometheus registry (read at scrape time).</summary>
+    public static void ExportStorageMetrics(this IServiceProvider services, Prometheus.CollectorRegistry? registry = null)
+    {
+        var f = Prometheus.Metrics.WithCustomRegistry(registry ?? Prometheus.Metrics.DefaultRegistry);
+        var snapshot = services.GetRequiredService<Func<StorageStats>>();
+        var series = f.CreateGauge("observe_storage_series", "Series in the embedded store");
+        var dropped = f.CreateGauge("observe_storage_series_dropped_total", "Points not stored because their series would exceed storage.maxSeries");
+        var hits = f.CreateGauge("observe_limit_hits_total", "Requests refused by a bound, by its configuration key (docs/limits.md)", "limit");
+        (registry ?? Prometheus.Metrics.DefaultRegistry).AddBeforeCollectCallback(() =>
+        {
+            var s = snapshot();
+            series.Set(s.Series);
+            dropped.Set(s.SeriesDroppedByLimit);
+            foreach (var (key, n) in s.LimitHits ?? new Dictionary<string, long>()) hits.WithLabels(key).Set(n);
+        });
+    }
 
     /// <summary>DogStatsD events → Graphite events (annotations), for the host to route <c>_e</c> events to.</summary>
     public static IStatsdEventSink StatsdEventsToGraphite(IServiceProvider services) =>
@@ -178,7 +206,7 @@ public static class StorageHosting
     {
         var sp = app.ServiceProvider;
         return app.MapGraphiteApi(sp.GetRequiredService<ISeriesReader>(), sp.GetRequiredService<GraphiteEventStore>(),
-            sp.GetRequiredService<StorageOptions>().Render);
+            sp.GetRequiredService<StorageOptions>().Render, sp.GetService<StorageLimitHits>(), sp.GetRequiredService<StorageOptions>().MaxFindResults);
     }
 }
 

@@ -42,6 +42,15 @@ public sealed class StorageOptions
     /// </summary>
     public bool SynchronousFull { get; set; } = true;
 
+    /// <summary>
+    /// Distinct series the embedded store keeps (each costs about 1 KB of memory while Observe runs); points of new
+    /// series beyond it are dropped and counted (<c>seriesDroppedByLimit</c>), whatever sent them.
+    /// </summary>
+    public int MaxSeries { get; set; } = 500_000;
+
+    /// <summary>Nodes one metric-name pattern may match at any of its levels (/metrics/find, /render paths); more is a 400.</summary>
+    public int MaxFindResults { get; set; } = 100_000;
+
     /// <summary>Bounds on <c>/render</c>, so that one request cannot exhaust memory or every core.</summary>
     public RenderLimitOptions Render { get; set; } = new();
 }
@@ -55,6 +64,12 @@ public sealed class RenderLimitOptions
     public long MaxPoints { get; set; } = 2_000_000;
     /// <summary>Render requests evaluated at once; one more is answered 429 at once.</summary>
     public int MaxConcurrent { get; set; } = 16;
+    /// <summary>Nesting of function calls (and pipe chains) in one target; deeper is a 400. At most 1000.</summary>
+    public int MaxDepth { get; set; } = 64;
+    /// <summary>Points all function calls of one request may output together (summarize, hitcount, events… included); beyond it a 400.</summary>
+    public long MaxPointsProduced { get; set; } = 20_000_000;
+    /// <summary>Seconds one request may spend evaluating its targets; beyond it a 400.</summary>
+    public int TimeoutSeconds { get; set; } = 30;
 }
 
 public sealed class RetentionRule

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Observe.Storage.Graphite;
 
 /// <summary>Thrown for bad user input (HTTP 400), as graphite-web's InputParameterError.</summary>
-internal sealed class GraphiteInputException(string message) : Exception(message);
+internal class GraphiteInputException(string message) : Exception(message);
 
 /// <summary>
 /// graphite-web 1.1.8 render/attime.py: parseATTime / parseTimeReference / parseTimeOffset, in UTC

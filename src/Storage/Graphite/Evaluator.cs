@@ -7,10 +7,11 @@ namespace Observe.Storage.Graphite;
 /// </summary>
 internal static partial class Evaluator
 {
-    public static List<TimeSeries> EvaluateTarget(RenderContext ctx, string target)
+    public static List<TimeSeries> EvaluateTarget(RenderContext ctx, string target) =>
+        string.IsNullOrWhiteSpace(target) ? [] : EvaluateTarget(ctx, TargetParser.Parse(target));
+
+    public static List<TimeSeries> EvaluateTarget(RenderContext ctx, TargetNode node)
     {
-        if (string.IsNullOrWhiteSpace(target)) return [];
-        var node = TargetParser.Parse(target);
         ctx = ctx with { Prefetched = ctx.Prefetched ?? PathExpressions([node]) };
         return AsSeriesList(Evaluate(ctx, node), node);
     }
@@ -58,11 +59,22 @@ internal static partial class Evaluator
                 if (call.Name == "seriesByTag") return SeriesByTag(ctx, call);
                 if (!Functions.TryGetValue(call.Name, out var fn))
                     throw new GraphiteInputException($"Received request for unknown function: {call.Name} (at position {call.Position})");
+                // The parser bounds the depth; this is the backstop for a thread with less stack than assumed.
+                System.Runtime.CompilerServices.RuntimeHelpers.EnsureSufficientExecutionStack();
                 var args = call.Args.Select(a => Evaluate(ctx, a)).ToList();
                 var kwargs = call.Kwargs.ToDictionary(k => k.Key, k => Evaluate(ctx, k.Value));
                 try
                 {
-                    return fn.Invoke(new Call(ctx, call, args, kwargs));
+                    var result = fn.Invoke(new Call(ctx, call, args, kwargs));
+                    if (ctx.Budget != null)
+                    {
+                        // Every call costs at least one: functions re-evaluating their argument (movingAverage,
+                        // timeShift, hitcount) nested in each other evaluate exponentially often even over nothing.
+                        long points = 1;
+                        if (result is List<TimeSeries> output) foreach (var s in output) points += s.Values.Count;
+                        ctx.Budget.Produce(points, call.Name);
+                    }
+                    return result;
                 }
                 catch (NormalizeEmptyException) { return new List<TimeSeries>(); }
                 catch (GraphiteInputException) { throw; }
@@ -112,7 +124,7 @@ internal static partial class Evaluator
             else throw new GraphiteInputException($"seriesByTag arguments must be strings (at position {a.Position})");
         }
         if (exprs.Count == 0) throw new GraphiteInputException("seriesByTag needs at least one tag expression");
-        return FetchNames(ctx, TagQuery.FindSeries(ctx.Reader.TaggedSeries(), exprs), call.Raw);
+        return FetchNames(ctx, TagQuery.FindSeries(ctx.Reader.TaggedSeries(), exprs, ctx.Budget), call.Raw);
     }
 
     // ---------------- helpers shared by functions (graphite-web functions.py) ----------------

@@ -560,6 +560,7 @@ internal static partial class Evaluator
             var eff = xFilesFactor ?? s.XFilesFactor;
             for (var i = (int)windowPoints; i < s.Values.Count; i++)
             {
+                c.Ctx.Budget?.CheckTime(); // each point costs windowPoints steps: quadratic in the worst case
                 var nonNull = new List<double?>();
                 for (var j = (int)(i - windowPoints); j < i; j++) if (s.Values[j].HasValue) nonNull.Add(s.Values[j]);
                 vals.Add(nonNull.Count > 0 && Xff(nonNull.Count, windowPoints, eff) ? cf(nonNull) : null);
@@ -578,7 +579,10 @@ internal static partial class Evaluator
         if (interval <= 0) throw new GraphiteInputException("summarize interval must be positive");
         var agg = AggFuncs.Get(func);
         var results = new List<TimeSeries>();
-        foreach (var s in c.Series(0))
+        var seriesList = c.Series(0);
+        // A short interval over a long range makes far more points than were read: count them before making any.
+        c.Ctx.Budget?.EnsureRoom(seriesList.Sum(s => (s.End - s.Start) / interval + 2), "summarize");
+        foreach (var s in seriesList)
         {
             long newStart, newEnd;
             if (alignToFrom) { newStart = s.Start; newEnd = s.End; }
@@ -634,6 +638,7 @@ internal static partial class Evaluator
             }
         }
         var results = new List<TimeSeries>();
+        c.Ctx.Budget?.EnsureRoom(seriesList.Sum(s => (long)Math.Ceiling((double)(s.End - s.Start) / interval)), "hitcount");
         foreach (var s in seriesList)
         {
             var step = s.Step;
@@ -752,6 +757,7 @@ internal static partial class Evaluator
         var name = "events(\"" + string.Join("\", \"", tags) + "\")";
         var start = c.Ctx.StartTime; var end = c.Ctx.EndTime;
         var points = end - start;
+        c.Ctx.Budget?.EnsureRoom(points, "events"); // one point per second of the window
         var values = new double?[points];
         if (c.Ctx.Events != null)
         {

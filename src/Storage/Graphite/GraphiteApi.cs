@@ -19,13 +19,14 @@ public static class GraphiteApi
 {
     /// <summary>Maps the Graphite API onto <paramref name="app"/>, reading series from <paramref name="reader"/>.</summary>
     public static IEndpointRouteBuilder MapGraphiteApi(this IEndpointRouteBuilder app, ISeriesReader reader, GraphiteEventStore events,
-        RenderLimitOptions? limits = null) =>
-        MapGraphiteApi(app, reader, events, () => DateTimeOffset.UtcNow.ToUnixTimeSeconds(), limits);
+        RenderLimitOptions? limits = null, StorageLimitHits? hits = null, int maxFindResults = 100_000) =>
+        MapGraphiteApi(app, reader, events, () => DateTimeOffset.UtcNow.ToUnixTimeSeconds(), limits, hits, maxFindResults);
 
     internal static IEndpointRouteBuilder MapGraphiteApi(this IEndpointRouteBuilder app, ISeriesReader reader, GraphiteEventStore events, Func<long> clock,
-        RenderLimitOptions? limits = null)
+        RenderLimitOptions? limits = null, StorageLimitHits? hits = null, int maxFindResults = 100_000)
     {
         limits ??= new RenderLimitOptions();
+        var limitHits = hits ?? new StorageLimitHits();
         var renderSlots = new SemaphoreSlim(limits.MaxConcurrent, limits.MaxConcurrent);
         // ASP.NET routing matches a trailing slash too: "/events" also serves "/events/".
         string[] getPost = ["GET", "POST"];
@@ -33,24 +34,28 @@ public static class GraphiteApi
         {
             // Beyond the limit, answer at once rather than queue: a queue of renders would hold their memory too.
             if (!renderSlots.Wait(0))
+            {
+                limitHits.Hit("storage.render.maxConcurrent");
                 return Results.Text($"too many render requests at once (storage.render.maxConcurrent = {limits.MaxConcurrent}); retry shortly",
                     "text/plain", statusCode: 429);
+            }
             try { return Render(p, reader, events, clock(), limits); }
             finally { renderSlots.Release(); }
-        });
-        Map(app, "/metrics/find", getPost, p => Find(p, reader));
-        Map(app, "/metrics/expand", getPost, p => Expand(p, reader));
-        Map(app, "/metrics/index.json", getPost, p => Json(Index(reader)));
-        MapAsync(app, "/events", ["GET"], (http, p) => Events(http, p, events, clock()));
+        }, limitHits);
+        Map(app, "/metrics/find", getPost, p => Find(p, reader), limitHits);
+        Map(app, "/metrics/expand", getPost, p => Expand(p, reader, maxFindResults), limitHits);
+        Map(app, "/metrics/index.json", getPost, p => Json(Index(reader)), limitHits);
+        MapAsync(app, "/events", ["GET"], (http, p) => Events(http, p, events, clock()), limitHits);
         // Posting an event is a write: the host's "ingest" policy (a bearer token when auth is configured).
-        MapAsync(app, "/events", ["POST"], (http, p) => Events(http, p, events, clock())).RequireAuthorization("ingest");
-        Map(app, "/events/get_data", ["GET"], p => Json(FetchEvents(p, events, clock())));
-        Map(app, "/tags", ["GET"], p => Json(TagList(p, reader)));
-        Map(app, "/tags/findSeries", getPost, p => Json(FindSeries(p, reader)));
-        Map(app, "/tags/autoComplete/tags", getPost, p => Json(AutoCompleteTags(p, reader)));
-        Map(app, "/tags/autoComplete/values", getPost, p => Json(AutoCompleteValues(p, reader)));
-        Map(app, "/functions", ["GET"], _ => Json(FunctionsJson()));
-        Map(app, "/version", ["GET"], _ => Results.Text("1.1.8", "text/plain"));
+        MapAsync(app, "/events", ["POST"], (http, p) => Events(http, p, events, clock()), limitHits).RequireAuthorization("ingest");
+        Map(app, "/events/get_data", ["GET"], p => Json(FetchEvents(p, events, clock())), limitHits);
+        // Tag expressions carry user regexes matched against every tagged series: the request's time budget applies.
+        Map(app, "/tags", ["GET"], p => Json(TagList(p, reader)), limitHits);
+        Map(app, "/tags/findSeries", getPost, p => Json(FindSeries(p, reader, new RenderBudget(limits))), limitHits);
+        Map(app, "/tags/autoComplete/tags", getPost, p => Json(AutoCompleteTags(p, reader, new RenderBudget(limits))), limitHits);
+        Map(app, "/tags/autoComplete/values", getPost, p => Json(AutoCompleteValues(p, reader, new RenderBudget(limits))), limitHits);
+        Map(app, "/functions", ["GET"], _ => Json(FunctionsJson()), limitHits);
+        Map(app, "/version", ["GET"], _ => Results.Text("1.1.8", "text/plain"), limitHits);
         return app;
     }
 
@@ -77,15 +82,16 @@ public static class GraphiteApi
         return new Params(d);
     }
 
-    private static void Map(IEndpointRouteBuilder app, string path, string[] methods, Func<Params, IResult> handler) =>
-        MapAsync(app, path, methods, Sync(handler));
+    private static void Map(IEndpointRouteBuilder app, string path, string[] methods, Func<Params, IResult> handler, StorageLimitHits hits) =>
+        MapAsync(app, path, methods, Sync(handler), hits);
 
     private static Func<HttpContext, Params, Task<IResult>> Sync(Func<Params, IResult> handler) => (_, p) => Task.FromResult(handler(p));
 
-    private static IEndpointConventionBuilder MapAsync(IEndpointRouteBuilder app, string path, string[] methods, Func<HttpContext, Params, Task<IResult>> handler) =>
-        app.MapMethods(path, methods, (RequestDelegate)(http => Guard(http, handler)));
+    private static IEndpointConventionBuilder MapAsync(IEndpointRouteBuilder app, string path, string[] methods, Func<HttpContext, Params, Task<IResult>> handler,
+        StorageLimitHits hits) =>
+        app.MapMethods(path, methods, (RequestDelegate)(http => Guard(http, handler, hits)));
 
-    private static async Task Guard(HttpContext http, Func<HttpContext, Params, Task<IResult>> handler)
+    private static async Task Guard(HttpContext http, Func<HttpContext, Params, Task<IResult>> handler, StorageLimitHits hits)
     {
         IResult result;
         try
@@ -95,6 +101,7 @@ public static class GraphiteApi
         }
         catch (GraphiteInputException e)
         {
+            if (e is GraphiteLimitException limit) hits.Hit(limit.Key);
             result = Results.Text(e.Message, "text/plain", statusCode: 400);
         }
         catch (BadHttpRequestException e)
@@ -150,18 +157,21 @@ public static class GraphiteApi
     internal static List<TimeSeries> Evaluate(RenderRequest req, ISeriesReader reader, GraphiteEventStore? events, RenderLimitOptions? limits = null)
     {
         if (limits != null && req.Targets.Count > limits.MaxTargets)
-            throw new GraphiteInputException($"{req.Targets.Count} targets in one request; at most {limits.MaxTargets} (storage.render.maxTargets)");
-        var nodes = req.Targets.Where(t => !string.IsNullOrWhiteSpace(t)).Select(TargetParser.Parse).ToList();
+            throw new GraphiteLimitException("storage.render.maxTargets", $"{req.Targets.Count} targets in one request; at most {limits.MaxTargets} (storage.render.maxTargets)");
+        limits ??= new RenderLimitOptions();
+        var targets = req.Targets.Where(t => !string.IsNullOrWhiteSpace(t)).ToList();
+        var nodes = targets.Select(t => TargetParser.Parse(t, limits.MaxDepth)).ToList();
         var ctx = new RenderContext(req.From, req.Until, req.Now, req.XFilesFactor, reader, events, Evaluator.PathExpressions(nodes),
-            limits != null ? new PointBudget(limits.MaxPoints) : null);
+            new RenderBudget(limits));
         var data = new List<TimeSeries>();
-        foreach (var t in req.Targets)
+        for (var i = 0; i < nodes.Count; i++)
         {
-            try { data.AddRange(Evaluator.EvaluateTarget(ctx, t)); }
+            try { data.AddRange(Evaluator.EvaluateTarget(ctx, nodes[i])); }
             catch (GraphiteInputException) { throw; }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                throw new GraphiteInputException($"Error evaluating target \"{t}\": {e.Message}");
+                var t = targets[i];
+                throw new GraphiteInputException($"Error evaluating target \"{(t.Length > 200 ? t[..200] + "…" : t)}\": {e.Message}");
             }
         }
         return data;
@@ -514,13 +524,20 @@ public static class GraphiteApi
             : throw new GraphiteInputException($"Invalid int value '{v}' for param {name}");
     }
 
-    private static IResult Expand(Params p, ISeriesReader reader)
+    private static IResult Expand(Params p, ISeriesReader reader, int maxFindResults)
     {
         var groupByExpr = ParamInt(p, "groupByExpr", 0) != 0;
         var leavesOnly = ParamInt(p, "leavesOnly", 0) != 0;
         var results = new Dictionary<string, SortedSet<string>>();
+        long total = 0;
         foreach (var q in p.GetList("query"))
+        {
             results[q] = new SortedSet<string>(reader.Find(q).Where(n => n.IsLeaf || !leavesOnly).Select(n => n.Path), StringComparer.Ordinal);
+            // Each pattern is bounded by the store; many patterns in one request are bounded together.
+            if ((total += results[q].Count) > maxFindResults)
+                throw new GraphiteLimitException("storage.maxFindResults",
+                    $"the patterns of this request match more than {maxFindResults} paths together (storage.maxFindResults)");
+        }
         object body = groupByExpr
             ? results.ToDictionary(r => r.Key, r => r.Value.ToList())
             : results.Values.SelectMany(s => s).Distinct().OrderBy(x => x, StringComparer.Ordinal).ToList();
@@ -585,11 +602,13 @@ public static class GraphiteApi
     private static IEnumerable<Dictionary<string, string>> AllTags(ISeriesReader reader) =>
         reader.TaggedSeries().Select(TagQuery.Parse).Where(t => t != null)!;
 
-    private static List<Dictionary<string, object>> TagList(Params p, ISeriesReader reader)
+    internal static List<Dictionary<string, object>> TagList(Params p, ISeriesReader reader)
     {
         var filter = p.Get("filter");
         System.Text.RegularExpressions.Regex? re = null;
-        if (!string.IsNullOrEmpty(filter)) re = new(filter.StartsWith('^') ? filter : "^(" + filter + ")");
+        // A user's regex: bounded like those of grep/exclude (a match past the timeout is a 400).
+        if (!string.IsNullOrEmpty(filter))
+            re = new(filter.StartsWith('^') ? filter : "^(" + filter + ")", System.Text.RegularExpressions.RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
         var tags = AllTags(reader).SelectMany(t => t.Keys).Distinct().Where(t => re == null || re.IsMatch(t)).OrderBy(t => t, StringComparer.Ordinal);
         var limit = p.Get("limit") is { } l ? int.Parse(l, CultureInfo.InvariantCulture) : int.MaxValue;
         return tags.Take(limit).Select(t => new Dictionary<string, object> { ["tag"] = t }).ToList();
@@ -597,14 +616,14 @@ public static class GraphiteApi
 
     private static List<string> Exprs(Params p) => p.GetList("expr").Count > 0 ? [.. p.GetList("expr")] : [.. p.GetList("expr[]")];
 
-    private static List<string> FindSeries(Params p, ISeriesReader reader)
+    private static List<string> FindSeries(Params p, ISeriesReader reader, RenderBudget budget)
     {
         var exprs = Exprs(p);
         if (exprs.Count == 0) throw new GraphiteInputException("no tag expressions specified");
-        return TagQuery.FindSeries(reader.TaggedSeries(), exprs);
+        return TagQuery.FindSeries(reader.TaggedSeries(), exprs, budget);
     }
 
-    private static List<string> AutoCompleteTags(Params p, ISeriesReader reader)
+    private static List<string> AutoCompleteTags(Params p, ISeriesReader reader, RenderBudget budget)
     {
         var exprs = Exprs(p);
         var prefix = p.Get("tagPrefix");
@@ -614,20 +633,20 @@ public static class GraphiteApi
         else
         {
             var searched = exprs.Select(e => TagQuery.ParseTagSpec(e).Tag).ToHashSet();
-            tags = TagQuery.FindSeries(reader.TaggedSeries(), exprs).Select(TagQuery.Parse).Where(t => t != null).SelectMany(t => t!.Keys).Where(t => !searched.Contains(t));
+            tags = TagQuery.FindSeries(reader.TaggedSeries(), exprs, budget).Select(TagQuery.Parse).Where(t => t != null).SelectMany(t => t!.Keys).Where(t => !searched.Contains(t));
         }
         return tags.Where(t => string.IsNullOrEmpty(prefix) || t.StartsWith(prefix, StringComparison.Ordinal))
             .Distinct().OrderBy(t => t, StringComparer.Ordinal).Take(limit).ToList();
     }
 
-    private static List<string> AutoCompleteValues(Params p, ISeriesReader reader)
+    private static List<string> AutoCompleteValues(Params p, ISeriesReader reader, RenderBudget budget)
     {
         var exprs = Exprs(p);
         var tag = p.Get("tag");
         if (string.IsNullOrEmpty(tag)) throw new GraphiteInputException("no tag specified");
         var prefix = p.Get("valuePrefix");
         var limit = p.Get("limit") is { } l ? int.Parse(l, CultureInfo.InvariantCulture) : 100;
-        var series = exprs.Count == 0 ? AllTags(reader) : TagQuery.FindSeries(reader.TaggedSeries(), exprs).Select(TagQuery.Parse).Where(t => t != null)!;
+        var series = exprs.Count == 0 ? AllTags(reader) : TagQuery.FindSeries(reader.TaggedSeries(), exprs, budget).Select(TagQuery.Parse).Where(t => t != null)!;
         return series.Select(t => t!.GetValueOrDefault(tag)).Where(v => v != null && (string.IsNullOrEmpty(prefix) || v.StartsWith(prefix, StringComparison.Ordinal)))
             .Select(v => v!).Distinct().OrderBy(v => v, StringComparer.Ordinal).Take(limit).ToList();
     }

@@ -7,20 +7,66 @@ namespace Observe.Storage.Graphite;
 /// (<c>transformNull(x, 0, referenceSeries=y)</c>) evaluates to an empty list there, and here. Null = fetch anything.
 /// </remarks>
 internal sealed record RenderContext(long StartTime, long EndTime, long Now, double XFilesFactor,
-    ISeriesReader Reader, GraphiteEventStore? Events, IReadOnlySet<string>? Prefetched = null, PointBudget? Budget = null)
+    ISeriesReader Reader, GraphiteEventStore? Events, IReadOnlySet<string>? Prefetched = null, RenderBudget? Budget = null)
 {
     public RenderContext WithWindow(long start, long end) => this with { StartTime = start, EndTime = end };
 }
 
-/// <summary>How many points one render request may still read; a fetch beyond it ends the request with a 400.</summary>
-internal sealed class PointBudget(long max)
+/// <summary>A request that went past one of the bounds in <c>storage.render</c> / <c>storage</c>: a 400 naming <see cref="Key"/>, counted per key.</summary>
+internal sealed class GraphiteLimitException(string key, string message) : GraphiteInputException(message)
 {
-    private long _used;
+    public string Key { get; } = key;
+}
 
+/// <summary>
+/// What one render request may still spend: points read from the store (<c>storage.render.maxPoints</c>), points output
+/// by function calls (<c>storage.render.maxPointsProduced</c>: a function that makes many points from few — summarize
+/// or hitcount with a short interval over years, events() — asks <see cref="EnsureRoom"/> before it allocates) and wall
+/// time (<c>storage.render.timeoutSeconds</c>, checked whenever points are counted and in quadratic loops). Past any of
+/// them the request ends with a 400 naming the key. One request evaluates on one thread.
+/// </summary>
+internal sealed class RenderBudget(long maxRead, long maxProduced, TimeSpan timeout, TimeProvider? time = null)
+{
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly long _started = (time ?? TimeProvider.System).GetTimestamp();
+    private long _read, _produced;
+
+    public RenderBudget(RenderLimitOptions limits, TimeProvider? time = null)
+        : this(limits.MaxPoints, limits.MaxPointsProduced, TimeSpan.FromSeconds(limits.TimeoutSeconds), time) { }
+
+    public long Read => _read;
+    public long Produced => _produced;
+
+    /// <summary>Counts points read from the store.</summary>
     public void Take(int points)
     {
-        _used += points;
-        if (_used > max)
-            throw new GraphiteInputException($"this request reads more than {max} points (storage.render.maxPoints): use a shorter time range or fewer series");
+        _read += points;
+        if (_read > maxRead)
+            throw new GraphiteLimitException("storage.render.maxPoints",
+                $"this request reads more than {maxRead} points (storage.render.maxPoints): use a shorter time range or fewer series");
+        CheckTime();
+    }
+
+    /// <summary>Throws unless <paramref name="points"/> more output points fit; call before allocating them.</summary>
+    public void EnsureRoom(long points, string function)
+    {
+        if (points > maxProduced - _produced)
+            throw new GraphiteLimitException("storage.render.maxPointsProduced",
+                $"{function} would output {points} points, more than this request may produce ({maxProduced}, storage.render.maxPointsProduced): use a longer interval, a shorter time range or fewer series");
+        CheckTime();
+    }
+
+    /// <summary>Counts points a function call output.</summary>
+    public void Produce(long points, string function)
+    {
+        EnsureRoom(points, function);
+        _produced += points;
+    }
+
+    public void CheckTime()
+    {
+        if (_time.GetElapsedTime(_started) > timeout)
+            throw new GraphiteLimitException("storage.render.timeoutSeconds",
+                $"this request took longer than {timeout.TotalSeconds:0} s to evaluate (storage.render.timeoutSeconds)");
     }
 }

@@ -33,7 +33,8 @@ internal static class TagQuery
 
     private static Regex Anchored(string spec) => new("^(?:" + spec + ")", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
 
-    public static List<string> FindSeries(IEnumerable<string> tagged, IReadOnlyList<string> exprs)
+    /// <summary>Series matching every expression; <paramref name="budget"/>'s time limit is checked per series (user regexes, each up to 1 s).</summary>
+    public static List<string> FindSeries(IEnumerable<string> tagged, IReadOnlyList<string> exprs, RenderBudget? budget = null)
     {
         var filters = exprs.Select(ParseTagSpec).Select(f => (f.Tag, f.Op, f.Spec, Re: f.Op.EndsWith('~') ? Anchored(f.Spec) : null)).ToList();
         if (!filters.Any(f => (f.Op == "=" && f.Spec != "") || (f.Op == "=~" && !f.Re!.IsMatch(""))))
@@ -41,6 +42,7 @@ internal static class TagQuery
         var result = new List<string>();
         foreach (var path in tagged)
         {
+            budget?.CheckTime();
             var tags = Parse(path);
             if (tags == null) continue;
             var ok = true;

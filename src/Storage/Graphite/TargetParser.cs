@@ -6,8 +6,19 @@ namespace Observe.Storage.Graphite;
 /// <summary>A parsed Graphite target expression (graphite-web render/grammar.py).</summary>
 internal abstract record TargetNode(int Position);
 internal sealed record PathNode(int Position, string Path) : TargetNode(Position);
+/// <summary>
+/// A function call. <see cref="Raw"/> (the call's own text, for seriesByTag) is cut from the target only when asked:
+/// kept as a string per node, a deeply nested target held the square of its length.
+/// <see cref="Depth"/> is the nesting depth of the subtree (a path or a literal is 0, <c>f(a)</c> is 1).
+/// </summary>
 internal sealed record CallNode(int Position, string Name, IReadOnlyList<TargetNode> Args,
-    IReadOnlyList<KeyValuePair<string, TargetNode>> Kwargs, string Raw) : TargetNode(Position);
+    IReadOnlyList<KeyValuePair<string, TargetNode>> Kwargs, string Source, int End) : TargetNode(Position)
+{
+    public string Raw => Source[Position..End];
+    public int Depth { get; } = 1 + Math.Max(Args.Count == 0 ? 0 : Args.Max(DepthOf), Kwargs.Count == 0 ? 0 : Kwargs.Max(k => DepthOf(k.Value)));
+
+    public static int DepthOf(TargetNode n) => n is CallNode c ? c.Depth : 0;
+}
 internal sealed record NumberNode(int Position, double Value, bool IsInteger) : TargetNode(Position);
 internal sealed record StringNode(int Position, string Value) : TargetNode(Position);
 internal sealed record BoolNode(int Position, bool Value) : TargetNode(Position);
@@ -19,19 +30,32 @@ internal sealed record InfinityNode(int Position) : TargetNode(Position);
 /// <c>[0-9]</c>, <c>\</c>-escapes, tags <c>name;k=v</c>), function calls with positional and keyword
 /// arguments, numbers (int, float, scientific), quoted strings, booleans, <c>None</c>, <c>inf</c>, and
 /// pipes (<c>a.b | scale(2)</c>). Errors are <see cref="GraphiteInputException"/> naming the position.
+/// Nesting (calls in calls, and pipe chains, which nest too) is bounded by <c>maxDepth</c>: past it the target is a
+/// 400 before the recursion gets anywhere near the end of the stack (a stack overflow ends a .NET process).
 /// </summary>
 internal sealed class TargetParser
 {
+    /// <summary>Default of <c>storage.render.maxDepth</c>; Grafana dashboards nest a handful of calls.</summary>
+    public const int DefaultMaxDepth = 64;
+    /// <summary>The most <c>storage.render.maxDepth</c> may be set to (the parser and evaluator recurse per level).</summary>
+    public const int MaxDepthCeiling = 1000;
+    /// <summary>How much of a bad target an error message quotes.</summary>
+    private const int QuotedChars = 200;
+
     private const string Symbols = "(){},.'\"\\|";
     private readonly string _s;
-    private int _p;
+    private readonly int _maxDepth;
+    private int _p, _depth;
 
-    private TargetParser(string s) { _s = s; }
+    private TargetParser(string s, int maxDepth) { _s = s; _maxDepth = Math.Clamp(maxDepth, 1, MaxDepthCeiling); }
 
-    public static TargetNode Parse(string target)
+    public static TargetNode Parse(string target, int maxDepth = DefaultMaxDepth)
     {
-        var parser = new TargetParser(target);
-        var node = parser.ParseExpression();
+        var parser = new TargetParser(target, maxDepth);
+        TargetNode node;
+        // maxDepth keeps the recursion shallow; this is the backstop should a thread's stack be smaller than assumed
+        try { node = parser.ParseExpression(); }
+        catch (InsufficientExecutionStackException) { throw parser.TooDeep(); }
         parser.SkipWs();
         if (parser._p != target.Length)
             throw parser.Error($"unexpected '{target[parser._p]}'");
@@ -39,7 +63,10 @@ internal sealed class TargetParser
     }
 
     private GraphiteInputException Error(string what) =>
-        new($"Invalid target \"{_s}\": {what} at position {_p}");
+        new($"Invalid target \"{(_s.Length > QuotedChars ? _s[..QuotedChars] + "…" : _s)}\": {what} at position {_p}");
+
+    private GraphiteLimitException TooDeep() =>
+        new("storage.render.maxDepth", Error($"functions nested more than {_maxDepth} deep (storage.render.maxDepth)").Message);
 
     private void SkipWs() { while (_p < _s.Length && char.IsWhiteSpace(_s[_p])) _p++; }
 
@@ -70,7 +97,9 @@ internal sealed class TargetParser
                 var name = Identifier();
                 if (name == null || !Peek('(')) throw Error("expected a function call after '|'");
                 var call = ParseCallRest(start, name);
-                node = call with { Args = [node, .. call.Args] };
+                // x | f(y) is f(x, y): one level deeper than x, however long the chain
+                node = new CallNode(call.Position, call.Name, [node, .. call.Args], call.Kwargs, call.Source, call.End);
+                if (((CallNode)node).Depth > _maxDepth) throw TooDeep();
                 continue;
             }
             _p = save;
@@ -103,6 +132,8 @@ internal sealed class TargetParser
 
     private CallNode ParseCallRest(int start, string name)
     {
+        if (++_depth > _maxDepth) throw TooDeep();
+        System.Runtime.CompilerServices.RuntimeHelpers.EnsureSufficientExecutionStack();
         Expect('(');
         var args = new List<TargetNode>();
         var kwargs = new List<KeyValuePair<string, TargetNode>>();
@@ -130,7 +161,10 @@ internal sealed class TargetParser
             }
         }
         Expect(')');
-        return new CallNode(start, name, args, kwargs, _s[start.._p]);
+        _depth--;
+        var node = new CallNode(start, name, args, kwargs, _s, _p);
+        if (node.Depth > _maxDepth) throw TooDeep();
+        return node;
     }
 
     private bool FollowedByArgEnd()

@@ -90,7 +90,8 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
     private SqliteCommand _insertSeries = null!, _insertHead = null!, _upsertMeta = null!, _selectChunks = null!, _insertChunk = null!, _selectChunkById = null!, _updateChunk = null!;
     private readonly ITimer? _timer;
     private long _lastPersisted = long.MinValue;
-    private long _corruptChunks, _corruptHeadRows, _beyondRetention;
+    private long _corruptChunks, _corruptHeadRows, _beyondRetention, _seriesDropped;
+    private readonly int _maxSeries, _maxFindResults;
     private bool _disposed;
 
     public string Name => "tsdb";
@@ -104,6 +105,8 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
     public long CorruptHeadRows => Interlocked.Read(ref _corruptHeadRows);
     /// <summary>Points older than every archive of their schema: dropped at write (as whisper refuses them), counted here.</summary>
     public long PointsBeyondRetention => Interlocked.Read(ref _beyondRetention);
+    /// <summary>Points not stored because they would have created a series beyond <c>storage.maxSeries</c>.</summary>
+    public long SeriesDroppedByLimit => Interlocked.Read(ref _seriesDropped);
     public int SeriesCount { get { lock (_gate) return _all.Count; } }
     public int HeadPointCount { get { lock (_gate) return _all.Sum(s => s.HeadCount); } }
 
@@ -113,6 +116,8 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
         _log = log;
         _corruptLog = new LogRateLimit(10, TimeSpan.FromMinutes(1), time);
         _rules = new RuleSet(options);
+        _maxSeries = options.MaxSeries;
+        _maxFindResults = options.MaxFindResults;
         DatabasePath = PathIn(options);
         _conn = new SqliteConnection(new SqliteConnectionStringBuilder
         {
@@ -354,6 +359,7 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             var points = batch.Points;
+            if (_byName.Count + points.Count > _maxSeries) points = WithinSeriesLimit(points);
             var ids = new int[points.Count];
             var states = new SeriesState[points.Count];
             List<SeriesState>? created = null;
@@ -400,12 +406,29 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>
+    /// The batch without the points of new series beyond <c>storage.maxSeries</c> (counted), like StatsD's maxActiveKeys:
+    /// the series already stored keep being written. Only called when the limit is within reach. Caller holds the lock.
+    /// </summary>
+    private IReadOnlyList<MetricPoint> WithinSeriesLimit(IReadOnlyList<MetricPoint> points)
+    {
+        var kept = new List<MetricPoint>(points.Count);
+        var fresh = new HashSet<string>(StringComparer.Ordinal);
+        long dropped = 0;
+        foreach (var p in points)
+        {
+            if (_byName.ContainsKey(p.Path) || fresh.Contains(p.Path)) kept.Add(p);
+            else if (_byName.Count + fresh.Count < _maxSeries) { fresh.Add(p.Path); kept.Add(p); }
+            else dropped++;
+        }
+        if (dropped > 0) Interlocked.Add(ref _seriesDropped, dropped);
+        return kept;
+    }
+
     // ---- read ----
 
-    public IReadOnlyList<MetricNode> Find(string pattern)
-    {
-        lock (_gate) return _trie.Find(pattern);
-    }
+    /// <summary>Runs without the store lock (the trie allows one writer and concurrent readers): a slow find never holds up a flush.</summary>
+    public IReadOnlyList<MetricNode> Find(string pattern) => _trie.Find(pattern, _maxFindResults);
 
     public IReadOnlyList<string> TaggedSeries()
     {

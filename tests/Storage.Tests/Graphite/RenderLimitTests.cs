@@ -39,7 +39,8 @@ public sealed class RenderLimitTests
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         await using var app = builder.Build();
-        app.MapGraphiteApi(reader, events, () => Now, new RenderLimitOptions { MaxConcurrent = 1 });
+        var hits = new StorageLimitHits();
+        app.MapGraphiteApi(reader, events, () => Now, new RenderLimitOptions { MaxConcurrent = 1 }, hits);
         await app.StartAsync();
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
 
@@ -50,6 +51,7 @@ public sealed class RenderLimitTests
             Assert.Equal(HttpStatusCode.TooManyRequests, busy.StatusCode);
             Assert.Contains("storage.render.maxConcurrent", await busy.Content.ReadAsStringAsync());
         }
+        Assert.Equal(1, hits.Snapshot()["storage.render.maxConcurrent"]); // counted (docs/limits.md)
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/metrics/find?query=*")).StatusCode); // other endpoints are not limited
         reader.Release.Set();
         using (var done = await slow) Assert.Equal(HttpStatusCode.OK, done.StatusCode);

@@ -1,0 +1,29 @@
+namespace Observe.Observe.Tests;
+
+/// <summary>The issue-15 bounds bind from YAML with their documented defaults, and out-of-range values are problems naming the key.</summary>
+public class LimitsConfigTests
+{
+    [Fact]
+    public void Query_and_store_bounds_bind_with_defaults_and_bad_values_name_their_key()
+    {
+        var (defaults, none) = ConfigTests.LoadText("http: {port: 8080}\n");
+        Assert.Empty(none);
+        Assert.Equal(64, defaults.Storage.Render.MaxDepth);
+        Assert.Equal(20_000_000, defaults.Storage.Render.MaxPointsProduced);
+        Assert.Equal(30, defaults.Storage.Render.TimeoutSeconds);
+        Assert.Equal(500_000, defaults.Storage.MaxSeries);
+        Assert.Equal(100_000, defaults.Storage.MaxFindResults);
+
+        var (c, problems) = ConfigTests.LoadText("""
+            storage:
+              maxSeries: 0
+              maxFindResults: 10
+              render: {maxDepth: 5000, maxPointsProduced: 0, timeoutSeconds: 5}
+            """);
+        Assert.Equal(10, c.Storage.MaxFindResults);
+        Assert.Equal(5, c.Storage.Render.TimeoutSeconds);
+        Assert.Equal(["storage.maxSeries", "storage.render.maxDepth", "storage.render.maxPointsProduced"],
+            problems.Select(p => p.KeyPath).Order(StringComparer.Ordinal));
+        Assert.Contains(problems, p => p.KeyPath == "storage.render.maxDepth" && p.Message.Contains("between 1 and 1000"));
+    }
+}
