@@ -41,6 +41,7 @@ public static class CollectorHosting
         var flushDur = f.CreateGauge("observe_flush_duration_seconds", "Duration of the last flush");
         var flushes = f.CreateGauge("observe_flushes_total", "Flushes since start");
         var sinks = new SinkStatsGauges(f, "sink", "points", "Points written per sink", "sink");
+        var tcp = new Listeners.TcpListenerGauges(f);
         registry.AddBeforeCollectCallback(() =>
         {
             var s = snapshot();
@@ -57,6 +58,7 @@ public static class CollectorHosting
             flushDur.Set(s.Flush.LastDurationSeconds);
             flushes.Set(s.Flush.Count);
             sinks.Set(s.Sinks);
+            tcp.Set(s.TcpListeners ?? []);
         });
     }
 }

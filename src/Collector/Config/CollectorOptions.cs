@@ -17,6 +17,10 @@ public sealed class StatsdOptions
     public string Address { get; set; } = "127.0.0.1";
     public int Port { get; set; } = 8125;
     public bool Tcp { get; set; } = true;
+    /// <summary>TCP connections open at once; one more is reset and counted (idle clients must not use up the descriptors).</summary>
+    public int TcpMaxConnections { get; set; } = 1000;
+    /// <summary>A TCP connection that sends nothing this long is closed (counted); 0 = never.</summary>
+    public int TcpIdleTimeoutMs { get; set; } = 300_000;
     /// <summary>UDP sockets bound with SO_REUSEPORT; 0 = one per core.</summary>
     public int UdpSockets { get; set; }
     public int ReceiveBufferBytes { get; set; } = 16 * 1024 * 1024;
@@ -76,6 +80,10 @@ public sealed class GraphiteListenerOptions
     public bool Enabled { get; set; } = true;
     public string Address { get; set; } = "127.0.0.1";
     public int Port { get; set; } = 2003;
+    /// <summary>Connections open at once; one more is reset and counted.</summary>
+    public int MaxConnections { get; set; } = 1000;
+    /// <summary>A connection that sends nothing this long is closed (counted); 0 = never. collectd and Telegraf send every 10 s.</summary>
+    public int IdleTimeoutMs { get; set; } = 300_000;
     /// <summary>A longer line is a bad line and is skipped up to its newline without being buffered (Twisted's LineReceiver, which carbon uses, allows 16 KiB).</summary>
     public int MaxLineBytes { get; set; } = 16384;
     /// <summary>Tags per tagged path (<c>name;k=v;…</c>) beyond this: the point is dropped and counted (<c>tagLimitDrops</c>).</summary>

@@ -13,6 +13,7 @@ internal sealed class LogIngestService : IHostedService, IAsyncDisposable
     private readonly LogsOptions _options;
     private readonly ILogger _log;
     private readonly GelfDecoder _gelfUdp, _gelfTcp;
+    private readonly TimeProvider _time;
 
     public LogPipeline Pipeline { get; }
     public LogsOptions Options => _options;
@@ -24,6 +25,7 @@ internal sealed class LogIngestService : IHostedService, IAsyncDisposable
     {
         _options = options;
         _log = loggers.CreateLogger("Observe.Logs");
+        _time = time;
         Pipeline = new LogPipeline(options, sinks, metrics, flushIntervalMs, time, _log);
         var g = options.Gelf;
         // One decoder per transport: each hands its payload to the pipeline tagged with where it came from.
@@ -56,7 +58,7 @@ internal sealed class LogIngestService : IHostedService, IAsyncDisposable
                 try
                 {
                     GelfTcp = new LineStreamListener("gelf-tcp", new IPEndPoint(GelfUdp.LocalEndPoint.Address, GelfUdp.LocalEndPoint.Port),
-                        _options.MaxMessageBytes, HandleGelfTcp, _log, delimiter: 0);
+                        _options.MaxMessageBytes, HandleGelfTcp, _log, TcpLimits.Of(g.TcpMaxConnections, g.TcpIdleTimeoutMs), _time, delimiter: 0);
                     break;
                 }
                 catch (System.Net.Sockets.SocketException) when (g.Port == 0 && attempt < 20)
@@ -94,7 +96,7 @@ internal sealed class LogIngestService : IHostedService, IAsyncDisposable
     public string? GelfEndpoint => GelfUdp?.LocalEndPoint.ToString();
 
     public LogIngestStats Snapshot() =>
-        Pipeline.Stats(Udp?.LocalEndPoint.ToString(), GelfEndpoint, _gelfUdp.PendingMessages);
+        Pipeline.Stats(Udp?.LocalEndPoint.ToString(), GelfEndpoint, _gelfUdp.PendingMessages) with { GelfTcp = GelfTcp?.Stats };
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {

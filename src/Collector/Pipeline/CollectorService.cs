@@ -43,7 +43,8 @@ internal sealed class CollectorService : IHostedService, IAsyncDisposable
             Udp.Start();
             if (s.Tcp)
             {
-                StatsdTcp = new LineStreamListener("statsd-tcp", new IPEndPoint(ep.Address, Udp.LocalEndPoint.Port), s.MaxLineBytes, HandleStatsdChunk, _log);
+                StatsdTcp = new LineStreamListener("statsd-tcp", new IPEndPoint(ep.Address, Udp.LocalEndPoint.Port), s.MaxLineBytes, HandleStatsdChunk, _log,
+                    TcpLimits.Of(s.TcpMaxConnections, s.TcpIdleTimeoutMs), _time);
                 StatsdTcp.Start();
             }
             Scheduler = new FlushScheduler(Aggregator, Fanout, s.FlushInterval, _time, _log, _flushSources);
@@ -55,7 +56,8 @@ internal sealed class CollectorService : IHostedService, IAsyncDisposable
         if (g.Enabled)
         {
             Plaintext = new PlaintextBatcher(Fanout, _time, g);
-            GraphiteTcp = new LineStreamListener("graphite", new IPEndPoint(IPAddress.Parse(g.Address), g.Port), g.MaxLineBytes, Plaintext.HandleChunk, _log);
+            GraphiteTcp = new LineStreamListener("graphite", new IPEndPoint(IPAddress.Parse(g.Address), g.Port), g.MaxLineBytes, Plaintext.HandleChunk, _log,
+                TcpLimits.Of(g.MaxConnections, g.IdleTimeoutMs), _time);
             GraphiteTcp.Start();
             _log.LogInformation("graphite plaintext listening on tcp {Endpoint}", GraphiteTcp.LocalEndPoint);
         }
@@ -110,7 +112,8 @@ internal sealed class CollectorService : IHostedService, IAsyncDisposable
                 Plaintext?.TagLimitDrops ?? 0),
             new FlushStats(_options.Statsd.FlushInterval, Scheduler?.Flushes ?? 0, Scheduler?.LastFlushUnixMs ?? 0,
                 Scheduler?.LastFlushSeconds ?? 0, Scheduler?.LastFlushPoints ?? 0),
-            Fanout.Stats);
+            Fanout.Stats,
+            new[] { StatsdTcp, GraphiteTcp }.OfType<LineStreamListener>().Select(l => l.Stats).ToList());
     }
 }
 

@@ -26,6 +26,8 @@ internal static class ConfigValidator
         if (s.MaxLineBytes is < 64 or > 65536) Fail("collector.statsd.maxLineBytes", "must be 64 to 65536");
         if (s.MaxTags < 0) Fail("collector.statsd.maxTags", "must be 0 (no tags) or more");
         if (s.MaxTagLength < 1) Fail("collector.statsd.maxTagLength", "must be at least 1");
+        if (s.TcpMaxConnections < 1) Fail("collector.statsd.tcpMaxConnections", "must be at least 1");
+        if (s.TcpIdleTimeoutMs < 0) Fail("collector.statsd.tcpIdleTimeoutMs", "must be 0 (never) or more");
         if (s.GaugesMaxTTL < 1) Fail("collector.statsd.gaugesMaxTTL", "must be at least 1");
         for (var i = 0; i < s.PercentThreshold.Count; i++)
         {
@@ -43,11 +45,15 @@ internal static class ConfigValidator
         Address("collector.graphite.address", g.Address); Port("collector.graphite.port", g.Port);
         if (g.MaxLineBytes is < 64 or > 1 << 20) Fail("collector.graphite.maxLineBytes", "must be 64 to 1048576");
         if (g.MaxTags < 0) Fail("collector.graphite.maxTags", "must be 0 (no tags) or more");
+        if (g.MaxConnections < 1) Fail("collector.graphite.maxConnections", "must be at least 1");
+        if (g.IdleTimeoutMs < 0) Fail("collector.graphite.idleTimeoutMs", "must be 0 (never) or more");
         if (g.MaxTagLength < 1) Fail("collector.graphite.maxTagLength", "must be at least 1");
         var l = c.Logs;
         Address("logs.udp.address", l.Udp.Address); Port("logs.udp.port", l.Udp.Port);
         Address("logs.gelf.address", l.Gelf.Address); Port("logs.gelf.port", l.Gelf.Port);
         if (l.Gelf.ChunkTimeoutMs < 100) Fail("logs.gelf.chunkTimeoutMs", "must be at least 100");
+        if (l.Gelf.TcpMaxConnections < 1) Fail("logs.gelf.tcpMaxConnections", "must be at least 1");
+        if (l.Gelf.TcpIdleTimeoutMs < 0) Fail("logs.gelf.tcpIdleTimeoutMs", "must be 0 (never) or more");
         if (l.Gelf.MaxPendingMessages < 1) Fail("logs.gelf.maxPendingMessages", "must be at least 1");
         if (l.BatchMaxEvents < 1) Fail("logs.batchMaxEvents", "must be at least 1");
         if (l.BatchMaxDelayMs < 1) Fail("logs.batchMaxDelayMs", "must be at least 1");
