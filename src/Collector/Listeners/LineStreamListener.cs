@@ -28,7 +28,7 @@ internal sealed class LineStreamListener : IAsyncDisposable
     private readonly CancellationTokenSource _cts = new();
     private readonly TcpLimits _limits;
     private readonly TimeProvider _time;
-    private readonly LogThrottle _acceptErrorLog, _refusedLog;
+    private readonly LogThrottle _acceptErrorLog, _refusedLog, _handlerErrorLog;
     private Task? _acceptLoop;
     private long _connections, _refused, _idleClosed, _acceptErrors;
     private int _open;
@@ -44,6 +44,7 @@ internal sealed class LineStreamListener : IAsyncDisposable
         _time = time ?? TimeProvider.System;
         _acceptErrorLog = new LogThrottle(TimeSpan.FromSeconds(10), _time);
         _refusedLog = new LogThrottle(TimeSpan.FromSeconds(10), _time);
+        _handlerErrorLog = new LogThrottle(TimeSpan.FromSeconds(10), _time);
         _delimiter = delimiter;
         _maxLineBytes = maxLineBytes;
         _handler = handler;
@@ -131,19 +132,19 @@ internal sealed class LineStreamListener : IAsyncDisposable
                 if (lastNewline is { } pos)
                 {
                     var complete = buffer.Slice(0, buffer.GetPosition(1, pos));
-                    _handler(complete);
+                    Handle(complete);
                     buffer = buffer.Slice(complete.End);
                 }
                 if (!skipping && buffer.Length > _maxLineBytes)
                 {
                     // No newline within the limit: hand over the start as one (bad) line and skip the rest of it.
-                    _handler(buffer.Slice(0, _maxLineBytes + 1));
+                    Handle(buffer.Slice(0, _maxLineBytes + 1));
                     buffer = buffer.Slice(buffer.End);
                     skipping = true;
                 }
                 if (result.IsCompleted)
                 {
-                    if (!buffer.IsEmpty && !skipping) _handler(buffer); // last line without a trailing newline
+                    if (!buffer.IsEmpty && !skipping) Handle(buffer); // last line without a trailing newline
                     reader.AdvanceTo(buffer.End);
                     break;
                 }
@@ -158,6 +159,16 @@ internal sealed class LineStreamListener : IAsyncDisposable
         {
             await reader.CompleteAsync();
             Interlocked.Decrement(ref _open);
+        }
+    }
+
+    /// <summary>The handler must not throw; if it ever does, that chunk is lost but the connection and the lines after it are kept.</summary>
+    private void Handle(ReadOnlySequence<byte> lines)
+    {
+        try { _handler(lines); }
+        catch (Exception e)
+        {
+            if (_handlerErrorLog.ShouldLog(out var more)) _log.LogError(e, "{Name} line handler failed ({More} more failures not logged)", _name, more);
         }
     }
 

@@ -18,6 +18,7 @@ internal sealed class UdpStatsdListener : IDisposable
     private readonly ILogger _log;
     private readonly string _name;
     private volatile bool _stopping;
+    private readonly LogThrottle _handlerErrorLog = new(TimeSpan.FromSeconds(10));
 
     internal delegate void PacketHandler(ReadOnlySpan<byte> packet);
 
@@ -75,8 +76,8 @@ internal sealed class UdpStatsdListener : IDisposable
             try { _handler(buffer.AsSpan(0, n)); }
             catch (Exception e)
             {
-                // The handler must not throw; if it ever does, keep listening and say so.
-                _log.LogError(e, "{Name} packet handler failed", _name);
+                // The handler must not throw; if it ever does, keep listening and say so (once per 10 s: a packet flood must not become a log flood).
+                if (_handlerErrorLog.ShouldLog(out var more)) _log.LogError(e, "{Name} packet handler failed ({More} more failures not logged)", _name, more);
             }
         }
     }
