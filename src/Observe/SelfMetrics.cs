@@ -47,6 +47,7 @@ internal sealed class SelfMetrics(
             Rate("statsd.udp_kernel_drops", c.Statsd.KernelUdpDrops);
             Rate("statsd.keys_dropped", c.Statsd.KeysDroppedByLimit);
             Rate("statsd.tag_limit_drops", c.Statsd.TagLimitDrops);
+            Rate("statsd.events_refused", c.Statsd.EventsRefused);
             Gauge("statsd.active_keys", c.Statsd.ActiveKeys);
             Rate("graphite.lines_received", c.Graphite.LinesReceived);
             Rate("graphite.bad_lines", c.Graphite.BadLines);

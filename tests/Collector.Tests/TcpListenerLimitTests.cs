@@ -16,7 +16,7 @@ public class TcpListenerLimitTests
         var clock = new ManualTimeProvider();
         long lines = 0;
         await using var listener = new LineStreamListener("test", new IPEndPoint(IPAddress.Loopback, 0), 1024,
-            chunk => Interlocked.Add(ref lines, chunk.Length), NullLogger.Instance, new TcpLimits(2, TimeSpan.FromSeconds(30)), clock);
+            (chunk, _) => Interlocked.Add(ref lines, chunk.Length), NullLogger.Instance, new TcpLimits(2, TimeSpan.FromSeconds(30)), clock);
         listener.Start();
 
         var clients = new List<Socket>();

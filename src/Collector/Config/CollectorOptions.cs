@@ -21,6 +21,8 @@ public sealed class StatsdOptions
     public int TcpMaxConnections { get; set; } = 1000;
     /// <summary>A TCP connection that sends nothing this long is closed (counted); 0 = never.</summary>
     public int TcpIdleTimeoutMs { get; set; } = 300_000;
+    /// <summary>Who may send DogStatsD events and service checks (off by default: StatsD has no authentication).</summary>
+    public StatsdEventOptions Events { get; set; } = new();
     /// <summary>UDP sockets bound with SO_REUSEPORT; 0 = one per core.</summary>
     public int UdpSockets { get; set; }
     public int ReceiveBufferBytes { get; set; } = 16 * 1024 * 1024;
@@ -57,6 +59,19 @@ public sealed class StatsdOptions
     public string GlobalSuffix { get; set; } = "";
     public string PrefixStats { get; set; } = "statsd";
     public bool FlushCounts { get; set; } = true;
+}
+
+/// <summary>
+/// <c>collector.statsd.events</c>: DogStatsD events (<c>_e</c>, drawn as Graphite events) and service checks (<c>_sc</c>,
+/// passive check results) are accepted only on the listeners that opt in, and only from <see cref="Sources"/> when given.
+/// Refused ones are counted (<c>eventsRefused</c>).
+/// </summary>
+public sealed class StatsdEventOptions
+{
+    public bool Udp { get; set; }
+    public bool Tcp { get; set; }
+    /// <summary>Sender addresses (<c>10.0.0.5</c>) or networks (<c>10.0.0.0/8</c>); empty = any sender.</summary>
+    public List<string> Sources { get; set; } = [];
 }
 
 /// <summary>How the last StatsD interval is flushed when Observe stops.</summary>

@@ -33,7 +33,8 @@ internal sealed class LineStreamListener : IAsyncDisposable
     private long _connections, _refused, _idleClosed, _acceptErrors;
     private int _open;
 
-    internal delegate void ChunkHandler(ReadOnlySequence<byte> completeLines);
+    /// <param name="from">the client's address (one object per connection).</param>
+    internal delegate void ChunkHandler(ReadOnlySequence<byte> completeLines, IPEndPoint from);
 
     /// <param name="delimiter">ends a line: <c>\n</c> for StatsD and Graphite, NUL for GELF over TCP.</param>
     public LineStreamListener(string name, IPEndPoint endpoint, int maxLineBytes, ChunkHandler handler, ILogger log, TcpLimits limits,
@@ -108,6 +109,7 @@ internal sealed class LineStreamListener : IAsyncDisposable
     private async Task Serve(Socket client)
     {
         using var _ = client;
+        var from = client.RemoteEndPoint as IPEndPoint ?? new IPEndPoint(IPAddress.None, 0);
         await using var stream = new NetworkStream(client, ownsSocket: false);
         var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024));
         // One timer per connection, re-armed before each read: a client silent for the idle timeout is closed.
@@ -132,19 +134,19 @@ internal sealed class LineStreamListener : IAsyncDisposable
                 if (lastNewline is { } pos)
                 {
                     var complete = buffer.Slice(0, buffer.GetPosition(1, pos));
-                    Handle(complete);
+                    Handle(complete, from);
                     buffer = buffer.Slice(complete.End);
                 }
                 if (!skipping && buffer.Length > _maxLineBytes)
                 {
                     // No newline within the limit: hand over the start as one (bad) line and skip the rest of it.
-                    Handle(buffer.Slice(0, _maxLineBytes + 1));
+                    Handle(buffer.Slice(0, _maxLineBytes + 1), from);
                     buffer = buffer.Slice(buffer.End);
                     skipping = true;
                 }
                 if (result.IsCompleted)
                 {
-                    if (!buffer.IsEmpty && !skipping) Handle(buffer); // last line without a trailing newline
+                    if (!buffer.IsEmpty && !skipping) Handle(buffer, from); // last line without a trailing newline
                     reader.AdvanceTo(buffer.End);
                     break;
                 }
@@ -163,9 +165,9 @@ internal sealed class LineStreamListener : IAsyncDisposable
     }
 
     /// <summary>The handler must not throw; if it ever does, that chunk is lost but the connection and the lines after it are kept.</summary>
-    private void Handle(ReadOnlySequence<byte> lines)
+    private void Handle(ReadOnlySequence<byte> lines, IPEndPoint from)
     {
-        try { _handler(lines); }
+        try { _handler(lines, from); }
         catch (Exception e)
         {
             if (_handlerErrorLog.ShouldLog(out var more)) _log.LogError(e, "{Name} line handler failed ({More} more failures not logged)", _name, more);

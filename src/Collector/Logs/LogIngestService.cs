@@ -42,7 +42,7 @@ internal sealed class LogIngestService : IHostedService, IAsyncDisposable
         if (u.Enabled)
         {
             Udp = new UdpStatsdListener(new IPEndPoint(IPAddress.Parse(u.Address), u.Port), 1, u.ReceiveBufferBytes,
-                packet => Pipeline.HandleJson(TrimLine(packet), 0, out _), _log, "logs-json");
+                (packet, sender) => Pipeline.HandleJson(TrimLine(packet), 0, out _), _log, "logs-json");
             Udp.Start();
             _log.LogInformation("JSON logs listening on udp {Endpoint}", Udp.LocalEndPoint);
         }
@@ -53,7 +53,7 @@ internal sealed class LogIngestService : IHostedService, IAsyncDisposable
             // taken by someone else: then pick again (a fixed port that is taken is an error, as for every listener).
             for (var attempt = 1; ; attempt++)
             {
-                GelfUdp = new UdpStatsdListener(new IPEndPoint(IPAddress.Parse(g.Address), g.Port), 1, g.ReceiveBufferBytes, _gelfUdp.HandleDatagram, _log, "gelf");
+                GelfUdp = new UdpStatsdListener(new IPEndPoint(IPAddress.Parse(g.Address), g.Port), 1, g.ReceiveBufferBytes, (datagram, _) => _gelfUdp.HandleDatagram(datagram), _log, "gelf");
                 if (!g.Tcp) break;
                 try
                 {
@@ -77,7 +77,7 @@ internal sealed class LogIngestService : IHostedService, IAsyncDisposable
     private static ReadOnlySpan<byte> TrimLine(ReadOnlySpan<byte> packet) => packet.TrimEnd("\r\n "u8);
 
     /// <summary>GELF over TCP: messages separated by NUL bytes, uncompressed.</summary>
-    private void HandleGelfTcp(ReadOnlySequence<byte> chunk)
+    private void HandleGelfTcp(ReadOnlySequence<byte> chunk, IPEndPoint from)
     {
         var reader = new SequenceReader<byte>(chunk);
         while (!reader.End)

@@ -10,7 +10,7 @@ public sealed record TcpListenerStats(string Name, string Endpoint, long Accepte
 
 public sealed record StatsdIngestStats(string? UdpEndpoint, int UdpSockets, int ReceiveBufferBytes, long KernelUdpDrops,
     long PacketsReceived, long MetricsReceived, long BadLinesSeen, long KeysDroppedByLimit, long EventsReceived, int ActiveKeys,
-    long TcpConnections, long TagLimitDrops);
+    long TcpConnections, long TagLimitDrops, long EventsRefused = 0);
 
 public sealed record GraphiteIngestStats(string? Endpoint, long LinesReceived, long BadLines, long Connections, long TagLimitDrops);
 

@@ -26,6 +26,9 @@ internal static class ConfigValidator
         if (s.MaxLineBytes is < 64 or > 65536) Fail("collector.statsd.maxLineBytes", "must be 64 to 65536");
         if (s.MaxTags < 0) Fail("collector.statsd.maxTags", "must be 0 (no tags) or more");
         if (s.MaxTagLength < 1) Fail("collector.statsd.maxTagLength", "must be at least 1");
+        for (var i = 0; i < s.Events.Sources.Count; i++)
+            if (!Observe.Collector.CollectorHosting.IsEventSource(s.Events.Sources[i]))
+                Fail($"collector.statsd.events.sources[{i}]", $"'{s.Events.Sources[i]}' is neither an IP address nor a network (10.0.0.0/8)");
         if (s.TcpMaxConnections < 1) Fail("collector.statsd.tcpMaxConnections", "must be at least 1");
         if (s.TcpIdleTimeoutMs < 0) Fail("collector.statsd.tcpIdleTimeoutMs", "must be 0 (never) or more");
         if (s.GaugesMaxTTL < 1) Fail("collector.statsd.gaugesMaxTTL", "must be at least 1");
