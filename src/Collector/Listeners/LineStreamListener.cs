@@ -51,8 +51,13 @@ internal sealed class LineStreamListener : IAsyncDisposable
         _handler = handler;
         _log = log;
         _listener = new TcpListener(endpoint);
-        _listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        _listener.Start(512);
+        ListenerBinding.AllowRebind(_listener.Server);
+        try { _listener.Start(512); }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse && endpoint.Port != 0)
+        {
+            _listener.Dispose();
+            throw ListenerBinding.InUse(name, "tcp", endpoint, e);
+        }
         LocalEndPoint = (IPEndPoint)_listener.LocalEndpoint;
     }
 

@@ -30,6 +30,7 @@ internal sealed class UdpStatsdListener : IDisposable
         _handler = handler;
         _log = log;
         var count = sockets > 0 ? sockets : Environment.ProcessorCount;
+        ListenerBinding.EnsureUdpPortFree(endpoint, name);
         var bindTo = endpoint;
         for (var i = 0; i < count; i++)
         {

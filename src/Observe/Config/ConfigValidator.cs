@@ -88,6 +88,7 @@ internal static class ConfigValidator
                     Fail($"deploys.services[{i}].checks[{j}]", $"no check {h}/{n} is declared under checks.hosts");
         if (c.Alerting.Enabled) foreach (var p in Observe.Alerting.AlertingConfig.Validate(c.Alerting)) Fail(p.KeyPath, p.Message);
         var names = new HashSet<string>(StringComparer.Ordinal);
+        var secrets = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < c.Auth.Tokens.Count; i++)
         {
             var t = c.Auth.Tokens[i];
@@ -97,6 +98,9 @@ internal static class ConfigValidator
             // A tokenFile that could not be read was reported by the binder already.
             if (t.Token is null) { if (!(positions?.ContainsKey($"{key}.tokenFile") ?? false)) Fail($"{key}.token", "required: give token or tokenFile"); }
             else if (t.Token.Length < 16) Fail($"{key}.token", "too short: use at least 16 characters (e.g. openssl rand -hex 24)");
+            // One secret, one identity: the first token with it would win every request, whatever the other's scopes.
+            if (t.Token is { Length: > 0 } secret && !secrets.TryAdd(secret, i))
+                Fail($"{key}.token", $"the same secret as auth.tokens[{secrets[secret]}]; every token needs its own");
             if (t.Scopes.Count == 0) Fail($"{key}.scopes", $"give at least one of {string.Join(", ", Auth.ApiScopes.All)}");
             for (var j = 0; j < t.Scopes.Count; j++)
                 if (Array.IndexOf(Auth.ApiScopes.All, t.Scopes[j]) < 0) Fail($"{key}.scopes[{j}]", $"'{t.Scopes[j]}' is not one of {string.Join(", ", Auth.ApiScopes.All)}");
