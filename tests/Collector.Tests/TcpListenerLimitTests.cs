@@ -63,4 +63,16 @@ public class TcpListenerLimitTests
         catch (SocketException) { return true; } // reset
         catch (OperationCanceledException) { return false; }
     }
+
+    [Theory]
+    [InlineData(1000, 65536L, 1000)]   // systemd's LimitNOFILE in deploy/observe.service: as configured
+    [InlineData(1000, 1400L, 125)]     // (1400 - 1024 reserved) / 3 listeners
+    [InlineData(1000, 300L, 8)]        // never below 8
+    [InlineData(50, 1400L, 50)]
+    public void Caps_are_fitted_to_the_descriptor_limit(int configured, long limit, int expected) =>
+        Assert.Equal(expected, DescriptorBudget.Fit(configured, "test", NullLogger.Instance, limit));
+
+    [Fact]
+    public void The_descriptor_limit_is_read_from_proc() =>
+        Assert.True(DescriptorBudget.OpenFilesLimit() is > 0, "RLIMIT_NOFILE not found in /proc/self/limits");
 }

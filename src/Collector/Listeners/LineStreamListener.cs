@@ -12,10 +12,10 @@ namespace Observe.Collector.Listeners;
 /// as Etsy statsd's TCP server does. A line longer than the protocol's maximum is handed over cut, once
 /// (so it is counted as one bad line), and the rest of it is skipped up to its newline: a client cannot
 /// make Observe buffer without bound, and the tail of an overlong line is never taken for a line of its own.
-/// At most <see cref="TcpLimits.MaxConnections"/> connections are open at once: one more is accepted and reset at
-/// once (counted), so idle clients cannot use up the process's file descriptors; a connection that sends nothing for
-/// <see cref="TcpLimits.IdleTimeout"/> is closed (counted). Accept failures (EMFILE …) back off and are logged at most
-/// once per 10 s with the number left out.
+/// At most <see cref="TcpLimits.MaxConnections"/> connections (fitted to the descriptor limit: <see cref="DescriptorBudget"/>)
+/// are open at once: one more is accepted and reset at once (counted), so idle clients cannot use up the process's file
+/// descriptors; a connection that sends nothing for <see cref="TcpLimits.IdleTimeout"/> is closed (counted). Accept
+/// failures (EMFILE …) back off and are logged at most once per 10 s with the number left out.
 /// </summary>
 internal sealed class LineStreamListener : IAsyncDisposable
 {
@@ -41,7 +41,7 @@ internal sealed class LineStreamListener : IAsyncDisposable
         TimeProvider? time = null, byte delimiter = (byte)'\n')
     {
         _name = name;
-        _limits = limits;
+        _limits = limits with { MaxConnections = DescriptorBudget.Fit(limits.MaxConnections, name, log) };
         _time = time ?? TimeProvider.System;
         _acceptErrorLog = new LogThrottle(TimeSpan.FromSeconds(10), _time);
         _refusedLog = new LogThrottle(TimeSpan.FromSeconds(10), _time);
@@ -64,7 +64,7 @@ internal sealed class LineStreamListener : IAsyncDisposable
     public IPEndPoint LocalEndPoint { get; }
     public long Connections => Interlocked.Read(ref _connections);
 
-    public TcpListenerStats Stats => new(_name, LocalEndPoint.ToString(), Interlocked.Read(ref _connections), Volatile.Read(ref _open),
+    public TcpListenerStats Stats => new(_name, LocalEndPoint.ToString(), _limits.MaxConnections, Interlocked.Read(ref _connections), Volatile.Read(ref _open),
         Interlocked.Read(ref _refused), Interlocked.Read(ref _idleClosed), Interlocked.Read(ref _acceptErrors));
 
     public void Start() => _acceptLoop = AcceptLoop();

@@ -4,9 +4,9 @@ namespace Observe.Collector;
 public sealed record CollectorStats(StatsdIngestStats Statsd, GraphiteIngestStats Graphite, FlushStats Flush, IReadOnlyList<SinkStats> Sinks,
     IReadOnlyList<TcpListenerStats>? TcpListeners = null);
 
-/// <summary>One TCP listener (statsd-tcp, graphite, gelf-tcp): connections accepted since start, open now, refused over
-/// the cap, closed for being idle, failed accepts.</summary>
-public sealed record TcpListenerStats(string Name, string Endpoint, long Accepted, int Open, long Refused, long IdleClosed, long AcceptErrors);
+/// <summary>One TCP listener (statsd-tcp, graphite, gelf-tcp): its cap in effect, connections accepted since start, open
+/// now, refused over the cap, closed for being idle, failed accepts.</summary>
+public sealed record TcpListenerStats(string Name, string Endpoint, int MaxConnections, long Accepted, int Open, long Refused, long IdleClosed, long AcceptErrors);
 
 public sealed record StatsdIngestStats(string? UdpEndpoint, int UdpSockets, int ReceiveBufferBytes, long KernelUdpDrops,
     long PacketsReceived, long MetricsReceived, long BadLinesSeen, long KeysDroppedByLimit, long EventsReceived, int ActiveKeys,
