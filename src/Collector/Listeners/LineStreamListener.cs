@@ -97,7 +97,12 @@ internal sealed class LineStreamListener : IAsyncDisposable
                 Refuse(client);
                 continue;
             }
-            _ = Task.Run(() => Serve(client));
+            _ = Task.Run(async () =>
+            {
+                try { await Serve(client); }
+                catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException) { client.Dispose(); } // reset before it was served
+                finally { Interlocked.Decrement(ref _open); }
+            });
         }
     }
 
@@ -162,11 +167,7 @@ internal sealed class LineStreamListener : IAsyncDisposable
         catch (IOException) { }
         catch (SocketException) { }
         catch (Exception e) { _log.LogError(e, "{Name} connection failed", _name); }
-        finally
-        {
-            await reader.CompleteAsync();
-            Interlocked.Decrement(ref _open);
-        }
+        finally { await reader.CompleteAsync(); }
     }
 
     /// <summary>The handler must not throw; if it ever does, that chunk is lost but the connection and the lines after it are kept.</summary>
