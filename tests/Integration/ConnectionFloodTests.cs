@@ -98,6 +98,31 @@ public class ConnectionFloodTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>HTTP has a cap too (<c>http.maxConnections</c>): connections over it are closed at once and counted; once the
+    /// idle ones go, HTTP answers again.</summary>
+    [Fact]
+    public async Task Idle_http_connections_over_the_cap_are_closed_and_counted()
+    {
+        await using var app = await ObserveApp.StartAsync(c => c.Http.MaxConnections = 5);
+        var rejected = Prometheus.Metrics.CreateCounter("observe_http_connections_rejected_total", "");
+        var before = rejected.Value;
+        var flood = new List<Socket>();
+        try
+        {
+            for (var i = 0; i < 12; i++)
+            {
+                var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                flood.Add(s);
+                await s.ConnectAsync(IPAddress.Loopback, app.HttpBase.Port);
+            }
+            await Poll.UntilAsync(() => rejected.Value - before >= 7, TimeSpan.FromSeconds(10), "seven connections over the cap closed");
+        }
+        finally { foreach (var s in flood) s.Dispose(); }
+        using var http = new HttpClient { BaseAddress = app.HttpBase };
+        await Poll.UntilAsync(async () => { try { return (await http.GetStringAsync("/health")) == "ok\n"; } catch (HttpRequestException) { return false; } },
+            TimeSpan.FromSeconds(10), "HTTP to answer once the idle connections are gone");
+    }
+
     private static async Task PostResult(HttpClient client, int status, string text)
     {
         using var res = await client.PostAsync("/api/checks/web1/backup/result",
