@@ -8,7 +8,7 @@ namespace Observe.DeployMarkers;
 /// <summary>A marker as <c>observe deploy start|finish|fail</c> sends it.</summary>
 public sealed record DeployCliMarker(
     string Event, string? Id, string? Service, string? Env, string? Version, string? Branch, string? Revision,
-    string? By, string? Description, string? Reason, bool Force, string? RollbackOf);
+    string? By, string? Description, string? Reason, bool Force, string? RollbackOf, string? IdFile = null);
 
 /// <summary>
 /// <c>observe deploy …</c>: talks HTTP to a running Observe and prints one line. Exit codes for deploy scripts:
@@ -22,11 +22,15 @@ public static class DeployCli
     public static async Task<int> MarkAsync(Uri baseUrl, string? token, DeployCliMarker m, TimeSpan? wait, TextWriter output, CancellationToken ct)
     {
         using var http = Client(baseUrl, token);
+        // The id travels from start to finish in a file, so finish and fail mark this deploy and never guess another.
+        if (m.Id == null && m.Event != "start" && m.IdFile != null && File.Exists(m.IdFile) && (await File.ReadAllTextAsync(m.IdFile, ct).ConfigureAwait(false)).Trim() is { Length: > 0 } saved)
+            m = m with { Id = saved };
         var body = new MarkerRequest(m.Id, m.Event, m.Service, m.Env, m.Version, m.Revision, m.Branch, m.By, m.Description, m.Force, m.RollbackOf, m.Reason);
         var (status, json, error) = await SendAsync(http, () => new HttpRequestMessage(HttpMethod.Post, "api/deploys") { Content = JsonContent.Create(body, options: DeployJson.Options) }, ct).ConfigureAwait(false);
         if (error != null) { await output.WriteLineAsync(error).ConfigureAwait(false); return Unreachable; }
         if (status >= 400) { await output.WriteLineAsync(Refusal(status, json)).ConfigureAwait(false); return status >= 500 ? Unreachable : Refused; }
         var d = json.Deserialize<Deploy>(DeployJson.Options)!;
+        if (m.Event == "start" && m.IdFile != null) await File.WriteAllTextAsync(m.IdFile, d.Id + "\n", ct).ConfigureAwait(false);
         if (wait is { } limit && m.Event == "finish")
         {
             var until = DateTime.UtcNow + limit;

@@ -31,7 +31,9 @@ public static class DeploysHosting
             var logs = sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
             return new DeployService(options, DeployStore.Open(dataDir), sp.GetService<IAlertSink>(), sp.GetService<GraphiteEventStore>(),
                 sp.GetServices<IMetricSink>(), sp.GetService<ISeriesQuery>(), sp.GetService<ICheckStates>(), new RollbackRunner(time), time,
-                logs.CreateLogger("Observe.DeployMarkers"));
+                logs.CreateLogger("Observe.DeployMarkers"),
+                // StatsD counters read as 0 before their first increment (an error counter appears with the first error).
+                StatsdCounterNames.Matcher(sp.GetService<CollectorOptions>()?.Statsd ?? new StatsdOptions()));
         });
         var interval = options.EvaluateInterval is { } e ? Durations.Parse(e, "deploys.evaluateInterval") : defaultEvaluateInterval;
         services.AddHostedService(sp => new DeployVerifier(sp.GetRequiredService<DeployService>(), interval,

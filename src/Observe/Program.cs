@@ -61,9 +61,10 @@ public static class Program
             var reason = new Option<string?>("--reason") { Description = "fail: what went wrong" };
             var id = new Option<string?>("--id") { Description = "Client-chosen deploy id (a repeated marker with the same id changes nothing)" };
             var rollbackOf = new Option<string?>("--rollback-of") { Description = "This deploy is a rollback of that deploy id (default $OBSERVE_ROLLBACK_OF)" };
+            var idFile = new Option<string?>("--id-file") { Description = "start writes the deploy id here; finish and fail read it when --id is not given (default $OBSERVE_DEPLOY_ID_FILE)" };
             var wait = new Option<bool>("--wait") { Description = "finish: wait for the verdict; exit 1 when the deploy is rolled back" };
             var waitTimeout = new Option<string>("--wait-timeout") { Description = "How long --wait waits (default 15m)", DefaultValueFactory = _ => "15m" };
-            var cmd = new Command(ev, $"Mark the {ev} of a deploy.") { service, env, version, branch, revision, by, description, reason, id, force, rollbackOf, url, configOption };
+            var cmd = new Command(ev, $"Mark the {ev} of a deploy.") { service, env, version, branch, revision, by, description, reason, id, idFile, force, rollbackOf, url, configOption };
             if (ev == "finish") { cmd.Options.Add(wait); cmd.Options.Add(waitTimeout); }
             cmd.SetAction(async (parse, ct) =>
             {
@@ -75,7 +76,8 @@ public static class Program
                 }
                 var marker = new Observe.DeployMarkers.DeployCliMarker(ev, parse.GetValue(id), parse.GetValue(service), parse.GetValue(env), parse.GetValue(version),
                     parse.GetValue(branch), parse.GetValue(revision), parse.GetValue(by) ?? Environment.GetEnvironmentVariable("USER"), parse.GetValue(description),
-                    parse.GetValue(reason), parse.GetValue(force), parse.GetValue(rollbackOf) ?? NullIfEmpty(Environment.GetEnvironmentVariable("OBSERVE_ROLLBACK_OF")));
+                    parse.GetValue(reason), parse.GetValue(force), parse.GetValue(rollbackOf) ?? NullIfEmpty(Environment.GetEnvironmentVariable("OBSERVE_ROLLBACK_OF")),
+                    parse.GetValue(idFile) ?? NullIfEmpty(Environment.GetEnvironmentVariable("OBSERVE_DEPLOY_ID_FILE")));
                 return await Observe.DeployMarkers.DeployCli.MarkAsync(BaseUrl(parse.GetValue(url), parse.GetValue(configOption)), Token(), marker, waitFor, Console.Out, ct);
             });
             deploy.Subcommands.Add(cmd);
