@@ -361,6 +361,10 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
             e.Last = result;
             e.LastLatency = latency;
             events = e.Machine.Process(result.State, now, host);
+            // A SERVICE ALERT line says what the plugin said (host;check;state;type;attempt;output), as Nagios logs it.
+            for (var i = 0; i < events.Count; i++)
+                if (events[i].Kind == CheckEventKind.Alert)
+                    events[i] = events[i] with { Text = events[i].Text.Length == 0 ? result.Output : $"{result.Output} ({events[i].Text})" };
             next = e.IsPassive ? (e.NextCheck ?? now + e.Machine.Policy.CheckInterval) : now + e.Machine.NextInterval;
             if (!e.IsPassive) e.NextCheck = next;
             flapping = e.Machine.IsFlapping;
