@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 using Observe.Alerting;
@@ -456,7 +455,9 @@ internal sealed partial class DeployService : IDisposable
         if (status == AlertStatus.Firing) d.AlertFiring = true;
         if (graphite)
         {
-            var data = JsonSerializer.Serialize(new { id = d.Id, service = d.Service, env = d.Env, version = d.Version, branch = d.Branch, by = d.By, @event = ev, text });
+            // Grafana shows `what` as an annotation's title and `data` as its text: a sentence for people, not JSON.
+            var verdict = d.Verification?.Verdict is { } v && v != "pending" ? $"; verdict {v}" : "";
+            var data = $"{ev.Replace('_', ' ')}: {d.Service} {d.Version} on {d.Env} by {d.By}{verdict} (deploy {d.Id})";
             notices.Add(() => { _events?.Add(text, ["deploy", d.Service, d.Env], data, now.ToUnixTimeSeconds()); return Task.CompletedTask; });
         }
         Count($"{_options.MetricPrefix}.{d.Service}.{d.Env}.{ev}");
