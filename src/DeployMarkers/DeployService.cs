@@ -263,7 +263,7 @@ internal sealed partial class DeployService : IDisposable
             _locks[env] = l;
             _store.SaveLock(l);
             var text = $"{env} locked by {who}" + (l.Reason.Length > 0 ? $": {l.Reason}" : "") + (held != null && held.By != who ? $" (taken over from {held.By})" : "");
-            notices.Add(() => Announce($"lock/{env}", text, AlertStatus.Announcement, "info", new() { ["env"] = env, ["by"] = who }, now));
+            notices.Add(() => Announce($"lock/{env}", text, AlertStatus.Announcement, "info", new() { ["env"] = env, ["by"] = who, ["kind"] = "announcement", ["event"] = "lock" }, now));
         }
         finally { _gate.Release(); }
         foreach (var n in notices) await n().ConfigureAwait(false);
@@ -286,7 +286,7 @@ internal sealed partial class DeployService : IDisposable
         }
         finally { _gate.Release(); }
         await Announce($"lock/{env}", $"{env} unlocked by {who}" + (held.By != who ? $" (was held by {held.By})" : ""), AlertStatus.Announcement, "info",
-            new() { ["env"] = env, ["by"] = who }, now).ConfigureAwait(false);
+            new() { ["env"] = env, ["by"] = who, ["kind"] = "announcement", ["event"] = "unlock" }, now).ConfigureAwait(false);
         return new MarkResult(200, Lock: held);
     }
 
