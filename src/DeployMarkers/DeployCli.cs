@@ -23,7 +23,7 @@ public static class DeployCli
     {
         using var http = Client(baseUrl, token);
         // The id travels from start to finish in a file, so finish and fail mark this deploy and never guess another.
-        if (m.Id == null && m.Event != "start" && m.IdFile != null && File.Exists(m.IdFile) && (await File.ReadAllTextAsync(m.IdFile, ct).ConfigureAwait(false)).Trim() is { Length: > 0 } saved)
+        if (m.Id == null && m.Event != "start" && m.IdFile != null && File.Exists(m.IdFile) && ReadId(m.IdFile) is { Length: > 0 } saved)
             m = m with { Id = saved };
         var body = new MarkerRequest(m.Id, m.Event, m.Service, m.Env, m.Version, m.Revision, m.Branch, m.By, m.Description, m.Force, m.RollbackOf, m.Reason);
         var (status, json, error) = await SendAsync(http, () => new HttpRequestMessage(HttpMethod.Post, "api/deploys") { Content = JsonContent.Create(body, options: DeployJson.Options) }, ct).ConfigureAwait(false);
@@ -82,6 +82,15 @@ public static class DeployCli
         if (d.Rollback is { } r) s += $"; rollback {r.Action} {(r.Succeeded ? "succeeded" : "failed")}{(r.ExitCode is { } c ? $" (exit {c})" : "")}{(r.GoodVersion != null ? $" to {r.GoodVersion}" : "")}";
         if (d.ForcedPastLock is { } l) s += $"; forced past lock by {l.By}";
         return s;
+    }
+
+    /// <summary>The first line of an id file, at most 256 characters read (an id is at most 128; the server checks it).</summary>
+    private static string ReadId(string path)
+    {
+        using var r = new StreamReader(path);
+        var buf = new char[256];
+        var n = r.ReadBlock(buf, 0, buf.Length);
+        return new string(buf, 0, n).Split('\n')[0].Trim();
     }
 
     private static string Refusal(int status, JsonElement json)
