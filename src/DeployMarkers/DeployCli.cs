@@ -46,6 +46,18 @@ public static class DeployCli
         return d.State is DeployState.RolledBack or DeployState.Failed || d.Verification?.Verdict == "fail" ? DeployBad : Ok;
     }
 
+    /// <summary><c>observe deploy resolve ID</c>: the deploy's alert (failed verification, rolled back) is dealt with.</summary>
+    public static async Task<int> ResolveAsync(Uri baseUrl, string? token, string id, string? by, TextWriter output, CancellationToken ct)
+    {
+        using var http = Client(baseUrl, token);
+        var (status, json, error) = await SendAsync(http, () => new HttpRequestMessage(HttpMethod.Post,
+            $"api/deploys/{Uri.EscapeDataString(id)}/resolve?by={Uri.EscapeDataString(by ?? "")}"), ct).ConfigureAwait(false);
+        if (error != null) { await output.WriteLineAsync(error).ConfigureAwait(false); return Unreachable; }
+        if (status >= 400) { await output.WriteLineAsync(Refusal(status, json)).ConfigureAwait(false); return status >= 500 ? Unreachable : Refused; }
+        await output.WriteLineAsync($"{Line(json.Deserialize<Deploy>(DeployJson.Options)!)}; alert resolved").ConfigureAwait(false);
+        return Ok;
+    }
+
     public static async Task<int> LockAsync(Uri baseUrl, string? token, string env, string? by, string? reason, bool force, TextWriter output, CancellationToken ct)
     {
         using var http = Client(baseUrl, token);

@@ -364,6 +364,27 @@ internal sealed partial class DeployService : IDisposable
         .Select(o => (o.StartedAt.ToUnixTimeSeconds(), Math.Min((o.EndedAt ?? now).ToUnixTimeSeconds(), d.StartedAt.ToUnixTimeSeconds())))
         .ToList();
 
+    /// <summary>Someone says a deploy's alert is dealt with (<c>POST /api/deploys/{id}/resolve</c>): 404 unknown, 409 nothing firing.</summary>
+    public async Task<MarkResult> ResolveAsync(string id, string? who, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(who)) return Reject("by", "required (who resolves it)");
+        var now = _time.GetUtcNow();
+        Deploy? d;
+        await _gate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            if ((d = _deploys.GetValueOrDefault(id)) == null) return new MarkResult(404, Error: $"no deploy {id}", Field: "id");
+            if (!d.AlertFiring) return new MarkResult(409, d, $"deploy {id} has no firing alert", "id");
+            d.AlertFiring = false;
+            _store.Save(d);
+        }
+        finally { _gate.Release(); }
+        var labels = Labels(d, "resolved");
+        labels["kind"] = "alert";
+        await Announce(AlertKey(d), $"{Title(d)} on {d.Env}: resolved by {Clean(who)}", AlertStatus.Resolved, "info", labels, now).ConfigureAwait(false);
+        return new MarkResult(200, d);
+    }
+
     /// <summary>A deploy that passed ends the alerts of the deploys before it in its service and environment: the service is good again.</summary>
     private void ResolveEarlierAlerts(Deploy d, List<Func<Task>> notices, DateTimeOffset now)
     {

@@ -94,6 +94,11 @@ public static class Program
         unlockCmd.SetAction((parse, ct) => Observe.DeployMarkers.DeployCli.UnlockAsync(BaseUrl(parse.GetValue(url), parse.GetValue(configOption)), Token(),
             parse.GetValue(unlockEnv)!, parse.GetValue(by) ?? Environment.GetEnvironmentVariable("USER"), parse.GetValue(force), Console.Out, ct));
         deploy.Subcommands.Add(unlockCmd);
+        var resolveId = new Argument<string>("id") { Description = "The deploy whose alert (failed verification, rolled back) is dealt with" };
+        var resolveCmd = new Command("resolve", "Resolve a deploy's alert by hand (a later deploy that passes verification resolves it too).") { resolveId, by, url, configOption };
+        resolveCmd.SetAction((parse, ct) => Observe.DeployMarkers.DeployCli.ResolveAsync(BaseUrl(parse.GetValue(url), parse.GetValue(configOption)), Token(),
+            parse.GetValue(resolveId)!, parse.GetValue(by) ?? Environment.GetEnvironmentVariable("USER"), Console.Out, ct));
+        deploy.Subcommands.Add(resolveCmd);
         return deploy;
     }
 

@@ -119,6 +119,13 @@ public class ShopDayTests
         // each rollback is its own alert: a firing one can never swallow the next (dedup is by key)
         Assert.NotEqual(firing[0].Key, firing[1].Key);
         Assert.Equal("alert", firing[1].Labels["kind"]);
+
+        // or by hand: the second one is resolved explicitly; nothing left to resolve after that
+        var r = await h.Service.ResolveAsync(bads[1].Id, "alice", CancellationToken.None);
+        Assert.Equal(200, r.Status);
+        Assert.Contains(h.Alerts.Events, a => a.Status == AlertStatus.Resolved && a.Key == firing[1].Key && a.Summary.Contains("resolved by alice"));
+        Assert.Equal(409, (await h.Service.ResolveAsync(bads[1].Id, "alice", CancellationToken.None)).Status);
+        Assert.Equal(404, (await h.Service.ResolveAsync("nope", "alice", CancellationToken.None)).Status);
     }
 
     [Fact]
