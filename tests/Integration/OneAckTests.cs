@@ -10,30 +10,50 @@ namespace Observe.Integration;
 [Collection("alerting peers")] // the CLIs read OBSERVE_TOKEN from the process environment
 public class OneAckTests
 {
-    [Fact]
-    public async Task Ack_from_either_cli_acknowledges_check_and_alert_and_downtime_is_scheduled_and_cancelled_from_the_cli()
+    private static async Task<(ObserveApp App, HttpClient Http)> Start()
     {
-        await using var app = await ObserveApp.StartAsync(c =>
+        var app = await ObserveApp.StartAsync(c =>
         {
             c.Collector.Statsd.Enabled = false;
             c.Checks.Defaults = new CheckDefaults { CheckInterval = "1h", MaxCheckAttempts = 1 };
             c.Checks.Hosts = [new HostOptions { Name = "web1", Checks = [new CheckOptions { Name = "http", Kind = "passive" }, new CheckOptions { Name = "disk", Kind = "passive" }] }];
         });
         Environment.SetEnvironmentVariable("OBSERVE_TOKEN", null);
-        using var http = new HttpClient { BaseAddress = app.HttpBase };
+        var http = new HttpClient { BaseAddress = app.HttpBase };
         foreach (var check in new[] { "http", "disk" })
             (await http.PostAsJsonAsync($"/api/checks/web1/{check}/result", new { status = 2, output = $"{check} CRITICAL" })).EnsureSuccessStatusCode();
-        async Task<JsonElement> Alert(string key) => (await http.GetFromJsonAsync<JsonElement>("/api/alerts")).EnumerateArray().Single(a => a.GetProperty("alert").GetProperty("key").GetString() == key);
-        async Task<JsonElement> Check(string check) => await http.GetFromJsonAsync<JsonElement>($"/api/checks/web1/{check}");
         await Poll.UntilAsync(async () => (await http.GetFromJsonAsync<JsonElement>("/api/alerts")).GetArrayLength() == 2, TimeSpan.FromSeconds(10), "both alerts firing");
+        return (app, http);
+    }
 
-        // observe ack (the alert's CLI) → the check is acknowledged too
+    private static async Task<JsonElement> Alert(HttpClient http, string key) =>
+        (await http.GetFromJsonAsync<JsonElement>("/api/alerts")).EnumerateArray().Single(a => a.GetProperty("alert").GetProperty("key").GetString() == key);
+
+    private static async Task<JsonElement> Check(HttpClient http, string check) => await http.GetFromJsonAsync<JsonElement>($"/api/checks/web1/{check}");
+
+    [Fact]
+    public async Task Observe_ack_of_a_checks_alert_acknowledges_the_check_too()
+    {
+        var (app, http) = await Start();
+        await using var appScope = app;
+        using var httpScope = http;
         var output = new StringWriter();
         Assert.Equal(0, await AlertingCli.AckAsync(app.HttpBase, "check/web1/http", "on it", "alice", output, default));
-        await Poll.UntilAsync(async () => (await Check("http")).TryGetProperty("acknowledgement", out _), TimeSpan.FromSeconds(10), "the check acknowledged by the alert's ack");
-        Assert.Equal("alice", (await Check("http")).GetProperty("acknowledgement").GetProperty("author").GetString());
-        Assert.True((await Alert("check/web1/http")).TryGetProperty("acknowledgement", out _));
+        await Poll.UntilAsync(async () => (await Check(http, "http")).TryGetProperty("acknowledgement", out _), TimeSpan.FromSeconds(10), "the check acknowledged by the alert's ack");
+        Assert.Equal("alice", (await Check(http, "http")).GetProperty("acknowledgement").GetProperty("author").GetString());
+        Assert.True((await Alert(http, "check/web1/http")).TryGetProperty("acknowledgement", out _));
+        Assert.False((await Check(http, "disk")).TryGetProperty("acknowledgement", out _)); // only that one
+    }
 
+    [Fact]
+    public async Task Observe_checks_ack_acknowledges_the_alert_and_downtime_is_scheduled_and_cancelled_from_the_cli()
+    {
+        var (app, http) = await Start();
+        await using var appScope = app;
+        using var httpScope = http;
+        async Task<JsonElement> Alert(string key) => await OneAckTests.Alert(http, key);
+        async Task<JsonElement> Check(string check) => await OneAckTests.Check(http, check);
+        var output = new StringWriter();
         // observe checks ack (the check's CLI) → the alert is acknowledged too
         Assert.Equal(0, await ChecksCli.AckAsync(app.HttpBase, "web1/disk", "swapping it", sticky: false, "bob", output, default));
         await Poll.UntilAsync(async () => (await Alert("check/web1/disk")).TryGetProperty("acknowledgement", out _), TimeSpan.FromSeconds(10), "the alert acknowledged by the check's ack");
