@@ -52,7 +52,7 @@ public static class DeploysHosting
     }
 }
 
-/// <summary>Runs a verifier pass every interval (the flush interval by default, so a clear failure is caught within a flush or two).</summary>
+/// <summary>Runs a verifier pass every interval (the flush interval by default: a clear failure is caught at the first pass after its SLIs have minPoints points past finish, the third flush with the default 3).</summary>
 internal sealed class DeployVerifier(DeployService deploys, TimeSpan interval, TimeProvider time, ILogger log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
