@@ -171,7 +171,7 @@ public static class ChecksConfig
             return c.Kind switch
             {
                 "command" => new CommandCheck(c.Command, c.Environment, timeout, timeoutState, c.MaxOutputBytes),
-                "http" => new HttpCheck(HttpUrl(c.Url, address), c.Method, c.Headers, c.Body, c.ExpectStatus.ToHashSet(), c.ExpectBody,
+                "http" => new HttpCheck(HttpUrl(c.Url, c.Host ?? address, c.Port), c.Method, c.Headers, c.Body, c.ExpectStatus.ToHashSet(), c.ExpectBody,
                     c.ExpectBodyRegex == null ? null : new Regex(c.ExpectBodyRegex, RegexOptions.None, TimeSpan.FromSeconds(1)), c.FollowRedirects, time, timeout, timeoutState,
                     new TlsCheckOptions(c.VerifyTls, c.CertificateDaysWarning, c.CertificateDaysCritical)),
                 "tcp" => new TcpCheck(c.Host ?? address, c.Port, c.Send, c.Expect, time, timeout, timeoutState),
@@ -202,12 +202,13 @@ public static class ChecksConfig
             c.ExpectBodyRegex == null ? null : new Regex(c.ExpectBodyRegex, RegexOptions.None, TimeSpan.FromSeconds(1)), c.FollowRedirects, time, timeout, timeoutState);
     }
 
-    private static Uri HttpUrl(string? url, string address)
+    /// <summary>An absolute URL as given; a path goes to http://host-or-address:port (80 when <c>port</c> is not set).</summary>
+    private static Uri HttpUrl(string? url, string address, int port)
     {
         if (url != null && Uri.TryCreate(url, UriKind.Absolute, out var abs) && abs.Scheme is "http" or "https") return abs;
         var path = url ?? "/";
         if (!path.StartsWith('/')) path = "/" + path;
-        return new Uri($"http://{address}{path}");
+        return new Uri($"http://{address}{(port != 0 ? ":" + port : "")}{path}");
     }
 }
 

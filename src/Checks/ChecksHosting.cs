@@ -28,6 +28,7 @@ public static class ChecksHosting
         services.AddSingleton<Func<CheckRunStats>>(sp => { var engine = sp.GetRequiredService<CheckEngine>(); return () => new CheckRunStats(engine.Runs); });
         services.AddSingleton<IServiceCheckReceiver>(sp => sp.GetRequiredService<CheckEngine>());
         services.AddSingleton<IChecksReloader>(sp => sp.GetRequiredService<CheckEngine>());
+        services.AddSingleton<IAlertAckListener>(sp => new AlertAckToCheck(sp.GetRequiredService<CheckEngine>()));
         services.AddHostedService(sp => sp.GetRequiredService<CheckEngine>());
         return services;
     }

@@ -8,7 +8,7 @@ namespace Observe.DeployMarkers;
 /// <summary>A marker as <c>observe deploy start|finish|fail</c> sends it.</summary>
 public sealed record DeployCliMarker(
     string Event, string? Id, string? Service, string? Env, string? Version, string? Branch, string? Revision,
-    string? By, string? Description, string? Reason, bool Force, string? RollbackOf);
+    string? By, string? Description, string? Reason, bool Force, string? RollbackOf, string? IdFile = null);
 
 /// <summary>
 /// <c>observe deploy …</c>: talks HTTP to a running Observe and prints one line. Exit codes for deploy scripts:
@@ -22,11 +22,15 @@ public static class DeployCli
     public static async Task<int> MarkAsync(Uri baseUrl, string? token, DeployCliMarker m, TimeSpan? wait, TextWriter output, CancellationToken ct)
     {
         using var http = Client(baseUrl, token);
+        // The id travels from start to finish in a file, so finish and fail mark this deploy and never guess another.
+        if (m.Id == null && m.Event != "start" && m.IdFile != null && File.Exists(m.IdFile) && ReadId(m.IdFile) is { Length: > 0 } saved)
+            m = m with { Id = saved };
         var body = new MarkerRequest(m.Id, m.Event, m.Service, m.Env, m.Version, m.Revision, m.Branch, m.By, m.Description, m.Force, m.RollbackOf, m.Reason);
         var (status, json, error) = await SendAsync(http, () => new HttpRequestMessage(HttpMethod.Post, "api/deploys") { Content = JsonContent.Create(body, options: DeployJson.Options) }, ct).ConfigureAwait(false);
         if (error != null) { await output.WriteLineAsync(error).ConfigureAwait(false); return Unreachable; }
         if (status >= 400) { await output.WriteLineAsync(Refusal(status, json)).ConfigureAwait(false); return status >= 500 ? Unreachable : Refused; }
         var d = json.Deserialize<Deploy>(DeployJson.Options)!;
+        if (m.Event == "start" && m.IdFile != null) await File.WriteAllTextAsync(m.IdFile, d.Id + "\n", ct).ConfigureAwait(false);
         if (wait is { } limit && m.Event == "finish")
         {
             var until = DateTime.UtcNow + limit;
@@ -40,6 +44,18 @@ public static class DeployCli
         }
         await output.WriteLineAsync(Line(d)).ConfigureAwait(false);
         return d.State is DeployState.RolledBack or DeployState.Failed || d.Verification?.Verdict == "fail" ? DeployBad : Ok;
+    }
+
+    /// <summary><c>observe deploy resolve ID</c>: the deploy's alert (failed verification, rolled back) is dealt with.</summary>
+    public static async Task<int> ResolveAsync(Uri baseUrl, string? token, string id, string? by, TextWriter output, CancellationToken ct)
+    {
+        using var http = Client(baseUrl, token);
+        var (status, json, error) = await SendAsync(http, () => new HttpRequestMessage(HttpMethod.Post,
+            $"api/deploys/{Uri.EscapeDataString(id)}/resolve?by={Uri.EscapeDataString(by ?? "")}"), ct).ConfigureAwait(false);
+        if (error != null) { await output.WriteLineAsync(error).ConfigureAwait(false); return Unreachable; }
+        if (status >= 400) { await output.WriteLineAsync(Refusal(status, json)).ConfigureAwait(false); return status >= 500 ? Unreachable : Refused; }
+        await output.WriteLineAsync($"{Line(json.Deserialize<Deploy>(DeployJson.Options)!)}; alert resolved").ConfigureAwait(false);
+        return Ok;
     }
 
     public static async Task<int> LockAsync(Uri baseUrl, string? token, string env, string? by, string? reason, bool force, TextWriter output, CancellationToken ct)
@@ -78,6 +94,15 @@ public static class DeployCli
         if (d.Rollback is { } r) s += $"; rollback {r.Action} {(r.Succeeded ? "succeeded" : "failed")}{(r.ExitCode is { } c ? $" (exit {c})" : "")}{(r.GoodVersion != null ? $" to {r.GoodVersion}" : "")}";
         if (d.ForcedPastLock is { } l) s += $"; forced past lock by {l.By}";
         return s;
+    }
+
+    /// <summary>The first line of an id file, at most 256 characters read (an id is at most 128; the server checks it).</summary>
+    private static string ReadId(string path)
+    {
+        using var r = new StreamReader(path);
+        var buf = new char[256];
+        var n = r.ReadBlock(buf, 0, buf.Length);
+        return new string(buf, 0, n).Split('\n')[0].Trim();
     }
 
     private static string Refusal(int status, JsonElement json)

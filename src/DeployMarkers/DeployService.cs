@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 using Observe.Alerting;
@@ -43,10 +42,13 @@ internal sealed partial class DeployService : IDisposable
     /// <summary>service/env → id of the deploy whose rollback action is running: markers posted meanwhile are the rollback's.</summary>
     private readonly Dictionary<string, string> _rollingBack = new(StringComparer.Ordinal);
     private long _rejected;
+    /// <summary>Which series are StatsD counters (an absent one reads as 0 in SLIs); null = none.</summary>
+    private readonly Func<string, bool>? _counters;
 
     public DeployService(DeploysOptions options, DeployStore store, IAlertSink? alerts, GraphiteEventStore? events, IEnumerable<IMetricSink> metrics,
-        ISeriesQuery? series, ICheckStates? checks, IRollbackRunner rollback, TimeProvider time, ILogger log)
+        ISeriesQuery? series, ICheckStates? checks, IRollbackRunner rollback, TimeProvider time, ILogger log, Func<string, bool>? counters = null)
     {
+        _counters = counters;
         _options = options;
         _services = options.Services.ToDictionary(s => s.Name, StringComparer.Ordinal);
         _store = store; _alerts = alerts; _events = events; _metrics = metrics.ToList(); _series = series; _checks = checks;
@@ -153,18 +155,23 @@ internal sealed partial class DeployService : IDisposable
                 : new MarkResult(409, existing, $"id '{existing.Id}' is already {existing.Service} {existing.Version} to {existing.Env}", "id");
         }
         EnvLock? forced = null;
-        if (_locks.TryGetValue(r.Env!, out var held) && !string.Equals(held.By, who, StringComparison.OrdinalIgnoreCase))
+        var key = $"{r.Service}/{r.Env}";
+        var rollbackOf = r.RollbackOf ?? _rollingBack.GetValueOrDefault(key);
+        // A rollback of the lock holder's own deploy is the holder's business: its deploy script holds the lock across
+        // `finish --wait`, and the rollback that wait is waiting for must be able to mark itself.
+        var holdersRollback = rollbackOf != null && _deploys.GetValueOrDefault(rollbackOf) is { } rolled && _locks.TryGetValue(r.Env!, out var l0)
+                              && string.Equals(rolled.By, l0.By, StringComparison.OrdinalIgnoreCase);
+        if (_locks.TryGetValue(r.Env!, out var held) && !string.Equals(held.By, who, StringComparison.OrdinalIgnoreCase) && !holdersRollback)
         {
             if (!r.Force) return new MarkResult(409, Error: $"{held.Env} is locked by {held.By}: {held.Reason}", Field: "env", Lock: held);
             forced = held;
         }
-        var key = $"{r.Service}/{r.Env}";
         var d = new Deploy
         {
             Id = r.Id ?? NewId(now), Service = r.Service!, Env = r.Env!, Version = r.Version!, Revision = r.Revision, Branch = r.Branch,
             By = who, Description = r.Description is { } desc ? Clean(desc) : null, State = DeployState.Started, StartedAt = now,
             KnownService = _services.ContainsKey(r.Service!), ForcedPastLock = forced,
-            RollbackOf = r.RollbackOf ?? _rollingBack.GetValueOrDefault(key),
+            RollbackOf = rollbackOf,
         };
         // A newer deploy of the same service and environment ends the older one's verification.
         foreach (var old in _deploys.Values.Where(o => o.Service == d.Service && o.Env == d.Env && o.SupersededBy == null
@@ -186,8 +193,18 @@ internal sealed partial class DeployService : IDisposable
 
     private MarkResult Finish(MarkerRequest r, string? who, Deploy? d, DateTimeOffset now, List<Func<Task>> notices)
     {
-        d ??= r.Id == null ? Latest(r, DeployState.Started) : null;
-        if (d == null && r.Id == null && Latest(r, null) is { FinishedAt: not null } done) return new MarkResult(200, done); // a repeated finish
+        if (d == null && r.Id == null)
+        {
+            // Without an id, never guess: the one deploy in progress here, and only if it is this version.
+            var running = _deploys.Values.Where(o => o.Service == r.Service && o.Env == r.Env && o.State == DeployState.Started && o.SupersededBy == null).ToList();
+            if (running.Count > 1)
+                return new MarkResult(409, Error: $"{running.Count} deploys of {r.Service} to {r.Env} are in progress ({string.Join(", ", running.Select(o => $"{o.Id}: {o.Version}"))}): give the deploy id", Field: "id");
+            if (running.Count == 1 && r.Version != null && running[0].Version != r.Version)
+                return new MarkResult(409, Error: $"the deploy of {r.Service} to {r.Env} in progress is {running[0].Id} ({running[0].Version}), not {r.Version}: give the deploy id", Field: "id");
+            d = running.FirstOrDefault();
+            // A repeated finish: this version is the latest deploy here and already finished.
+            if (d == null && Latest(r, null) is { FinishedAt: not null } done && Latest(r with { Version = null }, null)?.Id == done.Id) return new MarkResult(200, done);
+        }
         var created = d == null;
         if (d == null)
         {
@@ -249,7 +266,7 @@ internal sealed partial class DeployService : IDisposable
             _store.SaveLock(l); // written before it is seen: a lock that could not be saved was never taken
             _locks[env] = l;
             var text = $"{env} locked by {who}" + (l.Reason.Length > 0 ? $": {l.Reason}" : "") + (held != null && held.By != who ? $" (taken over from {held.By})" : "");
-            notices.Add(() => Announce($"lock/{env}", text, AlertStatus.Announcement, "info", new() { ["env"] = env, ["by"] = who }, now));
+            notices.Add(() => Announce($"lock/{env}", text, AlertStatus.Announcement, "info", new() { ["env"] = env, ["by"] = who, ["kind"] = "announcement", ["event"] = "lock" }, now));
         }
         finally { _gate.Release(); }
         foreach (var n in notices) await n().ConfigureAwait(false);
@@ -272,7 +289,7 @@ internal sealed partial class DeployService : IDisposable
         }
         finally { _gate.Release(); }
         await Announce($"lock/{env}", $"{env} unlocked by {who}" + (held.By != who ? $" (was held by {held.By})" : ""), AlertStatus.Announcement, "info",
-            new() { ["env"] = env, ["by"] = who }, now).ConfigureAwait(false);
+            new() { ["env"] = env, ["by"] = who, ["kind"] = "announcement", ["event"] = "unlock" }, now).ConfigureAwait(false);
         return new MarkResult(200, Lock: held);
     }
 
@@ -290,7 +307,11 @@ internal sealed partial class DeployService : IDisposable
         {
             if (_series == null && _checks == null) break;
             var svc = _services[d.Service];
-            var v = DeployJudge.Judge(d, svc, Settings(d), now, _series ?? NoSeries.Instance, _checks);
+            List<(long, long)> excluded;
+            await _gate.WaitAsync(ct).ConfigureAwait(false);
+            try { excluded = BadWindows(d, now); }
+            finally { _gate.Release(); }
+            var v = DeployJudge.Judge(d, svc, Settings(d), now, _series ?? NoSeries.Instance, _checks, excluded);
             var notices = new List<Func<Task>>();
             var rollback = false;
             await _gate.WaitAsync(ct).ConfigureAwait(false);
@@ -317,6 +338,7 @@ internal sealed partial class DeployService : IDisposable
                         d.State = DeployState.Verified;
                         d.EndedAt = now;
                         Publish(notices, d, "verified", $"{Title(d)} on {d.Env} passed verification: {v.Reason}", AlertStatus.Announcement, "info", graphite: false);
+                        ResolveEarlierAlerts(d, notices, now);
                         break;
                     case "inconclusive" or "not_verified":
                         Publish(notices, d, "inconclusive", $"{Title(d)} on {d.Env}: verification inconclusive: {v.Reason}", AlertStatus.Announcement, "info", graphite: false);
@@ -342,6 +364,57 @@ internal sealed partial class DeployService : IDisposable
         }
         return pending.Count;
     }
+
+    /// <summary>
+    /// Earlier deploys of the same service and environment that failed verification, were rolled back or failed, from
+    /// start to end: what the service looked like then is not its normal, so baselines leave those windows out.
+    /// </summary>
+    private List<(long, long)> BadWindows(Deploy d, DateTimeOffset now) => _deploys.Values
+        .Where(o => o.Service == d.Service && o.Env == d.Env && o.Id != d.Id && o.StartedAt < d.StartedAt
+                    && (o.State is DeployState.RolledBack or DeployState.Failed || o.Verification?.Verdict == "fail"))
+        .Select(o => (o.StartedAt.ToUnixTimeSeconds(), Math.Min((o.EndedAt ?? now).ToUnixTimeSeconds(), d.StartedAt.ToUnixTimeSeconds())))
+        .ToList();
+
+    /// <summary>Someone says a deploy's alert is dealt with (<c>POST /api/deploys/{id}/resolve</c>): 404 unknown, 409 nothing firing.</summary>
+    public async Task<MarkResult> ResolveAsync(string id, string? who, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(who)) return Reject("by", "required (who resolves it)");
+        var now = _time.GetUtcNow();
+        Deploy? d;
+        await _gate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            if ((d = _deploys.GetValueOrDefault(id)) == null) return new MarkResult(404, Error: $"no deploy {id}", Field: "id");
+            if (!d.AlertFiring) return new MarkResult(409, d, $"deploy {id} has no firing alert", "id");
+            d.AlertFiring = false;
+            Stage(d);
+            Commit();
+        }
+        finally { _gate.Release(); }
+        var labels = Labels(d, "resolved");
+        labels["kind"] = "alert";
+        await Announce(AlertKey(d), $"{Title(d)} on {d.Env}: resolved by {Clean(who)}", AlertStatus.Resolved, "info", labels, now).ConfigureAwait(false);
+        return new MarkResult(200, d);
+    }
+
+    /// <summary>A deploy that passed ends the alerts of the deploys before it in its service and environment: the service is good again.</summary>
+    private void ResolveEarlierAlerts(Deploy d, List<Func<Task>> notices, DateTimeOffset now)
+    {
+        foreach (var o in _deploys.Values.Where(o => o.AlertFiring && o.Service == d.Service && o.Env == d.Env && o.StartedAt <= d.StartedAt).ToList())
+        {
+            o.AlertFiring = false;
+            Stage(o); // written with the passing deploy's verdict
+            var labels = Labels(o, "resolved");
+            labels["kind"] = "alert";
+            notices.Add(() => Announce(AlertKey(o), $"{Title(o)} on {o.Env}: resolved, {Title(d)} passed verification", AlertStatus.Resolved, "info", labels, now));
+        }
+    }
+
+    /// <summary>
+    /// A deploy's alert has its own key, so a firing one never absorbs (dedups) the next deploy's: every rollback is heard.
+    /// Announcements share <c>deploy/service/env</c>; they are never deduplicated.
+    /// </summary>
+    private static string AlertKey(Deploy d) => $"deploy/{d.Service}/{d.Env}/{d.Id}";
 
     private bool IsPending(Deploy d) => d.State == DeployState.Finished && d.KnownService && d.SupersededBy == null && d.Verification?.Verdict == "pending";
 
@@ -396,7 +469,7 @@ internal sealed partial class DeployService : IDisposable
     {
         var svc = _services.GetValueOrDefault(d.Service);
         return new JudgeSettings(Durations.Parse(svc?.Window ?? _options.Window, "window"), Durations.Parse(svc?.Baseline ?? _options.Baseline, "baseline"),
-            _options.MinPoints, _options.Confidence);
+            _options.MinPoints, _options.Confidence, _counters);
     }
 
     private static Verification Empty(Deploy d, DateTimeOffset now) => new("pending", "", now, 0, 0, 0, 0, [], []);
@@ -410,11 +483,15 @@ internal sealed partial class DeployService : IDisposable
     private void Publish(List<Func<Task>> notices, Deploy d, string ev, string text, AlertStatus status, string severity, bool graphite = true)
     {
         var now = _time.GetUtcNow();
-        var labels = new Dictionary<string, string> { ["service"] = d.Service, ["env"] = d.Env, ["version"] = d.Version, ["by"] = d.By, ["event"] = ev, ["deploy_id"] = d.Id };
-        if (d.Branch != null) labels["branch"] = d.Branch;
+        var labels = Labels(d, ev);
+        // kind tells a route deploy alerts (firing until a later deploy passes) from announcements: both have source=deploy.
+        labels["kind"] = status == AlertStatus.Firing ? "alert" : "announcement";
+        if (status == AlertStatus.Firing) d.AlertFiring = true;
         if (graphite)
         {
-            var data = JsonSerializer.Serialize(new { id = d.Id, service = d.Service, env = d.Env, version = d.Version, branch = d.Branch, by = d.By, @event = ev, text });
+            // Grafana shows `what` as an annotation's title and `data` as its text: a sentence for people, not JSON.
+            var verdict = d.Verification?.Verdict is { } v && v != "pending" ? $"; verdict {v}" : "";
+            var data = $"{ev.Replace('_', ' ')}: {d.Service} {d.Version} on {d.Env} by {d.By}{verdict} (deploy {d.Id})";
             notices.Add(() =>
             {
                 // The deploy is already recorded: a failed annotation is reported, not turned into a failed marker.
@@ -427,7 +504,7 @@ internal sealed partial class DeployService : IDisposable
         {
             Count($"{_options.MetricPrefix}.{d.Service}.{d.Env}.{ev}");
             _log.LogInformation("deploy {Id}: {Text}", d.Id, text);
-            return Announce($"deploy/{d.Service}/{d.Env}", text, status, severity, labels, now);
+            return Announce(status == AlertStatus.Firing ? AlertKey(d) : $"deploy/{d.Service}/{d.Env}", text, status, severity, labels, now);
         });
     }
 
@@ -464,6 +541,13 @@ internal sealed partial class DeployService : IDisposable
             throw;
         }
         finally { _staged.Clear(); }
+    }
+
+    private static Dictionary<string, string> Labels(Deploy d, string ev)
+    {
+        var labels = new Dictionary<string, string> { ["service"] = d.Service, ["env"] = d.Env, ["version"] = d.Version, ["by"] = d.By, ["event"] = ev, ["deploy_id"] = d.Id };
+        if (d.Branch != null) labels["branch"] = d.Branch;
+        return labels;
     }
 
     private async Task Announce(string key, string text, AlertStatus status, string severity, Dictionary<string, string> labels, DateTimeOffset now)

@@ -48,7 +48,8 @@ internal sealed class DeployStore : IDisposable
 
     public static DeployStore InMemory() => new($"file:deploys-{Guid.NewGuid():N}?mode=memory&cache=shared");
 
-    private List<Deploy> LoadDeploys() => Query("SELECT json FROM deploys ORDER BY started_at, rowid", j => JsonSerializer.Deserialize<Deploy>(j, DeployJson.Options)!);
+    /// <summary>Every deploy as stored now (tests read back what was written).</summary>
+    public List<Deploy> LoadDeploys() => Query("SELECT json FROM deploys ORDER BY started_at, rowid", j => JsonSerializer.Deserialize<Deploy>(j, DeployJson.Options)!);
 
     private List<EnvLock> LoadLocks() => Query("SELECT json FROM locks", j => JsonSerializer.Deserialize<EnvLock>(j, DeployJson.Options)!);
 

@@ -31,7 +31,9 @@ public static class DeploysHosting
             var logs = sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
             return new DeployService(options, DeployStore.Open(dataDir, logs.CreateLogger("Observe.DeployMarkers")), sp.GetService<IAlertSink>(), sp.GetService<GraphiteEventStore>(),
                 sp.GetServices<IMetricSink>(), sp.GetService<ISeriesQuery>(), sp.GetService<ICheckStates>(), new RollbackRunner(time), time,
-                logs.CreateLogger("Observe.DeployMarkers"));
+                logs.CreateLogger("Observe.DeployMarkers"),
+                // StatsD counters read as 0 before their first increment (an error counter appears with the first error).
+                StatsdCounterNames.Matcher(sp.GetService<CollectorOptions>()?.Statsd ?? new StatsdOptions()));
         });
         var interval = options.EvaluateInterval is { } e ? Durations.Parse(e, "deploys.evaluateInterval") : defaultEvaluateInterval;
         services.AddHostedService(sp => new DeployVerifier(sp.GetRequiredService<DeployService>(), interval,
@@ -50,7 +52,7 @@ public static class DeploysHosting
     }
 }
 
-/// <summary>Runs a verifier pass every interval (the flush interval by default, so a clear failure is caught within a flush or two).</summary>
+/// <summary>Runs a verifier pass every interval (the flush interval by default: a clear failure is caught at the first pass after its SLIs have minPoints points past finish, the third flush with the default 3).</summary>
 internal sealed class DeployVerifier(DeployService deploys, TimeSpan interval, TimeProvider time, ILogger log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

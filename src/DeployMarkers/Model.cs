@@ -33,6 +33,8 @@ internal sealed class Deploy
     public string? FailReason { get; set; }
     public Verification? Verification { get; set; }
     public RollbackRecord? Rollback { get; set; }
+    /// <summary>This deploy's alert (failed verification, rolled back, rollback failed) is firing until a later deploy passes.</summary>
+    public bool AlertFiring { get; set; }
 }
 
 /// <summary>
@@ -63,7 +65,25 @@ internal static class DeployJson
 {
     public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
     {
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower), new FiniteDouble() },
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
+
+    /// <summary>
+    /// JSON has no NaN or ∞: such a number is written as null (and read back as NaN), so no number a verdict computes can
+    /// make saving a deploy or answering <c>GET /api/deploys</c> throw.
+    /// </summary>
+    private sealed class FiniteDouble : JsonConverter<double>
+    {
+        public override bool HandleNull => true;
+
+        public override double Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            reader.TokenType == JsonTokenType.Null ? double.NaN : reader.GetDouble();
+
+        public override void Write(Utf8JsonWriter writer, double value, JsonSerializerOptions options)
+        {
+            if (double.IsFinite(value)) writer.WriteNumberValue(value);
+            else writer.WriteNullValue();
+        }
+    }
 }

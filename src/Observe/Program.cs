@@ -30,6 +30,7 @@ public static class Program
             var (cfg, _) = ConfigBinder.Load(parse.GetValue(configOption) ?? (File.Exists("observe.yaml") ? "observe.yaml" : null));
             return await Observe.Checks.ChecksCli.PrintAsync(new Uri($"http://{cfg.Http.Address}:{cfg.Http.Port}/"), parse.GetValue(problemsOnly), Console.Out, ct);
         });
+        AddCheckCommands(checks, configOption);
         root.Subcommands.Add(checks);
         AddAlertingCommands(root, configOption);
 
@@ -61,9 +62,10 @@ public static class Program
             var reason = new Option<string?>("--reason") { Description = "fail: what went wrong" };
             var id = new Option<string?>("--id") { Description = "Client-chosen deploy id (a repeated marker with the same id changes nothing)" };
             var rollbackOf = new Option<string?>("--rollback-of") { Description = "This deploy is a rollback of that deploy id (default $OBSERVE_ROLLBACK_OF)" };
+            var idFile = new Option<string?>("--id-file") { Description = "start writes the deploy id here; finish and fail read it when --id is not given (default $OBSERVE_DEPLOY_ID_FILE)" };
             var wait = new Option<bool>("--wait") { Description = "finish: wait for the verdict; exit 1 when the deploy is rolled back" };
             var waitTimeout = new Option<string>("--wait-timeout") { Description = "How long --wait waits (default 15m)", DefaultValueFactory = _ => "15m" };
-            var cmd = new Command(ev, $"Mark the {ev} of a deploy.") { service, env, version, branch, revision, by, description, reason, id, force, rollbackOf, url, configOption };
+            var cmd = new Command(ev, $"Mark the {ev} of a deploy.") { service, env, version, branch, revision, by, description, reason, id, idFile, force, rollbackOf, url, configOption };
             if (ev == "finish") { cmd.Options.Add(wait); cmd.Options.Add(waitTimeout); }
             cmd.SetAction(async (parse, ct) =>
             {
@@ -75,7 +77,8 @@ public static class Program
                 }
                 var marker = new Observe.DeployMarkers.DeployCliMarker(ev, parse.GetValue(id), parse.GetValue(service), parse.GetValue(env), parse.GetValue(version),
                     parse.GetValue(branch), parse.GetValue(revision), parse.GetValue(by) ?? Environment.GetEnvironmentVariable("USER"), parse.GetValue(description),
-                    parse.GetValue(reason), parse.GetValue(force), parse.GetValue(rollbackOf) ?? NullIfEmpty(Environment.GetEnvironmentVariable("OBSERVE_ROLLBACK_OF")));
+                    parse.GetValue(reason), parse.GetValue(force), parse.GetValue(rollbackOf) ?? NullIfEmpty(Environment.GetEnvironmentVariable("OBSERVE_ROLLBACK_OF")),
+                    parse.GetValue(idFile) ?? NullIfEmpty(Environment.GetEnvironmentVariable("OBSERVE_DEPLOY_ID_FILE")));
                 return await Observe.DeployMarkers.DeployCli.MarkAsync(BaseUrl(parse.GetValue(url), parse.GetValue(configOption)), Token(), marker, waitFor, Console.Out, ct);
             });
             deploy.Subcommands.Add(cmd);
@@ -91,6 +94,11 @@ public static class Program
         unlockCmd.SetAction((parse, ct) => Observe.DeployMarkers.DeployCli.UnlockAsync(BaseUrl(parse.GetValue(url), parse.GetValue(configOption)), Token(),
             parse.GetValue(unlockEnv)!, parse.GetValue(by) ?? Environment.GetEnvironmentVariable("USER"), parse.GetValue(force), Console.Out, ct));
         deploy.Subcommands.Add(unlockCmd);
+        var resolveId = new Argument<string>("id") { Description = "The deploy whose alert (failed verification, rolled back) is dealt with" };
+        var resolveCmd = new Command("resolve", "Resolve a deploy's alert by hand (a later deploy that passes verification resolves it too).") { resolveId, by, url, configOption };
+        resolveCmd.SetAction((parse, ct) => Observe.DeployMarkers.DeployCli.ResolveAsync(BaseUrl(parse.GetValue(url), parse.GetValue(configOption)), Token(),
+            parse.GetValue(resolveId)!, parse.GetValue(by) ?? Environment.GetEnvironmentVariable("USER"), Console.Out, ct));
+        deploy.Subcommands.Add(resolveCmd);
         return deploy;
     }
 
@@ -104,6 +112,40 @@ public static class Program
     private static string? Token() => NullIfEmpty(Environment.GetEnvironmentVariable("OBSERVE_TOKEN"));
 
     private static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
+
+    /// <summary><c>observe checks ack|remove-ack|downtime|cancel-downtime HOST/CHECK</c> (Checks' API over HTTP; a check's ack acknowledges its alert too).</summary>
+    private static void AddCheckCommands(Command checks, Option<string?> configOption)
+    {
+        static Uri Base(ParseResult parse, Option<string?> configOption) => BaseUrl(null, parse.GetValue(configOption));
+        var author = new Option<string?>("--author") { Description = "Who (ignored when OBSERVE_TOKEN is set: the token's name is recorded)" };
+        var comment = new Option<string?>("--comment", "-m") { Description = "Why / what you are doing" };
+        Argument<string> Target() => new("check") { Description = "HOST/CHECK, e.g. web1/http (see observe checks)" };
+
+        var ackTarget = Target();
+        var sticky = new Option<bool>("--sticky") { Description = "Keep the acknowledgement across WARNING↔CRITICAL changes (until recovery)" };
+        var ack = new Command("ack", "Acknowledge a check's problem (and its alert): notifications stop until it changes or recovers.") { ackTarget, comment, sticky, author, configOption };
+        ack.SetAction((parse, ct) => Observe.Checks.ChecksCli.AckAsync(Base(parse, configOption), parse.GetValue(ackTarget)!, parse.GetValue(comment), parse.GetValue(sticky), parse.GetValue(author), Console.Out, ct));
+        checks.Subcommands.Add(ack);
+
+        var removeTarget = Target();
+        var remove = new Command("remove-ack", "Remove a check's acknowledgement.") { removeTarget, configOption };
+        remove.SetAction((parse, ct) => Observe.Checks.ChecksCli.RemoveAckAsync(Base(parse, configOption), parse.GetValue(removeTarget)!, Console.Out, ct));
+        checks.Subcommands.Add(remove);
+
+        var dtTarget = Target();
+        var forOption = new Option<string>("--for") { Description = "How long, e.g. 2h (fixed: from now; flexible: the window in which it may start, and its length)", Required = true };
+        var flexible = new Option<bool>("--flexible") { Description = "Start at the first problem within the window instead of now" };
+        var downtime = new Command("downtime", "Schedule a downtime: the check's notifications are suppressed while it lasts.") { dtTarget, forOption, flexible, comment, author, configOption };
+        downtime.SetAction((parse, ct) => Observe.Checks.ChecksCli.DowntimeAsync(Base(parse, configOption), parse.GetValue(dtTarget)!, parse.GetValue(forOption)!, parse.GetValue(flexible),
+            parse.GetValue(comment), parse.GetValue(author), Console.Out, ct));
+        checks.Subcommands.Add(downtime);
+
+        var cancelTarget = Target();
+        var cancelId = new Argument<int>("id") { Description = "Downtime id (printed by observe checks downtime; in GET /api/checks)" };
+        var cancel = new Command("cancel-downtime", "Cancel a scheduled or running downtime.") { cancelTarget, cancelId, configOption };
+        cancel.SetAction((parse, ct) => Observe.Checks.ChecksCli.CancelDowntimeAsync(Base(parse, configOption), parse.GetValue(cancelTarget)!, parse.GetValue(cancelId), Console.Out, ct));
+        checks.Subcommands.Add(cancel);
+    }
 
     /// <summary><c>observe ack</c>, <c>observe silence add|list|expire</c>, <c>observe alerts</c> (Alerting's API over HTTP).</summary>
     private static void AddAlertingCommands(RootCommand root, Option<string?> configOption)

@@ -131,4 +131,19 @@ public class TlsCheckTests
         Assert.Contains("certificate 'CN=observe-test' expires in 10 days", warn.Output);
         Assert.Equal(CheckState.Critical, (await Run(server.Port, new TlsCheckOptions(false, 60, 30))).State);
     }
+
+}
+
+/// <summary>Issue 14 (checks.md did not say): a relative http <c>url</c> goes to the host's address on <c>port</c>.</summary>
+public class HttpCheckPortTests
+{
+    [Fact]
+    public async Task A_relative_url_uses_the_checks_port_on_the_hosts_address()
+    {
+        await using var server = new TinyServer(_ => TinyServer.Http(200, "ok"));
+        var host = new HostOptions { Name = "web1", Address = "127.0.0.1" };
+        var check = ChecksConfig.Build(host, new CheckOptions { Name = "http", Kind = "http", Url = "/health", Port = server.Port, ExpectBody = "ok" }, new ChecksOptions());
+        var r = await check.RunAsync(default);
+        Assert.True(r.State == CheckState.Ok, r.Output);
+    }
 }

@@ -119,3 +119,42 @@ public class ServiceCheckTests
         finally { await engine.StopAsync(default); }
     }
 }
+
+/// <summary>Issue 14, defect 7: a SOFT alert line carried no plugin output (<c>web1;tcp;CRITICAL;Soft;1;</c>).</summary>
+public class AlertLogLineTests
+{
+    private sealed class Lines : Microsoft.Extensions.Logging.ILoggerProvider, Microsoft.Extensions.Logging.ILogger
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<string> All { get; } = new();
+        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => this;
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            All.Enqueue(formatter(state, exception));
+        public void Dispose() { }
+    }
+
+    [Fact]
+    public async Task Soft_and_hard_alert_lines_carry_the_plugin_output()
+    {
+        var options = new ChecksOptions
+        {
+            Defaults = new CheckDefaults { CheckInterval = "1h", MaxCheckAttempts = 2 },
+            Hosts = [new HostOptions { Name = "web1", Checks = [new CheckOptions { Name = "tcp", Kind = "passive" }] }],
+        };
+        var lines = new Lines();
+        using var logs = new Microsoft.Extensions.Logging.LoggerFactory([lines]);
+        var engine = new CheckEngine(options, null, [], TimeProvider.System, logs);
+        await engine.StartAsync(default);
+        try
+        {
+            var e = engine.Find("web1", "tcp")!;
+            await engine.SubmitAsync(e, CheckState.Critical, "connect to address 127.0.0.1 and port 8081: Connection refused", default);
+            await engine.SubmitAsync(e, CheckState.Critical, "connect to address 127.0.0.1 and port 8081: Connection refused", default);
+            Assert.Contains(lines.All, l => l.Contains("web1;tcp;CRITICAL;Soft;1;connect to address 127.0.0.1 and port 8081: Connection refused"));
+            Assert.Contains(lines.All, l => l.Contains("web1;tcp;CRITICAL;Hard;2;connect to address 127.0.0.1 and port 8081: Connection refused"));
+            lock (e.Gate) Assert.All(e.History.Where(h => h.Kind == Observe.Checks.State.CheckEventKind.Alert), h => Assert.Contains("Connection refused", h.Text));
+        }
+        finally { await engine.StopAsync(default); }
+    }
+}

@@ -179,6 +179,26 @@ public class StateMachineTests
     }
 
     [Fact]
+    public void A_recovery_suppressed_while_flapping_is_sent_when_flapping_stops_with_the_check_ok()
+    {
+        // Issue 14: lb1/pool recovered during FLAPPINGSTART; FLAPPINGSTOP did not resolve it and the alert fired on.
+        // Nagios (set_service_flap / clear_service_flap): a problem notified before flapping gets its recovery at the stop.
+        var s = new Script(Policy(max: 1));
+        Assert.Equal(["Alert CRITICAL HARD 1", "Notification Problem CRITICAL"], s.Check(Critical));
+        string[] last = [];
+        for (var k = 0; k < 6 && !s.M.IsFlapping; k++) last = s.Check(k % 2 == 0 ? Ok : Critical);
+        Assert.True(s.M.IsFlapping);
+        Assert.Contains("FlappingStart", last);
+        if (s.M.State != Ok) Assert.Equal(["Alert OK HARD 1", "Notification Recovery suppressed by flapping"], s.Check(Ok));
+        Assert.True(s.M.ProblemNotified, "a recovery nobody was told of is still owed");
+        string[] stop = [];
+        for (var k = 0; k < 25 && s.M.IsFlapping; k++) stop = s.Check(Ok);
+        Assert.Equal(["FlappingStop", "Notification Recovery OK"], stop);
+        Assert.False(s.M.ProblemNotified);
+        Assert.Empty(s.Check(Ok)); // once
+    }
+
+    [Fact]
     public void Flap_weights_match_base_flapping_c()
     {
         var h = new CheckState[21];

@@ -109,4 +109,24 @@ public class ApiTests
         Assert.Equal(3, await DeployCli.MarkAsync(new Uri("http://127.0.0.1:1/"), null, new DeployCliMarker("start", null, "shop", "qa", "v2", null, null, "bob", null, null, false, null), null, o, default));
         Assert.StartsWith("cannot reach Observe", o.ToString());
     }
+
+    [Fact]
+    public async Task Cli_carries_the_deploy_id_from_start_to_finish_in_the_id_file()
+    {
+        var dir = Repo.TempDir("deploys-idfile");
+        var (app, http) = await Start(dir);
+        await using var _ = app;
+        using var __ = http;
+        var url = http.BaseAddress!;
+        var idFile = Path.Combine(dir, "deploy.id");
+        var o = new StringWriter();
+        Assert.Equal(0, await DeployCli.MarkAsync(url, null, new DeployCliMarker("start", null, "shop", "qa", "v1", null, null, "ci", null, null, false, null, idFile), null, o, default));
+        var id = File.ReadAllText(idFile).Trim();
+        Assert.Contains($"deploy {id}:", o.ToString());
+        // someone else starts another deploy of the same service meanwhile: a finish without an id would have to guess
+        Assert.Equal(0, await DeployCli.MarkAsync(url, null, new DeployCliMarker("start", "other-1", "shop", "qa", "v1", null, null, "eve", null, null, false, null), null, new StringWriter(), default));
+        o = new StringWriter();
+        Assert.Equal(0, await DeployCli.MarkAsync(url, null, new DeployCliMarker("finish", null, "shop", "qa", "v1", null, null, "ci", null, null, false, null, idFile), null, o, default));
+        Assert.StartsWith($"deploy {id}: shop (v1) to qa: finished", o.ToString());
+    }
 }

@@ -49,6 +49,8 @@ public class MarkerTests
         var events = h.Events.Find(null, null, ["deploy", "mobile-api", "staging"], null);
         Assert.Equal(2, events.Count);
         Assert.All(events, e => Assert.Equal(["deploy", "mobile-api", "staging"], e.Tags));
+        // Grafana's annotation text: who, version, what happened — a sentence, not JSON (issue 14)
+        Assert.Contains(events, e => e.Data == $"started: mobile-api 6957bb87 on staging by Matt (deploy {r.Deploy.Id})");
         await TestSupport.Poll.UntilAsync(() => h.Metrics.Points.Count >= 2, TimeSpan.FromSeconds(5), "counters");
         Assert.Contains(h.Metrics.Points, p => p.Path == "deploys.mobile-api.staging.started" && p.Value == 1);
         Assert.Contains(h.Metrics.Points, p => p.Path == "deploys.mobile-api.staging.finished" && p.Value == 1);

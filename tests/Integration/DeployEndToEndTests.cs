@@ -77,6 +77,9 @@ public class DeployEndToEndTests(ITestOutputHelper output)
                     command: [/bin/bash, {{Scripts}}/rollback.sh]
                     environment: {APP_DIR: {{appDir}}}
                     timeout: 30s
+            logs:
+              udp: {port: 0}
+              gelf: {port: 0}
             logging: {level: warning}
             {{alertingYaml}}
             """);

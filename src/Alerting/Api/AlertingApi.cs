@@ -40,7 +40,12 @@ internal static class AlertingApi
             var req = await Read<AckRequest>(ctx);
             if (req?.Key is not { Length: > 0 } key) return Problem("expected a JSON body {key, comment, author}");
             if (Who(ctx, req.Author) is not { } who) return Problem("author is required");
-            return s.Pipeline.Acknowledge(key, who, NotificationText.OneLine(req.Comment)) switch
+            var comment = NotificationText.OneLine(req.Comment);
+            var result = s.Pipeline.Acknowledge(key, who, comment);
+            if (result == AckResult.Acknowledged)
+                foreach (var listener in ctx.RequestServices.GetServices<IAlertAckListener>())
+                    await listener.OnAcknowledgedAsync(key, who, comment, ctx.RequestAborted);
+            return result switch
             {
                 AckResult.Acknowledged => Results.Json(s.Pipeline.Active().First(a => a.Alert.Key == key), Json),
                 AckResult.NotFound => Results.Json(new { error = $"no alert '{key}'" }, Json, statusCode: 404),

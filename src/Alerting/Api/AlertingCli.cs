@@ -47,7 +47,11 @@ public static class AlertingCli
             return Table(rows);
         }, ct);
 
-    private static async Task<int> SendAsync(Uri baseAddress, HttpMethod method, string path, object? body, TextWriter output, Func<JsonElement, string> render, CancellationToken ct)
+    /// <summary>
+    /// One call of a running Observe's API as the operator CLIs make it (also <c>observe checks ack|downtime</c>): bearer
+    /// token from $OBSERVE_TOKEN, one line printed. Exit code 0 done, 1 refused, 3 unreachable.
+    /// </summary>
+    public static async Task<int> SendAsync(Uri baseAddress, HttpMethod method, string path, object? body, TextWriter output, Func<JsonElement, string> render, CancellationToken ct)
     {
         using var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(10) };
         using var req = new HttpRequestMessage(method, path);

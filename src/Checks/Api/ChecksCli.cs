@@ -45,6 +45,36 @@ public static class ChecksCli
         return sb.ToString();
     }
 
+    /// <summary><c>observe checks ack HOST/CHECK</c>: acknowledges the check's problem, and with it its alert.</summary>
+    public static Task<int> AckAsync(Uri baseAddress, string hostCheck, string? comment, bool sticky, string? author, TextWriter output, CancellationToken ct) =>
+        Send(baseAddress, HttpMethod.Post, hostCheck, "ack", new { author = author ?? Environment.UserName, comment = comment ?? "", sticky }, output, $"acknowledged {hostCheck}", ct);
+
+    /// <summary><c>observe checks remove-ack HOST/CHECK</c>.</summary>
+    public static Task<int> RemoveAckAsync(Uri baseAddress, string hostCheck, TextWriter output, CancellationToken ct) =>
+        Send(baseAddress, HttpMethod.Delete, hostCheck, "ack", null, output, $"acknowledgement of {hostCheck} removed", ct);
+
+    /// <summary><c>observe checks downtime HOST/CHECK --for 1h [--flexible]</c>: fixed from now for the duration, or flexible (starts at the first problem within it).</summary>
+    public static Task<int> DowntimeAsync(Uri baseAddress, string hostCheck, string duration, bool flexible, string? comment, string? author, TextWriter output, CancellationToken ct) =>
+        Send(baseAddress, HttpMethod.Post, hostCheck, "downtime", new { author = author ?? Environment.UserName, comment = comment ?? "", duration, @fixed = !flexible }, output,
+            $"downtime for {hostCheck} scheduled", ct, j => $" (id {j.GetProperty("id").GetInt32()}; cancel with: observe checks cancel-downtime {hostCheck} {j.GetProperty("id").GetInt32()})");
+
+    /// <summary><c>observe checks cancel-downtime HOST/CHECK ID</c>.</summary>
+    public static Task<int> CancelDowntimeAsync(Uri baseAddress, string hostCheck, int id, TextWriter output, CancellationToken ct) =>
+        Send(baseAddress, HttpMethod.Delete, hostCheck, $"downtime/{id}", null, output, $"downtime {id} of {hostCheck} cancelled", ct);
+
+    private static async Task<int> Send(Uri baseAddress, HttpMethod method, string hostCheck, string action, object? body, TextWriter output, string done,
+        CancellationToken ct, Func<System.Text.Json.JsonElement, string>? more = null)
+    {
+        var parts = hostCheck.Split('/');
+        if (parts.Length != 2 || parts.Any(p => p.Length == 0))
+        {
+            await output.WriteLineAsync($"'{hostCheck}' is not HOST/CHECK (e.g. web1/http)").ConfigureAwait(false);
+            return 2;
+        }
+        var path = $"/api/checks/{Uri.EscapeDataString(parts[0])}/{Uri.EscapeDataString(parts[1])}/{action}";
+        return await Observe.Alerting.AlertingCli.SendAsync(baseAddress, method, path, body, output, j => done + (more != null && j.ValueKind == System.Text.Json.JsonValueKind.Object ? more(j) : ""), ct).ConfigureAwait(false);
+    }
+
     private static string Age(TimeSpan t) =>
         t.TotalSeconds < 90 ? $"{Math.Max(0, t.TotalSeconds).ToString("0", CultureInfo.InvariantCulture)}s ago"
         : t.TotalMinutes < 90 ? $"{t.TotalMinutes.ToString("0", CultureInfo.InvariantCulture)}m ago"

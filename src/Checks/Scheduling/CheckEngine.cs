@@ -365,6 +365,10 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
             e.Last = result;
             e.LastLatency = latency;
             events = e.Machine.Process(result.State, now, host);
+            // A SERVICE ALERT line says what the plugin said (host;check;state;type;attempt;output), as Nagios logs it.
+            for (var i = 0; i < events.Count; i++)
+                if (events[i].Kind == CheckEventKind.Alert)
+                    events[i] = events[i] with { Text = events[i].Text.Length == 0 ? result.Output : $"{result.Output} ({events[i].Text})" };
             // A submitted passive result leaves the freshness schedule alone; a scheduled run (active, or a freshness
             // check that found the result stale) always counts its next run from now, never from a NextCheck in the past.
             if (!scheduled) next = e.NextCheck ?? now + e.Machine.Policy.CheckInterval;

@@ -145,12 +145,14 @@ internal sealed class ServiceStateMachine
         if (hardChange) { LastHardStateChange = now; LastHardState = State; }
 
         if (State != CheckState.Ok) TriggerFlexibleDowntimes(now, events);
-        UpdateFlapping(now, events);
+        var flapStopped = UpdateFlapping(now, events);
 
-        if (hardChange && State == CheckState.Ok)
+        if (hardChange && State == CheckState.Ok || flapStopped && State == CheckState.Ok && ProblemNotified)
         {
             // Nagios sends a recovery only when some problem notification went out (notified_on), whatever the number says.
-            if (ProblemNotified) Notify(NotificationType.Recovery, now, events, hostProblem);
+            // One suppressed while flapping stays owed (ProblemNotified), and goes out when flapping stops with the service
+            // OK, as clear_service_flap does: else the alert would fire on for a healthy service.
+            if (ProblemNotified && !Notify(NotificationType.Recovery, now, events, hostProblem) && IsFlapping) return events;
             NotificationNumber = 0; ProblemNotified = false;
         }
         else if (StateType == StateType.Hard && State != CheckState.Ok)
@@ -240,7 +242,8 @@ internal sealed class ServiceStateMachine
         return [Event(CheckEventKind.AcknowledgementCleared, now, $"acknowledgement by {ack.Author} removed")];
     }
 
-    private void Notify(NotificationType type, DateTimeOffset now, List<CheckEvent> events, bool hostProblem, bool reportSuppressed = true)
+    /// <returns>Whether the notification went out.</returns>
+    private bool Notify(NotificationType type, DateTimeOffset now, List<CheckEvent> events, bool hostProblem, bool reportSuppressed = true)
     {
         string? suppressedBy =
             InDowntime ? "downtime"
@@ -250,33 +253,35 @@ internal sealed class ServiceStateMachine
             : null;
         if (suppressedBy == null && type == NotificationType.Problem && NotificationNumber > 0)
         {
-            if (Policy.NotificationInterval <= TimeSpan.Zero) return;              // notify once
-            if (LastNotification is { } last && now < last + Policy.NotificationInterval) return;
+            if (Policy.NotificationInterval <= TimeSpan.Zero) return false;              // notify once
+            if (LastNotification is { } last && now < last + Policy.NotificationInterval) return false;
         }
         if (suppressedBy != null)
         {
             if (reportSuppressed)
                 events.Add(new CheckEvent(CheckEventKind.Notification, now, State, StateType, Attempt, $"{type} notification suppressed ({suppressedBy})", type, suppressedBy));
-            return;
+            return false;
         }
         NotificationNumber++;
         LastNotification = now;
         if (type == NotificationType.Problem) ProblemNotified = true;
         events.Add(new CheckEvent(CheckEventKind.Notification, now, State, StateType, Attempt, $"{type} notification #{NotificationNumber}", type));
+        return true;
     }
 
-    private void UpdateFlapping(DateTimeOffset now, List<CheckEvent> events)
+    /// <returns>Whether flapping stopped.</returns>
+    private bool UpdateFlapping(DateTimeOffset now, List<CheckEvent> events)
     {
         // As base/flapping.c: only hard states and soft recoveries enter the history, so the retries of one
         // problem do not count as flapping (a SOFT non-OK result changes neither history nor flap state).
-        if (StateType == StateType.Soft && State != CheckState.Ok) return;
+        if (StateType == StateType.Soft && State != CheckState.Ok) return false;
         _history[_historyIndex] = State;
         _historyIndex = (_historyIndex + 1) % MaxStateHistory;
         PercentStateChange = PercentChange(_history, _historyIndex);
-        if (!Policy.FlapDetection) { if (IsFlapping) { IsFlapping = false; events.Add(Event(CheckEventKind.FlappingStop, now, "flap detection disabled")); } return; }
+        if (!Policy.FlapDetection) { if (IsFlapping) { IsFlapping = false; events.Add(Event(CheckEventKind.FlappingStop, now, "flap detection disabled")); return true; } return false; }
         var pct = PercentStateChange;
         bool flapping;
-        if (pct > Policy.LowFlapThreshold && pct < Policy.HighFlapThreshold) return; // undecided
+        if (pct > Policy.LowFlapThreshold && pct < Policy.HighFlapThreshold) return false; // undecided
         else if (pct <= Policy.LowFlapThreshold) flapping = false;
         else flapping = true;
         if (flapping && !IsFlapping)
@@ -288,7 +293,9 @@ internal sealed class ServiceStateMachine
         {
             IsFlapping = false;
             events.Add(Event(CheckEventKind.FlappingStop, now, $"state change {pct:0.00}% ≤ threshold {Policy.LowFlapThreshold:0.00}%"));
+            return true;
         }
+        return false;
     }
 
     /// <summary>base/flapping.c: oldest entry at <paramref name="next"/> (the next slot to write); weights 0.75 → 1.25.</summary>

@@ -9,6 +9,7 @@ internal sealed record LockRequest(string? Env, string? By, string? Reason, bool
 
 /// <summary>
 /// <c>POST /api/deploys</c> (markers), <c>GET /api/deploys[?service=&amp;env=&amp;limit=]</c>, <c>GET /api/deploys/{id}</c>,
+/// <c>POST /api/deploys/{id}/resolve?by=</c> (ends the deploy's alert),
 /// <c>GET /api/locks</c>, <c>POST /api/locks</c>, <c>DELETE /api/locks/{env}?by=&amp;force=</c>. Writes need the "deploy" scope.
 /// </summary>
 internal static class DeploysApi
@@ -34,6 +35,16 @@ internal static class DeploysApi
         });
         app.MapGet("/api/deploys/{id}", (string id) =>
             deploys.Get(id) is { } d ? Results.Json(d, DeployJson.Options) : Results.Json(new { error = $"no deploy {id}" }, DeployJson.Options, statusCode: 404));
+
+        app.MapPost("/api/deploys/{id}/resolve", async (string id, HttpContext ctx) =>
+        {
+            try
+            {
+                var r = await deploys.ResolveAsync(id, Who(ctx, NullIfEmpty(ctx.Request.Query["by"])), ctx.RequestAborted);
+                return Answer(r, r.Deploy);
+            }
+            catch (DeployNotSavedException e) { return NotSaved(e); }
+        }).RequireAuthorization("deploy");
 
         app.MapGet("/api/locks", () => Results.Json(deploys.Locks(), DeployJson.Options));
         app.MapPost("/api/locks", async (HttpContext ctx) =>

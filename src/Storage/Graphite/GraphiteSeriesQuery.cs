@@ -1,14 +1,19 @@
+using Observe.Storage.Tsdb;
+
 namespace Observe.Storage.Graphite;
 
 /// <summary><see cref="ISeriesQuery"/> over the render evaluator: the same functions and semantics as <c>/render</c>.</summary>
 internal sealed class GraphiteSeriesQuery(ISeriesReader reader, GraphiteEventStore? events) : ISeriesQuery
 {
-    public IReadOnlyList<QueriedSeries> Evaluate(string target, long from, long until)
+    public IReadOnlyList<QueriedSeries> Evaluate(string target, long from, long until) => Evaluate(target, from, until, null);
+
+    public IReadOnlyList<QueriedSeries> Evaluate(string target, long from, long until, Func<string, bool>? absentAsZero)
     {
         var req = new GraphiteApi.RenderRequest([target], from, until, until, "json", null, false, 0.0, null);
+        var source = absentAsZero != null && reader is TimeSeriesStore store ? new AbsentAsZeroReader(store, absentAsZero) : reader;
         try
         {
-            return GraphiteApi.Evaluate(req, reader, events)
+            return GraphiteApi.Evaluate(req, source, events)
                 .Select(s => new QueriedSeries(s.Name, s.Start, s.Step * s.ValuesPerPoint, [.. s.Points()]))
                 .ToList();
         }
@@ -20,5 +25,30 @@ internal sealed class GraphiteSeriesQuery(ISeriesReader reader, GraphiteEventSto
         if (string.IsNullOrWhiteSpace(target)) return "empty target";
         try { _ = TargetParser.Parse(target); return null; }
         catch (GraphiteInputException e) { return e.Message; }
+    }
+
+    /// <summary>
+    /// The store as a StatsD counter reads: a counter series named exactly that does not exist yet is all zeros (with the
+    /// schema's step), and an existing one is 0 where nothing was stored (before its first increment). Only exact names:
+    /// a wildcard matches what exists.
+    /// </summary>
+    private sealed class AbsentAsZeroReader(TimeSeriesStore store, Func<string, bool> isCounter) : ISeriesReader
+    {
+        public IReadOnlyList<MetricNode> Find(string pattern)
+        {
+            var found = store.Find(pattern);
+            return found.Count == 0 && pattern.IndexOfAny(['*', '?', '[', '{', ';']) < 0 && isCounter(pattern) ? [new MetricNode(pattern, true)] : found;
+        }
+
+        public IReadOnlyList<string> TaggedSeries() => store.TaggedSeries();
+
+        public SeriesWindow? Fetch(string series, long from, long until)
+        {
+            if (!isCounter(series)) return store.Fetch(series, from, until);
+            if (store.Fetch(series, from, until) is not { } w) return store.ZeroWindow(series, from, until);
+            var values = new double?[w.Values.Length];
+            for (var i = 0; i < values.Length; i++) values[i] = w.Values[i] ?? 0;
+            return w with { Values = values };
+        }
     }
 }

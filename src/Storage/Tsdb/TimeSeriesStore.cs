@@ -447,22 +447,45 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (!_byName.TryGetValue(series, out var s)) return null;
-            long now = Now();
-            var archives = s.Schema.Archives;
-            if (from > until) throw new ArgumentException($"invalid time interval: from {from} > until {until}");
-            long oldest = now - s.Schema.MaxRetention;
-            if (from > now || until < oldest) return new SeriesWindow(from, until, archives[0].Step, []);
-            if (from < oldest) from = oldest;
-            if (until > now) until = now;
-            long diff = now - from;
-            int k = 0;
-            while (k < archives.Length - 1 && archives[k].Retention < diff) k++;
-            long step = archives[k].Step;
-            long fromI = from - Mod(from, step) + step;
-            long untilI = until - Mod(until, step) + step;
-            if (fromI == untilI) untilI += step;
-            return new SeriesWindow(fromI, untilI, step, ReadLevel(s, k, fromI, untilI));
+            var (k, a, b, step) = Window(s.Schema, from, until);
+            return new SeriesWindow(a, b, step, k < 0 ? [] : ReadLevel(s, k, a, b));
         }
+    }
+
+    /// <summary>
+    /// What <see cref="Fetch"/> would return for <paramref name="series"/> if it existed and every slot were 0: a StatsD
+    /// counter nobody has incremented yet counted nothing (for verification, where an absent error counter means no errors).
+    /// </summary>
+    internal SeriesWindow ZeroWindow(string series, long from, long until)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var (k, a, b, step) = Window(_rules.SchemaFor(series), from, until);
+            var zeros = new double?[k < 0 ? 0 : Math.Max(0, (b - a) / step)];
+            Array.Fill(zeros, 0);
+            return new SeriesWindow(a, b, step, zeros);
+        }
+    }
+
+    /// <summary>Whisper's window arithmetic for one schema: the archive to read (−1: nothing, the range is in the future or beyond retention) and its aligned slots.</summary>
+    private (int Level, long From, long Until, long Step) Window(Schema schema, long from, long until)
+    {
+        long now = Now();
+        var archives = schema.Archives;
+        if (from > until) throw new ArgumentException($"invalid time interval: from {from} > until {until}");
+        long oldest = now - schema.MaxRetention;
+        if (from > now || until < oldest) return (-1, from, until, archives[0].Step);
+        if (from < oldest) from = oldest;
+        if (until > now) until = now;
+        long diff = now - from;
+        int k = 0;
+        while (k < archives.Length - 1 && archives[k].Retention < diff) k++;
+        long step = archives[k].Step;
+        long fromI = from - Mod(from, step) + step;
+        long untilI = until - Mod(until, step) + step;
+        if (fromI == untilI) untilI += step;
+        return (k, fromI, untilI, step);
     }
 
     /// <summary>Slots of archive <paramref name="level"/> over [from, until) (both aligned to its step). Caller holds the lock.</summary>

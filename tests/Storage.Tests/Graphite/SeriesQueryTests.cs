@@ -27,3 +27,42 @@ public class SeriesQueryTests
         Assert.NotNull(SeriesQueries.TargetProblem("sumSeries(a.*.b"));
     }
 }
+
+/// <summary>Issue 14: an error counter appears only with the first error; until then it counted nothing, it is not "no data".</summary>
+public class AbsentCounterTests
+{
+    [Fact]
+    public void An_absent_or_not_yet_started_statsd_counter_reads_as_zero_for_an_sli()
+    {
+        const long t0 = 1_800_000_000;
+        var time = new FakeTime(t0 + 300);
+        using var store = Observe.Storage.Tsdb.TimeSeriesStore.Open(TestStore.Options(retentions: "10s:1d"), time);
+        for (var i = 1; i <= 30; i++)
+        {
+            var ts = t0 + i * 10;
+            var points = new List<(string, double, long)> { ("stats_counts.shop.requests", 50, ts) };
+            if (i > 20) points.Add(("stats_counts.shop.errors", 15, ts)); // the first error at slot 21
+            TestStore.Write(store, ts, [.. points]);
+        }
+        ISeriesQuery query = new GraphiteSeriesQuery(store, null);
+        Func<string, bool> counters = Observe.Collector.StatsdCounterNames.Matcher(new StatsdOptions());
+        const string sli = "divideSeries(stats_counts.shop.errors,stats_counts.shop.requests)";
+
+        // before the first error: the baseline is zero errors, not an empty window
+        var baseline = Assert.Single(query.Evaluate(sli, t0, t0 + 200, counters));
+        Assert.Equal(20, baseline.Values.Count(v => v == 0));
+        var after = Assert.Single(query.Evaluate(sli, t0 + 200, t0 + 300, counters));
+        Assert.All(after.Values.Where(v => v != null), v => Assert.Equal(0.3, v!.Value, 6));
+        // a counter that never existed is all zeros; a gauge or timer that does not exist stays absent
+        Assert.All(Assert.Single(query.Evaluate("divideSeries(stats_counts.shop.timeouts,stats_counts.shop.requests)", t0, t0 + 200, counters)).Values.Where(v => v != null),
+            v => Assert.Equal(0, v!.Value));
+        Assert.Empty(query.Evaluate("stats.timers.shop.latency.upper_90", t0, t0 + 200, counters));
+        Assert.Empty(query.Evaluate("stats.gauges.shop.queue", t0, t0 + 200, counters));
+        // as /render: without the counter rule nothing changes (no points before the first error)
+        Assert.All(Assert.Single(query.Evaluate(sli, t0, t0 + 200)).Values, v => Assert.Null(v));
+        Assert.True(counters("stats.shop.errors"));
+        Assert.False(counters("stats.statsd.numStats"));
+        Assert.True(Observe.Collector.StatsdCounterNames.Matcher(new StatsdOptions { LegacyNamespace = false })("stats.counters.shop.errors.count"));
+        Assert.False(Observe.Collector.StatsdCounterNames.Matcher(new StatsdOptions { LegacyNamespace = false })("stats.gauges.shop.errors"));
+    }
+}
