@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Observe.TestSupport;
@@ -27,6 +28,31 @@ internal static class ObserveBinary
             : new Dictionary<string, string> { ["OBSERVE__Logs__Udp__Port"] = "0", ["OBSERVE__Logs__Gelf__Port"] = "0" };
         if (env != null) foreach (var (k, v) in env) merged[k] = v;
         return PeerProcess.Start("dotnet", [Dll(), "run", "--config", configPath], workDir, logPath, merged);
+    }
+
+    /// <summary>
+    /// Runs one `observe` command (a client command, `config check`, `--help`) to its end and returns its exit code and
+    /// output. <paramref name="env"/> entries with a null value are removed from the environment (e.g. USER).
+    /// </summary>
+    public static async Task<(int Exit, string Stdout, string Stderr)> RunToEndAsync(IEnumerable<string> args,
+        IDictionary<string, string?>? env = null, string? workDir = null, TimeSpan? timeout = null)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (workDir != null) psi.WorkingDirectory = workDir;
+        psi.ArgumentList.Add(Dll());
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment.Remove("OBSERVE_TOKEN");
+        if (env != null)
+            foreach (var (k, v) in env)
+                if (v == null) psi.Environment.Remove(k);
+                else psi.Environment[k] = v;
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
+        try { await p.WaitForExitAsync(cts.Token); }
+        catch (OperationCanceledException) { p.Kill(entireProcessTree: true); throw new TimeoutException($"observe {string.Join(' ', args)} did not end"); }
+        return (p.ExitCode, await stdout, await stderr);
     }
 
     /// <summary>The non-null points of <paramref name="target"/> from <paramref name="from"/> until now, by timestamp, read through /render.</summary>
