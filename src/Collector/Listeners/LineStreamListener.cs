@@ -37,7 +37,8 @@ internal sealed class LineStreamListener : IAsyncDisposable
         _log = log;
         _listener = new TcpListener(endpoint);
         _listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        _listener.Start(512);
+        try { ListenerBindException.Bind(name, "tcp", endpoint, () => _listener.Start(512)); }
+        catch { _listener.Server.Dispose(); throw; }
         LocalEndPoint = (IPEndPoint)_listener.LocalEndpoint;
     }
 

@@ -59,7 +59,7 @@ internal sealed class LogIngestService : IHostedService, IAsyncDisposable
                         _options.MaxMessageBytes, HandleGelfTcp, _log, delimiter: 0);
                     break;
                 }
-                catch (System.Net.Sockets.SocketException) when (g.Port == 0 && attempt < 20)
+                catch (ListenerBindException) when (g.Port == 0 && attempt < 20)
                 {
                     GelfUdp.Dispose();
                 }
