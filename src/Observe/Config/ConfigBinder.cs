@@ -126,7 +126,8 @@ public static class ConfigBinder
         BindNode(root, target.GetType(), target, "", source, problems);
     }
 
-    private static object? BindNode(YamlNode node, Type type, object? existing, string keyPath, string source, List<ConfigProblem> problems)
+    private static object? BindNode(YamlNode node, Type type, object? existing, string keyPath, string source, List<ConfigProblem> problems,
+        string? propertyName = null)
     {
         var underlying = Nullable.GetUnderlyingType(type) ?? type;
         if (t_positions != null && keyPath.Length > 0) t_positions[keyPath] = ((int)node.Start.Line, (int)node.Start.Column);
@@ -135,8 +136,8 @@ public static class ConfigBinder
             if (IsScalarType(underlying))
             {
                 if (Nullable.GetUnderlyingType(type) != null && scalar.Value is null or "~" or "null" && scalar.Style == YamlDotNet.Core.ScalarStyle.Plain) return null;
-                if (TryConvert(scalar.Value ?? "", underlying, out var value)) return value;
-                problems.Add(Problem(source, node, keyPath, $"'{scalar.Value}' is not a valid {Describe(underlying)}"));
+                if (TryConvert(scalar.Value ?? "", underlying, propertyName, out var value)) return value;
+                problems.Add(Problem(source, node, keyPath, NotValid(scalar.Value, underlying, propertyName)));
                 return existing;
             }
             if (scalar.Value is null or "" or "~" or "null") return existing; // an empty section keeps its defaults
@@ -214,7 +215,7 @@ public static class ConfigBinder
                 if (setHere.TryGetValue(prop, out var earlier)) { problems.Add(Problem(source, k, childPath, $"give either {earlier} or {key}, not both")); continue; }
                 setHere[prop] = key;
                 var current = prop.GetValue(target);
-                var bound = BindNode(v, prop.PropertyType, current, childPath, source, problems);
+                var bound = BindNode(v, prop.PropertyType, current, childPath, source, problems, prop.Name);
                 if (bound is string text && IsSecretKey(prop.Name)) NoteSecret(text);
                 prop.SetValue(target, bound);
             }
@@ -272,8 +273,8 @@ public static class ConfigBinder
                     if (IsScalarType(t))
                     {
                         if (t == typeof(string) && IsSecretKey(prop.Name)) NoteSecret(value);
-                        if (TryConvert(value, t, out var v)) prop.SetValue(target, v);
-                        else problems.Add(new ConfigProblem(name, 0, 0, keyPath, $"'{value}' is not a valid {Describe(t)}"));
+                        if (TryConvert(value, t, prop.Name, out var v)) prop.SetValue(target, v);
+                        else problems.Add(new ConfigProblem(name, 0, 0, keyPath, NotValid(value, t, prop.Name)));
                     }
                     else if (ListElementType(t) is { } et && IsScalarType(et))
                     {
@@ -319,6 +320,48 @@ public static class ConfigBinder
     private static string Describe(Type t) =>
         t == typeof(int) || t == typeof(long) ? "whole number" : t == typeof(double) ? "number" : t == typeof(bool) ? "boolean (true/false)"
         : t == typeof(string) ? "string" : ListElementType(t) != null ? "list" : t.IsEnum ? $"one of {string.Join(", ", Enum.GetNames(t))}" : "mapping";
+
+    /// <summary>
+    /// The unit, in seconds, of a numeric key that is a duration: named <c>…Ms</c>, <c>…Seconds</c>, <c>…Minutes</c>,
+    /// <c>…Days</c>, or <c>flushInterval</c> (milliseconds). Null for every other key.
+    /// </summary>
+    internal static double? DurationUnit(string? propertyName) => propertyName switch
+    {
+        null => null,
+        "FlushInterval" => 0.001,
+        _ when propertyName.EndsWith("Ms", StringComparison.Ordinal) => 0.001,
+        _ when propertyName.EndsWith("Seconds", StringComparison.Ordinal) => 1,
+        _ when propertyName.EndsWith("Minutes", StringComparison.Ordinal) => 60,
+        _ when propertyName.EndsWith("Days", StringComparison.Ordinal) => 86400,
+        _ => null,
+    };
+
+    private static string UnitName(double unit) => unit switch { 0.001 => "milliseconds", 1 => "seconds", 60 => "minutes", _ => "days" };
+
+    private static string NotValid(string? value, Type t, string? propertyName) =>
+        (t == typeof(int) || t == typeof(long) || t == typeof(double)) && DurationUnit(propertyName) is { } unit
+            ? $"'{value}' is not a duration (a {(t == typeof(double) ? "" : "whole ")}number of {UnitName(unit)}, or with a unit: 250ms, 10s, 5m, 1h, 1d)"
+            : $"'{value}' is not a valid {Describe(t)}";
+
+    /// <summary>
+    /// A scalar for a key of type <paramref name="t"/>. A duration key (<see cref="DurationUnit"/>) also takes a duration
+    /// with its unit, read by the one duration parser of the config (<c>Observe.Checks.Durations</c>, as checks and
+    /// deploys use); a bare number stays in the key's own unit.
+    /// </summary>
+    private static bool TryConvert(string s, Type t, string? propertyName, out object? value)
+    {
+        if (TryConvert(s, t, out value)) return true;
+        // Only with a unit: a bare number that is not a valid value (1.5 for a key in whole milliseconds) is not seconds.
+        if (!(t == typeof(int) || t == typeof(long) || t == typeof(double)) || DurationUnit(propertyName) is not { } unit
+            || s.TrimEnd() is not [.., var last] || !char.IsLetter(last) || !Observe.Checks.Durations.TryParse(s, out var span)) return false;
+        var n = span.TotalSeconds / unit;
+        if (t == typeof(double)) { value = n; return true; }
+        var whole = Math.Round(n);
+        // 1500ms for a key in seconds is not a whole number of them: refuse rather than round silently.
+        if (Math.Abs(n - whole) > 1e-6 || whole > (t == typeof(int) ? int.MaxValue : long.MaxValue)) return false;
+        value = t == typeof(int) ? (object)(int)whole : (long)whole;
+        return true;
+    }
 
     private static bool TryConvert(string s, Type t, out object? value)
     {
