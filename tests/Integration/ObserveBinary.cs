@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Observe.TestSupport;
@@ -34,25 +33,12 @@ internal static class ObserveBinary
     /// Runs one `observe` command (a client command, `config check`, `--help`) to its end and returns its exit code and
     /// output. <paramref name="env"/> entries with a null value are removed from the environment (e.g. USER).
     /// </summary>
-    public static async Task<(int Exit, string Stdout, string Stderr)> RunToEndAsync(IEnumerable<string> args,
+    public static Task<(int Exit, string Stdout, string Stderr)> RunToEndAsync(IEnumerable<string> args,
         IDictionary<string, string?>? env = null, string? workDir = null, TimeSpan? timeout = null)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        if (workDir != null) psi.WorkingDirectory = workDir;
-        psi.ArgumentList.Add(Dll());
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment.Remove("OBSERVE_TOKEN");
-        if (env != null)
-            foreach (var (k, v) in env)
-                if (v == null) psi.Environment.Remove(k);
-                else psi.Environment[k] = v;
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
-        try { await p.WaitForExitAsync(cts.Token); }
-        catch (OperationCanceledException) { p.Kill(entireProcessTree: true); throw new TimeoutException($"observe {string.Join(' ', args)} did not end"); }
-        return (p.ExitCode, await stdout, await stderr);
+        var merged = new Dictionary<string, string?> { ["OBSERVE_TOKEN"] = null };
+        if (env != null) foreach (var (k, v) in env) merged[k] = v;
+        return PeerProcess.RunToEndAsync("dotnet", [Dll(), .. args], merged, workDir, timeout);
     }
 
     /// <summary>The non-null points of <paramref name="target"/> from <paramref name="from"/> until now, by timestamp, read through /render.</summary>

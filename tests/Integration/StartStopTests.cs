@@ -1,5 +1,7 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Net.Sockets;
+using System.Text.Json;
 using Observe.TestSupport;
 using Xunit.Abstractions;
 
@@ -9,7 +11,7 @@ namespace Observe.Integration;
 public class StartStopTests(ITestOutputHelper output)
 {
     /// <summary>A config on free (or given) ports, every listener on loopback.</summary>
-    private static string Config(string dir, int http = 0, int statsd = 0, int graphite = 0, int logsUdp = 0, int gelf = 0, bool httpEnabled = true)
+    private static string Config(string dir, int http = 0, int statsd = 0, int graphite = 0, int logsUdp = 0, int gelf = 0, bool httpEnabled = true, string? dataDir = null)
     {
         var path = Path.Combine(dir, "observe.yaml");
         File.WriteAllText(path, $$"""
@@ -20,7 +22,7 @@ public class StartStopTests(ITestOutputHelper output)
             logs:
               udp: {port: {{logsUdp}}}
               gelf: {port: {{gelf}}}
-            storage: {dataDir: {{dir}}/data}
+            storage: {dataDir: {{dataDir ?? dir + "/data"}}}
             """);
         return path;
     }
@@ -63,15 +65,20 @@ public class StartStopTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task The_log_says_where_the_HTTP_API_listens()
+    public async Task The_log_says_where_the_HTTP_API_listens_and_stats_give_every_path_absolute()
     {
         var dir = Repo.TempDir("httplog");
         var http = FreePort.Get();
-        await using var observe = ObserveBinary.Run(Config(dir, http: http, statsd: FreePort.Get()), dir, Path.Combine(dir, "observe.log"));
+        // The README's default: data in ./data, relative to where observe runs.
+        await using var observe = ObserveBinary.Run(Config(dir, http: http, statsd: FreePort.Get(), dataDir: "./data"), dir, Path.Combine(dir, "observe.log"));
         await Poll.UntilAsync(() => observe.Log().Contains($"INF HTTP API listening on http://127.0.0.1:{http}") || observe.HasExited,
             TimeSpan.FromSeconds(30), "the HTTP listening line");
         output.WriteLine(observe.Log());
         Assert.False(observe.HasExited);
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}") };
+        var stats = await client.GetFromJsonAsync<JsonElement>("/stats");
+        Assert.Equal(Path.Combine(dir, "data", "tsdb.db"), stats.GetProperty("storage").GetProperty("databasePath").GetString());
+        Assert.StartsWith(Path.Combine(dir, "data") + "/", stats.GetProperty("logStore").GetProperty("databasePath").GetString());
         Assert.True(await observe.TerminateAsync(TimeSpan.FromSeconds(25)));
         Assert.Equal(0, observe.ExitCode);
     }
