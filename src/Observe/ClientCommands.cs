@@ -55,13 +55,14 @@ internal static class ClientCommands
             return null;
         }
         if (configPath != null && !File.Exists(configPath)) { error = $"--config {configPath}: file not found"; return null; }
-        var (cfg, problems) = ConfigBinder.Load(configPath ?? (File.Exists("observe.yaml") ? "observe.yaml" : null));
+        // Only the http section is read: the rest of the config is the server's business.
+        var (http, problems) = ConfigBinder.LoadHttp(configPath ?? (File.Exists("observe.yaml") ? "observe.yaml" : null));
         if (problems.Count > 0)
         {
             error = string.Join('\n', problems) + $"\n{problems.Count} configuration problem(s); give --url or fix the config";
             return null;
         }
-        return new Uri($"http://{cfg.Http.Address}:{cfg.Http.Port}/");
+        return new Uri($"http://{(http.Address.Contains(':') ? $"[{http.Address}]" : http.Address)}:{http.Port}/");
     }
 
     private static bool HasPort(string hostPort)

@@ -79,6 +79,21 @@ public class CliTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_client_command_reads_only_the_http_section_of_its_config()
+    {
+        await using var app = await ObserveApp.StartAsync(c => c.Collector.Statsd.Enabled = false);
+        var dir = Repo.TempDir("clicfg");
+        var config = Path.Combine(dir, "server.yaml");
+        // The server's problems are not the client's: it needs the address, nothing else.
+        await File.WriteAllTextAsync(config, $"http: {{port: {app.HttpBase.Port}}}\ncollector: {{statsd: {{flushInterval: soon}}}}\nchecks: {{bogus: 1}}\n");
+        Assert.Equal(0, (await Observe("alerts", "-c", config)).Exit);
+        await File.WriteAllTextAsync(config, "http: {port: 70000}\n");
+        var bad = await Observe("alerts", "-c", config);
+        Assert.Equal(2, bad.Exit);
+        Assert.Contains("http.port", bad.Stderr);
+    }
+
+    [Fact]
     public async Task Only_deploy_fail_offers_a_reason_and_only_finish_offers_wait()
     {
         var start = await Observe("deploy", "start", "--help");

@@ -61,6 +61,36 @@ public static class ConfigBinder
     }
 
     /// <summary>
+    /// Only what a client command needs to find a running Observe: the <c>http</c> section and its <c>OBSERVE__Http__…</c>
+    /// overrides. The other sections (checks, alerting routes, schemas: the bulk of a real config) are neither bound nor
+    /// validated, so a client call starts faster and is not refused for a problem that is not its own.
+    /// </summary>
+    public static (HttpOptions Http, List<ConfigProblem> Problems) LoadHttp(string? path, IDictionary? environment = null)
+    {
+        var config = new ObserveConfig();
+        var problems = new List<ConfigProblem>();
+        var source = path ?? "(defaults)";
+        if (path != null)
+        {
+            if (!File.Exists(path)) return (config.Http, [new ConfigProblem(path, 0, 0, "(file)", "file not found")]);
+            var stream = new YamlStream();
+            try { stream.Load(new StringReader(File.ReadAllText(path))); }
+            catch (YamlException e) { return (config.Http, [new ConfigProblem(path, (int)e.Start.Line, (int)e.Start.Column, "(syntax)", e.InnerException?.Message ?? e.Message)]); }
+            if (stream.Documents.Count > 0 && stream.Documents[0].RootNode is YamlMappingNode root)
+                foreach (var (k, v) in root.Children)
+                    if (k is YamlScalarNode { Value: { } key } && key.Equals("http", StringComparison.OrdinalIgnoreCase))
+                        config.Http = (HttpOptions?)BindNode(v, typeof(HttpOptions), config.Http, "http", path, problems) ?? config.Http;
+        }
+        var httpOnly = new Hashtable();
+        foreach (DictionaryEntry e in environment ?? Environment.GetEnvironmentVariables())
+            if (((string)e.Key).StartsWith("OBSERVE__Http__", StringComparison.OrdinalIgnoreCase)) httpOnly[e.Key] = e.Value;
+        ApplyEnvironment(httpOnly, config, problems);
+        if (config.Http.Port is < 1 or > 65535) problems.Add(new ConfigProblem(source, 0, 0, "http.port", $"port {config.Http.Port} is not one a client can reach"));
+        if (!System.Net.IPAddress.TryParse(config.Http.Address, out _)) problems.Add(new ConfigProblem(source, 0, 0, "http.address", $"'{config.Http.Address}' is not an IP address"));
+        return (config.Http, problems);
+    }
+
+    /// <summary>
     /// True for keys whose values are secrets (passwords, tokens, routing and API keys). Their values are never
     /// put into a problem message; stages only need to name such options plainly (<c>password</c>, <c>routingKey</c>).
     /// </summary>
