@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-publish}"
 dotnet publish src/Observe/Observe.csproj -c Release -r linux-x64 --self-contained true \
-  -p:PublishSingleFile=true -p:IncludeNativeLibrariesForSelfExtract=true -p:DebugType=none \
+  -p:PublishSingleFile=true -p:IncludeNativeLibrariesForSelfExtract=true -p:DebugType=none -p:PublishReadyToRun=true -p:PublishReadyToRunComposite=false \
   -o "$out" -nologo -v quiet
 echo "published: $out/observe"

@@ -1,9 +1,13 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Observe.Alerting;
 using Observe.Checks;
+using System.Runtime.InteropServices;
 using Observe.Collector;
 using Observe.DeployMarkers;
 using Observe.Durability;
@@ -34,32 +38,58 @@ internal static class ObserveHost
             .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
             // Kestrel warns once per connection it rejects over http.maxConnections: HttpConnectionRejections counts them instead.
             .MinimumLevel.Override("Microsoft.AspNetCore.Server.Kestrel.Connections", LogEventLevel.Error)
+            // The host logs a failed start with the whole stack; RunAsync says it in one line (or with the stack when unexpected).
+            .Filter.ByExcluding(e => e.MessageTemplate.Text == "Hosting failed to start")
             .WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss.fff} {Level:u3} {Message:lj}{NewLine}{Exception}")
             .CreateLogger();
+        // SIGTERM or SIGINT before the host's own handlers are in place (or while the stages start) is a clean stop too.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        void Stop(PosixSignalContext c) { c.Cancel = true; stop.Cancel(); }
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        WebApplication? app = null;
         try
         {
-            await using var app = Build(config, [], configPath);
+            app = Build(config, [], configPath);
             WarnIfExposedWithoutTokens(config);
             // SIGHUP re-reads the checks section, as Nagios does; the handler keeps the process alive (no default action).
             var reload = app.Services.GetRequiredService<ChecksConfigReload>();
-            using var hup = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGHUP, c =>
+            using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
             {
                 c.Cancel = true;
                 _ = Task.Run(() => reload.ReloadAsync("SIGHUP", CancellationToken.None));
             });
-            await app.RunAsync(ct);
+            try { await app.StartAsync(stop.Token); }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested || app.Lifetime.ApplicationStopping.IsCancellationRequested)
+            {
+                Log.Information("stopped during start-up");
+                await app.StopAsync(CancellationToken.None);
+                return 0;
+            }
+            // Stops on SIGTERM/SIGINT (ours or the host's handler) with the stages' orderly stop: last flush, sinks drained, store closed.
+            await app.WaitForShutdownAsync(stop.Token);
             return 0;
         }
         catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException)
         {
-            Log.Fatal("cannot start: {Error}", e.Message);
+            // A listener's bind failure names the listener, protocol, address and port itself (Collector's ListenerBindException).
+            Log.Fatal("cannot start: {Error}", IsKestrel(e) ? $"HTTP API (http.address/http.port): {e.Message}" : e.Message);
+            return 1;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.Fatal(e, "cannot start");
             return 1;
         }
         finally
         {
+            if (app != null) await app.DisposeAsync();
             await Log.CloseAndFlushAsync();
         }
     }
+
+    /// <summary>Kestrel's own bind failure ("Failed to bind to address http://…: address already in use").</summary>
+    private static bool IsKestrel(Exception e) => e.Source?.StartsWith("Microsoft.AspNetCore.Server.Kestrel", StringComparison.Ordinal) == true;
 
     /// <summary>Builds the whole application; tests call this with their own configuration. <paramref name="configPath"/> is what a reload re-reads.</summary>
     public static WebApplication Build(ObserveConfig config, string[] args, string? configPath = null)
@@ -82,6 +112,7 @@ internal static class ObserveHost
             // A /render form carries one value per target: let the target limit speak, with its own message.
             o.ValueCountLimit = Math.Max(1024, config.Storage.Render.MaxTargets + 64);
         });
+        if (!config.Http.Enabled) builder.Services.AddSingleton<IServer, NoHttpServer>();
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(TimeProvider.System);
         // Room for the last flush (which may wait up to 20 s for its interval to end) within systemd's 30 s TimeoutStopSec.
@@ -119,6 +150,14 @@ internal static class ObserveHost
 
         var app = builder.Build();
         app.Services.GetRequiredService<HttpConnectionRejections>();
+        // Every listener says where it listens; the HTTP API too, once Kestrel has bound (port 0 resolved).
+        var hostLog = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Observe.Host");
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            if (!config.Http.Enabled) hostLog.LogInformation("HTTP API off (http.enabled: false)");
+            else hostLog.LogInformation("HTTP API listening on {Addresses}",
+                string.Join(", ", app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? []));
+        });
         app.Use(AnswerRequestLimits);
         app.UseAuthentication();
         app.UseAuthorization();

@@ -74,23 +74,23 @@ public class AlertingApiTests
             new Dictionary<string, string> { ["host"] = "web1", ["check"] = "disk" }, DateTimeOffset.UtcNow), default);
         var output = new StringWriter();
         Environment.SetEnvironmentVariable("OBSERVE_TOKEN", null);
-        Assert.Equal(1, await AlertingCli.SilenceAddAsync(app.HttpBase, ["host=web1"], "2h", "replacing disk", null, output, default));
+        Assert.Equal(1, await AlertingCli.SilenceAddAsync(app.HttpBase, ["host=web1"], "2h", "replacing disk", "tester", output, default));
         Assert.Contains("refused (401)", output.ToString());
         Environment.SetEnvironmentVariable("OBSERVE_TOKEN", AlertsSecret);
         try
         {
             output = new StringWriter();
-            Assert.Equal(0, await AlertingCli.SilenceAddAsync(app.HttpBase, ["host=web1", "check=~d.*"], "2h", "replacing disk", null, output, default));
+            Assert.Equal(0, await AlertingCli.SilenceAddAsync(app.HttpBase, ["host=web1", "check=~d.*"], "2h", "replacing disk", "tester", output, default));
             var id = output.ToString().Split(' ')[1];
             output = new StringWriter();
             Assert.Equal(0, await AlertingCli.SilenceListAsync(app.HttpBase, output, default));
             Assert.Contains(id, output.ToString());
             Assert.Contains("active", output.ToString());
             Assert.Contains("alice", output.ToString());
-            Assert.Equal(0, await AlertingCli.SilenceExpireAsync(app.HttpBase, id, output, default));
-            Assert.Equal(1, await AlertingCli.SilenceExpireAsync(app.HttpBase, id, output, default));
+            Assert.Equal(0, await AlertingCli.SilenceExpireAsync(app.HttpBase, id, "tester", output, default));
+            Assert.Equal(1, await AlertingCli.SilenceExpireAsync(app.HttpBase, id, "tester", output, default));
             output = new StringWriter();
-            Assert.Equal(0, await AlertingCli.AckAsync(app.HttpBase, "check/web1/disk", "looking", null, output, default));
+            Assert.Equal(0, await AlertingCli.AckAsync(app.HttpBase, "check/web1/disk", "looking", "tester", output, default));
             Assert.Equal(0, await AlertingCli.AlertsAsync(app.HttpBase, output, default));
             Assert.Matches(@"check/web1/disk\s+firing\s+ACK", output.ToString());
         }

@@ -270,17 +270,10 @@ public class DashboardQueryTests(ITestOutputHelper output)
 
     private async Task DeployCliAsync(string ev, string service, string version, int httpPort)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { ObserveBinary.Dll(), "deploy", ev, "--service", service, "--env", "prod", "--version", version, "--by", "ci", "--url", $"http://127.0.0.1:{httpPort}" })
-            psi.ArgumentList.Add(a);
-        psi.Environment.Remove("OBSERVE_TOKEN");
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await p.WaitForExitAsync(limit.Token);
-        output.WriteLine($"observe deploy {ev} {service}: exit {p.ExitCode}: {await stdout}{await stderr}");
-        Assert.Equal(0, p.ExitCode);
+        var (exit, stdout, stderr) = await ObserveBinary.RunToEndAsync(
+            ["deploy", ev, "--service", service, "--env", "prod", "--version", version, "--by", "ci", "--url", $"http://127.0.0.1:{httpPort}"]);
+        output.WriteLine($"observe deploy {ev} {service}: exit {exit}: {stdout}{stderr}");
+        Assert.Equal(0, exit);
     }
 
     private static async Task<string?> DeployState(HttpClient api, string service)

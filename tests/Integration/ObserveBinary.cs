@@ -33,6 +33,18 @@ internal static class ObserveBinary
             : PeerProcess.Start(run[0], run[1..], workDir, logPath, merged);
     }
 
+    /// <summary>
+    /// Runs one `observe` command (a client command, `config check`, `--help`) to its end and returns its exit code and
+    /// output. <paramref name="env"/> entries with a null value are removed from the environment (e.g. USER).
+    /// </summary>
+    public static Task<(int Exit, string Stdout, string Stderr)> RunToEndAsync(IEnumerable<string> args,
+        IDictionary<string, string?>? env = null, string? workDir = null, TimeSpan? timeout = null)
+    {
+        var merged = new Dictionary<string, string?> { ["OBSERVE_TOKEN"] = null };
+        if (env != null) foreach (var (k, v) in env) merged[k] = v;
+        return PeerProcess.RunToEndAsync("dotnet", [Dll(), .. args], merged, workDir, timeout);
+    }
+
     /// <summary>The non-null points of <paramref name="target"/> from <paramref name="from"/> until now, by timestamp, read through /render.</summary>
     public static async Task<Dictionary<long, double>> RenderAsync(HttpClient client, string target, long from)
     {

@@ -49,6 +49,8 @@ public class PackagingTests(ITestOutputHelper output)
     public async Task The_published_single_file_runs_alone_without_a_dotnet_install_and_serves_health()
     {
         var published = await PublishAsync();
+        // One file and nothing beside it (the Web SDK's observe.staticwebassets.endpoints.json once was).
+        Assert.Equal(["observe"], Directory.EnumerateFileSystemEntries(PublishDir).Select(Path.GetFileName));
         var dir = Repo.TempDir("packaged");
         var exe = Path.Combine(dir, "observe");
         File.Copy(published, exe); // keeps the executable mode

@@ -38,7 +38,7 @@ public class SecondInstanceAndAuthLogTests(ITestOutputHelper output)
             await Poll.UntilAsync(() => second.HasExited, TimeSpan.FromSeconds(30), "the second observe to give up on the taken StatsD port");
             output.WriteLine(second.Log());
             Assert.Equal(1, second.ExitCode);
-            Assert.Contains($"cannot start: statsd: udp 127.0.0.1:{statsd} is already in use by another process", second.Log());
+            Assert.Contains($"cannot start: statsd cannot listen on udp 127.0.0.1:{statsd}: Address already in use (another process holds it", second.Log());
         }
         // Same Graphite port only.
         await using (var third = ObserveBinary.Run(await Config(dir, "third", FreePort.Get(), FreePort.Get(), graphite), dir, Path.Combine(dir, "third.log")))
@@ -46,7 +46,7 @@ public class SecondInstanceAndAuthLogTests(ITestOutputHelper output)
             await Poll.UntilAsync(() => third.HasExited, TimeSpan.FromSeconds(30), "the third observe to give up on the taken Graphite port");
             output.WriteLine(third.Log());
             Assert.Equal(1, third.ExitCode);
-            Assert.Contains($"cannot start: graphite: tcp 127.0.0.1:{graphite} is already in use by another process", third.Log());
+            Assert.Contains($"cannot start: graphite cannot listen on tcp 127.0.0.1:{graphite}: Address already in use (another process holds it", third.Log());
         }
         Assert.False(first.HasExited, "the first observe stopped");
     }

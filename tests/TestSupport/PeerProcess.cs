@@ -31,6 +31,29 @@ public sealed class PeerProcess : IAsyncDisposable
         return new PeerProcess(p, logPath);
     }
 
+    /// <summary>
+    /// Runs a command (not a server) to its end and returns its exit code and output. <paramref name="env"/> entries with
+    /// a null value are removed from the environment (e.g. USER).
+    /// </summary>
+    public static async Task<(int Exit, string Stdout, string Stderr)> RunToEndAsync(string fileName, IEnumerable<string> args,
+        IDictionary<string, string?>? env = null, string? workDir = null, TimeSpan? timeout = null)
+    {
+        var psi = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (workDir != null) psi.WorkingDirectory = workDir;
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        if (env != null)
+            foreach (var (k, v) in env)
+                if (v == null) psi.Environment.Remove(k);
+                else psi.Environment[k] = v;
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {fileName}");
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
+        try { await p.WaitForExitAsync(cts.Token); }
+        catch (OperationCanceledException) { p.Kill(entireProcessTree: true); throw new TimeoutException($"{fileName} {string.Join(' ', psi.ArgumentList)} did not end"); }
+        return (p.ExitCode, await stdout, await stderr);
+    }
+
     private bool _disposed, _exitConfirmed;
 
     /// <summary>True once the process has ended; after <see cref="DisposeAsync"/>, whether it was seen to end.</summary>

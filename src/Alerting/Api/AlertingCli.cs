@@ -7,19 +7,19 @@ using Observe.Alerting.Api;
 namespace Observe.Alerting;
 
 /// <summary><c>observe ack</c>, <c>observe silence add|list|expire</c>, <c>observe alerts</c>: talk to a running Observe over HTTP,
-/// with <c>Authorization: Bearer $OBSERVE_TOKEN</c> when that variable is set. Exit codes: 0 done, 1 refused, 3 unreachable.</summary>
+/// with <c>Authorization: Bearer $OBSERVE_TOKEN</c> when that variable is set; the caller gives the author (the host's one default). Exit codes: 0 done, 1 refused, 3 unreachable.</summary>
 public static class AlertingCli
 {
-    public static Task<int> AckAsync(Uri baseAddress, string key, string? comment, string? author, TextWriter output, CancellationToken ct) =>
-        SendAsync(baseAddress, HttpMethod.Post, "/api/alerts/ack", new { key, comment = comment ?? "", author = author ?? Environment.UserName }, output,
+    public static Task<int> AckAsync(Uri baseAddress, string key, string? comment, string author, TextWriter output, CancellationToken ct) =>
+        SendAsync(baseAddress, HttpMethod.Post, "/api/alerts/ack", new { key, comment = comment ?? "", author }, output,
             j => $"acknowledged {key}", ct);
 
-    public static Task<int> SilenceAddAsync(Uri baseAddress, IReadOnlyList<string> matchers, string duration, string reason, string? author, TextWriter output, CancellationToken ct) =>
-        SendAsync(baseAddress, HttpMethod.Post, "/api/silences", new { matchers, duration, comment = reason, author = author ?? Environment.UserName }, output,
+    public static Task<int> SilenceAddAsync(Uri baseAddress, IReadOnlyList<string> matchers, string duration, string reason, string author, TextWriter output, CancellationToken ct) =>
+        SendAsync(baseAddress, HttpMethod.Post, "/api/silences", new { matchers, duration, comment = reason, author }, output,
             j => $"silence {j.GetProperty("id").GetString()} until {j.GetProperty("endsAt").GetDateTimeOffset():u}: {string.Join(",", matchers)}", ct);
 
-    public static Task<int> SilenceExpireAsync(Uri baseAddress, string id, TextWriter output, CancellationToken ct) =>
-        SendAsync(baseAddress, HttpMethod.Delete, $"/api/silences/{Uri.EscapeDataString(id)}?author={Uri.EscapeDataString(Environment.UserName)}", null, output,
+    public static Task<int> SilenceExpireAsync(Uri baseAddress, string id, string author, TextWriter output, CancellationToken ct) =>
+        SendAsync(baseAddress, HttpMethod.Delete, $"/api/silences/{Uri.EscapeDataString(id)}?author={Uri.EscapeDataString(author)}", null, output,
             _ => $"silence {id} expired", ct);
 
     public static Task<int> SilenceListAsync(Uri baseAddress, TextWriter output, CancellationToken ct) =>

@@ -40,8 +40,10 @@ internal static class ChecksApi
         g.MapPost("/{host}/{check}/result", async (string host, string check, HttpContext ctx, CheckEngine engine) =>
         {
             if (engine.Find(host, check) is not { } e) return NotFound(host, check);
+            if (!ctx.Request.HasJsonContentType()) return Problem("expected Content-Type: application/json and a body {status: 0-3, output}");
             var req = await Read<ResultRequest>(ctx);
-            if (req?.Status is not (>= 0 and <= 3)) return Problem("status must be 0 (OK), 1 (WARNING), 2 (CRITICAL) or 3 (UNKNOWN)");
+            if (req == null) return Problem("expected a JSON body {status: 0-3, output}");
+            if (req.Status is not (>= 0 and <= 3)) return Problem("status must be 0 (OK), 1 (WARNING), 2 (CRITICAL) or 3 (UNKNOWN)");
             await engine.SubmitAsync(e, (CheckState)req.Status.Value, req.Output ?? "", ctx.RequestAborted);
             return Results.Json(CheckEngine.Status(e), Json, statusCode: 202);
         }).RequireAuthorization("ingest");

@@ -52,12 +52,8 @@ internal sealed class LineStreamListener : IAsyncDisposable
         _log = log;
         _listener = new TcpListener(endpoint);
         ListenerBinding.AllowRebind(_listener.Server);
-        try { _listener.Start(512); }
-        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse && endpoint.Port != 0)
-        {
-            _listener.Dispose();
-            throw ListenerBinding.InUse(name, "tcp", endpoint, e);
-        }
+        try { ListenerBindException.Bind(name, "tcp", endpoint, () => _listener.Start(512)); }
+        catch { _listener.Server.Dispose(); throw; }
         LocalEndPoint = (IPEndPoint)_listener.LocalEndpoint;
     }
 

@@ -13,7 +13,7 @@ internal static class ListenerBinding
 {
     private const int SolSocket = 1, SoReuseAddr = 2; // Linux <asm-generic/socket.h>
 
-    /// <summary>Throws <see cref="IOException"/> naming the listener when anything already holds the UDP port.</summary>
+    /// <summary>Throws <see cref="ListenerBindException"/> naming the listener when anything already holds the UDP port.</summary>
     public static void EnsureUdpPortFree(IPEndPoint endpoint, string name)
     {
         if (endpoint.Port == 0) return; // the kernel picks a free one
@@ -21,7 +21,7 @@ internal static class ListenerBinding
         try { probe.Bind(endpoint); }
         catch (SocketException e) when (e.SocketErrorCode is SocketError.AddressAlreadyInUse or SocketError.AccessDenied)
         {
-            throw InUse(name, "udp", endpoint, e);
+            throw new ListenerBindException(name, "udp", endpoint, e);
         }
     }
 
@@ -31,7 +31,4 @@ internal static class ListenerBinding
         if (OperatingSystem.IsLinux()) listener.SetRawSocketOption(SolSocket, SoReuseAddr, BitConverter.GetBytes(1));
         else listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
     }
-
-    public static IOException InUse(string name, string protocol, IPEndPoint endpoint, SocketException e) =>
-        new($"{name}: {protocol} {endpoint} is already in use by another process (a second Observe, or a StatsD/carbon still running?): {e.Message}", e);
 }

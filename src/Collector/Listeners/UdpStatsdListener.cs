@@ -38,7 +38,8 @@ internal sealed class UdpStatsdListener : IDisposable
             // On Linux this sets SO_REUSEPORT (and SO_REUSEADDR): the kernel load-balances across the sockets.
             s.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
             s.ReceiveBufferSize = receiveBufferBytes; // capped by net.core.rmem_max
-            s.Bind(bindTo);
+            try { ListenerBindException.Bind(name, "udp", bindTo, () => s.Bind(bindTo)); }
+            catch { s.Dispose(); foreach (var open in _sockets) open.Dispose(); throw; }
             // With port 0 the first bind picks the port; the others must join that one.
             bindTo = (IPEndPoint)s.LocalEndPoint!;
             _sockets.Add(s);

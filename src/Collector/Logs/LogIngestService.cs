@@ -61,7 +61,7 @@ internal sealed class LogIngestService : IHostedService, IAsyncDisposable
                         _options.MaxMessageBytes, HandleGelfTcp, _log, TcpLimits.Of(g.TcpMaxConnections, g.TcpIdleTimeoutMs), _time, delimiter: 0);
                     break;
                 }
-                catch (System.Net.Sockets.SocketException) when (g.Port == 0 && attempt < 20)
+                catch (ListenerBindException) when (g.Port == 0 && attempt < 20)
                 {
                     GelfUdp.Dispose();
                 }

@@ -61,6 +61,36 @@ public static class ConfigBinder
     }
 
     /// <summary>
+    /// Only what a client command needs to find a running Observe: the <c>http</c> section and its <c>OBSERVE__Http__…</c>
+    /// overrides. The other sections (checks, alerting routes, schemas: the bulk of a real config) are neither bound nor
+    /// validated, so a client call starts faster and is not refused for a problem that is not its own.
+    /// </summary>
+    public static (HttpOptions Http, List<ConfigProblem> Problems) LoadHttp(string? path, IDictionary? environment = null)
+    {
+        var config = new ObserveConfig();
+        var problems = new List<ConfigProblem>();
+        var source = path ?? "(defaults)";
+        if (path != null)
+        {
+            if (!File.Exists(path)) return (config.Http, [new ConfigProblem(path, 0, 0, "(file)", "file not found")]);
+            var stream = new YamlStream();
+            try { stream.Load(new StringReader(File.ReadAllText(path))); }
+            catch (YamlException e) { return (config.Http, [new ConfigProblem(path, (int)e.Start.Line, (int)e.Start.Column, "(syntax)", e.InnerException?.Message ?? e.Message)]); }
+            if (stream.Documents.Count > 0 && stream.Documents[0].RootNode is YamlMappingNode root)
+                foreach (var (k, v) in root.Children)
+                    if (k is YamlScalarNode { Value: { } key } && key.Equals("http", StringComparison.OrdinalIgnoreCase))
+                        config.Http = (HttpOptions?)BindNode(v, typeof(HttpOptions), config.Http, "http", path, problems) ?? config.Http;
+        }
+        var httpOnly = new Hashtable();
+        foreach (DictionaryEntry e in environment ?? Environment.GetEnvironmentVariables())
+            if (((string)e.Key).StartsWith("OBSERVE__Http__", StringComparison.OrdinalIgnoreCase)) httpOnly[e.Key] = e.Value;
+        ApplyEnvironment(httpOnly, config, problems);
+        if (config.Http.Port is < 1 or > 65535) problems.Add(new ConfigProblem(source, 0, 0, "http.port", $"port {config.Http.Port} is not one a client can reach"));
+        if (!System.Net.IPAddress.TryParse(config.Http.Address, out _)) problems.Add(new ConfigProblem(source, 0, 0, "http.address", $"'{config.Http.Address}' is not an IP address"));
+        return (config.Http, problems);
+    }
+
+    /// <summary>
     /// True for keys whose values are secrets (passwords, tokens, routing and API keys). Their values are never
     /// put into a problem message; stages only need to name such options plainly (<c>password</c>, <c>routingKey</c>).
     /// </summary>
@@ -134,7 +164,8 @@ public static class ConfigBinder
         BindNode(root, target.GetType(), target, "", source, problems);
     }
 
-    private static object? BindNode(YamlNode node, Type type, object? existing, string keyPath, string source, List<ConfigProblem> problems)
+    private static object? BindNode(YamlNode node, Type type, object? existing, string keyPath, string source, List<ConfigProblem> problems,
+        string? propertyName = null)
     {
         var underlying = Nullable.GetUnderlyingType(type) ?? type;
         if (t_positions != null && keyPath.Length > 0) t_positions[keyPath] = ((int)node.Start.Line, (int)node.Start.Column);
@@ -143,8 +174,8 @@ public static class ConfigBinder
             if (IsScalarType(underlying))
             {
                 if (Nullable.GetUnderlyingType(type) != null && scalar.Value is null or "~" or "null" && scalar.Style == YamlDotNet.Core.ScalarStyle.Plain) return null;
-                if (TryConvert(scalar.Value ?? "", underlying, out var value)) return value;
-                problems.Add(Problem(source, node, keyPath, $"'{scalar.Value}' is not a valid {Describe(underlying)}"));
+                if (TryConvert(scalar.Value ?? "", underlying, propertyName, out var value)) return value;
+                problems.Add(Problem(source, node, keyPath, NotValid(scalar.Value, underlying, propertyName)));
                 return existing;
             }
             if (scalar.Value is null or "" or "~" or "null") return existing; // an empty section keeps its defaults
@@ -222,7 +253,7 @@ public static class ConfigBinder
                 if (setHere.TryGetValue(prop, out var earlier)) { problems.Add(Problem(source, k, childPath, $"give either {earlier} or {key}, not both")); continue; }
                 setHere[prop] = key;
                 var current = prop.GetValue(target);
-                var bound = BindNode(v, prop.PropertyType, current, childPath, source, problems);
+                var bound = BindNode(v, prop.PropertyType, current, childPath, source, problems, prop.Name);
                 if (bound is string text && IsSecretKey(prop.Name)) NoteSecret(text);
                 prop.SetValue(target, bound);
             }
@@ -280,8 +311,8 @@ public static class ConfigBinder
                     if (IsScalarType(t))
                     {
                         if (t == typeof(string) && IsSecretKey(prop.Name)) NoteSecret(value);
-                        if (TryConvert(value, t, out var v)) prop.SetValue(target, v);
-                        else problems.Add(new ConfigProblem(name, 0, 0, keyPath, $"'{value}' is not a valid {Describe(t)}"));
+                        if (TryConvert(value, t, prop.Name, out var v)) prop.SetValue(target, v);
+                        else problems.Add(new ConfigProblem(name, 0, 0, keyPath, NotValid(value, t, prop.Name)));
                     }
                     else if (ListElementType(t) is { } et && IsScalarType(et))
                     {
@@ -327,6 +358,48 @@ public static class ConfigBinder
     private static string Describe(Type t) =>
         t == typeof(int) || t == typeof(long) ? "whole number" : t == typeof(double) ? "number" : t == typeof(bool) ? "boolean (true/false)"
         : t == typeof(string) ? "string" : ListElementType(t) != null ? "list" : t.IsEnum ? $"one of {string.Join(", ", Enum.GetNames(t))}" : "mapping";
+
+    /// <summary>
+    /// The unit, in seconds, of a numeric key that is a duration: named <c>…Ms</c>, <c>…Seconds</c>, <c>…Minutes</c>,
+    /// <c>…Days</c>, or <c>flushInterval</c> (milliseconds). Null for every other key.
+    /// </summary>
+    internal static double? DurationUnit(string? propertyName) => propertyName switch
+    {
+        null => null,
+        "FlushInterval" => 0.001,
+        _ when propertyName.EndsWith("Ms", StringComparison.Ordinal) => 0.001,
+        _ when propertyName.EndsWith("Seconds", StringComparison.Ordinal) => 1,
+        _ when propertyName.EndsWith("Minutes", StringComparison.Ordinal) => 60,
+        _ when propertyName.EndsWith("Days", StringComparison.Ordinal) => 86400,
+        _ => null,
+    };
+
+    private static string UnitName(double unit) => unit switch { 0.001 => "milliseconds", 1 => "seconds", 60 => "minutes", _ => "days" };
+
+    private static string NotValid(string? value, Type t, string? propertyName) =>
+        (t == typeof(int) || t == typeof(long) || t == typeof(double)) && DurationUnit(propertyName) is { } unit
+            ? $"'{value}' is not a duration (a {(t == typeof(double) ? "" : "whole ")}number of {UnitName(unit)}, or with a unit: 250ms, 10s, 5m, 1h, 1d)"
+            : $"'{value}' is not a valid {Describe(t)}";
+
+    /// <summary>
+    /// A scalar for a key of type <paramref name="t"/>. A duration key (<see cref="DurationUnit"/>) also takes a duration
+    /// with its unit, read by the one duration parser of the config (<c>Observe.Checks.Durations</c>, as checks and
+    /// deploys use); a bare number stays in the key's own unit.
+    /// </summary>
+    private static bool TryConvert(string s, Type t, string? propertyName, out object? value)
+    {
+        if (TryConvert(s, t, out value)) return true;
+        // Only with a unit: a bare number that is not a valid value (1.5 for a key in whole milliseconds) is not seconds.
+        if (!(t == typeof(int) || t == typeof(long) || t == typeof(double)) || DurationUnit(propertyName) is not { } unit
+            || s.TrimEnd() is not [.., var last] || !char.IsLetter(last) || !Observe.Checks.Durations.TryParse(s, out var span)) return false;
+        var n = span.TotalSeconds / unit;
+        if (t == typeof(double)) { value = n; return true; }
+        var whole = Math.Round(n);
+        // 1500ms for a key in seconds is not a whole number of them: refuse rather than round silently.
+        if (Math.Abs(n - whole) > 1e-6 || whole > (t == typeof(int) ? int.MaxValue : long.MaxValue)) return false;
+        value = t == typeof(int) ? (object)(int)whole : (long)whole;
+        return true;
+    }
 
     private static bool TryConvert(string s, Type t, out object? value)
     {

@@ -47,7 +47,8 @@ public static class GraphiteApi
         Map(app, "/metrics/index.json", getPost, p => Json(Index(reader)), limitHits);
         MapAsync(app, "/events", ["GET"], (http, p) => Events(http, p, events, clock()), limitHits);
         // Posting an event is a write: the host's "ingest" policy (a bearer token when auth is configured).
-        MapAsync(app, "/events", ["POST"], (http, p) => Events(http, p, events, clock()), limitHits).RequireAuthorization("ingest");
+        // The body is the event's JSON whatever the Content-Type says (curl -d sends a form type), as graphite-web reads it.
+        MapAsync(app, "/events", ["POST"], (http, p) => Events(http, p, events, clock()), limitHits, bodyIsJson: true).RequireAuthorization("ingest");
         Map(app, "/events/get_data", ["GET"], p => Json(FetchEvents(p, events, clock())), limitHits);
         // Tag expressions carry user regexes matched against every tagged series: the request's time budget applies.
         Map(app, "/tags", ["GET"], p => Json(TagList(p, reader)), limitHits);
@@ -71,15 +72,28 @@ public static class GraphiteApi
 
     private static async Task<Params> ReadParams(HttpContext http)
     {
-        var d = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        void Add(string k, StringValues vs) { if (!d.TryGetValue(k, out var l)) d[k] = l = []; foreach (var v in vs) l.Add(v ?? ""); }
-        foreach (var (k, v) in http.Request.Query) Add(k, v);
+        var d = QueryDictionary(http);
         if (HttpMethods.IsPost(http.Request.Method) && http.Request.HasFormContentType)
         {
             var form = await http.Request.ReadFormAsync();
-            foreach (var (k, v) in form) Add(k, v);
+            foreach (var (k, v) in form) Add(d, k, v);
         }
         return new Params(d);
+    }
+
+    private static Params QueryParams(HttpContext http) => new(QueryDictionary(http));
+
+    private static Dictionary<string, List<string>> QueryDictionary(HttpContext http)
+    {
+        var d = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var (k, v) in http.Request.Query) Add(d, k, v);
+        return d;
+    }
+
+    private static void Add(Dictionary<string, List<string>> d, string k, StringValues vs)
+    {
+        if (!d.TryGetValue(k, out var l)) d[k] = l = [];
+        foreach (var v in vs) l.Add(v ?? "");
     }
 
     private static void Map(IEndpointRouteBuilder app, string path, string[] methods, Func<Params, IResult> handler, StorageLimitHits hits) =>
@@ -88,15 +102,16 @@ public static class GraphiteApi
     private static Func<HttpContext, Params, Task<IResult>> Sync(Func<Params, IResult> handler) => (_, p) => Task.FromResult(handler(p));
 
     private static IEndpointConventionBuilder MapAsync(IEndpointRouteBuilder app, string path, string[] methods, Func<HttpContext, Params, Task<IResult>> handler,
-        StorageLimitHits hits) =>
-        app.MapMethods(path, methods, (RequestDelegate)(http => Guard(http, handler, hits)));
+        StorageLimitHits hits, bool bodyIsJson = false) =>
+        app.MapMethods(path, methods, (RequestDelegate)(http => Guard(http, handler, hits, bodyIsJson)));
 
-    private static async Task Guard(HttpContext http, Func<HttpContext, Params, Task<IResult>> handler, StorageLimitHits hits)
+    /// <param name="bodyIsJson">the handler reads the body itself: only the query string becomes parameters.</param>
+    private static async Task Guard(HttpContext http, Func<HttpContext, Params, Task<IResult>> handler, StorageLimitHits hits, bool bodyIsJson)
     {
         IResult result;
         try
         {
-            var p = await ReadParams(http);
+            var p = bodyIsJson ? QueryParams(http) : await ReadParams(http);
             result = await handler(http, p);
         }
         catch (GraphiteInputException e)

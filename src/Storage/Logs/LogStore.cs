@@ -36,7 +36,7 @@ internal sealed class LogStore : ILogSink, IDisposable
 
     private LogStore(string path, LogStoreOptions options, TimeProvider time, bool startRetentionTimer)
     {
-        DatabasePath = path;
+        DatabasePath = Path.GetFullPath(path); // /stats gives every path absolute, as the TSDB's
         _options = options;
         _time = time;
         _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate }.ToString();
