@@ -62,11 +62,22 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
         System.Threading.Channels.Channel.CreateBounded<(CheckEntry, CheckState, string)>(new System.Threading.Channels.BoundedChannelOptions(10_000) { SingleReader = true });
     internal const string EngineKey = "observe.checks.engine";
 
-    public CheckEngine(ChecksOptions options, IAlertSink? alerts, IEnumerable<IMetricSink> metrics, TimeProvider time, ILoggerFactory logs, Observe.Storage.ISeriesQuery? series = null)
+    public CheckEngine(ChecksOptions options, IAlertSink? alerts, IEnumerable<IMetricSink> metrics, TimeProvider time, ILoggerFactory logs,
+        Observe.Storage.ISeriesQuery? series = null, State.Persistence.ICheckStateStore? stateStore = null)
     {
         _options = options; _alerts = alerts; _metrics = metrics.ToList(); _time = time; _series = series; _log = logs.CreateLogger("Observe.Checks");
         _entries = BuildEntries(options, _entries);
+        // Restored here, before any check can run or any API call can act.
+        if (stateStore != null)
+        {
+            _state = new State.Persistence.CheckStatePersister(stateStore, Durations.Parse(options.State.WriteDelay, "checks.state.writeDelay"),
+                Durations.Parse(options.State.HistoryRetention, "checks.state.historyRetention"), time, _log);
+            _state.Restore(_entries.Values);
+        }
     }
+
+    private readonly State.Persistence.CheckStatePersister? _state;
+    internal State.Persistence.CheckStatePersister? Persistence => _state;
 
     /// <summary>Entries for <paramref name="options"/>, keeping the state machine (and so state, acks, downtimes, flap history) of every check that keeps its host/name.</summary>
     private Dictionary<string, CheckEntry> BuildEntries(ChecksOptions options, Dictionary<string, CheckEntry> old)
@@ -130,7 +141,8 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
     private async Task ScheduleAsync(CheckEntry e, DateTimeOffset now, CancellationToken ct)
     {
         var interval = e.Machine.Policy.CheckInterval;
-        var first = now + TimeSpan.FromTicks((long)(Spread(e.Key) * interval.Ticks));
+        // A restored check keeps its next run when that is still ahead; others spread over the interval.
+        var first = e.NextCheck is { } restored && restored > now && restored <= now + interval ? restored : now + TimeSpan.FromTicks((long)(Spread(e.Key) * interval.Ticks));
         e.NextCheck = first;
         var job = JobBuilder.Create<CheckJob>().WithIdentity(e.Key, Group).UsingJobData("key", e.Key).Build();
         var trigger = Trigger(e.Key, first, interval, _options.Cluster.Enabled ? PreferredNode.Auto : null);
@@ -264,9 +276,14 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
         if (_scheduler != null) await _scheduler.Shutdown(false, cancellationToken).ConfigureAwait(false);
         if (_factory != null) await _factory.DisposeAsync().ConfigureAwait(false);
         _scheduler = null; _factory = null;
+        if (_state != null) await _state.FlushAsync().ConfigureAwait(false);
     }
 
-    public async ValueTask DisposeAsync() => await StopAsync(CancellationToken.None).ConfigureAwait(false);
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        if (_state != null) await _state.DisposeAsync().ConfigureAwait(false);
+    }
 
     private async Task TickLoopAsync(CancellationToken ct)
     {
@@ -387,6 +404,7 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
 
     internal async Task PublishAsync(CheckEntry e, List<CheckEvent> events, CancellationToken ct)
     {
+        _state?.Changed(e, events);
         if (events.Count == 0) return;
         string output;
         lock (e.Gate)
@@ -474,6 +492,7 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
         lock (e.Gate) ev = e.Machine.Acknowledge(author, comment, sticky, _time.GetUtcNow());
         if (ev == null) return false;
         await PublishAsync(e, ev, ct).ConfigureAwait(false);
+        await Persisted().ConfigureAwait(false);
         return true;
     }
 
@@ -482,6 +501,7 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
         List<CheckEvent> ev;
         lock (e.Gate) ev = e.Machine.RemoveAcknowledgement(_time.GetUtcNow());
         await PublishAsync(e, ev, ct).ConfigureAwait(false);
+        await Persisted().ConfigureAwait(false);
     }
 
     internal async Task<Downtime> ScheduleDowntimeAsync(CheckEntry e, DateTimeOffset start, DateTimeOffset end, bool isFixed, TimeSpan duration, string author, string comment, CancellationToken ct)
@@ -489,6 +509,7 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
         Downtime d; List<CheckEvent> ev;
         lock (e.Gate) (d, ev) = e.Machine.ScheduleDowntime(start, end, isFixed, duration, author, comment, _time.GetUtcNow());
         await PublishAsync(e, ev, ct).ConfigureAwait(false);
+        await Persisted().ConfigureAwait(false);
         return d;
     }
 
@@ -497,10 +518,14 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
         List<CheckEvent> ev;
         lock (e.Gate) ev = e.Machine.CancelDowntime(id, _time.GetUtcNow());
         await PublishAsync(e, ev, ct).ConfigureAwait(false);
+        await Persisted().ConfigureAwait(false);
         return ev.Count > 0;
     }
 
     internal IScheduler? Scheduler => _scheduler;
+
+    /// <summary>Operator actions are answered only once they are stored.</summary>
+    private Task Persisted() => _state?.FlushAsync() ?? Task.CompletedTask;
 }
 
 /// <summary>The Quartz job for one check: run it, then re-arm its own one-shot trigger for the next run.</summary>

@@ -1,0 +1,36 @@
+namespace Observe.Checks.State.Persistence;
+
+/// <summary>What one check carries across restarts: its state machine plus the last result the API shows.</summary>
+internal sealed record EntrySnapshot(
+    MachineSnapshot Machine, string? Output, string? LongOutput, IReadOnlyList<PerfDatum>? PerfData, double? DurationSeconds, CheckState? ResultState,
+    double? LatencySeconds, DateTimeOffset? NextCheck, DateTimeOffset? LastPassive);
+
+/// <summary>One step of a check's availability timeline: from <see cref="Time"/> on, its hard state and whether a downtime is in effect.</summary>
+internal sealed record StateSpan(DateTimeOffset Time, CheckState HardState, bool InDowntime);
+
+/// <summary>Writes of one batch: the latest snapshot of every changed check, the events and timeline steps since the last batch.</summary>
+internal sealed record StateBatch(
+    IReadOnlyList<(string Key, EntrySnapshot Snapshot)> States,
+    IReadOnlyList<(string Key, CheckEvent Event)> Events,
+    IReadOnlyList<(string Key, StateSpan Span)> Spans,
+    DateTimeOffset AliveAt);
+
+/// <summary>
+/// Where check state lives across restarts (SQLite in the data dir; PostgreSQL in a cluster). Every write is one
+/// batch in one transaction; reads happen at start (restore) and for reports.
+/// </summary>
+internal interface ICheckStateStore : IDisposable
+{
+    IReadOnlyDictionary<string, EntrySnapshot> LoadStates();
+    /// <summary>The newest <paramref name="max"/> events of a check, oldest first.</summary>
+    IReadOnlyList<CheckEvent> RecentEvents(string key, int max);
+    /// <summary>The newest timeline step of every check (so a restart records only real changes).</summary>
+    IReadOnlyDictionary<string, StateSpan> LastSpans();
+    void Write(StateBatch batch);
+    /// <summary>The step in effect at <paramref name="from"/> (if any) followed by every step until <paramref name="until"/>.</summary>
+    IReadOnlyList<StateSpan> Timeline(string key, DateTimeOffset from, DateTimeOffset until);
+    /// <summary>When Observe was running (and so checking) between the two times, as closed intervals.</summary>
+    IReadOnlyList<(DateTimeOffset Start, DateTimeOffset End)> Uptime(DateTimeOffset from, DateTimeOffset until);
+    /// <summary>Deletes events, timeline steps and run records older than <paramref name="before"/> (keeping each check's step in effect then).</summary>
+    void Prune(DateTimeOffset before);
+}

@@ -1,0 +1,200 @@
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Observe.Alerting.Pipeline.Persistence;
+
+namespace Observe.Checks.State.Persistence;
+
+/// <summary>
+/// Check state in <c>&lt;dataDir&gt;/checks/state.db</c>: one row per check (its snapshot as JSON), the event history,
+/// the availability timeline and one row per Observe run (start, last alive) so that time Observe was down counts as
+/// unmonitored. WAL + synchronous=FULL: every batch is one fsynced transaction.
+/// </summary>
+internal sealed class SqliteCheckStateStore : ICheckStateStore
+{
+    private const string Schema = """
+        CREATE TABLE IF NOT EXISTS checks(key TEXT PRIMARY KEY, json TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY, key TEXT NOT NULL, time INTEGER NOT NULL, json TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS events_key_time ON events(key, time);
+        CREATE TABLE IF NOT EXISTS spans(id INTEGER PRIMARY KEY, key TEXT NOT NULL, time INTEGER NOT NULL, state INTEGER NOT NULL, downtime INTEGER NOT NULL);
+        CREATE INDEX IF NOT EXISTS spans_key_time ON spans(key, time);
+        CREATE TABLE IF NOT EXISTS runs(id INTEGER PRIMARY KEY, started INTEGER NOT NULL, alive INTEGER NOT NULL);
+        """;
+
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private readonly SqliteConnection _db;
+    private readonly Lock _lock = new();
+    private readonly long _run;
+
+    public SqliteCheckStateStore(string path, DateTimeOffset now, ILogger log)
+    {
+        _db = SqliteStateFile.Open(path, Schema, "checks",
+            "every check's state, acknowledgements, downtimes and comments, the check event history and the availability timeline", log);
+        try
+        {
+            // A file that opens but whose rows do not parse is as unreadable as a torn one: read it all once now.
+            LoadStates();
+        }
+        catch (JsonException)
+        {
+            _db.Dispose();
+            File.Move(path, path + $".unreadable-{DateTime.UtcNow:yyyyMMddTHHmmssZ}", overwrite: true);
+            log.LogError("check state in {File} had unreadable rows; moved aside, starting without it", path);
+            _db = SqliteStateFile.Open(path, Schema, "checks", "", log);
+        }
+        _run = Scalar("INSERT INTO runs(started, alive) VALUES ($a, $a) RETURNING id", now.ToUnixTimeMilliseconds());
+    }
+
+    public IReadOnlyDictionary<string, EntrySnapshot> LoadStates()
+    {
+        var result = new Dictionary<string, EntrySnapshot>(StringComparer.Ordinal);
+        lock (_lock)
+        {
+            using var cmd = _db.CreateCommand();
+            cmd.CommandText = "SELECT key, json FROM checks";
+            using var r = cmd.ExecuteReader();
+            while (r.Read()) result[r.GetString(0)] = JsonSerializer.Deserialize<EntrySnapshot>(r.GetString(1), Json)!;
+        }
+        return result;
+    }
+
+    public IReadOnlyList<CheckEvent> RecentEvents(string key, int max)
+    {
+        var list = new List<CheckEvent>();
+        lock (_lock)
+        {
+            using var cmd = Command("SELECT json FROM events WHERE key = $a ORDER BY time DESC, id DESC LIMIT $b", key, max);
+            using var r = cmd.ExecuteReader();
+            while (r.Read()) list.Add(JsonSerializer.Deserialize<CheckEvent>(r.GetString(0), Json)!);
+        }
+        list.Reverse();
+        return list;
+    }
+
+    public IReadOnlyDictionary<string, StateSpan> LastSpans()
+    {
+        var result = new Dictionary<string, StateSpan>(StringComparer.Ordinal);
+        lock (_lock)
+        {
+            using var cmd = Command("SELECT key, time, state, downtime FROM spans WHERE id IN (SELECT MAX(id) FROM spans GROUP BY key)");
+            using var r = cmd.ExecuteReader();
+            while (r.Read()) result[r.GetString(0)] = Span(r, 1);
+        }
+        return result;
+    }
+
+    public void Write(StateBatch batch)
+    {
+        lock (_lock)
+        {
+            using var tx = _db.BeginTransaction();
+            if (batch.States.Count > 0)
+            {
+                using var up = Command("INSERT INTO checks(key, json) VALUES ($a, $b) ON CONFLICT(key) DO UPDATE SET json = excluded.json", "", "");
+                up.Transaction = tx;
+                foreach (var (key, s) in batch.States)
+                {
+                    up.Parameters[0].Value = key; up.Parameters[1].Value = JsonSerializer.Serialize(s, Json);
+                    up.ExecuteNonQuery();
+                }
+            }
+            if (batch.Events.Count > 0)
+            {
+                using var ev = Command("INSERT INTO events(key, time, json) VALUES ($a, $b, $c)", "", 0L, "");
+                ev.Transaction = tx;
+                foreach (var (key, e) in batch.Events)
+                {
+                    ev.Parameters[0].Value = key; ev.Parameters[1].Value = e.Time.ToUnixTimeMilliseconds(); ev.Parameters[2].Value = JsonSerializer.Serialize(e, Json);
+                    ev.ExecuteNonQuery();
+                }
+            }
+            if (batch.Spans.Count > 0)
+            {
+                using var sp = Command("INSERT INTO spans(key, time, state, downtime) VALUES ($a, $b, $c, $d)", "", 0L, 0, 0);
+                sp.Transaction = tx;
+                foreach (var (key, s) in batch.Spans)
+                {
+                    sp.Parameters[0].Value = key; sp.Parameters[1].Value = s.Time.ToUnixTimeMilliseconds();
+                    sp.Parameters[2].Value = (int)s.HardState; sp.Parameters[3].Value = s.InDowntime ? 1 : 0;
+                    sp.ExecuteNonQuery();
+                }
+            }
+            using (var alive = Command("UPDATE runs SET alive = $a WHERE id = $b", batch.AliveAt.ToUnixTimeMilliseconds(), _run)) { alive.Transaction = tx; alive.ExecuteNonQuery(); }
+            tx.Commit();
+        }
+    }
+
+    public IReadOnlyList<StateSpan> Timeline(string key, DateTimeOffset from, DateTimeOffset until)
+    {
+        var list = new List<StateSpan>();
+        lock (_lock)
+        {
+            using var cmd = Command("""
+                SELECT time, state, downtime FROM (SELECT time, state, downtime, id FROM spans WHERE key = $a AND time <= $b ORDER BY time DESC, id DESC LIMIT 1)
+                UNION ALL SELECT time, state, downtime FROM (SELECT time, state, downtime, id FROM spans WHERE key = $a AND time > $b AND time < $c ORDER BY time, id)
+                """, key, from.ToUnixTimeMilliseconds(), until.ToUnixTimeMilliseconds());
+            using var r = cmd.ExecuteReader();
+            while (r.Read()) list.Add(Span(r, 0));
+        }
+        return list;
+    }
+
+    public IReadOnlyList<(DateTimeOffset Start, DateTimeOffset End)> Uptime(DateTimeOffset from, DateTimeOffset until)
+    {
+        var list = new List<(DateTimeOffset, DateTimeOffset)>();
+        lock (_lock)
+        {
+            using var cmd = Command("SELECT started, alive FROM runs WHERE alive >= $a AND started <= $b ORDER BY started", from.ToUnixTimeMilliseconds(), until.ToUnixTimeMilliseconds());
+            using var r = cmd.ExecuteReader();
+            while (r.Read()) list.Add((DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(0)), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(1))));
+        }
+        return list;
+    }
+
+    public void Prune(DateTimeOffset before)
+    {
+        var t = before.ToUnixTimeMilliseconds();
+        lock (_lock)
+        {
+            using var tx = _db.BeginTransaction();
+            foreach (var sql in new[]
+            {
+                "DELETE FROM events WHERE time < $a",
+                // keep each check's newest step before the cut: it is the state in effect at the start of what is kept
+                "DELETE FROM spans WHERE time < $a AND id NOT IN (SELECT MAX(id) FROM spans WHERE time < $a GROUP BY key)",
+                "DELETE FROM runs WHERE alive < $a",
+            })
+            {
+                using var cmd = Command(sql, t);
+                cmd.Transaction = tx;
+                cmd.ExecuteNonQuery();
+            }
+            tx.Commit();
+        }
+    }
+
+    private static StateSpan Span(SqliteDataReader r, int i) =>
+        new(DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(i)), (CheckState)r.GetInt32(i + 1), r.GetInt32(i + 2) != 0);
+
+    private SqliteCommand Command(string sql, params object[] args)
+    {
+        var cmd = _db.CreateCommand();
+        cmd.CommandText = sql;
+        for (var i = 0; i < args.Length; i++) cmd.Parameters.AddWithValue("$" + (char)('a' + i), args[i]);
+        return cmd;
+    }
+
+    private long Scalar(string sql, params object[] args)
+    {
+        lock (_lock)
+        {
+            using var cmd = Command(sql, args);
+            return (long)cmd.ExecuteScalar()!;
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_lock) _db.Dispose();
+    }
+}
