@@ -26,7 +26,7 @@ internal static class ChecksApi
         g.MapGet("", (HttpContext ctx, CheckEngine engine) =>
         {
             var problems = ctx.Request.Query.TryGetValue("problems", out var p) && p.ToString() is "" or "1" or "true";
-            var list = engine.Current().Where(s => !problems || s.State != CheckState.Ok)
+            var list = engine.Current().Where(s => !problems || ChecksCli.IsProblem(s))
                 .OrderBy(s => s.Host, StringComparer.Ordinal).ThenBy(s => s.Check, StringComparer.Ordinal);
             return Results.Json(list, Json);
         });

@@ -19,9 +19,15 @@ public static class ChecksCli
             return 3;
         }
         await output.WriteAsync(Render(list ?? [], DateTimeOffset.UtcNow)).ConfigureAwait(false);
-        return (list ?? []).Select(s => s.State switch { CheckState.Critical => 2, CheckState.Unknown => 3, CheckState.Warning => 1, _ => 0 })
-            .DefaultIfEmpty(0).Max();
+        return ExitCode(list ?? []);
     }
+
+    /// <summary>The worst state as a Nagios exit code; OK and PENDING are 0.</summary>
+    public static int ExitCode(IEnumerable<CheckStatus> checks) =>
+        checks.Select(s => s.State switch { CheckState.Critical => 2, CheckState.Unknown => 3, CheckState.Warning => 1, _ => 0 }).DefaultIfEmpty(0).Max();
+
+    /// <summary>WARNING, CRITICAL or UNKNOWN (a check not run yet is PENDING, not a problem).</summary>
+    public static bool IsProblem(CheckStatus s) => s.State is CheckState.Warning or CheckState.Critical or CheckState.Unknown;
 
     /// <summary>HOST, CHECK, STATE (with SOFT n/m), FLAGS (ACK, DOWNTIME, FLAPPING), LAST CHECK age, OUTPUT.</summary>
     public static string Render(IReadOnlyList<CheckStatus> checks, DateTimeOffset now)

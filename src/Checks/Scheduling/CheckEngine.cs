@@ -478,7 +478,7 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
         lock (e.Gate)
         {
             var m = e.Machine;
-            return new CheckStatus(e.Host, e.Name, e.Kind, m.State, m.StateType, m.Attempt, m.Policy.MaxCheckAttempts,
+            return new CheckStatus(e.Host, e.Name, e.Kind, m.HasBeenChecked ? m.State : CheckState.Pending, m.StateType, m.Attempt, m.Policy.MaxCheckAttempts,
                 e.Last?.Output ?? "(not checked yet)", e.Last?.LongOutput, m.LastCheck, e.NextCheck, m.LastStateChange, m.LastHardStateChange,
                 e.Last?.Duration.TotalSeconds, e.LastLatency, m.IsFlapping, Math.Round(m.PercentStateChange, 2), m.Ack,
                 m.Downtimes.Select(d => new DowntimeStatus(d.Id, d.Start, d.End, d.Fixed, d.Duration.TotalSeconds, d.Author, d.Comment, d.InEffect, d.StartedAt)).ToList(),
