@@ -30,6 +30,17 @@ public static class Program
             var (cfg, _) = ConfigBinder.Load(parse.GetValue(configOption) ?? (File.Exists("observe.yaml") ? "observe.yaml" : null));
             return await Observe.Checks.ChecksCli.PrintAsync(new Uri($"http://{cfg.Http.Address}:{cfg.Http.Port}/"), parse.GetValue(problemsOnly), Console.Out, ct);
         });
+        var availFrom = new Option<string>("--from") { Description = "Start of the report: -30d, -12h, ISO-8601 or unix seconds", DefaultValueFactory = _ => "-30d" };
+        var availUntil = new Option<string>("--until") { Description = "End of the report (default now)", DefaultValueFactory = _ => "now" };
+        var availHost = new Option<string?>("--host") { Description = "Only this host's checks" };
+        var availability = new Command("availability", "Time each check spent OK / WARNING / CRITICAL / UNKNOWN / in downtime / unmonitored, problems and MTTR.") { availFrom, availUntil, availHost, configOption };
+        availability.SetAction(async (parse, ct) =>
+        {
+            var (cfg, _) = ConfigBinder.Load(parse.GetValue(configOption) ?? (File.Exists("observe.yaml") ? "observe.yaml" : null));
+            return await Observe.Checks.ChecksCli.PrintAvailabilityAsync(new Uri($"http://{cfg.Http.Address}:{cfg.Http.Port}/"), parse.GetValue(availFrom)!,
+                parse.GetValue(availUntil)!, parse.GetValue(availHost), Console.Out, ct);
+        });
+        checks.Subcommands.Add(availability);
         root.Subcommands.Add(checks);
         AddAlertingCommands(root, configOption);
 

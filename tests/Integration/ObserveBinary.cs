@@ -29,6 +29,21 @@ internal static class ObserveBinary
         return PeerProcess.Start("dotnet", [Dll(), "run", "--config", configPath], workDir, logPath, merged);
     }
 
+    /// <summary>Runs an `observe` command (a CLI verb, not `run`) to its end (at most 60 s): exit code and stdout + stderr.</summary>
+    public static async Task<(int Exit, string Output)> RunToEndAsync(string[] args, IDictionary<string, string>? env = null)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(Dll());
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await p.WaitForExitAsync(cts.Token);
+        return (p.ExitCode, await stdout + await stderr);
+    }
+
     /// <summary>The non-null points of <paramref name="target"/> from <paramref name="from"/> until now, by timestamp, read through /render.</summary>
     public static async Task<Dictionary<long, double>> RenderAsync(HttpClient client, string target, long from)
     {

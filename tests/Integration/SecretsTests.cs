@@ -138,17 +138,5 @@ public class SecretsTests(ITestOutputHelper output)
         }
     }
 
-    private static async Task<(int Exit, string Output)> RunToEnd(string[] args, IDictionary<string, string> env)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(ObserveBinary.Dll());
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        foreach (var (k, v) in env) psi.Environment[k] = v;
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await p.WaitForExitAsync(cts.Token);
-        return (p.ExitCode, await stdout + await stderr);
-    }
+    private static Task<(int Exit, string Output)> RunToEnd(string[] args, IDictionary<string, string> env) => ObserveBinary.RunToEndAsync(args, env);
 }

@@ -115,6 +115,21 @@ public class StatePersistenceTests(ITestOutputHelper output)
                 output.WriteLine($"{how}: same answers, {after.History.Count} history lines, no new notification");
             }
 
+            // Availability over the last 10 minutes: CRITICAL since the problem, the restarts' gaps (and before the first run) unmonitored, never OK.
+            var avail = await client.GetFromJsonAsync<JsonElement>("/api/checks/web/acked/availability?from=-10m");
+            double Secs(string p) => avail.GetProperty(p).GetDouble();
+            output.WriteLine($"availability: {avail}");
+            Assert.True(Secs("criticalSeconds") > 10 && Secs("unmonitoredSeconds") > 540 && Secs("okSeconds") < 5, avail.ToString());
+            Assert.Equal(600, new[] { "ok", "warning", "critical", "unknown", "downtime", "unmonitored" }.Sum(s => Secs(s + "Seconds")), 1);
+            Assert.Equal(1, avail.GetProperty("problems").GetInt32());
+            var maint = await client.GetFromJsonAsync<JsonElement>("/api/checks/web/maint/availability?from=-10m");
+            Assert.True(maint.GetProperty("downtimeSeconds").GetDouble() > 10 && maint.GetProperty("criticalSeconds").GetDouble() < 5, maint.ToString());
+            var (exit, table) = await ObserveBinary.RunToEndAsync(["checks", "availability", "--from", "-10m", "--config", configPath]);
+            output.WriteLine(table);
+            Assert.Equal(0, exit);
+            Assert.Contains("UNMONITORED%", table);
+            Assert.Contains("acked", table);
+
             // The escalation of web/esc fires at its alert's original start + after, once.
             var alerts = await client.GetFromJsonAsync<JsonElement>("/api/alerts");
             var startsAt = alerts.EnumerateArray().Single(a => a.GetProperty("alert").GetProperty("key").GetString() == "check/web/esc")

@@ -22,6 +22,7 @@ internal static class ChecksApi
 
     public static void Map(IEndpointRouteBuilder app)
     {
+        AvailabilityApi.Map(app);
         var g = app.MapGroup("/api/checks");
         g.MapGet("", (HttpContext ctx, CheckEngine engine) =>
         {

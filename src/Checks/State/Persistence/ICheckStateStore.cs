@@ -21,6 +21,8 @@ internal sealed record StateBatch(
 /// </summary>
 internal interface ICheckStateStore : IDisposable
 {
+    /// <summary>When this process's run record starts (its end is the last heartbeat; for the live run, now).</summary>
+    DateTimeOffset RunStarted { get; }
     IReadOnlyDictionary<string, EntrySnapshot> LoadStates();
     /// <summary>The newest <paramref name="max"/> events of a check, oldest first.</summary>
     IReadOnlyList<CheckEvent> RecentEvents(string key, int max);

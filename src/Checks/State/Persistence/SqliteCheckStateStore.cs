@@ -42,8 +42,11 @@ internal sealed class SqliteCheckStateStore : ICheckStateStore
             log.LogError("check state in {File} had unreadable rows; moved aside, starting without it", path);
             _db = SqliteStateFile.Open(path, Schema, "checks", "", log);
         }
+        RunStarted = DateTimeOffset.FromUnixTimeMilliseconds(now.ToUnixTimeMilliseconds());
         _run = Scalar("INSERT INTO runs(started, alive) VALUES ($a, $a) RETURNING id", now.ToUnixTimeMilliseconds());
     }
+
+    public DateTimeOffset RunStarted { get; }
 
     public IReadOnlyDictionary<string, EntrySnapshot> LoadStates()
     {
