@@ -37,7 +37,7 @@ internal sealed class CheckEntry(string host, HostOptions hostOptions, CheckOpti
 /// by a hash of the check's key; [DisallowConcurrentExecution] keeps a check from overlapping itself. A check that
 /// throws becomes UNKNOWN with the reason; nothing a check does stops the scheduler.
 /// </summary>
-internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckReceiver, IChecksReloader, IAsyncDisposable
+internal sealed partial class CheckEngine : IHostedService, ICheckStates, IServiceCheckReceiver, IChecksReloader, IAsyncDisposable
 {
     private volatile ChecksOptions _options;
     private readonly Observe.Storage.ISeriesQuery? _series;
@@ -73,6 +73,7 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
             _state = new State.Persistence.CheckStatePersister(stateStore, Durations.Parse(options.State.WriteDelay, "checks.state.writeDelay"),
                 Durations.Parse(options.State.HistoryRetention, "checks.state.historyRetention"), time, _log);
             _state.Restore(_entries.Values);
+            _state.StartSync(key => _entries.GetValueOrDefault(key), ApplyRemoteAsync);
         }
     }
 
@@ -491,6 +492,7 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
         List<CheckEvent>? ev;
         lock (e.Gate) ev = e.Machine.Acknowledge(author, comment, sticky, _time.GetUtcNow());
         if (ev == null) return false;
+        _state?.Shared(e, new State.Persistence.CheckAction("ack", author, comment, sticky, _time.GetUtcNow()));
         await PublishAsync(e, ev, ct).ConfigureAwait(false);
         await Persisted().ConfigureAwait(false);
         return true;
@@ -500,6 +502,7 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
     {
         List<CheckEvent> ev;
         lock (e.Gate) ev = e.Machine.RemoveAcknowledgement(_time.GetUtcNow());
+        _state?.Shared(e, new State.Persistence.CheckAction("unack", "", "", false, _time.GetUtcNow()));
         await PublishAsync(e, ev, ct).ConfigureAwait(false);
         await Persisted().ConfigureAwait(false);
     }
@@ -508,6 +511,7 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
     {
         Downtime d; List<CheckEvent> ev;
         lock (e.Gate) (d, ev) = e.Machine.ScheduleDowntime(start, end, isFixed, duration, author, comment, _time.GetUtcNow());
+        _state?.Shared(e, new State.Persistence.CheckAction("downtime", author, comment, false, _time.GetUtcNow(), start, end, isFixed, duration.TotalSeconds, d.Id));
         await PublishAsync(e, ev, ct).ConfigureAwait(false);
         await Persisted().ConfigureAwait(false);
         return d;
@@ -517,6 +521,7 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
     {
         List<CheckEvent> ev;
         lock (e.Gate) ev = e.Machine.CancelDowntime(id, _time.GetUtcNow());
+        _state?.Shared(e, new State.Persistence.CheckAction("cancel", "", "", false, _time.GetUtcNow(), DowntimeId: id));
         await PublishAsync(e, ev, ct).ConfigureAwait(false);
         await Persisted().ConfigureAwait(false);
         return ev.Count > 0;

@@ -44,6 +44,7 @@ internal sealed class CheckStatePersister : IAsyncDisposable
     /// <summary>Puts back every stored check that is still configured; returns how many were restored.</summary>
     public int Restore(IEnumerable<CheckEntry> entries)
     {
+        if (_store is ISharedCheckStateStore shared) _syncFrom = shared.Position();
         var stored = _store.LoadStates();
         var n = 0;
         foreach (var e in entries)
@@ -52,12 +53,7 @@ internal sealed class CheckStatePersister : IAsyncDisposable
             var history = _store.RecentEvents(e.Key, HistoryKept);
             lock (e.Gate)
             {
-                e.Machine.Restore(s.Machine);
-                if (s.Output != null)
-                    e.Last = new CheckResult(s.ResultState ?? s.Machine.State, s.Output, s.LongOutput, s.PerfData ?? [], TimeSpan.FromSeconds(s.DurationSeconds ?? 0));
-                e.LastLatency = s.LatencySeconds;
-                e.NextCheck = s.NextCheck;
-                if (s.LastPassive is { } p) e.LastPassive = p;
+                Apply(e, s);
                 e.History.Clear();
                 foreach (var ev in history) e.History.Enqueue(ev);
             }
@@ -65,6 +61,66 @@ internal sealed class CheckStatePersister : IAsyncDisposable
         }
         _log.LogInformation("checks: restored the state of {Restored} of {Stored} stored checks", n, stored.Count);
         return n;
+    }
+
+    /// <summary>
+    /// Cluster: every second, take the snapshots other nodes wrote for checks they ran more recently than this node
+    /// (so <c>GET /api/checks</c> answers the same everywhere and a failover continues from the last stored state) and
+    /// apply the acks and downtimes other nodes took (so they hold on the node that runs the check).
+    /// </summary>
+    public void StartSync(Func<string, CheckEntry?> find, Func<CheckEntry, CheckAction, Task> apply)
+    {
+        if (_store is not ISharedCheckStateStore shared) return;
+        var (seq, action) = _syncFrom;
+        _sync = Task.Run(async () =>
+        {
+            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+            try
+            {
+                while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+                {
+                    try
+                    {
+                        foreach (var (key, s) in shared.ChangedSince(seq, out seq))
+                        {
+                            if (find(key) is not { } e) continue;
+                            lock (e.Gate)
+                                if (s.Machine.LastCheck is { } remote && (e.Machine.LastCheck is not { } local || remote > local)) Apply(e, s);
+                        }
+                        foreach (var (id, key, a) in shared.ActionsSince(action))
+                        {
+                            action = id;
+                            if (find(key) is { } e) await apply(e, a).ConfigureAwait(false);
+                        }
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        Interlocked.Increment(ref _failures);
+                        _log.LogWarning("checks: could not read the shared check state ({Error}); retrying", ex.Message);
+                    }
+                }
+            }
+            catch (OperationCanceledException) { }
+        });
+    }
+
+    private Task? _sync;
+    private (long, long) _syncFrom;
+
+    /// <summary>Cluster: records an operator action for the other nodes (stored before the action is answered).</summary>
+    public void Shared(CheckEntry e, CheckAction action)
+    {
+        if (_store is ISharedCheckStateStore shared) shared.AppendAction(e.Key, action);
+    }
+
+    private static void Apply(CheckEntry e, EntrySnapshot s)
+    {
+        e.Machine.Restore(s.Machine);
+        if (s.Output != null)
+            e.Last = new CheckResult(s.ResultState ?? s.Machine.State, s.Output, s.LongOutput, s.PerfData ?? [], TimeSpan.FromSeconds(s.DurationSeconds ?? 0));
+        e.LastLatency = s.LatencySeconds;
+        e.NextCheck = s.NextCheck;
+        if (s.LastPassive is { } p) e.LastPassive = p;
     }
 
     /// <summary>Called after every change of a check (with the events it produced, maybe none); never blocks on I/O.</summary>
@@ -158,6 +214,7 @@ internal sealed class CheckStatePersister : IAsyncDisposable
         if (_stop.IsCancellationRequested) return;
         await _stop.CancelAsync().ConfigureAwait(false);
         await _loop.ConfigureAwait(false); // the loop writes a last batch as it stops
+        if (_sync != null) await _sync.ConfigureAwait(false);
         _store.Dispose();
         _stop.Dispose();
     }

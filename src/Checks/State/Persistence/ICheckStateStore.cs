@@ -36,3 +36,38 @@ internal interface ICheckStateStore : IDisposable
     /// <summary>Deletes events, timeline steps and run records older than <paramref name="before"/> (keeping each check's step in effect then).</summary>
     void Prune(DateTimeOffset before);
 }
+
+/// <summary>Row readers both stores share (they differ in SQL dialect and connections, not in what a row means).</summary>
+internal static class StoreRows
+{
+    public static Dictionary<string, EntrySnapshot> States(System.Data.Common.DbCommand cmd) =>
+        Read(cmd, r => (r.GetString(0), System.Text.Json.JsonSerializer.Deserialize<EntrySnapshot>(r.GetString(1), SqliteCheckStateStore.Json)!))
+            .ToDictionary(x => x.Item1, x => x.Item2, StringComparer.Ordinal);
+
+    /// <summary>Events read newest first, returned oldest first.</summary>
+    public static List<CheckEvent> EventsNewestFirst(System.Data.Common.DbCommand cmd)
+    {
+        var list = Read(cmd, r => System.Text.Json.JsonSerializer.Deserialize<CheckEvent>(r.GetString(0), SqliteCheckStateStore.Json)!);
+        list.Reverse();
+        return list;
+    }
+
+    public static Dictionary<string, StateSpan> KeyedSpans(System.Data.Common.DbCommand cmd) =>
+        Read(cmd, r => (r.GetString(0), Span(r, 1))).ToDictionary(x => x.Item1, x => x.Item2, StringComparer.Ordinal);
+
+    public static List<StateSpan> Spans(System.Data.Common.DbCommand cmd) => Read(cmd, r => Span(r, 0));
+
+    public static List<(DateTimeOffset Start, DateTimeOffset End)> Runs(System.Data.Common.DbCommand cmd) =>
+        Read(cmd, r => (DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(0)), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(1))));
+
+    public static List<T> Read<T>(System.Data.Common.DbCommand cmd, Func<System.Data.Common.DbDataReader, T> map)
+    {
+        var list = new List<T>();
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) list.Add(map(r));
+        return list;
+    }
+
+    private static StateSpan Span(System.Data.Common.DbDataReader r, int i) =>
+        new(DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(i)), (CheckState)r.GetInt32(i + 1), r.GetInt32(i + 2) != 0);
+}

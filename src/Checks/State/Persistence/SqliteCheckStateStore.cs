@@ -50,40 +50,29 @@ internal sealed class SqliteCheckStateStore : ICheckStateStore
 
     public IReadOnlyDictionary<string, EntrySnapshot> LoadStates()
     {
-        var result = new Dictionary<string, EntrySnapshot>(StringComparer.Ordinal);
         lock (_lock)
         {
-            using var cmd = _db.CreateCommand();
-            cmd.CommandText = "SELECT key, json FROM checks";
-            using var r = cmd.ExecuteReader();
-            while (r.Read()) result[r.GetString(0)] = JsonSerializer.Deserialize<EntrySnapshot>(r.GetString(1), Json)!;
+            using var cmd = Command("SELECT key, json FROM checks");
+            return StoreRows.States(cmd);
         }
-        return result;
     }
 
     public IReadOnlyList<CheckEvent> RecentEvents(string key, int max)
     {
-        var list = new List<CheckEvent>();
         lock (_lock)
         {
             using var cmd = Command("SELECT json FROM events WHERE key = $a ORDER BY time DESC, id DESC LIMIT $b", key, max);
-            using var r = cmd.ExecuteReader();
-            while (r.Read()) list.Add(JsonSerializer.Deserialize<CheckEvent>(r.GetString(0), Json)!);
+            return StoreRows.EventsNewestFirst(cmd);
         }
-        list.Reverse();
-        return list;
     }
 
     public IReadOnlyDictionary<string, StateSpan> LastSpans()
     {
-        var result = new Dictionary<string, StateSpan>(StringComparer.Ordinal);
         lock (_lock)
         {
             using var cmd = Command("SELECT key, time, state, downtime FROM spans WHERE id IN (SELECT MAX(id) FROM spans GROUP BY key)");
-            using var r = cmd.ExecuteReader();
-            while (r.Read()) result[r.GetString(0)] = Span(r, 1);
+            return StoreRows.KeyedSpans(cmd);
         }
-        return result;
     }
 
     public void Write(StateBatch batch)
@@ -129,29 +118,23 @@ internal sealed class SqliteCheckStateStore : ICheckStateStore
 
     public IReadOnlyList<StateSpan> Timeline(string key, DateTimeOffset from, DateTimeOffset until)
     {
-        var list = new List<StateSpan>();
         lock (_lock)
         {
             using var cmd = Command("""
                 SELECT time, state, downtime FROM (SELECT time, state, downtime, id FROM spans WHERE key = $a AND time <= $b ORDER BY time DESC, id DESC LIMIT 1)
                 UNION ALL SELECT time, state, downtime FROM (SELECT time, state, downtime, id FROM spans WHERE key = $a AND time > $b AND time < $c ORDER BY time, id)
                 """, key, from.ToUnixTimeMilliseconds(), until.ToUnixTimeMilliseconds());
-            using var r = cmd.ExecuteReader();
-            while (r.Read()) list.Add(Span(r, 0));
+            return StoreRows.Spans(cmd);
         }
-        return list;
     }
 
     public IReadOnlyList<(DateTimeOffset Start, DateTimeOffset End)> Uptime(DateTimeOffset from, DateTimeOffset until)
     {
-        var list = new List<(DateTimeOffset, DateTimeOffset)>();
         lock (_lock)
         {
             using var cmd = Command("SELECT started, alive FROM runs WHERE alive >= $a AND started <= $b ORDER BY started", from.ToUnixTimeMilliseconds(), until.ToUnixTimeMilliseconds());
-            using var r = cmd.ExecuteReader();
-            while (r.Read()) list.Add((DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(0)), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(1))));
+            return StoreRows.Runs(cmd);
         }
-        return list;
     }
 
     public void Prune(DateTimeOffset before)
@@ -175,9 +158,6 @@ internal sealed class SqliteCheckStateStore : ICheckStateStore
             tx.Commit();
         }
     }
-
-    private static StateSpan Span(SqliteDataReader r, int i) =>
-        new(DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(i)), (CheckState)r.GetInt32(i + 1), r.GetInt32(i + 2) != 0);
 
     private SqliteCommand Command(string sql, params object[] args)
     {
