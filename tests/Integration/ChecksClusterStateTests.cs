@@ -9,7 +9,8 @@ namespace Observe.Integration;
 /// Issue 16, cluster: two real observe nodes share check state in a throwaway PostgreSQL 15. A HARD CRITICAL check is
 /// acknowledged on the node running it (A); B's API shows the ack; A is SIGKILLed, B takes the check over and runs it
 /// with its state (HARD, attempt, last change) and the ack kept, sending no new PROBLEM. Then ten more failovers (kill
-/// whichever node runs it, restart it): the on-call's webhook gets the PROBLEM once in all.
+/// whichever node runs it, restart it): the on-call's webhook gets the PROBLEM once in all, and the RECOVERY (sent by
+/// a node whose own pipeline never saw the PROBLEM) once.
 /// </summary>
 public class ChecksClusterStateTests(ITestOutputHelper output)
 {
@@ -20,12 +21,14 @@ public class ChecksClusterStateTests(ITestOutputHelper output)
         await using var pg = await PostgresServer.StartAsync();
         await using var hooks = await WebhookRecorder.StartAsync();
         var dir = Repo.TempDir("cluster-state");
+        var code = Path.Combine(dir, "code");
+        await File.WriteAllTextAsync(code, "2");
         var nodes = new Dictionary<string, Node>();
         foreach (var name in new[] { "a", "b" })
         {
             var http = FreePort.Get();
             var config = Path.Combine(dir, $"{name}.yaml");
-            await File.WriteAllTextAsync(config, Config(name, http, FreePort.Get(), hooks.Port, pg.ConnectionString, Path.Combine(dir, name)));
+            await File.WriteAllTextAsync(config, Config(name, http, FreePort.Get(), hooks.Port, pg.ConnectionString, Path.Combine(dir, name), code));
             nodes[name] = new Node(name, config, new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(5) });
         }
         try
@@ -59,6 +62,14 @@ public class ChecksClusterStateTests(ITestOutputHelper output)
                 await a.UpAsync();
                 (a, b) = (b, a);
             }
+            // The database comes back: the node running the check now sends the RECOVERY, once — through its group when its own
+            // pipeline (state kept across its restarts) saw the PROBLEM, directly when the PROBLEM went out through the other node.
+            await File.WriteAllTextAsync(code, "0");
+            await Poll.UntilAsync(() => hooks.Matching("oncall", "resolved", "check/web/db", null).Count == 1, TimeSpan.FromSeconds(30), "the RECOVERY paged");
+            var settled = await LastCheckAsync(b);
+            await Poll.UntilAsync(async () => await LastCheckAsync(b) > settled + TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(20), "more runs");
+            Assert.Single(hooks.Matching("oncall", "resolved", "check/web/db", null));
+            Assert.Equal(1, Problems(hooks));
             output.WriteLine($"{failovers} failovers in {clock.Elapsed.TotalSeconds:0} s; PROBLEM delivered {Problems(hooks)} time(s); state {before}");
         }
         finally
@@ -115,7 +126,7 @@ public class ChecksClusterStateTests(ITestOutputHelper output)
         }
     }
 
-    private static string Config(string node, int http, int statsd, int hooks, string connectionString, string dataDir) => $$"""
+    private static string Config(string node, int http, int statsd, int hooks, string connectionString, string dataDir, string code) => $$"""
         http: {port: {{http}}}
         collector:
           statsd: {port: {{statsd}}}
@@ -139,6 +150,6 @@ public class ChecksClusterStateTests(ITestOutputHelper output)
           hosts:
             - name: web
               checks:
-                - {name: db, kind: command, command: [/usr/lib/nagios/plugins/check_dummy, "2", "database down on {{node}}"]}
+                - {name: db, kind: command, command: [/bin/sh, "-c", "c=$(cat {{code}}); echo \"database exit $c on {{node}}\"; exit $c"]}
         """;
 }

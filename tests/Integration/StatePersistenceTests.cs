@@ -38,11 +38,11 @@ internal sealed class WebhookRecorder : IAsyncDisposable
         return recorder;
     }
 
-    /// <summary>Notifications to <paramref name="receiver"/> of <paramref name="status"/> carrying the alert <paramref name="key"/> with <paramref name="type"/>.</summary>
-    public List<(DateTimeOffset At, JsonElement Body)> Matching(string receiver, string status, string key, string type) =>
+    /// <summary>Notifications to <paramref name="receiver"/> of <paramref name="status"/> carrying the alert <paramref name="key"/> with <paramref name="type"/> (null: any).</summary>
+    public List<(DateTimeOffset At, JsonElement Body)> Matching(string receiver, string status, string key, string? type) =>
         Received.Where(r => r.Receiver == receiver && r.Body.GetProperty("status").GetString() == status
                 && r.Body.GetProperty("alerts").EnumerateArray().Any(a => a.GetProperty("key").GetString() == key
-                    && a.GetProperty("labels").TryGetProperty("notification_type", out var t) && t.GetString() == type))
+                    && (type == null || a.GetProperty("labels").TryGetProperty("notification_type", out var t) && t.GetString() == type)))
             .Select(r => (r.At, r.Body)).ToList();
 
     public async ValueTask DisposeAsync()

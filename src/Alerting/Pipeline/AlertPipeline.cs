@@ -99,7 +99,7 @@ internal sealed partial class AlertPipeline : IAlertSink
             {
                 case AlertStatus.Announcement: Announce(alert, labels, now); break;
                 case AlertStatus.Firing: Fire(alert, labels, now); break;
-                default: Resolve(alert, now); break;
+                default: Resolve(alert, labels, now); break;
             }
             TickLocked(now);
             Commit();
@@ -147,8 +147,20 @@ internal sealed partial class AlertPipeline : IAlertSink
         }
     }
 
-    private void Resolve(AlertEvent e, DateTimeOffset now)
+    private void Resolve(AlertEvent e, Dictionary<string, string> labels, DateTimeOffset now)
     {
+        if (!_alerts.ContainsKey(e.Key) && labels.GetValueOrDefault("notification_type") == "RECOVERY")
+        {
+            // A check sends RECOVERY only after its problem was notified — here that went through another node's pipeline
+            // (the check failed over in a cluster) or a state this pipeline lost: tell the routed receivers once, at once.
+            var snap = new AlertSnapshot(e.Key, e.Source, "resolved", e.Severity, e.Summary, e.Details, labels, e.Timestamp, now);
+            History.Add(new(now, "resolved", e.Key, null, null, e.Summary + " (problem notified elsewhere)"));
+            foreach (var route in _routes.Match(labels))
+                if (route.Receiver.Length > 0)
+                    Emit(new Notification(route.Receiver, route.GroupFor(labels).Key, route.GroupFor(labels).Labels, NotificationKind.Resolved, [snap], now,
+                        "problem notified before a failover or restart"));
+            return;
+        }
         if (!_alerts.TryGetValue(e.Key, out var a) || !a.IsFiring)
         {
             Interlocked.Increment(ref Counters.UnknownResolves);
