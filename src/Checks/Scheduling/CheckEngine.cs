@@ -492,7 +492,7 @@ internal sealed partial class CheckEngine : IHostedService, ICheckStates, IServi
         List<CheckEvent>? ev;
         lock (e.Gate) ev = e.Machine.Acknowledge(author, comment, sticky, _time.GetUtcNow());
         if (ev == null) return false;
-        _state?.Shared(e, new State.Persistence.CheckAction("ack", author, comment, sticky, _time.GetUtcNow()));
+        _state?.Shared(e, new State.Persistence.CheckAction("ack", author, comment, sticky, e.Machine.Ack?.Time ?? _time.GetUtcNow()));
         await PublishAsync(e, ev, ct).ConfigureAwait(false);
         await Persisted().ConfigureAwait(false);
         return true;

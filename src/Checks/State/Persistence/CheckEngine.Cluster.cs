@@ -15,7 +15,8 @@ internal sealed partial class CheckEngine
             var now = _time.GetUtcNow();
             ev = a.Kind switch
             {
-                "ack" => e.Machine.Ack is { } ack && ack.Author == a.Author && ack.Time >= a.Time ? null : e.Machine.Acknowledge(a.Author, a.Comment, a.Sticky, now),
+                // The ack keeps the time it was taken on the other node, so every node shows the same ack.
+                "ack" => e.Machine.Ack is { } ack && ack.Author == a.Author && ack.Time == a.Time ? null : e.Machine.Acknowledge(a.Author, a.Comment, a.Sticky, a.Time),
                 "unack" => e.Machine.RemoveAcknowledgement(now),
                 "downtime" when a.Start is { } s && a.End is { } end && !e.Machine.Downtimes.Any(d => d.Id == a.DowntimeId && d.Start == s && d.End == end) =>
                     e.Machine.ScheduleDowntime(s, end, a.Fixed, TimeSpan.FromSeconds(a.DurationSeconds), a.Author, a.Comment, now).Events,
