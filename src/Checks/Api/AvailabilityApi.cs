@@ -40,8 +40,17 @@ internal static class AvailabilityApi
         if (until - from > MaxWindow) return Bad($"the window may be at most {MaxWindow.TotalDays:0} days");
         // The live run is monitored up to now, not only up to its last heartbeat.
         var uptime = store.Uptime(from, until).Select(u => u.Start == store.RunStarted ? (u.Start, now > u.End ? now : u.End) : u).ToList();
-        var reports = engine.Entries.Where(which).OrderBy(e => e.Host, StringComparer.Ordinal).ThenBy(e => e.Name, StringComparer.Ordinal)
-            .Select(e => Availability.Compute(e.Host, e.Name, from, until, store.Timeline(e.Key, from, until), uptime)).ToList();
+        var reports = new List<AvailabilityReport>();
+        foreach (var e in engine.Entries.Where(which).OrderBy(e => e.Host, StringComparer.Ordinal).ThenBy(e => e.Name, StringComparer.Ordinal))
+        {
+            var timeline = store.Timeline(e.Key, from, until);
+            if (timeline.Count > State.Persistence.StoreRows.MaxTimelineSteps)
+            {
+                Interlocked.Increment(ref TooLarge);
+                return Bad($"{e.Key} changed state more than {State.Persistence.StoreRows.MaxTimelineSteps:N0} times in the window; ask for a shorter one");
+            }
+            reports.Add(Availability.Compute(e.Host, e.Name, from, until, timeline, uptime));
+        }
         if (single) return Results.Json(reports[0], ChecksApi.Json);
         return Results.Json(new { total = Availability.Sum(host, check, from, until, reports), checks = reports }, ChecksApi.Json);
     }
@@ -57,6 +66,9 @@ internal static class AvailabilityApi
         if (long.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var unix) && unix < 1L << 40) { value = DateTimeOffset.FromUnixTimeSeconds(unix); return true; }
         return DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out value);
     }
+
+    /// <summary>Requests refused for a timeline over the bound (for tests and the self-metrics).</summary>
+    internal static long TooLarge;
 
     private static IResult Bad(string message) => Results.Json(new { error = message }, ChecksApi.Json, statusCode: 400);
 }

@@ -29,7 +29,8 @@ internal interface ICheckStateStore : IDisposable
     /// <summary>The newest timeline step of every check (so a restart records only real changes).</summary>
     IReadOnlyDictionary<string, StateSpan> LastSpans();
     void Write(StateBatch batch);
-    /// <summary>The step in effect at <paramref name="from"/> (if any) followed by every step until <paramref name="until"/>.</summary>
+    /// <summary>The step in effect at <paramref name="from"/> (if any) followed by the steps until <paramref name="until"/>, at most
+    /// <see cref="StoreRows.MaxTimelineSteps"/> + 1 (an availability request over more is refused).</summary>
     IReadOnlyList<StateSpan> Timeline(string key, DateTimeOffset from, DateTimeOffset until);
     /// <summary>When Observe was running (and so checking) between the two times, as closed intervals.</summary>
     IReadOnlyList<(DateTimeOffset Start, DateTimeOffset End)> Uptime(DateTimeOffset from, DateTimeOffset until);
@@ -40,6 +41,9 @@ internal interface ICheckStateStore : IDisposable
 /// <summary>Row readers both stores share (they differ in SQL dialect and connections, not in what a row means).</summary>
 internal static class StoreRows
 {
+    /// <summary>Most timeline steps one check may have in one availability window (a check flapping every minute for 400 days has ~576 000).</summary>
+    public const int MaxTimelineSteps = 1_000_000;
+
     public static Dictionary<string, EntrySnapshot> States(System.Data.Common.DbCommand cmd) =>
         Read(cmd, r => (r.GetString(0), System.Text.Json.JsonSerializer.Deserialize<EntrySnapshot>(r.GetString(1), SqliteCheckStateStore.Json)!))
             .ToDictionary(x => x.Item1, x => x.Item2, StringComparer.Ordinal);

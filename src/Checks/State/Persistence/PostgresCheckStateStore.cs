@@ -109,7 +109,7 @@ internal sealed class PostgresCheckStateStore : ISharedCheckStateStore
         using var c = _db.OpenConnection();
         using var cmd = Cmd(c, """
             (SELECT time, state, downtime FROM observe_check_spans WHERE key = $1 AND time <= $2 ORDER BY time DESC, id DESC LIMIT 1)
-            UNION ALL (SELECT time, state, downtime FROM observe_check_spans WHERE key = $1 AND time > $2 AND time < $3 ORDER BY time, id)
+            UNION ALL (SELECT time, state, downtime FROM observe_check_spans WHERE key = $1 AND time > $2 AND time < $3 ORDER BY time, id LIMIT 1000001)
             """, key, from.ToUnixTimeMilliseconds(), until.ToUnixTimeMilliseconds());
         return StoreRows.Spans(cmd);
     }

@@ -122,7 +122,7 @@ internal sealed class SqliteCheckStateStore : ICheckStateStore
         {
             using var cmd = Command("""
                 SELECT time, state, downtime FROM (SELECT time, state, downtime, id FROM spans WHERE key = $a AND time <= $b ORDER BY time DESC, id DESC LIMIT 1)
-                UNION ALL SELECT time, state, downtime FROM (SELECT time, state, downtime, id FROM spans WHERE key = $a AND time > $b AND time < $c ORDER BY time, id)
+                UNION ALL SELECT time, state, downtime FROM (SELECT time, state, downtime, id FROM spans WHERE key = $a AND time > $b AND time < $c ORDER BY time, id LIMIT 1000001)
                 """, key, from.ToUnixTimeMilliseconds(), until.ToUnixTimeMilliseconds());
             return StoreRows.Spans(cmd);
         }
