@@ -183,8 +183,8 @@ public class StatePersistenceTests(ITestOutputHelper output)
             var log = observe.Log();
             Assert.Contains("could not be read", log);
             Assert.Contains("Lost: every check's state", log);
-            Assert.Single(Directory.GetFiles(Path.Combine(dir, "data", "checks"), "state.db.unreadable-*"));
-            Assert.Single(Directory.GetFiles(Path.Combine(dir, "data", "alerting"), "state.db.unreadable-*"));
+            Assert.Single(Directory.GetFiles(Path.Combine(dir, "data", "checks"), "state.db.corrupt-*"));
+            Assert.Single(Directory.GetFiles(Path.Combine(dir, "data", "alerting"), "state.db.corrupt-*"));
             // Starts over (PENDING until checked), then checks and stores state again.
             await Poll.UntilAsync(async () => await Hard(client, "acked"), TimeSpan.FromSeconds(30), "acked HARD CRITICAL again");
         }

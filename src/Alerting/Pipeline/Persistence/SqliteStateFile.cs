@@ -7,13 +7,16 @@ namespace Observe.Alerting.Pipeline.Persistence;
 /// <summary>
 /// Opens an operational-state SQLite file (WAL, synchronous=FULL) and creates its schema; a file that cannot be read
 /// (not a database, torn, failing <c>quick_check</c>, schema refused) is moved aside with its -wal/-shm as
-/// <c>&lt;file&gt;.unreadable-&lt;utc&gt;</c>, logged with what it held, counted, and a fresh file is opened, so Observe
+/// <c>&lt;file&gt;.corrupt-&lt;utc&gt;</c> (the name issue 15c's helper uses), logged with what it held, counted, and a fresh file is opened, so Observe
 /// always starts (as the silences file does).
 /// </summary>
 /// <remarks>
-/// Written for issue 16 while the shared "open or quarantine a damaged SQLite store" helper (issue 15c) was not yet
-/// on a branch: the one entry point <see cref="Open"/> is what to swap for it. Lives in Alerting because both
-/// Alerting and Checks (through Alerting's existing InternalsVisibleTo) keep state in SQLite.
+/// Written for issue 16 before the shared helper of issue 15c (<c>Observe.Durability.StoreQuarantine</c>, src/Durability,
+/// branch feature/i15c) reached main. To adopt it once merged: <see cref="Open"/> becomes
+/// <c>StoreQuarantine.OpenOrQuarantine(path, () =&gt; OpenChecked(path, schema), log, StoreQuarantine.DescribeSqlite,
+/// e =&gt; StoreQuarantine.IsSqliteDamage(e) || e is InvalidDataException)</c> and <see cref="MoveAside"/> its
+/// <c>MoveAside</c>; the file name (<c>.corrupt-&lt;utc&gt;</c>) already matches. Lives in Alerting because both Alerting and
+/// Checks (through Alerting's existing InternalsVisibleTo) keep state in SQLite.
 /// </remarks>
 internal static class SqliteStateFile
 {
@@ -29,16 +32,22 @@ internal static class SqliteStateFile
         try { return OpenChecked(path, schema); }
         catch (Exception e) when (e is SqliteException or InvalidDataException)
         {
-            var size = File.Exists(path) ? new FileInfo(path).Length : 0;
-            var aside = $"{path}.unreadable-{DateTime.UtcNow:yyyyMMddTHHmmssZ}";
-            SqliteConnection.ClearAllPools();
-            foreach (var suffix in new[] { "", "-wal", "-shm" })
-                if (File.Exists(path + suffix)) File.Move(path + suffix, aside + suffix, overwrite: true);
-            Quarantined.WithLabels(store).Inc();
-            log.LogError("{Store} state in {File} ({Bytes} bytes) could not be read ({Error}); moved to {Aside}. Lost: {Holds}. Starting without it",
-                store, path, size, e.Message, aside, holds);
+            MoveAside(path, e.Message, store, holds, log);
             return OpenChecked(path, schema);
         }
+    }
+
+    /// <summary>Moves a state file that cannot be used (and its -wal/-shm) aside, logs what it held, counts it.</summary>
+    public static void MoveAside(string path, string reason, string store, string holds, ILogger log)
+    {
+        var size = File.Exists(path) ? new FileInfo(path).Length : 0;
+        var aside = $"{path}.corrupt-{DateTime.UtcNow:yyyyMMddTHHmmssZ}";
+        SqliteConnection.ClearAllPools();
+        foreach (var suffix in new[] { "", "-wal", "-shm" })
+            if (File.Exists(path + suffix)) File.Move(path + suffix, aside + suffix, overwrite: true);
+        Quarantined.WithLabels(store).Inc();
+        log.LogError("{Store} state in {File} ({Bytes} bytes) could not be read ({Error}); moved to {Aside}. Lost: {Holds}. Starting without it",
+            store, path, size, reason.ReplaceLineEndings(" "), aside, holds);
     }
 
     private static SqliteConnection OpenChecked(string path, string schema)

@@ -28,19 +28,18 @@ internal sealed class SqliteCheckStateStore : ICheckStateStore
 
     public SqliteCheckStateStore(string path, DateTimeOffset now, ILogger log)
     {
-        _db = SqliteStateFile.Open(path, Schema, "checks",
-            "every check's state, acknowledgements, downtimes and comments, the check event history and the availability timeline", log);
+        const string holds = "every check's state, acknowledgements, downtimes and comments, the check event history and the availability timeline";
+        _db = SqliteStateFile.Open(path, Schema, "checks", holds, log);
         try
         {
             // A file that opens but whose rows do not parse is as unreadable as a torn one: read it all once now.
             LoadStates();
         }
-        catch (JsonException)
+        catch (JsonException e)
         {
             _db.Dispose();
-            File.Move(path, path + $".unreadable-{DateTime.UtcNow:yyyyMMddTHHmmssZ}", overwrite: true);
-            log.LogError("check state in {File} had unreadable rows; moved aside, starting without it", path);
-            _db = SqliteStateFile.Open(path, Schema, "checks", "", log);
+            SqliteStateFile.MoveAside(path, e.Message, "checks", holds, log);
+            _db = SqliteStateFile.Open(path, Schema, "checks", holds, log);
         }
         RunStarted = DateTimeOffset.FromUnixTimeMilliseconds(now.ToUnixTimeMilliseconds());
         _run = Scalar("INSERT INTO runs(started, alive) VALUES ($a, $a) RETURNING id", now.ToUnixTimeMilliseconds());
