@@ -28,14 +28,17 @@ internal static class ChecksBench
         Console.WriteLine($"{DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, target {url}, interval {interval.TotalSeconds} s, maxConcurrency {concurrency}");
         Console.WriteLine("checks/min | checks | runs done/expected | jitter p50 / p99 / max (ms) | CPU of this process | load avg");
         var best = 0;
+        // --persist off,on: each rate with check state persistence off and on (SQLite state.db in a temp dir, as checks.state does).
+        var modes = (Opt(args, "--persist") ?? "off").Split(',');
         foreach (var rate in rates)
-        {
-            var n = (int)(rate * interval.TotalSeconds / 60);
-            var r = await StepAsync(n, interval, measure, concurrency, url);
-            var ok = r.Done >= r.Expected * 0.95 && r.P99 < 1000 && r.Max < 1000 && r.Failed == 0;
-            if (ok) best = Math.Max(best, rate);
-            Console.WriteLine($"{rate,10:N0} | {n,6:N0} | {r.Done:N0}/{r.Expected:N0} | {r.P50:F1} / {r.P99:F1} / {r.Max:F1} | {r.Cpu:P0} of one core | {r.Load} {(ok ? "" : "← jitter ≥ 1 s, runs missing or failed")}{(r.Failed > 0 ? $" ({r.Failed} non-OK)" : "")}");
-        }
+            foreach (var mode in modes)
+            {
+                var n = (int)(rate * interval.TotalSeconds / 60);
+                var r = await StepAsync(n, interval, measure, concurrency, url, mode == "on");
+                var ok = r.Done >= r.Expected * 0.95 && r.P99 < 1000 && r.Max < 1000 && r.Failed == 0;
+                if (ok) best = Math.Max(best, rate);
+                Console.WriteLine($"{rate,10:N0} | {n,6:N0} | {r.Done:N0}/{r.Expected:N0} | {r.P50:F1} / {r.P99:F1} / {r.Max:F1} | {r.Cpu:P0} of one core | {r.Load} {(ok ? "" : "← jitter ≥ 1 s, runs missing or failed")}{(r.Failed > 0 ? $" ({r.Failed} non-OK)" : "")}{(modes.Length > 1 || mode == "on" ? $" | persist {mode}{r.Persist}" : "")}");
+            }
         Console.WriteLine($"highest rate with jitter < 1 s: {best:N0} checks/min");
         if (Opt(args, "--nagios") is { } nagiosRates)
         {
@@ -143,9 +146,9 @@ internal static class ChecksBench
         }
     }
 
-    private sealed record Step(long Done, long Expected, long Failed, double P50, double P99, double Max, double Cpu, string Load);
+    private sealed record Step(long Done, long Expected, long Failed, double P50, double P99, double Max, double Cpu, string Load, string Persist = "");
 
-    private static async Task<Step> StepAsync(int n, TimeSpan interval, int measure, int concurrency, string url)
+    private static async Task<Step> StepAsync(int n, TimeSpan interval, int measure, int concurrency, string url, bool persist = false)
     {
         var options = new ChecksOptions
         {
@@ -154,7 +157,9 @@ internal static class ChecksBench
             Hosts = [new HostOptions { Name = "bench", Checks = [.. Enumerable.Range(0, n).Select(i => new CheckOptions { Name = $"c{i}", Kind = "http", Url = $"{url}c{i}" })] }],
         };
         var sink = new LatencySink();
-        var engine = new CheckEngine(options, null, [sink], TimeProvider.System, NullLoggerFactory.Instance);
+        var dir = Path.Combine(Path.GetTempPath(), "observe-bench-state-" + Guid.NewGuid().ToString("N"));
+        var store = persist ? new Observe.Checks.State.Persistence.SqliteCheckStateStore(Path.Combine(dir, "state.db"), DateTimeOffset.UtcNow, NullLogger.Instance) : null;
+        var engine = new CheckEngine(options, null, [sink], TimeProvider.System, NullLoggerFactory.Instance, stateStore: store);
         await engine.StartAsync(CancellationToken.None);
         try
         {
@@ -168,10 +173,18 @@ internal static class ChecksBench
             await Task.Delay(500); // the engine's metric queue drains into the sink
             var l = sink.Latencies.Select(x => x * 1000).Order().ToArray();
             double P(double q) => l.Length == 0 ? double.NaN : l[Math.Min(l.Length - 1, (int)(q * l.Length))];
+            var persisted = engine.Persistence is { } ps
+                ? $" ({ps.Batches:N0} batches in {(interval * measure + interval).TotalSeconds:0} s, {ps.Failures} failed, state.db {Directory.GetFiles(dir).Sum(f => new FileInfo(f).Length) / 1e6:0.0} MB with WAL)"
+                : "";
             return new Step(l.Length, (long)n * measure, sink.NonOk, P(0.5), P(0.99), l.Length == 0 ? double.NaN : l[^1], cpu,
-                File.ReadAllText("/proc/loadavg").Split(' ')[0]);
+                File.ReadAllText("/proc/loadavg").Split(' ')[0], persisted);
         }
-        finally { await engine.StopAsync(CancellationToken.None); }
+        finally
+        {
+            await engine.StopAsync(CancellationToken.None);
+            await engine.DisposeAsync();
+            if (Directory.Exists(dir)) Directory.Delete(dir, true);
+        }
     }
 
     /// <summary>Keeps check_latency (seconds) of every run while recording, and counts non-OK results.</summary>

@@ -19,6 +19,9 @@ public sealed class AlertingOptions
     public DeliveryOptions Delivery { get; set; } = new();
     /// <summary>Entries kept for <c>GET /api/alerts/history</c> (oldest dropped first).</summary>
     public int HistoryLimit { get; set; } = 10_000;
+    /// <summary>Keep firing alerts, what each receiver was told, escalation progress, acks and history in
+    /// <c>&lt;dataDir&gt;/alerting/state.db</c> across restarts (false: memory only).</summary>
+    public bool PersistState { get; set; } = true;
 }
 
 /// <summary>A node of the routing tree (Alertmanager's <c>route</c>): unset values are inherited from the parent.</summary>

@@ -38,8 +38,10 @@ internal sealed class AlertingService : IHostedService, IAsyncDisposable
             receivers[r.Name] = list;
         }
         Delivery = new NotificationDelivery(receivers, options.Delivery, history, time, logs.CreateLogger("Observe.Alerting.Notify"));
-        Pipeline = new AlertPipeline(options, Delivery, time, logs.CreateLogger("Observe.Alerting"), history,
-            stateDir != null ? Path.Combine(stateDir, "silences.json") : null);
+        var log = logs.CreateLogger("Observe.Alerting");
+        Pipeline = new AlertPipeline(options, Delivery, time, log, history,
+            stateDir != null ? Path.Combine(stateDir, "silences.json") : null,
+            stateDir != null && options.PersistState ? new Observe.Alerting.Pipeline.Persistence.SqliteAlertStateStore(Path.Combine(stateDir, "state.db"), options.HistoryLimit, log) : null);
         // Read at scrape time, so sending pays nothing.
         if (Irc is { } irc) Metrics.DefaultRegistry.AddBeforeCollectCallback(() => IrcQueue.Set(irc.QueueDepth));
     }
@@ -73,6 +75,7 @@ internal sealed class AlertingService : IHostedService, IAsyncDisposable
         // The container may dispose it twice (registered as itself and as a hosted service).
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         await Delivery.DisposeAsync().ConfigureAwait(false);
+        Pipeline.CloseStore();
         if (Irc != null) await Irc.DisposeAsync().ConfigureAwait(false);
         _http.Dispose();
         _cts?.Dispose();

@@ -38,6 +38,10 @@ public static class ChecksConfig
         if (options.LowFlapThreshold < 0 || options.HighFlapThreshold > 100 || options.LowFlapThreshold > options.HighFlapThreshold)
             Fail($"{prefix}.highFlapThreshold", "flap thresholds must satisfy 0 ≤ low ≤ high ≤ 100");
 
+        Dur($"{prefix}.state.writeDelay", options.State.WriteDelay, false);
+        if (Durations.TryParse(options.State.WriteDelay, out var wd) && wd > TimeSpan.FromSeconds(1)) Fail($"{prefix}.state.writeDelay", "must be at most 1s");
+        Dur($"{prefix}.state.historyRetention", options.State.HistoryRetention, true);
+
         var cl = options.Cluster;
         if (cl.Enabled)
         {

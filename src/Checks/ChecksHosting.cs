@@ -18,12 +18,17 @@ public static class ChecksHosting
     /// <see cref="IMetricSink"/> as <c>&lt;metricPrefix&gt;.&lt;host&gt;.&lt;check&gt;.&lt;label&gt;</c>; metric checks read the
     /// registered <see cref="Observe.Storage.ISeriesQuery"/> (targets with functions, as /render evaluates them).
     /// </summary>
-    public static IServiceCollection AddObserveChecks(this IServiceCollection services, ChecksOptions options)
+    /// <param name="stateDir">Where check state, acks, downtimes and history are kept across restarts (<c>checks.state</c>); null = memory only.</param>
+    public static IServiceCollection AddObserveChecks(this IServiceCollection services, ChecksOptions options, string? stateDir = null)
     {
         services.AddSingleton(options);
-        services.AddSingleton(sp => new CheckEngine(options, sp.GetService<IAlertSink>(), sp.GetServices<IMetricSink>(),
-            sp.GetService<TimeProvider>() ?? TimeProvider.System, sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance,
-            sp.GetService<Observe.Storage.ISeriesQuery>()));
+        services.AddSingleton(sp =>
+        {
+            var time = sp.GetService<TimeProvider>() ?? TimeProvider.System;
+            var logs = sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
+            return new CheckEngine(options, sp.GetService<IAlertSink>(), sp.GetServices<IMetricSink>(), time, logs,
+                sp.GetService<Observe.Storage.ISeriesQuery>(), State.Persistence.CheckStateStores.Open(options, stateDir, time, logs.CreateLogger("Observe.Checks")));
+        });
         services.AddSingleton<ICheckStates>(sp => sp.GetRequiredService<CheckEngine>());
         services.AddSingleton<Func<CheckRunStats>>(sp => { var engine = sp.GetRequiredService<CheckEngine>(); return () => new CheckRunStats(engine.Runs); });
         services.AddSingleton<IServiceCheckReceiver>(sp => sp.GetRequiredService<CheckEngine>());

@@ -19,6 +19,19 @@ public sealed class ChecksOptions
     public List<HostOptions> Hosts { get; set; } = [];
     /// <summary>Several Observe nodes sharing the checks through Quartz's clustered job store on PostgreSQL.</summary>
     public ChecksClusterOptions Cluster { get; set; } = new();
+    /// <summary>Keeping check state, acks, downtimes and history across restarts (<c>&lt;dataDir&gt;/checks/state.db</c>).</summary>
+    public ChecksStateOptions State { get; set; } = new();
+}
+
+/// <summary><c>checks.state</c>: persistence of check state, acknowledgements, downtimes, event history and the availability timeline.</summary>
+public sealed class ChecksStateOptions
+{
+    /// <summary>false: state lives in memory only (a restart starts every check PENDING).</summary>
+    public bool Persist { get; set; } = true;
+    /// <summary>How long after the first change a batch is written (changes meanwhile join it).</summary>
+    public string WriteDelay { get; set; } = "5ms";
+    /// <summary>Event history and availability timeline kept this long.</summary>
+    public string HistoryRetention { get; set; } = "400d";
 }
 
 /// <summary>

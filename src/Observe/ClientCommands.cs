@@ -100,6 +100,13 @@ internal static class ClientCommands
         checks.SetAction((parse, ct) => WithBaseUrl(parse, url, configOption,
             b => Observe.Checks.ChecksCli.PrintAsync(b, parse.GetValue(problemsOnly), Console.Out, ct)));
         AddCheckActions(checks, url, configOption);
+        var availFrom = new Option<string>("--from") { Description = "Start of the report: -30d, -12h, ISO-8601 or unix seconds", DefaultValueFactory = _ => "-30d" };
+        var availUntil = new Option<string>("--until") { Description = "End of the report (default now)", DefaultValueFactory = _ => "now" };
+        var availHost = new Option<string?>("--host") { Description = "Only this host's checks" };
+        var availability = new Command("availability", "Time each check spent OK / WARNING / CRITICAL / UNKNOWN / in downtime / unmonitored, problems and MTTR.") { availFrom, availUntil, availHost, url, configOption };
+        availability.SetAction((parse, ct) => WithBaseUrl(parse, url, configOption, b => Observe.Checks.ChecksCli.PrintAvailabilityAsync(b, parse.GetValue(availFrom)!,
+            parse.GetValue(availUntil)!, parse.GetValue(availHost), Console.Out, ct)));
+        checks.Subcommands.Add(availability);
         root.Subcommands.Add(checks);
     }
 

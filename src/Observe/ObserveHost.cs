@@ -130,7 +130,7 @@ internal static class ObserveHost
             builder.Services.AddSingleton(_ => MetricSinks.Console());
         // Alerting before Checks (and DeployMarkers): they send to the IAlertSink it registers.
         if (config.Alerting.Enabled) builder.Services.AddObserveAlerting(config.Alerting, Path.Combine(config.Storage.DataDir, "alerting"));
-        if (config.Checks.Enabled) builder.Services.AddObserveChecks(config.Checks);
+        if (config.Checks.Enabled) builder.Services.AddObserveChecks(config.Checks, Path.Combine(config.Storage.DataDir, "checks"));
         if (config.Deploys.Enabled)
             builder.Services.AddObserveDeploys(config.Deploys, config.Storage.DataDir, TimeSpan.FromMilliseconds(config.Collector.Statsd.FlushInterval));
         // DogStatsD: `_e` events become Graphite events, `_sc` service checks become passive check results.

@@ -112,7 +112,7 @@ internal sealed class SelfMetrics(
             var all = states.Current();
             var run = all.Where(s => s.LastCheck != null).ToList();
             Gauge("checks.count.pending", all.Count - run.Count);
-            foreach (var state in Enum.GetValues<CheckState>())
+            foreach (var state in Enum.GetValues<CheckState>().Where(s => s != CheckState.Pending))
                 Gauge("checks.count." + state.ToString().ToLowerInvariant(), run.Count(s => s.State == state));
             Gauge("checks.count.flapping", all.Count(s => s.IsFlapping));
             var latencies = run.Where(s => s.LastLatencySeconds != null).Select(s => s.LastLatencySeconds!.Value).ToList();

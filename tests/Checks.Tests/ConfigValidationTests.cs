@@ -15,6 +15,16 @@ public class ConfigValidationTests
     }
 
     [Fact]
+    public void State_persistence_settings_are_validated()
+    {
+        var o = With();
+        o.State = new ChecksStateOptions { WriteDelay = "2s", HistoryRetention = "forever" };
+        var p = ChecksConfig.Validate(o).ToDictionary(x => x.KeyPath, x => x.Message);
+        Assert.Contains("at most 1s", p["checks.state.writeDelay"]);
+        Assert.Contains("not a duration", p["checks.state.historyRetention"]);
+    }
+
+    [Fact]
     public void Problems_are_named_by_key_path()
     {
         var o = With(

@@ -111,7 +111,7 @@ public class ServiceCheckTests
             Assert.True(r.OnServiceCheck(new Observe.Collector.StatsdServiceCheck("app.can_connect", 2, null, "app2", "DB refused", [])));
             await Poll.UntilAsync(() => engine.Get("app2", "db")!.State == CheckState.Critical, TimeSpan.FromSeconds(10), "app2/db CRITICAL");
             Assert.Equal("DB refused", engine.Get("app2", "db")!.Output);
-            Assert.Equal(CheckState.Ok, engine.Get("app1", "db")!.State);
+            Assert.Equal(CheckState.Pending, engine.Get("app1", "db")!.State); // no result yet (issue 16: PENDING, not OK)
             Assert.False(r.OnServiceCheck(new Observe.Collector.StatsdServiceCheck("app.can_connect", 2, null, null, "which host?", [])));
             Assert.False(r.OnServiceCheck(new Observe.Collector.StatsdServiceCheck("other", 0, null, "app1", null, [])));
             Assert.False(r.OnServiceCheck(new Observe.Collector.StatsdServiceCheck("app.can_connect", 9, null, "app1", null, [])));

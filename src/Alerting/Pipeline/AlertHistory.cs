@@ -9,11 +9,29 @@ internal sealed class AlertHistory(int limit)
     private readonly LinkedList<HistoryEntry> _entries = new();
     private readonly Lock _gate = new();
 
+    /// <summary>Told of every line added (the pipeline's store appends them with its next write).</summary>
+    public Action<HistoryEntry>? Recorded { get; set; }
+
     public void Add(HistoryEntry e)
     {
         lock (_gate)
         {
             _entries.AddLast(e);
+            while (_entries.Count > Math.Max(1, limit)) _entries.RemoveFirst();
+        }
+        Recorded?.Invoke(e);
+    }
+
+    /// <summary>Puts back lines stored before a restart, oldest first, ahead of anything added since.</summary>
+    public void Restore(IEnumerable<HistoryEntry> stored)
+    {
+        lock (_gate)
+        {
+            var node = _entries.First;
+            foreach (var e in stored)
+            {
+                if (node == null) _entries.AddLast(e); else _entries.AddBefore(node, e);
+            }
             while (_entries.Count > Math.Max(1, limit)) _entries.RemoveFirst();
         }
     }

@@ -18,7 +18,7 @@ internal sealed record ActiveAlert(AlertSnapshot Alert, string? SilencedBy, stri
 /// dedup, silences, inhibition and grouping: each is routed and delivered once, at once. Time comes from the
 /// <see cref="TimeProvider"/>; <see cref="Tick"/> runs the timers (the host calls it every 250 ms, tests after moving a fake clock).
 /// </summary>
-internal sealed class AlertPipeline : IAlertSink
+internal sealed partial class AlertPipeline : IAlertSink
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Alert> _alerts = new(StringComparer.Ordinal);
@@ -35,14 +35,18 @@ internal sealed class AlertPipeline : IAlertSink
     private readonly string? _silenceFile;
 
     /// <param name="silenceFile">Where silences are kept across restarts (JSON, rewritten atomically on each change); null = memory only.</param>
-    public AlertPipeline(AlertingOptions options, INotificationQueue output, TimeProvider time, ILogger log, AlertHistory? history = null, string? silenceFile = null)
+    /// <param name="store">Where alerts, the notification log, escalation progress and history are kept across restarts; null = memory only.</param>
+    public AlertPipeline(AlertingOptions options, INotificationQueue output, TimeProvider time, ILogger log, AlertHistory? history = null, string? silenceFile = null,
+        Persistence.IAlertStateStore? store = null)
     {
         _silenceFile = silenceFile;
+        _store = store;
         _routes = new RouteTree(options.Route);
         _inhibitor = new Inhibitor(options.InhibitRules);
         History = history ?? new AlertHistory(options.HistoryLimit);
         _out = output; _time = time; _log = log;
         LoadSilences();
+        RestoreState();
     }
 
     private static readonly System.Text.Json.JsonSerializerOptions SilenceJson = new(System.Text.Json.JsonSerializerDefaults.Web) { WriteIndented = true };
@@ -109,9 +113,10 @@ internal sealed class AlertPipeline : IAlertSink
             {
                 case AlertStatus.Announcement: Announce(alert, labels, now); break;
                 case AlertStatus.Firing: Fire(alert, labels, now); break;
-                default: Resolve(alert, now); break;
+                default: Resolve(alert, labels, now); break;
             }
             TickLocked(now);
+            Commit();
         }
         return ValueTask.CompletedTask;
     }
@@ -125,6 +130,7 @@ internal sealed class AlertPipeline : IAlertSink
         if (labels.GetValueOrDefault("notification_type") == "ACKNOWLEDGEMENT" && _alerts.TryGetValue(e.Key, out var acked) && acked.IsFiring && acked.Ack == null)
         {
             acked.Ack = new Acknowledgement(e.Source, e.Summary, now);
+            _changed = true;
             History.Add(new(now, "acknowledged", e.Key, null, e.Source, e.Summary));
         }
         foreach (var route in _routes.Match(labels))
@@ -137,6 +143,7 @@ internal sealed class AlertPipeline : IAlertSink
     private void Fire(AlertEvent e, Dictionary<string, string> labels, DateTimeOffset now)
     {
         // Dedup: a repeat of a firing alert (e.g. a check's re-notification) refreshes it; repeat_interval decides resends.
+        _changed = true;
         if (_alerts.TryGetValue(e.Key, out var a) && a.IsFiring)
         {
             a.Labels = labels; a.Severity = e.Severity; a.Summary = e.Summary; a.Details = e.Details; a.UpdatedAt = now;
@@ -154,8 +161,20 @@ internal sealed class AlertPipeline : IAlertSink
         }
     }
 
-    private void Resolve(AlertEvent e, DateTimeOffset now)
+    private void Resolve(AlertEvent e, Dictionary<string, string> labels, DateTimeOffset now)
     {
+        if (!_alerts.ContainsKey(e.Key) && labels.GetValueOrDefault("notification_type") == "RECOVERY")
+        {
+            // A check sends RECOVERY only after its problem was notified — here that went through another node's pipeline
+            // (the check failed over in a cluster) or a state this pipeline lost: tell the routed receivers once, at once.
+            var snap = new AlertSnapshot(e.Key, e.Source, "resolved", e.Severity, e.Summary, e.Details, labels, e.Timestamp, now);
+            History.Add(new(now, "resolved", e.Key, null, null, e.Summary + " (problem notified elsewhere)"));
+            foreach (var route in _routes.Match(labels))
+                if (route.Receiver.Length > 0)
+                    Emit(new Notification(route.Receiver, route.GroupFor(labels).Key, route.GroupFor(labels).Labels, NotificationKind.Resolved, [snap], now,
+                        "problem notified before a failover or restart"));
+            return;
+        }
         if (!_alerts.TryGetValue(e.Key, out var a) || !a.IsFiring)
         {
             Interlocked.Increment(ref Counters.UnknownResolves);
@@ -163,13 +182,14 @@ internal sealed class AlertPipeline : IAlertSink
             return;
         }
         a.EndsAt = now; a.UpdatedAt = now; a.Summary = e.Summary; a.Details = e.Details ?? a.Details;
+        _changed = true;
         History.Add(new(now, "resolved", e.Key, null, null, e.Summary));
     }
 
     /// <summary>Runs the group timers and escalations due at the clock's now.</summary>
     public void Tick()
     {
-        lock (_gate) TickLocked(_time.GetUtcNow());
+        lock (_gate) { TickLocked(_time.GetUtcNow()); Commit(); }
     }
 
     private void TickLocked(DateTimeOffset now)
@@ -178,11 +198,11 @@ internal sealed class AlertPipeline : IAlertSink
         {
             if (now >= g.NextFlush) Flush(g, now);
             Escalate(g, now);
-            if (g.Alerts.Count == 0) _groups.Remove(g.Key);
+            if (g.Alerts.Count == 0) { _groups.Remove(g.Key); _changed = true; }
         }
         // An alert leaves the pipeline once resolved and no group holds it any more.
         foreach (var key in _alerts.Values.Where(a => !a.IsFiring && !_groups.Values.Any(g => g.Alerts.ContainsKey(a.Key))).Select(a => a.Key).ToList())
-            _alerts.Remove(key);
+        { _alerts.Remove(key); _changed = true; }
         Silences.Prune(now, TimeSpan.FromDays(7));
     }
 
@@ -212,6 +232,7 @@ internal sealed class AlertPipeline : IAlertSink
         // Resolved alerts leave the group after this flush, told or not (one that resolved inside group_wait is never sent).
         foreach (var a in g.Alerts.Values.Where(a => !a.IsFiring).ToList())
         {
+            _changed = true;
             g.Alerts.Remove(a.Key); g.NotifiedFiring.Remove(a.Key); g.EscalatedTo.Remove(a.Key); g.EscalationSteps.Remove(a.Key);
         }
     }
@@ -227,6 +248,7 @@ internal sealed class AlertPipeline : IAlertSink
                     && now - a.StartsAt >= steps[i].After && g.EscalationSteps.GetValueOrDefault(a.Key) <= i && !Muted(a, now))
                 .OrderBy(a => a.Key, StringComparer.Ordinal).ToList();
             if (due.Count == 0) continue;
+            _changed = true;
             foreach (var a in due)
             {
                 g.EscalationSteps[a.Key] = i + 1;
@@ -245,7 +267,9 @@ internal sealed class AlertPipeline : IAlertSink
         History.Add(new(n.Time, "notify", n.Alerts.Count == 1 ? n.Alerts[0].Key : null, n.Receiver, null,
             $"{n.Kind.ToString().ToLowerInvariant()} ({n.Alerts.Count} alert{(n.Alerts.Count == 1 ? "" : "s")}){(n.Note != null ? ": " + n.Note : "")}"));
         _log.LogInformation("notify {Receiver}: {Kind} {Group} ({Count} alerts)", n.Receiver, n.Kind, n.GroupKey, n.Alerts.Count);
-        _out.Enqueue(n);
+        // Handed to delivery by Commit, once the state that records it is stored.
+        _changed = true;
+        _pending.Add(n);
     }
 
     /// <summary>Acknowledges a firing alert: escalation stops; once every firing alert of a group is acknowledged its receiver is told.</summary>
@@ -257,6 +281,7 @@ internal sealed class AlertPipeline : IAlertSink
             if (!_alerts.TryGetValue(key, out var a)) return AckResult.NotFound;
             if (!a.IsFiring) return AckResult.NotFiring;
             a.Ack = new Acknowledgement(who, comment, now);
+            _changed = true;
             History.Add(new(now, "acknowledged", key, null, who, comment));
             foreach (var g in _groups.Values.Where(g => g.Alerts.ContainsKey(key) && g.NotifiedFiring.Count > 0 && !g.AckNotified))
             {
@@ -266,6 +291,7 @@ internal sealed class AlertPipeline : IAlertSink
                 Emit(new Notification(g.Route.Receiver, g.Key, g.Labels, NotificationKind.Acknowledged, firing.Select(x => x.Snapshot()).ToList(), now,
                     $"acknowledged by {who}: {comment}"));
             }
+            Commit();
             return AckResult.Acknowledged;
         }
     }
@@ -283,6 +309,7 @@ internal sealed class AlertPipeline : IAlertSink
                 throw;
             }
             History.Add(new(now, "silence_added", null, null, who, $"{s.Id} {string.Join(",", s.Matchers)} until {end:u}: {comment}"));
+            Commit();
             return s;
         }
     }
@@ -302,6 +329,7 @@ internal sealed class AlertPipeline : IAlertSink
             }
             History.Add(new(now, "silence_expired", null, null, who, id));
             TickLocked(now);
+            Commit();
             return true;
         }
     }
@@ -328,4 +356,6 @@ internal enum AckResult { Acknowledged, NotFound, NotFiring }
 internal sealed class PipelineCounters
 {
     public long Received, Rejected, Deduplicated, UnknownResolves, Notifications;
+    /// <summary>Writes of the alert state that failed (the pipeline goes on in memory and notifies anyway).</summary>
+    public long StoreFailures;
 }

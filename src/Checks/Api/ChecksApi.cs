@@ -22,11 +22,12 @@ internal static class ChecksApi
 
     public static void Map(IEndpointRouteBuilder app)
     {
+        AvailabilityApi.Map(app);
         var g = app.MapGroup("/api/checks");
         g.MapGet("", (HttpContext ctx, CheckEngine engine) =>
         {
             var problems = ctx.Request.Query.TryGetValue("problems", out var p) && p.ToString() is "" or "1" or "true";
-            var list = engine.Current().Where(s => !problems || s.State != CheckState.Ok)
+            var list = engine.Current().Where(s => !problems || ChecksCli.IsProblem(s))
                 .OrderBy(s => s.Host, StringComparer.Ordinal).ThenBy(s => s.Check, StringComparer.Ordinal);
             return Results.Json(list, Json);
         });

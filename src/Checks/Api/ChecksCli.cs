@@ -19,8 +19,52 @@ public static class ChecksCli
             return 3;
         }
         await output.WriteAsync(Render(list ?? [], DateTimeOffset.UtcNow)).ConfigureAwait(false);
-        return (list ?? []).Select(s => s.State switch { CheckState.Critical => 2, CheckState.Unknown => 3, CheckState.Warning => 1, _ => 0 })
-            .DefaultIfEmpty(0).Max();
+        return ExitCode(list ?? []);
+    }
+
+    /// <summary>The worst state as a Nagios exit code; OK and PENDING are 0.</summary>
+    public static int ExitCode(IEnumerable<CheckStatus> checks) =>
+        checks.Select(s => s.State switch { CheckState.Critical => 2, CheckState.Unknown => 3, CheckState.Warning => 1, _ => 0 }).DefaultIfEmpty(0).Max();
+
+    /// <summary>WARNING, CRITICAL or UNKNOWN (a check not run yet is PENDING, not a problem).</summary>
+    public static bool IsProblem(CheckStatus s) => s.State is CheckState.Warning or CheckState.Critical or CheckState.Unknown;
+
+    /// <summary><c>observe checks availability [--from -30d] [--until now] [--host h]</c>: the availability report as a table; 3 when Observe cannot be reached.</summary>
+    public static async Task<int> PrintAvailabilityAsync(Uri baseAddress, string from, string until, string? host, TextWriter output, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        var path = (host != null ? $"/api/checks/{Uri.EscapeDataString(host)}/availability" : "/api/checks/availability")
+            + $"?from={Uri.EscapeDataString(from)}&until={Uri.EscapeDataString(until)}";
+        try
+        {
+            using var r = await http.GetAsync(path, cancellationToken).ConfigureAwait(false);
+            var body = await r.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            if (!r.IsSuccessStatusCode) { await output.WriteLineAsync($"{(int)r.StatusCode}: {body}").ConfigureAwait(false); return 2; }
+            var report = System.Text.Json.JsonSerializer.Deserialize<AvailabilityAnswer>(body, Api.ChecksApi.Json)!;
+            await output.WriteAsync(RenderAvailability(report.Checks.Append(report.Total).ToList())).ConfigureAwait(false);
+            return 0;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException)
+        {
+            await output.WriteLineAsync($"cannot read {baseAddress}{path.TrimStart('/')}: {e.Message}").ConfigureAwait(false);
+            return 3;
+        }
+    }
+
+    private sealed record AvailabilityAnswer(State.AvailabilityReport Total, List<State.AvailabilityReport> Checks);
+
+    internal static string RenderAvailability(IReadOnlyList<State.AvailabilityReport> reports)
+    {
+        var rows = new List<string[]> { new[] { "HOST", "CHECK", "OK%", "WARNING%", "CRITICAL%", "UNKNOWN%", "DOWNTIME%", "UNMONITORED%", "PROBLEMS", "MTTR" } };
+        foreach (var r in reports)
+            rows.Add([r.Host, r.Check, P(r.OkPercent), P(r.WarningPercent), P(r.CriticalPercent), P(r.UnknownPercent), P(r.DowntimePercent), P(r.UnmonitoredPercent),
+                r.Problems.ToString(CultureInfo.InvariantCulture), r.MttrSeconds is { } m ? Age(TimeSpan.FromSeconds(m)).Replace(" ago", "") : "-"]);
+        var widths = Enumerable.Range(0, 10).Select(i => rows.Max(r => r[i].Length)).ToArray();
+        var sb = new StringBuilder();
+        foreach (var r in rows) sb.Append(string.Concat(r.Select((c, i) => c.PadRight(widths[i] + 2))).TrimEnd()).Append('\n');
+        return sb.ToString();
+
+        static string P(double x) => x.ToString("0.000", CultureInfo.InvariantCulture);
     }
 
     /// <summary>HOST, CHECK, STATE (with SOFT n/m), FLAGS (ACK, DOWNTIME, FLAPPING), LAST CHECK age, OUTPUT.</summary>

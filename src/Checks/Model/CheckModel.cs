@@ -1,7 +1,12 @@
 namespace Observe.Checks;
 
 /// <summary>A service check's state, numbered as Nagios plugin exit codes.</summary>
-public enum CheckState { Ok = 0, Warning = 1, Critical = 2, Unknown = 3 }
+public enum CheckState
+{
+    Ok = 0, Warning = 1, Critical = 2, Unknown = 3,
+    /// <summary>Not checked yet (no plugin returns it; only <see cref="CheckStatus"/> shows it).</summary>
+    Pending = 4,
+}
 
 /// <summary>SOFT while retrying, HARD once confirmed (or OK).</summary>
 public enum StateType { Soft, Hard }
@@ -20,6 +25,6 @@ internal static class CheckStateText
 {
     public static string Upper(this CheckState s) => s switch
     {
-        CheckState.Ok => "OK", CheckState.Warning => "WARNING", CheckState.Critical => "CRITICAL", _ => "UNKNOWN",
+        CheckState.Ok => "OK", CheckState.Warning => "WARNING", CheckState.Critical => "CRITICAL", CheckState.Pending => "PENDING", _ => "UNKNOWN",
     };
 }

@@ -37,7 +37,7 @@ internal sealed class CheckEntry(string host, HostOptions hostOptions, CheckOpti
 /// by a hash of the check's key; [DisallowConcurrentExecution] keeps a check from overlapping itself. A check that
 /// throws becomes UNKNOWN with the reason; nothing a check does stops the scheduler.
 /// </summary>
-internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckReceiver, IChecksReloader, IAsyncDisposable
+internal sealed partial class CheckEngine : IHostedService, ICheckStates, IServiceCheckReceiver, IChecksReloader, IAsyncDisposable
 {
     private volatile ChecksOptions _options;
     private readonly Observe.Storage.ISeriesQuery? _series;
@@ -62,11 +62,23 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
         System.Threading.Channels.Channel.CreateBounded<(CheckEntry, CheckState, string)>(new System.Threading.Channels.BoundedChannelOptions(10_000) { SingleReader = true });
     internal const string EngineKey = "observe.checks.engine";
 
-    public CheckEngine(ChecksOptions options, IAlertSink? alerts, IEnumerable<IMetricSink> metrics, TimeProvider time, ILoggerFactory logs, Observe.Storage.ISeriesQuery? series = null)
+    public CheckEngine(ChecksOptions options, IAlertSink? alerts, IEnumerable<IMetricSink> metrics, TimeProvider time, ILoggerFactory logs,
+        Observe.Storage.ISeriesQuery? series = null, State.Persistence.ICheckStateStore? stateStore = null)
     {
         _options = options; _alerts = alerts; _metrics = metrics.ToList(); _time = time; _series = series; _log = logs.CreateLogger("Observe.Checks");
         _entries = BuildEntries(options, _entries);
+        // Restored here, before any check can run or any API call can act.
+        if (stateStore != null)
+        {
+            _state = new State.Persistence.CheckStatePersister(stateStore, Durations.Parse(options.State.WriteDelay, "checks.state.writeDelay"),
+                Durations.Parse(options.State.HistoryRetention, "checks.state.historyRetention"), time, _log);
+            _state.Restore(_entries.Values);
+            _state.StartSync(key => _entries.GetValueOrDefault(key), ApplyRemoteAsync);
+        }
     }
+
+    private readonly State.Persistence.CheckStatePersister? _state;
+    internal State.Persistence.CheckStatePersister? Persistence => _state;
 
     /// <summary>Entries for <paramref name="options"/>, keeping the state machine (and so state, acks, downtimes, flap history) of every check that keeps its host/name.</summary>
     private Dictionary<string, CheckEntry> BuildEntries(ChecksOptions options, Dictionary<string, CheckEntry> old)
@@ -130,7 +142,8 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
     private async Task ScheduleAsync(CheckEntry e, DateTimeOffset now, CancellationToken ct)
     {
         var interval = e.Machine.Policy.CheckInterval;
-        var first = now + TimeSpan.FromTicks((long)(Spread(e.Key) * interval.Ticks));
+        // A restored check keeps its next run when that is still ahead; others spread over the interval.
+        var first = e.NextCheck is { } restored && restored > now && restored <= now + interval ? restored : now + TimeSpan.FromTicks((long)(Spread(e.Key) * interval.Ticks));
         e.NextCheck = first;
         var job = JobBuilder.Create<CheckJob>().WithIdentity(e.Key, Group).UsingJobData("key", e.Key).Build();
         var trigger = Trigger(e.Key, first, interval, _options.Cluster.Enabled ? PreferredNode.Auto : null);
@@ -268,9 +281,14 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
         if (_scheduler != null) await _scheduler.Shutdown(false, cancellationToken).ConfigureAwait(false);
         if (_factory != null) await _factory.DisposeAsync().ConfigureAwait(false);
         _scheduler = null; _factory = null;
+        if (_state != null) await _state.FlushAsync().ConfigureAwait(false);
     }
 
-    public async ValueTask DisposeAsync() => await StopAsync(CancellationToken.None).ConfigureAwait(false);
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        if (_state != null) await _state.DisposeAsync().ConfigureAwait(false);
+    }
 
     private async Task TickLoopAsync(CancellationToken ct)
     {
@@ -397,6 +415,7 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
 
     internal async Task PublishAsync(CheckEntry e, List<CheckEvent> events, CancellationToken ct)
     {
+        _state?.Changed(e, events);
         if (events.Count == 0) return;
         string output;
         lock (e.Gate)
@@ -470,7 +489,7 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
         lock (e.Gate)
         {
             var m = e.Machine;
-            return new CheckStatus(e.Host, e.Name, e.Kind, m.State, m.StateType, m.Attempt, m.Policy.MaxCheckAttempts,
+            return new CheckStatus(e.Host, e.Name, e.Kind, m.HasBeenChecked ? m.State : CheckState.Pending, m.StateType, m.Attempt, m.Policy.MaxCheckAttempts,
                 e.Last?.Output ?? "(not checked yet)", e.Last?.LongOutput, m.LastCheck, e.NextCheck, m.LastStateChange, m.LastHardStateChange,
                 e.Last?.Duration.TotalSeconds, e.LastLatency, m.IsFlapping, Math.Round(m.PercentStateChange, 2), m.Ack,
                 m.Downtimes.Select(d => new DowntimeStatus(d.Id, d.Start, d.End, d.Fixed, d.Duration.TotalSeconds, d.Author, d.Comment, d.InEffect, d.StartedAt)).ToList(),
@@ -483,7 +502,9 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
         List<CheckEvent>? ev;
         lock (e.Gate) ev = e.Machine.Acknowledge(author, comment, sticky, _time.GetUtcNow());
         if (ev == null) return false;
+        _state?.Shared(e, new State.Persistence.CheckAction("ack", author, comment, sticky, e.Machine.Ack?.Time ?? _time.GetUtcNow()));
         await PublishAsync(e, ev, ct).ConfigureAwait(false);
+        await Persisted().ConfigureAwait(false);
         return true;
     }
 
@@ -491,14 +512,18 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
     {
         List<CheckEvent> ev;
         lock (e.Gate) ev = e.Machine.RemoveAcknowledgement(_time.GetUtcNow());
+        _state?.Shared(e, new State.Persistence.CheckAction("unack", "", "", false, _time.GetUtcNow()));
         await PublishAsync(e, ev, ct).ConfigureAwait(false);
+        await Persisted().ConfigureAwait(false);
     }
 
     internal async Task<Downtime> ScheduleDowntimeAsync(CheckEntry e, DateTimeOffset start, DateTimeOffset end, bool isFixed, TimeSpan duration, string author, string comment, CancellationToken ct)
     {
         Downtime d; List<CheckEvent> ev;
         lock (e.Gate) (d, ev) = e.Machine.ScheduleDowntime(start, end, isFixed, duration, author, comment, _time.GetUtcNow());
+        _state?.Shared(e, new State.Persistence.CheckAction("downtime", author, comment, false, _time.GetUtcNow(), start, end, isFixed, duration.TotalSeconds, d.Id));
         await PublishAsync(e, ev, ct).ConfigureAwait(false);
+        await Persisted().ConfigureAwait(false);
         return d;
     }
 
@@ -506,11 +531,16 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
     {
         List<CheckEvent> ev;
         lock (e.Gate) ev = e.Machine.CancelDowntime(id, _time.GetUtcNow());
+        _state?.Shared(e, new State.Persistence.CheckAction("cancel", "", "", false, _time.GetUtcNow(), DowntimeId: id));
         await PublishAsync(e, ev, ct).ConfigureAwait(false);
+        await Persisted().ConfigureAwait(false);
         return ev.Count > 0;
     }
 
     internal IScheduler? Scheduler => _scheduler;
+
+    /// <summary>Operator actions are answered only once they are stored.</summary>
+    private Task Persisted() => _state?.FlushAsync() ?? Task.CompletedTask;
 }
 
 /// <summary>The Quartz job for one check: run it, then re-arm its own one-shot trigger for the next run.</summary>

@@ -47,7 +47,7 @@ internal sealed record CheckEvent(
 /// change, a sticky one only by recovery to OK.</item>
 /// </list>
 /// </summary>
-internal sealed class ServiceStateMachine
+internal sealed partial class ServiceStateMachine
 {
     internal const int MaxStateHistory = 21;
     private readonly CheckState[] _history = new CheckState[MaxStateHistory];

@@ -1,0 +1,157 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Observe.TestSupport;
+using Xunit.Abstractions;
+
+namespace Observe.Integration;
+
+/// <summary>
+/// Issue 16, cluster: two real observe nodes share check state in a throwaway PostgreSQL 15. A HARD CRITICAL check is
+/// acknowledged on the node running it (A); B's API shows the ack; A is SIGKILLed, B takes the check over and runs it
+/// with its state (HARD, attempt, last change) and the ack kept, sending no new PROBLEM. Then ten more failovers (kill
+/// whichever node runs it, restart it; eleven in all): the on-call's webhook gets the PROBLEM once in all, and the
+/// RECOVERY (sent by the node whose own pipeline never saw the PROBLEM) once. About 2.5–3 minutes.
+/// </summary>
+public class ChecksClusterStateTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Ack_and_state_survive_eleven_failovers_and_problem_and_recovery_are_paged_once()
+    {
+        Assert.True(PostgresServer.IsInstalled, "postgresql-15 is not installed (tests/peers/install.sh)");
+        await using var pg = await PostgresServer.StartAsync();
+        await using var hooks = await WebhookRecorder.StartAsync();
+        var dir = Repo.TempDir("cluster-state");
+        var code = Path.Combine(dir, "code");
+        await File.WriteAllTextAsync(code, "2");
+        var nodes = new Dictionary<string, Node>();
+        foreach (var name in new[] { "a", "b" })
+        {
+            var http = FreePort.Get();
+            var config = Path.Combine(dir, $"{name}.yaml");
+            await File.WriteAllTextAsync(config, Config(name, http, FreePort.Get(), hooks.Port, pg.ConnectionString, Path.Combine(dir, name), code));
+            nodes[name] = new Node(name, config, new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(5) });
+        }
+        try
+        {
+            foreach (var n in nodes.Values) n.Start(dir);
+            foreach (var n in nodes.Values) await n.UpAsync();
+            // Who runs web/db: the check's output names the node (each node's command says so).
+            string? runner = null;
+            await Poll.UntilAsync(async () => (runner = await RunnerAsync(nodes["a"])) != null && await HardAsync(nodes[runner]), TimeSpan.FromSeconds(40), "web/db HARD CRITICAL");
+            await Poll.UntilAsync(() => Problems(hooks) == 1, TimeSpan.FromSeconds(20), "the PROBLEM paged");
+            var a = nodes[runner!];
+            var b = nodes[runner == "a" ? "b" : "a"];
+            (await a.Client.PostAsJsonAsync("/api/checks/web/db/ack", new { author = "alice", comment = "on it", sticky = true })).EnsureSuccessStatusCode();
+            var before = await StateAsync(a);
+            // The same answer on the other node within its sync interval.
+            await Poll.UntilAsync(async () => await StateAsync(b) == before, TimeSpan.FromSeconds(10), $"node {b.Name} to show the ack: {before}");
+
+            var failovers = 0;
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            // Eleven: the check ends on the node that did not send the PROBLEM, so its RECOVERY takes the direct path.
+            for (var round = 0; round < 11; round++)
+            {
+                a.Kill();
+                failovers++;
+                await Poll.UntilAsync(async () => await RunnerAsync(b) == b.Name, TimeSpan.FromSeconds(30), $"failover {failovers}: {b.Name} running web/db");
+                // A few runs on the survivor: still HARD CRITICAL, same last change and attempt, still acknowledged.
+                var ran = await LastCheckAsync(b);
+                await Poll.UntilAsync(async () => await LastCheckAsync(b) > ran + TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(20), "two more runs");
+                Assert.Equal(before, await StateAsync(b));
+                Assert.True(Problems(hooks) == 1, $"failover {failovers}: {Problems(hooks)} PROBLEM notifications");
+                a.Start(dir);
+                await a.UpAsync();
+                (a, b) = (b, a);
+            }
+            // The database comes back: the node running the check now, whose pipeline never saw the PROBLEM (it went out through
+            // the other node), sends the RECOVERY once.
+            await File.WriteAllTextAsync(code, "0");
+            await Poll.UntilAsync(() => hooks.Matching("oncall", "resolved", "check/web/db", null).Count == 1, TimeSpan.FromSeconds(30), "the RECOVERY paged");
+            var settled = await LastCheckAsync(b);
+            await Poll.UntilAsync(async () => await LastCheckAsync(b) > settled + TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(20), "more runs");
+            Assert.Single(hooks.Matching("oncall", "resolved", "check/web/db", null));
+            Assert.Single(hooks.Matching("oncall", "resolved", "check/web/db", "RECOVERY")); // the direct path, not a group's
+            Assert.Equal(1, Problems(hooks));
+            output.WriteLine($"{failovers} failovers in {clock.Elapsed.TotalSeconds:0} s; PROBLEM delivered {Problems(hooks)} time(s); state {before}");
+        }
+        finally
+        {
+            foreach (var n in nodes.Values) await n.DisposeAsync();
+        }
+    }
+
+    private static int Problems(WebhookRecorder hooks) => hooks.Matching("oncall", "firing", "check/web/db", "PROBLEM").Count;
+
+    private static async Task<JsonElement> GetAsync(Node n) => await n.Client.GetFromJsonAsync<JsonElement>("/api/checks/web/db");
+
+    private static async Task<string?> RunnerAsync(Node n)
+    {
+        var s = await GetAsync(n);
+        var o = s.GetProperty("output").GetString() ?? "";
+        return o.EndsWith("on a", StringComparison.Ordinal) ? "a" : o.EndsWith("on b", StringComparison.Ordinal) ? "b" : null;
+    }
+
+    private static async Task<bool> HardAsync(Node n)
+    {
+        var s = await GetAsync(n);
+        return s.GetProperty("state").GetString() == "critical" && s.GetProperty("stateType").GetString() == "hard";
+    }
+
+    private static async Task<DateTimeOffset> LastCheckAsync(Node n) => (await GetAsync(n)).GetProperty("lastCheck").GetDateTimeOffset();
+
+    private static async Task<string> StateAsync(Node n)
+    {
+        var s = await GetAsync(n);
+        return string.Join(";", new[] { "state", "stateType", "attempt", "lastStateChange", "lastHardStateChange", "acknowledgement", "notificationNumber", "lastNotification" }
+            .Select(p => s.TryGetProperty(p, out var v) ? v.ToString() : "-"));
+    }
+
+    private sealed class Node(string name, string config, HttpClient client) : IAsyncDisposable
+    {
+        private PeerProcess? _process;
+        private int _starts;
+        public string Name => name;
+        public HttpClient Client => client;
+
+        public void Start(string dir) => _process = ObserveBinary.Run(config, dir, Path.Combine(dir, $"{name}-{++_starts}.log"));
+
+        public async Task UpAsync() =>
+            await Poll.UntilAsync(async () => !_process!.HasExited && (await client.GetAsync("/health")).IsSuccessStatusCode, TimeSpan.FromSeconds(60),
+                $"node {name} up; log: {_process!.Log()}");
+
+        public void Kill() => _process!.Kill9();
+
+        public async ValueTask DisposeAsync()
+        {
+            client.Dispose();
+            if (_process != null) await _process.DisposeAsync();
+        }
+    }
+
+    private static string Config(string node, int http, int statsd, int hooks, string connectionString, string dataDir, string code) => $$"""
+        http: {port: {{http}}}
+        collector:
+          statsd: {port: {{statsd}}}
+          graphite: {enabled: false}
+        storage: {dataDir: {{dataDir}}}
+        logging: {level: information}
+        alerting:
+          receivers:
+            - name: oncall
+              webhook: {url: "http://127.0.0.1:{{hooks}}/oncall"}
+          route: {receiver: oncall, groupBy: [host, check], groupWait: 1s, groupInterval: 2s, repeatInterval: 1h}
+        checks:
+          cluster:
+            enabled: true
+            connectionString: "{{connectionString}}"
+            instanceId: node-{{node}}
+            checkinInterval: 1s
+            checkinMisfireThreshold: 2s
+            createSchema: true
+          defaults: {checkInterval: 2s, retryInterval: 1s, maxCheckAttempts: 2, notificationInterval: 3s, timeout: 5s}
+          hosts:
+            - name: web
+              checks:
+                - {name: db, kind: command, command: [/bin/sh, "-c", "c=$(cat {{code}}); echo \"database exit $c on {{node}}\"; exit $c"]}
+        """;
+}
