@@ -1,3 +1,4 @@
+using Observe.Durability;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -38,7 +39,7 @@ internal sealed class SqliteAlertStateStore : IAlertStateStore
     public SqliteAlertStateStore(string path, int historyLimit, ILogger log)
     {
         _historyLimit = Math.Max(1, historyLimit);
-        _db = SqliteStateFile.Open(path, Schema, "alerting",
+        _db = SqliteStateFile.Open(path, Schema,
             "firing alerts with their start times, what each receiver was told and when, escalation progress, alert acknowledgements and history", log);
     }
 

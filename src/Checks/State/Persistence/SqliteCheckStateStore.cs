@@ -1,3 +1,4 @@
+using Observe.Durability;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -29,7 +30,7 @@ internal sealed class SqliteCheckStateStore : ICheckStateStore
     public SqliteCheckStateStore(string path, DateTimeOffset now, ILogger log)
     {
         const string holds = "every check's state, acknowledgements, downtimes and comments, the check event history and the availability timeline";
-        _db = SqliteStateFile.Open(path, Schema, "checks", holds, log);
+        _db = SqliteStateFile.Open(path, Schema, holds, log);
         try
         {
             // A file that opens but whose rows do not parse is as unreadable as a torn one: read it all once now.
@@ -38,8 +39,8 @@ internal sealed class SqliteCheckStateStore : ICheckStateStore
         catch (JsonException e)
         {
             _db.Dispose();
-            SqliteStateFile.MoveAside(path, e.Message, "checks", holds, log);
-            _db = SqliteStateFile.Open(path, Schema, "checks", holds, log);
+            SqliteStateFile.MoveAside(path, e.Message, holds, log);
+            _db = SqliteStateFile.Open(path, Schema, holds, log);
         }
         RunStarted = DateTimeOffset.FromUnixTimeMilliseconds(now.ToUnixTimeMilliseconds());
         _run = Scalar("INSERT INTO runs(started, alive) VALUES ($a, $a) RETURNING id", now.ToUnixTimeMilliseconds());
