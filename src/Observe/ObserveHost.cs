@@ -9,6 +9,7 @@ using Observe.DeployMarkers;
 using Observe.Durability;
 using Observe.Host.Auth;
 using Observe.Host.Config;
+using Observe.Host.WebConsole;
 using Observe.Storage;
 using Prometheus;
 using Serilog;
@@ -138,6 +139,7 @@ internal static class ObserveHost
         if (config.Checks.Enabled) app.MapChecksApi();
         if (config.Deploys.Enabled) app.MapDeploysApi();
         if (config.Alerting.Enabled) app.MapAlertingApi();
+        if (config.Console.Enabled) app.MapConsole(config);
         app.MapPost("/api/reload", async (HttpContext ctx, ChecksConfigReload reload) =>
         {
             var who = ctx.User.Identity is { IsAuthenticated: true, Name: { } n } ? n : "api";

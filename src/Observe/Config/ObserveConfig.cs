@@ -18,6 +18,13 @@ public sealed class ObserveConfig
     public Observe.Alerting.AlertingOptions Alerting { get; set; } = new();
     public LoggingOptions Logging { get; set; } = new();
     public AuthOptions Auth { get; set; } = new();
+    /// <summary>The operator console at <c>/</c> on the HTTP port.</summary>
+    public ConsoleOptions Console { get; set; } = new();
+}
+
+public sealed class ConsoleOptions
+{
+    public bool Enabled { get; set; } = true;
 }
 
 public sealed class HttpOptions

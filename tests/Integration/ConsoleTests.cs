@@ -1,0 +1,179 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Playwright;
+using Observe.TestSupport;
+using Xunit.Abstractions;
+
+namespace Observe.Integration;
+
+/// <summary>
+/// The console (issue 22) in Debian's chromium against the real binary with real checks: a tcp check against a closed
+/// port goes CRITICAL, a check_dummy check prints hostile markup, and the page must show both as text within 5 s.
+/// </summary>
+public class ConsoleTests(ITestOutputHelper output)
+{
+    private const string Dummy = "/usr/lib/nagios/plugins/check_dummy";
+    // Would run (set window.__pwned) if any of it were parsed as markup instead of set as text.
+    internal const string Hostile = "<script>window.__pwned=1</script><img src=x onerror=\"window.__pwned=2\"> it's \"quoted\" & <b>bold</b>";
+    private const string ReadToken = "read-token-0123456789";
+    private const string AlertsToken = "alerts-token-0123456789";
+
+    private static string Yaml(int http, string data, int closedPort, bool tokens) => $$"""
+        http: {port: {{http}}}
+        collector:
+          statsd: {enabled: false, flushInterval: 1000}
+          graphite: {enabled: false}
+        storage: {dataDir: {{data}}}
+        logging: {level: warning}
+        {{(tokens ? $$"""
+        auth:
+          readRequiresToken: true
+          tokens:
+            - {name: viewer, token: {{ReadToken}}, scopes: [read]}
+            - {name: oncall, token: {{AlertsToken}}, scopes: [read, alerts]}
+        """ : "")}}
+        checks:
+          defaults: {checkInterval: 1s, retryInterval: 1s, maxCheckAttempts: 2, timeout: 2s}
+          hosts:
+            - name: web1
+              address: 127.0.0.1
+              checks:
+                - {name: shop-port, kind: tcp, port: {{closedPort}}}
+                - {name: hostile, kind: command, command: [{{Dummy}}, "1", {{JsonSerializer.Serialize(Hostile)}}]}
+                - {name: fine, kind: command, command: [{{Dummy}}, "0", "all good"]}
+        """;
+
+    private sealed record Run(PeerProcess Observe, HttpClient Client, string BaseUrl) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() { Client.Dispose(); await Observe.DisposeAsync(); }
+    }
+
+    private static async Task<Run> StartAsync(string name, bool tokens = false)
+    {
+        var dir = Repo.TempDir(name);
+        var http = FreePort.Get();
+        var config = Path.Combine(dir, "observe.yaml");
+        await File.WriteAllTextAsync(config, Yaml(http, Path.Combine(dir, "data"), FreePort.Get(), tokens));
+        var observe = ObserveBinary.Run(config, dir, Path.Combine(dir, "observe.log"));
+        var baseUrl = $"http://127.0.0.1:{http}";
+        var client = new HttpClient { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(10) };
+        if (tokens) client.DefaultRequestHeaders.Authorization = new("Bearer", AlertsToken);
+        await Poll.UntilAsync(async () => observe.HasExited || (await client.GetAsync("/health")).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "observe up");
+        Assert.False(observe.HasExited, observe.Log());
+        return new Run(observe, client, baseUrl);
+    }
+
+    private static async Task<JsonElement> Check(HttpClient client, string check) =>
+        await client.GetFromJsonAsync<JsonElement>($"/api/checks/web1/{check}");
+
+    [Fact]
+    public async Task Problems_shows_a_failing_check_within_5s_of_HARD_and_plugin_output_only_as_text()
+    {
+        await using var run = await StartAsync("console-problems");
+        var root = await run.Client.GetAsync("/");
+        Assert.Equal("text/html; charset=utf-8", root.Content.Headers.ContentType?.ToString());
+        var csp = string.Join(";", root.Headers.GetValues("Content-Security-Policy"));
+        Assert.Contains("script-src 'self'", csp);
+        Assert.Contains("frame-ancestors 'none'", csp);
+        Assert.DoesNotContain("unsafe-inline", csp);
+        Assert.Equal("nosniff", root.Headers.GetValues("X-Content-Type-Options").Single());
+
+        await using var browser = await ConsoleBrowser.OpenAsync(run.BaseUrl);
+        await browser.Page.GotoAsync("/");
+        await browser.Page.GetByRole(AriaRole.Heading, new() { Name = "Problems" }).WaitForAsync();
+
+        // The moment the API says HARD CRITICAL, the page has 5 s to show it.
+        var sw = Stopwatch.StartNew();
+        await Poll.UntilAsync(async () => (await Check(run.Client, "shop-port")) is var c
+            && c.GetProperty("state").GetString() == "critical" && c.GetProperty("stateType").GetString() == "hard", TimeSpan.FromSeconds(20), "shop-port HARD CRITICAL");
+        var hardAt = sw.Elapsed;
+        var row = browser.Page.Locator("table[data-group=unhandled] tr[data-key='web1/shop-port']");
+        await row.WaitForAsync(new() { Timeout = 5000 });
+        output.WriteLine($"shown {(sw.Elapsed - hardAt).TotalMilliseconds:0} ms after the API said HARD");
+        Assert.Contains("CRITICAL", await row.InnerTextAsync());
+
+        var hostile = browser.Page.Locator("table[data-group=unhandled] tr[data-key='web1/hostile'] td.output");
+        await hostile.WaitForAsync(new() { Timeout = 5000 });
+        Assert.Equal("WARNING: " + Hostile, await hostile.InnerTextAsync());
+        Assert.Equal(0, await browser.Page.Locator("main img, main b, main script").CountAsync());
+        Assert.Equal("undefined", await browser.Page.EvaluateAsync<string>("() => typeof window.__pwned"));
+        await browser.ScreenshotAsync("problems");
+
+        // The checks grid, filtered through the URL, and a phone-sized problems page.
+        await browser.Page.GotoAsync("/#/checks?state=problems");
+        await browser.Page.Locator("table.grid tr[data-key='web1/shop-port']").WaitForAsync();
+        Assert.Equal(0, await browser.Page.Locator("table.grid tr[data-key='web1/fine']").CountAsync());
+        await browser.ScreenshotAsync("checks");
+        await browser.Page.SetViewportSizeAsync(390, 844);
+        await browser.Page.GotoAsync("/#/");
+        await row.WaitForAsync();
+        await browser.ScreenshotAsync("problems-phone");
+        Assert.Equal("undefined", await browser.Page.EvaluateAsync<string>("() => typeof window.__pwned"));
+        browser.AssertNoErrors();
+    }
+
+    [Fact]
+    public async Task Check_page_acknowledges_and_schedules_downtime_through_the_api()
+    {
+        await using var run = await StartAsync("console-ack");
+        await Poll.UntilAsync(async () => (await Check(run.Client, "shop-port")).GetProperty("stateType").GetString() == "hard"
+            && (await Check(run.Client, "shop-port")).GetProperty("state").GetString() == "critical", TimeSpan.FromSeconds(20), "HARD CRITICAL");
+        await using var browser = await ConsoleBrowser.OpenAsync(run.BaseUrl);
+        var page = browser.Page;
+        await page.GotoAsync("/#/check/web1/shop-port");
+        await page.GetByLabel("Comment").First.FillAsync("looking <img src=x onerror=\"window.__pwned=3\">");
+        await page.GetByLabel("Sticky", new() { Exact = false }).CheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Acknowledge" }).ClickAsync();
+        await Poll.UntilAsync(async () => (await Check(run.Client, "shop-port")).TryGetProperty("acknowledgement", out var a) && a.GetProperty("sticky").GetBoolean(),
+            TimeSpan.FromSeconds(10), "the ack in /api/checks");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Remove acknowledgement" }).WaitForAsync();
+        Assert.Contains("looking <img", await page.Locator("dl.status").InnerTextAsync());
+
+        await page.Locator("#dt-comment").FillAsync("maintenance");
+        await page.Locator("#dt-duration").FillAsync("2h");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Schedule downtime" }).ClickAsync();
+        await Poll.UntilAsync(async () => (await Check(run.Client, "shop-port")).GetProperty("inDowntime").GetBoolean(), TimeSpan.FromSeconds(10), "downtime in /api/checks");
+        await page.Locator(".cancel-downtime").WaitForAsync();
+        await browser.ScreenshotAsync("check");
+
+        // On Problems it is now under "In downtime", not unhandled.
+        await page.GotoAsync("/#/");
+        await page.Locator("table[data-group=downtime] tr[data-key='web1/shop-port']").WaitForAsync(new() { Timeout = 5000 });
+        Assert.Equal("undefined", await page.EvaluateAsync<string>("() => typeof window.__pwned"));
+        browser.AssertNoErrors();
+    }
+
+    [Fact]
+    public async Task With_readRequiresToken_the_page_asks_for_a_token_and_a_read_token_sees_no_actions()
+    {
+        await using var run = await StartAsync("console-token", tokens: true);
+        await using var browser = await ConsoleBrowser.OpenAsync(run.BaseUrl);
+        var page = browser.Page;
+        await page.GotoAsync("/#/check/web1/shop-port");
+        var token = page.GetByLabel("API token");
+        await token.WaitForAsync();
+        await browser.ScreenshotAsync("sign-in");
+        Assert.Equal(0, await page.Locator("table").CountAsync());
+
+        await token.FillAsync("wrong-token-0123456789");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Use token" }).ClickAsync();
+        await page.GetByText("That token was not accepted").WaitForAsync();
+
+        await page.GetByLabel("API token").FillAsync(ReadToken);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Use token" }).ClickAsync();
+        await page.Locator("#check-output").WaitForAsync();
+        Assert.Contains("lacks the 'alerts' scope", await page.Locator("#no-actions").InnerTextAsync());
+        Assert.Equal(0, await page.GetByRole(AriaRole.Button, new() { Name = "Acknowledge" }).CountAsync());
+        // The token is kept in the tab (sessionStorage), never as a cookie.
+        Assert.Empty(await browser.Context.CookiesAsync());
+        Assert.Equal(ReadToken, await page.EvaluateAsync<string>("() => sessionStorage.getItem('observe.token')"));
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Forget token" }).ClickAsync();
+        await page.GetByLabel("API token").FillAsync(AlertsToken);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Use token" }).ClickAsync();
+        await page.GotoAsync("/#/check/web1/shop-port");
+        await page.Locator("#ack-form").WaitForAsync();
+        browser.AssertNoErrors();
+    }
+}
