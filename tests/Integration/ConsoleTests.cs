@@ -111,6 +111,10 @@ public class ConsoleTests(ITestOutputHelper output)
         await browser.ScreenshotAsync("problems-phone");
         Assert.Equal("undefined", await browser.Page.EvaluateAsync<string>("() => typeof window.__pwned"));
         browser.AssertNoErrors();
+
+        // The server goes away: the page says so within a refresh or two (the failed requests are expected errors now).
+        Assert.True(await run.Observe.TerminateAsync(TimeSpan.FromSeconds(30)), "observe did not stop");
+        await browser.Page.GetByRole(AriaRole.Alert).Filter(new() { HasText = "Lost the server" }).WaitForAsync(new() { Timeout = 10_000 });
     }
 
     [Fact]

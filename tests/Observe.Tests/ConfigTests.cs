@@ -27,6 +27,7 @@ public class ConfigTests
         Assert.Equal(2003, c.Collector.Graphite.Port);
         Assert.Equal(8080, c.Http.Port);
         Assert.Equal("./data", c.Storage.DataDir);
+        Assert.True(c.Console.Enabled);
     }
 
     [Fact]

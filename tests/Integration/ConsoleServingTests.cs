@@ -1,0 +1,84 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Observe.Host.Config;
+
+namespace Observe.Integration;
+
+/// <summary>How the console is served (in process): embedded files with their security headers, the switch, and whoami.</summary>
+public class ConsoleServingTests
+{
+    private const string ReadSecret = "read-secret-0123456789";
+    private const string AdminSecret = "admin-secret-01234567890";
+
+    [Fact]
+    public async Task Every_embedded_file_is_served_with_the_strict_headers_and_unknown_files_are_404()
+    {
+        await using var app = await ObserveApp.StartAsync(c => c.Collector.Statsd.Enabled = false);
+        using var http = new HttpClient { BaseAddress = app.HttpBase };
+        foreach (var (path, type) in new[] { ("/", "text/html"), ("/console/app.js", "text/javascript"), ("/console/problems.js", "text/javascript"),
+                     ("/console/checks.js", "text/javascript"), ("/console/console.css", "text/css") })
+        {
+            var r = await http.GetAsync(path);
+            Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+            Assert.StartsWith(type, r.Content.Headers.ContentType!.ToString());
+            Assert.Equal(Observe.Host.WebConsole.ConsoleEndpoints.ContentSecurityPolicy, r.Headers.GetValues("Content-Security-Policy").Single());
+            Assert.Equal("nosniff", r.Headers.GetValues("X-Content-Type-Options").Single());
+            // Revalidated by ETag: a new binary's files are never served stale from the browser cache.
+            var again = new HttpRequestMessage(HttpMethod.Get, path);
+            again.Headers.IfNoneMatch.Add(r.Headers.ETag!);
+            Assert.Equal(HttpStatusCode.NotModified, (await http.SendAsync(again)).StatusCode);
+        }
+        // No inline script or style anywhere in the page: the CSP would block it, and there is none to allow.
+        var html = await http.GetStringAsync("/");
+        Assert.DoesNotMatch("<script(?![^>]*\\bsrc=)", html);
+        Assert.DoesNotContain("style=", html);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/console/nope.js")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/console/..%2FObserve.csproj")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Console_enabled_false_leaves_the_root_unmapped()
+    {
+        await using var app = await ObserveApp.StartAsync(c => { c.Collector.Statsd.Enabled = false; c.Console.Enabled = false; });
+        using var http = new HttpClient { BaseAddress = app.HttpBase };
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/console/app.js")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Whoami_answers_without_a_token_and_names_the_token_its_scopes_and_the_enabled_stages()
+    {
+        await using var app = await ObserveApp.StartAsync(c =>
+        {
+            c.Collector.Statsd.Enabled = false;
+            c.Deploys.Enabled = false;
+            c.Auth.ReadRequiresToken = true;
+            c.Auth.Tokens.Add(new ApiTokenOptions { Name = "viewer", Token = ReadSecret, Scopes = ["read"] });
+            c.Auth.Tokens.Add(new ApiTokenOptions { Name = "root", Token = AdminSecret, Scopes = ["admin"] });
+        });
+        using var http = new HttpClient { BaseAddress = app.HttpBase };
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/")).StatusCode); // the shell holds no data: it asks for the token
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("/api/checks")).StatusCode);
+
+        var anonymous = await http.GetFromJsonAsync<JsonElement>("/api/whoami");
+        Assert.False(anonymous.GetProperty("authenticated").GetBoolean());
+        Assert.True(anonymous.GetProperty("readRequiresToken").GetBoolean());
+        Assert.Empty(anonymous.GetProperty("scopes").EnumerateArray());
+        Assert.False(anonymous.GetProperty("features").GetProperty("deploys").GetBoolean());
+        Assert.True(anonymous.GetProperty("features").GetProperty("checks").GetBoolean());
+
+        async Task<JsonElement> As(string secret)
+        {
+            using var req = new HttpRequestMessage(HttpMethod.Get, "/api/whoami");
+            req.Headers.Authorization = new("Bearer", secret);
+            return await (await http.SendAsync(req)).Content.ReadFromJsonAsync<JsonElement>();
+        }
+        var viewer = await As(ReadSecret);
+        Assert.Equal("viewer", viewer.GetProperty("name").GetString());
+        Assert.Equal(["read"], viewer.GetProperty("scopes").EnumerateArray().Select(s => s.GetString()));
+        // admin satisfies every scope, so the page shows every action
+        Assert.Contains("alerts", (await As(AdminSecret)).GetProperty("scopes").EnumerateArray().Select(s => s.GetString()));
+        Assert.False((await As("unknown-secret-0123456789")).GetProperty("authenticated").GetBoolean());
+    }
+}
