@@ -149,6 +149,46 @@ public class ConsoleTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Alerts_page_creates_a_silence_from_an_alert_expires_it_and_acknowledges()
+    {
+        await using var run = await StartAsync("console-alerts");
+        async Task<List<JsonElement>> Alerts() => (await run.Client.GetFromJsonAsync<JsonElement>("/api/alerts")).EnumerateArray().ToList();
+        await Poll.UntilAsync(async () => (await Alerts()).Count(a => a.GetProperty("alert").GetProperty("status").GetString() == "firing") == 2,
+            TimeSpan.FromSeconds(20), "both check alerts firing");
+        await using var browser = await ConsoleBrowser.OpenAsync(run.BaseUrl);
+        var page = browser.Page;
+        await page.GotoAsync("/#/alerts");
+        var shop = page.Locator("ul.alerts li[data-key='check/web1/shop-port']");
+        await shop.GetByRole(AriaRole.Button, new() { Name = "Silence…" }).ClickAsync();
+        Assert.Contains("host=\"web1\"", await page.Locator("#silence-matchers").InputValueAsync());
+        await page.Locator("#silence-comment").FillAsync("swapping the disk \"now\" <b>x</b>");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create silence" }).ClickAsync();
+
+        async Task<JsonElement?> Silence() => (await run.Client.GetFromJsonAsync<JsonElement>("/api/silences")).EnumerateArray()
+            .Cast<JsonElement?>().FirstOrDefault(s => s!.Value.GetProperty("comment").GetString()!.StartsWith("swapping the disk"));
+        await Poll.UntilAsync(async () => await Silence() is { } s && s.GetProperty("state").GetString() == "active", TimeSpan.FromSeconds(10), "the silence in /api/silences");
+        var id = (await Silence())!.Value.GetProperty("id").GetString()!;
+        var matchers = (await Silence())!.Value.GetProperty("matchers").EnumerateArray().Select(m => m.GetString()).ToList();
+        Assert.Contains("check=shop-port", matchers);
+        Assert.DoesNotContain(matchers, m => m!.StartsWith("state"));
+        var row = page.Locator($"#silences tr[data-id='{id}']");
+        await row.WaitForAsync();
+        Assert.Contains("swapping the disk \"now\" <b>x</b>", await row.InnerTextAsync());
+
+        // Acknowledge the hostile check's alert from the page: the alert (and through it the check) is acknowledged.
+        await page.Locator("ul.alerts li[data-key='check/web1/hostile'] .ack-alert").ClickAsync();
+        await Poll.UntilAsync(async () => (await Alerts()).Any(a => a.GetProperty("alert").GetProperty("key").GetString() == "check/web1/hostile"
+            && a.TryGetProperty("acknowledgement", out var ack) && ack.ValueKind == JsonValueKind.Object), TimeSpan.FromSeconds(10), "the alert acked in /api/alerts");
+        await page.Locator("ul.alerts li[data-key='check/web1/hostile'] .tag").Filter(new() { HasText = "acked" }).WaitForAsync();
+        await browser.ScreenshotAsync("alerts");
+
+        await row.GetByRole(AriaRole.Button, new() { Name = "Expire" }).ClickAsync();
+        await Poll.UntilAsync(async () => (await Silence())?.GetProperty("state").GetString() == "expired", TimeSpan.FromSeconds(10), "the silence expired");
+        Assert.Equal("undefined", await page.EvaluateAsync<string>("() => typeof window.__pwned"));
+        browser.AssertNoErrors();
+    }
+
+    [Fact]
     public async Task With_readRequiresToken_the_page_asks_for_a_token_and_a_read_token_sees_no_actions()
     {
         await using var run = await StartAsync("console-token", tokens: true);

@@ -2,6 +2,7 @@
 // Every value from the server is set with textContent (never innerHTML), so plugin output, log lines and names are inert.
 import { problemsPage } from './problems.js';
 import { checksPage, checkPage } from './checks.js';
+import { alertsPage } from './alerts.js';
 
 const TOKEN_KEY = 'observe.token';
 export const session = { whoami: null, lostSince: null };
@@ -126,6 +127,7 @@ function route() {
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
   let page = 'problems';
   if (parts[0] === 'checks') { page = 'checks'; stopPage = checksPage(main, params); }
+  else if (parts[0] === 'alerts' && feature('alerting')) { page = 'alerts'; stopPage = alertsPage(main); }
   else if (parts[0] === 'check' && parts.length === 3) { page = 'checks'; stopPage = checkPage(main, parts[1], parts[2]); }
   else stopPage = problemsPage(main);
   for (const a of document.querySelectorAll('nav a')) {
@@ -162,6 +164,7 @@ async function start() {
   session.whoami = who;
   document.getElementById('who').textContent = who.authenticated ? `${who.name} (${who.scopes.join(', ')})`
     : who.authEnabled ? 'read-only (no token)' : '';
+  for (const a of document.querySelectorAll('nav a[data-feature]')) a.hidden = !feature(a.dataset.feature);
   const button = document.getElementById('signout');
   button.hidden = !who.authEnabled;
   button.textContent = who.authenticated ? 'Forget token' : 'Use a token';
