@@ -42,6 +42,15 @@ public class ConsoleTests(ITestOutputHelper output)
                 - {name: shop-port, kind: tcp, port: {{closedPort}}}
                 - {name: hostile, kind: command, command: [{{Dummy}}, "1", {{JsonSerializer.Serialize(Hostile)}}]}
                 - {name: fine, kind: command, command: [{{Dummy}}, "0", "all good"]}
+        deploys:
+          window: 4s
+          baseline: 10s
+          evaluateInterval: 1s
+          minPoints: 2
+          services:
+            - name: shop
+              slis:
+                - {name: steady, target: "constantLine(5)", maxRatio: 2}
         """;
 
     private sealed record Run(PeerProcess Observe, HttpClient Client, string BaseUrl) : IAsyncDisposable
@@ -184,6 +193,49 @@ public class ConsoleTests(ITestOutputHelper output)
 
         await row.GetByRole(AriaRole.Button, new() { Name = "Expire" }).ClickAsync();
         await Poll.UntilAsync(async () => (await Silence())?.GetProperty("state").GetString() == "expired", TimeSpan.FromSeconds(10), "the silence expired");
+        Assert.Equal("undefined", await page.EvaluateAsync<string>("() => typeof window.__pwned"));
+        browser.AssertNoErrors();
+    }
+
+    [Fact]
+    public async Task Deploys_page_shows_the_verdict_with_an_sli_chart_and_marker_and_locks_and_unlocks()
+    {
+        await using var run = await StartAsync("console-deploys");
+        // Versions are restricted to a safe alphabet by the API; the description is free text.
+        const string version = "v2+build.7", description = "fix <img src=x onerror=\"window.__pwned=4\"> it's \"done\"";
+        var posted = await run.Client.PostAsJsonAsync("/api/deploys", new { service = "shop", env = "prod", version, by = "matt", description });
+        Assert.True(posted.IsSuccessStatusCode, await posted.Content.ReadAsStringAsync());
+        var id = (await posted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        var finished = await run.Client.PostAsJsonAsync("/api/deploys", new { @event = "finish", id, service = "shop", env = "prod", version, by = "matt" });
+        Assert.True(finished.IsSuccessStatusCode, await finished.Content.ReadAsStringAsync());
+        await Poll.UntilAsync(async () => (await run.Client.GetFromJsonAsync<JsonElement>($"/api/deploys/{id}")).TryGetProperty("verification", out _),
+            TimeSpan.FromSeconds(20), "a verification");
+
+        await using var browser = await ConsoleBrowser.OpenAsync(run.BaseUrl);
+        var page = browser.Page;
+        await page.GotoAsync("/#/deploys?service=shop");
+        var deploy = page.Locator($"details[data-id='{id}']");
+        Assert.Contains($"shop {version}", await deploy.Locator("summary").InnerTextAsync());
+        await deploy.Locator("summary").ClickAsync();
+        await deploy.Locator("table.slis").WaitForAsync();
+        Assert.Contains("constantLine(5)", await deploy.Locator("table.slis").InnerTextAsync());
+        Assert.Contains(description, await deploy.InnerTextAsync());
+        // The chart: a drawn line with points and the deploy's marker.
+        var line = deploy.Locator("svg path.series");
+        // Attached, not "visible": a constant series is a horizontal path with a zero-height box.
+        await line.WaitForAsync(new() { State = WaitForSelectorState.Attached, Timeout = 10_000 });
+        Assert.Matches("^M[0-9.]+,[0-9.]+L", await line.GetAttributeAsync("d"));
+        Assert.True(await deploy.Locator("svg line.marker").CountAsync() >= 1);
+
+        await page.Locator("#lock-env").FillAsync("prod");
+        await page.Locator("#lock-reason").FillAsync("black friday <script>window.__pwned=5</script>");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Lock", Exact = true }).ClickAsync();
+        async Task<int> Locks() => (await run.Client.GetFromJsonAsync<JsonElement>("/api/locks")).GetArrayLength();
+        await Poll.UntilAsync(async () => await Locks() == 1, TimeSpan.FromSeconds(10), "the lock in /api/locks");
+        await page.Locator("#locks li[data-env='prod']").WaitForAsync();
+        await browser.ScreenshotAsync("deploys");
+        await page.Locator("#locks li[data-env='prod'] .unlock").ClickAsync();
+        await Poll.UntilAsync(async () => await Locks() == 0, TimeSpan.FromSeconds(10), "unlocked");
         Assert.Equal("undefined", await page.EvaluateAsync<string>("() => typeof window.__pwned"));
         browser.AssertNoErrors();
     }
