@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Playwright;
@@ -25,6 +28,7 @@ public class ConsoleTests(ITestOutputHelper output)
           statsd: {enabled: false, flushInterval: 1000}
           graphite: {enabled: false}
         storage: {dataDir: {{data}}}
+        logs: {enabled: true}
         logging: {level: warning}
         {{(tokens ? $$"""
         auth:
@@ -41,7 +45,7 @@ public class ConsoleTests(ITestOutputHelper output)
               checks:
                 - {name: shop-port, kind: tcp, port: {{closedPort}}}
                 - {name: hostile, kind: command, command: [{{Dummy}}, "1", {{JsonSerializer.Serialize(Hostile)}}]}
-                - {name: fine, kind: command, command: [{{Dummy}}, "0", "all good"]}
+                - {name: fine, kind: command, command: [{{Dummy}}, "0", "all good | conns=15;10;20;0;100"]}
         deploys:
           window: 4s
           baseline: 10s
@@ -236,6 +240,55 @@ public class ConsoleTests(ITestOutputHelper output)
         await browser.ScreenshotAsync("deploys");
         await page.Locator("#locks li[data-env='prod'] .unlock").ClickAsync();
         await Poll.UntilAsync(async () => await Locks() == 0, TimeSpan.FromSeconds(10), "unlocked");
+        Assert.Equal("undefined", await page.EvaluateAsync<string>("() => typeof window.__pwned"));
+        browser.AssertNoErrors();
+    }
+
+    [Fact]
+    public async Task Logs_page_finds_a_line_sent_over_udp_and_metrics_page_completes_and_draws_a_check_series()
+    {
+        await using var run = await StartAsync("console-logs");
+        var endpoint = IPEndPoint.Parse((await run.Client.GetFromJsonAsync<JsonElement>("/stats")).GetProperty("logs").GetProperty("udpEndpoint").GetString()!);
+        using (var udp = new UdpClient())
+        {
+            var line = JsonSerializer.Serialize(new Dictionary<string, string>
+            {
+                ["@t"] = DateTime.UtcNow.ToString("O"), ["@l"] = "Error", ["@m"] = "payment <script>window.__pwned=6</script> failed 'x' \"y\"",
+                ["service"] = "shop", ["host"] = "web1", ["order"] = "<img src=x onerror=\"window.__pwned=7\">",
+            });
+            await udp.SendAsync(Encoding.UTF8.GetBytes(line + "\n"), endpoint);
+        }
+        await Poll.UntilAsync(async () => (await run.Client.GetFromJsonAsync<JsonElement>("/api/logs?q=payment&from=-1h")).GetProperty("count").GetInt32() == 1,
+            TimeSpan.FromSeconds(15), "the UDP line in /api/logs");
+
+        await using var browser = await ConsoleBrowser.OpenAsync(run.BaseUrl);
+        var page = browser.Page;
+        await page.GotoAsync("/#/logs");
+        await page.GetByLabel("Text").FillAsync("payment");
+        await page.GetByLabel("Service").FillAsync("shop");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Search" }).ClickAsync();
+        var found = page.Locator("ul.logs li");
+        await found.First.WaitForAsync();
+        Assert.Equal(1, await found.CountAsync());
+        Assert.Contains("q=payment", page.Url);
+        Assert.Equal("payment <script>window.__pwned=6</script> failed 'x' \"y\"", await found.Locator(".message").InnerTextAsync());
+        await found.Locator("summary").ClickAsync();
+        Assert.Contains("<img src=x onerror=\"window.__pwned=7\">", await found.Locator("dl").InnerTextAsync());
+        await browser.ScreenshotAsync("logs");
+
+        // Metrics: the check's perfdata series, completed from /metrics/find and drawn.
+        await Poll.UntilAsync(async () => (await run.Client.GetStringAsync("/metrics/find?query=checks.web1.fine.*")).Contains("conns"),
+            TimeSpan.FromSeconds(20), "checks.web1.fine.conns stored");
+        await page.GotoAsync("/#/metrics");
+        var target = page.GetByLabel("Target");
+        await target.PressSequentiallyAsync("checks.web1.fi");
+        await page.Locator("#m-complete option[value='checks.web1.fine.']").WaitForAsync(new() { State = WaitForSelectorState.Attached });
+        await target.FillAsync("checks.web1.fine.conns");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Draw" }).ClickAsync();
+        await page.Locator(".metric-chart svg path.series").WaitForAsync(new() { State = WaitForSelectorState.Attached });
+        Assert.Contains("target=checks.web1.fine.conns", page.Url);
+        Assert.Contains("checks.web1.fine.conns", await page.Locator(".metric-chart ul.legend").InnerTextAsync());
+        await browser.ScreenshotAsync("metrics");
         Assert.Equal("undefined", await page.EvaluateAsync<string>("() => typeof window.__pwned"));
         browser.AssertNoErrors();
     }

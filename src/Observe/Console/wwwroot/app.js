@@ -4,6 +4,8 @@ import { problemsPage } from './problems.js';
 import { checksPage, checkPage } from './checks.js';
 import { alertsPage } from './alerts.js';
 import { deploysPage } from './deploys.js';
+import { logsPage } from './logs.js';
+import { metricsPage } from './metrics.js';
 
 const TOKEN_KEY = 'observe.token';
 export const session = { whoami: null, lostSince: null };
@@ -130,6 +132,8 @@ function route() {
   if (parts[0] === 'checks') { page = 'checks'; stopPage = checksPage(main, params); }
   else if (parts[0] === 'alerts' && feature('alerting')) { page = 'alerts'; stopPage = alertsPage(main); }
   else if (parts[0] === 'deploys' && feature('deploys')) { page = 'deploys'; stopPage = deploysPage(main, params); }
+  else if (parts[0] === 'logs' && feature('logs')) { page = 'logs'; stopPage = logsPage(main, params); }
+  else if (parts[0] === 'metrics') { page = 'metrics'; stopPage = metricsPage(main, params); }
   else if (parts[0] === 'check' && parts.length === 3) { page = 'checks'; stopPage = checkPage(main, parts[1], parts[2]); }
   else stopPage = problemsPage(main);
   for (const a of document.querySelectorAll('nav a')) {

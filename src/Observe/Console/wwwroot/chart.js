@@ -28,7 +28,7 @@ export function lineChart(series, markers = [], { width = 900, height = 260, tit
   const t0 = Math.min(...times), t1 = Math.max(...times, t0 + 1);
   let v0 = Math.min(0, ...points.map(p => p[0])), v1 = Math.max(...points.map(p => p[0]));
   if (v1 <= v0) v1 = v0 + 1;
-  const L = 56, R = 10, T = 10, B = 24, w = width - L - R, h = height - T - B;
+  const L = 56, R = 36, T = 10, B = 24, w = width - L - R, h = height - T - B;
   const x = t => L + (t - t0) / (t1 - t0) * w, y = v => T + h - (v - v0) / (v1 - v0) * h;
   const root = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': title || 'chart', class: 'chart-svg' });
   root.append(svg('rect', { x: L, y: T, width: w, height: h, fill: '#fff', stroke: '#ccc' }));
