@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Observe.Checks;
 using Observe.Host.Config;
 
 namespace Observe.Integration;
@@ -80,5 +81,50 @@ public class ConsoleServingTests
         // admin satisfies every scope, so the page shows every action
         Assert.Contains("alerts", (await As(AdminSecret)).GetProperty("scopes").EnumerateArray().Select(s => s.GetString()));
         Assert.False((await As("unknown-secret-0123456789")).GetProperty("authenticated").GetBoolean());
+    }
+
+    [Fact]
+    public async Task Status_json_is_public_and_tells_each_component_from_its_checks_without_internal_detail()
+    {
+        await using var app = await ObserveApp.StartAsync(c =>
+        {
+            c.Collector.Statsd.Enabled = false;
+            c.Auth.ReadRequiresToken = true;
+            c.Auth.Tokens.Add(new ApiTokenOptions { Name = "root", Token = AdminSecret, Scopes = ["admin"] });
+            c.Checks.Hosts.Add(new HostOptions
+            {
+                Name = "db-internal-7",
+                Checks = new[] { "front", "db", "search" }.Select(n => new CheckOptions { Name = n, Kind = "passive", MaxCheckAttempts = 1 }).ToList(),
+            });
+            c.Console.Status.Title = "Shop status";
+            c.Console.Status.Components.Add(new StatusComponentOptions { Name = "Shop", Description = "Browsing and checkout", Checks = ["db-internal-7/front", "db-internal-7/db"] });
+            c.Console.Status.Components.Add(new StatusComponentOptions { Name = "Search", Checks = ["db-internal-7/search"] });
+        });
+        using var anonymous = new HttpClient { BaseAddress = app.HttpBase };
+        using var admin = new HttpClient { BaseAddress = app.HttpBase };
+        admin.DefaultRequestHeaders.Authorization = new("Bearer", AdminSecret);
+        async Task Result(string check, int status) =>
+            Assert.True((await admin.PostAsJsonAsync($"/api/checks/db-internal-7/{check}/result", new { status, output = $"secret output 10.0.0.7 {check}" })).IsSuccessStatusCode);
+        async Task<JsonElement> Status() => await anonymous.GetFromJsonAsync<JsonElement>("/status.json");
+        string Of(JsonElement s, string name) => s.GetProperty("components").EnumerateArray().Single(c => c.GetProperty("name").GetString() == name).GetProperty("status").GetString()!;
+
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/status")).StatusCode);
+        await Result("front", 0); await Result("db", 1); await Result("search", 2);
+        var s = await Status();
+        Assert.Equal("Shop status", s.GetProperty("title").GetString());
+        Assert.Equal("degraded", Of(s, "Shop"));
+        Assert.Equal("outage", Of(s, "Search"));
+        Assert.Equal("outage", s.GetProperty("status").GetString());
+        var text = s.GetRawText();
+        Assert.DoesNotContain("db-internal-7", text);
+        Assert.DoesNotContain("secret output", text);
+        Assert.DoesNotContain("10.0.0.7", text);
+
+        Assert.True((await admin.PostAsJsonAsync("/api/checks/db-internal-7/search/downtime", new { comment = "reindex", duration = "1h" })).IsSuccessStatusCode);
+        s = await Status();
+        Assert.Equal("maintenance", Of(s, "Search"));
+        Assert.Equal("degraded", s.GetProperty("status").GetString());
+        await Result("db", 0);
+        Assert.Equal("operational", Of(await Status(), "Shop"));
     }
 }

@@ -30,6 +30,13 @@ public class ConsoleTests(ITestOutputHelper output)
         storage: {dataDir: {{data}}}
         logs: {enabled: true}
         logging: {level: warning}
+        console:
+          status:
+            title: Shop status
+            components:
+              - {name: Storefront, description: Browsing and checkout, checks: [web1/shop-port]}
+              - {name: Search, checks: [web1/hostile]}
+              - {name: Payments, checks: [web1/fine]}
         {{(tokens ? $$"""
         auth:
           readRequiresToken: true
@@ -125,7 +132,20 @@ public class ConsoleTests(ITestOutputHelper output)
         Assert.Equal("undefined", await browser.Page.EvaluateAsync<string>("() => typeof window.__pwned"));
         browser.AssertNoErrors();
 
+        // The public status page: no token, component statuses only, no plugin output or host names.
+        await browser.Page.GotoAsync("/status");
+        await browser.Page.Locator("li.component.st-outage").Filter(new() { HasText = "Storefront" }).WaitForAsync();
+        await browser.Page.Locator("li.component.st-degraded").Filter(new() { HasText = "Search" }).WaitForAsync();
+        Assert.Equal("Some systems are down", await browser.Page.Locator("#overall").InnerTextAsync());
+        var publicText = await browser.Page.Locator("body").InnerTextAsync();
+        Assert.DoesNotContain("web1", publicText);
+        Assert.DoesNotContain("Connection refused", publicText);
+        await browser.ScreenshotAsync("status");
+        browser.AssertNoErrors();
+
         // The server goes away: the page says so within a refresh or two (the failed requests are expected errors now).
+        await browser.Page.GotoAsync("/#/");
+        await row.WaitForAsync();
         Assert.True(await run.Observe.TerminateAsync(TimeSpan.FromSeconds(30)), "observe did not stop");
         await browser.Page.GetByRole(AriaRole.Alert).Filter(new() { HasText = "Lost the server" }).WaitForAsync(new() { Timeout = 10_000 });
     }

@@ -58,6 +58,7 @@ internal static class ConsoleEndpoints
         var assets = LoadAssets();
         app.MapGet("/", (HttpContext ctx) => Serve(ctx, assets, "index.html")).AllowAnonymous();
         app.MapGet("/console/{file}", (string file, HttpContext ctx) => Serve(ctx, assets, file)).AllowAnonymous();
+        app.MapStatusPage(config, (file, ctx) => Serve(ctx, assets, file));
         // What the page needs before its first data request: whether it must ask for a token, what the token may do,
         // and which stages are on (so it never requests an endpoint that is not mapped).
         app.MapGet("/api/whoami", (HttpContext ctx, ApiTokens tokens) =>
