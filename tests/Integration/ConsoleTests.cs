@@ -309,6 +309,10 @@ public class ConsoleTests(ITestOutputHelper output)
         Assert.Contains("target=checks.web1.fine.conns", page.Url);
         Assert.Contains("checks.web1.fine.conns", await page.Locator(".metric-chart ul.legend").InnerTextAsync());
         await browser.ScreenshotAsync("metrics");
+        // A check's page graphs its perfdata.
+        await page.GotoAsync("/#/check/web1/fine");
+        await page.Locator(".perf-chart svg path.series").First.WaitForAsync(new() { State = WaitForSelectorState.Attached });
+        Assert.Contains("checks.web1.fine.conns", await page.Locator(".perf-chart ul.legend").InnerTextAsync());
         Assert.Equal("undefined", await page.EvaluateAsync<string>("() => typeof window.__pwned"));
         browser.AssertNoErrors();
     }

@@ -74,6 +74,8 @@ internal static class ConsoleEndpoints
                 authEnabled = tokens.Enabled,
                 readRequiresToken = tokens.ReadRequiresToken,
                 scopes,
+                // where a check's perfdata series live (<prefix>.<host>.<check>.<label>), for the check page's graphs
+                checksMetricPrefix = config.Checks.MetricPrefix,
                 features = new
                 {
                     checks = config.Checks.Enabled,

@@ -1,5 +1,6 @@
 // Checks: the host × check grid with filters (kept in the URL), and one check's page with its actions.
 import { el, api, age, time, stateBadge, feature, every, can, whyCannot, note, session } from './app.js';
+import { lineChart } from './chart.js';
 
 const REFRESH_MS = 5000;
 
@@ -57,8 +58,9 @@ export function checkPage(main, host, check) {
   const status = el('section', { 'aria-labelledby': 'h-status' });
   const actions = el('section', { 'aria-labelledby': 'h-actions' });
   const events = el('section', { 'aria-labelledby': 'h-events' });
+  const perf = el('section', { 'aria-labelledby': 'h-perf', class: 'perf-chart' });
   const result = el('div', { 'aria-live': 'polite' });
-  main.replaceChildren(el('p', {}, el('a', { href: '#/checks' }, '← all checks')), el('h1', {}, `${host} / ${check}`), status, actions, result, events);
+  main.replaceChildren(el('p', {}, el('a', { href: '#/checks' }, '← all checks')), el('h1', {}, `${host} / ${check}`), status, actions, result, perf, events);
   let current = null;
 
   async function act(method, suffix, body, done) {
@@ -131,5 +133,16 @@ export function checkPage(main, host, check) {
     if (actionsChanged) drawActions();
     drawEvents(ev || []);
   }
-  return every(REFRESH_MS, refresh);
+  // The perfdata series the engine writes (<checksMetricPrefix>.<host>.<check>.<label>), last 6 hours.
+  async function drawPerf() {
+    const target = `${session.whoami?.checksMetricPrefix || 'checks'}.${host}.${check}.*`;
+    const head = el('h2', { id: 'h-perf' }, 'Performance data (6 h)');
+    try {
+      const series = await api('/render?' + new URLSearchParams({ target, from: '-6h', until: 'now', format: 'json' }));
+      perf.replaceChildren(head, series.length ? lineChart(series, [], { title: target, height: 200 }) : el('p', { class: 'hint' }, 'This check reports no performance data.'));
+    } catch (e) { perf.replaceChildren(head, el('p', { class: 'error' }, 'Could not read ' + target + ': ' + e.message)); }
+  }
+  const stopStatus = every(REFRESH_MS, refresh);
+  const stopPerf = every(30000, drawPerf);
+  return () => { stopStatus(); stopPerf(); };
 }
