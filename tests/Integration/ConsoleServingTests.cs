@@ -127,4 +127,30 @@ public class ConsoleServingTests
         await Result("db", 0);
         Assert.Equal("operational", Of(await Status(), "Shop"));
     }
+
+    [Fact]
+    public async Task Recheck_runs_an_active_check_now_and_refuses_a_passive_one()
+    {
+        await using var app = await ObserveApp.StartAsync(c =>
+        {
+            c.Collector.Statsd.Enabled = false;
+            c.Checks.Hosts.Add(new HostOptions
+            {
+                Name = "web1",
+                // An hour apart: without the re-check its first run could be up to an hour away (start times are spread).
+                Checks = [new CheckOptions { Name = "disk", Kind = "command", Command = ["/usr/lib/nagios/plugins/check_dummy", "1", "disk 91%"], CheckInterval = "1h" },
+                          new CheckOptions { Name = "backup", Kind = "passive" }],
+            });
+        });
+        using var http = new HttpClient { BaseAddress = app.HttpBase };
+        var before = await http.GetFromJsonAsync<JsonElement>("/api/checks/web1/disk");
+        var lastBefore = before.TryGetProperty("lastCheck", out var lb) ? lb.GetDateTimeOffset() : (DateTimeOffset?)null;
+        Assert.Equal(HttpStatusCode.Accepted, (await http.PostAsync("/api/checks/web1/disk/recheck", null)).StatusCode);
+        await Observe.TestSupport.Poll.UntilAsync(async () =>
+            (await http.GetFromJsonAsync<JsonElement>("/api/checks/web1/disk")).TryGetProperty("lastCheck", out var l) && l.GetDateTimeOffset() != lastBefore,
+            TimeSpan.FromSeconds(10), "the re-check ran");
+        Assert.Contains("disk 91%", (await http.GetFromJsonAsync<JsonElement>("/api/checks/web1/disk")).GetProperty("output").GetString());
+        Assert.Equal(HttpStatusCode.Conflict, (await http.PostAsync("/api/checks/web1/backup/recheck", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.PostAsync("/api/checks/web1/nope/recheck", null)).StatusCode);
+    }
 }

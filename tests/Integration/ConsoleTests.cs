@@ -172,6 +172,8 @@ public class ConsoleTests(ITestOutputHelper output)
         await page.GetByRole(AriaRole.Button, new() { Name = "Schedule downtime" }).ClickAsync();
         await Poll.UntilAsync(async () => (await Check(run.Client, "shop-port")).GetProperty("inDowntime").GetBoolean(), TimeSpan.FromSeconds(10), "downtime in /api/checks");
         await page.Locator(".cancel-downtime").WaitForAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Re-check now" }).ClickAsync();
+        await page.GetByText("Re-check requested.").WaitForAsync();
         await browser.ScreenshotAsync("check");
 
         // On Problems it is now under "In downtime", not unhandled.
