@@ -55,17 +55,24 @@ internal static class ConsoleBench
             var page = await browser.NewPageAsync(new() { BaseURL = http.BaseAddress!.ToString() });
             var bytes = new Dictionary<string, long>();
             var counts = new Dictionary<string, int>();
+            var decoded = new Dictionary<string, long>();
             page.Response += async (_, r) =>
             {
                 var path = new Uri(r.Url).AbsolutePath;
-                try { var len = (await r.BodyAsync()).Length; lock (bytes) { bytes[path] = bytes.GetValueOrDefault(path) + len; counts[path] = counts.GetValueOrDefault(path) + 1; } }
+                // On the wire (compressed when the server compresses) and decoded.
+                try
+                {
+                    var wire = (await r.Request.SizesAsync()).ResponseBodySize;
+                    var len = (await r.BodyAsync()).Length;
+                    lock (bytes) { bytes[path] = bytes.GetValueOrDefault(path) + wire; decoded[path] = decoded.GetValueOrDefault(path) + len; counts[path] = counts.GetValueOrDefault(path) + 1; }
+                }
                 catch (PlaywrightException) { }
             };
             var sw = Stopwatch.StartNew();
             await page.GotoAsync("/");
             await page.WaitForFunctionAsync($"() => document.querySelectorAll('table[data-group=unhandled] tbody tr').length === {failing}", null, new() { Timeout = 60_000 });
             Console.WriteLine($"first render of {failing} problems: {sw.ElapsedMilliseconds} ms from navigation");
-            lock (bytes) { bytes.Clear(); counts.Clear(); }
+            lock (bytes) { bytes.Clear(); counts.Clear(); decoded.Clear(); }
             await page.EvaluateAsync("""
                 () => { window.__updates = []; performance.clearResourceTimings(); performance.setResourceTimingBufferSize(100000);
                   new MutationObserver(() => window.__updates.push(performance.now()))
@@ -84,8 +91,8 @@ internal static class ConsoleBench
             Console.WriteLine($"refreshes in {seconds} s: {starts.Count}; refresh (request start → DOM updated) median {Pct(refresh, 0.5):0} ms, p95 {Pct(refresh, 0.95):0} ms, max {refresh.LastOrDefault():0} ms");
             lock (bytes)
                 foreach (var (path, b) in bytes.OrderBy(k => k.Key))
-                    Console.WriteLine($"  {path}: {counts[path] / (double)refreshes:0.##} requests per refresh, {b / counts[path] / 1024.0:0.0} KiB per response");
-            Console.WriteLine($"bytes per refresh: {bytes.Values.Sum() / (double)refreshes / 1024:0.0} KiB");
+                    Console.WriteLine($"  {path}: {counts[path] / (double)refreshes:0.##} requests per refresh, {b / counts[path] / 1024.0:0.0} KiB per response on the wire ({decoded[path] / counts[path] / 1024.0:0.0} KiB decoded)");
+            Console.WriteLine($"bytes per refresh on the wire: {bytes.Values.Sum() / (double)refreshes / 1024:0.0} KiB ({decoded.Values.Sum() / (double)refreshes / 1024:0.0} KiB decoded)");
             return 0;
         }
         finally

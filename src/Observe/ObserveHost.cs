@@ -80,6 +80,11 @@ internal static class ObserveHost
         // Room for the last flush (which may wait up to 20 s for its interval to end) within systemd's 30 s TimeoutStopSec.
         builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(28));
         builder.Services.AddObserveAuth(ApiTokenResolver.Resolve(config.Auth));
+        // JSON and text shrink ~10x: the console's 2 s refresh of 500 problems is 0.5 MB uncompressed (docs/benchmarks.md).
+        // Fastest level: the cost is per response on the request thread. Clients that send no Accept-Encoding are unaffected.
+        builder.Services.AddResponseCompression();
+        builder.Services.Configure<Microsoft.AspNetCore.ResponseCompression.GzipCompressionProviderOptions>(o => o.Level = System.IO.Compression.CompressionLevel.Fastest);
+        builder.Services.Configure<Microsoft.AspNetCore.ResponseCompression.BrotliCompressionProviderOptions>(o => o.Level = System.IO.Compression.CompressionLevel.Fastest);
 
         // Storage first: the embedded store is a sink and the reader behind the Graphite API.
         builder.Services.AddObserveStorage(config.Storage, embeddedSink: config.Sinks.Embedded.Enabled);
@@ -111,6 +116,7 @@ internal static class ObserveHost
         builder.Services.AddSingleton(sp => new ChecksConfigReload(configPath, sp.GetService<IChecksReloader>(), sp.GetService<ICheckStates>()));
 
         var app = builder.Build();
+        app.UseResponseCompression();
         app.Use(AnswerRequestLimits);
         app.UseAuthentication();
         app.UseAuthorization();

@@ -35,6 +35,11 @@ public class ConsoleServingTests
         Assert.DoesNotMatch("<script(?![^>]*\\bsrc=)", html);
         Assert.DoesNotContain("style=", html);
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/console/nope.js")).StatusCode);
+        // The page's refreshes go compressed when the browser asks (it always does); plain clients get plain bodies.
+        using var gz = new HttpRequestMessage(HttpMethod.Get, "/stats");
+        gz.Headers.AcceptEncoding.ParseAdd("gzip");
+        Assert.Equal("gzip", (await http.SendAsync(gz)).Content.Headers.ContentEncoding.Single());
+        Assert.Empty((await http.GetAsync("/stats")).Content.Headers.ContentEncoding);
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/console/..%2FObserve.csproj")).StatusCode);
     }
 
