@@ -13,6 +13,7 @@ using Observe.DeployMarkers;
 using Observe.Durability;
 using Observe.Host.Auth;
 using Observe.Host.Config;
+using Observe.Host.WebConsole;
 using Observe.Storage;
 using Prometheus;
 using Serilog;
@@ -118,6 +119,11 @@ internal static class ObserveHost
         // Room for the last flush (which may wait up to 20 s for its interval to end) within systemd's 30 s TimeoutStopSec.
         builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(28));
         builder.Services.AddObserveAuth(ApiTokenResolver.Resolve(config.Auth));
+        // JSON and text shrink ~10x: the console's 2 s refresh of 500 problems is 0.5 MB uncompressed (docs/benchmarks.md).
+        // Fastest level: the cost is per response on the request thread. Clients that send no Accept-Encoding are unaffected.
+        builder.Services.AddResponseCompression();
+        builder.Services.Configure<Microsoft.AspNetCore.ResponseCompression.GzipCompressionProviderOptions>(o => o.Level = System.IO.Compression.CompressionLevel.Fastest);
+        builder.Services.Configure<Microsoft.AspNetCore.ResponseCompression.BrotliCompressionProviderOptions>(o => o.Level = System.IO.Compression.CompressionLevel.Fastest);
 
         // Storage first: the embedded store is a sink and the reader behind the Graphite API.
         builder.Services.AddObserveStorage(config.Storage, embeddedSink: config.Sinks.Embedded.Enabled);
@@ -158,6 +164,10 @@ internal static class ObserveHost
             else hostLog.LogInformation("HTTP API listening on {Addresses}",
                 string.Join(", ", app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? []));
         });
+        // /render keeps its uncompressed, Content-Length answer (the hot path measured against graphite-web, docs/benchmarks.md);
+        // /metrics is prometheus-net's own. Everything else (the console's API calls and files) is compressed when asked.
+        app.UseWhen(ctx => !ctx.Request.Path.StartsWithSegments("/render") && !ctx.Request.Path.StartsWithSegments("/metrics"),
+            b => b.UseResponseCompression());
         app.Use(AnswerRequestLimits);
         app.UseAuthentication();
         app.UseAuthorization();
@@ -186,6 +196,7 @@ internal static class ObserveHost
         if (config.Checks.Enabled) app.MapChecksApi();
         if (config.Deploys.Enabled) app.MapDeploysApi();
         if (config.Alerting.Enabled) app.MapAlertingApi();
+        if (config.Console.Enabled) app.MapConsole(config);
         app.MapPost("/api/reload", async (HttpContext ctx, ChecksConfigReload reload) =>
         {
             var who = ctx.User.Identity is { IsAuthenticated: true, Name: { } n } ? n : "api";

@@ -27,6 +27,7 @@ public class ConfigTests
         Assert.Equal(2003, c.Collector.Graphite.Port);
         Assert.Equal(8080, c.Http.Port);
         Assert.Equal("./data", c.Storage.DataDir);
+        Assert.True(c.Console.Enabled);
     }
 
     [Fact]
@@ -67,6 +68,28 @@ public class ConfigTests
         var p = Assert.Single(problems);
         Assert.Equal("storage.schemas[0].retentions", p.KeyPath);
         Assert.Equal(4, p.Line);
+    }
+
+    [Fact]
+    public void Status_components_must_name_configured_checks()
+    {
+        var (c, problems) = LoadText("""
+            checks:
+              hosts:
+                - name: web1
+                  checks:
+                    - {name: http, kind: passive}
+            console:
+              status:
+                components:
+                  - {name: Shop, checks: [web1/http]}
+                  - {name: Search, checks: [web1/search]}
+                  - {name: "", checks: []}
+            """);
+        Assert.Equal(["console.status.components[1].checks[0]", "console.status.components[2].name", "console.status.components[2].checks"],
+            problems.Select(p => p.KeyPath));
+        Assert.Contains("'web1/search' is not a configured check", problems[0].Message);
+        Assert.Equal(["web1/http"], c.Console.Status.Components[0].Checks);
     }
 
     [Fact]

@@ -3,7 +3,7 @@
 # Idempotent; safe to run on a machine that already has them.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-apt_pkgs=(graphite-carbon graphite-web collectd-core netcat-openbsd curl monitoring-plugins-basic monitoring-plugins-standard ngircd python3-aiosmtpd postgresql-15 nginx nagios4-core)
+apt_pkgs=(graphite-carbon graphite-web collectd-core netcat-openbsd curl monitoring-plugins-basic monitoring-plugins-standard ngircd python3-aiosmtpd postgresql-15 nginx nagios4-core chromium)  # chromium: the console tests drive it through Playwright (no browser download)
 missing=()
 apt_pkgs+=(influxdb victoria-metrics)  # metric sink tests (tests/Integration/MetricSinkTests.cs, SinkOutageTests.cs)
 apt_pkgs+=(python3)  # the deploy end-to-end test's web shop (tests/Integration/DeployE2E/shop.py)

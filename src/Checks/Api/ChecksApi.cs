@@ -81,6 +81,14 @@ internal static class ChecksApi
             var d = await engine.ScheduleDowntimeAsync(e, start, end.Value, req.Fixed, duration, who, Clean(req.Comment ?? ""), ctx.RequestAborted);
             return Results.Json(new { id = d.Id, status = CheckEngine.Status(e) }, Json, statusCode: 201);
         }).RequireAuthorization("alerts");
+        g.MapPost("/{host}/{check}/recheck", async (string host, string check, HttpContext ctx, CheckEngine engine) =>
+        {
+            if (engine.Find(host, check) is not { } e) return NotFound(host, check);
+            if (e.IsPassive) return Results.Json(new { error = $"{host}/{check} is passive: it is not run, submit a result instead" }, Json, statusCode: 409);
+            return await engine.RecheckNowAsync(e, ctx.RequestAborted)
+                ? Results.Json(CheckEngine.Status(e), Json, statusCode: 202)
+                : Results.Json(new { error = $"{host}/{check} is not scheduled (yet)" }, Json, statusCode: 409);
+        }).RequireAuthorization("alerts");
         g.MapDelete("/{host}/{check}/downtime/{id:int}", async (string host, string check, int id, HttpContext ctx, CheckEngine engine) =>
         {
             if (engine.Find(host, check) is not { } e) return NotFound(host, check);

@@ -264,6 +264,20 @@ internal sealed partial class CheckEngine : IHostedService, ICheckStates, IServi
     /// <summary>A re-arm is never due at or before <paramref name="now"/>: a trigger in the past fires at once and, re-armed in the past again, loops.</summary>
     internal static DateTimeOffset NotBefore(DateTimeOffset next, DateTimeOffset now, TimeSpan interval) => next > now ? next : now + interval;
 
+    /// <summary>
+    /// Re-check now (Nagios' forced check): the check's own trigger is re-armed to fire now, so Quartz still runs one
+    /// execution per check at a time and, clustered, on a live node. False when the check is not scheduled (yet).
+    /// </summary>
+    internal async Task<bool> RecheckNowAsync(CheckEntry e, CancellationToken ct)
+    {
+        if (_scheduler is not { } scheduler) return false;
+        var now = _time.GetUtcNow();
+        var trigger = Trigger(e.Key, now, e.Machine.Policy.CheckInterval, Clustered ? PreferredNode.Auto : null);
+        if (await scheduler.RescheduleJob(trigger.Key, trigger, ct).ConfigureAwait(false) == null) return false;
+        lock (e.Gate) e.NextCheck = now;
+        return true;
+    }
+
     /// <summary>Stable fraction in [0,1) from the check's key (FNV-1a), so start times spread across the interval.</summary>
     internal static double Spread(string key)
     {

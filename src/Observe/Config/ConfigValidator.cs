@@ -17,6 +17,7 @@ internal static class ConfigValidator
         void Address(string key, string a) { if (!IPAddress.TryParse(a, out _)) Fail(key, $"'{a}' is not an IP address"); }
 
         Address("http.address", c.Http.Address); Port("http.port", c.Http.Port);
+        ValidateStatusPage(c, Fail);
         if (c.Http.MaxRequestBodyBytes is < 1024 or > int.MaxValue) Fail("http.maxRequestBodyBytes", "must be 1024 to 2147483647");
         if (c.Http.MaxConnections < 1) Fail("http.maxConnections", "must be at least 1");
         var s = c.Collector.Statsd;
@@ -108,5 +109,20 @@ internal static class ConfigValidator
         }
         if (c.Logging.Level.ToLowerInvariant() is not ("verbose" or "debug" or "information" or "warning" or "error" or "fatal"))
             Fail("logging.level", $"'{c.Logging.Level}' is not one of verbose, debug, information, warning, error, fatal");
+    }
+
+    /// <summary>Each status component names checks that exist, as host/check (a typo would show "operational" forever).</summary>
+    private static void ValidateStatusPage(ObserveConfig c, Action<string, string> fail)
+    {
+        var known = c.Checks.Hosts.SelectMany(h => h.Checks.Select(k => h.Name + "/" + k.Name)).ToHashSet(StringComparer.Ordinal);
+        for (var i = 0; i < c.Console.Status.Components.Count; i++)
+        {
+            var comp = c.Console.Status.Components[i];
+            var key = $"console.status.components[{i}]";
+            if (string.IsNullOrWhiteSpace(comp.Name)) fail(key + ".name", "a component needs a name");
+            if (comp.Checks.Count == 0) fail(key + ".checks", "a component needs at least one check (host/check)");
+            for (var j = 0; j < comp.Checks.Count; j++)
+                if (!known.Contains(comp.Checks[j])) fail($"{key}.checks[{j}]", $"'{comp.Checks[j]}' is not a configured check (host/check)");
+        }
     }
 }

@@ -18,6 +18,30 @@ public sealed class ObserveConfig
     public Observe.Alerting.AlertingOptions Alerting { get; set; } = new();
     public LoggingOptions Logging { get; set; } = new();
     public AuthOptions Auth { get; set; } = new();
+    /// <summary>The operator console at <c>/</c> on the HTTP port.</summary>
+    public ConsoleOptions Console { get; set; } = new();
+}
+
+public sealed class ConsoleOptions
+{
+    public bool Enabled { get; set; } = true;
+    /// <summary>The public status page at <c>/status</c> (no auth, no internal detail).</summary>
+    public StatusPageOptions Status { get; set; } = new();
+}
+
+public sealed class StatusPageOptions
+{
+    public string Title { get; set; } = "Service status";
+    /// <summary>What customers see; each is a set of checks. None: /status says nothing is configured.</summary>
+    public List<StatusComponentOptions> Components { get; set; } = [];
+}
+
+public sealed class StatusComponentOptions
+{
+    public string Name { get; set; } = "";
+    public string? Description { get; set; }
+    /// <summary>The checks behind it, as <c>host/check</c>.</summary>
+    public List<string> Checks { get; set; } = [];
 }
 
 public sealed class HttpOptions
