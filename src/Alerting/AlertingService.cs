@@ -14,6 +14,7 @@ internal sealed class AlertingService : IHostedService, IAsyncDisposable
     public NotificationDelivery Delivery { get; }
     public IrcClient? Irc { get; }
     private readonly TimeProvider _time;
+    private readonly ILogger _log;
     private readonly HttpClient _http = new() { Timeout = Timeout.InfiniteTimeSpan };
     private CancellationTokenSource? _cts;
     private Task? _ticker;
@@ -21,6 +22,7 @@ internal sealed class AlertingService : IHostedService, IAsyncDisposable
     public AlertingService(AlertingOptions options, TimeProvider time, ILoggerFactory logs, string? stateDir = null)
     {
         _time = time;
+        _log = logs.CreateLogger("Observe.Alerting");
         var history = new AlertHistory(options.HistoryLimit);
         var ircChannels = options.Receivers.Where(r => r.Irc != null).Select(r => r.Irc!.Channel).ToList();
         if (ircChannels.Count > 0 && !string.IsNullOrWhiteSpace(options.Irc.Server))
@@ -44,6 +46,7 @@ internal sealed class AlertingService : IHostedService, IAsyncDisposable
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        NotifierDependencies.LoadAll(_log);
         Irc?.Start();
         _cts = new CancellationTokenSource();
         _ticker = Task.Run(async () =>

@@ -23,6 +23,9 @@ public static class CollectorHosting
         return services;
     }
 
+    /// <summary>Whether <paramref name="source"/> is a valid <c>collector.statsd.events.sources</c> item (an IP address or a CIDR network).</summary>
+    public static bool IsEventSource(string source) => Statsd.StatsdEventPolicy.TryParseSource(source, out _);
+
     /// <summary>Exports the collector's counters on the Prometheus registry (read at scrape time, nothing on the hot path).</summary>
     public static void ExportCollectorMetrics(this IServiceProvider services, CollectorRegistry? registry = null)
     {
@@ -35,12 +38,14 @@ public static class CollectorHosting
         var dropped = f.CreateGauge("observe_statsd_keys_dropped_total", "StatsD samples dropped by the active-key limit");
         var kernel = f.CreateGauge("observe_statsd_kernel_udp_drops", "Datagrams the kernel dropped on the StatsD port (/proc/net/udp)");
         var active = f.CreateGauge("observe_statsd_active_keys", "Active StatsD keys");
+        var refused = f.CreateGauge("observe_statsd_events_refused_total", "DogStatsD events and service checks refused (collector.statsd.events: listener not opted in, or sender not in sources)");
         var gLines = f.CreateGauge("observe_graphite_lines_received_total", "Graphite plaintext lines received");
         var gBad = f.CreateGauge("observe_graphite_bad_lines_total", "Graphite plaintext lines rejected");
         var tagDrops = f.CreateGauge("observe_tag_limit_drops_total", "Metrics dropped for too many or too long tags", "protocol");
         var flushDur = f.CreateGauge("observe_flush_duration_seconds", "Duration of the last flush");
         var flushes = f.CreateGauge("observe_flushes_total", "Flushes since start");
         var sinks = new SinkStatsGauges(f, "sink", "points", "Points written per sink", "sink");
+        var tcp = new Listeners.TcpListenerGauges(f);
         registry.AddBeforeCollectCallback(() =>
         {
             var s = snapshot();
@@ -50,6 +55,7 @@ public static class CollectorHosting
             dropped.Set(s.Statsd.KeysDroppedByLimit);
             kernel.Set(s.Statsd.KernelUdpDrops);
             active.Set(s.Statsd.ActiveKeys);
+            refused.Set(s.Statsd.EventsRefused);
             gLines.Set(s.Graphite.LinesReceived);
             gBad.Set(s.Graphite.BadLines);
             tagDrops.WithLabels("statsd").Set(s.Statsd.TagLimitDrops);
@@ -57,6 +63,7 @@ public static class CollectorHosting
             flushDur.Set(s.Flush.LastDurationSeconds);
             flushes.Set(s.Flush.Count);
             sinks.Set(s.Sinks);
+            tcp.Set(s.TcpListeners ?? []);
         });
     }
 }

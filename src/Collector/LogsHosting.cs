@@ -42,6 +42,7 @@ public static class LogsHosting
         var rejected = f.CreateGauge("observe_logs_rejected_total", "Log inputs rejected, per reason", "reason");
         var pending = f.CreateGauge("observe_gelf_pending_messages", "Chunked GELF messages waiting for their other chunks");
         var sinks = new SinkStatsGauges(f, "log_sink", "events", "Log events written per log sink", "log sink");
+        var tcp = new Listeners.TcpListenerGauges(f);
         registry.AddBeforeCollectCallback(() =>
         {
             var s = snapshot();
@@ -49,6 +50,7 @@ public static class LogsHosting
             foreach (var (reason, n) in s.Rejected) rejected.WithLabels(reason).Set(n);
             pending.Set(s.PendingGelfMessages);
             sinks.Set(s.Sinks);
+            if (s.GelfTcp is { } gelf) tcp.Set([gelf]);
         });
     }
 }

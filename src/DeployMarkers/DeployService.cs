@@ -127,6 +127,8 @@ internal sealed partial class DeployService : IDisposable
         if (who == null) return Reject("by", "required (who is deploying)");
         if (who.Length > 100) return Reject("by", "at most 100 characters");
         if (r.Description is { Length: > 2000 }) return Reject("description", "at most 2000 characters");
+        // It is stored, shown and handed to rollback commands: only what a deploy id can be.
+        if (r.RollbackOf != null && !IdPattern().IsMatch(r.RollbackOf)) return Reject("rollbackOf", "must be a deploy id: 1–128 letters, digits, '.', '_', ':', '-'");
         return null;
     }
 
@@ -499,10 +501,11 @@ internal sealed partial class DeployService : IDisposable
     /// <summary>Free text reaches IRC and mail: no CR/LF/NUL or other control characters.</summary>
     internal static string Clean(string s) => new string(s.Where(c => !char.IsControl(c)).ToArray()).Trim();
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")]
+    // \z, not $: '$' also matches before a final newline, which would let "v1\n" through.
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\\z")]
     private static partial Regex IdPattern();
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._+:/@-]{0,127}$")]
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._+:/@-]{0,127}\\z")]
     private static partial Regex VersionPattern();
 
     /// <summary>Closes <c>deploys.db</c> (the host disposes the service at shutdown).</summary>

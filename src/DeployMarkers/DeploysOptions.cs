@@ -133,9 +133,9 @@ public static partial class DeploysConfig
     }
 
     /// <summary>Service and environment names become Graphite path nodes and tags: no dots, spaces or control characters.</summary>
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\\z")]
     internal static partial Regex Name();
 
-    [GeneratedRegex(@"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")]
+    [GeneratedRegex(@"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\z")]
     private static partial Regex MetricNode();
 }

@@ -32,6 +32,8 @@ internal static class ObserveHost
         Log.Logger = new LoggerConfiguration()
             .MinimumLevel.Is(Enum.Parse<LogEventLevel>(config.Logging.Level, ignoreCase: true))
             .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
+            // Kestrel warns once per connection it rejects over http.maxConnections: HttpConnectionRejections counts them instead.
+            .MinimumLevel.Override("Microsoft.AspNetCore.Server.Kestrel.Connections", LogEventLevel.Error)
             .WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss.fff} {Level:u3} {Message:lj}{NewLine}{Exception}")
             .CreateLogger();
         try
@@ -66,7 +68,13 @@ internal static class ObserveHost
         builder.Host.UseSerilog();
         builder.WebHost.UseUrls($"http://{config.Http.Address}:{config.Http.Port}");
         // One bound for every endpoint's body; reading more throws BadHttpRequestException (413), answered below.
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = config.Http.MaxRequestBodyBytes);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = config.Http.MaxRequestBodyBytes;
+            // Idle clients must not use up the descriptors the rest needs (issue 15 #4); half of the listeners' reserve.
+            k.Limits.MaxConcurrentConnections = config.Http.MaxConnections;
+        });
+        builder.Services.AddSingleton<HttpConnectionRejections>();
         builder.Services.Configure<Microsoft.AspNetCore.Http.Features.FormOptions>(o =>
         {
             o.MultipartBodyLengthLimit = config.Http.MaxRequestBodyBytes;
@@ -110,6 +118,7 @@ internal static class ObserveHost
         builder.Services.AddSingleton(sp => new ChecksConfigReload(configPath, sp.GetService<IChecksReloader>(), sp.GetService<ICheckStates>()));
 
         var app = builder.Build();
+        app.Services.GetRequiredService<HttpConnectionRejections>();
         app.Use(AnswerRequestLimits);
         app.UseAuthentication();
         app.UseAuthorization();

@@ -47,10 +47,19 @@ internal sealed class SelfMetrics(
             Rate("statsd.udp_kernel_drops", c.Statsd.KernelUdpDrops);
             Rate("statsd.keys_dropped", c.Statsd.KeysDroppedByLimit);
             Rate("statsd.tag_limit_drops", c.Statsd.TagLimitDrops);
+            Rate("statsd.events_refused", c.Statsd.EventsRefused);
             Gauge("statsd.active_keys", c.Statsd.ActiveKeys);
             Rate("graphite.lines_received", c.Graphite.LinesReceived);
             Rate("graphite.bad_lines", c.Graphite.BadLines);
             Rate("graphite.tag_limit_drops", c.Graphite.TagLimitDrops);
+            foreach (var l in c.TcpListeners ?? [])
+            {
+                var n = "tcp." + Node(l.Name);
+                Gauge(n + ".open", l.Open);
+                Rate(n + ".refused", l.Refused);
+                Rate(n + ".idle_closed", l.IdleClosed);
+                Rate(n + ".accept_errors", l.AcceptErrors);
+            }
             // The flush in progress is not measured yet: these are the previous flush's.
             Gauge("flush.duration_seconds", c.Flush.LastDurationSeconds);
             Gauge("flush.points", c.Flush.LastPoints);

@@ -131,4 +131,34 @@ public class NotifierTests
         Assert.Equal(1, d.UnknownReceiver);
         Assert.Contains(history.Query(null, "notify_failed", 10), e => e.Receiver == "b" && e.Text.Contains("400"));
     }
+
+    private sealed class LevelRecorder : Microsoft.Extensions.Logging.ILogger
+    {
+        public readonly System.Collections.Concurrent.ConcurrentQueue<(Microsoft.Extensions.Logging.LogLevel Level, string Text)> Lines = new();
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            Lines.Enqueue((logLevel, formatter(state, exception)));
+    }
+
+    /// <summary>Issue 15 finding 4: a failing notification was logged at INF until the last retry; now every failed attempt is a
+    /// warning and counted.</summary>
+    [Fact]
+    public async Task A_failed_delivery_attempt_is_a_warning_and_counted()
+    {
+        var clock = new ManualTimeProvider();
+        var flaky = new FlakyNotifier(1);
+        var log = new LevelRecorder();
+        var attempts = Prometheus.Metrics.CreateCounter("observe_alerting_notification_attempts_failed_total", "", "receiver", "integration").WithLabels("warn-test", "flaky");
+        var before = attempts.Value;
+        await using var d = new NotificationDelivery(new Dictionary<string, IReadOnlyList<INotifier>> { ["warn-test"] = [flaky] },
+            new DeliveryOptions { InitialBackoff = "1s", MaxBackoff = "10s", MaxAttempts = 5 }, new AlertHistory(100), clock, log);
+        d.Enqueue(One("x") with { Receiver = "warn-test" });
+        await Poll.UntilAsync(() => log.Lines.Any(), TimeSpan.FromSeconds(10), "the first failure logged");
+        var (level, text) = log.Lines.First();
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, level);
+        Assert.Contains("failed (attempt 1)", text);
+        Assert.Equal(before + 1, attempts.Value);
+        await Poll.UntilAsync(() => { clock.Advance(TimeSpan.FromMilliseconds(100)); return d.Stats().Single().Sent == 1; }, TimeSpan.FromSeconds(10), "sent on the retry");
+    }
 }

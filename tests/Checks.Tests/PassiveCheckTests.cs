@@ -41,6 +41,54 @@ public class PassiveCheckTests
     }
 }
 
+public class PassiveFreshnessScheduleTests
+{
+    /// <summary>Issue 15 finding 3: a stale passive check re-armed itself at its old NextCheck (in the past) and ran in a tight loop.</summary>
+    [Fact]
+    public async Task A_stale_passive_checks_next_run_is_always_in_the_future()
+    {
+        var options = new ChecksOptions
+        {
+            Defaults = new CheckDefaults { CheckInterval = "10s", RetryInterval = "10s", MaxCheckAttempts = 3 },
+            Hosts = [new HostOptions { Name = "batch1", Checks = [new CheckOptions { Name = "backup", Kind = "passive" }] }],
+        };
+        var clock = new ManualTimeProvider();
+        var engine = new CheckEngine(options, null, [], clock, NullLoggerFactory.Instance);
+        var e = engine.Find("batch1", "backup")!;
+        for (var i = 0; i < 6; i++)
+        {
+            var now = clock.GetUtcNow();
+            var next = await engine.RunAsync(e, now, default);
+            Assert.True(next > now, $"run {i}: next check {next:O} is not after now {now:O}");
+            Assert.Equal(next, engine.Get("batch1", "backup")!.NextCheck);
+            clock.Advance(next - now);
+        }
+        Assert.Equal(CheckState.Unknown, engine.Get("batch1", "backup")!.State); // it did go stale on the way
+    }
+
+    /// <summary>The same through Quartz on the real clock: runs of a stale check come one interval apart, not thousands a second.</summary>
+    [Fact]
+    public async Task A_stale_passive_check_runs_once_per_interval()
+    {
+        var options = new ChecksOptions
+        {
+            Defaults = new CheckDefaults { CheckInterval = "100ms", RetryInterval = "100ms", MaxCheckAttempts = 2 },
+            Hosts = [new HostOptions { Name = "batch1", Checks = [new CheckOptions { Name = "backup", Kind = "passive" }] }],
+        };
+        var engine = new CheckEngine(options, null, [], TimeProvider.System, NullLoggerFactory.Instance);
+        await engine.StartAsync(default);
+        try
+        {
+            await Poll.UntilAsync(() => engine.Get("batch1", "backup")!.State == CheckState.Unknown, TimeSpan.FromSeconds(10), "the check to go stale");
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            var from = engine.Runs;
+            await Poll.UntilAsync(() => engine.Runs >= from + 8, TimeSpan.FromSeconds(10), "8 more freshness runs");
+            Assert.True(started.Elapsed >= TimeSpan.FromMilliseconds(600), $"8 runs of a 100 ms check took {started.Elapsed.TotalMilliseconds:0} ms ({engine.Runs - from} runs)");
+        }
+        finally { await engine.StopAsync(default); }
+    }
+}
+
 public class ServiceCheckTests
 {
     [Fact]

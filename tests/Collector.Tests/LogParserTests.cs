@@ -142,4 +142,24 @@ public class LogParserTests
         Assert.Equal(reason, r.ToString());
         Assert.False(string.IsNullOrWhiteSpace(error));
     }
+
+    /// <summary>Issue 15 finding 8: invalid UTF-8 anywhere (a value, a field name, a field value) is a counted rejection, never an exception.</summary>
+    [Theory]
+    [InlineData("{\"message\":\"bad \xff\"}", 16)]
+    [InlineData("{\"message\":\"ok\",\"f\xc3\":\"v\"}", 18)]
+    [InlineData("{\"message\":\"ok\",\"f\":\"\xed\xa0\x80\"}", 21)] // an encoded surrogate
+    public void InvalidUtf8IsRejectedNamingTheByte(string latin1, int offset)
+    {
+        var bytes = Encoding.Latin1.GetBytes(latin1);
+        Assert.False(LogJsonParser.TryParse(bytes, Received, out _, out var reason, out var error));
+        Assert.Equal((LogRejectReason.InvalidUtf8, $"invalid UTF-8 at byte {offset}"), (reason, error));
+    }
+
+    [Fact]
+    public void AnEscapedLoneSurrogateIsInvalidJsonNotAnException()
+    {
+        var (reason, error) = Reject("{\"message\":\"x\",\"f\":\"\\ud800\"}");
+        Assert.Equal(LogRejectReason.InvalidJson, reason);
+        Assert.StartsWith("invalid JSON", error);
+    }
 }

@@ -143,6 +143,27 @@ public class MarkerTests
         Assert.Empty(h.Alerts.Events);
     }
 
+    /// <summary>Issue 15 finding 12: rollbackOf was stored as given (CR/LF and all); a trailing newline also slipped past '$'.</summary>
+    [Theory]
+    [InlineData("rollbackOf", "20261207-abc\r\nPRIVMSG #ops :owned")]
+    [InlineData("rollbackOf", "20261207-abc\n")]
+    [InlineData("rollbackOf", "")]
+    [InlineData("rollbackOf", "x x")]
+    [InlineData("rollbackOf", "a{129}")]
+    [InlineData("version", "v1\n")]
+    [InlineData("id", "ci-4711\n")]
+    public async Task A_rollbackOf_id_or_version_that_is_not_one_line_of_its_characters_is_refused(string field, string value)
+    {
+        if (value == "a{129}") value = new string('a', 129);
+        using var h = new Harness(Options());
+        var r = await h.Service.MarkAsync(new MarkerRequest(Service: "mobile-api", Env: "staging", Version: field == "version" ? value : "v1",
+            Id: field == "id" ? value : null, RollbackOf: field == "rollbackOf" ? value : null), "matt", default);
+        Assert.Equal((400, field), (r.Status, r.Field));
+        Assert.Empty(h.Service.List(null, null, 10));
+        var ok = await h.Service.MarkAsync(new MarkerRequest(Service: "mobile-api", Env: "staging", Version: "v1", RollbackOf: "20261207031500-1a2b3c4d"), "matt", default);
+        Assert.Equal("20261207031500-1a2b3c4d", ok.Deploy!.RollbackOf);
+    }
+
     [Fact]
     public async Task Rollback_gets_the_last_good_version_and_its_own_markers_are_never_rolled_back()
     {

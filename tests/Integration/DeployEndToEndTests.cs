@@ -82,6 +82,7 @@ public class DeployEndToEndTests(ITestOutputHelper output)
             """);
         var (config, problems) = ConfigBinder.Load(configPath, new System.Collections.Hashtable());
         Assert.Empty(problems);
+        config.Logs.Udp.Port = config.Logs.Gelf.Port = 0; // the defaults (5140, 12201) are taken by any other Observe running: a start-up error since issue 15 #12
         await using var observe = ObserveHost.Build(config, []);
         await observe.StartAsync();
         using var api = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}") };

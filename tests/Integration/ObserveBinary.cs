@@ -20,13 +20,17 @@ internal static class ObserveBinary
     /// The log listeners get free ports (their defaults, 5140 and 12201, would collide between tests running at once)
     /// unless <paramref name="env"/> sets <c>OBSERVE__Logs__…</c> itself.
     /// </summary>
-    public static PeerProcess Run(string configPath, string workDir, string logPath, IDictionary<string, string>? env = null)
+    /// <param name="openFiles">when set, the process runs under <c>prlimit --nofile=N:N</c> (a small descriptor limit to exhaust).</param>
+    public static PeerProcess Run(string configPath, string workDir, string logPath, IDictionary<string, string>? env = null, int? openFiles = null)
     {
         var merged = env != null && env.Keys.Any(k => k.StartsWith("OBSERVE__Logs__", StringComparison.OrdinalIgnoreCase))
             ? new Dictionary<string, string>()
             : new Dictionary<string, string> { ["OBSERVE__Logs__Udp__Port"] = "0", ["OBSERVE__Logs__Gelf__Port"] = "0" };
         if (env != null) foreach (var (k, v) in env) merged[k] = v;
-        return PeerProcess.Start("dotnet", [Dll(), "run", "--config", configPath], workDir, logPath, merged);
+        string[] run = ["dotnet", Dll(), "run", "--config", configPath];
+        return openFiles is { } n
+            ? PeerProcess.Start("prlimit", [$"--nofile={n}:{n}", .. run], workDir, logPath, merged)
+            : PeerProcess.Start(run[0], run[1..], workDir, logPath, merged);
     }
 
     /// <summary>The non-null points of <paramref name="target"/> from <paramref name="from"/> until now, by timestamp, read through /render.</summary>

@@ -62,6 +62,7 @@ public class ReloadTests
         await File.WriteAllTextAsync(path, Yaml(http, Path.Combine(dir, "data"), "", tokens: true));
         var (config, problems) = ConfigBinder.Load(path);
         Assert.Empty(problems);
+        config.Logs.Udp.Port = config.Logs.Gelf.Port = 0; // the defaults (5140, 12201) are taken by any other Observe running: a start-up error since issue 15 #12
         await using var app = ObserveHost.Build(config, [], path);
         await app.StartAsync();
         try

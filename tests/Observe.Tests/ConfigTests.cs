@@ -186,6 +186,39 @@ public class ConfigTests
         Directory.Delete(dir, true);
     }
 
+    /// <summary>Issue 15 finding 12: redaction matched substrings, so a secret "short" garbled "too short" and gave itself away;
+    /// two tokens with one secret (different scopes) passed.</summary>
+    [Fact]
+    public void Secrets_are_redacted_as_whole_tokens_and_two_tokens_may_not_share_a_secret()
+    {
+        var dir = Directory.CreateTempSubdirectory("observe-secrets").FullName;
+        File.WriteAllText(Path.Combine(dir, "level"), "short");
+        var (_, problems) = LoadText($$"""
+            logging:
+              levelFile: {{dir}}/level
+            auth:
+              tokens:
+                - {name: tiny, token: short, scopes: [read]}
+                - {name: reader, token: one-secret-for-two-0123, scopes: [read]}
+                - {name: writer, token: one-secret-for-two-0123, scopes: [admin]}
+            """);
+        var text = string.Join("\n", problems);
+        Assert.Contains("auth.tokens[0].token: too short: use at least 16 characters", text);
+        Assert.Contains("logging.level: '(secret)' is not one of", text);
+        Assert.DoesNotContain("too (secret)", text);
+        Assert.Contains("auth.tokens[2].token: the same secret as auth.tokens[1]; every token needs its own", text);
+        Assert.DoesNotContain("one-secret-for-two-0123", text);
+        Directory.Delete(dir, true);
+    }
+
+    [Fact]
+    public void Redaction_replaces_a_secret_standing_as_a_value_but_not_inside_a_word()
+    {
+        var problems = ConfigBinder.Redact([new("f", 1, 1, "k", "'hunter2' and key=hunter2; and (hunter2) but not hunter22 or xhunter2, nor short in shorter")],
+            ["hunter2", "short"]);
+        Assert.Equal("'(secret)' and key=(secret); and ((secret)) but not hunter22 or xhunter2, nor (secret) in shorter", Assert.Single(problems).Message);
+    }
+
     [Fact]
     public void A_secret_is_never_quoted_in_a_problem_even_when_a_validator_echoes_the_value()
     {

@@ -21,6 +21,7 @@ internal sealed class NotificationDelivery : INotificationQueue, IAsyncDisposabl
 {
     private static readonly Counter Sent = Metrics.CreateCounter("observe_alerting_notifications_sent_total", "Notifications delivered, per receiver and integration.", "receiver", "integration");
     private static readonly Counter Failed = Metrics.CreateCounter("observe_alerting_notifications_failed_total", "Notifications given up after every retry (or dropped from a full queue), per receiver and integration.", "receiver", "integration");
+    private static readonly Counter AttemptsFailed = Metrics.CreateCounter("observe_alerting_notification_attempts_failed_total", "Delivery attempts that failed (each retry counts), per receiver and integration.", "receiver", "integration");
     private static readonly Gauge Queued = Metrics.CreateGauge("observe_alerting_queue_depth", "Notifications waiting for delivery, per receiver and integration.", "receiver", "integration");
 
     private readonly Dictionary<string, List<IntegrationQueue>> _receivers = new(StringComparer.Ordinal);
@@ -136,6 +137,7 @@ internal sealed class NotificationDelivery : INotificationQueue, IAsyncDisposabl
                         catch (OperationCanceledException) when (ct.IsCancellationRequested) { throw; }
                         catch (PermanentNotifyException e) { error = e.Message; permanent = true; }
                         catch (Exception e) { error = e.Message; }
+                        AttemptsFailed.WithLabels(_receiver, Notifier.Kind).Inc();
                         if (permanent || attempt >= o.MaxAttempts)
                         {
                             Interlocked.Increment(ref FailedCount);
@@ -144,7 +146,8 @@ internal sealed class NotificationDelivery : INotificationQueue, IAsyncDisposabl
                             _owner._history.Add(new(_owner._time.GetUtcNow(), "notify_failed", n.Alerts.Count == 1 ? n.Alerts[0].Key : null, _receiver, null, $"{Notifier.Kind}: {error}"));
                             break;
                         }
-                        _owner._log.LogInformation("notification to {Receiver} via {Kind} failed (attempt {Attempt}), retrying in {Delay}: {Error}", _receiver, Notifier.Kind, attempt, delay, error);
+                        // A warning from the first failure on: an alert that is not getting through is an operator's problem now (the backoff bounds the rate).
+                        _owner._log.LogWarning("notification to {Receiver} via {Kind} failed (attempt {Attempt}), retrying in {Delay}: {Error}", _receiver, Notifier.Kind, attempt, delay, error);
                         await Task.Delay(delay, _owner._time, ct).ConfigureAwait(false);
                         delay = TimeSpan.FromTicks(Math.Min(max.Ticks, delay.Ticks * 2));
                     }

@@ -246,6 +246,10 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
     }
 
     internal bool Clustered => _options.Cluster.Enabled;
+    internal DateTimeOffset Now => _time.GetUtcNow();
+
+    /// <summary>A re-arm is never due at or before <paramref name="now"/>: a trigger in the past fires at once and, re-armed in the past again, loops.</summary>
+    internal static DateTimeOffset NotBefore(DateTimeOffset next, DateTimeOffset now, TimeSpan interval) => next > now ? next : now + interval;
 
     /// <summary>Stable fraction in [0,1) from the check's key (FNV-1a), so start times spread across the interval.</summary>
     internal static double Spread(string key)
@@ -310,7 +314,7 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
             _log.LogWarning(ex, "check {Key} failed", e.Key);
             result = CheckResult.Unknown($"(check failed: {ex.GetType().Name}: {ex.Message})", _time.GetUtcNow() - started);
         }
-        return await ApplyAsync(e, result, started, scheduledFor, ct).ConfigureAwait(false);
+        return await ApplyAsync(e, result, started, scheduledFor, scheduled: true, ct).ConfigureAwait(false);
     }
 
     public bool OnServiceCheck(StatsdServiceCheck sc)
@@ -343,10 +347,10 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
         var parsed = Plugins.PluginOutput.Parse(output);
         var now = _time.GetUtcNow();
         lock (e.Gate) e.LastPassive = now;
-        await ApplyAsync(e, new CheckResult(state, parsed.Text, parsed.LongOutput, parsed.PerfData, TimeSpan.Zero), now, null, ct).ConfigureAwait(false);
+        await ApplyAsync(e, new CheckResult(state, parsed.Text, parsed.LongOutput, parsed.PerfData, TimeSpan.Zero), now, null, scheduled: false, ct).ConfigureAwait(false);
     }
 
-    private async Task<DateTimeOffset> ApplyAsync(CheckEntry e, CheckResult result, DateTimeOffset started, DateTimeOffset? scheduledFor, CancellationToken ct)
+    private async Task<DateTimeOffset> ApplyAsync(CheckEntry e, CheckResult result, DateTimeOffset started, DateTimeOffset? scheduledFor, bool scheduled, CancellationToken ct)
     {
         var now = _time.GetUtcNow();
         var latency = scheduledFor is { } s ? Math.Max(0, (started - s).TotalSeconds) : 0;
@@ -361,8 +365,10 @@ internal sealed class CheckEngine : IHostedService, ICheckStates, IServiceCheckR
             e.Last = result;
             e.LastLatency = latency;
             events = e.Machine.Process(result.State, now, host);
-            next = e.IsPassive ? (e.NextCheck ?? now + e.Machine.Policy.CheckInterval) : now + e.Machine.NextInterval;
-            if (!e.IsPassive) e.NextCheck = next;
+            // A submitted passive result leaves the freshness schedule alone; a scheduled run (active, or a freshness
+            // check that found the result stale) always counts its next run from now, never from a NextCheck in the past.
+            if (!scheduled) next = e.NextCheck ?? now + e.Machine.Policy.CheckInterval;
+            else e.NextCheck = next = now + e.Machine.NextInterval;
             flapping = e.Machine.IsFlapping;
             percentStateChange = e.Machine.PercentStateChange;
         }
@@ -517,7 +523,8 @@ internal sealed class CheckJob : IJob
         DateTimeOffset next;
         try { next = await engine.RunAsync(entry, context.ScheduledFireTimeUtc, cancellationToken).ConfigureAwait(false); }
         catch (OperationCanceledException) { return; }
-        catch (Exception) { next = DateTimeOffset.UtcNow + entry.Machine.Policy.CheckInterval; } // never lose the check's schedule
+        catch (Exception) { next = engine.Now + entry.Machine.Policy.CheckInterval; } // never lose the check's schedule
+        next = CheckEngine.NotBefore(next, engine.Now, entry.Machine.Policy.CheckInterval);
         if (cancellationToken.IsCancellationRequested || context.Scheduler.Status is SchedulerStatus.Shutdown or SchedulerStatus.ShuttingDown) return;
         var pin = engine.Clustered ? PreferredNode.For(context.Scheduler.SchedulerInstanceId) : (PreferredNode?)null;
         await context.Scheduler.RescheduleJob(context.Trigger.Key, CheckEngine.Trigger(key, next, entry.Machine.Policy.CheckInterval, pin), cancellationToken).ConfigureAwait(false);

@@ -17,6 +17,12 @@ public sealed class StatsdOptions
     public string Address { get; set; } = "127.0.0.1";
     public int Port { get; set; } = 8125;
     public bool Tcp { get; set; } = true;
+    /// <summary>TCP connections open at once; one more is reset and counted (idle clients must not use up the descriptors).</summary>
+    public int TcpMaxConnections { get; set; } = 1000;
+    /// <summary>A TCP connection that sends nothing this long is closed (counted); 0 = never.</summary>
+    public int TcpIdleTimeoutMs { get; set; } = 300_000;
+    /// <summary>Who may send DogStatsD events and service checks (off by default: StatsD has no authentication).</summary>
+    public StatsdEventOptions Events { get; set; } = new();
     /// <summary>UDP sockets bound with SO_REUSEPORT; 0 = one per core.</summary>
     public int UdpSockets { get; set; }
     public int ReceiveBufferBytes { get; set; } = 16 * 1024 * 1024;
@@ -55,6 +61,19 @@ public sealed class StatsdOptions
     public bool FlushCounts { get; set; } = true;
 }
 
+/// <summary>
+/// <c>collector.statsd.events</c>: DogStatsD events (<c>_e</c>, drawn as Graphite events) and service checks (<c>_sc</c>,
+/// passive check results) are accepted only on the listeners that opt in, and only from <see cref="Sources"/> when given.
+/// Refused ones are counted (<c>eventsRefused</c>).
+/// </summary>
+public sealed class StatsdEventOptions
+{
+    public bool Udp { get; set; }
+    public bool Tcp { get; set; }
+    /// <summary>Sender addresses (<c>10.0.0.5</c>) or networks (<c>10.0.0.0/8</c>); empty = any sender.</summary>
+    public List<string> Sources { get; set; } = [];
+}
+
 /// <summary>How the last StatsD interval is flushed when Observe stops.</summary>
 public enum FlushOnStop
 {
@@ -76,6 +95,10 @@ public sealed class GraphiteListenerOptions
     public bool Enabled { get; set; } = true;
     public string Address { get; set; } = "127.0.0.1";
     public int Port { get; set; } = 2003;
+    /// <summary>Connections open at once; one more is reset and counted.</summary>
+    public int MaxConnections { get; set; } = 1000;
+    /// <summary>A connection that sends nothing this long is closed (counted); 0 = never. collectd and Telegraf send every 10 s.</summary>
+    public int IdleTimeoutMs { get; set; } = 300_000;
     /// <summary>A longer line is a bad line and is skipped up to its newline without being buffered (Twisted's LineReceiver, which carbon uses, allows 16 KiB).</summary>
     public int MaxLineBytes { get; set; } = 16384;
     /// <summary>Tags per tagged path (<c>name;k=v;…</c>) beyond this: the point is dropped and counted (<c>tagLimitDrops</c>).</summary>

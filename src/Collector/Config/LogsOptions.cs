@@ -37,6 +37,10 @@ public sealed class GelfOptions
     public int Port { get; set; } = 12201;
     /// <summary>Also accept null-byte delimited GELF over TCP on the same port.</summary>
     public bool Tcp { get; set; } = true;
+    /// <summary>GELF TCP connections open at once; one more is reset and counted.</summary>
+    public int TcpMaxConnections { get; set; } = 1000;
+    /// <summary>A GELF TCP connection that sends nothing this long is closed (counted); 0 = never.</summary>
+    public int TcpIdleTimeoutMs { get; set; } = 300_000;
     public int ReceiveBufferBytes { get; set; } = 8 * 1024 * 1024;
     /// <summary>A chunked message still incomplete this long after its first chunk is dropped and counted (Graylog: 5 s).</summary>
     public int ChunkTimeoutMs { get; set; } = 5000;

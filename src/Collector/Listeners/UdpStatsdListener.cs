@@ -18,8 +18,10 @@ internal sealed class UdpStatsdListener : IDisposable
     private readonly ILogger _log;
     private readonly string _name;
     private volatile bool _stopping;
+    private readonly LogThrottle _handlerErrorLog = new(TimeSpan.FromSeconds(10));
 
-    internal delegate void PacketHandler(ReadOnlySpan<byte> packet);
+    /// <param name="from">the sender; the same object is reused for the next datagram.</param>
+    internal delegate void PacketHandler(ReadOnlySpan<byte> packet, SocketAddress from);
 
     /// <param name="name">names the receive threads and the log lines (the log listeners reuse this class).</param>
     public UdpStatsdListener(IPEndPoint endpoint, int sockets, int receiveBufferBytes, PacketHandler handler, ILogger log, string name = "statsd")
@@ -28,6 +30,7 @@ internal sealed class UdpStatsdListener : IDisposable
         _handler = handler;
         _log = log;
         var count = sockets > 0 ? sockets : Environment.ProcessorCount;
+        ListenerBinding.EnsureUdpPortFree(endpoint, name);
         var bindTo = endpoint;
         for (var i = 0; i < count; i++)
         {
@@ -61,10 +64,11 @@ internal sealed class UdpStatsdListener : IDisposable
     private void ReceiveLoop(Socket socket)
     {
         var buffer = GC.AllocateUninitializedArray<byte>(MaxDatagram, pinned: true);
+        var from = new SocketAddress(socket.AddressFamily); // one per thread: recvfrom fills it in place
         while (!_stopping)
         {
             int n;
-            try { n = socket.Receive(buffer, SocketFlags.None); }
+            try { n = socket.ReceiveFrom(buffer, SocketFlags.None, from); }
             catch (SocketException) when (_stopping) { return; }
             catch (ObjectDisposedException) { return; }
             catch (SocketException e)
@@ -72,11 +76,11 @@ internal sealed class UdpStatsdListener : IDisposable
                 _log.LogWarning("{Name} udp receive failed: {Error}", _name, e.SocketErrorCode);
                 continue;
             }
-            try { _handler(buffer.AsSpan(0, n)); }
+            try { _handler(buffer.AsSpan(0, n), from); }
             catch (Exception e)
             {
-                // The handler must not throw; if it ever does, keep listening and say so.
-                _log.LogError(e, "{Name} packet handler failed", _name);
+                // The handler must not throw; if it ever does, keep listening and say so (once per 10 s: a packet flood must not become a log flood).
+                if (_handlerErrorLog.ShouldLog(out var more)) _log.LogError(e, "{Name} packet handler failed ({More} more failures not logged)", _name, more);
             }
         }
     }

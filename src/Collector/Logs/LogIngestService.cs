@@ -13,6 +13,7 @@ internal sealed class LogIngestService : IHostedService, IAsyncDisposable
     private readonly LogsOptions _options;
     private readonly ILogger _log;
     private readonly GelfDecoder _gelfUdp, _gelfTcp;
+    private readonly TimeProvider _time;
 
     public LogPipeline Pipeline { get; }
     public LogsOptions Options => _options;
@@ -24,6 +25,7 @@ internal sealed class LogIngestService : IHostedService, IAsyncDisposable
     {
         _options = options;
         _log = loggers.CreateLogger("Observe.Logs");
+        _time = time;
         Pipeline = new LogPipeline(options, sinks, metrics, flushIntervalMs, time, _log);
         var g = options.Gelf;
         // One decoder per transport: each hands its payload to the pipeline tagged with where it came from.
@@ -40,7 +42,7 @@ internal sealed class LogIngestService : IHostedService, IAsyncDisposable
         if (u.Enabled)
         {
             Udp = new UdpStatsdListener(new IPEndPoint(IPAddress.Parse(u.Address), u.Port), 1, u.ReceiveBufferBytes,
-                packet => Pipeline.HandleJson(TrimLine(packet), 0, out _), _log, "logs-json");
+                (packet, sender) => Pipeline.HandleJson(TrimLine(packet), 0, out _), _log, "logs-json");
             Udp.Start();
             _log.LogInformation("JSON logs listening on udp {Endpoint}", Udp.LocalEndPoint);
         }
@@ -51,12 +53,12 @@ internal sealed class LogIngestService : IHostedService, IAsyncDisposable
             // taken by someone else: then pick again (a fixed port that is taken is an error, as for every listener).
             for (var attempt = 1; ; attempt++)
             {
-                GelfUdp = new UdpStatsdListener(new IPEndPoint(IPAddress.Parse(g.Address), g.Port), 1, g.ReceiveBufferBytes, _gelfUdp.HandleDatagram, _log, "gelf");
+                GelfUdp = new UdpStatsdListener(new IPEndPoint(IPAddress.Parse(g.Address), g.Port), 1, g.ReceiveBufferBytes, (datagram, _) => _gelfUdp.HandleDatagram(datagram), _log, "gelf");
                 if (!g.Tcp) break;
                 try
                 {
                     GelfTcp = new LineStreamListener("gelf-tcp", new IPEndPoint(GelfUdp.LocalEndPoint.Address, GelfUdp.LocalEndPoint.Port),
-                        _options.MaxMessageBytes, HandleGelfTcp, _log, delimiter: 0);
+                        _options.MaxMessageBytes, HandleGelfTcp, _log, TcpLimits.Of(g.TcpMaxConnections, g.TcpIdleTimeoutMs), _time, delimiter: 0);
                     break;
                 }
                 catch (System.Net.Sockets.SocketException) when (g.Port == 0 && attempt < 20)
@@ -75,7 +77,7 @@ internal sealed class LogIngestService : IHostedService, IAsyncDisposable
     private static ReadOnlySpan<byte> TrimLine(ReadOnlySpan<byte> packet) => packet.TrimEnd("\r\n "u8);
 
     /// <summary>GELF over TCP: messages separated by NUL bytes, uncompressed.</summary>
-    private void HandleGelfTcp(ReadOnlySequence<byte> chunk)
+    private void HandleGelfTcp(ReadOnlySequence<byte> chunk, IPEndPoint from)
     {
         var reader = new SequenceReader<byte>(chunk);
         while (!reader.End)
@@ -94,7 +96,7 @@ internal sealed class LogIngestService : IHostedService, IAsyncDisposable
     public string? GelfEndpoint => GelfUdp?.LocalEndPoint.ToString();
 
     public LogIngestStats Snapshot() =>
-        Pipeline.Stats(Udp?.LocalEndPoint.ToString(), GelfEndpoint, _gelfUdp.PendingMessages);
+        Pipeline.Stats(Udp?.LocalEndPoint.ToString(), GelfEndpoint, _gelfUdp.PendingMessages) with { GelfTcp = GelfTcp?.Stats };
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {

@@ -8,7 +8,7 @@ namespace Observe.Collector.Logs;
 /// <summary>Why an input was rejected; each reason is counted separately (<c>/stats</c> → <c>logs.rejected</c>).</summary>
 internal enum LogRejectReason
 {
-    InvalidJson, NotAnObject, MissingMessage, TooLarge, BadCompression, BadChunk, ChunkTimeout, ChunkOverflow,
+    InvalidJson, NotAnObject, MissingMessage, TooLarge, BadCompression, BadChunk, ChunkTimeout, ChunkOverflow, InvalidUtf8,
 }
 
 /// <summary>
@@ -56,16 +56,32 @@ internal static class LogJsonParser
         logEvent = null;
         reason = default;
         error = null;
+        // Utf8JsonReader does not check the bytes of a string until it is read as one, and then throws
+        // InvalidOperationException: check the whole input first (one vectorised pass) so bad bytes are a counted rejection.
+        if (!System.Text.Unicode.Utf8.IsValid(json))
+        {
+            reason = LogRejectReason.InvalidUtf8;
+            error = $"invalid UTF-8 at byte {FirstInvalidUtf8(json)}";
+            return false;
+        }
         try
         {
             return Parse(json, receivedAt, out logEvent, out reason, out error);
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or InvalidOperationException) // the latter: an escaped lone surrogate ("\ud800")
         {
             reason = LogRejectReason.InvalidJson;
             error = "invalid JSON: " + e.Message;
             return false;
         }
+    }
+
+    private static int FirstInvalidUtf8(ReadOnlySpan<byte> bytes)
+    {
+        var offset = 0;
+        while (offset < bytes.Length && System.Text.Rune.DecodeFromUtf8(bytes[offset..], out _, out var consumed) == System.Buffers.OperationStatus.Done)
+            offset += consumed;
+        return offset;
     }
 
     private static bool Parse(ReadOnlySpan<byte> json, DateTimeOffset receivedAt, out LogEvent? logEvent, out LogRejectReason reason, out string? error)

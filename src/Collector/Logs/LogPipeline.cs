@@ -167,6 +167,7 @@ internal sealed class LogPipeline : IAsyncDisposable
         LogRejectReason.BadChunk => "bad_chunk",
         LogRejectReason.ChunkTimeout => "chunk_timeout",
         LogRejectReason.ChunkOverflow => "chunk_overflow",
+        LogRejectReason.InvalidUtf8 => "invalid_utf8",
         _ => r.ToString(),
     };
 

@@ -13,6 +13,7 @@ internal sealed class CollectorService : IHostedService, IAsyncDisposable
     private readonly ILogger _log;
     private readonly TimeProvider _time;
     private readonly IReadOnlyList<IFlushMetricSource> _flushSources;
+    private readonly StatsdEventPolicy _eventPolicy;
 
     public StatsdAggregator Aggregator { get; }
     public SinkFanout Fanout { get; }
@@ -30,6 +31,7 @@ internal sealed class CollectorService : IHostedService, IAsyncDisposable
         _log = loggers.CreateLogger("Observe.Collector");
         _time = time;
         Aggregator = new StatsdAggregator(options.Statsd, events);
+        _eventPolicy = new StatsdEventPolicy(options.Statsd.Events);
         Fanout = new SinkFanout(sinks, queueCapacity: 8640, _log); // a day of 10 s flushes per sink
     }
 
@@ -39,11 +41,13 @@ internal sealed class CollectorService : IHostedService, IAsyncDisposable
         if (s.Enabled)
         {
             var ep = new IPEndPoint(IPAddress.Parse(s.Address), s.Port);
-            Udp = new UdpStatsdListener(ep, s.UdpSockets, s.ReceiveBufferBytes, Aggregator.HandlePacket, _log);
+            Udp = new UdpStatsdListener(ep, s.UdpSockets, s.ReceiveBufferBytes,
+                (packet, from) => Aggregator.HandlePacket(packet, new PacketSource(_eventPolicy, false, from, null)), _log);
             Udp.Start();
             if (s.Tcp)
             {
-                StatsdTcp = new LineStreamListener("statsd-tcp", new IPEndPoint(ep.Address, Udp.LocalEndPoint.Port), s.MaxLineBytes, HandleStatsdChunk, _log);
+                StatsdTcp = new LineStreamListener("statsd-tcp", new IPEndPoint(ep.Address, Udp.LocalEndPoint.Port), s.MaxLineBytes, HandleStatsdChunk, _log,
+                    TcpLimits.Of(s.TcpMaxConnections, s.TcpIdleTimeoutMs), _time);
                 StatsdTcp.Start();
             }
             Scheduler = new FlushScheduler(Aggregator, Fanout, s.FlushInterval, _time, _log, _flushSources);
@@ -55,23 +59,25 @@ internal sealed class CollectorService : IHostedService, IAsyncDisposable
         if (g.Enabled)
         {
             Plaintext = new PlaintextBatcher(Fanout, _time, g);
-            GraphiteTcp = new LineStreamListener("graphite", new IPEndPoint(IPAddress.Parse(g.Address), g.Port), g.MaxLineBytes, Plaintext.HandleChunk, _log);
+            GraphiteTcp = new LineStreamListener("graphite", new IPEndPoint(IPAddress.Parse(g.Address), g.Port), g.MaxLineBytes, (chunk, _) => Plaintext.HandleChunk(chunk), _log,
+                TcpLimits.Of(g.MaxConnections, g.IdleTimeoutMs), _time);
             GraphiteTcp.Start();
             _log.LogInformation("graphite plaintext listening on tcp {Endpoint}", GraphiteTcp.LocalEndPoint);
         }
         return Task.CompletedTask;
     }
 
-    private void HandleStatsdChunk(System.Buffers.ReadOnlySequence<byte> chunk)
+    private void HandleStatsdChunk(System.Buffers.ReadOnlySequence<byte> chunk, IPEndPoint from)
     {
-        if (chunk.IsSingleSegment) { Aggregator.HandlePacket(chunk.FirstSpan); return; }
+        var source = new PacketSource(_eventPolicy, true, null, from.Address);
+        if (chunk.IsSingleSegment) { Aggregator.HandlePacket(chunk.FirstSpan, source); return; }
         // A chunk is what one socket read completed: bounded by the pipe's buffer, so copying it is cheap.
         var length = (int)chunk.Length;
         var rented = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
         try
         {
             System.Buffers.BuffersExtensions.CopyTo(chunk, rented.AsSpan());
-            Aggregator.HandlePacket(rented.AsSpan(0, length));
+            Aggregator.HandlePacket(rented.AsSpan(0, length), source);
         }
         finally { System.Buffers.ArrayPool<byte>.Shared.Return(rented); }
     }
@@ -105,12 +111,13 @@ internal sealed class CollectorService : IHostedService, IAsyncDisposable
                 Udp?.LocalEndPoint.ToString(), Udp?.SocketCount ?? 0, Udp?.EffectiveReceiveBufferBytes ?? 0,
                 Udp != null ? UdpDropCounter.Read(Udp.LocalEndPoint.Port) : 0,
                 t.PacketsReceived, t.MetricsReceived, t.BadLinesSeen, t.KeysDroppedByLimit, t.EventsReceived, t.ActiveKeys,
-                StatsdTcp?.Connections ?? 0, t.TagLimitDrops),
+                StatsdTcp?.Connections ?? 0, t.TagLimitDrops, t.EventsRefused),
             new GraphiteIngestStats(GraphiteTcp?.LocalEndPoint.ToString(), Plaintext?.LinesReceived ?? 0, Plaintext?.BadLines ?? 0, GraphiteTcp?.Connections ?? 0,
                 Plaintext?.TagLimitDrops ?? 0),
             new FlushStats(_options.Statsd.FlushInterval, Scheduler?.Flushes ?? 0, Scheduler?.LastFlushUnixMs ?? 0,
                 Scheduler?.LastFlushSeconds ?? 0, Scheduler?.LastFlushPoints ?? 0),
-            Fanout.Stats);
+            Fanout.Stats,
+            new[] { StatsdTcp, GraphiteTcp }.OfType<LineStreamListener>().Select(l => l.Stats).ToList());
     }
 }
 

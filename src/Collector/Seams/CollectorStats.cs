@@ -1,11 +1,16 @@
 namespace Observe.Collector;
 
 /// <summary>What /stats shows of the collector.</summary>
-public sealed record CollectorStats(StatsdIngestStats Statsd, GraphiteIngestStats Graphite, FlushStats Flush, IReadOnlyList<SinkStats> Sinks);
+public sealed record CollectorStats(StatsdIngestStats Statsd, GraphiteIngestStats Graphite, FlushStats Flush, IReadOnlyList<SinkStats> Sinks,
+    IReadOnlyList<TcpListenerStats>? TcpListeners = null);
+
+/// <summary>One TCP listener (statsd-tcp, graphite, gelf-tcp): its cap in effect, connections accepted since start, open
+/// now, refused over the cap, closed for being idle, failed accepts.</summary>
+public sealed record TcpListenerStats(string Name, string Endpoint, int MaxConnections, long Accepted, int Open, long Refused, long IdleClosed, long AcceptErrors);
 
 public sealed record StatsdIngestStats(string? UdpEndpoint, int UdpSockets, int ReceiveBufferBytes, long KernelUdpDrops,
     long PacketsReceived, long MetricsReceived, long BadLinesSeen, long KeysDroppedByLimit, long EventsReceived, int ActiveKeys,
-    long TcpConnections, long TagLimitDrops);
+    long TcpConnections, long TagLimitDrops, long EventsRefused = 0);
 
 public sealed record GraphiteIngestStats(string? Endpoint, long LinesReceived, long BadLines, long Connections, long TagLimitDrops);
 
@@ -16,4 +21,5 @@ public sealed record SinkStats(string Name, long BatchesWritten, long PointsWrit
 
 /// <summary>What /stats shows of log ingest: accepted per source (udp, gelf_udp, gelf_tcp, http), rejected per reason, and per log sink.</summary>
 public sealed record LogIngestStats(string? UdpEndpoint, string? GelfEndpoint, long Accepted, IReadOnlyDictionary<string, long> AcceptedBySource,
-    IReadOnlyDictionary<string, long> Rejected, int PendingGelfMessages, long BatchesPublished, IReadOnlyList<SinkStats> Sinks);
+    IReadOnlyDictionary<string, long> Rejected, int PendingGelfMessages, long BatchesPublished, IReadOnlyList<SinkStats> Sinks,
+    TcpListenerStats? GelfTcp = null);

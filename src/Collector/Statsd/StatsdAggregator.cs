@@ -46,7 +46,7 @@ internal sealed class StatsdAggregator
 
     // Etsy keeps its three ingest counters in the counters map; they are fed from these totals at flush.
     private readonly string _badLinesKey, _packetsKey, _metricsKey, _lagKey;
-    private long _packets, _metrics, _badLines, _keysDropped, _eventsReceived, _tagLimitDrops;
+    private long _packets, _metrics, _badLines, _keysDropped, _eventsReceived, _eventsRefused, _tagLimitDrops;
     private long _flushedPackets, _flushedMetrics, _flushedBadLines;
     private int _activeKeys;
     private long _oldTimestamp;
@@ -85,10 +85,15 @@ internal sealed class StatsdAggregator
     /// <summary>Totals since start, for /stats and /metrics.</summary>
     public StatsdTotals Totals => new(
         Interlocked.Read(ref _packets), Interlocked.Read(ref _metrics), Interlocked.Read(ref _badLines),
-        Interlocked.Read(ref _keysDropped), Interlocked.Read(ref _eventsReceived), Volatile.Read(ref _activeKeys), Interlocked.Read(ref _tagLimitDrops));
+        Interlocked.Read(ref _keysDropped), Interlocked.Read(ref _eventsReceived), Volatile.Read(ref _activeKeys), Interlocked.Read(ref _tagLimitDrops),
+        Interlocked.Read(ref _eventsRefused));
 
-    public void HandlePacket(ReadOnlySpan<byte> packet)
+    public void HandlePacket(ReadOnlySpan<byte> packet) => HandlePacket(packet, default);
+
+    /// <param name="source">who sent it: DogStatsD events and service checks are handled only when its policy allows them.</param>
+    public void HandlePacket(ReadOnlySpan<byte> packet, in PacketSource source)
     {
+        sbyte eventsAllowed = 0; // 0 = not asked yet: most packets hold no event
         Interlocked.Increment(ref _packets);
         if (packet.IsEmpty) return;
         // Split on '\n' at the byte level so that each line is judged on its own bytes. Two deliberate
@@ -109,12 +114,12 @@ internal sealed class StatsdAggregator
                     Interlocked.Increment(ref _metrics);
                     if (line.Length > _maxLineBytes) Bad();
                     else if (System.Text.Ascii.ToUtf16(line, charBuf, out var n) == OperationStatus.Done)
-                        HandleLine(charBuf.AsSpan(0, n), keyBuf); // the common case: plain ASCII, widened with SIMD
+                        HandleLine(charBuf.AsSpan(0, n), keyBuf, source, ref eventsAllowed); // the common case: plain ASCII, widened with SIMD
                     else if (!System.Text.Unicode.Utf8.IsValid(line)) Bad();
                     else
                     {
                         n = Encoding.UTF8.GetChars(line, charBuf);
-                        HandleLine(charBuf.AsSpan(0, n), keyBuf);
+                        HandleLine(charBuf.AsSpan(0, n), keyBuf, source, ref eventsAllowed);
                     }
                 }
                 if (nl < 0) break;
@@ -130,8 +135,13 @@ internal sealed class StatsdAggregator
 
     private void Bad() => Interlocked.Increment(ref _badLines);
 
-    private void HandleLine(ReadOnlySpan<char> line, Span<char> keyBuf)
+    private void HandleLine(ReadOnlySpan<char> line, Span<char> keyBuf, in PacketSource source, ref sbyte eventsAllowed)
     {
+        if (line.StartsWith("_e{") || line.StartsWith("_sc|"))
+        {
+            if (eventsAllowed == 0) eventsAllowed = source.AllowsEvents ? (sbyte)1 : (sbyte)-1;
+            if (eventsAllowed < 0) { Interlocked.Increment(ref _eventsRefused); return; }
+        }
         if (line.StartsWith("_e{"))
         {
             if (DogStatsdParser.TryParseEvent(line, out var ev)) { Interlocked.Increment(ref _eventsReceived); _events?.OnEvent(ev); }
@@ -436,4 +446,4 @@ internal sealed class StatsdAggregator
 /// <summary>Running totals of the StatsD ingest path.</summary>
 internal readonly record struct StatsdTotals(
     long PacketsReceived, long MetricsReceived, long BadLinesSeen, long KeysDroppedByLimit,
-    long EventsReceived, int ActiveKeys, long TagLimitDrops);
+    long EventsReceived, int ActiveKeys, long TagLimitDrops, long EventsRefused);

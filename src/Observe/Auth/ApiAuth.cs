@@ -51,13 +51,35 @@ internal sealed class ApiTokens(IReadOnlyList<ApiToken> tokens, bool readRequire
     }
 
     public static byte[] Hash(string secret) => SHA256.HashData(Encoding.UTF8.GetBytes(secret));
+
+    private static readonly Prometheus.Counter Failures = Prometheus.Metrics.CreateCounter("observe_auth_failures_total",
+        "Requests with a malformed Authorization header or an unknown bearer token");
+    private readonly Observe.Collector.LogThrottle _failureLog = new(TimeSpan.FromSeconds(10));
+    private long _failures;
+
+    /// <summary>Requests refused for a bad or unknown token since start.</summary>
+    public long FailureCount => Interlocked.Read(ref _failures);
+
+    /// <summary>Counts a refused token and logs the first of every 10 s with how many were not logged: a token-guessing
+    /// client must not be able to flood the log (it used to cost two lines per request).</summary>
+    public void Refused(ILogger log, string reason, string? remote)
+    {
+        Interlocked.Increment(ref _failures);
+        Failures.Inc();
+        if (_failureLog.ShouldLog(out var more))
+            log.LogWarning("auth: refused a request from {Remote}: {Reason} ({More} more refused since the last such line)", remote ?? "?", reason, more);
+    }
 }
 
 /// <summary>Reads <c>Authorization: Bearer …</c>; a known token becomes a principal named after the token, with its scopes.</summary>
+/// <remarks>The base class would log every failure at Information (two lines per request); it gets no logger, and
+/// <see cref="ApiTokens.Refused"/> counts and logs failures at most once per 10 s.</remarks>
 internal sealed class ApiTokenAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiTokens tokens)
-    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, encoder)
 {
+    private readonly ILogger _log = logger.CreateLogger("Observe.Auth");
+
     public const string SchemeName = "Bearer";
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
@@ -65,14 +87,20 @@ internal sealed class ApiTokenAuthenticationHandler(
         if (!tokens.Enabled) return Task.FromResult(AuthenticateResult.NoResult());
         string? header = Request.Headers.Authorization;
         if (string.IsNullOrEmpty(header)) return Task.FromResult(AuthenticateResult.NoResult());
-        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-            return Task.FromResult(AuthenticateResult.Fail("the Authorization header is not 'Bearer <token>'"));
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return Fail("the Authorization header is not 'Bearer <token>'");
         var token = tokens.Match(header.AsSpan(7).Trim());
-        if (token == null) return Task.FromResult(AuthenticateResult.Fail("unknown bearer token"));
+        if (token == null) return Fail("unknown bearer token");
         var claims = new List<Claim> { new(ClaimTypes.Name, token.Name) };
         claims.AddRange(token.Scopes.Select(s => new Claim("scope", s)));
         var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName)));
+    }
+
+    private Task<AuthenticateResult> Fail(string reason)
+    {
+        // Authentication runs again when the 401 is written (JsonAuthorizationResultHandler): count a request once.
+        if (Context.Items.TryAdd(typeof(ApiTokenAuthenticationHandler), reason)) tokens.Refused(_log, reason, Context.Connection.RemoteIpAddress?.ToString());
+        return Task.FromResult(AuthenticateResult.Fail(reason));
     }
 }
 

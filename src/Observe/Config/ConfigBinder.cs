@@ -75,19 +75,27 @@ public static class ConfigBinder
         if (t_secrets != null && !string.IsNullOrEmpty(value)) t_secrets.Add(value);
     }
 
-    /// <summary>A validator anywhere may quote a value; whatever it quotes, a secret is replaced before anyone sees it.</summary>
-    private static List<ConfigProblem> Redact(List<ConfigProblem> problems, HashSet<string> secrets)
+    /// <summary>
+    /// A validator anywhere may quote a value; whatever it quotes, a secret is replaced before anyone sees it. Only whole
+    /// tokens are replaced — the secret standing between the message's start or end, white space, quotes, brackets,
+    /// <c>,</c> <c>;</c> or <c>=</c> (how values are quoted: <c>'x'</c>, <c>key=x;</c>) — never a piece of a word: a
+    /// secret <c>short</c> would otherwise turn "too short" into "too (secret)", garbling the message and giving itself away.
+    /// </summary>
+    internal static List<ConfigProblem> Redact(List<ConfigProblem> problems, HashSet<string> secrets)
     {
         if (secrets.Count == 0) return problems;
         // Longest first, so a secret that contains another is replaced whole.
-        var ordered = secrets.OrderByDescending(s => s.Length).ToList();
+        var pattern = new System.Text.RegularExpressions.Regex(
+            $"(?<=^|{TokenEdge})(?:{string.Join('|', secrets.OrderByDescending(s => s.Length).Select(System.Text.RegularExpressions.Regex.Escape))})(?=$|{TokenEdge})",
+            System.Text.RegularExpressions.RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
         return problems.Select(p =>
         {
-            var m = p.Message;
-            foreach (var secret in ordered) m = m.Replace(secret, "(secret)", StringComparison.Ordinal);
-            return ReferenceEquals(m, p.Message) ? p : p with { Message = m };
+            var m = pattern.Replace(p.Message, "(secret)");
+            return m == p.Message ? p : p with { Message = m };
         }).ToList();
     }
+
+    private const string TokenEdge = """[\s'"`()\[\]{}<>,;=]""";
 
     /// <summary>Reads the value of an <c>xFile</c> key: the file's text without trailing whitespace (the newline editors add).</summary>
     private static string? ReadValueFile(string path, out string? error)

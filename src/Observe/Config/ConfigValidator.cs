@@ -18,6 +18,7 @@ internal static class ConfigValidator
 
         Address("http.address", c.Http.Address); Port("http.port", c.Http.Port);
         if (c.Http.MaxRequestBodyBytes is < 1024 or > int.MaxValue) Fail("http.maxRequestBodyBytes", "must be 1024 to 2147483647");
+        if (c.Http.MaxConnections < 1) Fail("http.maxConnections", "must be at least 1");
         var s = c.Collector.Statsd;
         Address("collector.statsd.address", s.Address); Port("collector.statsd.port", s.Port);
         if (s.FlushInterval < 100) Fail("collector.statsd.flushInterval", $"{s.FlushInterval} ms is too short (at least 100)");
@@ -26,6 +27,11 @@ internal static class ConfigValidator
         if (s.MaxLineBytes is < 64 or > 65536) Fail("collector.statsd.maxLineBytes", "must be 64 to 65536");
         if (s.MaxTags < 0) Fail("collector.statsd.maxTags", "must be 0 (no tags) or more");
         if (s.MaxTagLength < 1) Fail("collector.statsd.maxTagLength", "must be at least 1");
+        for (var i = 0; i < s.Events.Sources.Count; i++)
+            if (!Observe.Collector.CollectorHosting.IsEventSource(s.Events.Sources[i]))
+                Fail($"collector.statsd.events.sources[{i}]", $"'{s.Events.Sources[i]}' is neither an IP address nor a network (10.0.0.0/8)");
+        if (s.TcpMaxConnections < 1) Fail("collector.statsd.tcpMaxConnections", "must be at least 1");
+        if (s.TcpIdleTimeoutMs < 0) Fail("collector.statsd.tcpIdleTimeoutMs", "must be 0 (never) or more");
         if (s.GaugesMaxTTL < 1) Fail("collector.statsd.gaugesMaxTTL", "must be at least 1");
         for (var i = 0; i < s.PercentThreshold.Count; i++)
         {
@@ -43,11 +49,15 @@ internal static class ConfigValidator
         Address("collector.graphite.address", g.Address); Port("collector.graphite.port", g.Port);
         if (g.MaxLineBytes is < 64 or > 1 << 20) Fail("collector.graphite.maxLineBytes", "must be 64 to 1048576");
         if (g.MaxTags < 0) Fail("collector.graphite.maxTags", "must be 0 (no tags) or more");
+        if (g.MaxConnections < 1) Fail("collector.graphite.maxConnections", "must be at least 1");
+        if (g.IdleTimeoutMs < 0) Fail("collector.graphite.idleTimeoutMs", "must be 0 (never) or more");
         if (g.MaxTagLength < 1) Fail("collector.graphite.maxTagLength", "must be at least 1");
         var l = c.Logs;
         Address("logs.udp.address", l.Udp.Address); Port("logs.udp.port", l.Udp.Port);
         Address("logs.gelf.address", l.Gelf.Address); Port("logs.gelf.port", l.Gelf.Port);
         if (l.Gelf.ChunkTimeoutMs < 100) Fail("logs.gelf.chunkTimeoutMs", "must be at least 100");
+        if (l.Gelf.TcpMaxConnections < 1) Fail("logs.gelf.tcpMaxConnections", "must be at least 1");
+        if (l.Gelf.TcpIdleTimeoutMs < 0) Fail("logs.gelf.tcpIdleTimeoutMs", "must be 0 (never) or more");
         if (l.Gelf.MaxPendingMessages < 1) Fail("logs.gelf.maxPendingMessages", "must be at least 1");
         if (l.BatchMaxEvents < 1) Fail("logs.batchMaxEvents", "must be at least 1");
         if (l.BatchMaxDelayMs < 1) Fail("logs.batchMaxDelayMs", "must be at least 1");
@@ -79,6 +89,7 @@ internal static class ConfigValidator
                     Fail($"deploys.services[{i}].checks[{j}]", $"no check {h}/{n} is declared under checks.hosts");
         if (c.Alerting.Enabled) foreach (var p in Observe.Alerting.AlertingConfig.Validate(c.Alerting)) Fail(p.KeyPath, p.Message);
         var names = new HashSet<string>(StringComparer.Ordinal);
+        var secrets = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < c.Auth.Tokens.Count; i++)
         {
             var t = c.Auth.Tokens[i];
@@ -88,6 +99,9 @@ internal static class ConfigValidator
             // A tokenFile that could not be read was reported by the binder already.
             if (t.Token is null) { if (!(positions?.ContainsKey($"{key}.tokenFile") ?? false)) Fail($"{key}.token", "required: give token or tokenFile"); }
             else if (t.Token.Length < 16) Fail($"{key}.token", "too short: use at least 16 characters (e.g. openssl rand -hex 24)");
+            // One secret, one identity: the first token with it would win every request, whatever the other's scopes.
+            if (t.Token is { Length: > 0 } secret && !secrets.TryAdd(secret, i))
+                Fail($"{key}.token", $"the same secret as auth.tokens[{secrets[secret]}]; every token needs its own");
             if (t.Scopes.Count == 0) Fail($"{key}.scopes", $"give at least one of {string.Join(", ", Auth.ApiScopes.All)}");
             for (var j = 0; j < t.Scopes.Count; j++)
                 if (Array.IndexOf(Auth.ApiScopes.All, t.Scopes[j]) < 0) Fail($"{key}.scopes[{j}]", $"'{t.Scopes[j]}' is not one of {string.Join(", ", Auth.ApiScopes.All)}");

@@ -27,6 +27,8 @@ public sealed class HttpOptions
     public int Port { get; set; } = 8080;
     /// <summary>Largest request body any endpoint accepts (Kestrel's MaxRequestBodySize and the form limits); larger is a 413.</summary>
     public long MaxRequestBodyBytes { get; set; } = 4 * 1024 * 1024;
+    /// <summary>Connections open at once (Kestrel's MaxConcurrentConnections); one more is closed at once and counted.</summary>
+    public int MaxConnections { get; set; } = 512;
 }
 
 public sealed class SinksOptions

@@ -1,0 +1,80 @@
+using System.Net;
+using System.Text;
+using Observe.TestSupport;
+using Xunit.Abstractions;
+
+namespace Observe.Integration;
+
+/// <summary>Issue 15 finding 12, against the real binary: a second Observe on the same ports fails clearly instead of
+/// sharing them through SO_REUSEPORT; a burst of bad tokens is counted, not logged line by line.</summary>
+public class SecondInstanceAndAuthLogTests(ITestOutputHelper output)
+{
+    private static async Task<string> Config(string dir, string name, int http, int statsd, int graphite, string extra = "")
+    {
+        var path = Path.Combine(dir, name + ".yaml");
+        await File.WriteAllTextAsync(path, $$"""
+            http: {port: {{http}}}
+            collector:
+              statsd: {port: {{statsd}}, flushOnStop: immediate}
+              graphite: {port: {{graphite}}}
+            storage: {dataDir: {{dir}}/{{name}}-data}
+            {{extra}}
+            """);
+        return path;
+    }
+
+    [Fact]
+    public async Task A_second_observe_on_the_same_statsd_or_graphite_port_exits_naming_the_port()
+    {
+        var dir = Repo.TempDir("second");
+        int http = FreePort.Get(), statsd = FreePort.Get(), graphite = FreePort.Get();
+        await using var first = ObserveBinary.Run(await Config(dir, "first", http, statsd, graphite), dir, Path.Combine(dir, "first.log"));
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(5) };
+        await Poll.UntilAsync(async () => (await client.GetAsync("/health")).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "the first observe up");
+
+        // Same StatsD port (UDP and TCP), everything else its own.
+        await using (var second = ObserveBinary.Run(await Config(dir, "second", FreePort.Get(), statsd, FreePort.Get()), dir, Path.Combine(dir, "second.log")))
+        {
+            await Poll.UntilAsync(() => second.HasExited, TimeSpan.FromSeconds(30), "the second observe to give up on the taken StatsD port");
+            output.WriteLine(second.Log());
+            Assert.Equal(1, second.ExitCode);
+            Assert.Contains($"cannot start: statsd: udp 127.0.0.1:{statsd} is already in use by another process", second.Log());
+        }
+        // Same Graphite port only.
+        await using (var third = ObserveBinary.Run(await Config(dir, "third", FreePort.Get(), FreePort.Get(), graphite), dir, Path.Combine(dir, "third.log")))
+        {
+            await Poll.UntilAsync(() => third.HasExited, TimeSpan.FromSeconds(30), "the third observe to give up on the taken Graphite port");
+            output.WriteLine(third.Log());
+            Assert.Equal(1, third.ExitCode);
+            Assert.Contains($"cannot start: graphite: tcp 127.0.0.1:{graphite} is already in use by another process", third.Log());
+        }
+        Assert.False(first.HasExited, "the first observe stopped");
+    }
+
+    [Fact]
+    public async Task A_hundred_bad_tokens_are_counted_and_logged_once()
+    {
+        var dir = Repo.TempDir("authlog");
+        int http = FreePort.Get();
+        var config = await Config(dir, "auth", http, FreePort.Get(), FreePort.Get(), """
+            auth:
+              tokens:
+                - {name: ci, token: a-long-enough-secret-0123456789, scopes: [admin]}
+            """);
+        await using var observe = ObserveBinary.Run(config, dir, Path.Combine(dir, "observe.log"));
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(5) };
+        await Poll.UntilAsync(async () => (await client.GetAsync("/health")).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "observe up");
+        for (var i = 0; i < 100; i++)
+        {
+            using var req = new HttpRequestMessage(HttpMethod.Post, "/events/") { Content = new StringContent("""{"what":"x","tags":"t"}""", Encoding.UTF8, "application/json") };
+            req.Headers.TryAddWithoutValidation("Authorization", i % 2 == 0 ? $"Bearer guess-{i}" : $"Basic guess-{i}");
+            using var res = await client.SendAsync(req);
+            Assert.Equal(HttpStatusCode.Unauthorized, res.StatusCode);
+        }
+        Assert.Contains("observe_auth_failures_total 100", await client.GetStringAsync("/metrics"));
+        var log = observe.Log();
+        output.WriteLine(log);
+        Assert.DoesNotContain("was not authenticated", log);
+        Assert.InRange(log.Split('\n').Count(l => l.Contains("auth: refused")), 1, 2); // one per 10 s; the burst may straddle two
+    }
+}
