@@ -40,12 +40,13 @@ internal sealed class HostileTraffic(SoakPorts ports, string adminToken, HttpCli
         Loop("statsd-tcp", 4, StatsdTcp, ct),
         Loop("graphite-tcp", 8, GraphiteTcp, ct),
         Loop("idle-tcp", 10, IdleConnections, ct),
+        Loop("connection-burst", 0.1, ConnectionBurst, ct),
         Loop("gelf-udp", 60, GelfUdp, ct),
         Loop("gelf-tcp", 3, GelfTcp, ct),
         Loop("udp-json", 40, UdpJson, ct),
         Loop("http", 12, Http, ct)).ContinueWith(_ => CloseIdle(), TaskScheduler.Default);
 
-    private async Task Loop(string name, int perSecond, Func<long, CancellationToken, Task> op, CancellationToken ct)
+    private async Task Loop(string name, double perSecond, Func<long, CancellationToken, Task> op, CancellationToken ct)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1.0 / perSecond));
         for (long i = 0; !ct.IsCancellationRequested; i++)
@@ -69,7 +70,7 @@ internal sealed class HostileTraffic(SoakPorts ports, string adminToken, HttpCli
     [
         ":1|c", "a:|c", "a:1|", "a:1|q", "a:NaN|g", "a:1e999|ms", "a:-1|s|@", "a:1|c|@x", "a:1|c|@-1", "a::1|c",
         "a:1|c|#", "a:1|c|#,,,", "a:1|h|@0", "|||", "a:+-1|g", "_sc|x", "_e{999,1}:x|y", "_e{-1,-1}:|",
-        "a:1|c\r\nb:2|c\r\n", "a:1|c|c:d:e", "a.b.c.d:1|ms|@1.5",
+        "a:1|c\r\nb:2|c\r\n", "_sc|backup|2|h:web1|m:FORGED", "_e{6,6}:forged|forged|#deploy", "a:1|c|c:d:e", "a.b.c.d:1|ms|@1.5",
     ];
 
     private async Task StatsdUdp(long i, CancellationToken ct)
@@ -128,6 +129,22 @@ internal sealed class HostileTraffic(SoakPorts ports, string adminToken, HttpCli
             if (_idle.Count > 200) _idle.Dequeue().Dispose();
         }
         await tcp.ConnectAsync(IPAddress.Loopback, port, ct);
+    }
+
+    // Every 10 s, 100 connections to the plaintext port at once, held for 2 s: past its connection cap.
+    private async Task ConnectionBurst(long i, CancellationToken ct)
+    {
+        var burst = Enumerable.Range(0, 100).Select(_ => new TcpClient()).ToList();
+        try
+        {
+            await Task.WhenAll(burst.Select(async c =>
+            {
+                try { await c.ConnectAsync(IPAddress.Loopback, ports.Graphite, ct); }
+                catch (SocketException) { Interlocked.Increment(ref _senderErrors); }
+            }));
+            await Task.Delay(TimeSpan.FromSeconds(2), ct);
+        }
+        finally { foreach (var c in burst) c.Dispose(); }
     }
 
     private void CloseIdle()

@@ -38,16 +38,17 @@ public class SoakTests(ITestOutputHelper output)
         var dir = Repo.TempDir("soak");
         var ports = new SoakPorts(FreePort.Get(), FreePort.Get(), FreePort.Get(), FreePort.Get(), FreePort.Get());
         var configPath = Path.Combine(dir, "observe.yaml");
-        // Small name budgets so the floods pass them within seconds; a passive check nobody reports (issue 15 #3).
+        // Small name and connection budgets and idle timeouts so the floods pass them within seconds (bursts of 100
+        // plaintext connections against a cap of 60); a passive check nobody reports (issue 15 #3).
         await File.WriteAllTextAsync(configPath, $$"""
             http: {port: {{ports.Http}}}
             collector:
-              statsd: {port: {{ports.Statsd}}, flushInterval: {{FlushSeconds * 1000}}, maxActiveKeys: 2000}
-              graphite: {port: {{ports.Graphite}}}
+              statsd: {port: {{ports.Statsd}}, flushInterval: {{FlushSeconds * 1000}}, maxActiveKeys: 2000, tcpIdleTimeoutMs: 5000}
+              graphite: {port: {{ports.Graphite}}, maxConnections: 60, idleTimeoutMs: 5000}
             storage: {dataDir: {{dir}}/data, maxSeries: 6000}
             logs:
               udp: {port: {{ports.UdpJson}}}
-              gelf: {port: {{ports.Gelf}}, maxPendingMessages: 100}
+              gelf: {port: {{ports.Gelf}}, maxPendingMessages: 100, tcpIdleTimeoutMs: 5000}
             auth:
               tokens:
                 - {name: soak-admin, token: {{AdminToken}}, scopes: [admin]}
@@ -147,6 +148,13 @@ public class SoakTests(ITestOutputHelper output)
         "observe_logs_rejected_total{reason=\"invalid_json\"}",
         "observe_logs_rejected_total{reason=\"chunk_overflow\"}",
         "observe_logs_rejected_total{reason=\"too_large\"}",
+        "observe_logs_rejected_total{reason=\"invalid_utf8\"}",
+        "observe_statsd_events_refused_total",
+        "observe_tcp_connections_refused_total{listener=\"graphite\"}",
+        "observe_tcp_connections_idle_closed_total{listener=\"graphite\"}",
+        "observe_tcp_connections_idle_closed_total{listener=\"statsd-tcp\"}",
+        "observe_tcp_connections_idle_closed_total{listener=\"gelf-tcp\"}",
+        "observe_auth_failures_total",
         "observe_limit_hits_total{limit=\"storage.render.maxDepth\"}",
         "observe_limit_hits_total{limit=\"storage.render.maxPointsProduced\"}",
     ];
