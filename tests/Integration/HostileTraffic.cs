@@ -172,7 +172,8 @@ internal sealed class HostileTraffic(SoakPorts ports, string adminToken, HttpCli
                 await udp.SendAsync((byte[])[.. Ascii("""{"version":"1.1","host":"h","short_message":"bad """), 0xff, 0xfe, .. Ascii("\"}")], _gelf, ct);
                 break;
             case 3:
-                await udp.SendAsync((byte[])[0x1f, 0x8b, .. RandomNumberGenerator.GetBytes(300)], _gelf, ct);  // not gzip after all
+                // Not gzip after all; or a zlib header asking for a preset dictionary (zlib refuses it another way).
+                await udp.SendAsync(i % 2 == 0 ? (byte[])[0x1f, 0x8b, .. RandomNumberGenerator.GetBytes(300)] : [0x78, 0xbb, .. RandomNumberGenerator.GetBytes(300)], _gelf, ct);
                 break;
             default:
                 await udp.SendAsync(GzipBomb, _gelf, ct);  // 2 MiB once inflated: past logs.maxMessageBytes
@@ -187,6 +188,7 @@ internal sealed class HostileTraffic(SoakPorts ports, string adminToken, HttpCli
         var s = tcp.GetStream();
         await s.WriteAsync((byte[])[.. Ascii("""{"version":"1.1","host":"h","short_message":"bad """), 0xc3, 0x28, .. Ascii("\"}\0")], ct);
         await s.WriteAsync((byte[])[.. RandomNumberGenerator.GetBytes(500).Where(b => b != 0), 0], ct);
+        await s.WriteAsync((byte[])[0x78, 0xbb, .. RandomNumberGenerator.GetBytes(100).Where(b => b != 0), 0], ct);
         await s.WriteAsync(Ascii($$"""{"version":"1.1","host":"h","short_message":"soak gelf tcp {{i}}"}""" + "\0"), ct);
     }
 
