@@ -109,6 +109,20 @@ public class GelfDecoderTests
         Assert.Empty(r.Payloads);
     }
 
+    /// <summary>
+    /// A zlib header asking for a preset dictionary (FDICT, <c>0x78 0xbb</c>): zlib answers Z_NEED_DICT, which .NET
+    /// throws as a ZLibException, not an InvalidDataException; the soak met it in random bytes over GELF TCP, where it
+    /// escaped the decoder as an ERR with a stack instead of a counted reject.
+    /// </summary>
+    [Fact]
+    public void AZlibStreamAskingForADictionaryIsBadCompression()
+    {
+        using var r = new Recorder();
+        r.Decoder.HandleDatagram([0x78, 0xbb, 0x12, 0x34, 0x56, 0x78, 0x01, 0x02, 0x03]);
+        Assert.Equal([LogRejectReason.BadCompression], r.Rejects);
+        Assert.Empty(r.Payloads);
+    }
+
     [Fact]
     public void TooManyPendingMessagesDropTheOldest()
     {

@@ -164,7 +164,9 @@ internal sealed class GelfDecoder : IDisposable
                 total += n;
             }
         }
-        catch (InvalidDataException) { _onReject(LogRejectReason.BadCompression); return; }
+        // Corrupt data is an InvalidDataException, but what zlib itself refuses (Z_NEED_DICT for a header asking for a
+        // preset dictionary, a few other codes) is a ZLibException, an IOException: both are bad compression.
+        catch (Exception e) when (e is InvalidDataException or IOException) { _onReject(LogRejectReason.BadCompression); return; }
         finally { ArrayPool<byte>.Shared.Return(input); }
         if (total > _maxMessageBytes) { _onReject(LogRejectReason.TooLarge); return; }
         _onPayload(output.AsSpan(0, total));
