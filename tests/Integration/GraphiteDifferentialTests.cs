@@ -223,6 +223,31 @@ public sealed class GraphiteDifferentialTests(GraphiteDifferentialFixture fx, IT
         "multiplySeries(app.web1.requests, app.web2.requests)", "summarize(app.web2.latency, '5min', 'avg_zero')",
         "highest(app.*.latency, 2, 'max')", "lowest(app.*.requests, 1, 'sum')", "movingAverage(app.web2.latency, '2min', 0.8)",
         "groupByNode(app.*.latency, 1, 'median')",
+        // issue 18: filters, sorting, naming
+        "removeEmptySeries(app.*.requests)", "removeEmptySeries(removeBelowValue(app.*.latency, 21), 0.1)",
+        "filterSeries(app.*.latency, 'max', '>', 21)", "filterSeries(app.*.requests, 'sum', '<=', 3600)",
+        "currentAbove(app.*.requests, 10)", "currentBelow(app.*.requests, 10)", "averageAbove(app.*.latency, 12)", "averageBelow(app.*.latency, 12)",
+        "maximumAbove(app.*.requests, 22)", "maximumBelow(app.*.requests, 22)", "minimumAbove(app.*.requests, 1)", "minimumBelow(app.*.requests, 1)",
+        "mostDeviant(app.*.*, 2)", "unique(app.web1.*, app.*.requests)", "fallbackSeries(app.nothing.*, app.web1.requests)",
+        "fallbackSeries(app.*.requests, constantLine(1))", "sortBy(app.*.latency, 'max')", "sortBy(app.*.requests, 'sum', true)",
+        "sortByTotal(app.*.*)", "sortByMinima(app.*.*)", "aliasByMetric(app.*.requests)", "aliasByMetric(scale(app.web1.hits.count, 2))",
+        "substr(app.web1.hits.count, 1)", "substr(app.web1.hits.count, 1, 3)", "substr(scale(app.web1.hits.count, 2), -2)",
+        // issue 18: point-wise maths and statistics
+        "invert(app.web3.delta)", "squareRoot(app.web3.delta)", "exp(scale(app.web1.latency, 0.1))", "pow(app.web1.requests, 2)", "pow(app.web3.delta, 0.5)",
+        "offsetToZero(app.*.latency)", "isNonNull(app.web2.latency)", "round(app.web1.latency)", "round(app.web1.latency, 1)", "round(app.web1.latency, -1)",
+        "log(app.web1.requests)", "log(app.web3.delta, 2)", "changed(app.web2.latency)", "changed(app.web3.delta)",
+        "delay(app.web1.requests, 3)", "delay(app.web1.requests, -2)", "delay(app.web1.requests, 0)",
+        "cumulative(app.web1.requests)", "movingMedian(app.web1.latency, 5)", "movingMedian(app.web2.latency, '1min', 0.5)",
+        "nPercentile(app.*.latency, 50)", "nPercentile(app.web2.latency, 95.5)",
+        "removeAbovePercentile(app.*.latency, 80)", "removeBelowPercentile(app.web2.latency, 20)",
+        "threshold(12.5)", "threshold(7, 'limit', 'red')", "add(app.web2.latency, 2.5)", "group(app.web1.requests, app.*.latency)",
+        "stdev(app.web2.latency, 5)", "stdev(app.web2.latency, 4, 0.8)",
+        // presentation functions and aliases that had no target yet
+        "alpha(app.web1.requests, 0.5)", "dashed(app.web1.requests)", "dashed(app.web1.requests, 3)", "secondYAxis(app.web1.requests)",
+        "stacked(app.*.requests)", "stacked(app.*.latency, 'mine')", "avg(app.*.latency)", "sum(app.*.requests)", "lowestAverage(app.*.latency, 2)",
+        "movingMax(app.web1.latency, 4)", "movingMin(app.web2.latency, '1min')", "movingWindow(app.web1.latency, 5, 'median')",
+        "rangeOfSeries(app.*.latency)", "stddevSeries(app.*.latency)",
+        "exponentialMovingAverage(app.web1.latency, 5)", "exponentialMovingAverage(app.web2.latency, '1min')", "exponentialMovingAverage(app.*.requests, 3)",
     ];
 
     public static IEnumerable<object[]> TargetCases => Targets.Select(t => new object[] { t });

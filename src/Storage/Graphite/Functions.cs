@@ -15,7 +15,7 @@ internal static partial class Evaluator
         void Add(string name, string group, string[] ps, Func<Call, object?> fn) => d[name] = new FunctionInfo(name, group, ps, fn);
 
         foreach (var (fname, agg) in new[] { ("sumSeries", "sum"), ("averageSeries", "average"), ("maxSeries", "max"), ("minSeries", "min"), ("diffSeries", "diff"),
-                     ("sum", "sum"), ("avg", "average"), ("multiplySeries", "multiply"), ("stddevSeries", "stddev"), ("rangeOfSeries", "range") })
+                     ("sum", "sum"), ("avg", "average"), ("multiplySeries", "multiply"), ("stddevSeries", "stddev"), ("rangeOfSeries", "rangeOf") })
             Add(fname, "Combine", ["seriesLists*"], c => Aggregate(c.Ctx, c.SeriesLists(0), agg));
         Add("aggregate", "Combine", ["seriesList", "func", "xFilesFactor"],
             c => Aggregate(c.Ctx, [c.Series(0)], c.AggFunc(1, "func"), c.OptDouble(2, "xFilesFactor")));
@@ -188,12 +188,7 @@ internal static partial class Evaluator
             var l = c.Series(0); var f = c.Str(1, "consolidationFunc");
             if (f is not ("sum" or "average" or "avg" or "avg_zero" or "min" or "max" or "first" or "last"))
                 throw new GraphiteInputException($"consolidateBy: invalid consolidation function '{f}'");
-            foreach (var s in l)
-            {
-                s.ConsolidationFunc = f; s.Tags["consolidateBy"] = f;
-                s.Name = $"consolidateBy({s.Name},\"{f}\")"; s.PathExpression = s.Name;
-            }
-            return l;
+            return SetConsolidation(l, f);
         });
         Add("constantLine", "Special", ["value"], c =>
         {
@@ -212,8 +207,12 @@ internal static partial class Evaluator
             foreach (var s in l) { s.Tags["drawAsInfinite"] = "1"; s.Name = $"drawAsInfinite({s.Name})"; }
             return l;
         });
-        foreach (var noop in new[] { "color", "lineWidth", "dashed", "secondYAxis", "stacked", "alpha", "lineWidth" })
+        // drawing options only: the JSON is unchanged
+        foreach (var noop in new[] { "color", "lineWidth", "alpha" })
             Add(noop, "Graph", ["seriesList", "value"], c => c.Series(0));
+        AddGraphFunctions(Add);
+        AddFilterFunctions(Add);
+        AddMathFunctions(Add);
         return d;
     }
 
