@@ -247,6 +247,16 @@ public sealed class GraphiteDifferentialTests(GraphiteDifferentialFixture fx, IT
         "stacked(app.*.requests)", "stacked(app.*.latency, 'mine')", "avg(app.*.latency)", "sum(app.*.requests)", "lowestAverage(app.*.latency, 2)",
         "movingMax(app.web1.latency, 4)", "movingMin(app.web2.latency, '1min')", "movingWindow(app.web1.latency, 5, 'median')",
         "rangeOfSeries(app.*.latency)", "stddevSeries(app.*.latency)",
+        "interpolate(app.web2.latency)", "interpolate(removeBelowValue(app.web1.latency, 10), 2)", "sigmoid(app.web3.delta)", "logit(scale(app.web1.latency, 0.04))",
+        "minMax(app.*.latency)", "powSeries(app.web3.delta, app.web1.requests)", "powSeries(app.web1.requests, app.web2.latency)",
+        "setXFilesFactor(sumSeries(app.web2.latency), 0.5)", "xFilesFactor(app.web1.requests, 0.25)",
+        "integralByInterval(app.web1.requests, '10min')", "aggregateLine(app.*.latency)", "aggregateLine(app.web1.requests, 'max', true)",
+        "averageOutsidePercentile(app.*.*, 30)", "removeBetweenPercentile(app.*.requests, 70)",
+        "identity('ident')", "timeFunction('t')", "time('t', 120)", "sinFunction('wave', 3)", "sin('wave', 2, 30)",
+        "useSeriesAbove(app.*.requests, 21, 'requests', 'latency')", "useSeriesAbove(app.*.requests, 1000, 'requests', 'latency')",
+        "aggregateWithWildcards(app.*.latency, 'max', 1)", "aggregateWithWildcards(app.*.hits.count, 'sum', 1, 3)", "multiplySeriesWithWildcards(app.*.requests, 1)",
+        "cactiStyle(app.*.latency)", "cactiStyle(app.*.hits.count, 'si')", "cactiStyle(app.*.hits.count, 'binary', 'B')", "cactiStyle(app.*.requests, units='req')",
+        "legendValue(app.*.latency, 'avg')", "legendValue(app.*.requests, 'last', 'max', 'si')", "legendValue(app.web1.requests, 'nonsense')", "cactiStyle(scale(app.*.hits.count, 1500), 'si')", "legendValue(scale(app.*.hits.count, 3000), 'max', 'binary')",
         "exponentialMovingAverage(app.web1.latency, 5)", "exponentialMovingAverage(app.web2.latency, '1min')", "exponentialMovingAverage(app.*.requests, 3)",
     ];
 

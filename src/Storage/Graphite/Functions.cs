@@ -19,8 +19,10 @@ internal static partial class Evaluator
             Add(fname, "Combine", ["seriesLists*"], c => Aggregate(c.Ctx, c.SeriesLists(0), agg));
         Add("aggregate", "Combine", ["seriesList", "func", "xFilesFactor"],
             c => Aggregate(c.Ctx, [c.Series(0)], c.AggFunc(1, "func"), c.OptDouble(2, "xFilesFactor")));
-        Add("sumSeriesWithWildcards", "Combine", ["seriesList", "position*"], c => AggregateWithWildcards(c, "sum"));
-        Add("averageSeriesWithWildcards", "Combine", ["seriesList", "position*"], c => AggregateWithWildcards(c, "average"));
+        Add("sumSeriesWithWildcards", "Combine", ["seriesList", "position*"], c => AggregateWithWildcards(c, "sum", 1));
+        Add("averageSeriesWithWildcards", "Combine", ["seriesList", "position*"], c => AggregateWithWildcards(c, "average", 1));
+        Add("multiplySeriesWithWildcards", "Combine", ["seriesList", "position*"], c => AggregateWithWildcards(c, "multiply", 1));
+        Add("aggregateWithWildcards", "Combine", ["seriesList", "func", "position*"], c => AggregateWithWildcards(c, c.AggFunc(1, "func"), 2));
         Add("countSeries", "Combine", ["seriesLists*"], CountSeries);
         Add("percentileOfSeries", "Combine", ["seriesList", "n", "interpolate"], PercentileOfSeries);
         Add("divideSeries", "Combine", ["dividendSeriesList", "divisorSeries"], DivideSeries);
@@ -213,6 +215,7 @@ internal static partial class Evaluator
         AddGraphFunctions(Add);
         AddFilterFunctions(Add);
         AddMathFunctions(Add);
+        AddMoreFunctions(Add);
         return d;
     }
 
@@ -229,9 +232,9 @@ internal static partial class Evaluator
         return (null, val);
     }
 
-    private static List<TimeSeries> AggregateWithWildcards(Call c, string func)
+    private static List<TimeSeries> AggregateWithWildcards(Call c, string func, int firstPosition)
     {
-        var positions = c.Rest(1).Select(p => p switch { long l => l, double d => (long)d, _ => throw new GraphiteInputException("position must be an integer") }).ToHashSet();
+        var positions = c.Rest(firstPosition).Select(p => p switch { long l => l, double d => (long)d, _ => throw new GraphiteInputException("position must be an integer") }).ToHashSet();
         var meta = new Dictionary<string, List<TimeSeries>>();
         var keys = new List<string>();
         foreach (var s in c.Series(0))
