@@ -257,6 +257,11 @@ public sealed class GraphiteDifferentialTests(GraphiteDifferentialFixture fx, IT
         "aggregateWithWildcards(app.*.latency, 'max', 1)", "aggregateWithWildcards(app.*.hits.count, 'sum', 1, 3)", "multiplySeriesWithWildcards(app.*.requests, 1)",
         "cactiStyle(app.*.latency)", "cactiStyle(app.*.hits.count, 'si')", "cactiStyle(app.*.hits.count, 'binary', 'B')", "cactiStyle(app.*.requests, units='req')",
         "legendValue(app.*.latency, 'avg')", "legendValue(app.*.requests, 'last', 'max', 'si')", "legendValue(app.web1.requests, 'nonsense')", "cactiStyle(scale(app.*.hits.count, 1500), 'si')", "legendValue(scale(app.*.hits.count, 3000), 'max', 'binary')",
+        "holtWintersForecast(app.web1.latency, '10min', '5min')", "holtWintersForecast(app.web2.latency, '20min')",
+        "holtWintersConfidenceBands(app.web1.latency, 3, '10min', '5min')", "holtWintersConfidenceBands(app.web2.latency, 2, '20min', '5min')",
+        "holtWintersConfidenceArea(app.web1.latency, 3, '10min', '5min')", "holtWintersAberration(app.*.latency, 2, '10min', '5min')",
+        "areaBetween(app.web{1,2}.latency)", "divideSeriesLists(app.*.requests, app.*.latency)",
+        "timeStack(app.web1.requests, '10min', 0, 3)", "timeStack(app.web1.requests, '-5min', 1, 2)",
         "exponentialMovingAverage(app.web1.latency, 5)", "exponentialMovingAverage(app.web2.latency, '1min')", "exponentialMovingAverage(app.*.requests, 3)",
     ];
 

@@ -15,13 +15,13 @@ public sealed class GraphiteFunctionCoverageTests(GraphiteDifferentialFixture fx
     /// </summary>
     public static readonly SortedSet<string> NotYet = new(StringComparer.Ordinal)
     {
-        "aggregateSeriesLists", "aliasQuery", "applyByNode", "areaBetween",
-        "diffSeriesLists", "divideSeriesLists", "holtWintersAberration",
-        "holtWintersConfidenceArea", "holtWintersConfidenceBands", "holtWintersForecast", 
+        "aggregateSeriesLists", "aliasQuery", "applyByNode", 
+        "diffSeriesLists", 
+        
         "linearRegression", "map", "mapSeries", "multiplySeriesLists",
         "pct", "randomWalk", "randomWalkFunction", "reduce", "reduceSeries",
         "smartSummarize",
-        "sumSeriesLists", "timeSlice", "timeStack", "verticalLine",
+        "sumSeriesLists", "timeSlice", "verticalLine",
         "weightedAverage", 
     };
 

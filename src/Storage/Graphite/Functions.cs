@@ -216,6 +216,7 @@ internal static partial class Evaluator
         AddFilterFunctions(Add);
         AddMathFunctions(Add);
         AddMoreFunctions(Add);
+        AddForecastFunctions(Add);
         return d;
     }
 
@@ -311,21 +312,21 @@ internal static partial class Evaluator
         }
         if (divisors.Count > 1)
             throw new GraphiteInputException($"divideSeries second argument must reference exactly 1 series (got {divisors.Count})");
-        var divisor = divisors[0];
-        var results = new List<TimeSeries>();
-        foreach (var dividend in dividends)
-        {
-            var name = $"divideSeries({dividend.Name},{divisor.Name})";
-            TimeSeries[] both = [dividend, divisor];
-            var step = both.Select(s => s.Step).Aggregate(Lcm);
-            foreach (var s in both) s.Consolidate((int)(step / s.Step));
-            var start = both.Min(s => s.Start);
-            var end = both.Max(s => s.End);
-            end -= (end - start) % step;
-            var values = Rows(both).Select(r => AggFuncs.SafeDiv(r[0], r[1])).ToList();
-            results.Add(new TimeSeries(name, start, end, step, values, c.Ctx.XFilesFactor));
-        }
-        return results;
+        return dividends.Select(d => DivideOne(d, divisors[0], c.Ctx.XFilesFactor)).ToList();
+    }
+
+    /// <summary>One quotient series, both consolidated to their common step (divideSeries, divideSeriesLists).</summary>
+    private static TimeSeries DivideOne(TimeSeries dividend, TimeSeries divisor, double xFilesFactor)
+    {
+        var name = $"divideSeries({dividend.Name},{divisor.Name})";
+        TimeSeries[] both = [dividend, divisor];
+        var step = both.Select(s => s.Step).Aggregate(Lcm);
+        foreach (var s in both) s.Consolidate((int)(step / s.Step));
+        var start = both.Min(s => s.Start);
+        var end = both.Max(s => s.End);
+        end -= (end - start) % step;
+        var values = Rows(both).Select(r => AggFuncs.SafeDiv(r[0], r[1])).ToList();
+        return new TimeSeries(name, start, end, step, values, xFilesFactor);
     }
 
     private static List<TimeSeries> AsPercent(Call c)
