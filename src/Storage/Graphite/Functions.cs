@@ -27,6 +27,7 @@ internal static partial class Evaluator
         Add("percentileOfSeries", "Combine", ["seriesList", "n", "interpolate"], PercentileOfSeries);
         Add("divideSeries", "Combine", ["dividendSeriesList", "divisorSeries"], DivideSeries);
         Add("asPercent", "Combine", ["seriesList", "total", "nodes*"], AsPercent);
+        Add("pct", "Combine", ["seriesList", "total", "nodes*"], AsPercent);
         Add("groupByNode", "Combine", ["seriesList", "nodeNum", "callback"],
             c => GroupByNodes(c, c.Series(0), c.Str(2, "callback", "average"), [c.Raw(1, "nodeNum")]));
         Add("groupByNodes", "Combine", ["seriesList", "callback", "nodes*"],
@@ -217,6 +218,7 @@ internal static partial class Evaluator
         AddMathFunctions(Add);
         AddMoreFunctions(Add);
         AddForecastFunctions(Add);
+        AddListFunctions(Add);
         return d;
     }
 
