@@ -267,6 +267,8 @@ public sealed class GraphiteDifferentialTests(GraphiteDifferentialFixture fx, IT
         "aggregateSeriesLists(app.*.latency, app.*.requests, 'avg', 0.5)",
         "applyByNode(app.*.*, 1, 'sumSeries(%.*)')", "applyByNode(app.*.hits.count, 1, 'scale(%.requests, 2)', '%.doubled')",
         "linearRegression(app.web1.requests)",
+        "smartSummarize(app.web1.requests, '5min')", "smartSummarize(app.*.latency, '7min', 'max')", "smartSummarize(app.web2.latency, '1h', 'avg')",
+        "smartSummarize(app.web1.requests, '10min', 'sum', 'minutes')", "smartSummarize(app.web1.requests, '10min', 'sum', 'hours')",
         "exponentialMovingAverage(app.web1.latency, 5)", "exponentialMovingAverage(app.web2.latency, '1min')", "exponentialMovingAverage(app.*.requests, 3)",
     ];
 

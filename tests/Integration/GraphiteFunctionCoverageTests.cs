@@ -16,7 +16,7 @@ public sealed class GraphiteFunctionCoverageTests(GraphiteDifferentialFixture fx
     public static readonly SortedSet<string> NotYet = new(StringComparer.Ordinal)
     {
         "aliasQuery", "map", "mapSeries",
-        "randomWalk", "randomWalkFunction", "reduce", "reduceSeries", "smartSummarize",
+        "randomWalk", "randomWalkFunction", "reduce", "reduceSeries",
         "verticalLine", "weightedAverage",
     };
 

@@ -575,6 +575,32 @@ internal static partial class Evaluator
         return result;
     }
 
+    /// <summary>graphite's _summarizeValues: one aggregate per interval from newStart, and the end the intervals reached.</summary>
+    private static (List<double?> Values, long End) SummarizeValues(TimeSeries s, Func<IReadOnlyList<double?>, double?> agg, long interval, long newStart, long newEnd)
+    {
+        var timestamps = new List<long>();
+        for (var t = s.Start; t < s.End; t += s.Step) timestamps.Add(t);
+        var dps = s.Points();
+        var intervalPoints = (double)interval / s.Step;
+        var i = 0;
+        var numPoints = Math.Min(timestamps.Count, dps.Count);
+        var vals = new List<double?>();
+        var ts = newStart;
+        while (ts < newEnd)
+        {
+            var st = i; var nonNull = 0;
+            while (i < numPoints && timestamps[i] < ts + interval)
+            {
+                if (timestamps[i] <= ts) st = i;
+                if (timestamps[i] >= ts && dps[i] != null) nonNull++;
+                i++;
+            }
+            vals.Add(Xff(nonNull, intervalPoints, s.XFilesFactor) ? agg(dps.GetRange(st, i - st)) : null);
+            ts += interval;
+        }
+        return (vals, ts);
+    }
+
     private static List<TimeSeries> Summarize(Call c)
     {
         var intervalString = c.Str(1, "intervalString");
@@ -593,26 +619,7 @@ internal static partial class Evaluator
             if (alignToFrom) { newStart = s.Start; newEnd = s.End; }
             else { newStart = s.Start - Py.Mod(s.Start, interval); newEnd = s.End - Py.Mod(s.End, interval) + interval; }
             if (s.Step <= 0) throw new GraphiteInputException($"summarize: series {s.Name} has no step");
-            var timestamps = new List<long>();
-            for (var t = s.Start; t < s.End; t += s.Step) timestamps.Add(t);
-            var dps = s.Points();
-            var intervalPoints = (double)interval / s.Step;
-            var i = 0;
-            var numPoints = Math.Min(timestamps.Count, dps.Count);
-            var vals = new List<double?>();
-            var ts = newStart;
-            while (ts < newEnd)
-            {
-                var st = i; var nonNull = 0;
-                while (i < numPoints && timestamps[i] < ts + interval)
-                {
-                    if (timestamps[i] <= ts) st = i;
-                    if (timestamps[i] >= ts && dps[i] != null) nonNull++;
-                    i++;
-                }
-                vals.Add(Xff(nonNull, intervalPoints, s.XFilesFactor) ? agg(dps.GetRange(st, i - st)) : null);
-                ts += interval;
-            }
+            var (vals, ts) = SummarizeValues(s, agg, interval, newStart, newEnd);
             if (alignToFrom) newEnd = ts;
             s.Tags["summarize"] = intervalString; s.Tags["summarizeFunction"] = func;
             var name = $"summarize({s.Name}, \"{intervalString}\", \"{func}\"{(alignToFrom ? ", true" : "")})";

@@ -50,6 +50,7 @@ internal static partial class Evaluator
             }
             return results;
         });
+        add("smartSummarize", "Transform", ["seriesList", "intervalString", "func", "alignTo"], SmartSummarize);
         add("timeSlice", "Transform", ["seriesList", "startSliceAt", "endSliceAt"], c =>
         {
             var start = Date(c, 1, "startSliceAt") ?? throw new GraphiteInputException("timeSlice: startSliceAt is required");
@@ -114,5 +115,44 @@ internal static partial class Evaluator
         var factor = (n * sumIV - sumI * sumV) / denominator / s.Step;
         var offset = (sumII * sumV - sumIV * sumI) / denominator - factor * s.Start;
         return (factor, offset);
+    }
+
+    /// <summary>
+    /// summarize with buckets from each series' own start; alignTo (a unit: "hours", "days", "weeks3" …) first moves the
+    /// request's start back to that unit's boundary (UTC) and evaluates the series again from there.
+    /// </summary>
+    private static List<TimeSeries> SmartSummarize(Call c)
+    {
+        var intervalString = c.Str(1, "intervalString");
+        var func = c.AggFunc(2, "func", "sum");
+        var interval = AtTime.ParseOffset(intervalString);
+        if (interval <= 0) throw new GraphiteInputException("smartSummarize interval must be positive");
+        var seriesList = c.Series(0);
+        if (c.Raw(3, "alignTo", false) is string alignTo)
+        {
+            var s0 = DateTimeOffset.FromUnixTimeSeconds(c.Ctx.StartTime).UtcDateTime;
+            var day = s0.Date;
+            var start = AtTime.UnitSeconds(alignTo) switch
+            {
+                1 => s0,
+                60 => day.AddHours(s0.Hour).AddMinutes(s0.Minute),
+                3600 => day.AddHours(s0.Hour),
+                86400 => day,
+                7 * 86400 => day.AddDays(-((((int)s0.DayOfWeek + 6) % 7 + 1 - (char.IsAsciiLetter(alignTo[^1]) ? 1 : alignTo[^1] - '0') + 7) % 7)),
+                30 * 86400 => new DateTime(s0.Year, s0.Month, 1, 0, 0, 0, DateTimeKind.Utc),
+                _ => new DateTime(s0.Year, 1, 1, 0, 0, 0, DateTimeKind.Utc),
+            };
+            seriesList = EvaluateNode(c.Ctx.WithWindow(new DateTimeOffset(start).ToUnixTimeSeconds(), c.Ctx.EndTime) with { Prefetched = null }, c.Node.Args[0]);
+        }
+        c.Ctx.Budget?.EnsureRoom(seriesList.Sum(s => (s.End - s.Start) / interval + 2), "smartSummarize");
+        var agg = AggFuncs.Get(func);
+        var results = new List<TimeSeries>();
+        foreach (var s in seriesList)
+        {
+            var (vals, end) = SummarizeValues(s, agg, interval, s.Start, s.End);
+            s.Tags["smartSummarize"] = intervalString; s.Tags["smartSummarizeFunction"] = func;
+            results.Add(s.Copy(name: $"smartSummarize({s.Name}, \"{intervalString}\", \"{func}\")", end: end, step: interval, values: vals));
+        }
+        return results;
     }
 }
