@@ -219,6 +219,7 @@ internal static partial class Evaluator
         AddMoreFunctions(Add);
         AddForecastFunctions(Add);
         AddListFunctions(Add);
+        AddQueryFunctions(Add);
         return d;
     }
 
