@@ -267,6 +267,8 @@ public sealed class GraphiteDifferentialTests(GraphiteDifferentialFixture fx, IT
         "aggregateSeriesLists(app.*.latency, app.*.requests, 'avg', 0.5)",
         "applyByNode(app.*.*, 1, 'sumSeries(%.*)')", "applyByNode(app.*.hits.count, 1, 'scale(%.requests, 2)', '%.doubled')",
         "linearRegression(app.web1.requests)",
+        "reduceSeries(mapSeries(app.*.*, 1), 'asPercent', 2, 'latency', 'requests')", "reduce(map(app.*.*, 1), 'diffSeries', 2, 'requests', 'latency')",
+        "reduceSeries(mapSeries(app.web{1,3}.*, 1), 'divideSeries', 2, 'requests', 'latency')",
         "aliasQuery(app.*.requests, 'app\\.(web\\d)\\.requests', 'app.\\1.latency', 'latency now %d')",
         "aliasQuery(app.web1.requests, 'requests', 'hits.count', '%.2f hits')", "aliasQuery(app.web2.requests, 'requests', 'latency', 'v=%s')",
         "weightedAverage(app.*.latency, app.*.requests, 1)", "weightedAverage(app.web1.latency, app.web2.requests)",

@@ -15,9 +15,6 @@ public sealed class GraphiteFunctionCoverageTests(GraphiteDifferentialFixture fx
     /// </summary>
     public static readonly SortedSet<string> NotYet = new(StringComparer.Ordinal)
     {
-        "map", "mapSeries",
-        "reduce", "reduceSeries",
-       
     };
 
     [Fact]

@@ -39,7 +39,65 @@ internal static partial class Evaluator
                 for (var i = 0; i < s.Values.Count; i++) { s.Values[i] = current; current += Random.Shared.NextDouble() - 0.5; }
                 return new List<TimeSeries> { s };
             });
+        foreach (var name in new[] { "mapSeries", "map" })
+            add(name, "Combine", ["seriesList", "mapNodes*"], c =>
+            {
+                var nodes = c.Rest(1);
+                var groups = new Dictionary<string, List<TimeSeries>>();
+                var keys = new List<string>();
+                foreach (var s in c.Series(0))
+                {
+                    var key = AggKey(s, nodes);
+                    if (!groups.TryGetValue(key, out var g)) { groups[key] = g = []; keys.Add(key); }
+                    g.Add(s);
+                }
+                return keys.Select(k => groups[k]).ToList(); // a list of series lists, for reduceSeries
+            });
+        foreach (var name in new[] { "reduceSeries", "reduce" })
+            add(name, "Combine", ["seriesLists", "reduceFunction", "reduceNode", "reduceMatchers*"], ReduceSeries);
         add("weightedAverage", "Combine", ["seriesListAvg", "seriesListWeight", "nodes*"], WeightedAverage);
+    }
+
+    /// <summary>
+    /// For each group of mapSeries' output, the series whose node reduceNode is one of the matchers, passed in matcher
+    /// order, each as its own series list, to reduceFunction; the result is named prefix.reduce.function.
+    /// </summary>
+    private static List<TimeSeries> ReduceSeries(Call c)
+    {
+        var lists = c.Raw(0, "seriesLists") switch
+        {
+            List<List<TimeSeries>> ll => ll,
+            List<TimeSeries> l => l.Select(s => new List<TimeSeries> { s }).ToList(),
+            _ => throw new GraphiteInputException("reduceSeries: seriesLists must be series lists (mapSeries)"),
+        };
+        var function = c.Str(1, "reduceFunction");
+        if (!Functions.TryGetValue(function, out var fn)) throw new GraphiteInputException($"reduceSeries: unknown function '{function}'");
+        var reduceNode = c.Int(2, "reduceNode");
+        var matchers = c.Rest(3).Select(m => m as string ?? throw new GraphiteInputException("reduceSeries: matchers must be strings")).ToList();
+        var groups = new Dictionary<string, TimeSeries?[]>();
+        var keys = new List<string>();
+        foreach (var s in lists.SelectMany(l => l))
+        {
+            var nodes = s.Name.Split('.');
+            var idx = reduceNode < 0 ? nodes.Length + reduceNode : reduceNode;
+            if (idx < 0 || idx >= nodes.Length) throw new GraphiteInputException($"reduceSeries: {s.Name} has no node {reduceNode}");
+            var key = string.Join(".", nodes[..PySliceIndex(reduceNode, nodes.Length)]) + ".reduce." + function;
+            var i = matchers.IndexOf(nodes[idx]);
+            if (i < 0) continue;
+            if (!groups.TryGetValue(key, out var g)) { groups[key] = g = new TimeSeries?[matchers.Count]; keys.Add(key); }
+            g[i] = s;
+        }
+        var results = new List<TimeSeries>();
+        foreach (var key in keys)
+        {
+            if (groups[key].Any(s => s == null)) throw new GraphiteInputException($"reduceSeries: {key} lacks a series for every matcher");
+            var args = groups[key].Select(s => (object?)new List<TimeSeries> { s! }).ToList();
+            var r = AsSeriesList(fn.Invoke(new Call(c.Ctx, c.Node, args, [])), c.Node);
+            if (r.Count == 0) continue;
+            r[0].Name = key;
+            results.Add(r[0]);
+        }
+        return results;
     }
 
     private static List<TimeSeries> WeightedAverage(Call c)
