@@ -78,7 +78,7 @@ internal sealed class Glob
                     break;
                 case '?': prog.Add(new Inst(Op.Any)); i++; break;
                 case '[':
-                    int close = p.IndexOf(']', i + 1);
+                    int close = ClassEnd(p, i);
                     if (close < 0) { prog.Add(new Inst(Op.Char, '[')); i++; break; }
                     prog.Add(new Inst(Op.Class, X: ParseClass(p.AsSpan(i + 1, close - i - 1))));
                     i = close + 1;
@@ -115,6 +115,18 @@ internal sealed class Glob
     }
 
     /// <summary>A class body as .NET's regex read it: '!' or '^' first negates, a-z ranges, '-' first or last literal.</summary>
+    /// <summary>
+    /// The ']' closing the class opened at <paramref name="open"/>, or -1. As fnmatch (graphite-web's matcher): a ']' first in
+    /// the class (after an optional '!') is a member, not the end, so <c>[]!?]</c> is the class of ']', '!' and '?'.
+    /// </summary>
+    private static int ClassEnd(string p, int open)
+    {
+        int j = open + 1;
+        if (j < p.Length && p[j] == '!') j++;
+        if (j < p.Length && p[j] == ']') j++;
+        return j < p.Length ? p.IndexOf(']', j) : -1;
+    }
+
     private int ParseClass(ReadOnlySpan<char> body)
     {
         bool negate = false;
@@ -237,7 +249,7 @@ internal sealed class Glob
                 case '*': Append(new Item(Kind.Star)); i++; break;
                 case '?': Append(new Item(Kind.Any)); i++; break;
                 case '[':
-                    int close = p.IndexOf(']', i + 1);
+                    int close = ClassEnd(p, i);
                     if (close < 0) { Append(new Item(Kind.Char, '[')); i++; break; }
                     Append(new Item(Kind.Class, Class: ParseClass(p.AsSpan(i + 1, close - i - 1))));
                     i = close + 1;
