@@ -117,12 +117,12 @@ internal sealed class Glob
     /// <summary>A class body as .NET's regex read it: '!' or '^' first negates, a-z ranges, '-' first or last literal.</summary>
     /// <summary>
     /// The ']' closing the class opened at <paramref name="open"/>, or -1. As fnmatch (graphite-web's matcher): a ']' first in
-    /// the class (after an optional '!') is a member, not the end, so <c>[]!?]</c> is the class of ']', '!' and '?'.
+    /// the class (after an optional '!' or '^') is a member, not the end, so <c>[]!?]</c> is the class of ']', '!' and '?'.
     /// </summary>
     private static int ClassEnd(string p, int open)
     {
         int j = open + 1;
-        if (j < p.Length && p[j] == '!') j++;
+        if (j < p.Length && p[j] is '!' or '^') j++; // both negate here (as the regex translation did)
         if (j < p.Length && p[j] == ']') j++;
         return j < p.Length ? p.IndexOf(']', j) : -1;
     }

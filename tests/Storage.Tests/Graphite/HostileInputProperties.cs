@@ -185,14 +185,14 @@ public sealed class HostileInputProperties : IDisposable
                 case '[':
                     // fnmatch's rule (graphite-web): a ']' first in the class (after an optional '!') is a member.
                     int from = i + 1;
-                    if (from < p.Length && p[from] == '!') from++;
+                    if (from < p.Length && p[from] is '!' or '^') from++;
                     if (from < p.Length && p[from] == ']') from++;
                     int end = from < p.Length ? p.IndexOf(']', from) : -1;
                     if (end < 0) { sb.Append(@"\["); break; }
                     var body = p.Substring(i + 1, end - i - 1);
                     sb.Append('[');
-                    if (body.StartsWith('!')) { sb.Append('^'); body = body[1..]; }
-                    sb.Append(body.Replace(@"\", @"\\").Replace("[", @"\[").Replace("]", @"\]"));
+                    if (body.StartsWith('!') || body.StartsWith('^')) { sb.Append('^'); body = body[1..]; }
+                    sb.Append(body.Replace(@"\", @"\\").Replace("[", @"\[").Replace("]", @"\]").Replace("^", @"\^"));
                     sb.Append(']');
                     i = end;
                     break;
@@ -210,7 +210,7 @@ public sealed class HostileInputProperties : IDisposable
         return re.IsMatch(node);
     }
 
-    [Property(MaxTest = 3000, QuietOnSuccess = true)]
+    [Property(MaxTest = 20000, QuietOnSuccess = true)]
     public Property Globs_match_as_the_regex_translation_did() =>
         Prop.ForAll(GlobCases.ToArbitrary(), c =>
         {
@@ -227,6 +227,8 @@ public sealed class HostileInputProperties : IDisposable
     [InlineData("[]!?]*", "a", false)]
     [InlineData("[!]]x", "ax", true)]
     [InlineData("[!]]x", "]x", false)]
+    [InlineData("?[^]a-a*^]", "![", true)]
+    [InlineData("?[^]a-a*^]", "!a", false)]
     public void A_bracket_first_in_a_class_is_a_member(string pattern, string name, bool matches) =>
         Assert.Equal(matches, Glob.IsMatch(pattern, name));
 
