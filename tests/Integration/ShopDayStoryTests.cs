@@ -238,19 +238,11 @@ public class ShopDayStoryTests(ITestOutputHelper output)
     /// <summary>Runs the shop's deploy script (bash + the real observe CLI).</summary>
     private static async Task<(int ExitCode, string Output)> Deploy(string version, string appDir, int httpPort, string observeCmd)
     {
-        var psi = new ProcessStartInfo("/bin/bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(Scripts, "deploy.sh"));
-        psi.ArgumentList.Add(version);
-        psi.Environment["OBSERVE"] = observeCmd;
-        psi.Environment["OBSERVE_URL"] = $"http://127.0.0.1:{httpPort}";
-        psi.Environment["APP_DIR"] = appDir;
-        psi.Environment.Remove("OBSERVE_TOKEN");
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await p.WaitForExitAsync(limit.Token);
-        return (p.ExitCode, (await stdout) + (await stderr));
+        var (exit, stdout, stderr) = await PeerProcess.RunToEndAsync("/bin/bash", [Path.Combine(Scripts, "deploy.sh"), version], new Dictionary<string, string?>
+        {
+            ["OBSERVE"] = observeCmd, ["OBSERVE_URL"] = $"http://127.0.0.1:{httpPort}", ["APP_DIR"] = appDir, ["OBSERVE_TOKEN"] = null,
+        }, timeout: TimeSpan.FromMinutes(3));
+        return (exit, stdout + stderr);
     }
 
     /// <summary>The real `observe` CLI against the running one (its address from the config file).</summary>
