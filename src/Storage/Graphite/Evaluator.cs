@@ -63,9 +63,10 @@ internal static partial class Evaluator
                 System.Runtime.CompilerServices.RuntimeHelpers.EnsureSufficientExecutionStack();
                 var args = call.Args.Select(a => Evaluate(ctx, a)).ToList();
                 var kwargs = call.Kwargs.ToDictionary(k => k.Key, k => Evaluate(ctx, k.Value));
+                (args, kwargs) = ParamBinder.Bind(fn, call, args, kwargs);
                 try
                 {
-                    var result = fn.Invoke(new Call(ctx, call, args, kwargs));
+                    var result = fn.Invoke(new Call(ctx, call, args, kwargs, fn));
                     if (ctx.Budget != null)
                     {
                         // Every call costs at least one: functions re-evaluating their argument (movingAverage,
@@ -237,8 +238,10 @@ internal static partial class Evaluator
 }
 
 /// <summary>One function invocation: evaluated positional and keyword arguments plus the raw call.</summary>
-internal sealed class Call(RenderContext ctx, CallNode node, List<object?> args, Dictionary<string, object?> kwargs)
+internal sealed class Call(RenderContext ctx, CallNode node, List<object?> args, Dictionary<string, object?> kwargs, FunctionInfo? info = null)
 {
+    /// <summary>The declaration the arguments were bound to: a keyword argument is found by its parameter's declared name.</summary>
+    public FunctionInfo? Info { get; } = info;
     public RenderContext Ctx { get; } = ctx;
     public CallNode Node { get; } = node;
     public List<object?> Args { get; } = args;
@@ -250,7 +253,8 @@ internal sealed class Call(RenderContext ctx, CallNode node, List<object?> args,
     public object? Raw(int index, string name, bool required = true, object? dflt = null)
     {
         if (index < Args.Count) return Args[index];
-        if (Kwargs.TryGetValue(name, out var v)) return v;
+        var declared = Info != null && index < Info.Params.Length && !Info.Params[index].Multiple ? Info.Params[index] : null;
+        if (Kwargs.TryGetValue(declared?.Name ?? name, out var v)) return v;
         if (required) throw Bad($"missing required parameter '{name}'");
         return dflt;
     }

@@ -5,44 +5,40 @@ namespace Observe.Storage.Graphite;
 /// <summary>Series functions with graphite-web 1.1.8 semantics and naming (render/functions.py).</summary>
 internal static partial class Evaluator
 {
-    internal sealed record FunctionInfo(string Name, string Group, string[] Params, Func<Call, object?> Invoke);
-
+    /// <summary>Every series function: the catalog's declaration joined with the named method (or entry) that evaluates it.</summary>
     public static readonly Dictionary<string, FunctionInfo> Functions = Build();
 
     private static Dictionary<string, FunctionInfo> Build()
     {
-        var d = new Dictionary<string, FunctionInfo>(StringComparer.Ordinal);
-        void Add(string name, string group, string[] ps, Func<Call, object?> fn) => d[name] = new FunctionInfo(name, group, ps, fn);
+        var impl = new Dictionary<string, Func<Call, object?>>(StringComparer.Ordinal);
+        void Add(string name, Func<Call, object?> fn) => impl.Add(name, fn);
 
         foreach (var (fname, agg) in new[] { ("sumSeries", "sum"), ("averageSeries", "average"), ("maxSeries", "max"), ("minSeries", "min"), ("diffSeries", "diff"),
                      ("sum", "sum"), ("avg", "average"), ("multiplySeries", "multiply"), ("stddevSeries", "stddev"), ("rangeOfSeries", "rangeOf") })
-            Add(fname, "Combine", ["seriesLists*"], c => Aggregate(c.Ctx, c.SeriesLists(0), agg));
-        Add("aggregate", "Combine", ["seriesList", "func", "xFilesFactor"],
-            c => Aggregate(c.Ctx, [c.Series(0)], c.AggFunc(1, "func"), c.OptDouble(2, "xFilesFactor")));
-        Add("sumSeriesWithWildcards", "Combine", ["seriesList", "position*"], c => AggregateWithWildcards(c, "sum", 1));
-        Add("averageSeriesWithWildcards", "Combine", ["seriesList", "position*"], c => AggregateWithWildcards(c, "average", 1));
-        Add("multiplySeriesWithWildcards", "Combine", ["seriesList", "position*"], c => AggregateWithWildcards(c, "multiply", 1));
-        Add("aggregateWithWildcards", "Combine", ["seriesList", "func", "position*"], c => AggregateWithWildcards(c, c.AggFunc(1, "func"), 2));
-        Add("countSeries", "Combine", ["seriesLists*"], CountSeries);
-        Add("percentileOfSeries", "Combine", ["seriesList", "n", "interpolate"], PercentileOfSeries);
-        Add("divideSeries", "Combine", ["dividendSeriesList", "divisorSeries"], DivideSeries);
-        Add("asPercent", "Combine", ["seriesList", "total", "nodes*"], AsPercent);
-        Add("pct", "Combine", ["seriesList", "total", "nodes*"], AsPercent);
-        Add("groupByNode", "Combine", ["seriesList", "nodeNum", "callback"],
-            c => GroupByNodes(c, c.Series(0), c.Str(2, "callback", "average"), [c.Raw(1, "nodeNum")]));
-        Add("groupByNodes", "Combine", ["seriesList", "callback", "nodes*"],
-            c => GroupByNodes(c, c.Series(0), c.Str(1, "callback"), c.Rest(2)));
-        Add("groupByTags", "Combine", ["seriesList", "callback", "tags*"], GroupByTags);
+            Add(fname, c => Aggregate(c.Ctx, c.SeriesLists(0), agg));
+        Add("aggregate", c => Aggregate(c.Ctx, [c.Series(0)], c.AggFunc(1, "func"), c.OptDouble(2, "xFilesFactor")));
+        Add("sumSeriesWithWildcards", c => AggregateWithWildcards(c, "sum", 1));
+        Add("averageSeriesWithWildcards", c => AggregateWithWildcards(c, "average", 1));
+        Add("multiplySeriesWithWildcards", c => AggregateWithWildcards(c, "multiply", 1));
+        Add("aggregateWithWildcards", c => AggregateWithWildcards(c, c.AggFunc(1, "func"), 2));
+        Add("countSeries", CountSeries);
+        Add("percentileOfSeries", PercentileOfSeries);
+        Add("divideSeries", DivideSeries);
+        Add("asPercent", AsPercent);
+        Add("pct", AsPercent);
+        Add("groupByNode", c => GroupByNodes(c, c.Series(0), c.Str(2, "callback", "average"), [c.Raw(1, "nodeNum")]));
+        Add("groupByNodes", c => GroupByNodes(c, c.Series(0), c.Str(1, "callback"), c.Rest(2)));
+        Add("groupByTags", GroupByTags);
 
-        Add("alias", "Alias", ["seriesList", "newName"], c =>
+        Add("alias", c =>
         {
             var l = c.Series(0); var n = c.Str(1, "newName");
             foreach (var s in l) s.Name = n;
             return l;
         });
-        Add("aliasByNode", "Alias", ["seriesList", "nodes*"], c => AliasByNode(c.Series(0), c.Rest(1)));
-        Add("aliasByTags", "Alias", ["seriesList", "tags*"], c => AliasByNode(c.Series(0), c.Rest(1)));
-        Add("aliasSub", "Alias", ["seriesList", "search", "replace"], c =>
+        Add("aliasByNode", c => AliasByNode(c.Series(0), c.Rest(1)));
+        Add("aliasByTags", c => AliasByNode(c.Series(0), c.Rest(1)));
+        Add("aliasSub", c =>
         {
             var l = c.Series(0);
             var re = PyRegex(c.Str(1, "search"));
@@ -51,7 +47,7 @@ internal static partial class Evaluator
             return l;
         });
 
-        Add("scale", "Transform", ["seriesList", "factor"], c =>
+        Add("scale", c =>
         {
             var l = c.Series(0); var f = c.Double(1, "factor");
             foreach (var s in l)
@@ -62,7 +58,7 @@ internal static partial class Evaluator
             }
             return l;
         });
-        Add("scaleToSeconds", "Transform", ["seriesList", "seconds"], c =>
+        Add("scaleToSeconds", c =>
         {
             var l = c.Series(0); var secs = c.Double(1, "seconds");
             foreach (var s in l)
@@ -74,7 +70,7 @@ internal static partial class Evaluator
             }
             return l;
         });
-        Add("offset", "Transform", ["seriesList", "factor"], c =>
+        Add("offset", c =>
         {
             var l = c.Series(0); var f = c.Double(1, "factor");
             foreach (var s in l)
@@ -85,7 +81,7 @@ internal static partial class Evaluator
             }
             return l;
         });
-        Add("absolute", "Transform", ["seriesList"], c =>
+        Add("absolute", c =>
         {
             var l = c.Series(0);
             foreach (var s in l)
@@ -96,7 +92,7 @@ internal static partial class Evaluator
             }
             return l;
         });
-        Add("perSecond", "Transform", ["seriesList", "maxValue", "minValue"], c =>
+        Add("perSecond", c =>
         {
             var max = c.OptDouble(1, "maxValue"); var min = c.OptDouble(2, "minValue");
             return c.Series(0).Select(s =>
@@ -111,14 +107,14 @@ internal static partial class Evaluator
                 return s.Copy(name: $"perSecond({s.Name})", values: vals);
             }).ToList();
         });
-        Add("derivative", "Transform", ["seriesList"], c => c.Series(0).Select(s =>
+        Add("derivative", c => c.Series(0).Select(s =>
         {
             double? prev = null; var vals = new List<double?>();
             foreach (var v in s.Points()) { vals.Add(prev == null || v == null ? null : v - prev); prev = v; }
             s.Tags["derivative"] = "1";
             return s.Copy(name: $"derivative({s.Name})", values: vals);
         }).ToList());
-        Add("nonNegativeDerivative", "Transform", ["seriesList", "maxValue", "minValue"], c =>
+        Add("nonNegativeDerivative", c =>
         {
             var max = c.OptDouble(1, "maxValue"); var min = c.OptDouble(2, "minValue");
             return c.Series(0).Select(s =>
@@ -129,24 +125,24 @@ internal static partial class Evaluator
                 return s.Copy(name: $"nonNegativeDerivative({s.Name})", values: vals);
             }).ToList();
         });
-        Add("integral", "Transform", ["seriesList"], c => c.Series(0).Select(s =>
+        Add("integral", c => c.Series(0).Select(s =>
         {
             double current = 0; var vals = new List<double?>();
             foreach (var v in s.Points()) { if (v is { } x) { current += x; vals.Add(current); } else vals.Add(null); }
             s.Tags["integral"] = "1";
             return s.Copy(name: $"integral({s.Name})", values: vals);
         }).ToList());
-        Add("movingAverage", "Calculate", ["seriesList", "windowSize", "xFilesFactor"], c => MovingWindow(c, "average", c.OptDouble(2, "xFilesFactor")));
-        Add("movingSum", "Calculate", ["seriesList", "windowSize", "xFilesFactor"], c => MovingWindow(c, "sum", c.OptDouble(2, "xFilesFactor")));
-        Add("movingMin", "Calculate", ["seriesList", "windowSize", "xFilesFactor"], c => MovingWindow(c, "min", c.OptDouble(2, "xFilesFactor")));
-        Add("movingMax", "Calculate", ["seriesList", "windowSize", "xFilesFactor"], c => MovingWindow(c, "max", c.OptDouble(2, "xFilesFactor")));
-        Add("movingWindow", "Calculate", ["seriesList", "windowSize", "func", "xFilesFactor"], c => MovingWindow(c, c.AggFunc(2, "func", "average"), c.OptDouble(3, "xFilesFactor")));
-        Add("summarize", "Transform", ["seriesList", "intervalString", "func", "alignToFrom"], Summarize);
-        Add("hitcount", "Transform", ["seriesList", "intervalString", "alignToInterval"], Hitcount);
-        Add("timeShift", "Transform", ["seriesList", "timeShift", "resetEnd", "alignDst"], TimeShift);
-        Add("keepLastValue", "Transform", ["seriesList", "limit"], KeepLastValue);
-        Add("transformNull", "Transform", ["seriesList", "default", "referenceSeries"], TransformNull);
-        Add("removeBelowValue", "Filter Data", ["seriesList", "n"], c =>
+        Add("movingAverage", c => MovingWindow(c, "average", c.OptDouble(2, "xFilesFactor")));
+        Add("movingSum", c => MovingWindow(c, "sum", c.OptDouble(2, "xFilesFactor")));
+        Add("movingMin", c => MovingWindow(c, "min", c.OptDouble(2, "xFilesFactor")));
+        Add("movingMax", c => MovingWindow(c, "max", c.OptDouble(2, "xFilesFactor")));
+        Add("movingWindow", c => MovingWindow(c, c.AggFunc(2, "func", "average"), c.OptDouble(3, "xFilesFactor")));
+        Add("summarize", Summarize);
+        Add("hitcount", Hitcount);
+        Add("timeShift", TimeShift);
+        Add("keepLastValue", KeepLastValue);
+        Add("transformNull", TransformNull);
+        Add("removeBelowValue", c =>
         {
             var l = c.Series(0); var n = c.Double(1, "n");
             foreach (var s in l)
@@ -156,7 +152,7 @@ internal static partial class Evaluator
             }
             return l;
         });
-        Add("removeAboveValue", "Filter Data", ["seriesList", "n"], c =>
+        Add("removeAboveValue", c =>
         {
             var l = c.Series(0); var n = c.Double(1, "n");
             foreach (var s in l)
@@ -167,33 +163,33 @@ internal static partial class Evaluator
             return l;
         });
 
-        Add("highest", "Filter Series", ["seriesList", "n", "func"], c => Highest(c.Series(0), c.Int(1, "n", 1), c.AggFunc(2, "func", "average")));
-        Add("lowest", "Filter Series", ["seriesList", "n", "func"], c => Lowest(c.Series(0), c.Int(1, "n", 1), c.AggFunc(2, "func", "average")));
-        Add("highestCurrent", "Filter Series", ["seriesList", "n"], c => Highest(c.Series(0), c.Int(1, "n"), "current"));
-        Add("highestAverage", "Filter Series", ["seriesList", "n"], c => Highest(c.Series(0), c.Int(1, "n"), "average"));
-        Add("highestMax", "Filter Series", ["seriesList", "n"], c => Highest(c.Series(0), c.Int(1, "n"), "max"));
-        Add("lowestCurrent", "Filter Series", ["seriesList", "n"], c => Lowest(c.Series(0), c.Int(1, "n"), "current"));
-        Add("lowestAverage", "Filter Series", ["seriesList", "n"], c => Lowest(c.Series(0), c.Int(1, "n"), "average"));
-        Add("limit", "Filter Series", ["seriesList", "n"], c => c.Series(0).Take((int)Math.Max(0, c.Int(1, "n"))).ToList());
-        Add("sortByMaxima", "Sorting", ["seriesList"], c => c.Series(0).OrderByDescending(s => AggFuncs.SafeMax(s.Points()) ?? double.NegativeInfinity).ToList());
-        Add("sortByName", "Sorting", ["seriesList", "natural", "reverse"], c =>
+        Add("highest", c => Highest(c.Series(0), c.Int(1, "n", 1), c.AggFunc(2, "func", "average")));
+        Add("lowest", c => Lowest(c.Series(0), c.Int(1, "n", 1), c.AggFunc(2, "func", "average")));
+        Add("highestCurrent", c => Highest(c.Series(0), c.Int(1, "n"), "current"));
+        Add("highestAverage", c => Highest(c.Series(0), c.Int(1, "n"), "average"));
+        Add("highestMax", c => Highest(c.Series(0), c.Int(1, "n"), "max"));
+        Add("lowestCurrent", c => Lowest(c.Series(0), c.Int(1, "n"), "current"));
+        Add("lowestAverage", c => Lowest(c.Series(0), c.Int(1, "n"), "average"));
+        Add("limit", c => c.Series(0).Take((int)Math.Max(0, c.Int(1, "n"))).ToList());
+        Add("sortByMaxima", c => c.Series(0).OrderByDescending(s => AggFuncs.SafeMax(s.Points()) ?? double.NegativeInfinity).ToList());
+        Add("sortByName", c =>
         {
             var natural = c.Bool(1, "natural", false); var reverse = c.Bool(2, "reverse", false);
             Func<TimeSeries, string> key = natural ? s => Regex.Replace(s.Name, @"(\d+)", m => long.Parse(m.Value).ToString("D10")) : s => s.Name;
             var l = c.Series(0);
             return reverse ? l.OrderByDescending(key, StringComparer.Ordinal).ToList() : l.OrderBy(key, StringComparer.Ordinal).ToList();
         });
-        Add("exclude", "Filter Series", ["seriesList", "pattern"], c => { var re = PyRegex(c.Str(1, "pattern")); return c.Series(0).Where(s => !re.IsMatch(s.Name)).ToList(); });
-        Add("grep", "Filter Series", ["seriesList", "pattern"], c => { var re = PyRegex(c.Str(1, "pattern")); return c.Series(0).Where(s => re.IsMatch(s.Name)).ToList(); });
+        Add("exclude", c => { var re = PyRegex(c.Str(1, "pattern")); return c.Series(0).Where(s => !re.IsMatch(s.Name)).ToList(); });
+        Add("grep", c => { var re = PyRegex(c.Str(1, "pattern")); return c.Series(0).Where(s => re.IsMatch(s.Name)).ToList(); });
 
-        Add("consolidateBy", "Special", ["seriesList", "consolidationFunc"], c =>
+        Add("consolidateBy", c =>
         {
             var l = c.Series(0); var f = c.Str(1, "consolidationFunc");
             if (f is not ("sum" or "average" or "avg" or "avg_zero" or "min" or "max" or "first" or "last"))
                 throw new GraphiteInputException($"consolidateBy: invalid consolidation function '{f}'");
             return SetConsolidation(l, f);
         });
-        Add("constantLine", "Special", ["value"], c =>
+        Add("constantLine", c =>
         {
             // validateParams turns the float parameter into a float: constantLine(42) is named "42.0"
             var value = c.Double(0, "value");
@@ -203,8 +199,8 @@ internal static partial class Evaluator
             { PathExpression = $"constantLine({Py.Repr(value)})" };
             return new List<TimeSeries> { s };
         });
-        Add("events", "Special", ["tags*"], Events);
-        Add("drawAsInfinite", "Graph", ["seriesList"], c =>
+        Add("events", Events);
+        Add("drawAsInfinite", c =>
         {
             var l = c.Series(0);
             foreach (var s in l) { s.Tags["drawAsInfinite"] = "1"; s.Name = $"drawAsInfinite({s.Name})"; }
@@ -212,7 +208,7 @@ internal static partial class Evaluator
         });
         // drawing options only: the JSON is unchanged
         foreach (var noop in new[] { "color", "lineWidth", "alpha" })
-            Add(noop, "Graph", ["seriesList", "value"], c => c.Series(0));
+            Add(noop, c => c.Series(0));
         AddGraphFunctions(Add);
         AddFilterFunctions(Add);
         AddMathFunctions(Add);
@@ -220,7 +216,7 @@ internal static partial class Evaluator
         AddForecastFunctions(Add);
         AddListFunctions(Add);
         AddQueryFunctions(Add);
-        return d;
+        return FunctionCatalog.Join(impl);
     }
 
     // ---------------- implementations ----------------
@@ -482,9 +478,9 @@ internal static partial class Evaluator
 
     private static TimeSeries ApplyCallback(Call c, List<TimeSeries> group, string callback)
     {
-        if (Functions.TryGetValue(callback, out var fn) && fn.Params.Length > 0 && fn.Params[0] is "seriesLists*" or "seriesList")
+        if (Functions.TryGetValue(callback, out var fn) && fn.Params is [{ Type: ParamType.SeriesList }, ..])
         {
-            var inner = new Call(c.Ctx, c.Node, [group], []);
+            var inner = new Call(c.Ctx, c.Node, [group], [], fn);
             var r = fn.Invoke(inner) as List<TimeSeries>;
             return r is { Count: > 0 } ? r[0] : throw new NormalizeEmptyException();
         }

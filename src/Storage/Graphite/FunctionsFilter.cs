@@ -3,22 +3,21 @@ namespace Observe.Storage.Graphite;
 /// <summary>Filter, sort and naming functions of graphite-web 1.1.8 (functions.py) that select or rename whole series.</summary>
 internal static partial class Evaluator
 {
-    private static void AddFilterFunctions(Action<string, string, string[], Func<Call, object?>> add)
+    private static void AddFilterFunctions(Action<string, Func<Call, object?>> add)
     {
-        add("removeEmptySeries", "Filter Series", ["seriesList", "xFilesFactor"], c =>
+        add("removeEmptySeries", c =>
         {
             var xff = c.OptDouble(1, "xFilesFactor") ?? 0;
             return c.Series(0).Where(s => XffValues(s.Points(), xff)).ToList();
         });
-        add("filterSeries", "Filter Series", ["seriesList", "func", "operator", "threshold"],
-            c => FilterSeries(c.Series(0), c.AggFunc(1, "func"), c.Str(2, "operator"), c.Double(3, "threshold")));
+        add("filterSeries", c => FilterSeries(c.Series(0), c.AggFunc(1, "func"), c.Str(2, "operator"), c.Double(3, "threshold")));
         foreach (var (name, func, op) in new[]
                  {
                      ("currentAbove", "last", ">"), ("currentBelow", "last", "<="), ("averageAbove", "average", ">"), ("averageBelow", "average", "<="),
                      ("maximumAbove", "max", ">"), ("maximumBelow", "max", "<="), ("minimumAbove", "min", ">"), ("minimumBelow", "min", "<="),
                  })
-            add(name, "Filter Series", ["seriesList", "n"], c => FilterSeries(c.Series(0), func, op, c.Double(1, "n")));
-        add("mostDeviant", "Filter Series", ["seriesList", "n"], c =>
+            add(name, c => FilterSeries(c.Series(0), func, op, c.Double(1, "n")));
+        add("mostDeviant", c =>
         {
             var n = c.Int(1, "n");
             var deviants = new List<(double Sigma, TimeSeries S)>();
@@ -32,26 +31,25 @@ internal static partial class Evaluator
             // Python's sort is stable, reverse keeps equal keys in input order
             return deviants.OrderByDescending(d => d.Sigma).Select(d => d.S).Take((int)Math.Max(0, n)).ToList();
         });
-        add("unique", "Filter Series", ["seriesLists*"], c =>
+        add("unique", c =>
         {
             var seen = new HashSet<string>(StringComparer.Ordinal);
             return c.SeriesLists(0).SelectMany(l => l).Where(s => seen.Add(s.Name)).ToList();
         });
-        add("fallbackSeries", "Special", ["seriesList", "fallback"], c =>
+        add("fallbackSeries", c =>
         {
             var l = c.Series(0);
             return l.Count > 0 ? l : c.Series(1, "fallback");
         });
 
-        add("group", "Combine", ["seriesLists*"], c => c.SeriesLists(0).SelectMany(l => l).ToList());
-        add("sortBy", "Sorting", ["seriesList", "func", "reverse"],
-            c => SortBy(c.Series(0), c.AggFunc(1, "func", "average"), c.Bool(2, "reverse", false)));
-        add("sortByTotal", "Sorting", ["seriesList"], c => SortBy(c.Series(0), "sum", true));
-        add("sortByMinima", "Sorting", ["seriesList"], c =>
+        add("group", c => c.SeriesLists(0).SelectMany(l => l).ToList());
+        add("sortBy", c => SortBy(c.Series(0), c.AggFunc(1, "func", "average"), c.Bool(2, "reverse", false)));
+        add("sortByTotal", c => SortBy(c.Series(0), "sum", true));
+        add("sortByMinima", c =>
             c.Series(0).Where(s => (AggFuncs.SafeMax(s.Points()) ?? 0) > 0).OrderBy(s => AggFuncs.SafeMin(s.Points()) ?? double.NegativeInfinity).ToList());
 
-        add("aliasByMetric", "Alias", ["seriesList"], c => Substr(c.Series(0), -1, 0));
-        add("substr", "Special", ["seriesList", "start", "stop"], c => Substr(c.Series(0), c.Int(1, "start", 0), c.Int(2, "stop", 0)));
+        add("aliasByMetric", c => Substr(c.Series(0), -1, 0));
+        add("substr", c => Substr(c.Series(0), c.Int(1, "start", 0), c.Int(2, "stop", 0)));
     }
 
     private static List<TimeSeries> FilterSeries(List<TimeSeries> l, string func, string op, double threshold)

@@ -7,9 +7,9 @@ namespace Observe.Storage.Graphite;
 /// </summary>
 internal static partial class Evaluator
 {
-    private static void AddForecastFunctions(Action<string, string, string[], Func<Call, object?>> add)
+    private static void AddForecastFunctions(Action<string, Func<Call, object?>> add)
     {
-        add("holtWintersForecast", "Calculate", ["seriesList", "bootstrapInterval", "seasonality"], c =>
+        add("holtWintersForecast", c =>
         {
             var (preview, previewSeconds) = HoltWintersPreview(c, 1);
             return preview.Select(s =>
@@ -19,8 +19,8 @@ internal static partial class Evaluator
                 return new TimeSeries($"holtWintersForecast({s.Name})", s.Start + previewSeconds, s.End, s.Step, predictions.Skip(window), s.XFilesFactor, s.Tags);
             }).ToList();
         });
-        add("holtWintersConfidenceBands", "Calculate", ["seriesList", "delta", "bootstrapInterval", "seasonality"], HoltWintersConfidenceBands);
-        add("holtWintersConfidenceArea", "Calculate", ["seriesList", "delta", "bootstrapInterval", "seasonality"], c =>
+        add("holtWintersConfidenceBands", HoltWintersConfidenceBands);
+        add("holtWintersConfidenceArea", c =>
         {
             var bands = HoltWintersConfidenceBands(c);
             AreaBetween(bands);
@@ -31,7 +31,7 @@ internal static partial class Evaluator
             }
             return bands;
         });
-        add("holtWintersAberration", "Calculate", ["seriesList", "delta", "bootstrapInterval", "seasonality"], c =>
+        add("holtWintersAberration", c =>
         {
             var bands = HoltWintersConfidenceBands(c).GroupBy(s => s.Name).ToDictionary(g => g.Key, g => g.Last());
             return c.Series(0).Select(s =>
@@ -49,20 +49,20 @@ internal static partial class Evaluator
                 return new TimeSeries($"holtWintersAberration({s.Name})", s.Start, s.End, s.Step, ab, s.XFilesFactor, s.Tags);
             }).ToList();
         });
-        add("areaBetween", "Graph", ["seriesList"], c =>
+        add("areaBetween", c =>
         {
             var l = c.Series(0);
             if (l.Count != 2) throw new GraphiteInputException("areaBetween series argument must reference *exactly* 2 series");
             AreaBetween(l);
             return l;
         });
-        add("divideSeriesLists", "Combine", ["dividendSeriesList", "divisorSeriesList"], c =>
+        add("divideSeriesLists", c =>
         {
             var a = c.Series(0, "dividendSeriesList"); var b = c.Series(1, "divisorSeriesList");
             if (a.Count != b.Count) throw new GraphiteInputException("dividendSeriesList and divisorSeriesList argument must have equal length");
             return a.Select((s, i) => DivideOne(s, b[i], c.Ctx.XFilesFactor)).ToList();
         });
-        add("timeStack", "Transform", ["seriesList", "timeShiftUnit", "timeShiftStart", "timeShiftEnd"], c =>
+        add("timeStack", c =>
         {
             var unit = c.Str(1, "timeShiftUnit", "1d");
             if (unit.Length > 0 && char.IsAsciiDigit(unit[0])) unit = "-" + unit;

@@ -5,21 +5,21 @@ namespace Observe.Storage.Graphite;
 /// <summary>Presentation functions of graphite-web 1.1.8 whose effect shows in the JSON (names, tags, values).</summary>
 internal static partial class Evaluator
 {
-    private static void AddGraphFunctions(Action<string, string, string[], Func<Call, object?>> add)
+    private static void AddGraphFunctions(Action<string, Func<Call, object?>> add)
     {
-        add("dashed", "Graph", ["seriesList", "dashLength"], c =>
+        add("dashed", c =>
         {
             var len = c.Double(1, "dashLength", 5);
             foreach (var s in c.Series(0)) { s.Tags["dashed"] = Py.Str(c.Raw(1, "dashLength", false, 5L)); s.Name = $"dashed({s.Name}, {Py.G(len)})"; }
             return c.Series(0);
         });
-        add("secondYAxis", "Graph", ["seriesList"], c =>
+        add("secondYAxis", c =>
         {
             foreach (var s in c.Series(0)) { s.Tags["secondYAxis"] = "1"; s.Name = $"secondYAxis({s.Name})"; }
             return c.Series(0);
         });
-        add("cactiStyle", "Special", ["seriesList", "system", "units"], c => CactiStyle(c.Series(0), c.Raw(1, "system", false) as string, c.Raw(2, "units", false) as string));
-        add("legendValue", "Alias", ["seriesList", "valuesTypes*"], c =>
+        add("cactiStyle", c => CactiStyle(c.Series(0), c.Raw(1, "system", false) as string, c.Raw(2, "units", false) as string));
+        add("legendValue", c =>
         {
             var types = c.Rest(1).Select(t => t as string ?? throw new GraphiteInputException("legendValue: value types must be strings")).ToList();
             if (types.Count == 0) throw new GraphiteInputException("legendValue: at least one value type is required");
@@ -42,7 +42,7 @@ internal static partial class Evaluator
             }
             return l;
         });
-        add("stacked", "Graph", ["seriesList", "stack"], c =>
+        add("stacked", c =>
         {
             // graphite keeps the running totals per request (across targets); here they span one call
             var stackName = c.Str(1, "stack", "__DEFAULT__");

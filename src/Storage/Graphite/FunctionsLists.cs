@@ -5,13 +5,12 @@ namespace Observe.Storage.Graphite;
 /// <summary>Pairwise list aggregation, per-node templates, regression and time slices of graphite-web 1.1.8 (functions.py).</summary>
 internal static partial class Evaluator
 {
-    private static void AddListFunctions(Action<string, string, string[], Func<Call, object?>> add)
+    private static void AddListFunctions(Action<string, Func<Call, object?>> add)
     {
-        add("aggregateSeriesLists", "Combine", ["seriesListFirstPos", "seriesListSecondPos", "func", "xFilesFactor"],
-            c => AggregateSeriesLists(c, c.AggFunc(2, "func"), c.OptDouble(3, "xFilesFactor")));
+        add("aggregateSeriesLists", c => AggregateSeriesLists(c, c.AggFunc(2, "func"), c.OptDouble(3, "xFilesFactor")));
         foreach (var (name, func) in new[] { ("sumSeriesLists", "sum"), ("diffSeriesLists", "diff"), ("multiplySeriesLists", "multiply") })
-            add(name, "Combine", ["seriesListFirstPos", "seriesListSecondPos"], c => AggregateSeriesLists(c, func, null));
-        add("applyByNode", "Combine", ["seriesList", "nodeNum", "templateFunction", "newName"], c =>
+            add(name, c => AggregateSeriesLists(c, func, null));
+        add("applyByNode", c =>
         {
             var l = c.Series(0);
             var nodeNum = (int)c.Int(1, "nodeNum");
@@ -34,7 +33,7 @@ internal static partial class Evaluator
                 }
             return results;
         });
-        add("linearRegression", "Calculate", ["seriesList", "startSourceAt", "endSourceAt"], c =>
+        add("linearRegression", c =>
         {
             var start = Date(c, 1, "startSourceAt") ?? c.Ctx.StartTime;
             var end = Date(c, 2, "endSourceAt") ?? c.Ctx.EndTime;
@@ -50,8 +49,8 @@ internal static partial class Evaluator
             }
             return results;
         });
-        add("smartSummarize", "Transform", ["seriesList", "intervalString", "func", "alignTo"], SmartSummarize);
-        add("timeSlice", "Transform", ["seriesList", "startSliceAt", "endSliceAt"], c =>
+        add("smartSummarize", SmartSummarize);
+        add("timeSlice", c =>
         {
             var start = Date(c, 1, "startSliceAt") ?? throw new GraphiteInputException("timeSlice: startSliceAt is required");
             var end = Date(c, 2, "endSliceAt") ?? c.Ctx.Now;

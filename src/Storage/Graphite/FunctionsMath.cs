@@ -5,17 +5,17 @@ namespace Observe.Storage.Graphite;
 /// <summary>Point-wise transforms and per-series statistics of graphite-web 1.1.8 (functions.py).</summary>
 internal static partial class Evaluator
 {
-    private static void AddMathFunctions(Action<string, string, string[], Func<Call, object?>> add)
+    private static void AddMathFunctions(Action<string, Func<Call, object?>> add)
     {
-        add("invert", "Transform", ["seriesList"], c => MapSeries(c.Series(0), "invert", "1", s => $"invert({s})", v => SafePow(v, -1)));
-        add("squareRoot", "Transform", ["seriesList"], c => MapSeries(c.Series(0), "squareRoot", "1", s => $"squareRoot({s})", v => SafePow(v, 0.5)));
-        add("exp", "Transform", ["seriesList"], c => MapSeries(c.Series(0), "exp", "e", s => $"exp({s})", v => v is { } x ? Math.Exp(x) : null));
-        add("pow", "Transform", ["seriesList", "factor"], c =>
+        add("invert", c => MapSeries(c.Series(0), "invert", "1", s => $"invert({s})", v => SafePow(v, -1)));
+        add("squareRoot", c => MapSeries(c.Series(0), "squareRoot", "1", s => $"squareRoot({s})", v => SafePow(v, 0.5)));
+        add("exp", c => MapSeries(c.Series(0), "exp", "e", s => $"exp({s})", v => v is { } x ? Math.Exp(x) : null));
+        add("pow", c =>
         {
             var f = c.Double(1, "factor");
             return MapSeries(c.Series(0), "pow", Py.Repr(f), s => $"pow({s},{Py.G(f)})", v => SafePow(v, f));
         });
-        add("offsetToZero", "Transform", ["seriesList"], c =>
+        add("offsetToZero", c =>
         {
             var l = c.Series(0);
             foreach (var s in l)
@@ -27,15 +27,15 @@ internal static partial class Evaluator
             }
             return l;
         });
-        add("isNonNull", "Transform", ["seriesList"], c => MapSeries(c.Series(0), "isNonNull", "1", s => $"isNonNull({s})", v => v == null ? 0 : 1));
-        add("round", "Transform", ["seriesList", "precision"], c =>
+        add("isNonNull", c => MapSeries(c.Series(0), "isNonNull", "1", s => $"isNonNull({s})", v => v == null ? 0 : 1));
+        add("round", c =>
         {
             var has = c.Raw(1, "precision", false) != null;
             var p = c.Int(1, "precision", 0);
             return MapSeries(c.Series(0), "round", p.ToString(CultureInfo.InvariantCulture),
                 s => has ? $"round({s},{p})" : $"round({s})", v => v is { } x ? PyRound(x, p) : null);
         });
-        add("log", "Transform", ["seriesList", "base"], c =>
+        add("log", c =>
         {
             var b = c.Int(1, "base", 10);
             return c.Series(0).Select(s =>
@@ -45,7 +45,7 @@ internal static partial class Evaluator
                 return s.Copy(name: $"log({s.Name}, {b})", values: vals);
             }).ToList();
         });
-        add("changed", "Special", ["seriesList"], c =>
+        add("changed", c =>
         {
             var l = c.Series(0);
             foreach (var s in l)
@@ -61,7 +61,7 @@ internal static partial class Evaluator
             }
             return l;
         });
-        add("delay", "Transform", ["seriesList", "steps"], c =>
+        add("delay", c =>
         {
             var steps = c.Int(1, "steps");
             return c.Series(0).Select(s =>
@@ -75,19 +75,19 @@ internal static partial class Evaluator
                 return s.Copy(name: $"delay({s.Name},{steps})", values: vals.ToList());
             }).ToList();
         });
-        add("add", "Transform", ["seriesList", "constant"], c =>
+        add("add", c =>
         {
             var k = c.Double(1, "constant");
             return MapSeries(c.Series(0), "add", Py.Repr(k), s => $"add({s},{Py.D(k)})", v => v + k);
         });
-        add("stdev", "Calculate", ["seriesList", "points", "windowTolerance"], Stdev);
-        add("exponentialMovingAverage", "Calculate", ["seriesList", "windowSize"], ExponentialMovingAverage);
-        add("cumulative", "Special", ["seriesList"], c => SetConsolidation(c.Series(0), "sum"));
-        add("movingMedian", "Calculate", ["seriesList", "windowSize", "xFilesFactor"], c => MovingWindow(c, "median", c.OptDouble(2, "xFilesFactor")));
-        add("nPercentile", "Calculate", ["seriesList", "n"], c => NPercentile(c.Series(0), c.Double(1, "n")));
-        add("removeAbovePercentile", "Filter Data", ["seriesList", "n"], c => RemovePercentile(c.Series(0), c.Double(1, "n"), above: true));
-        add("removeBelowPercentile", "Filter Data", ["seriesList", "n"], c => RemovePercentile(c.Series(0), c.Double(1, "n"), above: false));
-        add("threshold", "Graph", ["value", "label", "color"], c =>
+        add("stdev", Stdev);
+        add("exponentialMovingAverage", ExponentialMovingAverage);
+        add("cumulative", c => SetConsolidation(c.Series(0), "sum"));
+        add("movingMedian", c => MovingWindow(c, "median", c.OptDouble(2, "xFilesFactor")));
+        add("nPercentile", c => NPercentile(c.Series(0), c.Double(1, "n")));
+        add("removeAbovePercentile", c => RemovePercentile(c.Series(0), c.Double(1, "n"), above: true));
+        add("removeBelowPercentile", c => RemovePercentile(c.Series(0), c.Double(1, "n"), above: false));
+        add("threshold", c =>
         {
             var value = c.Double(0, "value");
             var label = c.Raw(1, "label", false) as string;

@@ -5,17 +5,17 @@ namespace Observe.Storage.Graphite;
 /// <summary>Generators, gap filling, legends and percentile filters of graphite-web 1.1.8 (functions.py).</summary>
 internal static partial class Evaluator
 {
-    private static void AddMoreFunctions(Action<string, string, string[], Func<Call, object?>> add)
+    private static void AddMoreFunctions(Action<string, Func<Call, object?>> add)
     {
-        add("interpolate", "Transform", ["seriesList", "limit"], c => Interpolate(c.Series(0), c.OptDouble(1, "limit") ?? double.PositiveInfinity));
-        add("sigmoid", "Transform", ["seriesList"], c => MapSeries(c.Series(0), "sigmoid", "sigmoid", s => $"sigmoid({s})", v => v is { } x ? 1 / (1 + Math.Exp(-x)) : null));
-        add("logit", "Transform", ["seriesList"], c => MapSeries(c.Series(0), "logit", "logit", s => $"logit({s})", v =>
+        add("interpolate", c => Interpolate(c.Series(0), c.OptDouble(1, "limit") ?? double.PositiveInfinity));
+        add("sigmoid", c => MapSeries(c.Series(0), "sigmoid", "sigmoid", s => $"sigmoid({s})", v => v is { } x ? 1 / (1 + Math.Exp(-x)) : null));
+        add("logit", c => MapSeries(c.Series(0), "logit", "logit", s => $"logit({s})", v =>
         {
             if (v is not { } x || x == 1) return null;
             var r = x / (1 - x);
             return r > 0 ? Math.Log(r) : null;
         }));
-        add("minMax", "Transform", ["seriesList"], c =>
+        add("minMax", c =>
         {
             var l = c.Series(0);
             foreach (var s in l)
@@ -27,7 +27,7 @@ internal static partial class Evaluator
             }
             return l;
         });
-        add("powSeries", "Combine", ["seriesList*"], c =>
+        add("powSeries", c =>
         {
             var lists = c.SeriesLists(0);
             if (lists.Count == 0 || lists.All(l => l.Count == 0)) return new List<TimeSeries>();
@@ -42,14 +42,14 @@ internal static partial class Evaluator
             return new List<TimeSeries> { new(name, n.Start, n.End, n.Step, values, c.Ctx.XFilesFactor) };
         });
         foreach (var name in new[] { "setXFilesFactor", "xFilesFactor" })
-            add(name, "Special", ["seriesList", "xFilesFactor"], c =>
+            add(name, c =>
             {
                 var xff = c.Double(1, "xFilesFactor");
                 var l = c.Series(0);
                 foreach (var s in l) { s.XFilesFactor = xff; s.Tags["xFilesFactor"] = Py.Repr(xff); }
                 return l;
             });
-        add("integralByInterval", "Transform", ["seriesList", "intervalUnit"], c =>
+        add("integralByInterval", c =>
         {
             var unit = c.Str(1, "intervalUnit");
             var duration = Math.Abs(AtTime.ParseOffset(unit));
@@ -70,7 +70,7 @@ internal static partial class Evaluator
                 return s.Copy(name: $"integralByInterval({s.Name},'{unit}')", values: vals);
             }).ToList();
         });
-        add("aggregateLine", "Calculate", ["seriesList", "func", "keepStep"], c =>
+        add("aggregateLine", c =>
         {
             var agg = AggFuncs.Get(c.AggFunc(1, "func", "average"));
             var keepStep = c.Bool(2, "keepStep", false);
@@ -84,7 +84,7 @@ internal static partial class Evaluator
                 { Name = name, PathExpression = name };
             }).ToList();
         });
-        add("averageOutsidePercentile", "Filter Series", ["seriesList", "n"], c =>
+        add("averageOutsidePercentile", c =>
         {
             var l = c.Series(0); var n = c.Double(1, "n");
             if (n < 50) n = 100 - n;
@@ -92,7 +92,7 @@ internal static partial class Evaluator
             var low = GetPercentile(averages, 100 - n, false); var high = GetPercentile(averages, n, false);
             return l.Where((s, i) => !(low < averages[i] && averages[i] < high)).ToList();
         });
-        add("removeBetweenPercentile", "Filter Series", ["seriesList", "n"], c =>
+        add("removeBetweenPercentile", c =>
         {
             var l = c.Series(0); var n = c.Double(1, "n");
             if (n < 50) n = 100 - n;
@@ -107,7 +107,7 @@ internal static partial class Evaluator
             }
             return l.Where((s, k) => Enumerable.Range(0, Math.Min(len, pts[k].Count)).Any(i => !(low[i] < pts[k][i] && pts[k][i] < high[i]))).ToList();
         });
-        add("identity", "Calculate", ["name"], c =>
+        add("identity", c =>
         {
             var name = c.Str(0, "name");
             var s = Generated(c, name, 60, t => t);
@@ -115,14 +115,14 @@ internal static partial class Evaluator
             return new List<TimeSeries> { s };
         });
         foreach (var fname in new[] { "timeFunction", "time" })
-            add(fname, "Transform", ["name", "step"], c => new List<TimeSeries> { Generated(c, c.Str(0, "name"), c.Int(1, "step", 60), t => t) });
+            add(fname, c => new List<TimeSeries> { Generated(c, c.Str(0, "name"), c.Int(1, "step", 60), t => t) });
         foreach (var fname in new[] { "sinFunction", "sin" })
-            add(fname, "Transform", ["name", "amplitude", "step"], c =>
+            add(fname, c =>
             {
                 var amplitude = c.Int(1, "amplitude", 1);
                 return new List<TimeSeries> { Generated(c, c.Str(0, "name"), c.Int(2, "step", 60), t => Math.Sin(t) * amplitude) };
             });
-        add("useSeriesAbove", "Filter Series", ["seriesList", "value", "search", "replace"], c =>
+        add("useSeriesAbove", c =>
         {
             var value = c.Double(1, "value");
             var re = PyRegex(c.Str(2, "search")); var repl = PyReplacement(c.Str(3, "replace"));

@@ -6,9 +6,9 @@ namespace Observe.Storage.Graphite;
 /// <summary>Functions of graphite-web 1.1.8 that evaluate further queries or generate lines (functions.py).</summary>
 internal static partial class Evaluator
 {
-    private static void AddQueryFunctions(Action<string, string, string[], Func<Call, object?>> add)
+    private static void AddQueryFunctions(Action<string, Func<Call, object?>> add)
     {
-        add("aliasQuery", "Alias", ["seriesList", "search", "replace", "newName"], c =>
+        add("aliasQuery", c =>
         {
             var re = PyRegex(c.Str(1, "search")); var repl = PyReplacement(c.Str(2, "replace")); var newName = c.Str(3, "newName");
             var l = c.Series(0);
@@ -22,7 +22,7 @@ internal static partial class Evaluator
             }
             return l;
         });
-        add("verticalLine", "Graph", ["ts", "label", "color"], c =>
+        add("verticalLine", c =>
         {
             var ts = Date(c, 0, "ts") ?? throw new GraphiteInputException("verticalLine: ts is required");
             if (ts < c.Ctx.StartTime) throw new GraphiteInputException($"verticalLine(): timestamp {ts} exists before start of range");
@@ -31,7 +31,7 @@ internal static partial class Evaluator
             return new List<TimeSeries> { new(label, ts, ts, 1, [1.0, 1.0], c.Ctx.XFilesFactor) };
         });
         foreach (var name in new[] { "randomWalkFunction", "randomWalk" })
-            add(name, "Special", ["name", "step"], c =>
+            add(name, c =>
             {
                 // random by nature: only the shape (name, times, a walk from 0 in steps under 0.5) matches graphite-web
                 double current = 0;
@@ -40,7 +40,7 @@ internal static partial class Evaluator
                 return new List<TimeSeries> { s };
             });
         foreach (var name in new[] { "mapSeries", "map" })
-            add(name, "Combine", ["seriesList", "mapNodes*"], c =>
+            add(name, c =>
             {
                 var nodes = c.Rest(1);
                 var groups = new Dictionary<string, List<TimeSeries>>();
@@ -54,8 +54,8 @@ internal static partial class Evaluator
                 return keys.Select(k => groups[k]).ToList(); // a list of series lists, for reduceSeries
             });
         foreach (var name in new[] { "reduceSeries", "reduce" })
-            add(name, "Combine", ["seriesLists", "reduceFunction", "reduceNode", "reduceMatchers*"], ReduceSeries);
-        add("weightedAverage", "Combine", ["seriesListAvg", "seriesListWeight", "nodes*"], WeightedAverage);
+            add(name, ReduceSeries);
+        add("weightedAverage", WeightedAverage);
     }
 
     /// <summary>
@@ -92,7 +92,7 @@ internal static partial class Evaluator
         {
             if (groups[key].Any(s => s == null)) throw new GraphiteInputException($"reduceSeries: {key} lacks a series for every matcher");
             var args = groups[key].Select(s => (object?)new List<TimeSeries> { s! }).ToList();
-            var r = AsSeriesList(fn.Invoke(new Call(c.Ctx, c.Node, args, [])), c.Node);
+            var r = AsSeriesList(fn.Invoke(new Call(c.Ctx, c.Node, args, [], fn)), c.Node);
             if (r.Count == 0) continue;
             r[0].Name = key;
             results.Add(r[0]);

@@ -55,7 +55,9 @@ public static class GraphiteApi
         Map(app, "/tags/findSeries", getPost, p => Json(FindSeries(p, reader, new RenderBudget(limits))), limitHits);
         Map(app, "/tags/autoComplete/tags", getPost, p => Json(AutoCompleteTags(p, reader, new RenderBudget(limits))), limitHits);
         Map(app, "/tags/autoComplete/values", getPost, p => Json(AutoCompleteValues(p, reader, new RenderBudget(limits))), limitHits);
-        Map(app, "/functions", ["GET"], _ => Json(FunctionsJson()), limitHits);
+        Map(app, "/functions", ["GET"], FunctionsEndpoint.List, limitHits);
+        MapAsync(app, "/functions/{*name}", ["GET"], (http, p) => Task.FromResult(http.Request.RouteValues["name"] is string { Length: > 0 } name
+            ? FunctionsEndpoint.Details(name, p) : FunctionsEndpoint.List(p)), limitHits);
         Map(app, "/version", ["GET"], _ => Results.Text("1.1.8", "text/plain"), limitHits);
         return app;
     }
@@ -664,48 +666,5 @@ public static class GraphiteApi
         var series = exprs.Count == 0 ? AllTags(reader) : TagQuery.FindSeries(reader.TaggedSeries(), exprs, budget).Select(TagQuery.Parse).Where(t => t != null)!;
         return series.Select(t => t!.GetValueOrDefault(tag)).Where(v => v != null && (string.IsNullOrEmpty(prefix) || v.StartsWith(prefix, StringComparison.Ordinal)))
             .Select(v => v!).Distinct().OrderBy(v => v, StringComparer.Ordinal).Take(limit).ToList();
-    }
-
-    // ---------------- /functions ----------------
-
-    internal static Dictionary<string, object> FunctionsJson()
-    {
-        var result = new Dictionary<string, object>();
-        foreach (var f in Evaluator.Functions.Values.OrderBy(f => f.Name, StringComparer.Ordinal).Append(
-                     new Evaluator.FunctionInfo("seriesByTag", "Special", ["tagExpressions*"], _ => null)))
-        {
-            var ps = f.Params.Select(n =>
-            {
-                var multiple = n.EndsWith('*');
-                var name = n.TrimEnd('*');
-                var type = name switch
-                {
-                    "seriesList" or "seriesLists" or "dividendSeriesList" or "divisorSeries" or "referenceSeries" => "seriesList",
-                    "n" or "limit" or "position" => "integer",
-                    "nodes" or "nodeNum" or "tags" => "nodeOrTag",
-                    "func" or "callback" => "aggFunc",
-                    "intervalString" or "timeShift" => "interval",
-                    "windowSize" => "intOrInterval",
-                    "total" => "any",
-                    "interpolate" or "alignToFrom" or "alignToInterval" or "resetEnd" or "alignDst" or "natural" or "reverse" => "boolean",
-                    "newName" or "search" or "replace" or "pattern" or "consolidationFunc" or "tagExpressions" or "value" when f.Group != "Special" => "string",
-                    _ => name == "tagExpressions" ? "string" : "float",
-                };
-                var p = new Dictionary<string, object> { ["name"] = name, ["type"] = type };
-                if (f.Params[0] == n && !multiple || n == "seriesLists*" && f.Name != "countSeries" || f.Name == "seriesByTag") p["required"] = true;
-                if (multiple) p["multiple"] = true;
-                return p;
-            }).ToList();
-            result[f.Name] = new Dictionary<string, object>
-            {
-                ["name"] = f.Name,
-                ["function"] = $"{f.Name}({string.Join(", ", f.Params.Select(x => x.TrimEnd('*')))})",
-                ["description"] = $"graphite-web 1.1.8 {f.Name}",
-                ["module"] = "graphite.render.functions",
-                ["group"] = f.Group,
-                ["params"] = ps,
-            };
-        }
-        return result;
     }
 }

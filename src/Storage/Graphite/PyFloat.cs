@@ -339,6 +339,52 @@ internal static class PyJson
         return sb.Append('}').ToString();
     }
 
+    /// <summary>
+    /// <c>json.dumps(value, indent=2 if pretty, sort_keys=pretty)</c> of dictionaries (in their order), lists, strings, numbers,
+    /// booleans and None. Infinity is written <c>1e9999</c>, as graphite-web's encoder means to (it misses one at an object's end).
+    /// </summary>
+    public static void Write(System.Text.StringBuilder sb, object? value, bool pretty = false, int depth = 0)
+    {
+        void Newline(int d) { if (pretty) sb.Append('\n').Append(' ', 2 * d); }
+        switch (value)
+        {
+            case null: sb.Append("null"); break;
+            case string s: Append(sb, s); break;
+            case bool b: sb.Append(b ? "true" : "false"); break;
+            case long or int: sb.Append(System.Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture)); break;
+            case double d: sb.Append(double.IsPositiveInfinity(d) ? "1e9999" : double.IsNegativeInfinity(d) ? "-1e9999" : double.IsNaN(d) ? "NaN" : PyFloat.Repr(d)); break;
+            case IEnumerable<KeyValuePair<string, object?>> dict:
+                var entries = pretty ? dict.OrderBy(e => e.Key, StringComparer.Ordinal).ToList() : dict.ToList();
+                if (entries.Count == 0) { sb.Append("{}"); break; }
+                sb.Append('{');
+                for (var i = 0; i < entries.Count; i++)
+                {
+                    if (i > 0) sb.Append(pretty ? "," : ", ");
+                    Newline(depth + 1);
+                    Append(sb, entries[i].Key);
+                    sb.Append(": ");
+                    Write(sb, entries[i].Value, pretty, depth + 1);
+                }
+                Newline(depth);
+                sb.Append('}');
+                break;
+            case System.Collections.IEnumerable list:
+                var first = true;
+                sb.Append('[');
+                foreach (var item in list)
+                {
+                    if (!first) sb.Append(pretty ? "," : ", ");
+                    first = false;
+                    Newline(depth + 1);
+                    Write(sb, item, pretty, depth + 1);
+                }
+                if (!first) Newline(depth);
+                sb.Append(']');
+                break;
+            default: throw new ArgumentException($"no JSON form for {value.GetType().Name}", nameof(value));
+        }
+    }
+
     private static void Append(System.Text.StringBuilder sb, string s)
     {
         sb.Append('"');

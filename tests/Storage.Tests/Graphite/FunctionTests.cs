@@ -263,6 +263,30 @@ public class FunctionTests
         Assert.Contains("position 10", e.Message);
     }
 
+    [Theory]
+    [InlineData("alias(a.b.c, 'x', 'y')", "Too many parameters specified for function \"alias\"")]
+    [InlineData("movingAverage(a.b.c, 2, bogus=1)", "Unexpected keyword arguments: bogus")]
+    [InlineData("alias(a.b.c)", "Missing required parameter \"newName\"")]
+    [InlineData("timeShift(a.b.c, 5)", "Invalid \"interval\" value specified for parameter \"timeShift\": 5")]
+    [InlineData("keepLastValue(a.b.c, 2.5)", "Invalid \"intOrInf\" value specified for parameter \"limit\": 2.5")]
+    [InlineData("sortByName(a.b.c, 'maybe')", "Invalid \"boolean\" value specified for parameter \"natural\": 'maybe'")]
+    [InlineData("sumSeries(a.b.c, 5)", "Invalid \"seriesList\" value specified for parameter \"seriesLists\": 5")]
+    public void Arguments_are_checked_against_the_declared_parameters(string target, string message)
+    {
+        var e = Assert.Throws<GraphiteInputException>(() => Eval(target));
+        Assert.Contains(message, e.Message);
+    }
+
+    [Fact]
+    public void Arguments_are_converted_as_graphite_webs_validators_convert_them()
+    {
+        // boolean parameters take 'true' and 1; integer ones a string of digits; a keyword finds its declared parameter
+        Assert.Equal(["a.x.c", "a.b.c"], Eval("sortByName(a.*.c, reverse='true')").Select(s => s.Name));
+        Assert.Equal(["a.x.c", "a.b.c"], Eval("sortByName(a.*.c, 0, 1)").Select(s => s.Name));
+        Assert.Single(Eval("highest(a.*.c, '1')"));
+        Values(One("keepLastValue(a.x.c, limit=1)"), 10, 10, 30, 30, 50, 60);
+    }
+
     [Fact]
     public void Json_rendering_consolidates_for_maxDataPoints()
     {
