@@ -16,196 +16,63 @@ internal static partial class Evaluator
         foreach (var (fname, agg) in new[] { ("sumSeries", "sum"), ("averageSeries", "average"), ("maxSeries", "max"), ("minSeries", "min"), ("diffSeries", "diff"),
                      ("sum", "sum"), ("avg", "average"), ("multiplySeries", "multiply"), ("stddevSeries", "stddev"), ("rangeOfSeries", "rangeOf") })
             Add(fname, c => Aggregate(c.Ctx, c.SeriesLists(0), agg));
-        Add("aggregate", c => Aggregate(c.Ctx, [c.Series(0)], c.AggFunc(1, "func"), c.OptDouble(2, "xFilesFactor")));
-        Add("sumSeriesWithWildcards", c => AggregateWithWildcards(c, "sum", 1));
-        Add("averageSeriesWithWildcards", c => AggregateWithWildcards(c, "average", 1));
-        Add("multiplySeriesWithWildcards", c => AggregateWithWildcards(c, "multiply", 1));
-        Add("aggregateWithWildcards", c => AggregateWithWildcards(c, c.AggFunc(1, "func"), 2));
+        Add("aggregate", AggregateFunction);
+        Add("sumSeriesWithWildcards", SumSeriesWithWildcards);
+        Add("averageSeriesWithWildcards", AverageSeriesWithWildcards);
+        Add("multiplySeriesWithWildcards", MultiplySeriesWithWildcards);
+        Add("aggregateWithWildcards", AggregateWithWildcardsFunction);
         Add("countSeries", CountSeries);
         Add("percentileOfSeries", PercentileOfSeries);
         Add("divideSeries", DivideSeries);
         Add("asPercent", AsPercent);
         Add("pct", AsPercent);
-        Add("groupByNode", c => GroupByNodes(c, c.Series(0), c.Str(2, "callback", "average"), [c.Raw(1, "nodeNum")]));
-        Add("groupByNodes", c => GroupByNodes(c, c.Series(0), c.Str(1, "callback"), c.Rest(2)));
+        Add("groupByNode", GroupByNode);
+        Add("groupByNodes", GroupByNodesFunction);
         Add("groupByTags", GroupByTags);
 
-        Add("alias", c =>
-        {
-            var l = c.Series(0); var n = c.Str(1, "newName");
-            foreach (var s in l) s.Name = n;
-            return l;
-        });
-        Add("aliasByNode", c => AliasByNode(c.Series(0), c.Rest(1)));
-        Add("aliasByTags", c => AliasByNode(c.Series(0), c.Rest(1)));
-        Add("aliasSub", c =>
-        {
-            var l = c.Series(0);
-            var re = PyRegex(c.Str(1, "search"));
-            var repl = PyReplacement(c.Str(2, "replace"));
-            foreach (var s in l) s.Name = re.Replace(s.Name, repl);
-            return l;
-        });
+        Add("alias", Alias);
+        Add("aliasByNode", AliasByNodeFunction);
+        Add("aliasByTags", AliasByTags);
+        Add("aliasSub", AliasSub);
 
-        Add("scale", c =>
-        {
-            var l = c.Series(0); var f = c.Double(1, "factor");
-            foreach (var s in l)
-            {
-                s.Tags["scale"] = Py.Repr(f); // float params arrive as floats (validateParams)
-                s.Name = $"scale({s.Name},{Py.G(f)})"; s.PathExpression = s.Name;
-                s.MapInPlace(v => AggFuncs.SafeMul(v, f));
-            }
-            return l;
-        });
-        Add("scaleToSeconds", c =>
-        {
-            var l = c.Series(0); var secs = c.Double(1, "seconds");
-            foreach (var s in l)
-            {
-                s.Tags["scaleToSeconds"] = Py.Repr(secs);
-                s.Name = $"scaleToSeconds({s.Name},{Py.D(secs)})"; s.PathExpression = s.Name;
-                var factor = secs / s.Step;
-                s.MapInPlace(v => v is { } x ? Math.Round(x * factor, 6, MidpointRounding.ToEven) : null);
-            }
-            return l;
-        });
-        Add("offset", c =>
-        {
-            var l = c.Series(0); var f = c.Double(1, "factor");
-            foreach (var s in l)
-            {
-                s.Tags["offset"] = Py.Repr(f);
-                s.Name = $"offset({s.Name},{Py.G(f)})"; s.PathExpression = s.Name;
-                s.MapInPlace(v => v + f);
-            }
-            return l;
-        });
-        Add("absolute", c =>
-        {
-            var l = c.Series(0);
-            foreach (var s in l)
-            {
-                s.Tags["absolute"] = "1";
-                s.Name = $"absolute({s.Name})"; s.PathExpression = s.Name;
-                s.MapInPlace(v => v is { } x ? Math.Abs(x) : null);
-            }
-            return l;
-        });
-        Add("perSecond", c =>
-        {
-            var max = c.OptDouble(1, "maxValue"); var min = c.OptDouble(2, "minValue");
-            return c.Series(0).Select(s =>
-            {
-                double? prev = null; var vals = new List<double?>();
-                foreach (var v in s.Points())
-                {
-                    double? delta; (delta, prev) = NonNegativeDelta(v, prev, max, min);
-                    vals.Add(delta is { } dd ? Math.Round(dd / s.Step, 6, MidpointRounding.ToEven) : null);
-                }
-                s.Tags["perSecond"] = "1";
-                return s.Copy(name: $"perSecond({s.Name})", values: vals);
-            }).ToList();
-        });
-        Add("derivative", c => c.Series(0).Select(s =>
-        {
-            double? prev = null; var vals = new List<double?>();
-            foreach (var v in s.Points()) { vals.Add(prev == null || v == null ? null : v - prev); prev = v; }
-            s.Tags["derivative"] = "1";
-            return s.Copy(name: $"derivative({s.Name})", values: vals);
-        }).ToList());
-        Add("nonNegativeDerivative", c =>
-        {
-            var max = c.OptDouble(1, "maxValue"); var min = c.OptDouble(2, "minValue");
-            return c.Series(0).Select(s =>
-            {
-                double? prev = null; var vals = new List<double?>();
-                foreach (var v in s.Points()) { double? delta; (delta, prev) = NonNegativeDelta(v, prev, max, min); vals.Add(delta); }
-                s.Tags["nonNegativeDerivative"] = "1";
-                return s.Copy(name: $"nonNegativeDerivative({s.Name})", values: vals);
-            }).ToList();
-        });
-        Add("integral", c => c.Series(0).Select(s =>
-        {
-            double current = 0; var vals = new List<double?>();
-            foreach (var v in s.Points()) { if (v is { } x) { current += x; vals.Add(current); } else vals.Add(null); }
-            s.Tags["integral"] = "1";
-            return s.Copy(name: $"integral({s.Name})", values: vals);
-        }).ToList());
-        Add("movingAverage", c => MovingWindow(c, "average", c.OptDouble(2, "xFilesFactor")));
-        Add("movingSum", c => MovingWindow(c, "sum", c.OptDouble(2, "xFilesFactor")));
-        Add("movingMin", c => MovingWindow(c, "min", c.OptDouble(2, "xFilesFactor")));
-        Add("movingMax", c => MovingWindow(c, "max", c.OptDouble(2, "xFilesFactor")));
-        Add("movingWindow", c => MovingWindow(c, c.AggFunc(2, "func", "average"), c.OptDouble(3, "xFilesFactor")));
+        Add("scale", Scale);
+        Add("scaleToSeconds", ScaleToSeconds);
+        Add("offset", Offset);
+        Add("absolute", Absolute);
+        Add("perSecond", PerSecond);
+        Add("derivative", Derivative);
+        Add("nonNegativeDerivative", NonNegativeDerivative);
+        Add("integral", Integral);
+        Add("movingAverage", MovingAverage);
+        Add("movingSum", MovingSum);
+        Add("movingMin", MovingMin);
+        Add("movingMax", MovingMax);
+        Add("movingWindow", MovingWindowFunction);
         Add("summarize", Summarize);
         Add("hitcount", Hitcount);
         Add("timeShift", TimeShift);
         Add("keepLastValue", KeepLastValue);
         Add("transformNull", TransformNull);
-        Add("removeBelowValue", c =>
-        {
-            var l = c.Series(0); var n = c.Double(1, "n");
-            foreach (var s in l)
-            {
-                s.Name = $"removeBelowValue({s.Name}, {Py.G(n)})"; s.PathExpression = s.Name;
-                s.MapInPlace(v => v == null || v < n ? null : v);
-            }
-            return l;
-        });
-        Add("removeAboveValue", c =>
-        {
-            var l = c.Series(0); var n = c.Double(1, "n");
-            foreach (var s in l)
-            {
-                s.Name = $"removeAboveValue({s.Name}, {Py.G(n)})"; s.PathExpression = s.Name;
-                s.MapInPlace(v => v != null && v > n ? null : v);
-            }
-            return l;
-        });
+        Add("removeBelowValue", RemoveBelowValue);
+        Add("removeAboveValue", RemoveAboveValue);
 
-        Add("highest", c => Highest(c.Series(0), c.Int(1, "n", 1), c.AggFunc(2, "func", "average")));
-        Add("lowest", c => Lowest(c.Series(0), c.Int(1, "n", 1), c.AggFunc(2, "func", "average")));
-        Add("highestCurrent", c => Highest(c.Series(0), c.Int(1, "n"), "current"));
-        Add("highestAverage", c => Highest(c.Series(0), c.Int(1, "n"), "average"));
-        Add("highestMax", c => Highest(c.Series(0), c.Int(1, "n"), "max"));
-        Add("lowestCurrent", c => Lowest(c.Series(0), c.Int(1, "n"), "current"));
-        Add("lowestAverage", c => Lowest(c.Series(0), c.Int(1, "n"), "average"));
-        Add("limit", c => c.Series(0).Take((int)Math.Max(0, c.Int(1, "n"))).ToList());
-        Add("sortByMaxima", c => c.Series(0).OrderByDescending(s => AggFuncs.SafeMax(s.Points()) ?? double.NegativeInfinity).ToList());
-        Add("sortByName", c =>
-        {
-            var natural = c.Bool(1, "natural", false); var reverse = c.Bool(2, "reverse", false);
-            Func<TimeSeries, string> key = natural ? s => Regex.Replace(s.Name, @"(\d+)", m => long.Parse(m.Value).ToString("D10")) : s => s.Name;
-            var l = c.Series(0);
-            return reverse ? l.OrderByDescending(key, StringComparer.Ordinal).ToList() : l.OrderBy(key, StringComparer.Ordinal).ToList();
-        });
-        Add("exclude", c => { var re = PyRegex(c.Str(1, "pattern")); return c.Series(0).Where(s => !re.IsMatch(s.Name)).ToList(); });
-        Add("grep", c => { var re = PyRegex(c.Str(1, "pattern")); return c.Series(0).Where(s => re.IsMatch(s.Name)).ToList(); });
+        Add("highest", HighestFunction);
+        Add("lowest", LowestFunction);
+        Add("highestCurrent", HighestCurrent);
+        Add("highestAverage", HighestAverage);
+        Add("highestMax", HighestMax);
+        Add("lowestCurrent", LowestCurrent);
+        Add("lowestAverage", LowestAverage);
+        Add("limit", Limit);
+        Add("sortByMaxima", SortByMaxima);
+        Add("sortByName", SortByName);
+        Add("exclude", Exclude);
+        Add("grep", Grep);
 
-        Add("consolidateBy", c =>
-        {
-            var l = c.Series(0); var f = c.Str(1, "consolidationFunc");
-            if (f is not ("sum" or "average" or "avg" or "avg_zero" or "min" or "max" or "first" or "last"))
-                throw new GraphiteInputException($"consolidateBy: invalid consolidation function '{f}'");
-            return SetConsolidation(l, f);
-        });
-        Add("constantLine", c =>
-        {
-            // validateParams turns the float parameter into a float: constantLine(42) is named "42.0"
-            var value = c.Double(0, "value");
-            var start = c.Ctx.StartTime; var end = c.Ctx.EndTime;
-            var step = (long)((end - start) / 2.0);
-            var s = new TimeSeries(Py.Repr(value), start, end, step, [value, value, value], c.Ctx.XFilesFactor)
-            { PathExpression = $"constantLine({Py.Repr(value)})" };
-            return new List<TimeSeries> { s };
-        });
+        Add("consolidateBy", ConsolidateBy);
+        Add("constantLine", ConstantLine);
         Add("events", Events);
-        Add("drawAsInfinite", c =>
-        {
-            var l = c.Series(0);
-            foreach (var s in l) { s.Tags["drawAsInfinite"] = "1"; s.Name = $"drawAsInfinite({s.Name})"; }
-            return l;
-        });
+        Add("drawAsInfinite", DrawAsInfinite);
         // drawing options only: the JSON is unchanged
         foreach (var noop in new[] { "color", "lineWidth", "alpha" })
             Add(noop, c => c.Series(0));
@@ -219,18 +86,28 @@ internal static partial class Evaluator
         return FunctionCatalog.Join(impl);
     }
 
-    // ---------------- implementations ----------------
+    private static object? AggregateFunction(Call c) =>
+        Aggregate(c.Ctx, [c.Series(0)], c.AggFunc(1, "func"), c.OptDouble(2, "xFilesFactor"));
 
-    private static (double? Delta, double? Prev) NonNegativeDelta(double? val, double? prev, double? maxValue, double? minValue)
-    {
-        if (maxValue != null && val > maxValue) return (null, null);
-        if (minValue != null && val < minValue) return (null, null);
-        if (prev == null || val == null) return (null, val);
-        if (val >= prev) return (val - prev, val);
-        if (maxValue != null) return (maxValue + 1 + val - prev - (minValue ?? 0), val);
-        if (minValue != null) return (val - minValue, val);
-        return (null, val);
-    }
+    private static object? SumSeriesWithWildcards(Call c) =>
+        AggregateWithWildcards(c, "sum", 1);
+
+    private static object? AverageSeriesWithWildcards(Call c) =>
+        AggregateWithWildcards(c, "average", 1);
+
+    private static object? MultiplySeriesWithWildcards(Call c) =>
+        AggregateWithWildcards(c, "multiply", 1);
+
+    private static object? AggregateWithWildcardsFunction(Call c) =>
+        AggregateWithWildcards(c, c.AggFunc(1, "func"), 2);
+
+    private static object? GroupByNode(Call c) =>
+        GroupByNodes(c, c.Series(0), c.Str(2, "callback", "average"), [c.Raw(1, "nodeNum")]);
+
+    private static object? GroupByNodesFunction(Call c) =>
+        GroupByNodes(c, c.Series(0), c.Str(1, "callback"), c.Rest(2));
+
+    // ---------------- implementations ----------------
 
     private static List<TimeSeries> AggregateWithWildcards(Call c, string func, int firstPosition)
     {
@@ -518,24 +395,6 @@ internal static partial class Evaluator
             result.Add(r);
         }
         return result;
-    }
-
-    private static List<TimeSeries> AliasByNode(List<TimeSeries> l, List<object?> nodes)
-    {
-        foreach (var s in l) s.Name = AggKey(s, nodes);
-        return l;
-    }
-
-    private static List<TimeSeries> Highest(List<TimeSeries> l, long n, string func)
-    {
-        var f = AggFuncs.Get(func);
-        return l.OrderByDescending(s => f(s.Points()) ?? double.NegativeInfinity).Take((int)Math.Max(0, n)).ToList();
-    }
-
-    private static List<TimeSeries> Lowest(List<TimeSeries> l, long n, string func)
-    {
-        var f = AggFuncs.Get(func);
-        return l.OrderBy(s => f(s.Points()) ?? double.NegativeInfinity).Take((int)Math.Max(0, n)).ToList();
     }
 
     // ---------------- Python regex compatibility ----------------

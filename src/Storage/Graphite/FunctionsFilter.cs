@@ -5,52 +5,80 @@ internal static partial class Evaluator
 {
     private static void AddFilterFunctions(Action<string, Func<Call, object?>> add)
     {
-        add("removeEmptySeries", c =>
-        {
-            var xff = c.OptDouble(1, "xFilesFactor") ?? 0;
-            return c.Series(0).Where(s => XffValues(s.Points(), xff)).ToList();
-        });
-        add("filterSeries", c => FilterSeries(c.Series(0), c.AggFunc(1, "func"), c.Str(2, "operator"), c.Double(3, "threshold")));
+        add("removeEmptySeries", RemoveEmptySeries);
+        add("filterSeries", FilterSeriesFunction);
         foreach (var (name, func, op) in new[]
                  {
                      ("currentAbove", "last", ">"), ("currentBelow", "last", "<="), ("averageAbove", "average", ">"), ("averageBelow", "average", "<="),
                      ("maximumAbove", "max", ">"), ("maximumBelow", "max", "<="), ("minimumAbove", "min", ">"), ("minimumBelow", "min", "<="),
                  })
             add(name, c => FilterSeries(c.Series(0), func, op, c.Double(1, "n")));
-        add("mostDeviant", c =>
-        {
-            var n = c.Int(1, "n");
-            var deviants = new List<(double Sigma, TimeSeries S)>();
-            foreach (var s in c.Series(0))
-            {
-                var pts = s.Points();
-                if (AggFuncs.SafeAvg(pts) is not { } mean) continue;
-                var squares = pts.Where(v => v.HasValue).Select(v => (v!.Value - mean) * (v.Value - mean)).ToList();
-                deviants.Add((TimeSeries.PySum(squares) / AggFuncs.SafeLen(pts), s));
-            }
-            // Python's sort is stable, reverse keeps equal keys in input order
-            return deviants.OrderByDescending(d => d.Sigma).Select(d => d.S).Take((int)Math.Max(0, n)).ToList();
-        });
-        add("unique", c =>
-        {
-            var seen = new HashSet<string>(StringComparer.Ordinal);
-            return c.SeriesLists(0).SelectMany(l => l).Where(s => seen.Add(s.Name)).ToList();
-        });
-        add("fallbackSeries", c =>
-        {
-            var l = c.Series(0);
-            return l.Count > 0 ? l : c.Series(1, "fallback");
-        });
+        add("mostDeviant", MostDeviant);
+        add("unique", Unique);
+        add("fallbackSeries", FallbackSeries);
 
-        add("group", c => c.SeriesLists(0).SelectMany(l => l).ToList());
-        add("sortBy", c => SortBy(c.Series(0), c.AggFunc(1, "func", "average"), c.Bool(2, "reverse", false)));
-        add("sortByTotal", c => SortBy(c.Series(0), "sum", true));
-        add("sortByMinima", c =>
-            c.Series(0).Where(s => (AggFuncs.SafeMax(s.Points()) ?? 0) > 0).OrderBy(s => AggFuncs.SafeMin(s.Points()) ?? double.NegativeInfinity).ToList());
+        add("group", Group);
+        add("sortBy", SortByFunction);
+        add("sortByTotal", SortByTotal);
+        add("sortByMinima", SortByMinima);
 
-        add("aliasByMetric", c => Substr(c.Series(0), -1, 0));
-        add("substr", c => Substr(c.Series(0), c.Int(1, "start", 0), c.Int(2, "stop", 0)));
+        add("aliasByMetric", AliasByMetric);
+        add("substr", SubstrFunction);
     }
+
+    private static object? RemoveEmptySeries(Call c)
+    {
+        var xff = c.OptDouble(1, "xFilesFactor") ?? 0;
+        return c.Series(0).Where(s => XffValues(s.Points(), xff)).ToList();
+    }
+
+    private static object? FilterSeriesFunction(Call c) =>
+        FilterSeries(c.Series(0), c.AggFunc(1, "func"), c.Str(2, "operator"), c.Double(3, "threshold"));
+
+    private static object? MostDeviant(Call c)
+    {
+        var n = c.Int(1, "n");
+        var deviants = new List<(double Sigma, TimeSeries S)>();
+        foreach (var s in c.Series(0))
+        {
+            var pts = s.Points();
+            if (AggFuncs.SafeAvg(pts) is not { } mean) continue;
+            var squares = pts.Where(v => v.HasValue).Select(v => (v!.Value - mean) * (v.Value - mean)).ToList();
+            deviants.Add((TimeSeries.PySum(squares) / AggFuncs.SafeLen(pts), s));
+        }
+        // Python's sort is stable, reverse keeps equal keys in input order
+        return deviants.OrderByDescending(d => d.Sigma).Select(d => d.S).Take((int)Math.Max(0, n)).ToList();
+    }
+
+    private static object? Unique(Call c)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        return c.SeriesLists(0).SelectMany(l => l).Where(s => seen.Add(s.Name)).ToList();
+    }
+
+    private static object? FallbackSeries(Call c)
+    {
+        var l = c.Series(0);
+        return l.Count > 0 ? l : c.Series(1, "fallback");
+    }
+
+    private static object? Group(Call c) =>
+        c.SeriesLists(0).SelectMany(l => l).ToList();
+
+    private static object? SortByFunction(Call c) =>
+        SortBy(c.Series(0), c.AggFunc(1, "func", "average"), c.Bool(2, "reverse", false));
+
+    private static object? SortByTotal(Call c) =>
+        SortBy(c.Series(0), "sum", true);
+
+    private static object? SortByMinima(Call c) =>
+        c.Series(0).Where(s => (AggFuncs.SafeMax(s.Points()) ?? 0) > 0).OrderBy(s => AggFuncs.SafeMin(s.Points()) ?? double.NegativeInfinity).ToList();
+
+    private static object? AliasByMetric(Call c) =>
+        Substr(c.Series(0), -1, 0);
+
+    private static object? SubstrFunction(Call c) =>
+        Substr(c.Series(0), c.Int(1, "start", 0), c.Int(2, "stop", 0));
 
     private static List<TimeSeries> FilterSeries(List<TimeSeries> l, string func, string op, double threshold)
     {

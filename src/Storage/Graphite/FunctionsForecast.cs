@@ -9,82 +9,94 @@ internal static partial class Evaluator
 {
     private static void AddForecastFunctions(Action<string, Func<Call, object?>> add)
     {
-        add("holtWintersForecast", c =>
-        {
-            var (preview, previewSeconds) = HoltWintersPreview(c, 1);
-            return preview.Select(s =>
-            {
-                var (predictions, _) = HoltWintersAnalysis(s, c.Str(2, "seasonality", "1d"));
-                var window = (int)Math.Min(previewSeconds / s.Step, predictions.Count);
-                return new TimeSeries($"holtWintersForecast({s.Name})", s.Start + previewSeconds, s.End, s.Step, predictions.Skip(window), s.XFilesFactor, s.Tags);
-            }).ToList();
-        });
+        add("holtWintersForecast", HoltWintersForecast);
         add("holtWintersConfidenceBands", HoltWintersConfidenceBands);
-        add("holtWintersConfidenceArea", c =>
+        add("holtWintersConfidenceArea", HoltWintersConfidenceArea);
+        add("holtWintersAberration", HoltWintersAberration);
+        add("areaBetween", AreaBetweenFunction);
+        add("divideSeriesLists", DivideSeriesLists);
+        add("timeStack", TimeStack);
+    }
+
+    private static object? HoltWintersForecast(Call c)
+    {
+        var (preview, previewSeconds) = HoltWintersPreview(c, 1);
+        return preview.Select(s =>
         {
-            var bands = HoltWintersConfidenceBands(c);
-            AreaBetween(bands);
-            foreach (var s in bands)
+            var (predictions, _) = HoltWintersAnalysis(s, c.Str(2, "seasonality", "1d"));
+            var window = (int)Math.Min(previewSeconds / s.Step, predictions.Count);
+            return new TimeSeries($"holtWintersForecast({s.Name})", s.Start + previewSeconds, s.End, s.Step, predictions.Skip(window), s.XFilesFactor, s.Tags);
+        }).ToList();
+    }
+
+    private static object? HoltWintersConfidenceArea(Call c)
+    {
+        var bands = HoltWintersConfidenceBands(c);
+        AreaBetween(bands);
+        foreach (var s in bands)
+        {
+            s.Tags.Remove("areaBetween"); s.Tags["holtWintersConfidenceArea"] = "1";
+            s.Name = s.Name.Replace("areaBetween", "holtWintersConfidenceArea"); s.PathExpression = s.Name;
+        }
+        return bands;
+    }
+
+    private static object? HoltWintersAberration(Call c)
+    {
+        var bands = HoltWintersConfidenceBands(c).GroupBy(s => s.Name).ToDictionary(g => g.Key, g => g.Last());
+        return c.Series(0).Select(s =>
+        {
+            var lower = bands[$"holtWintersConfidenceLower({s.Name})"].Values;
+            var upper = bands[$"holtWintersConfidenceUpper({s.Name})"].Values;
+            var pts = s.Points();
+            var ab = new List<double?>(pts.Count);
+            for (var i = 0; i < pts.Count; i++)
             {
-                s.Tags.Remove("areaBetween"); s.Tags["holtWintersConfidenceArea"] = "1";
-                s.Name = s.Name.Replace("areaBetween", "holtWintersConfidenceArea"); s.PathExpression = s.Name;
+                double? up = i < upper.Count ? upper[i] : null, lo = i < lower.Count ? lower[i] : null;
+                ab.Add(pts[i] is not { } v ? 0 : v > up ? v - up : v < lo ? v - lo : 0);
             }
-            return bands;
-        });
-        add("holtWintersAberration", c =>
+            s.Tags["holtWintersAberration"] = "1";
+            return new TimeSeries($"holtWintersAberration({s.Name})", s.Start, s.End, s.Step, ab, s.XFilesFactor, s.Tags);
+        }).ToList();
+    }
+
+    private static object? AreaBetweenFunction(Call c)
+    {
+        var l = c.Series(0);
+        if (l.Count != 2) throw new GraphiteInputException("areaBetween series argument must reference *exactly* 2 series");
+        AreaBetween(l);
+        return l;
+    }
+
+    private static object? DivideSeriesLists(Call c)
+    {
+        var a = c.Series(0, "dividendSeriesList"); var b = c.Series(1, "divisorSeriesList");
+        if (a.Count != b.Count) throw new GraphiteInputException("dividendSeriesList and divisorSeriesList argument must have equal length");
+        return a.Select((s, i) => DivideOne(s, b[i], c.Ctx.XFilesFactor)).ToList();
+    }
+
+    private static object? TimeStack(Call c)
+    {
+        var unit = c.Str(1, "timeShiftUnit", "1d");
+        if (unit.Length > 0 && char.IsAsciiDigit(unit[0])) unit = "-" + unit;
+        var delta = AtTime.ParseOffset(unit);
+        var l = c.Series(0);
+        if (l.Count == 0) return l;
+        long first = c.Int(2, "timeShiftStart", 0), last = c.Int(3, "timeShiftEnd", 7);
+        if (last - first > 1000) throw new GraphiteInputException("timeStack: at most 1000 shifts");
+        var results = new List<TimeSeries>();
+        for (var shift = first; shift < last; shift++)
         {
-            var bands = HoltWintersConfidenceBands(c).GroupBy(s => s.Name).ToDictionary(g => g.Key, g => g.Last());
-            return c.Series(0).Select(s =>
+            var inner = delta * shift;
+            foreach (var s in EvaluateNode(c.Ctx.WithWindow(c.Ctx.StartTime + inner, c.Ctx.EndTime + inner), c.Node.Args[0]))
             {
-                var lower = bands[$"holtWintersConfidenceLower({s.Name})"].Values;
-                var upper = bands[$"holtWintersConfidenceUpper({s.Name})"].Values;
-                var pts = s.Points();
-                var ab = new List<double?>(pts.Count);
-                for (var i = 0; i < pts.Count; i++)
-                {
-                    double? up = i < upper.Count ? upper[i] : null, lo = i < lower.Count ? lower[i] : null;
-                    ab.Add(pts[i] is not { } v ? 0 : v > up ? v - up : v < lo ? v - lo : 0);
-                }
-                s.Tags["holtWintersAberration"] = "1";
-                return new TimeSeries($"holtWintersAberration({s.Name})", s.Start, s.End, s.Step, ab, s.XFilesFactor, s.Tags);
-            }).ToList();
-        });
-        add("areaBetween", c =>
-        {
-            var l = c.Series(0);
-            if (l.Count != 2) throw new GraphiteInputException("areaBetween series argument must reference *exactly* 2 series");
-            AreaBetween(l);
-            return l;
-        });
-        add("divideSeriesLists", c =>
-        {
-            var a = c.Series(0, "dividendSeriesList"); var b = c.Series(1, "divisorSeriesList");
-            if (a.Count != b.Count) throw new GraphiteInputException("dividendSeriesList and divisorSeriesList argument must have equal length");
-            return a.Select((s, i) => DivideOne(s, b[i], c.Ctx.XFilesFactor)).ToList();
-        });
-        add("timeStack", c =>
-        {
-            var unit = c.Str(1, "timeShiftUnit", "1d");
-            if (unit.Length > 0 && char.IsAsciiDigit(unit[0])) unit = "-" + unit;
-            var delta = AtTime.ParseOffset(unit);
-            var l = c.Series(0);
-            if (l.Count == 0) return l;
-            long first = c.Int(2, "timeShiftStart", 0), last = c.Int(3, "timeShiftEnd", 7);
-            if (last - first > 1000) throw new GraphiteInputException("timeStack: at most 1000 shifts");
-            var results = new List<TimeSeries>();
-            for (var shift = first; shift < last; shift++)
-            {
-                var inner = delta * shift;
-                foreach (var s in EvaluateNode(c.Ctx.WithWindow(c.Ctx.StartTime + inner, c.Ctx.EndTime + inner), c.Node.Args[0]))
-                {
-                    s.Tags["timeShiftUnit"] = unit; s.Tags["timeShift"] = shift.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                    s.Name = $"timeShift({s.Name}, {unit}, {shift})"; s.PathExpression = s.Name;
-                    s.Start = l[0].Start; s.End = l[0].End;
-                    results.Add(s);
-                }
+                s.Tags["timeShiftUnit"] = unit; s.Tags["timeShift"] = shift.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                s.Name = $"timeShift({s.Name}, {unit}, {shift})"; s.PathExpression = s.Name;
+                s.Start = l[0].Start; s.End = l[0].End;
+                results.Add(s);
             }
-            return results;
-        });
+        }
+        return results;
     }
 
     /// <summary>The first argument evaluated again from bootstrapInterval (argument <paramref name="bootstrapIndex"/>) earlier.</summary>

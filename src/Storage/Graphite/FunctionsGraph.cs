@@ -7,62 +7,73 @@ internal static partial class Evaluator
 {
     private static void AddGraphFunctions(Action<string, Func<Call, object?>> add)
     {
-        add("dashed", c =>
+        add("dashed", Dashed);
+        add("secondYAxis", SecondYAxis);
+        add("cactiStyle", CactiStyleFunction);
+        add("legendValue", LegendValue);
+        add("stacked", Stacked);
+    }
+
+    private static object? Dashed(Call c)
+    {
+        var len = c.Double(1, "dashLength", 5);
+        foreach (var s in c.Series(0)) { s.Tags["dashed"] = Py.Str(c.Raw(1, "dashLength", false, 5L)); s.Name = $"dashed({s.Name}, {Py.G(len)})"; }
+        return c.Series(0);
+    }
+
+    private static object? SecondYAxis(Call c)
+    {
+        foreach (var s in c.Series(0)) { s.Tags["secondYAxis"] = "1"; s.Name = $"secondYAxis({s.Name})"; }
+        return c.Series(0);
+    }
+
+    private static object? CactiStyleFunction(Call c) =>
+        CactiStyle(c.Series(0), c.Raw(1, "system", false) as string, c.Raw(2, "units", false) as string);
+
+    private static object? LegendValue(Call c)
+    {
+        var types = c.Rest(1).Select(t => t as string ?? throw new GraphiteInputException("legendValue: value types must be strings")).ToList();
+        if (types.Count == 0) throw new GraphiteInputException("legendValue: at least one value type is required");
+        string? system = null;
+        if (types[^1] is "si" or "binary") { system = types[^1]; types.RemoveAt(types.Count - 1); }
+        var l = c.Series(0);
+        foreach (var type in types)
         {
-            var len = c.Double(1, "dashLength", 5);
-            foreach (var s in c.Series(0)) { s.Tags["dashed"] = Py.Str(c.Raw(1, "dashLength", false, 5L)); s.Name = $"dashed({s.Name}, {Py.G(len)})"; }
-            return c.Series(0);
-        });
-        add("secondYAxis", c =>
-        {
-            foreach (var s in c.Series(0)) { s.Tags["secondYAxis"] = "1"; s.Name = $"secondYAxis({s.Name})"; }
-            return c.Series(0);
-        });
-        add("cactiStyle", c => CactiStyle(c.Series(0), c.Raw(1, "system", false) as string, c.Raw(2, "units", false) as string));
-        add("legendValue", c =>
-        {
-            var types = c.Rest(1).Select(t => t as string ?? throw new GraphiteInputException("legendValue: value types must be strings")).ToList();
-            if (types.Count == 0) throw new GraphiteInputException("legendValue: at least one value type is required");
-            string? system = null;
-            if (types[^1] is "si" or "binary") { system = types[^1]; types.RemoveAt(types.Count - 1); }
-            var l = c.Series(0);
-            foreach (var type in types)
+            Func<IReadOnlyList<double?>, double?>? f = AggFuncs.IsKnown(type) ? AggFuncs.Get(type) : null;
+            foreach (var s in l)
             {
-                Func<IReadOnlyList<double?>, double?>? f = AggFuncs.IsKnown(type) ? AggFuncs.Get(type) : null;
-                foreach (var s in l)
+                var v = f?.Invoke(s.Points());
+                if (system == null) s.Name += $" ({type}: {(f == null ? "(?)" : v is { } x ? Py.Repr(x) : "None")})";
+                else
                 {
-                    var v = f?.Invoke(s.Points());
-                    if (system == null) s.Name += $" ({type}: {(f == null ? "(?)" : v is { } x ? Py.Repr(x) : "None")})";
-                    else
-                    {
-                        var formatted = f == null ? "(?)" : v is { } x ? FormatUnits(x, system, null) is var (n, p) ? Fixed2(n) + p : "" : "None";
-                        s.Name = $"{s.Name,-20}{type,-5}{formatted,-10}";
-                    }
+                    var formatted = f == null ? "(?)" : v is { } x ? FormatUnits(x, system, null) is var (n, p) ? Fixed2(n) + p : "" : "None";
+                    s.Name = $"{s.Name,-20}{type,-5}{formatted,-10}";
                 }
             }
-            return l;
-        });
-        add("stacked", c =>
+        }
+        return l;
+    }
+
+    private static object? Stacked(Call c)
+    {
+        // graphite keeps the running totals per request (across targets); here they span one call
+        var stackName = c.Str(1, "stack", "__DEFAULT__");
+        var total = new List<double>();
+        var results = new List<TimeSeries>();
+        foreach (var s in c.Series(0))
         {
-            // graphite keeps the running totals per request (across targets); here they span one call
-            var stackName = c.Str(1, "stack", "__DEFAULT__");
-            var total = new List<double>();
-            var results = new List<TimeSeries>();
-            foreach (var s in c.Series(0))
+            var vals = new List<double?>(s.Values.Count);
+            for (var i = 0; i < s.Values.Count; i++)
             {
-                var vals = new List<double?>(s.Values.Count);
-                for (var i = 0; i < s.Values.Count; i++)
-                {
-                    if (total.Count <= i) total.Add(0);
-                    if (s.Values[i] is { } v) { total[i] += v; vals.Add(total[i]); }
-                    else vals.Add(null);
-                }
-                var name = s.Name;
-                if (stackName == "__DEFAULT__") { s.Tags["stacked"] = stackName; name = $"stacked({s.Name})"; }
-                results.Add(s.Copy(name: name, values: vals));
+                if (total.Count <= i) total.Add(0);
+                if (s.Values[i] is { } v) { total[i] += v; vals.Add(total[i]); }
+                else vals.Add(null);
             }
-            return results;
-        });
+            var name = s.Name;
+            if (stackName == "__DEFAULT__") { s.Tags["stacked"] = stackName; name = $"stacked({s.Name})"; }
+            results.Add(s.Copy(name: name, values: vals));
+        }
+        return results;
     }
 
     private static List<TimeSeries> CactiStyle(List<TimeSeries> l, string? system, string? units)

@@ -7,69 +7,78 @@ internal static partial class Evaluator
 {
     private static void AddListFunctions(Action<string, Func<Call, object?>> add)
     {
-        add("aggregateSeriesLists", c => AggregateSeriesLists(c, c.AggFunc(2, "func"), c.OptDouble(3, "xFilesFactor")));
+        add("aggregateSeriesLists", AggregateSeriesListsFunction);
         foreach (var (name, func) in new[] { ("sumSeriesLists", "sum"), ("diffSeriesLists", "diff"), ("multiplySeriesLists", "multiply") })
             add(name, c => AggregateSeriesLists(c, func, null));
-        add("applyByNode", c =>
-        {
-            var l = c.Series(0);
-            var nodeNum = (int)c.Int(1, "nodeNum");
-            var template = c.Str(2, "templateFunction");
-            var newName = c.Raw(3, "newName", false) as string;
-            var prefixes = new SortedSet<string>(StringComparer.Ordinal);
-            foreach (var s in l)
-            {
-                var nodes = s.Name.Split('.');
-                prefixes.Add(string.Join(".", nodes[..PySliceIndex(nodeNum + 1L, nodes.Length)]));
-            }
-            var results = new List<TimeSeries>();
-            foreach (var prefix in prefixes)
-                foreach (var r in EvaluateTarget(c.Ctx with { Prefetched = null }, template.Replace("%", prefix)))
-                {
-                    if (!string.IsNullOrEmpty(newName)) r.Name = newName.Replace("%", prefix);
-                    r.PathExpression = prefix;
-                    r.Start = l[^1].Start; r.End = l[^1].End; // graphite reads the loop variable left from the prefix scan
-                    results.Add(r);
-                }
-            return results;
-        });
-        add("linearRegression", c =>
-        {
-            var start = Date(c, 1, "startSourceAt") ?? c.Ctx.StartTime;
-            var end = Date(c, 2, "endSourceAt") ?? c.Ctx.EndTime;
-            var sources = EvaluateNode(c.Ctx.WithWindow(start, end) with { Prefetched = null }, c.Node.Args[0]);
-            var results = new List<TimeSeries>();
-            foreach (var (source, s) in sources.Zip(c.Series(0)))
-            {
-                s.Tags["linearRegressions"] = $"{start}, {end}";
-                if (LinearRegression(source) is not var (factor, offset)) continue;
-                var values = Enumerable.Range(0, s.Values.Count).Select(i => (double?)(offset + (s.Start + i * s.Step) * factor));
-                var name = $"linearRegression({s.Name}, {start}, {end})";
-                results.Add(new TimeSeries(name, s.Start, s.End, s.Step, values, s.XFilesFactor, s.Tags));
-            }
-            return results;
-        });
+        add("applyByNode", ApplyByNode);
+        add("linearRegression", LinearRegression);
         add("smartSummarize", SmartSummarize);
-        add("timeSlice", c =>
+        add("timeSlice", TimeSlice);
+    }
+
+    private static object? AggregateSeriesListsFunction(Call c) =>
+        AggregateSeriesLists(c, c.AggFunc(2, "func"), c.OptDouble(3, "xFilesFactor"));
+
+    private static object? ApplyByNode(Call c)
+    {
+        var l = c.Series(0);
+        var nodeNum = (int)c.Int(1, "nodeNum");
+        var template = c.Str(2, "templateFunction");
+        var newName = c.Raw(3, "newName", false) as string;
+        var prefixes = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var s in l)
         {
-            var start = Date(c, 1, "startSliceAt") ?? throw new GraphiteInputException("timeSlice: startSliceAt is required");
-            var end = Date(c, 2, "endSliceAt") ?? c.Ctx.Now;
-            var l = c.Series(0);
-            foreach (var s in l)
+            var nodes = s.Name.Split('.');
+            prefixes.Add(string.Join(".", nodes[..PySliceIndex(nodeNum + 1L, nodes.Length)]));
+        }
+        var results = new List<TimeSeries>();
+        foreach (var prefix in prefixes)
+            foreach (var r in EvaluateTarget(c.Ctx with { Prefetched = null }, template.Replace("%", prefix)))
             {
-                s.Tags["timeSliceStart"] = start.ToString(CultureInfo.InvariantCulture);
-                s.Tags["timeSliceEnd"] = end.ToString(CultureInfo.InvariantCulture);
-                s.Name = $"timeSlice({s.Name}, {start}, {end})";
-                var t = c.Ctx.StartTime; // graphite counts from the request's start, not the series'
-                s.MapInPlace(v =>
-                {
-                    var r = v == null || t < start || t > end ? null : v;
-                    t += s.Step;
-                    return r;
-                });
+                if (!string.IsNullOrEmpty(newName)) r.Name = newName.Replace("%", prefix);
+                r.PathExpression = prefix;
+                r.Start = l[^1].Start; r.End = l[^1].End; // graphite reads the loop variable left from the prefix scan
+                results.Add(r);
             }
-            return l;
-        });
+        return results;
+    }
+
+    private static object? LinearRegression(Call c)
+    {
+        var start = Date(c, 1, "startSourceAt") ?? c.Ctx.StartTime;
+        var end = Date(c, 2, "endSourceAt") ?? c.Ctx.EndTime;
+        var sources = EvaluateNode(c.Ctx.WithWindow(start, end) with { Prefetched = null }, c.Node.Args[0]);
+        var results = new List<TimeSeries>();
+        foreach (var (source, s) in sources.Zip(c.Series(0)))
+        {
+            s.Tags["linearRegressions"] = $"{start}, {end}";
+            if (LinearRegression(source) is not var (factor, offset)) continue;
+            var values = Enumerable.Range(0, s.Values.Count).Select(i => (double?)(offset + (s.Start + i * s.Step) * factor));
+            var name = $"linearRegression({s.Name}, {start}, {end})";
+            results.Add(new TimeSeries(name, s.Start, s.End, s.Step, values, s.XFilesFactor, s.Tags));
+        }
+        return results;
+    }
+
+    private static object? TimeSlice(Call c)
+    {
+        var start = Date(c, 1, "startSliceAt") ?? throw new GraphiteInputException("timeSlice: startSliceAt is required");
+        var end = Date(c, 2, "endSliceAt") ?? c.Ctx.Now;
+        var l = c.Series(0);
+        foreach (var s in l)
+        {
+            s.Tags["timeSliceStart"] = start.ToString(CultureInfo.InvariantCulture);
+            s.Tags["timeSliceEnd"] = end.ToString(CultureInfo.InvariantCulture);
+            s.Name = $"timeSlice({s.Name}, {start}, {end})";
+            var t = c.Ctx.StartTime; // graphite counts from the request's start, not the series'
+            s.MapInPlace(v =>
+            {
+                var r = v == null || t < start || t > end ? null : v;
+                t += s.Step;
+                return r;
+            });
+        }
+        return l;
     }
 
     /// <summary>A date parameter: an attime string or epoch seconds; null when absent.</summary>

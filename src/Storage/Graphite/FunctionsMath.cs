@@ -7,97 +7,140 @@ internal static partial class Evaluator
 {
     private static void AddMathFunctions(Action<string, Func<Call, object?>> add)
     {
-        add("invert", c => MapSeries(c.Series(0), "invert", "1", s => $"invert({s})", v => SafePow(v, -1)));
-        add("squareRoot", c => MapSeries(c.Series(0), "squareRoot", "1", s => $"squareRoot({s})", v => SafePow(v, 0.5)));
-        add("exp", c => MapSeries(c.Series(0), "exp", "e", s => $"exp({s})", v => v is { } x ? Math.Exp(x) : null));
-        add("pow", c =>
-        {
-            var f = c.Double(1, "factor");
-            return MapSeries(c.Series(0), "pow", Py.Repr(f), s => $"pow({s},{Py.G(f)})", v => SafePow(v, f));
-        });
-        add("offsetToZero", c =>
-        {
-            var l = c.Series(0);
-            foreach (var s in l)
-            {
-                var min = AggFuncs.SafeMin(s.Points());
-                s.Tags["offsetToZero"] = min is { } m ? Py.Repr(m) : "None";
-                s.Name = $"offsetToZero({s.Name})"; s.PathExpression = s.Name;
-                s.MapInPlace(v => v - min);
-            }
-            return l;
-        });
-        add("isNonNull", c => MapSeries(c.Series(0), "isNonNull", "1", s => $"isNonNull({s})", v => v == null ? 0 : 1));
-        add("round", c =>
-        {
-            var has = c.Raw(1, "precision", false) != null;
-            var p = c.Int(1, "precision", 0);
-            return MapSeries(c.Series(0), "round", p.ToString(CultureInfo.InvariantCulture),
-                s => has ? $"round({s},{p})" : $"round({s})", v => v is { } x ? PyRound(x, p) : null);
-        });
-        add("log", c =>
-        {
-            var b = c.Int(1, "base", 10);
-            return c.Series(0).Select(s =>
-            {
-                s.Tags["log"] = b.ToString(CultureInfo.InvariantCulture);
-                var vals = s.Points().Select(v => v is { } x && x > 0 ? Math.Log(x) / Math.Log(b) : (double?)null).ToList();
-                return s.Copy(name: $"log({s.Name}, {b})", values: vals);
-            }).ToList();
-        });
-        add("changed", c =>
-        {
-            var l = c.Series(0);
-            foreach (var s in l)
-            {
-                s.Name = $"changed({s.Name})"; s.PathExpression = s.Name;
-                double? previous = null;
-                s.MapInPlace(v =>
-                {
-                    if (previous == null) { previous = v; return 0; }
-                    if (v != null && previous != v) { previous = v; return 1; }
-                    return 0;
-                });
-            }
-            return l;
-        });
-        add("delay", c =>
-        {
-            var steps = c.Int(1, "steps");
-            return c.Series(0).Select(s =>
-            {
-                var raw = s.Values; var n = raw.Count;
-                var k = (int)Math.Min(Math.Abs(steps), n);
-                var vals = steps < 0
-                    ? raw.Skip(k).Concat(Enumerable.Repeat<double?>(null, k))
-                    : Enumerable.Repeat<double?>(null, k).Concat(steps == 0 ? [] : raw.Take(n - k)); // series[:-0] is empty in Python
-                s.Tags["delay"] = steps.ToString(CultureInfo.InvariantCulture);
-                return s.Copy(name: $"delay({s.Name},{steps})", values: vals.ToList());
-            }).ToList();
-        });
-        add("add", c =>
-        {
-            var k = c.Double(1, "constant");
-            return MapSeries(c.Series(0), "add", Py.Repr(k), s => $"add({s},{Py.D(k)})", v => v + k);
-        });
+        add("invert", Invert);
+        add("squareRoot", SquareRoot);
+        add("exp", Exp);
+        add("pow", Pow);
+        add("offsetToZero", OffsetToZero);
+        add("isNonNull", IsNonNull);
+        add("round", Round);
+        add("log", Log);
+        add("changed", Changed);
+        add("delay", Delay);
+        add("add", Add);
         add("stdev", Stdev);
         add("exponentialMovingAverage", ExponentialMovingAverage);
-        add("cumulative", c => SetConsolidation(c.Series(0), "sum"));
-        add("movingMedian", c => MovingWindow(c, "median", c.OptDouble(2, "xFilesFactor")));
-        add("nPercentile", c => NPercentile(c.Series(0), c.Double(1, "n")));
-        add("removeAbovePercentile", c => RemovePercentile(c.Series(0), c.Double(1, "n"), above: true));
-        add("removeBelowPercentile", c => RemovePercentile(c.Series(0), c.Double(1, "n"), above: false));
-        add("threshold", c =>
+        add("cumulative", Cumulative);
+        add("movingMedian", MovingMedian);
+        add("nPercentile", NPercentileFunction);
+        add("removeAbovePercentile", RemoveAbovePercentile);
+        add("removeBelowPercentile", RemoveBelowPercentile);
+        add("threshold", Threshold);
+    }
+
+    private static object? Invert(Call c) =>
+        MapSeries(c.Series(0), "invert", "1", s => $"invert({s})", v => SafePow(v, -1));
+
+    private static object? SquareRoot(Call c) =>
+        MapSeries(c.Series(0), "squareRoot", "1", s => $"squareRoot({s})", v => SafePow(v, 0.5));
+
+    private static object? Exp(Call c) =>
+        MapSeries(c.Series(0), "exp", "e", s => $"exp({s})", v => v is { } x ? Math.Exp(x) : null);
+
+    private static object? Pow(Call c)
+    {
+        var f = c.Double(1, "factor");
+        return MapSeries(c.Series(0), "pow", Py.Repr(f), s => $"pow({s},{Py.G(f)})", v => SafePow(v, f));
+    }
+
+    private static object? OffsetToZero(Call c)
+    {
+        var l = c.Series(0);
+        foreach (var s in l)
         {
-            var value = c.Double(0, "value");
-            var label = c.Raw(1, "label", false) as string;
-            var start = c.Ctx.StartTime; var end = c.Ctx.EndTime;
-            // the tags keep constantLine's name: graphite renames after construction
-            var s = new TimeSeries(Py.Repr(value), start, end, (long)((end - start) / 2.0), [value, value, value], c.Ctx.XFilesFactor)
-            { PathExpression = $"constantLine({Py.Repr(value)})" };
-            if (!string.IsNullOrEmpty(label)) s.Name = label;
-            return new List<TimeSeries> { s };
-        });
+            var min = AggFuncs.SafeMin(s.Points());
+            s.Tags["offsetToZero"] = min is { } m ? Py.Repr(m) : "None";
+            s.Name = $"offsetToZero({s.Name})"; s.PathExpression = s.Name;
+            s.MapInPlace(v => v - min);
+        }
+        return l;
+    }
+
+    private static object? IsNonNull(Call c) =>
+        MapSeries(c.Series(0), "isNonNull", "1", s => $"isNonNull({s})", v => v == null ? 0 : 1);
+
+    private static object? Round(Call c)
+    {
+        var has = c.Raw(1, "precision", false) != null;
+        var p = c.Int(1, "precision", 0);
+        return MapSeries(c.Series(0), "round", p.ToString(CultureInfo.InvariantCulture),
+            s => has ? $"round({s},{p})" : $"round({s})", v => v is { } x ? PyRound(x, p) : null);
+    }
+
+    private static object? Log(Call c)
+    {
+        var b = c.Int(1, "base", 10);
+        return c.Series(0).Select(s =>
+        {
+            s.Tags["log"] = b.ToString(CultureInfo.InvariantCulture);
+            var vals = s.Points().Select(v => v is { } x && x > 0 ? Math.Log(x) / Math.Log(b) : (double?)null).ToList();
+            return s.Copy(name: $"log({s.Name}, {b})", values: vals);
+        }).ToList();
+    }
+
+    private static object? Changed(Call c)
+    {
+        var l = c.Series(0);
+        foreach (var s in l)
+        {
+            s.Name = $"changed({s.Name})"; s.PathExpression = s.Name;
+            double? previous = null;
+            s.MapInPlace(v =>
+            {
+                if (previous == null) { previous = v; return 0; }
+                if (v != null && previous != v) { previous = v; return 1; }
+                return 0;
+            });
+        }
+        return l;
+    }
+
+    private static object? Delay(Call c)
+    {
+        var steps = c.Int(1, "steps");
+        return c.Series(0).Select(s =>
+        {
+            var raw = s.Values; var n = raw.Count;
+            var k = (int)Math.Min(Math.Abs(steps), n);
+            var vals = steps < 0
+                ? raw.Skip(k).Concat(Enumerable.Repeat<double?>(null, k))
+                : Enumerable.Repeat<double?>(null, k).Concat(steps == 0 ? [] : raw.Take(n - k)); // series[:-0] is empty in Python
+            s.Tags["delay"] = steps.ToString(CultureInfo.InvariantCulture);
+            return s.Copy(name: $"delay({s.Name},{steps})", values: vals.ToList());
+        }).ToList();
+    }
+
+    private static object? Add(Call c)
+    {
+        var k = c.Double(1, "constant");
+        return MapSeries(c.Series(0), "add", Py.Repr(k), s => $"add({s},{Py.D(k)})", v => v + k);
+    }
+
+    private static object? Cumulative(Call c) =>
+        SetConsolidation(c.Series(0), "sum");
+
+    private static object? MovingMedian(Call c) =>
+        MovingWindow(c, "median", c.OptDouble(2, "xFilesFactor"));
+
+    private static object? NPercentileFunction(Call c) =>
+        NPercentile(c.Series(0), c.Double(1, "n"));
+
+    private static object? RemoveAbovePercentile(Call c) =>
+        RemovePercentile(c.Series(0), c.Double(1, "n"), above: true);
+
+    private static object? RemoveBelowPercentile(Call c) =>
+        RemovePercentile(c.Series(0), c.Double(1, "n"), above: false);
+
+    private static object? Threshold(Call c)
+    {
+        var value = c.Double(0, "value");
+        var label = c.Raw(1, "label", false) as string;
+        var start = c.Ctx.StartTime; var end = c.Ctx.EndTime;
+        // the tags keep constantLine's name: graphite renames after construction
+        var s = new TimeSeries(Py.Repr(value), start, end, (long)((end - start) / 2.0), [value, value, value], c.Ctx.XFilesFactor)
+        { PathExpression = $"constantLine({Py.Repr(value)})" };
+        if (!string.IsNullOrEmpty(label)) s.Name = label;
+        return new List<TimeSeries> { s };
     }
 
     private static List<TimeSeries> MapSeries(List<TimeSeries> l, string tag, string tagValue, Func<string, string> name, Func<double?, double?> f)

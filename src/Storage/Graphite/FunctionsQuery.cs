@@ -8,28 +8,8 @@ internal static partial class Evaluator
 {
     private static void AddQueryFunctions(Action<string, Func<Call, object?>> add)
     {
-        add("aliasQuery", c =>
-        {
-            var re = PyRegex(c.Str(1, "search")); var repl = PyReplacement(c.Str(2, "replace")); var newName = c.Str(3, "newName");
-            var l = c.Series(0);
-            foreach (var s in l)
-            {
-                var query = re.Replace(s.Name, repl);
-                var found = EvaluateTarget(c.Ctx with { Prefetched = null }, query);
-                if (found.Count == 0) throw new GraphiteInputException("No series found with query: " + query);
-                var current = AggFuncs.SafeLast(found[0].Points()) ?? throw new GraphiteInputException("Cannot get last value of series: " + found[0].Name);
-                s.Name = PyPercentFormat(newName, current);
-            }
-            return l;
-        });
-        add("verticalLine", c =>
-        {
-            var ts = Date(c, 0, "ts") ?? throw new GraphiteInputException("verticalLine: ts is required");
-            if (ts < c.Ctx.StartTime) throw new GraphiteInputException($"verticalLine(): timestamp {ts} exists before start of range");
-            if (ts > c.Ctx.EndTime) throw new GraphiteInputException($"verticalLine(): timestamp {ts} exists after end of range");
-            var label = c.Raw(1, "label", false) as string ?? "None";
-            return new List<TimeSeries> { new(label, ts, ts, 1, [1.0, 1.0], c.Ctx.XFilesFactor) };
-        });
+        add("aliasQuery", AliasQuery);
+        add("verticalLine", VerticalLine);
         foreach (var name in new[] { "randomWalkFunction", "randomWalk" })
             add(name, c =>
             {
@@ -56,6 +36,30 @@ internal static partial class Evaluator
         foreach (var name in new[] { "reduceSeries", "reduce" })
             add(name, ReduceSeries);
         add("weightedAverage", WeightedAverage);
+    }
+
+    private static object? AliasQuery(Call c)
+    {
+        var re = PyRegex(c.Str(1, "search")); var repl = PyReplacement(c.Str(2, "replace")); var newName = c.Str(3, "newName");
+        var l = c.Series(0);
+        foreach (var s in l)
+        {
+            var query = re.Replace(s.Name, repl);
+            var found = EvaluateTarget(c.Ctx with { Prefetched = null }, query);
+            if (found.Count == 0) throw new GraphiteInputException("No series found with query: " + query);
+            var current = AggFuncs.SafeLast(found[0].Points()) ?? throw new GraphiteInputException("Cannot get last value of series: " + found[0].Name);
+            s.Name = PyPercentFormat(newName, current);
+        }
+        return l;
+    }
+
+    private static object? VerticalLine(Call c)
+    {
+        var ts = Date(c, 0, "ts") ?? throw new GraphiteInputException("verticalLine: ts is required");
+        if (ts < c.Ctx.StartTime) throw new GraphiteInputException($"verticalLine(): timestamp {ts} exists before start of range");
+        if (ts > c.Ctx.EndTime) throw new GraphiteInputException($"verticalLine(): timestamp {ts} exists after end of range");
+        var label = c.Raw(1, "label", false) as string ?? "None";
+        return new List<TimeSeries> { new(label, ts, ts, 1, [1.0, 1.0], c.Ctx.XFilesFactor) };
     }
 
     /// <summary>
