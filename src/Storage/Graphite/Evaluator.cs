@@ -78,8 +78,8 @@ internal static partial class Evaluator
                     return result;
                 }
                 catch (NormalizeEmptyException) { return new List<TimeSeries>(); }
-                catch (GraphiteInputException) { throw; }
-                catch (Exception e) when (e is InvalidCastException or ArgumentException or IndexOutOfRangeException or FormatException or RegexParseException)
+                // The arguments were checked against the declaration before the call; a regex is checked by compiling it.
+                catch (RegexParseException e)
                 {
                     throw new GraphiteInputException($"Invalid arguments to {call.Name} at position {call.Position}: {e.Message}");
                 }

@@ -135,7 +135,9 @@ public static class GraphiteApi
         {
             result = Results.Text("Invalid JSON: " + e.Message, "text/plain", statusCode: 400);
         }
-        catch (Exception e) when (e is FormatException or ArithmeticException or InvalidOperationException or ArgumentException or IndexOutOfRangeException
+        // Request values that do not parse (limit=abc, xFilesFactor=1e999) and a user regex that runs out of time. An
+        // InvalidOperationException or IndexOutOfRangeException is Observe's bug, not the caller's: a 500 below.
+        catch (Exception e) when (e is FormatException or ArithmeticException or ArgumentException
                                       or System.Text.RegularExpressions.RegexMatchTimeoutException)
         {
             result = Results.Text("Invalid request: " + e.Message, "text/plain", statusCode: 400);
@@ -181,16 +183,9 @@ public static class GraphiteApi
         var ctx = new RenderContext(req.From, req.Until, req.Now, req.XFilesFactor, reader, events, Evaluator.PathExpressions(nodes),
             new RenderBudget(limits));
         var data = new List<TimeSeries>();
-        for (var i = 0; i < nodes.Count; i++)
-        {
-            try { data.AddRange(Evaluator.EvaluateTarget(ctx, nodes[i])); }
-            catch (GraphiteInputException) { throw; }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                var t = targets[i];
-                throw new GraphiteInputException($"Error evaluating target \"{(t.Length > 200 ? t[..200] + "…" : t)}\": {e.Message}");
-            }
-        }
+        // Only GraphiteInputException (and the request-value exceptions Guard lists) is the caller's error; anything else a
+        // function throws is Observe's bug and goes on to Guard's 500.
+        foreach (var node in nodes) data.AddRange(Evaluator.EvaluateTarget(ctx, node));
         return data;
     }
 

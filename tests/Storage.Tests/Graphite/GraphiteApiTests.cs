@@ -29,17 +29,47 @@ public sealed class GraphiteApiTests : IAsyncLifetime
             _store.Write("svc.b.deep.leaf", 1, Now - 600 + i * 10);
             _store.Write("cpu;host=h1;dc=east", i % 3, Now - 600 + i * 10);
         }
+        (_app, _url) = await StartAsync(_store);
+    }
+
+    private async Task<(WebApplication App, string Url)> StartAsync(ISeriesReader reader)
+    {
         var port = FreePort.Get();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         // The host supplies the scope policies (bearer tokens); here POST /events/'s "ingest" is open, as with no tokens.
         builder.Services.AddAuthorization(o => o.AddPolicy("ingest", p => p.RequireAssertion(_ => true)));
-        _app = builder.Build();
-        _app.UseAuthorization();
-        _app.MapGraphiteApi(_store, _events, () => Now);
-        await _app.StartAsync();
-        _url = $"http://127.0.0.1:{port}";
+        var app = builder.Build();
+        app.UseAuthorization();
+        app.MapGraphiteApi(reader, _events, () => Now);
+        await app.StartAsync();
+        return (app, $"http://127.0.0.1:{port}");
+    }
+
+    /// <summary>A reader with a bug: what it throws is Observe's fault, so the answer is a 500, never a 400 blaming the caller.</summary>
+    private sealed class BrokenReader(Exception bug) : ISeriesReader
+    {
+        public IReadOnlyList<MetricNode> Find(string pattern) => throw bug;
+        public IReadOnlyList<string> TaggedSeries() => throw bug;
+        public SeriesWindow? Fetch(string series, long from, long until) => throw bug;
+    }
+
+    [Theory]
+    [InlineData(typeof(InvalidOperationException))]
+    [InlineData(typeof(IndexOutOfRangeException))]
+    [InlineData(typeof(InvalidCastException))]
+    public async Task An_internal_error_is_a_500_not_a_client_error(Type bug)
+    {
+        var (app, url) = await StartAsync(new BrokenReader((Exception)Activator.CreateInstance(bug, "the bug")!));
+        await using var _ = app;
+        foreach (var q in new[] { "/metrics/find?query=svc.*", "/render?target=svc.a.requests&format=json" })
+        {
+            var r = await _http.GetAsync(url + q);
+            var body = await r.Content.ReadAsStringAsync();
+            Assert.True(r.StatusCode == HttpStatusCode.InternalServerError, $"{q}: {(int)r.StatusCode} {body}");
+            Assert.Contains(bug.Name, body);
+        }
     }
 
     public async Task DisposeAsync()
