@@ -169,6 +169,24 @@ public sealed class GraphiteApiTests : IAsyncLifetime
         Assert.Contains("deploy", union);
     }
 
+    /// <summary>The /functions views in-process (the field-by-field comparison with graphite-web is in tests/Integration).</summary>
+    [Fact]
+    public async Task Functions_detail_grouped_pretty_and_unknown()
+    {
+        var (status, body) = await Get("/functions/keepLastValue");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.StartsWith("""{"name": "keepLastValue", "function": "keepLastValue(seriesList, limit=inf)", "description": """, body);
+        Assert.EndsWith("""
+            "module": "graphite.render.functions", "group": "Transform", "params": [{"name": "seriesList", "type": "seriesList", "required": true}, {"name": "limit", "type": "intOrInf", "default": 1e9999}]}
+            """, body);
+        using (var grouped = JsonDocument.Parse((await Get("/functions?grouped=true")).Body))
+            Assert.Equal(["Alias", "Calculate", "Combine", "Filter Data", "Filter Series", "Graph", "Sorting", "Special", "Transform"],
+                grouped.RootElement.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+        var pretty = (await Get("/functions/sortByName?pretty=1")).Body;
+        Assert.Contains("\n  \"function\": \"sortByName(seriesList, natural=False, reverse=False)\",\n  \"group\": \"Sorting\",", pretty);
+        Assert.Equal((HttpStatusCode.NotFound, """{"error": "Function not found: nope"}"""), await Get("/functions/nope"));
+    }
+
     [Fact]
     public async Task Tags_version_and_functions()
     {
