@@ -57,7 +57,8 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
         }
     }
 
-    internal sealed record TailChunk(long Id, long MinTs, long MaxTs, int Count);
+    /// <param name="Contiguous">No older chunk of its archive holds a slot at or after <c>MinTs</c>: the tail alone is the archive from there on.</param>
+    internal sealed record TailChunk(long Id, long MinTs, long MaxTs, int Count, bool Contiguous);
 
     /// <summary>Points per chunk before a new one is started (720 = 2 h of 10 s slots).</summary>
     public const int MaxChunkPoints = 720;
@@ -229,8 +230,8 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
                 if (!Gorilla.TryValidate(data, out int count)) { _badChunks.Add(id); _corruptChunks++; LogCorruptChunk(id, s, r.GetInt64(1), r.GetInt64(2)); continue; }
                 if (s != null && level < s.SealedMax.Length)
                 {
+                    s.Tails[level] = new TailChunk(id, r.GetInt64(1), r.GetInt64(2), count, r.GetInt64(1) > s.SealedMax[level]);
                     s.SealedMax[level] = Math.Max(s.SealedMax[level], r.GetInt64(2));
-                    s.Tails[level] = new TailChunk(id, r.GetInt64(1), r.GetInt64(2), count);
                 }
             }
         }

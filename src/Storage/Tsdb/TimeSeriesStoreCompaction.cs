@@ -20,8 +20,9 @@ internal sealed partial class TimeSeriesStore
 
     /// <summary>
     /// Seals head rows into Gorilla chunks and rollup archives and applies retention. Without
-    /// <paramref name="force"/> only head rows whose newest point is older than the current coarsest-step
-    /// boundary are sealed (so rollup slots are complete); with it, all head rows.
+    /// <paramref name="force"/> head rows whose newest point is older than the current finest-step boundary are sealed
+    /// (rollup slots still open are sealed with what they hold so far and recomputed as they fill, as whisper
+    /// propagates on every write), so the head holds only the flushes since the last compaction; with it, all head rows.
     /// </summary>
     public void Compact(bool force = false)
     {
@@ -35,9 +36,7 @@ internal sealed partial class TimeSeriesStore
             {
                 ObjectDisposedException.ThrowIf(_disposed, this);
                 now = Now();
-                long coarsest = 1;
-                foreach (var s in _all) coarsest = Math.Max(coarsest, s.Schema.CoarsestStep);
-                long cutoff = force ? long.MaxValue : AlignDown(now, coarsest);
+                long cutoff = force ? long.MaxValue : HeadCutoff(now);
                 sealedSeqs = [];
                 foreach (var (seq, maxTs) in _headRows) if (maxTs < cutoff) sealedSeqs.Add(seq);
                 if (sealedSeqs.Count == 0) { ApplyRetention(now); return; }
@@ -60,9 +59,11 @@ internal sealed partial class TimeSeriesStore
                     {
                         if (HasSealedBackfill(s, sealedSeqs)) { late.Add(s); continue; } // written into coarser archives: reads them
                         if (SealedPoints(s, sealedSeqs) is not var (ts, vs)) continue;
-                        if (NeedsFinerArchive(s, ts[0])) { late.Add(s); continue; }
                         var blobs = new byte[]?[s.Tails.Length];
                         for (int k = 0; k < blobs.Length; k++) blobs[k] = ReadTailBlob(s.Tails[k], null);
+                        // Rollup slots still open (sealed partly by the last compaction) are recomputed from the finer
+                        // archive's tail chunk read here; only when that is not the whole archive there, under the lock.
+                        if (NeedsFinerArchive(s, ts[0]) && !TailsCoverOpenSlots(s, ts[0], blobs)) { late.Add(s); continue; }
                         fast.Add((s, ts, vs, blobs));
                     }
                 }
@@ -246,7 +247,8 @@ internal sealed partial class TimeSeriesStore
                 int off = (int)((prevFrom - rFrom) / prevStep);
                 Array.Copy(prev, 0, fine, off, Math.Min(prev.Length, fine.Length - off));
             }
-            else fine = (readFiner ?? throw new InvalidOperationException("late data sealed outside the lock"))(k - 1, rFrom, rUntil);
+            else if (readFiner != null) fine = readFiner(k - 1, rFrom, rUntil);
+            else fine = FromTail(tailBlob(k - 1), rFrom, rUntil, prevStep, prev, prevFrom); // vetted by TailsCoverOpenSlots
             var coarse = s.Agg.Rollup(fine, prevStep, step);
             var cts = new List<long>(); var cvs = new List<double>();
             for (int j = 0; j < coarse.Length; j++)
@@ -285,14 +287,14 @@ internal sealed partial class TimeSeriesStore
             var (nts, nvs) = MergeSorted(ots, ovs, ts, vs);
             if (nts.Length <= MaxChunkPoints)
             {
-                tails[level] = new TailChunk(tail.Id, nts[0], nts[^1], nts.Length);
+                tails[level] = new TailChunk(tail.Id, nts[0], nts[^1], nts.Length, tail.Contiguous);
                 return new ChunkWrite(tail.Id, true, nts[0], nts[^1], nts[^1] + retention, Gorilla.Encode(nts, nvs));
             }
         }
         int number = s.NextChunk[level]++;
         if (number >= 1 << ChunkNumberBits) throw new InvalidOperationException($"series {s.Name}: archive {level} has no chunk numbers left");
         long id = ChunkId(s.Id, level, number);
-        tails[level] = new TailChunk(id, ts[0], ts[^1], ts.Length);
+        tails[level] = new TailChunk(id, ts[0], ts[^1], ts.Length, ts[0] > Math.Max(s.SealedMax[level], tail?.MaxTs ?? long.MinValue));
         return new ChunkWrite(id, false, ts[0], ts[^1], ts[^1] + retention, Gorilla.Encode(ts, vs));
     }
 
