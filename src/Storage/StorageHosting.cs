@@ -186,14 +186,12 @@ public static class StorageHosting
         var f = Prometheus.Metrics.WithCustomRegistry(registry ?? Prometheus.Metrics.DefaultRegistry);
         var snapshot = services.GetRequiredService<Func<StorageStats>>();
         var series = f.CreateGauge("observe_storage_series", "Series in the embedded store");
-        var dropped = f.CreateGauge("observe_storage_series_dropped_total", "Points not stored because their series would exceed storage.maxSeries");
-        var hits = f.CreateGauge("observe_limit_hits_total", "Requests refused by a bound, by its configuration key (docs/limits.md)", "limit");
+        // The bounds' counters (series dropped, limit hits, corrupt data) are exported by the host's one list of limit
+        // counters, with their observe.* series (src/Observe/LimitCounters.cs).
         (registry ?? Prometheus.Metrics.DefaultRegistry).AddBeforeCollectCallback(() =>
         {
             var s = snapshot();
             series.Set(s.Series);
-            dropped.Set(s.SeriesDroppedByLimit);
-            foreach (var (key, n) in s.LimitHits ?? new Dictionary<string, long>()) hits.WithLabels(key).Set(n);
         });
     }
 
