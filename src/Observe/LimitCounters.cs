@@ -6,7 +6,8 @@ using Observe.Storage;
 namespace Observe.Host;
 
 /// <summary>What the limit counters are read from at a flush or a scrape; any part may be absent (stage switched off).</summary>
-internal sealed record LimitSources(StorageStats? Storage, LogIngestStats? Logs, long AuthFailures, long HttpConnectionsRejected, long StoresQuarantined);
+internal sealed record LimitSources(StorageStats? Storage, LogIngestStats? Logs, long AuthFailures, long HttpConnectionsRejected, long StoresQuarantined,
+    MemoryGovernor? Memory = null);
 
 /// <summary>One counter of a bound hit or input refused (docs/limits.md): its <c>observe.*</c> series and its /metrics family.</summary>
 /// <param name="Series">Graphite name under <c>observe.</c>; a label value becomes one more node. Totals are written as
@@ -41,6 +42,12 @@ internal static class LimitCounters
             s => One(s.StoresQuarantined)),
         new("logs.rejected", true, "observe_logs_rejected_total", "Log inputs rejected, per reason", "reason", true,
             s => (s.Logs?.Rejected ?? new Dictionary<string, long>()).Select(kv => ((string?)kv.Key, kv.Value))),
+        new("memory.level", false, "observe_memory_pressure_level", "Where Observe is in limits.memory: 0 under it, 1 giving memory back, 2 refusing new keys and series", null, true,
+            s => s.Memory is { } m ? One((long)m.Level) : []),
+        new("memory.reliefs", true, "observe_memory_reliefs_total", "Times the stages were asked to give memory back (limits.memory)", null, true,
+            s => s.Memory is { } m ? One(m.Reliefs) : []),
+        new("memory.refusing", true, "observe_memory_refusing_total", "Times limits.memory began refusing new StatsD keys and series", null, true,
+            s => s.Memory is { } m ? One(m.RefusingEntered) : []),
         new("auth.failures", true, "observe_auth_failures_total", "Requests with a malformed Authorization header or an unknown bearer token", null, false,
             s => One(s.AuthFailures)),
         new("http.connections_rejected", true, "observe_http_connections_rejected_total", "HTTP connections closed at once because http.maxConnections were open", null, false,
@@ -69,5 +76,6 @@ internal static class LimitCounters
         sp.GetService(typeof(Func<LogIngestStats>)) is Func<LogIngestStats> logs ? logs() : null,
         (sp.GetService(typeof(ApiTokens)) as ApiTokens)?.FailureCount ?? 0,
         (sp.GetService(typeof(HttpConnectionRejections)) as HttpConnectionRejections)?.Total ?? 0,
-        StoreQuarantine.Count);
+        StoreQuarantine.Count,
+        sp.GetService(typeof(MemoryGovernor)) as MemoryGovernor);
 }

@@ -106,6 +106,12 @@ internal static class ObserveHost
             k.Limits.MaxConcurrentConnections = config.Http.MaxConnections;
         });
         builder.Services.AddSingleton<HttpConnectionRejections>();
+        // The one memory budget: the stages ask it where they would create something new; it asks them to give memory back.
+        builder.Services.AddSingleton(sp => new MemoryGovernor(
+            MemoryGovernor.ParseBudget(config.Limits.Memory, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes) ?? 0,
+            () => Environment.WorkingSet, sp.GetServices<IMemoryRelief>, sp.GetService<TimeProvider>() ?? TimeProvider.System,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("Observe.Memory")));
+        builder.Services.AddSingleton<IMemoryPressure>(sp => sp.GetRequiredService<MemoryGovernor>());
         builder.Services.Configure<Microsoft.AspNetCore.Http.Features.FormOptions>(o =>
         {
             o.MultipartBodyLengthLimit = config.Http.MaxRequestBodyBytes;
@@ -157,6 +163,7 @@ internal static class ObserveHost
 
         var app = builder.Build();
         app.Services.GetRequiredService<HttpConnectionRejections>();
+        app.Services.GetRequiredService<MemoryGovernor>(); // starts its readings even if no stage asked it yet
         // Every listener says where it listens; the HTTP API too, once Kestrel has bound (port 0 resolved).
         var hostLog = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Observe.Host");
         app.Lifetime.ApplicationStarted.Register(() =>

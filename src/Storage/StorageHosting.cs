@@ -161,7 +161,13 @@ public static class StorageHosting
     public static IServiceCollection AddObserveStorage(this IServiceCollection services, StorageOptions options, bool embeddedSink)
     {
         services.AddSingleton(options);
-        services.AddSingleton(sp => TimeSeriesStore.Open(options, sp.GetService<TimeProvider>(), Logger(sp, "Observe.Storage.Tsdb")));
+        services.AddSingleton(sp =>
+        {
+            var store = TimeSeriesStore.Open(options, sp.GetService<TimeProvider>(), Logger(sp, "Observe.Storage.Tsdb"));
+            store.Pressure = sp.GetService<IMemoryPressure>();
+            return store;
+        });
+        services.AddSingleton<IMemoryRelief>(sp => sp.GetRequiredService<TimeSeriesStore>());
         services.AddSingleton<ISeriesReader>(sp => sp.GetRequiredService<TimeSeriesStore>());
         if (embeddedSink) services.AddSingleton<IMetricSink>(sp => sp.GetRequiredService<TimeSeriesStore>());
         services.AddSingleton(sp => GraphiteEventStore.Open(options.DataDir, Logger(sp, "Observe.Storage.Events")));

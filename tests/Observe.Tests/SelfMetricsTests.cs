@@ -90,7 +90,8 @@ public class SelfMetricsTests
         var storage = new StorageStats("x.db", 1, 0, 0, CorruptChunks: 2, CorruptHeadRows: 1, PointsBeyondRetention: 10, SeriesDroppedByLimit: 30, LimitHits: hits);
         var logs = new LogIngestStats(null, null, 0, new Dictionary<string, long>(), rejected, 0, 0, []);
         var self = new SelfMetrics(() => null, () => storage, () => [], () => null, () => null, () => null, 10_000,
-            () => new LimitSources(storage, logs, AuthFailures: 50, HttpConnectionsRejected: 7, StoresQuarantined: 1));
+            () => new LimitSources(storage, logs, AuthFailures: 50, HttpConnectionsRejected: 7, StoresQuarantined: 1,
+                new MemoryGovernor(0, () => 0, () => [], TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance)));
         var p = Points(self, 1000);
         Assert.Equal(0.4, p["observe.limit_hits.storage_render_maxDepth_per_second"], 10);
         Assert.Equal(2, p["observe.logs.rejected.invalid_utf8_per_second"], 10);

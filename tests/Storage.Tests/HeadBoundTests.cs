@@ -73,3 +73,41 @@ public class HeadBoundTests
         a.Dispose();
     }
 }
+
+/// <summary>The store under limits.memory: relief seals the head at once; refusing drops and counts new series only.</summary>
+public class StoreMemoryBudgetTests
+{
+    private sealed class Pressure : Observe.Collector.IMemoryPressure { public MemoryPressure Level { get; set; } }
+
+    private const long Now = 1_000_200;
+
+    [Fact]
+    public void Relief_seals_the_head_and_refusing_counts_new_series_instead_of_growing()
+    {
+        var time = new FakeTime(Now);
+        var pressure = new Pressure();
+        using var s = TimeSeriesStore.Open(TestStore.Options(), time);
+        s.Pressure = pressure;
+        for (int f = 0; f < 30; f++) TestStore.Write(s, Now - 300 + f * 10, ("known.a", f, Now - 300 + f * 10));
+        var before = s.Fetch("known.a", Now - 400, Now)!;
+        Assert.Equal(30, s.HeadPointCount);
+
+        pressure.Level = MemoryPressure.Relieve;        // first: give memory back, nothing refused
+        s.Relieve();
+        Assert.Equal(0, s.HeadPointCount);
+        Assert.Equal(before.Values, s.Fetch("known.a", Now - 400, Now)!.Values);
+        TestStore.Write(s, Now, ("new.b", 1, Now));
+        Assert.Equal(2, s.SeriesCount);
+
+        pressure.Level = MemoryPressure.RefuseNew;      // then: nothing new, counted; known series keep being written
+        TestStore.Write(s, Now + 10, ("known.a", 99, Now + 10), ("new.c", 1, Now + 10), ("new.d", 1, Now + 10));
+        Assert.Equal(2, s.SeriesCount);
+        Assert.Equal(2, s.SeriesDroppedByLimit);
+        time.Now = Now + 20;
+        Assert.Contains(99.0, s.Fetch("known.a", Now - 400, Now + 20)!.Values);
+
+        pressure.Level = MemoryPressure.None;
+        TestStore.Write(s, Now + 20, ("new.c", 1, Now + 20));
+        Assert.Equal(3, s.SeriesCount);
+    }
+}

@@ -360,7 +360,7 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             var points = batch.Points;
-            if (_byName.Count + points.Count > _maxSeries) points = WithinSeriesLimit(points);
+            if (_byName.Count + points.Count > _maxSeries || RefusingNewSeries) points = WithinSeriesLimit(points);
             var ids = new int[points.Count];
             var states = new SeriesState[points.Count];
             List<SeriesState>? created = null;
@@ -416,10 +416,11 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
         var kept = new List<MetricPoint>(points.Count);
         var fresh = new HashSet<string>(StringComparer.Ordinal);
         long dropped = 0;
+        int limit = RefusingNewSeries ? _byName.Count : _maxSeries; // over the memory budget: no new series at all
         foreach (var p in points)
         {
             if (_byName.ContainsKey(p.Path) || fresh.Contains(p.Path)) kept.Add(p);
-            else if (_byName.Count + fresh.Count < _maxSeries) { fresh.Add(p.Path); kept.Add(p); }
+            else if (_byName.Count + fresh.Count < limit) { fresh.Add(p.Path); kept.Add(p); }
             else dropped++;
         }
         if (dropped > 0) Interlocked.Add(ref _seriesDropped, dropped);
