@@ -4,6 +4,7 @@
 // Prometheus remote-write encoding, snappy, /metrics exposition: ... -- --prometheus [--seconds N] (PrometheusBench.cs)
 // Checks scheduling vs nginx (and Nagios 4): ... -- --checks [--rates 30000,60000] [--interval 10] (ChecksBench.cs)
 // Console Problems page in chromium, 10 000 checks / 500 failing: ... -- --console [--hosts 100 --per-host 100 --failing 500] (ConsoleBench.cs)
+// Head points and memory under steady load, compacting every 60 s: ... -- --head [--series N] [--flushes N] (HeadBench.cs)
 // Log ingest (UDP JSON, GELF) and time until searchable: ... -- --logs [--seconds 10] [--probes 20] (LogsBench.cs)
 using System.Diagnostics;
 using System.Globalization;
@@ -18,6 +19,7 @@ if (args.Contains("--deploys")) return await Observe.Bench.DeployBench.RunAsync(
 if (args.Contains("--checks")) return await Observe.Bench.ChecksBench.RunAsync(args);
 if (args.Contains("--logs")) return await Observe.Bench.LogsBench.RunAsync(args);
 if (args.Contains("--console")) return await Observe.Bench.ConsoleBench.RunAsync(args);
+if (args.Contains("--head")) return await Observe.Bench.HeadBench.RunAsync(args);
 if (args.Contains("--spool")) return await Observe.Bench.SpoolBench.RunAsync(args);
 if (!args.Contains("--storage")) { Console.WriteLine("usage: Observe.Bench --storage [--flushes N] [--dir PATH] | --render [--runs N] [--keep]"); return 2; }
 int flushes = Arg("--flushes", 60);

@@ -17,7 +17,7 @@ public static class CollectorHosting
         services.AddSingleton(options);
         services.AddSingleton(sp => new CollectorService(options, sp.GetServices<IMetricSink>(), sp.GetService<IStatsdEventSink>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>(), sp.GetService<TimeProvider>() ?? TimeProvider.System,
-            sp.GetServices<IFlushMetricSource>()));
+            sp.GetServices<IFlushMetricSource>(), sp.GetService<IMemoryPressure>()));
         services.AddHostedService(sp => sp.GetRequiredService<CollectorService>());
         services.AddSingleton<Func<CollectorStats>>(sp => sp.GetRequiredService<CollectorService>().Snapshot);
         return services;

@@ -39,7 +39,7 @@ public static class LogsHosting
         var f = Prometheus.Metrics.WithCustomRegistry(registry);
         var snapshot = services.GetRequiredService<Func<LogIngestStats>>();
         var accepted = f.CreateGauge("observe_logs_accepted_total", "Log events accepted, per source", "source");
-        var rejected = f.CreateGauge("observe_logs_rejected_total", "Log inputs rejected, per reason", "reason");
+        // observe_logs_rejected_total{reason} is exported by the host's one list of limit counters (with its observe.* series).
         var pending = f.CreateGauge("observe_gelf_pending_messages", "Chunked GELF messages waiting for their other chunks");
         var sinks = new SinkStatsGauges(f, "log_sink", "events", "Log events written per log sink", "log sink");
         var tcp = new Listeners.TcpListenerGauges(f);
@@ -47,7 +47,6 @@ public static class LogsHosting
         {
             var s = snapshot();
             foreach (var (source, n) in s.AcceptedBySource) accepted.WithLabels(source).Set(n);
-            foreach (var (reason, n) in s.Rejected) rejected.WithLabels(reason).Set(n);
             pending.Set(s.PendingGelfMessages);
             sinks.Set(s.Sinks);
             if (s.GelfTcp is { } gelf) tcp.Set([gelf]);

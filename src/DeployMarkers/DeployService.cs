@@ -36,6 +36,8 @@ internal sealed partial class DeployService : IDisposable
     private readonly IRollbackRunner _rollback;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
+    // Each refusal is counted; the log gets one line per 10 s (the auth log's throttle): a client in a loop must not flood it.
+    private readonly Observe.Collector.LogThrottle _rejectLog;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<string, Deploy> _deploys = new(StringComparer.Ordinal);
     private readonly Dictionary<string, EnvLock> _locks = new(StringComparer.Ordinal);
@@ -52,7 +54,7 @@ internal sealed partial class DeployService : IDisposable
         _options = options;
         _services = options.Services.ToDictionary(s => s.Name, StringComparer.Ordinal);
         _store = store; _alerts = alerts; _events = events; _metrics = metrics.ToList(); _series = series; _checks = checks;
-        _rollback = rollback; _time = time; _log = log;
+        _rollback = rollback; _time = time; _log = log; _rejectLog = new(TimeSpan.FromSeconds(10), time);
         foreach (var d in store.Loaded.Deploys) _deploys[d.Id] = d;
         foreach (var l in store.Loaded.Locks) _locks[l.Env] = l;
     }
@@ -140,7 +142,8 @@ internal sealed partial class DeployService : IDisposable
     private MarkResult Reject(string field, string message)
     {
         Interlocked.Increment(ref _rejected);
-        _log.LogWarning("deploy marker refused: {Field}: {Message}", field, message);
+        if (_rejectLog.ShouldLog(out var more))
+            _log.LogWarning("deploy marker refused: {Field}: {Message} ({More} more refused since the last such line)", field, message, more);
         Count($"{_options.MetricPrefix}.rejected");
         return new MarkResult(400, Error: $"{field}: {message}", Field: field);
     }

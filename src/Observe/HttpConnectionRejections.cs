@@ -18,6 +18,9 @@ internal sealed class HttpConnectionRejections : IDisposable
     private readonly LogThrottle _logThrottle = new(TimeSpan.FromSeconds(10));
     private readonly ILogger _log;
 
+    /// <summary>Connections closed since start (the same total as the counter), for the <c>observe.*</c> series.</summary>
+    public long Total => (long)Rejected.Value;
+
     public HttpConnectionRejections(ILoggerFactory logs, ObserveConfig config)
     {
         _log = logs.CreateLogger("Observe.Http");

@@ -106,6 +106,12 @@ internal static class ObserveHost
             k.Limits.MaxConcurrentConnections = config.Http.MaxConnections;
         });
         builder.Services.AddSingleton<HttpConnectionRejections>();
+        // The one memory budget: the stages ask it where they would create something new; it asks them to give memory back.
+        builder.Services.AddSingleton(sp => new MemoryGovernor(
+            MemoryGovernor.ParseBudget(config.Limits.Memory, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes) ?? 0,
+            () => Environment.WorkingSet, sp.GetServices<IMemoryRelief>, sp.GetService<TimeProvider>() ?? TimeProvider.System,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("Observe.Memory")));
+        builder.Services.AddSingleton<IMemoryPressure>(sp => sp.GetRequiredService<MemoryGovernor>());
         builder.Services.Configure<Microsoft.AspNetCore.Http.Features.FormOptions>(o =>
         {
             o.MultipartBodyLengthLimit = config.Http.MaxRequestBodyBytes;
@@ -151,11 +157,13 @@ internal static class ObserveHost
         builder.Services.AddSingleton<IFlushMetricSource>(sp => new SelfMetrics(
             () => sp.GetService<Func<CollectorStats>>()?.Invoke(), () => sp.GetService<Func<StorageStats>>()?.Invoke(),
             sp.GetServices<ISpoolStatsSource>, () => sp.GetService<Func<IReadOnlyList<ReceiverStats>>>()?.Invoke(),
-            sp.GetService<ICheckStates>, () => sp.GetService<Func<CheckRunStats>>()?.Invoke(), config.Collector.Statsd.FlushInterval));
+            sp.GetService<ICheckStates>, () => sp.GetService<Func<CheckRunStats>>()?.Invoke(), config.Collector.Statsd.FlushInterval,
+            () => LimitCounters.Read(sp)));
         builder.Services.AddSingleton(sp => new ChecksConfigReload(configPath, sp.GetService<IChecksReloader>(), sp.GetService<ICheckStates>()));
 
         var app = builder.Build();
         app.Services.GetRequiredService<HttpConnectionRejections>();
+        app.Services.GetRequiredService<MemoryGovernor>(); // starts its readings even if no stage asked it yet
         // Every listener says where it listens; the HTTP API too, once Kestrel has bound (port 0 resolved).
         var hostLog = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Observe.Host");
         app.Lifetime.ApplicationStarted.Register(() =>
@@ -175,7 +183,7 @@ internal static class ObserveHost
         app.Services.ExportStorageMetrics();
         if (config.Logs.Enabled) app.Services.ExportLogMetrics();
         ExportSpoolMetrics(app.Services.GetServices<ISpoolStatsSource>().ToArray());
-        ExportStoreDamageMetrics(app.Services.GetService<Func<StorageStats>>());
+        LimitCounters.Export(() => LimitCounters.Read(app.Services));
         // With the exposition on, one scrape target serves both: Observe's own metrics, then the aggregated ones.
         if (config.Prometheus.Enabled) app.MapGet("/metrics", WriteOwnAndAggregatedMetrics);
         else app.MapMetrics("/metrics");
@@ -250,23 +258,6 @@ internal static class ObserveHost
                 age.WithLabels(s.Sink).Set(s.OldestAgeSeconds);
                 foreach (var (gauge, value) in gauges) gauge.WithLabels(s.Sink).Set(value(s));
             }
-        });
-    }
-
-    /// <summary>Store files moved aside as damaged, and the TSDB's corrupt chunks and head rows, read at scrape time.</summary>
-    private static void ExportStoreDamageMetrics(Func<StorageStats>? storage)
-    {
-        var quarantined = Prometheus.Metrics.CreateGauge("observe_store_quarantined_total", "Store files found damaged at open and moved aside since start");
-        var chunks = Prometheus.Metrics.CreateGauge("observe_tsdb_corrupt_chunks_total", "TSDB chunks whose checksum did not verify (never served)");
-        var head = Prometheus.Metrics.CreateGauge("observe_tsdb_corrupt_head_rows_total", "TSDB head (write-ahead) rows whose checksum did not verify at open (their points are lost)");
-        var tooOld = Prometheus.Metrics.CreateGauge("observe_tsdb_points_beyond_retention_total", "Points older than every archive of their series' schema, dropped at write");
-        Prometheus.Metrics.DefaultRegistry.AddBeforeCollectCallback(() =>
-        {
-            quarantined.Set(StoreQuarantine.Count);
-            if (storage?.Invoke() is not { } st) return;
-            chunks.Set(st.CorruptChunks);
-            head.Set(st.CorruptHeadRows);
-            tooOld.Set(st.PointsBeyondRetention);
         });
     }
 

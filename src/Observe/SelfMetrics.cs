@@ -19,7 +19,8 @@ internal sealed class SelfMetrics(
     Func<IReadOnlyList<ReceiverStats>?> notifications,
     Func<ICheckStates?> checks,
     Func<CheckRunStats?> checkRuns,
-    int flushIntervalMs) : IFlushMetricSource
+    int flushIntervalMs,
+    Func<LimitSources>? limits = null) : IFlushMetricSource
 {
     private readonly Dictionary<string, long> _lastTotals = new(StringComparer.Ordinal);
     private long? _lastTimestamp;
@@ -76,9 +77,15 @@ internal sealed class SelfMetrics(
         {
             Gauge("storage.series", st.Series);
             Gauge("storage.head_points", st.HeadPoints);
-            Gauge("storage.corrupt_chunks", st.CorruptChunks);
-            Rate("storage.series_dropped", st.SeriesDroppedByLimit);
         }
+        if (limits?.Invoke() is { } sources)
+            foreach (var counter in LimitCounters.All)
+                foreach (var (label, value) in counter.Read(sources))
+                {
+                    var name = label == null ? counter.Series : counter.Series + "." + Node(label);
+                    if (counter.Rate) Rate(name, value);
+                    else Gauge(name, value);
+                }
         foreach (var spool in spools())
         {
             var s = spool.Stats;

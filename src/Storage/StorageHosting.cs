@@ -161,7 +161,13 @@ public static class StorageHosting
     public static IServiceCollection AddObserveStorage(this IServiceCollection services, StorageOptions options, bool embeddedSink)
     {
         services.AddSingleton(options);
-        services.AddSingleton(sp => TimeSeriesStore.Open(options, sp.GetService<TimeProvider>(), Logger(sp, "Observe.Storage.Tsdb")));
+        services.AddSingleton(sp =>
+        {
+            var store = TimeSeriesStore.Open(options, sp.GetService<TimeProvider>(), Logger(sp, "Observe.Storage.Tsdb"));
+            store.Pressure = sp.GetService<IMemoryPressure>();
+            return store;
+        });
+        services.AddSingleton<IMemoryRelief>(sp => sp.GetRequiredService<TimeSeriesStore>());
         services.AddSingleton<ISeriesReader>(sp => sp.GetRequiredService<TimeSeriesStore>());
         if (embeddedSink) services.AddSingleton<IMetricSink>(sp => sp.GetRequiredService<TimeSeriesStore>());
         services.AddSingleton(sp => GraphiteEventStore.Open(options.DataDir, Logger(sp, "Observe.Storage.Events")));
@@ -186,14 +192,12 @@ public static class StorageHosting
         var f = Prometheus.Metrics.WithCustomRegistry(registry ?? Prometheus.Metrics.DefaultRegistry);
         var snapshot = services.GetRequiredService<Func<StorageStats>>();
         var series = f.CreateGauge("observe_storage_series", "Series in the embedded store");
-        var dropped = f.CreateGauge("observe_storage_series_dropped_total", "Points not stored because their series would exceed storage.maxSeries");
-        var hits = f.CreateGauge("observe_limit_hits_total", "Requests refused by a bound, by its configuration key (docs/limits.md)", "limit");
+        // The bounds' counters (series dropped, limit hits, corrupt data) are exported by the host's one list of limit
+        // counters, with their observe.* series (src/Observe/LimitCounters.cs).
         (registry ?? Prometheus.Metrics.DefaultRegistry).AddBeforeCollectCallback(() =>
         {
             var s = snapshot();
             series.Set(s.Series);
-            dropped.Set(s.SeriesDroppedByLimit);
-            foreach (var (key, n) in s.LimitHits ?? new Dictionary<string, long>()) hits.WithLabels(key).Set(n);
         });
     }
 

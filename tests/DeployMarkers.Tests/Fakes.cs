@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Observe.Alerting;
 using Observe.Checks;
@@ -13,6 +14,9 @@ internal sealed class ManualClock(DateTimeOffset start) : TimeProvider
 {
     public DateTimeOffset Now { get; set; } = start;
     public override DateTimeOffset GetUtcNow() => Now;
+    // Timestamps (what LogThrottle and elapsed-time code read) follow the same manual time.
+    public override long GetTimestamp() => Now.UtcTicks;
+    public override long TimestampFrequency => TimeSpan.TicksPerSecond;
     public void Advance(TimeSpan by) => Now += by;
 }
 
@@ -77,6 +81,7 @@ internal sealed class Harness : IDisposable
     public DeployStore Store { get; }
     public DeploysOptions Options { get; }
     public ICheckStates? Checks { get; set; }
+    public ILogger Log { get; set; } = NullLogger.Instance;
     public DeployService Service { get; private set; }
 
     public Harness(DeploysOptions options, Rollback.IRollbackRunner? runner = null, DeployStore? store = null)
@@ -87,7 +92,7 @@ internal sealed class Harness : IDisposable
         Service = Build();
     }
 
-    public DeployService Build() => Service = new DeployService(Options, Store, Alerts, Events, [Metrics], Series, Checks, Runner, Clock, NullLogger.Instance);
+    public DeployService Build() => Service = new DeployService(Options, Store, Alerts, Events, [Metrics], Series, Checks, Runner, Clock, Log);
 
     public Task<MarkResult> Mark(string ev, string service, string env, string version, string by = "matt", string? id = null, bool force = false, string? branch = null) =>
         Service.MarkAsync(new MarkerRequest(Id: id, Event: ev, Service: service, Env: env, Version: version, Branch: branch, By: by, Force: force), by, CancellationToken.None);

@@ -11,7 +11,7 @@ namespace Observe.Integration;
 /// Issue 15 findings 1, 2 and 5 with their exact probes against the real `observe` process: 50 000 nested
 /// sumSeries and a 40 000-long pipe chain (both ended it with a stack overflow), the backtracking glob after a long
 /// StatsD key (froze the store), summarize/hitcount at 1 s over 5 years (10–17 GB). Each is a quick 400 (the glob a
-/// quick 200), the process stays up and keeps serving, its peak RSS stays under 512 MB (151 MB measured), and the refusals are counted.
+/// quick 200), the process stays up and keeps serving, its peak RSS stays under 512 MB (151 MB measured), and the refusals are counted (on /metrics and as observe.limit_hits.* series).
 /// One process for all probes: ~10 s.
 /// </summary>
 public class HardeningBinaryTests(ITestOutputHelper output)
@@ -27,7 +27,10 @@ public class HardeningBinaryTests(ITestOutputHelper output)
             collector:
               statsd: {port: {{statsd}}, flushInterval: 1000}
               graphite: {port: {{graphite}}}
-            storage: {dataDir: {{dir}}/data}
+            storage:
+              dataDir: {{dir}}/data
+              schemas:
+                - {name: all, pattern: ".*", retentions: "1s:2h,1m:7d,10m:5y"}
             logging: {level: warning}
             """);
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(60) };
@@ -79,6 +82,11 @@ public class HardeningBinaryTests(ITestOutputHelper output)
             Assert.Contains("observe_limit_hits_total{limit=\"storage.render.maxDepth\"} 2", metrics);
             Assert.Contains("observe_limit_hits_total{limit=\"storage.render.maxPointsProduced\"} 2", metrics);
             Assert.Contains("\"storage.render.maxDepth\": 2", await client.GetStringAsync("/stats"));
+            // The same counters as observe.* series (one list feeds both): a dashboard graphs the refusals through /render.
+            // A 1 s archive keeps each 1 s flush's rate in its own slot.
+            foreach (var limit in new[] { "storage_render_maxDepth", "storage_render_maxPointsProduced" })
+                await Poll.UntilAsync(async () => (await ObserveBinary.RenderAsync(client, $"observe.limit_hits.{limit}_per_second", now - 120)).Values.Sum() >= 2,
+                    TimeSpan.FromSeconds(20), $"observe.limit_hits.{limit}_per_second adds up to the 2 refusals");
 
             // Peak resident memory over the whole run (the probes once took it to 4–17 GB).
             var status = await File.ReadAllLinesAsync($"/proc/{observe.Pid}/status");

@@ -81,6 +81,31 @@ public class SelfMetricsTests
         Assert.DoesNotContain(points.Keys, k => k.StartsWith("observe.statsd.") || k.StartsWith("observe.notifications."));
     }
 
+    /// <summary>Issue 15's limit counters come from the one list that also feeds /metrics: every entry is an observe.* series.</summary>
+    [Fact]
+    public void Limit_counters_are_observe_series_from_the_one_list()
+    {
+        var hits = new Dictionary<string, long> { ["storage.render.maxDepth"] = 4 };
+        var rejected = new Dictionary<string, long> { ["invalid_utf8"] = 20 };
+        var storage = new StorageStats("x.db", 1, 0, 0, CorruptChunks: 2, CorruptHeadRows: 1, PointsBeyondRetention: 10, SeriesDroppedByLimit: 30, LimitHits: hits);
+        var logs = new LogIngestStats(null, null, 0, new Dictionary<string, long>(), rejected, 0, 0, []);
+        var self = new SelfMetrics(() => null, () => storage, () => [], () => null, () => null, () => null, 10_000,
+            () => new LimitSources(storage, logs, AuthFailures: 50, HttpConnectionsRejected: 7, StoresQuarantined: 1,
+                new MemoryGovernor(0, () => 0, () => [], TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance)));
+        var p = Points(self, 1000);
+        Assert.Equal(0.4, p["observe.limit_hits.storage_render_maxDepth_per_second"], 10);
+        Assert.Equal(2, p["observe.logs.rejected.invalid_utf8_per_second"], 10);
+        Assert.Equal(3, p["observe.storage.series_dropped_per_second"], 10);
+        Assert.Equal(1, p["observe.storage.points_beyond_retention_per_second"], 10);
+        Assert.Equal(2, p["observe.storage.corrupt_chunks"]);
+        Assert.Equal(1, p["observe.storage.corrupt_head_rows"]);
+        Assert.Equal(5, p["observe.auth.failures_per_second"], 10);
+        Assert.Equal(0.7, p["observe.http.connections_rejected_per_second"], 10);
+        Assert.Equal(0.1, p["observe.store.quarantined_per_second"], 10);
+        // Every entry of the list is written (none is forgotten on one side).
+        Assert.All(LimitCounters.All, c => Assert.Contains(p.Keys, k => k.StartsWith("observe." + c.Series, StringComparison.Ordinal)));
+    }
+
     private static Dictionary<string, double> Points(SelfMetrics self, long timestamp)
     {
         var points = new List<MetricPoint>();

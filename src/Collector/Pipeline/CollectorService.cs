@@ -24,13 +24,13 @@ internal sealed class CollectorService : IHostedService, IAsyncDisposable
     public PlaintextBatcher? Plaintext { get; private set; }
 
     public CollectorService(CollectorOptions options, IEnumerable<IMetricSink> sinks, IStatsdEventSink? events,
-        ILoggerFactory loggers, TimeProvider time, IEnumerable<IFlushMetricSource>? flushSources = null)
+        ILoggerFactory loggers, TimeProvider time, IEnumerable<IFlushMetricSource>? flushSources = null, IMemoryPressure? pressure = null)
     {
         _flushSources = flushSources?.ToList() ?? [];
         _options = options;
         _log = loggers.CreateLogger("Observe.Collector");
         _time = time;
-        Aggregator = new StatsdAggregator(options.Statsd, events);
+        Aggregator = new StatsdAggregator(options.Statsd, events) { Pressure = pressure };
         _eventPolicy = new StatsdEventPolicy(options.Statsd.Events);
         Fanout = new SinkFanout(sinks, queueCapacity: 8640, _log); // a day of 10 s flushes per sink
     }

@@ -52,6 +52,9 @@ internal sealed class StatsdAggregator
     private long _oldTimestamp;
     private long _lastFlushSeconds;
 
+    /// <summary>The host's memory budget; null = none (tests, tools).</summary>
+    public IMemoryPressure? Pressure { get; init; }
+
     public StatsdAggregator(StatsdOptions options, IStatsdEventSink? events = null)
     {
         _options = options;
@@ -256,6 +259,8 @@ internal sealed class StatsdAggregator
 
     private bool TryReserveKey()
     {
+        // Over the memory budget (limits.memory) a new key is refused like one beyond maxActiveKeys; only new keys ask.
+        if (Pressure is { Level: >= MemoryPressure.RefuseNew }) { Interlocked.Increment(ref _keysDropped); return false; }
         if (Interlocked.Increment(ref _activeKeys) <= _options.MaxActiveKeys) return true;
         Interlocked.Decrement(ref _activeKeys);
         Interlocked.Increment(ref _keysDropped);

@@ -20,6 +20,7 @@ internal static class ConfigValidator
         ValidateStatusPage(c, Fail);
         if (c.Http.MaxRequestBodyBytes is < 1024 or > int.MaxValue) Fail("http.maxRequestBodyBytes", "must be 1024 to 2147483647");
         if (c.Http.MaxConnections < 1) Fail("http.maxConnections", "must be at least 1");
+        if (MemoryGovernor.ParseBudget(c.Limits.Memory, 1L << 30) == null) Fail("limits.memory", $"'{c.Limits.Memory}' is not auto, off, a size (512MB, 2GB) or a share (50%)");
         var s = c.Collector.Statsd;
         Address("collector.statsd.address", s.Address); Port("collector.statsd.port", s.Port);
         if (s.FlushInterval < 100) Fail("collector.statsd.flushInterval", $"{s.FlushInterval} ms is too short (at least 100)");

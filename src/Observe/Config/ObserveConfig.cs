@@ -20,6 +20,14 @@ public sealed class ObserveConfig
     public AuthOptions Auth { get; set; } = new();
     /// <summary>The operator console at <c>/</c> on the HTTP port.</summary>
     public ConsoleOptions Console { get; set; } = new();
+    public LimitsOptions Limits { get; set; } = new();
+}
+
+/// <summary>The <c>limits:</c> section: bounds that span the stages (docs/limits.md).</summary>
+public sealed class LimitsOptions
+{
+    /// <summary>The memory budget: <c>auto</c> (75 % of the machine's or container's memory), <c>off</c>, <c>512MB</c>, <c>2GB</c> or <c>50%</c>.</summary>
+    public string Memory { get; set; } = "auto";
 }
 
 public sealed class ConsoleOptions

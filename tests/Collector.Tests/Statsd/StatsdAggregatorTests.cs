@@ -215,6 +215,26 @@ public sealed class StatsdAggregatorTests
         Assert.DoesNotContain("stats.sets.d.count", d.Keys);
     }
 
+    private sealed class Pressure : IMemoryPressure { public MemoryPressure Level { get; set; } }
+
+    /// <summary>limits.memory: while the budget refuses new things, new keys are dropped and counted; known keys keep aggregating.</summary>
+    [Fact]
+    public void Memory_budget_refuses_new_keys_only_and_counts_them()
+    {
+        var pressure = new Pressure();
+        var a = new StatsdAggregator(new StatsdOptions(), null) { Pressure = pressure };
+        a.Send("a:1|c");
+        pressure.Level = MemoryPressure.Relieve; // relief alone refuses nothing
+        a.Send("b:1|c");
+        pressure.Level = MemoryPressure.RefuseNew;
+        a.Send("a:1|c", "c:1|ms", "d:1|g");
+        Assert.Equal(2, a.Totals.KeysDroppedByLimit);
+        Assert.Equal(2, a.Totals.ActiveKeys);
+        var d = a.FlushDict();
+        Assert.Equal(2, d["stats_counts.a"]);
+        Assert.DoesNotContain("stats.gauges.d", d.Keys);
+    }
+
     [Fact]
     public async Task Concurrent_packets_and_flushes_conserve_totals()
     {

@@ -1,0 +1,61 @@
+// Head growth under steady StatsD-shaped load (issue 15 finding 6, issue 21 "the head stays bounded"):
+// dotnet run -c Release --project bench/Observe.Bench -- --head [--series 50000] [--flushes 180]
+// N series written every 10 s flush on a fake clock, compacted every 6 flushes (the default compactionIntervalSeconds 60),
+// default schema 10s:6h,1m:7d,10m:5y. Reports head points, managed heap and RSS after each compaction and the
+// compaction time, so the same run before and after a compaction change compares side by side.
+using System.Diagnostics;
+using System.Globalization;
+using Observe.Collector;
+using Observe.Storage;
+using Observe.Storage.Tsdb;
+
+namespace Observe.Bench;
+
+internal static class HeadBench
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        int series = Arg(args, "--series", 50_000), flushes = Arg(args, "--flushes", 180);
+        var dir = Path.Combine(Path.GetTempPath(), "observe-headbench-" + Guid.NewGuid().ToString("N")[..8]);
+        long start = DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 600 * 600 - flushes * 10L;
+        var clock = new BenchClock(start);
+        var opts = new StorageOptions { DataDir = dir, CompactionIntervalSeconds = 0, SynchronousFull = false };
+        var names = Enumerable.Range(0, series).Select(i => $"stats.timers.app{i % 100}.k{i}.mean").ToArray();
+        int maxHead = 0;
+        long maxRss = 0, maxHeap = 0;
+        double compactSeconds = 0;
+        var sw = Stopwatch.StartNew();
+        using (var store = TimeSeriesStore.Open(opts, clock))
+        {
+            var batch = new MetricPoint[series];
+            for (int f = 0; f < flushes; f++)
+            {
+                long ts = start + f * 10L;
+                clock.Set(ts + 10);
+                for (int i = 0; i < series; i++) batch[i] = new MetricPoint(names[i], (f * 7 + i) % 1000 / 10.0, ts);
+                await store.WriteAsync(new MetricBatch(ts, batch), CancellationToken.None);
+                maxHead = Math.Max(maxHead, store.HeadPointCount);
+                if (f % 6 == 5)
+                {
+                    var c = Stopwatch.StartNew();
+                    store.Compact();
+                    compactSeconds += c.Elapsed.TotalSeconds;
+                    long heap = GC.GetTotalMemory(forceFullCollection: true), rss = Environment.WorkingSet;
+                    maxHeap = Math.Max(maxHeap, heap); maxRss = Math.Max(maxRss, rss);
+                    if (f % 60 == 59 || f == flushes - 1)
+                        Console.WriteLine($"flush {f + 1,4}: head {store.HeadPointCount,10:N0} points, heap {heap / 1e6,7:F0} MB, RSS {rss / 1e6,7:F0} MB, compaction {c.Elapsed.TotalSeconds:F2} s");
+                }
+            }
+        }
+        Console.WriteLine($"{series:N0} series x {flushes} flushes: max head {maxHead:N0} points ({(double)maxHead / series:F1} flushes per series), " +
+            $"max heap {maxHeap / 1e6:F0} MB, max RSS {maxRss / 1e6:F0} MB, compaction {compactSeconds:F1} s in all, wall {sw.Elapsed.TotalSeconds:F0} s");
+        Directory.Delete(dir, true);
+        return 0;
+    }
+
+    private static int Arg(string[] args, string name, int dflt)
+    {
+        int i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : dflt;
+    }
+}

@@ -1,0 +1,338 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace Observe.Storage.Tsdb;
+
+/// <summary>
+/// Compaction (docs/storage.md): seals head rows into Gorilla chunks and the rollup archives. Split from
+/// TimeSeriesStore.cs along its seam: the write/read side only appends head points, this side releases them.
+/// </summary>
+internal sealed partial class TimeSeriesStore
+{
+    // ---- compaction ----
+
+    private void BackgroundCompact()
+    {
+        try { Compact(); }
+        catch (ObjectDisposedException) { }
+        catch (Exception e) { _log.LogError("tsdb: compaction failed: {Error}", e.Message); }
+    }
+
+    /// <summary>
+    /// Seals head rows into Gorilla chunks and rollup archives and applies retention. Without
+    /// <paramref name="force"/> head rows whose newest point is older than the current finest-step boundary are sealed
+    /// (rollup slots still open are sealed with what they hold so far and recomputed as they fill, as whisper
+    /// propagates on every write), so the head holds only the flushes since the last compaction; with it, all head rows.
+    /// </summary>
+    public void Compact(bool force = false)
+    {
+        // One compaction at a time; the store lock is taken per group of series, so writes and reads interleave.
+        lock (_compactGate)
+        {
+            HashSet<long> sealedSeqs;
+            SeriesState[] work;
+            long now;
+            lock (_gate)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                now = Now();
+                long cutoff = force ? long.MaxValue : HeadCutoff(now);
+                sealedSeqs = [];
+                foreach (var (seq, maxTs) in _headRows) if (maxTs < cutoff) sealedSeqs.Add(seq);
+                if (sealedSeqs.Count == 0) { ApplyRetention(now); return; }
+                work = [.. _all.Where(s => s.HasHead)];
+            }
+            // Seal CompactionGroup series per transaction. A crash between groups leaves chunks whose points are
+            // still in head rows; after restart they are sealed again (same values: reads let later chunks win,
+            // rollups of already sealed slots are merged), so nothing is lost or changed, only stored twice.
+            for (int g = 0; g < work.Length; g += CompactionGroup)
+            {
+                // 1. Under the lock: copy each series' sealed points and read its tail chunks (fast SQLite reads).
+                //    Series with late data (rollup slots already sealed) need reads of the finer archive as it is
+                //    being rewritten: they are sealed entirely under the lock in step 3.
+                var fast = new List<(SeriesState S, long[] Ts, double[] Vs, byte[]?[] TailBlobs)>();
+                var late = new List<SeriesState>();
+                lock (_gate)
+                {
+                    ObjectDisposedException.ThrowIf(_disposed, this);
+                    foreach (var s in work.AsSpan(g, Math.Min(CompactionGroup, work.Length - g)))
+                    {
+                        if (HasSealedBackfill(s, sealedSeqs)) { late.Add(s); continue; } // written into coarser archives: reads them
+                        if (SealedPoints(s, sealedSeqs) is not var (ts, vs)) continue;
+                        var blobs = new byte[]?[s.Tails.Length];
+                        for (int k = 0; k < blobs.Length; k++) blobs[k] = ReadTailBlob(s.Tails[k], null);
+                        // Rollup slots still open (sealed partly by the last compaction) are recomputed from the finer
+                        // archive's tail chunk read here; only when that is not the whole archive there, under the lock.
+                        if (NeedsFinerArchive(s, ts[0]) && !TailsCoverOpenSlots(s, ts[0], blobs)) { late.Add(s); continue; }
+                        fast.Add((s, ts, vs, blobs));
+                    }
+                }
+                // 2. Without the lock (only the compactor touches chunks, tails and chunk numbers): merge and encode,
+                //    the CPU-heavy part, while flushes and reads go on.
+                var planned = new List<(SeriesState S, long[] NewMax, TailChunk?[] Tails, List<ChunkWrite> Writes)>(fast.Count);
+                foreach (var (s, ts, vs, blobs) in fast)
+                {
+                    var tails = (TailChunk?[])s.Tails.Clone();
+                    var writes = new List<ChunkWrite>();
+                    var newMax = PlanSeal(s, 0, ts, vs, tails, k => blobs[k], writes.Add, null);
+                    planned.Add((s, newMax, tails, writes));
+                }
+                // 3. Under the lock: one transaction writes the planned chunks and seals the late series.
+                lock (_gate)
+                {
+                    ObjectDisposedException.ThrowIf(_disposed, this);
+                    var updates = new List<(SeriesState S, long[] NewMax, TailChunk?[] Tails)>();
+                    using var tx = _conn.BeginTransaction();
+                    _currentTx = tx;
+                    try
+                    {
+                        foreach (var (s, newMax, tails, writes) in planned)
+                        {
+                            foreach (var w in writes) ExecuteWrite(w, tx);
+                            updates.Add((s, newMax, tails));
+                        }
+                        foreach (var s in late)
+                        {
+                            var tails = (TailChunk?[])s.Tails.Clone();
+                            var newMax = Enumerable.Repeat(long.MinValue, tails.Length).ToArray();
+                            for (int level = 0; level < tails.Length; level++)
+                            {
+                                var points = level == 0 ? SealedPoints(s, sealedSeqs) : SealedBackfill(s, level, sealedSeqs);
+                                if (points is not var (ts, vs)) continue;
+                                var max = PlanSeal(s, level, ts, vs, tails, k => ReadTailBlob(tails[k], tx), w => ExecuteWrite(w, tx), (k, f, u) => ReadLevel(s, k, f, u));
+                                for (int k = 0; k < max.Length; k++) newMax[k] = Math.Max(newMax[k], max[k]);
+                            }
+                            updates.Add((s, newMax, tails));
+                        }
+                        tx.Commit();
+                    }
+                    finally { _currentTx = null; }
+                    foreach (var (s, newMax, tails) in updates)
+                    {
+                        for (int k = 0; k < newMax.Length; k++) s.SealedMax[k] = Math.Max(s.SealedMax[k], newMax[k]);
+                        tails.CopyTo(s.Tails, 0);
+                    }
+                }
+            }
+            lock (_gate)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                using (var tx = _conn.BeginTransaction())
+                {
+                    using (var del = _conn.CreateCommand())
+                    {
+                        del.Transaction = tx;
+                        del.CommandText = "DELETE FROM head WHERE seq = $s";
+                        var p = del.Parameters.Add(new SqliteParameter("$s", 0L));
+                        foreach (var seq in sealedSeqs) { p.Value = seq; del.ExecuteNonQuery(); }
+                    }
+                    DeleteExpired(now, tx);
+                    tx.Commit();
+                }
+                foreach (var s in work)
+                {
+                    long min = long.MaxValue;
+                    if (s.Backfill != null)
+                    {
+                        s.Backfill.RemoveAll(b => sealedSeqs.Contains(b.Seq));
+                        foreach (var b in s.Backfill) min = Math.Min(min, b.Ts);
+                        if (s.Backfill.Count == 0) s.Backfill = null;
+                    }
+                    int w = 0;
+                    for (int i = 0; i < s.HeadCount; i++)
+                    {
+                        if (sealedSeqs.Contains(s.HeadSeq[i])) continue;
+                        s.HeadTs[w] = s.HeadTs[i]; s.HeadVal[w] = s.HeadVal[i]; s.HeadSeq[w] = s.HeadSeq[i];
+                        if (s.HeadTs[w] < min) min = s.HeadTs[w];
+                        w++;
+                    }
+                    s.HeadCount = w;
+                    s.HeadMin = min;
+                    if (w == 0) { s.HeadTs = []; s.HeadVal = []; s.HeadSeq = []; }
+                }
+                _headRows.RemoveAll(r => sealedSeqs.Contains(r.Seq));
+            }
+        }
+    }
+
+    /// <summary>Series sealed per transaction (and per hold of the store lock) during compaction.</summary>
+    public const int CompactionGroup = 2000;
+    private readonly object _compactGate = new();
+
+    private void ApplyRetention(long now)
+    {
+        using var tx = _conn.BeginTransaction();
+        DeleteExpired(now, tx);
+        tx.Commit();
+    }
+
+    private void DeleteExpired(long now, SqliteTransaction tx)
+    {
+        using var c = _conn.CreateCommand();
+        c.Transaction = tx;
+        // The newest chunk of a series' archive stays until a newer one exists: sealing a rollup slot that straddles
+        // two compactions recomputes it from the finer archive, which must still hold the first part.
+        c.CommandText = $"DELETE FROM chunk WHERE expires < $n AND EXISTS (SELECT 1 FROM chunk AS newer WHERE newer.id > chunk.id AND newer.id < ((chunk.id >> {ChunkNumberBits}) + 1) << {ChunkNumberBits})";
+        c.Parameters.AddWithValue("$n", now);
+        c.ExecuteNonQuery();
+    }
+
+    /// <summary>The series' head points in sealed rows, ascending by slot (later writes to a slot win, as whisper); null if none. Caller holds the lock.</summary>
+    private static (long[] Ts, double[] Vs)? SealedPoints(SeriesState s, HashSet<long> sealedSeqs)
+    {
+        bool ordered = true;
+        long last = long.MinValue;
+        int n = 0;
+        for (int i = 0; i < s.HeadCount; i++)
+        {
+            if (!sealedSeqs.Contains(s.HeadSeq[i])) continue;
+            n++;
+            if (s.HeadTs[i] <= last) ordered = false;
+            last = Math.Max(last, s.HeadTs[i]);
+        }
+        if (n == 0) return null;
+        if (ordered)
+        {
+            var ts = new long[n]; var vs = new double[n];
+            int w = 0;
+            for (int i = 0; i < s.HeadCount; i++)
+                if (sealedSeqs.Contains(s.HeadSeq[i])) { ts[w] = s.HeadTs[i]; vs[w] = s.HeadVal[i]; w++; }
+            return (ts, vs);
+        }
+        var slots = new SortedDictionary<long, double>();
+        for (int i = 0; i < s.HeadCount; i++)
+            if (sealedSeqs.Contains(s.HeadSeq[i])) slots[s.HeadTs[i]] = s.HeadVal[i];
+        return ([.. slots.Keys], [.. slots.Values]);
+    }
+
+    /// <summary>True when a rollup slot touched by points from <paramref name="minTs"/> on already holds sealed finer data (late data).</summary>
+    private static bool NeedsFinerArchive(SeriesState s, long minTs)
+    {
+        var archives = s.Schema.Archives;
+        for (int k = 1; k < archives.Length; k++)
+            if (AlignDown(minTs, archives[k].Step) <= s.SealedMax[k - 1]) return true;
+        return false;
+    }
+
+    /// <summary>A chunk row compaction writes: a new row, or a replacement of the tail chunk's row.</summary>
+    private sealed record ChunkWrite(long Id, bool Update, long MinTs, long MaxTs, long Expires, byte[] Data);
+
+    /// <summary>
+    /// Plans the chunk of archive <paramref name="first"/> (0, or the archive back-filled points were written into) and the
+    /// rollup chunks of the coarser archives for one series' sealed points; returns the new per-level max.
+    /// <paramref name="readFiner"/> (late data only, under the lock) reads an archive as written so far.
+    /// </summary>
+    private long[] PlanSeal(SeriesState s, int first, long[] ts, double[] vs, TailChunk?[] tails, Func<int, byte[]?> tailBlob,
+        Action<ChunkWrite> emit, Func<int, long, long, double?[]>? readFiner)
+    {
+        var archives = s.Schema.Archives;
+        var newMax = Enumerable.Repeat(long.MinValue, archives.Length).ToArray();
+        long minTs = ts[0], maxTs = ts[^1];
+        emit(PlanChunk(s, first, ts, vs, archives[first].Retention, tails, tailBlob(first)));
+        newMax[first] = maxTs;
+
+        long prevStep = archives[first].Step;
+        long prevFrom = minTs;
+        var prev = new double?[(maxTs - minTs) / prevStep + 1];
+        for (int i = 0; i < ts.Length; i++) prev[(ts[i] - minTs) / prevStep] = vs[i];
+
+        for (int k = first + 1; k < archives.Length; k++)
+        {
+            long step = archives[k].Step;
+            long rFrom = AlignDown(minTs, step), rUntil = AlignDown(maxTs, step) + step;
+            double?[] fine;
+            if (rFrom > s.SealedMax[k - 1])
+            {
+                fine = new double?[(rUntil - rFrom) / prevStep];
+                int off = (int)((prevFrom - rFrom) / prevStep);
+                Array.Copy(prev, 0, fine, off, Math.Min(prev.Length, fine.Length - off));
+            }
+            else if (readFiner != null) fine = readFiner(k - 1, rFrom, rUntil);
+            else fine = FromTail(tailBlob(k - 1), rFrom, rUntil, prevStep, prev, prevFrom); // vetted by TailsCoverOpenSlots
+            var coarse = s.Agg.Rollup(fine, prevStep, step);
+            var cts = new List<long>(); var cvs = new List<double>();
+            for (int j = 0; j < coarse.Length; j++)
+                if (coarse[j] is double d) { cts.Add(rFrom + j * step); cvs.Add(d); }
+            if (cts.Count > 0)
+            {
+                emit(PlanChunk(s, k, [.. cts], [.. cvs], archives[k].Retention, tails, tailBlob(k)));
+                newMax[k] = cts[^1];
+            }
+            prev = coarse; prevFrom = rFrom; prevStep = step;
+        }
+        return newMax;
+    }
+
+    /// <summary>The stored blob of a tail chunk (null if none or known corrupt). Caller holds the lock.</summary>
+    private byte[]? ReadTailBlob(TailChunk? tail, SqliteTransaction? tx)
+    {
+        if (tail == null || _badChunks.Contains(tail.Id)) return null;
+        _selectChunkById.Transaction = tx;
+        _selectChunkById.Parameters[0].Value = tail.Id;
+        return _selectChunkById.ExecuteScalar() as byte[];
+    }
+
+    /// <summary>
+    /// Extends the series' newest chunk of this archive when the new slots do not start before it and the union fits
+    /// in <see cref="MaxChunkPoints"/> (merged, new values win, re-encoded, replacing the row), else plans a new chunk
+    /// (which, having a higher id, wins over older chunks on reads). Late data that falls into the tail's slots (a
+    /// rollup slot recomputed) is thus merged instead of stored twice; bigger chunks amortise the per-chunk overhead.
+    /// </summary>
+    private static ChunkWrite PlanChunk(SeriesState s, int level, long[] ts, double[] vs, long retention, TailChunk?[] tails, byte[]? tailBlob)
+    {
+        var tail = tails[level];
+        if (tail != null && tailBlob != null && ts[0] >= tail.MinTs && tail.Count < MaxChunkPoints && Gorilla.TryValidate(tailBlob, out _))
+        {
+            var (ots, ovs) = Gorilla.Decode(tailBlob);
+            var (nts, nvs) = MergeSorted(ots, ovs, ts, vs);
+            if (nts.Length <= MaxChunkPoints)
+            {
+                tails[level] = new TailChunk(tail.Id, nts[0], nts[^1], nts.Length, tail.Contiguous);
+                return new ChunkWrite(tail.Id, true, nts[0], nts[^1], nts[^1] + retention, Gorilla.Encode(nts, nvs));
+            }
+        }
+        int number = s.NextChunk[level]++;
+        if (number >= 1 << ChunkNumberBits) throw new InvalidOperationException($"series {s.Name}: archive {level} has no chunk numbers left");
+        long id = ChunkId(s.Id, level, number);
+        tails[level] = new TailChunk(id, ts[0], ts[^1], ts.Length, ts[0] > Math.Max(s.SealedMax[level], tail?.MaxTs ?? long.MinValue));
+        return new ChunkWrite(id, false, ts[0], ts[^1], ts[^1] + retention, Gorilla.Encode(ts, vs));
+    }
+
+    /// <summary>Writes a planned chunk row in the compaction transaction. Caller holds the lock.</summary>
+    private void ExecuteWrite(ChunkWrite w, SqliteTransaction tx)
+    {
+        var c = w.Update ? _updateChunk : _insertChunk;
+        if (w.Update && _decoded.Remove(w.Id, out var cached)) _decodedPoints -= cached.Ts.Length;
+        c.Transaction = tx;
+        if (w.Update)
+        {
+            c.Parameters[0].Value = w.MinTs; c.Parameters[1].Value = w.MaxTs; c.Parameters[2].Value = w.Expires;
+            c.Parameters[3].Value = w.Data; c.Parameters[4].Value = w.Id;
+        }
+        else
+        {
+            c.Parameters[0].Value = w.Id; c.Parameters[1].Value = w.MinTs; c.Parameters[2].Value = w.MaxTs;
+            c.Parameters[3].Value = w.Expires; c.Parameters[4].Value = w.Data;
+        }
+        if (c.ExecuteNonQuery() != 1) throw new InvalidOperationException($"chunk {w.Id} was not written");
+    }
+
+    /// <summary>Union of two ascending slot lists; on equal timestamps the second (newer) value wins.</summary>
+    private static (long[] Ts, double[] Values) MergeSorted(long[] ats, double[] avs, long[] bts, double[] bvs)
+    {
+        if (ats.Length == 0 || bts[0] > ats[^1]) return ([.. ats, .. bts], [.. avs, .. bvs]);
+        var ts = new List<long>(ats.Length + bts.Length);
+        var vs = new List<double>(ats.Length + bts.Length);
+        int i = 0, j = 0;
+        while (i < ats.Length || j < bts.Length)
+        {
+            if (j == bts.Length || (i < ats.Length && ats[i] < bts[j])) { ts.Add(ats[i]); vs.Add(avs[i]); i++; }
+            else
+            {
+                if (i < ats.Length && ats[i] == bts[j]) i++;
+                ts.Add(bts[j]); vs.Add(bvs[j]); j++;
+            }
+        }
+        return ([.. ts], [.. vs]);
+    }
+}
