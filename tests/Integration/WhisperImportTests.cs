@@ -51,53 +51,67 @@ public class WhisperImportTests
             logging: {level: warning}
             {{conf.Stdout.Replace("storage:\n", $"storage:\n  dataDir: {dir}/data\n")}}
             """);
-        await using var observe = ObserveBinary.Run(config, dir, Path.Combine(dir, "observe.log"));
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(30) };
-        await Poll.UntilAsync(async () =>
+        async Task<PeerProcess> StartObserve()
         {
-            try { return (await client.GetAsync("/health")).IsSuccessStatusCode; }
-            catch (HttpRequestException) { return false; }
-        }, TimeSpan.FromSeconds(30), "observe up");
-
-        string[] Args(params string[] more) => ["import", "whisper", whisperDir, "--url", $"127.0.0.1:{http}", "--progress", Path.Combine(dir, "import.progress"), "--batch-bytes", "8192", .. more];
-        var refused = await ObserveBinary.RunToEndAsync(Args());
-        Assert.True(refused.Exit != 0 && refused.Stdout.Contains("HTTP 401"), refused.Stdout + refused.Stderr);
-
-        // Interrupted: killed once its first acknowledged request is on record.
-        var first = await RunUntilFirstProgressLineAndKill(Args("--token", Token));
-        var recorded = File.ReadAllLines(Path.Combine(dir, "import.progress")).Length - 1;
-        Assert.True(recorded is > 0 and < BulkFiles + 2, $"{recorded} files recorded before the kill\n{first}");
-        var resumed = await ObserveBinary.RunToEndAsync(Args("--token", Token), timeout: TimeSpan.FromMinutes(3));
-        Assert.True(resumed.Exit == 0, resumed.Stdout + resumed.Stderr);
-        Assert.Contains("resuming: skipping ", resumed.Stdout);
-
-        (string Target, string From, string Until)[] windows =
-        [
-            ("imp.diff.*.*", $"{now - 3 * 3600}", $"{now}"),            // hours: the 10 s archive
-            ("imp.diff.*.*", $"{now - 5 * 86400}", $"{now - 4 * 86400}"), // days ago: the 1 min archive
-            ("imp.diff.*.*", $"{now - 100 * 86400}", $"{now - 40 * 86400}"), // months ago: the 10 min archive
-            ("imp.bulk.*", $"{now - 1800}", $"{now}"),
-            ("imp.bulk.*", $"{now - 20 * 3600}", $"{now - 2 * 3600}"),
-            ("imp.bulk.*", $"{now - 20 * 86400}", $"{now}"),
-        ];
-        var before = new List<string>();
-        using (var web = new HttpClient { BaseAddress = new Uri(graphite.WebUrl), Timeout = TimeSpan.FromSeconds(60) })
-            foreach (var (target, from, until) in windows)
+            var p = ObserveBinary.Run(config, dir, Path.Combine(dir, "observe.log"));
+            await Poll.UntilAsync(async () =>
             {
-                var q = $"/render?target={target}&from={from}&until={until}&format=json";
-                var expected = Normalise(await web.GetStringAsync(q));
-                var actual = Normalise(await client.GetStringAsync(q));
-                Assert.Matches(@"\[-?\d", expected); // graphite-web has values there
-                Assert.True(expected == actual, $"{q}\ngraphite-web: {Trunc(expected)}\nobserve:      {Trunc(actual)}");
-                before.Add(actual);
-            }
+                try { return (await client.GetAsync("/health")).IsSuccessStatusCode; }
+                catch (HttpRequestException) { return false; }
+            }, TimeSpan.FromSeconds(30), "observe up");
+            return p;
+        }
+        var observe = await StartObserve();
+        try
+        {
+            string[] Args(params string[] more) => ["import", "whisper", whisperDir, "--url", $"127.0.0.1:{http}", "--progress", Path.Combine(dir, "import.progress"), "--batch-bytes", "8192", .. more];
+            var refused = await ObserveBinary.RunToEndAsync(Args());
+            Assert.True(refused.Exit != 0 && refused.Stdout.Contains("HTTP 401"), refused.Stdout + refused.Stderr);
 
-        // A second, complete import writes nothing and changes nothing.
-        var again = await ObserveBinary.RunToEndAsync(Args("--token", Token, "--restart"), timeout: TimeSpan.FromMinutes(3));
-        Assert.True(again.Exit == 0, again.Stdout + again.Stderr);
-        Assert.Contains(" 0 slots written", again.Stdout);
-        for (int i = 0; i < windows.Length; i++)
-            Assert.Equal(before[i], Normalise(await client.GetStringAsync($"/render?target={windows[i].Target}&from={windows[i].From}&until={windows[i].Until}&format=json")));
+            // Interrupted: the client killed once its first acknowledged request is on record.
+            var first = await RunUntilFirstProgressLine(Args("--token", Token), p => p.Kill());
+            var recorded = File.ReadAllLines(Path.Combine(dir, "import.progress")).Length - 1;
+            Assert.True(recorded is > 0 and < BulkFiles + 2, $"{recorded} files recorded before the kill\n{first}");
+            // Then the server killed (-9) in the middle of the resumed import: the client stops, a restarted Observe
+            // opens the store and the next run resumes.
+            var crashed = await RunUntilFirstProgressLine(Args("--token", Token), _ => observe.Kill9(), waitForExit: true);
+            Assert.Contains("import interrupted", crashed);
+            await observe.DisposeAsync();
+            observe = await StartObserve();
+            var resumed = await ObserveBinary.RunToEndAsync(Args("--token", Token), timeout: TimeSpan.FromMinutes(3));
+            Assert.True(resumed.Exit == 0, resumed.Stdout + resumed.Stderr);
+            Assert.Contains("resuming: skipping ", resumed.Stdout);
+
+            (string Target, string From, string Until)[] windows =
+            [
+                ("imp.diff.*.*", $"{now - 3 * 3600}", $"{now}"),            // hours: the 10 s archive
+                ("imp.diff.*.*", $"{now - 5 * 86400}", $"{now - 4 * 86400}"), // days ago: the 1 min archive
+                ("imp.diff.*.*", $"{now - 100 * 86400}", $"{now - 40 * 86400}"), // months ago: the 10 min archive
+                ("imp.bulk.*", $"{now - 1800}", $"{now}"),
+                ("imp.bulk.*", $"{now - 20 * 3600}", $"{now - 2 * 3600}"),
+                ("imp.bulk.*", $"{now - 20 * 86400}", $"{now}"),
+            ];
+            var before = new List<string>();
+            using (var web = new HttpClient { BaseAddress = new Uri(graphite.WebUrl), Timeout = TimeSpan.FromSeconds(60) })
+                foreach (var (target, from, until) in windows)
+                {
+                    var q = $"/render?target={target}&from={from}&until={until}&format=json";
+                    var expected = Normalise(await web.GetStringAsync(q));
+                    var actual = Normalise(await client.GetStringAsync(q));
+                    Assert.Matches(@"\[-?\d", expected); // graphite-web has values there
+                    Assert.True(expected == actual, $"{q}\ngraphite-web: {Trunc(expected)}\nobserve:      {Trunc(actual)}");
+                    before.Add(actual);
+                }
+
+            // A second, complete import writes nothing and changes nothing.
+            var again = await ObserveBinary.RunToEndAsync(Args("--token", Token, "--restart"), timeout: TimeSpan.FromMinutes(3));
+            Assert.True(again.Exit == 0, again.Stdout + again.Stderr);
+            Assert.Contains(" 0 slots written", again.Stdout);
+            for (int i = 0; i < windows.Length; i++)
+                Assert.Equal(before[i], Normalise(await client.GetStringAsync($"/render?target={windows[i].Target}&from={windows[i].From}&until={windows[i].Until}&format=json")));
+        }
+        finally { await observe.DisposeAsync(); }
     }
 
     /// <summary>Points every 10 s for the last 6 h, every minute back to 7 days, every 10 minutes back to 120 days (imp.diff.*); the bulk files sparser.</summary>
@@ -134,8 +148,8 @@ public class WhisperImportTests
         await stream.WriteAsync(Encoding.ASCII.GetBytes(sb.ToString()));
     }
 
-    /// <summary>Starts the import and kills it (SIGKILL, by PID) when it prints its first progress line.</summary>
-    private static async Task<string> RunUntilFirstProgressLineAndKill(string[] args)
+    /// <summary>Starts the import and, when it prints its first progress line, calls <paramref name="interrupt"/> (a kill by PID); returns its output.</summary>
+    private static async Task<string> RunUntilFirstProgressLine(string[] args, Action<Process> interrupt, bool waitForExit = false)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(ObserveBinary.Dll());
@@ -143,14 +157,15 @@ public class WhisperImportTests
         psi.Environment.Remove("OBSERVE_TOKEN");
         using var p = Process.Start(psi)!;
         var output = new StringBuilder();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         while (await p.StandardOutput.ReadLineAsync(cts.Token) is { } line)
         {
             output.AppendLine(line);
             if (line.StartsWith("progress ", StringComparison.Ordinal)) break;
         }
         Assert.False(p.HasExited, "the import ended before it could be interrupted:\n" + output);
-        p.Kill();
+        interrupt(p);
+        if (waitForExit) output.Append(await p.StandardOutput.ReadToEndAsync(cts.Token));
         await p.WaitForExitAsync(cts.Token);
         return output.ToString();
     }

@@ -55,8 +55,20 @@ public static class WhisperImportCli
             {
                 using var content = new ByteArrayContent(body.Bytes);
                 content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-                using var resp = await http.PostAsync(WhisperImportApi.Path.TrimStart('/'), content, ct);
-                var text = await resp.Content.ReadAsStringAsync(ct);
+                HttpResponseMessage resp;
+                string text;
+                try
+                {
+                    resp = await http.PostAsync(WhisperImportApi.Path.TrimStart('/'), content, ct);
+                    text = await resp.Content.ReadAsStringAsync(ct);
+                }
+                catch (HttpRequestException e)
+                {
+                    progress.Done();
+                    output.WriteLine($"import interrupted: {e.Message}; run the same command again to resume");
+                    return false;
+                }
+                using var _ = resp;
                 if (!resp.IsSuccessStatusCode)
                 {
                     progress.Done();

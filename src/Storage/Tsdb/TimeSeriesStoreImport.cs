@@ -57,7 +57,7 @@ internal sealed partial class TimeSeriesStore
                     long written = 0, unchanged = 0;
                     for (int level = 0; level < s.Schema.Archives.Length; level++)
                     {
-                        if (TargetSlots(s, level, item, now) is not { Count: > 0 } slots) continue;
+                        if (TargetSlots(s, level, item, now) is not { } slots) continue;
                         var (ts, vs, same) = Changed(s, level, slots);
                         unchanged += same;
                         if (ts.Length == 0) continue;
@@ -103,55 +103,73 @@ internal sealed partial class TimeSeriesStore
     /// aggregated from the archives whose step divides it (coarsest first, finer ones override where they know the slot);
     /// only slots inside the level's retention, not in the future, and not where the live head decides the value.
     /// </summary>
-    private static SortedDictionary<long, double>? TargetSlots(SeriesState s, int level, ImportSeries item, long now)
+    private static (long[] Ts, double[] Vs)? TargetSlots(SeriesState s, int level, ImportSeries item, long now)
     {
         long step = s.Schema.Archives[level].Step;
         long oldest = now - s.Schema.Archives[level].Retention;
         long headFrom = level == 0 || !s.HasHead ? long.MaxValue : AlignDown(s.HeadMin, step);
         // Live head points win over imported ones (they are newer); level 0 reads them point by point.
         HashSet<long>? head = level == 0 && s.HeadCount > 0 ? [.. s.HeadTs.AsSpan(0, s.HeadCount)] : null;
-        SortedDictionary<long, double>? slots = null;
         bool Keep(long t) => t > oldest && t <= now && t < headFrom && head?.Contains(t) != true;
+        var ts = new List<long>();
+        var vs = new List<double>();
+        bool exact = false;
         foreach (var a in item.Archives)
         {
             if (a.Step != step) continue;
-            slots ??= [];
+            exact = true;
+            ts.EnsureCapacity(ts.Count + a.Ts.Length);
+            vs.EnsureCapacity(vs.Count + a.Ts.Length);
             for (int i = 0; i < a.Ts.Length; i++)
             {
                 long t = AlignDown(a.Ts[i], step);
-                if (Keep(t)) slots[t] = a.Values[i];
+                if (Keep(t)) { ts.Add(t); vs.Add(a.Values[i]); }
             }
         }
-        if (slots != null || Array.IndexOf(item.FileSteps, step) >= 0) return slots;
-        foreach (var a in item.Archives.Where(a => step % a.Step == 0).OrderByDescending(a => a.Step))
+        if (!exact)
         {
-            int ratio = (int)(step / a.Step);
-            var groups = new SortedDictionary<long, double?[]>();
-            for (int i = 0; i < a.Ts.Length; i++)
+            if (Array.IndexOf(item.FileSteps, step) >= 0) return null; // its own archive comes in another request
+            foreach (var a in item.Archives.Where(a => step % a.Step == 0).OrderByDescending(a => a.Step))
             {
-                long t = AlignDown(a.Ts[i], step);
-                if (!Keep(t)) continue;
-                if (!groups.TryGetValue(t, out var fine)) groups[t] = fine = new double?[ratio];
-                fine[(AlignDown(a.Ts[i], a.Step) - t) / a.Step] = a.Values[i];
+                int ratio = (int)(step / a.Step);
+                var groups = new SortedDictionary<long, double?[]>();
+                for (int i = 0; i < a.Ts.Length; i++)
+                {
+                    long t = AlignDown(a.Ts[i], step);
+                    if (!Keep(t)) continue;
+                    if (!groups.TryGetValue(t, out var fine)) groups[t] = fine = new double?[ratio];
+                    fine[(AlignDown(a.Ts[i], a.Step) - t) / a.Step] = a.Values[i];
+                }
+                foreach (var (t, fine) in groups)
+                    if (s.Agg.Aggregate(fine) is double v) { ts.Add(t); vs.Add(v); }
             }
-            foreach (var (t, fine) in groups)
-                if (s.Agg.Aggregate(fine) is double v) (slots ??= [])[t] = v;
         }
-        return slots;
+        if (ts.Count == 0) return null;
+        bool ascending = true;
+        for (int i = 1; i < ts.Count && ascending; i++) ascending = ts[i] > ts[i - 1];
+        if (ascending) return ([.. ts], [.. vs]);
+        // Rare (unsorted input, or finer archives overriding coarser): a stable sort, the last value of a slot wins.
+        var slots = new SortedDictionary<long, double>();
+        for (int i = 0; i < ts.Count; i++) slots[ts[i]] = vs[i];
+        return ([.. slots.Keys], [.. slots.Values]);
     }
 
     /// <summary>The slots whose stored value (as a read sees it) differs bit for bit, ascending; and how many were the same.</summary>
-    private (long[] Ts, double[] Vs, long Same) Changed(SeriesState s, int level, SortedDictionary<long, double> slots)
+    private (long[] Ts, double[] Vs, long Same) Changed(SeriesState s, int level, (long[] Ts, double[] Vs) slots)
     {
         long step = s.Schema.Archives[level].Step;
-        long from = slots.Keys.First(), until = slots.Keys.Last() + step;
-        var stored = s.SealedMax[level] == long.MinValue && !s.HasHead ? null : ReadLevel(s, level, from, until);
-        var ts = new List<long>(slots.Count);
-        var vs = new List<double>(slots.Count);
+        long from = slots.Ts[0], until = slots.Ts[^1] + step;
+        // A series with nothing sealed or in the head at this level has nothing to compare with.
+        if (s.SealedMax[level] == long.MinValue && !s.HasHead) return (slots.Ts, slots.Vs, 0);
+        var stored = ReadLevel(s, level, from, until);
+        var ts = new List<long>(slots.Ts.Length);
+        var vs = new List<double>(slots.Ts.Length);
         long same = 0;
-        foreach (var (t, v) in slots)
+        for (int i = 0; i < slots.Ts.Length; i++)
         {
-            if (stored?[(t - from) / step] is double old && BitConverter.DoubleToInt64Bits(old) == BitConverter.DoubleToInt64Bits(v)) { same++; continue; }
+            long t = slots.Ts[i];
+            double v = slots.Vs[i];
+            if (stored[(t - from) / step] is double old && BitConverter.DoubleToInt64Bits(old) == BitConverter.DoubleToInt64Bits(v)) { same++; continue; }
             ts.Add(t); vs.Add(v);
         }
         return ([.. ts], [.. vs], same);
