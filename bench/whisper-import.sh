@@ -4,7 +4,7 @@
 # imported by `observe import whisper` into a running Observe with the same retention; then imported again (--restart:
 # every file re-read and compared, nothing written). Prints points/s of both runs, the client's and the server's
 # peak RSS (/usr/bin/time -v, /proc/PID/status VmHWM) and the store's size. Record the output in docs/benchmarks.md
-# with the date, machine and load.
+# with the date, machine and load. The peer side: python3-whisper reading the first 1000 files (whisper.fetch, no writing).
 #
 #   bench/whisper-import.sh [N] [DAYS]      # the files are kept in $BENCH_WSP (default /tmp/observe-bench-wsp) for reruns
 set -euo pipefail
@@ -59,3 +59,5 @@ run() {
 run "first import"
 run "second import (--restart: every file re-read, compared, nothing written)" --restart
 echo "store: $(du -sh "$work/data" | cut -f1) ($(ls -la "$work/data" | awk '/tsdb.db$/ {print $5}') bytes tsdb.db)"
+/usr/bin/time -f "  peer peak RSS %M KB" /usr/bin/python3 "$root/bench/WhisperImport/peer_read.py" "$wsp" "$(( n < 1000 ? n : 1000 ))"
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
