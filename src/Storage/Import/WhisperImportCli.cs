@@ -106,7 +106,7 @@ public static class WhisperImportCli
         if (!await Send(true)) return 1;
         progress.Done();
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"imported {files.Count - failed} files: {progress.Points} points, {written} slots written, {unchanged} already held the same value, {notTaken} not taken (beyond Observe's retention or live data there){(failed > 0 ? $"; {failed} files unreadable" : "")}"));
+            $"imported {files.Count - failed} files: {progress.Points} points, {written} slots written, {unchanged} already held the same value, {notTaken} not taken (beyond Observe's retention, in an archive whose step fits no Observe archive, or live data there){(failed > 0 ? $"; {failed} files unreadable" : "")}"));
         return failed > 0 ? 1 : 0;
     }
 

@@ -105,6 +105,16 @@ public class WhisperImportStoreTests
     }
 
     [Fact]
+    public void An_archive_whose_step_fits_no_observe_archive_is_not_taken_and_says_so()
+    {
+        var time = new FakeTime(Now);
+        using var s = TimeSeriesStore.Open(TestStore.Options(), time); // 10s, 1m, 10m
+        long hour = Now - Now % 3600 - 30 * 86400;
+        var o = s.Import([new ImportSeries("w.hourly", [3600], [new ImportArchive(3600, [hour, hour + 3600], [1, 2])])]);
+        Assert.Equal((2L, 0L, 2L), (o.Points, o.Written, o.Skipped));
+    }
+
+    [Fact]
     public void The_wire_format_round_trips_and_refuses_truncated_and_oversized_bodies()
     {
         using var body = new MemoryStream();
