@@ -90,6 +90,7 @@ internal static class ClientCommands
         AddChecks(root, configOption);
         AddAlerting(root, configOption);
         root.Subcommands.Add(Deploy(configOption));
+        ImportCommands.Add(root, configOption);
     }
 
     private static void AddChecks(RootCommand root, Option<string?> configOption)
@@ -241,5 +242,5 @@ internal static class ClientCommands
 
     private static string? Token() => NullIfEmpty(Environment.GetEnvironmentVariable("OBSERVE_TOKEN"));
 
-    private static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
+    internal static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
 }

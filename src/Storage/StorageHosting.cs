@@ -205,10 +205,11 @@ public static class StorageHosting
     public static IStatsdEventSink StatsdEventsToGraphite(IServiceProvider services) =>
         new StatsdEventsToGraphite(services.GetRequiredService<GraphiteEventStore>());
 
-    /// <summary>Maps the Graphite-compatible HTTP API (render, metrics, events, tags, functions, version).</summary>
+    /// <summary>Maps the Graphite-compatible HTTP API (render, metrics, events, tags, functions, version) and the whisper import (<c>POST /api/import/whisper</c>).</summary>
     public static IEndpointRouteBuilder MapObserveStorage(this IEndpointRouteBuilder app)
     {
         var sp = app.ServiceProvider;
+        Import.WhisperImportApi.Map(app, sp.GetRequiredService<TimeSeriesStore>(), sp.GetRequiredService<StorageLimitHits>());
         return app.MapGraphiteApi(sp.GetRequiredService<ISeriesReader>(), sp.GetRequiredService<GraphiteEventStore>(),
             sp.GetRequiredService<StorageOptions>().Render, sp.GetService<StorageLimitHits>(), sp.GetRequiredService<StorageOptions>().MaxFindResults);
     }
