@@ -176,6 +176,7 @@ internal static class ObserveHost
         if (config.Logs.Enabled) app.Services.ExportLogMetrics();
         ExportSpoolMetrics(app.Services.GetServices<ISpoolStatsSource>().ToArray());
         ExportStoreDamageMetrics(app.Services.GetService<Func<StorageStats>>());
+        ExportCheckMetrics(app.Services.GetService<Func<CheckRunStats>>());
         // With the exposition on, one scrape target serves both: Observe's own metrics, then the aggregated ones.
         if (config.Prometheus.Enabled) app.MapGet("/metrics", WriteOwnAndAggregatedMetrics);
         else app.MapMetrics("/metrics");
@@ -265,6 +266,22 @@ internal static class ObserveHost
         var node = c.InstanceId.Equals("auto", StringComparison.OrdinalIgnoreCase) ? $"{Environment.MachineName}-{Guid.NewGuid():N}" : c.InstanceId;
         return new AlertingCluster(c.ConnectionString, node,
             Durations.Parse(c.CheckinInterval, "checks.cluster.checkinInterval") + Durations.Parse(c.CheckinMisfireThreshold, "checks.cluster.checkinMisfireThreshold"));
+    }
+
+    /// <summary>Check-side failures, read at scrape time (the same totals as the observe.checks.* series).</summary>
+    private static void ExportCheckMetrics(Func<CheckRunStats>? checks)
+    {
+        if (checks == null) return;
+        var failures = Prometheus.Metrics.CreateGauge("observe_checks_state_store_failures_total",
+            "Check state batches that could not be written, and failed cluster reads of the shared state, since start");
+        var refused = Prometheus.Metrics.CreateGauge("observe_checks_availability_refused_total",
+            "Availability requests refused (400): a time that does not parse, a window or a timeline over its bound");
+        Prometheus.Metrics.DefaultRegistry.AddBeforeCollectCallback(() =>
+        {
+            var s = checks();
+            failures.Set(s.StateStoreFailures);
+            refused.Set(s.AvailabilityRefused);
+        });
     }
 
     /// <summary>Store files moved aside as damaged, and the TSDB's corrupt chunks and head rows, read at scrape time.</summary>

@@ -106,7 +106,12 @@ internal sealed class SelfMetrics(
                 Rate(n + ".failed", r.Failed);
             }
         }
-        if (checkRuns() is { } runs) Rate("checks.runs", runs.Runs);
+        if (checkRuns() is { } runs)
+        {
+            Rate("checks.runs", runs.Runs);
+            Rate("checks.state_store_failures", runs.StateStoreFailures);
+            Rate("checks.availability_refused", runs.AvailabilityRefused);
+        }
         if (checks() is { } states)
         {
             var all = states.Current();

@@ -89,6 +89,28 @@ public class ChecksClusterAlertsTests(ITestOutputHelper output)
         output.WriteLine($"ids {ids[0]}, {ids[1]}; both listed after {listed.TotalMilliseconds:0} ms; cancel seen on both after {seen.Elapsed.TotalMilliseconds:0} ms");
     }
 
+    [Fact]
+    public async Task State_store_failures_and_refused_availability_requests_are_counted_on_metrics()
+    {
+        await using var cluster = await Cluster.StartAsync(output);
+        var a = cluster.Nodes["a"];
+        Assert.Equal((0, 0), (await MetricAsync(a, "observe_checks_state_store_failures_total"), await MetricAsync(a, "observe_checks_availability_refused_total")));
+        // A window over the bound is refused and counted.
+        var refused = await a.Client.GetAsync("/api/checks/web/db/availability?from=-4000d");
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Equal(1, await MetricAsync(a, "observe_checks_availability_refused_total"));
+        // PostgreSQL goes away: every batch the node cannot write (a heartbeat each second at least) is counted.
+        await cluster.Postgres.DisposeAsync();
+        await Poll.UntilAsync(async () => await MetricAsync(a, "observe_checks_state_store_failures_total") >= 2, TimeSpan.FromSeconds(20), "state store failures counted");
+    }
+
+    private static async Task<double> MetricAsync(ClusterNode n, string name)
+    {
+        var text = await n.Client.GetStringAsync("/metrics");
+        var line = text.Split('\n').Single(l => l.StartsWith(name + " ", StringComparison.Ordinal));
+        return double.Parse(line[(name.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     private static async Task<string> DowntimesAsync(ClusterNode n) =>
         string.Join(",", (await Cluster.CheckAsync(n, "db")).GetProperty("downtimes").EnumerateArray()
             .Select(d => (Id: d.GetProperty("id").GetInt32(), Author: d.GetProperty("author").GetString())).OrderBy(d => d.Id).Select(d => $"{d.Id}={d.Author}"));

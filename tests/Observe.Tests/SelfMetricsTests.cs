@@ -24,7 +24,7 @@ public class SelfMetricsTests
         var spool = new Spool(new SpoolStats("influx", Records: 7, Bytes: 7000, OldestAgeSeconds: 12.5, 10, 3, 1, 0, 0, null));
         IReadOnlyList<ReceiverStats> receivers = [new("ops", "irc", Sent: 4, Failed: 1, 0, 0), new("oncall", "pagerduty", Sent: 2, Failed: 0, 0, 1)];
         var self = new SelfMetrics(() => collector, () => new StorageStats("x.db", Series: 1234, 10, 0, 0, 0), () => [spool],
-            () => receivers, () => null, () => new CheckRunStats(20), flushIntervalMs: 10_000);
+            () => receivers, () => null, () => new CheckRunStats(20, StateStoreFailures: 5, AvailabilityRefused: 1), flushIntervalMs: 10_000);
 
         var first = Points(self, 1000);
         Assert.Equal(10, first["observe.statsd.packets_received_per_second"]);   // 100 since start over the 10 s interval
@@ -40,6 +40,8 @@ public class SelfMetricsTests
         Assert.Equal(1, first["observe.notifications.queued"]);
         Assert.Equal(0.1, first["observe.notifications.by_receiver.ops.irc.failed_per_second"], 10);
         Assert.Equal(2, first["observe.checks.runs_per_second"]);
+        Assert.Equal(0.5, first["observe.checks.state_store_failures_per_second"]);
+        Assert.Equal(0.1, first["observe.checks.availability_refused_per_second"], 10);
         Assert.DoesNotContain(first.Keys, k => k.StartsWith("observe.checks.count."));   // Checks off: no series
 
         // 20 s later: 400 more packets, 10 bad lines, 3 sink failures; nothing else moved.

@@ -457,6 +457,8 @@ internal sealed partial class CheckEngine : IHostedService, ICheckStates, IServi
     public long Runs => Interlocked.Read(ref _runs);
     private long _runs;
 
+    internal CheckRunStats Stats() => new(Runs, _state?.Failures ?? 0, Interlocked.Read(ref Api.AvailabilityApi.Refused));
+
     private void WriteMetrics(CheckEntry e, CheckResult r, double latency, bool flapping, double percentStateChange, DateTimeOffset now)
     {
         if (_metrics.Count == 0) return;
