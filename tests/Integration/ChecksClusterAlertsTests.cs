@@ -179,22 +179,7 @@ public class ChecksClusterAlertsTests(ITestOutputHelper output)
     }
 
     private static string Config(string node, int http, int hooks, string connectionString, string dataDir) => ClusterNode.Config(node, http, connectionString, dataDir,
-        $$"""
-        alerting:
-          receivers:
-            - name: oncall
-              webhook: {url: "http://127.0.0.1:{{hooks}}/oncall"}
-            - name: boss
-              webhook: {url: "http://127.0.0.1:{{hooks}}/boss"}
-          route:
-            receiver: oncall
-            groupBy: [host, check]
-            groupWait: 1s
-            groupInterval: 2s
-            repeatInterval: 1h
-            escalation:
-              - {after: {{EscalateAfter.TotalSeconds}}s, receiver: boss}
-        """,
+        WebhookRecorder.OncallAndBoss(hooks, EscalateAfter),
         $$"""
           defaults: {checkInterval: 2s, retryInterval: 1s, maxCheckAttempts: 2, notificationInterval: 1h, timeout: 5s}
           hosts:
