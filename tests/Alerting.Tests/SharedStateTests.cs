@@ -56,6 +56,28 @@ public class SharedStateTests
     }
 
     [Fact]
+    public async Task An_alert_ack_taken_on_the_node_that_does_not_hold_the_alert_takes_it_and_stops_its_escalation()
+    {
+        Assert.True(PostgresServer.IsInstalled, "postgresql-15 is not installed (tests/peers/install.sh)");
+        await using var pg = await PostgresServer.StartAsync();
+        var clock = new ManualTimeProvider();
+        var (sentX, sentY) = (new RecordingQueue(), new RecordingQueue());
+        var x = Node(pg, "x", TimeSpan.FromHours(1), sentX, clock);
+        var y = Node(pg, "y", TimeSpan.FromHours(1), sentY, clock);
+        var started = clock.GetUtcNow();
+        await x.SendAsync(Firing(started), default);
+        for (var i = 0; i < 60; i++) { clock.Advance(TimeSpan.FromSeconds(1)); x.Tick(); y.Tick(); }
+        Assert.Equal(AckResult.Acknowledged, y.Acknowledge("check/web/http", "alice", "on it"));
+        Assert.Equal("alice", Assert.Single(y.Active()).Acknowledgement?.Author);
+        Assert.Equal(NotificationKind.Acknowledged, Assert.Single(sentY.For("ops")).Kind);
+        while (clock.GetUtcNow() < started + TimeSpan.FromMinutes(11)) { clock.Advance(TimeSpan.FromSeconds(1)); x.Tick(); y.Tick(); }
+        Assert.Empty(sentX.For("boss").Concat(sentY.For("boss")));
+        Assert.Empty(x.Active());
+        x.CloseStore();
+        y.CloseStore();
+    }
+
+    [Fact]
     public async Task A_silent_nodes_alerts_are_adopted_and_escalate_once_at_their_original_time()
     {
         Assert.True(PostgresServer.IsInstalled, "postgresql-15 is not installed (tests/peers/install.sh)");

@@ -286,6 +286,8 @@ internal sealed partial class AlertPipeline : IAlertSink
         lock (_gate)
         {
             var now = _time.GetUtcNow();
+            // Cluster: an ack taken on a node that does not hold the alert takes the alert here (escalation stops everywhere).
+            ClaimLocked(key, now);
             if (!_alerts.TryGetValue(key, out var a)) return AckResult.NotFound;
             if (!a.IsFiring) return AckResult.NotFiring;
             a.Ack = new Acknowledgement(who, comment, now);
