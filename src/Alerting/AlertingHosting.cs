@@ -10,17 +10,26 @@ namespace Observe.Alerting;
 /// <summary>Delivery counters of one receiver's integration (<c>/api/alerts/receivers</c>, the host's self-metrics).</summary>
 public sealed record ReceiverStats(string Receiver, string Integration, long Sent, long Failed, long Dropped, int Queued);
 
+/// <summary>
+/// Cluster mode (<c>checks.cluster</c>): the pipeline's state — firing alerts, what each receiver was told, escalation
+/// progress, acks, history — lives in this PostgreSQL instead of the data dir; each alert is owned by one node, and a node
+/// silent for <paramref name="NodeTimeout"/> has its alerts (and their escalations) taken over by a live one.
+/// </summary>
+/// <param name="Node">This node's id (unique per node; the same id after a restart gets the node's alerts back if nobody took them).</param>
+public sealed record AlertingCluster(string ConnectionString, string Node, TimeSpan NodeTimeout);
+
 /// <summary>The host's entry points into Alerting.</summary>
 public static class AlertingHosting
 {
     /// <summary>Registers the alert pipeline as the <see cref="IAlertSink"/> (Checks and DeployMarkers send to it), its
     /// notifiers (IRC, e-mail, PagerDuty, webhook) and the timers that flush groups and escalate. Silences are kept in
-    /// <paramref name="stateDir"/> across restarts (memory only when null).</summary>
-    public static IServiceCollection AddObserveAlerting(this IServiceCollection services, AlertingOptions options, string? stateDir = null)
+    /// <paramref name="stateDir"/> across restarts (memory only when null); the rest of its state there too, or in
+    /// <paramref name="cluster"/>'s PostgreSQL when given.</summary>
+    public static IServiceCollection AddObserveAlerting(this IServiceCollection services, AlertingOptions options, string? stateDir = null, AlertingCluster? cluster = null)
     {
         services.AddSingleton(options);
         services.AddSingleton(sp => new AlertingService(options, sp.GetService<TimeProvider>() ?? TimeProvider.System,
-            sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance, stateDir));
+            sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance, stateDir, cluster));
         services.AddSingleton<IAlertSink>(sp => sp.GetRequiredService<AlertingService>().Pipeline);
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<AlertingService>());
         services.AddSingleton<Func<IReadOnlyList<ReceiverStats>>>(sp => sp.GetRequiredService<AlertingService>().Delivery.Stats);

@@ -19,7 +19,7 @@ internal sealed class AlertingService : IHostedService, IAsyncDisposable
     private CancellationTokenSource? _cts;
     private Task? _ticker;
 
-    public AlertingService(AlertingOptions options, TimeProvider time, ILoggerFactory logs, string? stateDir = null)
+    public AlertingService(AlertingOptions options, TimeProvider time, ILoggerFactory logs, string? stateDir = null, AlertingCluster? cluster = null)
     {
         _time = time;
         _log = logs.CreateLogger("Observe.Alerting");
@@ -41,7 +41,9 @@ internal sealed class AlertingService : IHostedService, IAsyncDisposable
         var log = logs.CreateLogger("Observe.Alerting");
         Pipeline = new AlertPipeline(options, Delivery, time, log, history,
             stateDir != null ? Path.Combine(stateDir, "silences.json") : null,
-            stateDir != null && options.PersistState ? new Observe.Alerting.Pipeline.Persistence.SqliteAlertStateStore(Path.Combine(stateDir, "state.db"), options.HistoryLimit, log) : null);
+            !options.PersistState ? null
+            : cluster != null ? new Pipeline.Persistence.PostgresAlertStateStore(cluster.ConnectionString, cluster.Node, cluster.NodeTimeout, options.HistoryLimit, time)
+            : stateDir != null ? new Pipeline.Persistence.SqliteAlertStateStore(Path.Combine(stateDir, "state.db"), options.HistoryLimit, log) : null);
         // Read at scrape time, so sending pays nothing.
         if (Irc is { } irc) Metrics.DefaultRegistry.AddBeforeCollectCallback(() => IrcQueue.Set(irc.QueueDepth));
     }

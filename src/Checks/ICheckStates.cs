@@ -12,8 +12,10 @@ public sealed record CheckStatus(
 
 public sealed record DowntimeStatus(int Id, DateTimeOffset Start, DateTimeOffset End, bool Fixed, double DurationSeconds, string Author, string Comment, bool InEffect, DateTimeOffset? StartedAt);
 
-/// <summary>How much checking has been done since start (for the host's self-metrics).</summary>
-public sealed record CheckRunStats(long Runs);
+/// <summary>How much checking has been done since start, and what failed (for the host's self-metrics).</summary>
+/// <param name="StateStoreFailures">Check state batches that could not be written, and cluster reads of the shared state that failed.</param>
+/// <param name="AvailabilityRefused">Availability requests refused (a time that does not parse, a window or timeline over its bound).</param>
+public sealed record CheckRunStats(long Runs, long StateStoreFailures = 0, long AvailabilityRefused = 0);
 
 /// <summary>Current check states (for DeployMarkers' verifier and the API).</summary>
 public interface ICheckStates

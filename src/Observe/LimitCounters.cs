@@ -1,3 +1,4 @@
+using Observe.Checks;
 using Observe.Collector;
 using Observe.Durability;
 using Observe.Host.Auth;
@@ -7,7 +8,7 @@ namespace Observe.Host;
 
 /// <summary>What the limit counters are read from at a flush or a scrape; any part may be absent (stage switched off).</summary>
 internal sealed record LimitSources(StorageStats? Storage, LogIngestStats? Logs, long AuthFailures, long HttpConnectionsRejected, long StoresQuarantined,
-    MemoryGovernor? Memory = null);
+    MemoryGovernor? Memory = null, CheckRunStats? Checks = null);
 
 /// <summary>One counter of a bound hit or input refused (docs/limits.md): its <c>observe.*</c> series and its /metrics family.</summary>
 /// <param name="Series">Graphite name under <c>observe.</c>; a label value becomes one more node. Totals are written as
@@ -48,6 +49,12 @@ internal static class LimitCounters
             s => s.Memory is { } m ? One(m.Reliefs) : []),
         new("memory.refusing", true, "observe_memory_refusing_total", "Times limits.memory began refusing new StatsD keys and series", null, true,
             s => s.Memory is { } m ? One(m.RefusingEntered) : []),
+        new("checks.state_store_failures", true, "observe_checks_state_store_failures_total",
+            "Check state batches that could not be written, and failed cluster reads of the shared state, since start", null, true,
+            s => s.Checks is { } c ? One(c.StateStoreFailures) : []),
+        new("checks.availability_refused", true, "observe_checks_availability_refused_total",
+            "Availability requests refused (400): a time that does not parse, a window or a timeline over its bound", null, true,
+            s => s.Checks is { } c ? One(c.AvailabilityRefused) : []),
         new("auth.failures", true, "observe_auth_failures_total", "Requests with a malformed Authorization header or an unknown bearer token", null, false,
             s => One(s.AuthFailures)),
         new("http.connections_rejected", true, "observe_http_connections_rejected_total", "HTTP connections closed at once because http.maxConnections were open", null, false,
@@ -77,5 +84,6 @@ internal static class LimitCounters
         (sp.GetService(typeof(ApiTokens)) as ApiTokens)?.FailureCount ?? 0,
         (sp.GetService(typeof(HttpConnectionRejections)) as HttpConnectionRejections)?.Total ?? 0,
         StoreQuarantine.Count,
-        sp.GetService(typeof(MemoryGovernor)) as MemoryGovernor);
+        sp.GetService(typeof(MemoryGovernor)) as MemoryGovernor,
+        sp.GetService(typeof(Func<CheckRunStats>)) is Func<CheckRunStats> checks ? checks() : null);
 }

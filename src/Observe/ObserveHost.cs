@@ -141,7 +141,7 @@ internal static class ObserveHost
         if (config.Sinks.Console.Enabled)
             builder.Services.AddSingleton(_ => MetricSinks.Console());
         // Alerting before Checks (and DeployMarkers): they send to the IAlertSink it registers.
-        if (config.Alerting.Enabled) builder.Services.AddObserveAlerting(config.Alerting, Path.Combine(config.Storage.DataDir, "alerting"));
+        if (config.Alerting.Enabled) builder.Services.AddObserveAlerting(config.Alerting, Path.Combine(config.Storage.DataDir, "alerting"), AlertingClusterOf(config.Checks));
         if (config.Checks.Enabled) builder.Services.AddObserveChecks(config.Checks, Path.Combine(config.Storage.DataDir, "checks"));
         if (config.Deploys.Enabled)
             builder.Services.AddObserveDeploys(config.Deploys, config.Storage.DataDir, TimeSpan.FromMilliseconds(config.Collector.Statsd.FlushInterval));
@@ -259,6 +259,20 @@ internal static class ObserveHost
                 foreach (var (gauge, value) in gauges) gauge.WithLabels(s.Sink).Set(value(s));
             }
         });
+    }
+
+    /// <summary>
+    /// A checks cluster shares the alert pipeline's state in the same PostgreSQL, so the node running a check owns its
+    /// notifications and a survivor continues what a dead node started. A node is given up for dead after Quartz's own
+    /// failover time (check-in interval + misfire threshold), when its checks move too.
+    /// </summary>
+    private static AlertingCluster? AlertingClusterOf(ChecksOptions checks)
+    {
+        var c = checks.Cluster;
+        if (!checks.Enabled || !c.Enabled) return null;
+        var node = c.InstanceId.Equals("auto", StringComparison.OrdinalIgnoreCase) ? $"{Environment.MachineName}-{Guid.NewGuid():N}" : c.InstanceId;
+        return new AlertingCluster(c.ConnectionString, node,
+            Durations.Parse(c.CheckinInterval, "checks.cluster.checkinInterval") + Durations.Parse(c.CheckinMisfireThreshold, "checks.cluster.checkinMisfireThreshold"));
     }
 
     /// <summary>A request over a limit (body size, form limits) gets its 4xx with the reason as JSON, not a 500.</summary>

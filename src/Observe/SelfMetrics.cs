@@ -113,7 +113,10 @@ internal sealed class SelfMetrics(
                 Rate(n + ".failed", r.Failed);
             }
         }
-        if (checkRuns() is { } runs) Rate("checks.runs", runs.Runs);
+        if (checkRuns() is { } runs)
+        {
+            Rate("checks.runs", runs.Runs);
+        }
         if (checks() is { } states)
         {
             var all = states.Current();

@@ -45,6 +45,25 @@ internal sealed class WebhookRecorder : IAsyncDisposable
                     && (type == null || a.GetProperty("labels").TryGetProperty("notification_type", out var t) && t.GetString() == type)))
             .Select(r => (r.At, r.Body)).ToList();
 
+    /// <summary>An <c>alerting:</c> section: receivers oncall and boss on the recorder at <paramref name="port"/>, one group per
+    /// host and check (wait 1 s, interval 2 s, repeat 1 h), boss paged by escalation after <paramref name="escalateAfter"/>.</summary>
+    public static string OncallAndBoss(int port, TimeSpan escalateAfter) => $$"""
+        alerting:
+          receivers:
+            - name: oncall
+              webhook: {url: "http://127.0.0.1:{{port}}/oncall"}
+            - name: boss
+              webhook: {url: "http://127.0.0.1:{{port}}/boss"}
+          route:
+            receiver: oncall
+            groupBy: [host, check]
+            groupWait: 1s
+            groupInterval: 2s
+            repeatInterval: 1h
+            escalation:
+              - {after: {{escalateAfter.TotalSeconds}}s, receiver: boss}
+        """;
+
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync();
@@ -228,20 +247,7 @@ public class StatePersistenceTests(ITestOutputHelper output)
           graphite: {enabled: false}
         storage: {dataDir: {{dir}}/data}
         logging: {level: information}
-        alerting:
-          receivers:
-            - name: oncall
-              webhook: {url: "http://127.0.0.1:{{hooks}}/oncall"}
-            - name: boss
-              webhook: {url: "http://127.0.0.1:{{hooks}}/boss"}
-          route:
-            receiver: oncall
-            groupBy: [host, check]
-            groupWait: 1s
-            groupInterval: 2s
-            repeatInterval: 1h
-            escalation:
-              - {after: {{EscalateAfter.TotalSeconds}}s, receiver: boss}
+        {{WebhookRecorder.OncallAndBoss(hooks, EscalateAfter)}}
         checks:
           defaults: {checkInterval: 2s, retryInterval: 1s, maxCheckAttempts: 2, notificationInterval: "0", timeout: 5s}
           hosts:

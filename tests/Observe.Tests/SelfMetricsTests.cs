@@ -24,7 +24,7 @@ public class SelfMetricsTests
         var spool = new Spool(new SpoolStats("influx", Records: 7, Bytes: 7000, OldestAgeSeconds: 12.5, 10, 3, 1, 0, 0, null));
         IReadOnlyList<ReceiverStats> receivers = [new("ops", "irc", Sent: 4, Failed: 1, 0, 0), new("oncall", "pagerduty", Sent: 2, Failed: 0, 0, 1)];
         var self = new SelfMetrics(() => collector, () => new StorageStats("x.db", Series: 1234, 10, 0, 0, 0), () => [spool],
-            () => receivers, () => null, () => new CheckRunStats(20), flushIntervalMs: 10_000);
+            () => receivers, () => null, () => new CheckRunStats(20, StateStoreFailures: 5, AvailabilityRefused: 1), flushIntervalMs: 10_000);
 
         var first = Points(self, 1000);
         Assert.Equal(10, first["observe.statsd.packets_received_per_second"]);   // 100 since start over the 10 s interval
@@ -91,7 +91,8 @@ public class SelfMetricsTests
         var logs = new LogIngestStats(null, null, 0, new Dictionary<string, long>(), rejected, 0, 0, []);
         var self = new SelfMetrics(() => null, () => storage, () => [], () => null, () => null, () => null, 10_000,
             () => new LimitSources(storage, logs, AuthFailures: 50, HttpConnectionsRejected: 7, StoresQuarantined: 1,
-                new MemoryGovernor(0, () => 0, () => [], TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance)));
+                new MemoryGovernor(0, () => 0, () => [], TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance),
+                new CheckRunStats(20, StateStoreFailures: 5, AvailabilityRefused: 1)));
         var p = Points(self, 1000);
         Assert.Equal(0.4, p["observe.limit_hits.storage_render_maxDepth_per_second"], 10);
         Assert.Equal(2, p["observe.logs.rejected.invalid_utf8_per_second"], 10);
@@ -102,6 +103,8 @@ public class SelfMetricsTests
         Assert.Equal(5, p["observe.auth.failures_per_second"], 10);
         Assert.Equal(0.7, p["observe.http.connections_rejected_per_second"], 10);
         Assert.Equal(0.1, p["observe.store.quarantined_per_second"], 10);
+        Assert.Equal(0.5, p["observe.checks.state_store_failures_per_second"], 10);
+        Assert.Equal(0.1, p["observe.checks.availability_refused_per_second"], 10);
         // Every entry of the list is written (none is forgotten on one side).
         Assert.All(LimitCounters.All, c => Assert.Contains(p.Keys, k => k.StartsWith("observe." + c.Series, StringComparison.Ordinal)));
     }

@@ -109,6 +109,8 @@ internal sealed partial class AlertPipeline : IAlertSink
             foreach (var (k, v) in alert.Labels ?? new Dictionary<string, string>()) labels[k] = v ?? "";
             labels.TryAdd("source", alert.Source);
             labels.TryAdd("severity", alert.Severity);
+            // Cluster: an alert another node holds comes here first when its producer reports it here (a failed-over check).
+            if (alert.Status != AlertStatus.Announcement || labels.GetValueOrDefault("notification_type") == "ACKNOWLEDGEMENT") ClaimLocked(alert.Key, now);
             switch (alert.Status)
             {
                 case AlertStatus.Announcement: Announce(alert, labels, now); break;
@@ -189,7 +191,13 @@ internal sealed partial class AlertPipeline : IAlertSink
     /// <summary>Runs the group timers and escalations due at the clock's now.</summary>
     public void Tick()
     {
-        lock (_gate) { TickLocked(_time.GetUtcNow()); Commit(); }
+        lock (_gate)
+        {
+            var now = _time.GetUtcNow();
+            AdoptOrphansLocked(now);
+            TickLocked(now);
+            Commit();
+        }
     }
 
     private void TickLocked(DateTimeOffset now)
@@ -278,6 +286,8 @@ internal sealed partial class AlertPipeline : IAlertSink
         lock (_gate)
         {
             var now = _time.GetUtcNow();
+            // Cluster: an ack taken on a node that does not hold the alert takes the alert here (escalation stops everywhere).
+            ClaimLocked(key, now);
             if (!_alerts.TryGetValue(key, out var a)) return AckResult.NotFound;
             if (!a.IsFiring) return AckResult.NotFiring;
             a.Ack = new Acknowledgement(who, comment, now);

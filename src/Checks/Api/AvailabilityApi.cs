@@ -46,7 +46,6 @@ internal static class AvailabilityApi
             var timeline = store.Timeline(e.Key, from, until);
             if (timeline.Count > State.Persistence.StoreRows.MaxTimelineSteps)
             {
-                Interlocked.Increment(ref TooLarge);
                 return Bad($"{e.Key} changed state more than {State.Persistence.StoreRows.MaxTimelineSteps:N0} times in the window; ask for a shorter one");
             }
             reports.Add(Availability.Compute(e.Host, e.Name, from, until, timeline, uptime));
@@ -67,8 +66,13 @@ internal static class AvailabilityApi
         return DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out value);
     }
 
-    /// <summary>Requests refused for a timeline over the bound (for tests and the self-metrics).</summary>
-    internal static long TooLarge;
+    /// <summary>Requests refused (400: a time that does not parse, a window over <see cref="MaxWindow"/>, a timeline over
+    /// <see cref="State.Persistence.StoreRows.MaxTimelineSteps"/>), for the self-metrics.</summary>
+    internal static long Refused;
 
-    private static IResult Bad(string message) => Results.Json(new { error = message }, ChecksApi.Json, statusCode: 400);
+    private static IResult Bad(string message)
+    {
+        Interlocked.Increment(ref Refused);
+        return Results.Json(new { error = message }, ChecksApi.Json, statusCode: 400);
+    }
 }

@@ -27,6 +27,9 @@ internal sealed class CheckEntry(string host, HostOptions hostOptions, CheckOpti
     public bool IsPassive => Kind == "passive";
     /// <summary>When the last passive result arrived (or, before any, when the check was created).</summary>
     public DateTimeOffset LastPassive;
+    /// <summary>Cluster: the node whose result this copy holds (the node running the check). Only it tells Alerting
+    /// about the check, so one node owns the check's notifications, announcements included; null = not known yet.</summary>
+    public string? Runner;
     public string Key => $"{Host}/{Name}";
     public const string HostCheckName = "_host";
 }
@@ -396,6 +399,7 @@ internal sealed partial class CheckEngine : IHostedService, ICheckStates, IServi
         {
             e.Last = result;
             e.LastLatency = latency;
+            e.Runner = _state?.Node;
             events = e.Machine.Process(result.State, now, host);
             // A SERVICE ALERT line says what the plugin said (host;check;state;type;attempt;output), as Nagios logs it.
             for (var i = 0; i < events.Count; i++)
@@ -440,7 +444,7 @@ internal sealed partial class CheckEngine : IHostedService, ICheckStates, IServi
         foreach (var ev in events)
         {
             _log.LogInformation("SERVICE {Kind}: {Host};{Check};{State};{Type};{Attempt};{Text}", ev.Kind, e.Host, e.Name, ev.State.Upper(), ev.StateType, ev.Attempt, ev.Text);
-            if (_alerts == null) continue;
+            if (_alerts == null || !OwnsNotifications(e)) continue;
             var labels = new Dictionary<string, string>(e.Options.Labels);
             if (e.HostOptions.Role is { } role) labels.TryAdd("role", role);
             if (AlertMapping.ToAlert(ev, e.Host, e.Name, output, labels) is not { } alert) continue;
@@ -452,6 +456,8 @@ internal sealed partial class CheckEngine : IHostedService, ICheckStates, IServi
     /// <summary>Results applied so far (active and passive), for the self-metrics.</summary>
     public long Runs => Interlocked.Read(ref _runs);
     private long _runs;
+
+    internal CheckRunStats Stats() => new(Runs, _state?.Failures ?? 0, Interlocked.Read(ref Api.AvailabilityApi.Refused));
 
     private void WriteMetrics(CheckEntry e, CheckResult r, double latency, bool flapping, double percentStateChange, DateTimeOffset now)
     {
@@ -534,7 +540,9 @@ internal sealed partial class CheckEngine : IHostedService, ICheckStates, IServi
     internal async Task<Downtime> ScheduleDowntimeAsync(CheckEntry e, DateTimeOffset start, DateTimeOffset end, bool isFixed, TimeSpan duration, string author, string comment, CancellationToken ct)
     {
         Downtime d; List<CheckEvent> ev;
-        lock (e.Gate) (d, ev) = e.Machine.ScheduleDowntime(start, end, isFixed, duration, author, comment, _time.GetUtcNow());
+        // Cluster: the id comes from PostgreSQL, so it names the same downtime on every node.
+        var id = _state?.NextDowntimeId(e);
+        lock (e.Gate) (d, ev) = e.Machine.ScheduleDowntime(start, end, isFixed, duration, author, comment, _time.GetUtcNow(), id);
         _state?.Shared(e, new State.Persistence.CheckAction("downtime", author, comment, false, _time.GetUtcNow(), start, end, isFixed, duration.TotalSeconds, d.Id));
         await PublishAsync(e, ev, ct).ConfigureAwait(false);
         await Persisted().ConfigureAwait(false);

@@ -205,11 +205,14 @@ internal sealed partial class ServiceStateMachine
 
     /// <summary>Schedules a downtime; fixed ones in effect now start at once.</summary>
     public (Downtime Downtime, List<CheckEvent> Events) ScheduleDowntime(DateTimeOffset start, DateTimeOffset end, bool isFixed, TimeSpan duration,
-        string author, string comment, DateTimeOffset now)
+        string author, string comment, DateTimeOffset now, int? id = null)
     {
         if (end <= start) throw new ArgumentException("downtime end must be after its start");
         if (!isFixed && duration <= TimeSpan.Zero) throw new ArgumentException("a flexible downtime needs a duration");
-        var d = new Downtime(_nextDowntimeId++, start, end, isFixed, isFixed ? end - start : duration, author, comment);
+        // A given id (cluster-wide, or the one another node chose) is kept; local ids count on after it.
+        var downtimeId = id ?? _nextDowntimeId;
+        _nextDowntimeId = Math.Max(_nextDowntimeId, downtimeId + 1);
+        var d = new Downtime(downtimeId, start, end, isFixed, isFixed ? end - start : duration, author, comment);
         _downtimes.Add(d);
         var events = new List<CheckEvent>();
         Tick(now, events);

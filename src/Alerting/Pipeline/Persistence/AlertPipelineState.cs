@@ -24,9 +24,22 @@ internal sealed partial class AlertPipeline
         History.Restore(history);
         History.Recorded = _unsavedHistory.Enqueue;
         if (state == null) return;
-        var now = _time.GetUtcNow();
+        Merge(state, _time.GetUtcNow());
+        _log.LogInformation("alerting: restored {Alerts} alerts in {Groups} groups and {History} history lines", _alerts.Count, _groups.Count, history.Count);
+    }
+
+    /// <summary>
+    /// Puts stored alerts into the pipeline (at start, or alerts taken over from another node): groups are rebuilt by routing
+    /// as on arrival (the route tree may have changed), then get their stored log back — merged into a group this node
+    /// already has (what was told, escalation steps), taken whole by a group made for them.
+    /// </summary>
+    private void Merge(PipelineState state, DateTimeOffset now)
+    {
+        var made = new HashSet<string>(StringComparer.Ordinal);
         foreach (var s in state.Alerts)
         {
+            if (_alerts.ContainsKey(s.Key)) continue; // this node's own copy is newer
+            _changed = true;
             var a = new Alert
             {
                 Key = s.Key, Source = s.Source, StartsAt = s.StartsAt, Labels = new(s.Labels, StringComparer.Ordinal), Severity = s.Severity,
@@ -37,7 +50,7 @@ internal sealed partial class AlertPipeline
             foreach (var route in _routes.Match(a.Labels))
             {
                 var (key, groupLabels) = route.GroupFor(a.Labels);
-                if (!_groups.TryGetValue(key, out var g)) _groups[key] = g = new AggregationGroup(route, key, groupLabels, now);
+                if (!_groups.TryGetValue(key, out var g)) { _groups[key] = g = new AggregationGroup(route, key, groupLabels, now); made.Add(key); }
                 g.Alerts[a.Key] = a;
             }
         }
@@ -45,17 +58,71 @@ internal sealed partial class AlertPipeline
         {
             if (!_groups.TryGetValue(s.Key, out var g)) continue;
             foreach (var k in s.NotifiedFiring) g.NotifiedFiring.Add(k);
-            g.LastNotified = s.LastNotified; g.NextFlush = s.NextFlush; g.AckNotified = s.AckNotified;
+            if (made.Contains(s.Key)) { g.LastNotified = s.LastNotified; g.NextFlush = s.NextFlush; g.AckNotified = s.AckNotified; }
+            else { g.LastNotified = PipelineMerge.Max(g.LastNotified, s.LastNotified); g.AckNotified &= s.AckNotified; }
             foreach (var (k, r) in s.EscalatedTo) g.EscalatedTo[k] = new HashSet<string>(r, StringComparer.Ordinal);
             foreach (var (k, n) in s.EscalationSteps) g.EscalationSteps[k] = n;
         }
-        _log.LogInformation("alerting: restored {Alerts} alerts in {Groups} groups and {History} history lines", _alerts.Count, _groups.Count, history.Count);
+    }
+
+    /// <summary>Cluster: takes the alert <paramref name="key"/> from the node that holds it before this node acts on it (the
+    /// alert follows its producer, e.g. a check that failed over here), so what its receivers were told carries over.</summary>
+    private void ClaimLocked(string key, DateTimeOffset now)
+    {
+        if (_store is not ISharedAlertStateStore shared || _alerts.ContainsKey(key)) return;
+        try
+        {
+            if (shared.Claim(key) is not { } taken) return;
+            Merge(taken, now);
+            _log.LogInformation("alerting: took over alert {Key} from another node (its notification log and escalation progress)", key);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Interlocked.Increment(ref Counters.StoreFailures);
+            if (StoreErrors.TryLog(out _)) _log.LogError("alerting: could not take over alert {Key} from the shared state: {Error}", key, e.Message);
+        }
+    }
+
+    private DateTimeOffset _lastAdopt;
+    private Observe.Durability.LogRateLimit? _storeErrorLimit;
+    private Observe.Durability.LogRateLimit StoreErrors => _storeErrorLimit ??= new(3, TimeSpan.FromMinutes(1), _time);
+
+    /// <summary>Cluster, once a second: tells the others this node is alive and takes over the alerts of nodes that are not.</summary>
+    private void AdoptOrphansLocked(DateTimeOffset now)
+    {
+        if (_store is not ISharedAlertStateStore shared || now - _lastAdopt < TimeSpan.FromSeconds(1)) return;
+        _lastAdopt = now;
+        try
+        {
+            if (shared.AdoptOrphans() is not { } taken) return;
+            Merge(taken, now);
+            _log.LogWarning("alerting: took over {Count} alerts of a node that stopped ({Keys}); their escalations go on here",
+                taken.Alerts.Count, string.Join(", ", taken.Alerts.Select(a => a.Key).Take(20)));
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Interlocked.Increment(ref Counters.StoreFailures);
+            if (StoreErrors.TryLog(out _)) _log.LogError("alerting: could not reach the shared alert state: {Error}", e.Message);
+        }
+    }
+
+    /// <summary>An alert another node took (it runs the check now, or thought this node dead): that node alone notifies about it.</summary>
+    private void Drop(string key)
+    {
+        _alerts.Remove(key);
+        foreach (var g in _groups.Values)
+        {
+            g.Alerts.Remove(key); g.NotifiedFiring.Remove(key); g.EscalatedTo.Remove(key); g.EscalationSteps.Remove(key);
+        }
+        foreach (var k in _groups.Where(kv => kv.Value.Alerts.Count == 0).Select(kv => kv.Key).ToList()) _groups.Remove(k);
+        _pending.RemoveAll(n => n.Alerts.Count == 1 && n.Alerts[0].Key == key && n.Kind != NotificationKind.Announcement);
+        _log.LogWarning("alerting: alert {Key} is owned by another node now; this node no longer notifies about it", key);
     }
 
     private PipelineState Export() => new(
         _alerts.Values.Select(a => new StoredAlert(a.Key, a.Source, a.StartsAt, new(a.Labels), a.Severity, a.Summary, a.Details, a.UpdatedAt, a.EndsAt, a.Ack)).ToList(),
         _groups.Values.Select(g => new StoredGroup(g.Key, g.NotifiedFiring.ToList(), g.LastNotified, g.NextFlush,
-            g.EscalatedTo.ToDictionary(kv => kv.Key, kv => kv.Value.ToList()), new(g.EscalationSteps), g.AckNotified)).ToList());
+            g.EscalatedTo.ToDictionary(kv => kv.Key, kv => kv.Value.ToList()), new(g.EscalationSteps), g.AckNotified, g.Alerts.Keys.ToList())).ToList());
 
     /// <summary>Stores anything not yet stored (history lines from delivery) and closes the store: at shutdown.</summary>
     public void CloseStore()
@@ -77,14 +144,19 @@ internal sealed partial class AlertPipeline
             while (_unsavedHistory.TryDequeue(out var h)) history.Add(h);
             try
             {
-                _store.Write(_changed ? Export() : null, history);
+                var lost = _store.Write(_changed ? Export() : null, history);
                 _changed = false;
+                foreach (var key in lost) Drop(key);
+                if (lost.Count > 0) _changed = true;
             }
             catch (Exception e)
             {
                 // Deliver anyway: a page that goes out twice after a later restart beats one that never goes out.
                 Interlocked.Increment(ref Counters.StoreFailures);
-                _log.LogError(e, "alerting: could not store the alert state; notifying anyway, will retry with the next change");
+                // A shared store that is away fails every operation: a few lines a minute say so.
+                if (StoreErrors.TryLog(out var left))
+                    _log.LogError(e, "alerting: could not store the alert state ({Error}); notifying anyway, will retry with the next change{Left}",
+                        e.Message, left > 0 ? $" ({left} more failures not logged)" : "");
                 foreach (var h in history) _unsavedHistory.Enqueue(h);
             }
         }

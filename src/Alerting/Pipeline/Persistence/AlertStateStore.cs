@@ -9,9 +9,10 @@ namespace Observe.Alerting.Pipeline.Persistence;
 internal sealed record StoredAlert(string Key, string Source, DateTimeOffset StartsAt, Dictionary<string, string> Labels, string Severity, string Summary,
     string? Details, DateTimeOffset UpdatedAt, DateTimeOffset? EndsAt, Acknowledgement? Ack);
 
-/// <summary>An aggregation group's notification log (what its receiver was told, when) and escalation progress.</summary>
+/// <summary>An aggregation group's notification log (what its receiver was told, when), escalation progress and its alerts
+/// (<see cref="Members"/>; absent in files written before clusters shared it).</summary>
 internal sealed record StoredGroup(string Key, List<string> NotifiedFiring, DateTimeOffset? LastNotified, DateTimeOffset NextFlush,
-    Dictionary<string, List<string>> EscalatedTo, Dictionary<string, int> EscalationSteps, bool AckNotified);
+    Dictionary<string, List<string>> EscalatedTo, Dictionary<string, int> EscalationSteps, bool AckNotified, List<string>? Members = null);
 
 internal sealed record PipelineState(List<StoredAlert> Alerts, List<StoredGroup> Groups);
 
@@ -19,8 +20,9 @@ internal sealed record PipelineState(List<StoredAlert> Alerts, List<StoredGroup>
 internal interface IAlertStateStore : IDisposable
 {
     (PipelineState? State, IReadOnlyList<HistoryEntry> History) Load();
-    /// <summary>One transaction: the whole pipeline state (when <paramref name="state"/> is not null) and history lines to append.</summary>
-    void Write(PipelineState? state, IReadOnlyList<HistoryEntry> history);
+    /// <summary>One transaction: the whole pipeline state (when <paramref name="state"/> is not null) and history lines to append.
+    /// Returns the keys of alerts another node has taken meanwhile (a shared store; they are not written), else none.</summary>
+    IReadOnlyList<string> Write(PipelineState? state, IReadOnlyList<HistoryEntry> history);
 }
 
 /// <summary><c>&lt;dataDir&gt;/alerting/state.db</c>: the pipeline state as one JSON row (it is small: the firing alerts and their
@@ -65,7 +67,7 @@ internal sealed class SqliteAlertStateStore : IAlertStateStore
         }
     }
 
-    public void Write(PipelineState? state, IReadOnlyList<HistoryEntry> history)
+    public IReadOnlyList<string> Write(PipelineState? state, IReadOnlyList<HistoryEntry> history)
     {
         lock (_lock)
         {
@@ -93,6 +95,7 @@ internal sealed class SqliteAlertStateStore : IAlertStateStore
             }
             tx.Commit();
         }
+        return [];
     }
 
     public void Dispose()

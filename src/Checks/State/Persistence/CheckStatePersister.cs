@@ -44,7 +44,8 @@ internal sealed class CheckStatePersister : IAsyncDisposable
     /// <summary>Puts back every stored check that is still configured; returns how many were restored.</summary>
     public int Restore(IEnumerable<CheckEntry> entries)
     {
-        if (_store is ISharedCheckStateStore shared) _syncFrom = shared.Position();
+        IReadOnlyDictionary<string, string>? writers = null;
+        if (_store is ISharedCheckStateStore shared) { _syncFrom = shared.Position(); writers = shared.Writers(); }
         var stored = _store.LoadStates();
         var n = 0;
         foreach (var e in entries)
@@ -54,6 +55,7 @@ internal sealed class CheckStatePersister : IAsyncDisposable
             lock (e.Gate)
             {
                 Apply(e, s);
+                e.Runner = writers?.GetValueOrDefault(e.Key);
                 e.History.Clear();
                 foreach (var ev in history) e.History.Enqueue(ev);
             }
@@ -64,9 +66,10 @@ internal sealed class CheckStatePersister : IAsyncDisposable
     }
 
     /// <summary>
-    /// Cluster: every second, take the snapshots other nodes wrote for checks they ran more recently than this node
-    /// (so <c>GET /api/checks</c> answers the same everywhere and a failover continues from the last stored state) and
-    /// apply the acks and downtimes other nodes took (so they hold on the node that runs the check).
+    /// Cluster: as soon as another node commits (PostgreSQL NOTIFY; at least every second), take the snapshots other
+    /// nodes wrote for checks they ran more recently than this node (so <c>GET /api/checks</c> answers the same everywhere
+    /// and a failover continues from the last stored state) and apply the acks and downtimes other nodes took (so they
+    /// hold on the node that runs the check).
     /// </summary>
     public void StartSync(Func<string, CheckEntry?> find, Func<CheckEntry, CheckAction, Task> apply)
     {
@@ -74,18 +77,19 @@ internal sealed class CheckStatePersister : IAsyncDisposable
         var (seq, action) = _syncFrom;
         _sync = Task.Run(async () =>
         {
-            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
             try
             {
-                while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+                while (true)
                 {
+                    var round = System.Diagnostics.Stopwatch.GetTimestamp();
+                    await shared.WaitForChangeAsync(TimeSpan.FromSeconds(1), _stop.Token).ConfigureAwait(false);
                     try
                     {
-                        foreach (var (key, s) in shared.ChangedSince(seq, out seq))
+                        foreach (var (key, node, s) in shared.ChangedSince(seq, out seq))
                         {
                             if (find(key) is not { } e) continue;
                             lock (e.Gate)
-                                if (s.Machine.LastCheck is { } remote && (e.Machine.LastCheck is not { } local || remote > local)) Apply(e, s);
+                                if (s.Machine.LastCheck is { } remote && (e.Machine.LastCheck is not { } local || remote > local)) { Apply(e, s); e.Runner = node; }
                         }
                         foreach (var (id, key, a) in shared.ActionsSince(action))
                         {
@@ -98,12 +102,16 @@ internal sealed class CheckStatePersister : IAsyncDisposable
                         Interlocked.Increment(ref _failures);
                         _log.LogWarning("checks: could not read the shared check state ({Error}); retrying", ex.Message);
                     }
+                    // Busy clusters notify every few ms: at most one round per 25 ms.
+                    var spent = System.Diagnostics.Stopwatch.GetElapsedTime(round);
+                    if (spent < MinRound) await Task.Delay(MinRound - spent, _stop.Token).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException) { }
         });
     }
 
+    private static readonly TimeSpan MinRound = TimeSpan.FromMilliseconds(25);
     private Task? _sync;
     private (long, long) _syncFrom;
 
@@ -111,6 +119,20 @@ internal sealed class CheckStatePersister : IAsyncDisposable
     public void Shared(CheckEntry e, CheckAction action)
     {
         if (_store is ISharedCheckStateStore shared) shared.AppendAction(e.Key, action);
+    }
+
+    /// <summary>Cluster: this node's id in the shared store (null on a single node).</summary>
+    public string? Node => (_store as ISharedCheckStateStore)?.Node;
+
+    /// <summary>Cluster: a downtime id no node has given out (from PostgreSQL) and <paramref name="e"/> does not use; null on a single node.</summary>
+    public int? NextDowntimeId(CheckEntry e)
+    {
+        if (_store is not ISharedCheckStateStore shared) return null;
+        int id;
+        // Ids a check had before it joined a cluster were counted per check: skip one it still uses.
+        do id = shared.NextDowntimeId();
+        while (e.Machine.Downtimes.Any(d => d.Id == id));
+        return id;
     }
 
     private static void Apply(CheckEntry e, EntrySnapshot s)

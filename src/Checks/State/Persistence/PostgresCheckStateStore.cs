@@ -11,8 +11,14 @@ internal sealed record CheckAction(string Kind, string Author, string Comment, b
 internal interface ISharedCheckStateStore : ICheckStateStore
 {
     string Node { get; }
-    /// <summary>Snapshots other nodes wrote after <paramref name="seq"/>, in order; <paramref name="last"/> is the newest seq seen.</summary>
-    IReadOnlyList<(string Key, EntrySnapshot Snapshot)> ChangedSince(long seq, out long last);
+    /// <summary>Snapshots other nodes wrote after <paramref name="seq"/>, in order, with the node that wrote each; <paramref name="last"/> is the newest seq seen.</summary>
+    IReadOnlyList<(string Key, string Node, EntrySnapshot Snapshot)> ChangedSince(long seq, out long last);
+    /// <summary>Which node wrote each check's stored state (the node that ran it last).</summary>
+    IReadOnlyDictionary<string, string> Writers();
+    /// <summary>A downtime id no node has been given before.</summary>
+    int NextDowntimeId();
+    /// <summary>Completes when another node committed state or an action (LISTEN/NOTIFY), or after <paramref name="max"/>.</summary>
+    Task WaitForChangeAsync(TimeSpan max, CancellationToken cancellationToken);
     void AppendAction(string key, CheckAction action);
     /// <summary>Actions other nodes took after <paramref name="id"/>, oldest first.</summary>
     IReadOnlyList<(long Id, string Key, CheckAction Action)> ActionsSince(long id);
@@ -24,11 +30,17 @@ internal interface ISharedCheckStateStore : ICheckStateStore
 /// Check state in PostgreSQL (the database Quartz uses in a cluster): the same tables as the SQLite store plus a
 /// global sequence per state write (so nodes read each other's writes in order), the node that wrote each row, and an
 /// action log (acks, downtimes) every node applies. One connection per call from Npgsql's pool; each batch one transaction.
+/// Every commit also sends <c>NOTIFY observe_checks</c> (payload: the writing node); each node LISTENs on one more
+/// connection, so the others read a change within milliseconds instead of at their next one-second poll.
 /// </summary>
 internal sealed class PostgresCheckStateStore : ISharedCheckStateStore
 {
     private readonly NpgsqlDataSource _db;
     private readonly long _run;
+    private const string Channel = "observe_checks";
+    private readonly SemaphoreSlim _changed = new(0, 1);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _listener;
     private static JsonSerializerOptions Json => SqliteCheckStateStore.Json;
 
     public PostgresCheckStateStore(string connectionString, string node, DateTimeOffset now)
@@ -50,6 +62,7 @@ internal sealed class PostgresCheckStateStore : ISharedCheckStateStore
                 CREATE INDEX IF NOT EXISTS observe_check_spans_key_time ON observe_check_spans(key, time);
                 CREATE TABLE IF NOT EXISTS observe_runs(id bigserial PRIMARY KEY, node text NOT NULL, started bigint NOT NULL, alive bigint NOT NULL);
                 CREATE TABLE IF NOT EXISTS observe_check_actions(id bigserial PRIMARY KEY, key text NOT NULL, node text NOT NULL, json text NOT NULL);
+                CREATE SEQUENCE IF NOT EXISTS observe_downtime_id;
                 """);
             tx.Commit();
         }
@@ -57,7 +70,41 @@ internal sealed class PostgresCheckStateStore : ISharedCheckStateStore
         using var conn = _db.OpenConnection();
         using var cmd = Cmd(conn, "INSERT INTO observe_runs(node, started, alive) VALUES ($1, $2, $2) RETURNING id", node, now.ToUnixTimeMilliseconds());
         _run = (long)cmd.ExecuteScalar()!;
+        _listener = Task.Run(() => ListenAsync(_stop.Token));
     }
+
+    /// <summary>Failures of the LISTEN connection (it reconnects after a second; meanwhile nodes poll every second).</summary>
+    public long ListenFailures => Interlocked.Read(ref _listenFailures);
+    private long _listenFailures;
+
+    private async Task ListenAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await using var c = await _db.OpenConnectionAsync(ct).ConfigureAwait(false);
+                c.Notification += (_, n) => { if (n.Payload != Node) Wake(); };
+                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", c)) await listen.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                Wake(); // whatever was committed while not listening
+                while (true) await c.WaitAsync(ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
+            catch (Exception e) when (e is NpgsqlException or System.IO.IOException or System.Net.Sockets.SocketException or TimeoutException)
+            {
+                Interlocked.Increment(ref _listenFailures);
+                try { await Task.Delay(TimeSpan.FromSeconds(1), ct).ConfigureAwait(false); } catch (OperationCanceledException) { return; }
+            }
+        }
+    }
+
+    private void Wake()
+    {
+        if (_changed.CurrentCount == 0) try { _changed.Release(); } catch (SemaphoreFullException) { }
+    }
+
+    public async Task WaitForChangeAsync(TimeSpan max, CancellationToken cancellationToken) =>
+        await _changed.WaitAsync(max, cancellationToken).ConfigureAwait(false);
 
     public string Node { get; }
     public DateTimeOffset RunStarted { get; }
@@ -99,6 +146,8 @@ internal sealed class PostgresCheckStateStore : ISharedCheckStateStore
             npgBatch.BatchCommands.Add(BatchCmd("INSERT INTO observe_check_spans(key, time, state, downtime) VALUES ($1, $2, $3, $4)",
                 key, s.Time.ToUnixTimeMilliseconds(), (int)s.HardState, s.InDowntime ? 1 : 0));
         npgBatch.BatchCommands.Add(BatchCmd("UPDATE observe_runs SET alive = $1 WHERE id = $2", batch.AliveAt.ToUnixTimeMilliseconds(), _run));
+        // Delivered at commit; a heartbeat-only batch tells nobody anything.
+        if (batch.States.Count > 0) npgBatch.BatchCommands.Add(BatchCmd($"SELECT pg_notify('{Channel}', $1)", Node));
         npgBatch.ExecuteNonQuery();
         npgBatch.Dispose();
         tx.Commit();
@@ -133,17 +182,17 @@ internal sealed class PostgresCheckStateStore : ISharedCheckStateStore
         tx.Commit();
     }
 
-    public IReadOnlyList<(string Key, EntrySnapshot Snapshot)> ChangedSince(long seq, out long last)
+    public IReadOnlyList<(string Key, string Node, EntrySnapshot Snapshot)> ChangedSince(long seq, out long last)
     {
         last = seq;
-        var list = new List<(string, EntrySnapshot)>();
+        var list = new List<(string, string, EntrySnapshot)>();
         using var c = _db.OpenConnection();
         using var cmd = Cmd(c, "SELECT key, json, node, seq FROM observe_check_state WHERE seq > $1 ORDER BY seq", seq);
         using var r = cmd.ExecuteReader();
         while (r.Read())
         {
             last = Math.Max(last, r.GetInt64(3));
-            if (r.GetString(2) != Node) list.Add((r.GetString(0), JsonSerializer.Deserialize<EntrySnapshot>(r.GetString(1), Json)!));
+            if (r.GetString(2) != Node) list.Add((r.GetString(0), r.GetString(2), JsonSerializer.Deserialize<EntrySnapshot>(r.GetString(1), Json)!));
         }
         return list;
     }
@@ -151,8 +200,24 @@ internal sealed class PostgresCheckStateStore : ISharedCheckStateStore
     public void AppendAction(string key, CheckAction action)
     {
         using var c = _db.OpenConnection();
-        using var cmd = Cmd(c, "INSERT INTO observe_check_actions(key, node, json) VALUES ($1, $2, $3)", key, Node, JsonSerializer.Serialize(action, Json));
-        cmd.ExecuteNonQuery();
+        using var tx = c.BeginTransaction();
+        Exec(c, tx, "INSERT INTO observe_check_actions(key, node, json) VALUES ($1, $2, $3)", key, Node, JsonSerializer.Serialize(action, Json));
+        Exec(c, tx, $"SELECT pg_notify('{Channel}', $1)", Node);
+        tx.Commit();
+    }
+
+    public IReadOnlyDictionary<string, string> Writers()
+    {
+        using var c = _db.OpenConnection();
+        using var cmd = Cmd(c, "SELECT key, node FROM observe_check_state");
+        return StoreRows.Read(cmd, r => (r.GetString(0), r.GetString(1))).ToDictionary(x => x.Item1, x => x.Item2, StringComparer.Ordinal);
+    }
+
+    public int NextDowntimeId()
+    {
+        using var c = _db.OpenConnection();
+        using var cmd = Cmd(c, "SELECT nextval('observe_downtime_id')");
+        return checked((int)(long)cmd.ExecuteScalar()!);
     }
 
     public IReadOnlyList<(long Id, string Key, CheckAction Action)> ActionsSince(long id)
@@ -192,5 +257,11 @@ internal sealed class PostgresCheckStateStore : ISharedCheckStateStore
         cmd.ExecuteNonQuery();
     }
 
-    public void Dispose() => _db.Dispose();
+    public void Dispose()
+    {
+        _stop.Cancel();
+        try { _listener.Wait(TimeSpan.FromSeconds(5)); } catch (AggregateException) { }
+        _stop.Dispose();
+        _db.Dispose();
+    }
 }

@@ -1,0 +1,216 @@
+using System.Text.Json;
+using Npgsql;
+
+namespace Observe.Alerting.Pipeline.Persistence;
+
+/// <summary>One alert as stored in a cluster: the alert and, for each group it is in, that group's log as far as it concerns this alert.</summary>
+internal sealed record StoredAlertRow(StoredAlert Alert, List<StoredGroup> Groups);
+
+/// <summary>A store several nodes share: each alert belongs to one node, which alone notifies about it.</summary>
+internal interface ISharedAlertStateStore : IAlertStateStore
+{
+    /// <summary>Takes the alert <paramref name="key"/> from the node that holds it (the alert follows its producer: a check that
+    /// moved here brings its alert along); null when no other node holds it.</summary>
+    PipelineState? Claim(string key);
+    /// <summary>Records that this node is alive and takes every alert of nodes silent for longer than the node timeout; null when none.</summary>
+    PipelineState? AdoptOrphans();
+}
+
+/// <summary>
+/// The pipeline's state in PostgreSQL (<c>checks.cluster</c>): one row per alert with the node that owns it, so the
+/// notification log and escalation progress outlive the node. A node writes only rows it owns (an upsert guarded by
+/// <c>node = me</c>: a row another node took is reported lost, and the writer drops the alert); it renews a liveness row
+/// every second, and a node whose row is older than the timeout has its alerts taken by the first live node that looks.
+/// Times of liveness come from the database's clock, so the nodes' clocks do not matter. History is one cluster-wide log.
+/// The pipeline calls the store under its lock: connecting gives up after 2 s, and after a failure the store refuses at
+/// once for <see cref="Pause"/> (the pipeline counts it and notifies from memory), so a database that is away delays no page.
+/// </summary>
+internal sealed class PostgresAlertStateStore : ISharedAlertStateStore
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private readonly NpgsqlDataSource _db;
+    private readonly string _node;
+    private readonly double _timeoutSeconds;
+    private readonly int _historyLimit;
+    private readonly TimeProvider _time;
+    internal static readonly TimeSpan Pause = TimeSpan.FromSeconds(5);
+    private DateTimeOffset _pausedUntil;
+
+    public PostgresAlertStateStore(string connectionString, string node, TimeSpan nodeTimeout, int historyLimit, TimeProvider time)
+    {
+        _node = node;
+        _timeoutSeconds = nodeTimeout.TotalSeconds;
+        _historyLimit = Math.Max(1, historyLimit);
+        _time = time;
+        var b = new NpgsqlConnectionStringBuilder(connectionString);
+        b.Timeout = Math.Min(b.Timeout, 2);
+        b.CommandTimeout = Math.Min(b.CommandTimeout, 5);
+        _db = NpgsqlDataSource.Create(b.ConnectionString);
+        using var c = _db.OpenConnection();
+        using var tx = c.BeginTransaction();
+        // Nodes starting at once: one creates the schema, the others wait for it.
+        Exec(c, tx, """
+            SELECT pg_advisory_xact_lock(7316002);
+            CREATE TABLE IF NOT EXISTS observe_alert_state(key text PRIMARY KEY, node text NOT NULL, json text NOT NULL);
+            CREATE INDEX IF NOT EXISTS observe_alert_state_node ON observe_alert_state(node);
+            CREATE TABLE IF NOT EXISTS observe_alert_history(id bigserial PRIMARY KEY, json text NOT NULL);
+            CREATE TABLE IF NOT EXISTS observe_alert_nodes(node text PRIMARY KEY, alive timestamptz NOT NULL);
+            """);
+        tx.Commit();
+    }
+
+    /// <summary>Runs one operation unless the database failed within the last <see cref="Pause"/>; a failure starts a pause.</summary>
+    private T Guard<T>(Func<T> op)
+    {
+        var now = _time.GetUtcNow();
+        if (now < _pausedUntil) throw new InvalidOperationException($"PostgreSQL failed less than {Pause.TotalSeconds:0} s ago; not retried yet");
+        try { return op(); }
+        catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException or System.Net.Sockets.SocketException)
+        {
+            _pausedUntil = _time.GetUtcNow() + Pause;
+            throw;
+        }
+    }
+
+    public (PipelineState? State, IReadOnlyList<HistoryEntry> History) Load()
+    {
+        using var c = _db.OpenConnection();
+        using var tx = c.BeginTransaction();
+        Heartbeat(c, tx);
+        var rows = Rows(c, tx, "SELECT json FROM observe_alert_state WHERE node = $1", _node);
+        var history = new List<HistoryEntry>();
+        using (var cmd = Cmd(c, tx, "SELECT json FROM (SELECT id, json FROM observe_alert_history ORDER BY id DESC LIMIT $1) t ORDER BY id", _historyLimit))
+        using (var r = cmd.ExecuteReader())
+            while (r.Read()) history.Add(JsonSerializer.Deserialize<HistoryEntry>(r.GetString(0), Json)!);
+        tx.Commit();
+        return (Combine(rows), history);
+    }
+
+    public IReadOnlyList<string> Write(PipelineState? state, IReadOnlyList<HistoryEntry> history) => Guard(() => WriteNow(state, history));
+
+    private List<string> WriteNow(PipelineState? state, IReadOnlyList<HistoryEntry> history)
+    {
+        var lost = new List<string>();
+        using var c = _db.OpenConnection();
+        using var tx = c.BeginTransaction();
+        Heartbeat(c, tx);
+        if (state != null)
+        {
+            var keys = new List<string>(state.Alerts.Count);
+            foreach (var row in Split(state))
+            {
+                keys.Add(row.Alert.Key);
+                // Only a row this node owns (or a new one): a row another node took stays theirs.
+                using var up = Cmd(c, tx, """
+                    INSERT INTO observe_alert_state(key, node, json) VALUES ($1, $2, $3)
+                    ON CONFLICT (key) DO UPDATE SET json = excluded.json WHERE observe_alert_state.node = excluded.node
+                    """, row.Alert.Key, _node, JsonSerializer.Serialize(row, Json));
+                if (up.ExecuteNonQuery() == 0) lost.Add(row.Alert.Key);
+            }
+            using var del = Cmd(c, tx, "DELETE FROM observe_alert_state WHERE node = $1 AND NOT (key = ANY($2))", _node, (object)keys.ToArray());
+            del.ExecuteNonQuery();
+        }
+        if (history.Count > 0)
+        {
+            using var ins = Cmd(c, tx, "INSERT INTO observe_alert_history(json) SELECT unnest($1::text[])", (object)history.Select(h => JsonSerializer.Serialize(h, Json)).ToArray());
+            ins.ExecuteNonQuery();
+            using var prune = Cmd(c, tx, "DELETE FROM observe_alert_history WHERE id <= (SELECT MAX(id) FROM observe_alert_history) - $1", (long)_historyLimit);
+            prune.ExecuteNonQuery();
+        }
+        tx.Commit();
+        return lost;
+    }
+
+    public PipelineState? Claim(string key) => Guard(() => ClaimNow(key));
+
+    private PipelineState? ClaimNow(string key)
+    {
+        using var c = _db.OpenConnection();
+        using var tx = c.BeginTransaction();
+        var rows = Rows(c, tx, "UPDATE observe_alert_state SET node = $1 WHERE key = $2 AND node <> $1 RETURNING json", _node, key);
+        tx.Commit();
+        return Combine(rows);
+    }
+
+    public PipelineState? AdoptOrphans() => Guard(AdoptNow);
+
+    private PipelineState? AdoptNow()
+    {
+        using var c = _db.OpenConnection();
+        using var tx = c.BeginTransaction();
+        Heartbeat(c, tx);
+        var rows = Rows(c, tx, """
+            UPDATE observe_alert_state SET node = $1 WHERE node IN
+              (SELECT node FROM observe_alert_nodes WHERE node <> $1 AND alive < now() - make_interval(secs => $2))
+            RETURNING json
+            """, _node, _timeoutSeconds);
+        tx.Commit();
+        return Combine(rows);
+    }
+
+    private void Heartbeat(NpgsqlConnection c, NpgsqlTransaction tx) =>
+        Exec(c, tx, "INSERT INTO observe_alert_nodes(node, alive) VALUES ($1, now()) ON CONFLICT (node) DO UPDATE SET alive = now()", _node);
+
+    /// <summary>Each alert with its share of every group it is in (the groups' own fields repeat in each alert's row).</summary>
+    internal static IEnumerable<StoredAlertRow> Split(PipelineState state) =>
+        state.Alerts.Select(a => new StoredAlertRow(a, state.Groups
+            .Where(g => (g.Members ?? []).Contains(a.Key) || g.NotifiedFiring.Contains(a.Key))
+            .Select(g => g with
+            {
+                NotifiedFiring = g.NotifiedFiring.Contains(a.Key) ? [a.Key] : [],
+                EscalatedTo = g.EscalatedTo.TryGetValue(a.Key, out var to) ? new() { [a.Key] = to } : [],
+                EscalationSteps = g.EscalationSteps.TryGetValue(a.Key, out var n) ? new() { [a.Key] = n } : [],
+                Members = [a.Key],
+            }).ToList()));
+
+    /// <summary>Rows back into one state: each group's share from every alert merged (the pipeline merges it into its own).</summary>
+    internal static PipelineState? Combine(List<StoredAlertRow> rows)
+    {
+        if (rows.Count == 0) return null;
+        var groups = new Dictionary<string, StoredGroup>(StringComparer.Ordinal);
+        foreach (var g in rows.SelectMany(r => r.Groups))
+            groups[g.Key] = groups.TryGetValue(g.Key, out var x) ? PipelineMerge.Groups(x, g) : g;
+        return new PipelineState(rows.Select(r => r.Alert).ToList(), groups.Values.ToList());
+    }
+
+    private static List<StoredAlertRow> Rows(NpgsqlConnection c, NpgsqlTransaction tx, string sql, params object[] args)
+    {
+        using var cmd = Cmd(c, tx, sql, args);
+        using var r = cmd.ExecuteReader();
+        var list = new List<StoredAlertRow>();
+        while (r.Read()) list.Add(JsonSerializer.Deserialize<StoredAlertRow>(r.GetString(0), Json)!);
+        return list;
+    }
+
+    private static NpgsqlCommand Cmd(NpgsqlConnection c, NpgsqlTransaction tx, string sql, params object[] args)
+    {
+        var cmd = new NpgsqlCommand(sql, c, tx);
+        foreach (var a in args) cmd.Parameters.Add(new NpgsqlParameter { Value = a });
+        return cmd;
+    }
+
+    private static void Exec(NpgsqlConnection c, NpgsqlTransaction tx, string sql, params object[] args)
+    {
+        using var cmd = Cmd(c, tx, sql, args);
+        cmd.ExecuteNonQuery();
+    }
+
+    public void Dispose() => _db.Dispose();
+}
+
+/// <summary>How two records of one group's log combine (rows of several alerts, or a claimed alert into a live group).</summary>
+internal static class PipelineMerge
+{
+    public static StoredGroup Groups(StoredGroup a, StoredGroup b) => a with
+    {
+        NotifiedFiring = a.NotifiedFiring.Union(b.NotifiedFiring).ToList(),
+        LastNotified = Max(a.LastNotified, b.LastNotified),
+        NextFlush = a.NextFlush < b.NextFlush ? a.NextFlush : b.NextFlush,
+        EscalatedTo = a.EscalatedTo.Concat(b.EscalatedTo).GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.SelectMany(kv => kv.Value).Distinct().ToList()),
+        EscalationSteps = a.EscalationSteps.Concat(b.EscalationSteps).GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.Max(kv => kv.Value)),
+        AckNotified = a.AckNotified && b.AckNotified,
+        Members = (a.Members ?? []).Union(b.Members ?? []).ToList(),
+    };
+
+    public static DateTimeOffset? Max(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a > b ? a : b;
+}

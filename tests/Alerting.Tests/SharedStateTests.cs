@@ -1,0 +1,106 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Observe.Alerting.Pipeline;
+using Observe.Alerting.Pipeline.Persistence;
+using Observe.TestSupport;
+
+namespace Observe.Alerting.Tests;
+
+/// <summary>
+/// Issue 16, cluster: two pipelines (two nodes) sharing their state in a throwaway PostgreSQL 15, on one hand-moved clock.
+/// An alert belongs to one node; it follows its producer to another node, the old owner drops it (fenced at its next
+/// write, the notification it was about to send included), and a silent node's alerts are adopted with their escalation.
+/// A few seconds each.
+/// </summary>
+public class SharedStateTests
+{
+    private static readonly Dictionary<string, string> Labels = new() { ["host"] = "web", ["check"] = "http" };
+
+    private static AlertingOptions Options() => PipelineHarness.Options(o =>
+    {
+        o.Route.Escalation = [new EscalationOptions { After = "10m", Receiver = "boss" }];
+        o.Receivers.Add(new ReceiverOptions { Name = "boss", Webhook = new() { Url = "http://127.0.0.1:1/" } });
+    });
+
+    private static AlertEvent Firing(DateTimeOffset at) => new("checks", "check/web/http", AlertStatus.Firing, "critical", "web/http is CRITICAL", null, Labels, at);
+
+    private static AlertPipeline Node(PostgresServer pg, string node, TimeSpan timeout, RecordingQueue sent, ManualTimeProvider clock) =>
+        new(Options(), sent, clock, NullLogger.Instance, store: new PostgresAlertStateStore(pg.ConnectionString, node, timeout, 1000, clock));
+
+    [Fact]
+    public async Task An_alert_follows_its_producer_to_another_node_and_the_old_owner_stops_notifying_about_it()
+    {
+        Assert.True(PostgresServer.IsInstalled, "postgresql-15 is not installed (tests/peers/install.sh)");
+        await using var pg = await PostgresServer.StartAsync();
+        var clock = new ManualTimeProvider();
+        var (sentX, sentY) = (new RecordingQueue(), new RecordingQueue());
+        var x = Node(pg, "x", TimeSpan.FromHours(1), sentX, clock);
+        var y = Node(pg, "y", TimeSpan.FromHours(1), sentY, clock);
+        var started = clock.GetUtcNow();
+        await x.SendAsync(Firing(started), default);
+        for (var i = 0; i < 60; i++) { clock.Advance(TimeSpan.FromSeconds(1)); x.Tick(); y.Tick(); }
+        Assert.Single(sentX.For("ops"));
+
+        // The check failed over to y and re-notifies there: y takes the alert with its log, so nobody is told again.
+        await y.SendAsync(Firing(clock.GetUtcNow()), default);
+        Assert.Equal(started, Assert.Single(y.Active()).Alert.StartsAt);
+        while (clock.GetUtcNow() < started + TimeSpan.FromMinutes(10) + TimeSpan.FromSeconds(5)) { clock.Advance(TimeSpan.FromSeconds(1)); x.Tick(); y.Tick(); }
+        // The escalation is due on both copies: x finds at its write that y owns the alert and drops it with its page.
+        var escalation = Assert.Single(sentX.All.Concat(sentY.All), n => n.Receiver == "boss");
+        Assert.Equal(started + TimeSpan.FromMinutes(10), escalation.Time);
+        Assert.Single(sentY.For("boss"));
+        Assert.Single(sentX.For("ops"));
+        Assert.Empty(sentY.For("ops"));
+        Assert.Empty(x.Active());
+        x.CloseStore();
+        y.CloseStore();
+    }
+
+    [Fact]
+    public async Task An_alert_ack_taken_on_the_node_that_does_not_hold_the_alert_takes_it_and_stops_its_escalation()
+    {
+        Assert.True(PostgresServer.IsInstalled, "postgresql-15 is not installed (tests/peers/install.sh)");
+        await using var pg = await PostgresServer.StartAsync();
+        var clock = new ManualTimeProvider();
+        var (sentX, sentY) = (new RecordingQueue(), new RecordingQueue());
+        var x = Node(pg, "x", TimeSpan.FromHours(1), sentX, clock);
+        var y = Node(pg, "y", TimeSpan.FromHours(1), sentY, clock);
+        var started = clock.GetUtcNow();
+        await x.SendAsync(Firing(started), default);
+        for (var i = 0; i < 60; i++) { clock.Advance(TimeSpan.FromSeconds(1)); x.Tick(); y.Tick(); }
+        Assert.Equal(AckResult.Acknowledged, y.Acknowledge("check/web/http", "alice", "on it"));
+        Assert.Equal("alice", Assert.Single(y.Active()).Acknowledgement?.Author);
+        Assert.Equal(NotificationKind.Acknowledged, Assert.Single(sentY.For("ops")).Kind);
+        while (clock.GetUtcNow() < started + TimeSpan.FromMinutes(11)) { clock.Advance(TimeSpan.FromSeconds(1)); x.Tick(); y.Tick(); }
+        Assert.Empty(sentX.For("boss").Concat(sentY.For("boss")));
+        Assert.Empty(x.Active());
+        x.CloseStore();
+        y.CloseStore();
+    }
+
+    [Fact]
+    public async Task A_silent_nodes_alerts_are_adopted_and_escalate_once_at_their_original_time()
+    {
+        Assert.True(PostgresServer.IsInstalled, "postgresql-15 is not installed (tests/peers/install.sh)");
+        await using var pg = await PostgresServer.StartAsync();
+        var clock = new ManualTimeProvider();
+        var (sentX, sentY) = (new RecordingQueue(), new RecordingQueue());
+        // Liveness is judged on the database's clock: one real second of silence and the node is given up.
+        var x = Node(pg, "x", TimeSpan.FromSeconds(1), sentX, clock);
+        var y = Node(pg, "y", TimeSpan.FromSeconds(1), sentY, clock);
+        var started = clock.GetUtcNow();
+        await x.SendAsync(Firing(started), default);
+        for (var i = 0; i < 60; i++) { clock.Advance(TimeSpan.FromSeconds(1)); x.Tick(); }
+        Assert.Single(sentX.For("ops"));
+
+        // x stops (as after SIGKILL: no more heartbeats); y keeps ticking until it has taken x's alert over.
+        await Poll.UntilAsync(() => { clock.Advance(TimeSpan.FromSeconds(1)); y.Tick(); return y.Active().Count == 1; }, TimeSpan.FromSeconds(15), "y adopting x's alert");
+        Assert.Equal(started, Assert.Single(y.Active()).Alert.StartsAt);
+        Assert.True(clock.GetUtcNow() < started + TimeSpan.FromMinutes(10), "adopted before the escalation is due");
+        while (clock.GetUtcNow() < started + TimeSpan.FromMinutes(11)) { clock.Advance(TimeSpan.FromSeconds(1)); y.Tick(); }
+        var escalation = Assert.Single(sentY.All);
+        Assert.Equal(("boss", started + TimeSpan.FromMinutes(10)), (escalation.Receiver, escalation.Time));
+        y.CloseStore();
+        x.CloseStore(); // its last write finds the alert taken: nothing more from x
+        Assert.Single(sentX.All);
+    }
+}
