@@ -117,6 +117,30 @@ public class MetricSinkTests
         }, TimeSpan.FromSeconds(30), "carbon to store both points");
         Assert.Equal([1.5, 2.5], values);
     }
+
+    [Fact]
+    public async Task Carbon_pickle_sink_reads_back_through_graphite_web_render()
+    {
+        var dir = Repo.TempDir("carbon-pickle");
+        await using var graphite = await GraphiteServer.StartAsync(dir, [("all", ".*", "10s:1d")]);
+        var t = DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 10 * 10 - 60;
+        await using var sink = MetricSinks.Spooled("carbon-pickle", dir, FastRetry,
+            new CarbonTcpTarget("127.0.0.1", graphite.PicklePort), new CarbonPickleEncoder());
+        await WriteAndDrain(sink, new MetricBatch(t, [new("sinks.pickle.a", 1.5, t), new("sinks.pickle.a", -2.25, t + 10),
+            new("sinks.pickle.t;z=1;a=2", 7, t)]));
+        using var http = new HttpClient();
+        async Task<List<double>> Values(string target)
+        {
+            var json = await http.GetFromJsonAsync<JsonElement>($"{graphite.WebUrl}/render?target={Uri.EscapeDataString(target)}&from={t - 5}&until={t + 15}&format=json");
+            return json.EnumerateArray().SelectMany(s => s.GetProperty("datapoints").EnumerateArray())
+                .Where(p => p[0].ValueKind == JsonValueKind.Number).Select(p => p[0].GetDouble()).ToList();
+        }
+        var values = new List<double>();
+        await Poll.UntilAsync(async () => (values = await Values("sinks.pickle.a")).Count == 2, TimeSpan.FromSeconds(30), "carbon to store both points");
+        Assert.Equal([1.5, -2.25], values);
+        await Poll.UntilAsync(async () => (await Values("seriesByTag('name=sinks.pickle.t','a=2')")).SequenceEqual([7.0]), TimeSpan.FromSeconds(30),
+            "the tagged point (carbon puts its tags in order)");
+    }
 }
 
 /// <summary>The host wires spooled sinks from config and reports their spools in /stats and /metrics.</summary>
