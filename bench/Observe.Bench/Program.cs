@@ -5,6 +5,7 @@
 // Checks scheduling vs nginx (and Nagios 4): ... -- --checks [--rates 30000,60000] [--interval 10] (ChecksBench.cs)
 // Console Problems page in chromium, 10 000 checks / 500 failing: ... -- --console [--hosts 100 --per-host 100 --failing 500] (ConsoleBench.cs)
 // Log ingest (UDP JSON, GELF) and time until searchable: ... -- --logs [--seconds 10] [--probes 20] (LogsBench.cs)
+// Carbon pickle decode vs plaintext parse vs python3's unpickler: ... -- --pickle (PickleBench.cs)
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
@@ -19,6 +20,7 @@ if (args.Contains("--checks")) return await Observe.Bench.ChecksBench.RunAsync(a
 if (args.Contains("--logs")) return await Observe.Bench.LogsBench.RunAsync(args);
 if (args.Contains("--console")) return await Observe.Bench.ConsoleBench.RunAsync(args);
 if (args.Contains("--spool")) return await Observe.Bench.SpoolBench.RunAsync(args);
+if (args.Contains("--pickle")) return await Observe.Bench.PickleBench.RunAsync(args);
 if (!args.Contains("--storage")) { Console.WriteLine("usage: Observe.Bench --storage [--flushes N] [--dir PATH] | --render [--runs N] [--keep]"); return 2; }
 int flushes = Arg("--flushes", 60);
 string root = args.SkipWhile(a => a != "--dir").Skip(1).FirstOrDefault() ?? Path.Combine(Path.GetTempPath(), "observe-bench-" + Guid.NewGuid().ToString("N")[..8]);
