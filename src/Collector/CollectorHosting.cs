@@ -41,6 +41,9 @@ public static class CollectorHosting
         var refused = f.CreateGauge("observe_statsd_events_refused_total", "DogStatsD events and service checks refused (collector.statsd.events: listener not opted in, or sender not in sources)");
         var gLines = f.CreateGauge("observe_graphite_lines_received_total", "Graphite plaintext lines received");
         var gBad = f.CreateGauge("observe_graphite_bad_lines_total", "Graphite plaintext lines rejected");
+        var pPoints = f.CreateGauge("observe_pickle_points_received_total", "Points taken by carbon's pickle receiver");
+        var pBad = f.CreateGauge("observe_pickle_bad_points_total", "Pickle points skipped (not (path, (timestamp, value)), or a bad path or value)");
+        var pRejected = f.CreateGauge("observe_pickle_frames_rejected_total", "Pickle frames that closed their connection, by reason (refused = forbidden opcode)", "reason");
         var tagDrops = f.CreateGauge("observe_tag_limit_drops_total", "Metrics dropped for too many or too long tags", "protocol");
         var flushDur = f.CreateGauge("observe_flush_duration_seconds", "Duration of the last flush");
         var flushes = f.CreateGauge("observe_flushes_total", "Flushes since start");
@@ -58,6 +61,12 @@ public static class CollectorHosting
             refused.Set(s.Statsd.EventsRefused);
             gLines.Set(s.Graphite.LinesReceived);
             gBad.Set(s.Graphite.BadLines);
+            if (s.Pickle is { } p)
+            {
+                pPoints.Set(p.PointsReceived);
+                pBad.Set(p.BadPoints);
+                foreach (var (reason, n) in p.FramesRejected) pRejected.WithLabels(reason).Set(n);
+            }
             tagDrops.WithLabels("statsd").Set(s.Statsd.TagLimitDrops);
             tagDrops.WithLabels("graphite").Set(s.Graphite.TagLimitDrops);
             flushDur.Set(s.Flush.LastDurationSeconds);

@@ -299,6 +299,7 @@ internal static class ObserveHost
         Check("HTTP API", config.Http.Enabled, config.Http.Address);
         Check("StatsD", config.Collector.Statsd.Enabled, config.Collector.Statsd.Address);
         Check("Graphite plaintext", config.Collector.Graphite.Enabled, config.Collector.Graphite.Address);
+        Check("Graphite pickle", config.Collector.Graphite.Enabled && config.Collector.Graphite.Pickle.Enabled, config.Collector.Graphite.Pickle.Address);
         Check("JSON logs (UDP)", config.Logs.Enabled && config.Logs.Udp.Enabled, config.Logs.Udp.Address);
         Check("GELF", config.Logs.Enabled && config.Logs.Gelf.Enabled, config.Logs.Gelf.Address);
         if (exposed.Count > 0)

@@ -53,6 +53,12 @@ internal sealed class SelfMetrics(
             Rate("graphite.lines_received", c.Graphite.LinesReceived);
             Rate("graphite.bad_lines", c.Graphite.BadLines);
             Rate("graphite.tag_limit_drops", c.Graphite.TagLimitDrops);
+            if (c.Pickle is { } pickle)
+            {
+                Rate("graphite.pickle_points_received", pickle.PointsReceived);
+                Rate("graphite.pickle_bad_points", pickle.BadPoints);
+                Rate("graphite.pickle_frames_rejected", pickle.FramesRejected.Values.Sum());
+            }
             foreach (var l in c.TcpListeners ?? [])
             {
                 var n = "tcp." + Node(l.Name);

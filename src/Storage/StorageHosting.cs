@@ -25,7 +25,8 @@ public static class MetricSinks
     {
         foreach (var c in carbon.Where(c => c.Enabled))
             Add(services, c.Name, (sp, log) => Spooled(c.Name, dataDir, spool, new CarbonTcpTarget(c.Host, c.Port, c.Name,
-                Path.Combine(SpoolPipeline.DirectoryFor(dataDir, c.Name), "carbon-recent")), new CarbonPlaintextEncoder(), log));
+                Path.Combine(SpoolPipeline.DirectoryFor(dataDir, c.Name), "carbon-recent")),
+                c.Protocol == CarbonProtocol.Pickle ? new CarbonPickleEncoder() : new CarbonPlaintextEncoder(), log));
         foreach (var i in influx.Where(i => i.Enabled))
             Add(services, i.Name, (sp, log) => Spooled(i.Name, dataDir, spool, new InfluxHttpTarget(i),
                 new InfluxLineEncoder(i.MeasurementNodes, i.Templates, i.Precision), log));

@@ -66,7 +66,7 @@ public class TcpListenerLimitTests
 
     [Theory]
     [InlineData(1000, 65536L, 1000)]   // systemd's LimitNOFILE in deploy/observe.service: as configured
-    [InlineData(1000, 1400L, 125)]     // (1400 - 1024 reserved) / 3 listeners
+    [InlineData(1000, 1400L, 94)]      // (1400 - 1024 reserved) / 4 listeners
     [InlineData(1000, 300L, 8)]        // never below 8
     [InlineData(50, 1400L, 50)]
     public void Caps_are_fitted_to_the_descriptor_limit(int configured, long limit, int expected) =>

@@ -23,7 +23,7 @@ public class BackfillTests
             http: {port: {{http}}}
             collector:
               statsd: {enabled: false}
-              graphite: {port: {{graphite}}}
+              graphite: {port: {{graphite}}, pickle: {port: 0} }
             storage:
               dataDir: {{dir}}/data
               schemas:

@@ -37,7 +37,7 @@ public class DashboardQueryTests(ITestOutputHelper output)
             http: {port: {{httpPort}}}
             collector:
               statsd: {port: {{statsdPort}}, flushInterval: 1000}
-              graphite: {port: {{graphitePort}}}
+              graphite: {port: {{graphitePort}}, pickle: {port: 0} }
             sinks:
               # a carbon nobody listens on: its disk spool's depth and age are on the Observe dashboard
               carbon: {enabled: true, host: 127.0.0.1, port: {{deadCarbonPort}}}

@@ -76,13 +76,14 @@ public partial class DocsCommandsTests(ITestOutputHelper output)
         // The input file docs/logs.md posts.
         await File.WriteAllTextAsync(Path.Combine(dir, "app.ndjson"), """{"message":"payment gateway timeout","level":"error","service":"checkout","order":"A-17"}""" + "\n");
 
-        var ports = new Dictionary<int, int> { [8080] = FreePort.Get(), [8125] = FreePort.Get(), [2003] = FreePort.Get(), [5140] = FreePort.Get(), [12201] = FreePort.Get() };
+        var ports = new Dictionary<int, int> { [8080] = FreePort.Get(), [8125] = FreePort.Get(), [2003] = FreePort.Get(), [2004] = FreePort.Get(), [5140] = FreePort.Get(), [12201] = FreePort.Get() };
         var env = new Dictionary<string, string?>
         {
             ["PATH"] = $"{bin}:{Environment.GetEnvironmentVariable("PATH")}",
             // The documented ports, moved: for the server, and for client commands that read the address from the config.
             ["OBSERVE__Http__Port"] = ports[8080].ToString(), ["OBSERVE__Collector__Statsd__Port"] = ports[8125].ToString(),
-            ["OBSERVE__Collector__Graphite__Port"] = ports[2003].ToString(), ["OBSERVE__Logs__Udp__Port"] = ports[5140].ToString(),
+            ["OBSERVE__Collector__Graphite__Port"] = ports[2003].ToString(), ["OBSERVE__Collector__Graphite__Pickle__Port"] = ports[2004].ToString(),
+            ["OBSERVE__Logs__Udp__Port"] = ports[5140].ToString(),
             ["OBSERVE__Logs__Gelf__Port"] = ports[12201].ToString(),
             ["OBSERVE__Collector__Statsd__FlushInterval"] = "1s", ["OBSERVE__Collector__Statsd__FlushOnStop"] = "immediate",
             ["TOKEN"] = "no-auth-configured", ["USER"] = null, ["LOGNAME"] = null, ["OBSERVE_TOKEN"] = null,

@@ -26,7 +26,7 @@ public class HardeningBinaryTests(ITestOutputHelper output)
             http: {port: {{http}}}
             collector:
               statsd: {port: {{statsd}}, flushInterval: 1000}
-              graphite: {port: {{graphite}}}
+              graphite: {port: {{graphite}}, pickle: {port: 0} }
             storage:
               dataDir: {{dir}}/data
               schemas:

@@ -14,6 +14,7 @@ public sealed class GraphiteServer : IAsyncDisposable
 {
     public string Dir { get; }
     public int LinePort { get; } = FreePort.Get();
+    public int PicklePort { get; } = FreePort.Get();
     public string WebUrl { get; }
     private readonly int _web = FreePort.Get();
     private readonly Dictionary<string, string> _env;
@@ -37,7 +38,7 @@ public sealed class GraphiteServer : IAsyncDisposable
         string aggregation = "[default]\npattern = .*\nxFilesFactor = 0\naggregationMethod = average\n")
     {
         var g = new GraphiteServer(dir);
-        int pickle = FreePort.Get(), query = FreePort.Get();
+        int pickle = g.PicklePort, query = FreePort.Get();
         foreach (var d in new[] { "conf", "storage/whisper", "storage/lists", "log", "run", "web" }) Directory.CreateDirectory(Path.Combine(dir, d));
         File.WriteAllText(Path.Combine(dir, "conf/carbon.conf"), $"""
             [cache]

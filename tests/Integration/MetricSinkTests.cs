@@ -97,25 +97,32 @@ public class MetricSinkTests
         Assert.Equal(3, (await vm.QueryAsync("{__name__=\"stats.counters.orders\"}", t + 1)).Single().Value);
     }
 
-    [Fact]
-    public async Task Carbon_sink_reads_back_through_graphite_web_render()
+    [Theory]
+    [InlineData("plaintext")]
+    [InlineData("pickle")]
+    public async Task Carbon_sink_reads_back_through_graphite_web_render(string protocol)
     {
         var dir = Repo.TempDir("carbon");
         await using var graphite = await GraphiteServer.StartAsync(dir, [("all", ".*", "10s:1d")]);
         var t = DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 10 * 10 - 60;
-        await using var sink = MetricSinks.Spooled("carbon", dir, FastRetry,
-            new CarbonTcpTarget("127.0.0.1", graphite.LinePort), new CarbonPlaintextEncoder());
-        await WriteAndDrain(sink, new MetricBatch(t, [new("sinks.carbon.a", 1.5, t), new("sinks.carbon.a", 2.5, t + 10)]));
+        await using var sink = protocol == "pickle"
+            ? MetricSinks.Spooled("carbon", dir, FastRetry, new CarbonTcpTarget("127.0.0.1", graphite.PicklePort), new CarbonPickleEncoder())
+            : MetricSinks.Spooled("carbon", dir, FastRetry, new CarbonTcpTarget("127.0.0.1", graphite.LinePort), new CarbonPlaintextEncoder());
+        // The tags go out in the client's order (as Etsy sends them); carbon puts them in order on receipt.
+        await WriteAndDrain(sink, new MetricBatch(t, [new("sinks.carbon.a", 1.5, t), new("sinks.carbon.a", -2.25, t + 10),
+            new("sinks.carbon.t;z=1;a=2", 7, t)]));
         using var http = new HttpClient();
-        var values = new List<double>();
-        await Poll.UntilAsync(async () =>
+        async Task<List<double>> Values(string target)
         {
-            var json = await http.GetFromJsonAsync<JsonElement>($"{graphite.WebUrl}/render?target=sinks.carbon.a&from={t - 5}&until={t + 15}&format=json");
-            values = json.EnumerateArray().SelectMany(s => s.GetProperty("datapoints").EnumerateArray())
+            var json = await http.GetFromJsonAsync<JsonElement>($"{graphite.WebUrl}/render?target={Uri.EscapeDataString(target)}&from={t - 5}&until={t + 15}&format=json");
+            return json.EnumerateArray().SelectMany(s => s.GetProperty("datapoints").EnumerateArray())
                 .Where(p => p[0].ValueKind == JsonValueKind.Number).Select(p => p[0].GetDouble()).ToList();
-            return values.Count == 2;
-        }, TimeSpan.FromSeconds(30), "carbon to store both points");
-        Assert.Equal([1.5, 2.5], values);
+        }
+        var values = new List<double>();
+        await Poll.UntilAsync(async () => (values = await Values("sinks.carbon.a")).Count == 2, TimeSpan.FromSeconds(30), "carbon to store both points");
+        Assert.Equal([1.5, -2.25], values);
+        await Poll.UntilAsync(async () => (await Values("seriesByTag('name=sinks.carbon.t','a=2')")).SequenceEqual([7.0]), TimeSpan.FromSeconds(30),
+            "the tagged point");
     }
 }
 

@@ -27,6 +27,7 @@ public sealed class ObserveApp : IAsyncDisposable
         config.Collector.Statsd.Port = FreePort.Get();
         config.Collector.Statsd.FlushOnStop = FlushOnStop.Immediate; // tests stop the app often: no waiting for the interval to end
         config.Collector.Graphite.Port = 0;
+        config.Collector.Graphite.Pickle.Port = 0;
         config.Logs.Udp.Port = 0; // the log listeners' defaults (5140, 12201) would collide between tests
         config.Logs.Gelf.Port = 0;
         config.Storage.DataDir = Path.Combine(dir, "data");

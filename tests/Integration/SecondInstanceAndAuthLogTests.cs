@@ -16,7 +16,7 @@ public class SecondInstanceAndAuthLogTests(ITestOutputHelper output)
             http: {port: {{http}}}
             collector:
               statsd: {port: {{statsd}}, flushOnStop: immediate}
-              graphite: {port: {{graphite}}}
+              graphite: {port: {{graphite}}, pickle: {port: 0} }
             storage: {dataDir: {{dir}}/{{name}}-data}
             {{extra}}
             """);

@@ -45,7 +45,7 @@ public class SoakTests(ITestOutputHelper output)
             http: {port: {{ports.Http}}}
             collector:
               statsd: {port: {{ports.Statsd}}, flushInterval: {{FlushSeconds * 1000}}, maxActiveKeys: 2000, tcpIdleTimeoutMs: 5000}
-              graphite: {port: {{ports.Graphite}}, maxConnections: 60, idleTimeoutMs: 5000}
+              graphite: {port: {{ports.Graphite}}, maxConnections: 60, idleTimeoutMs: 5000, pickle: {port: 0} }
             storage: {dataDir: {{dir}}/data, maxSeries: 6000}
             logs:
               udp: {port: {{ports.UdpJson}}}

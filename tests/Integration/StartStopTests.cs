@@ -18,7 +18,7 @@ public class StartStopTests(ITestOutputHelper output)
             http: {enabled: {{(httpEnabled ? "true" : "false")}}, port: {{http}}}
             collector:
               statsd: {port: {{statsd}}, flushOnStop: immediate}
-              graphite: {port: {{graphite}}}
+              graphite: {port: {{graphite}}, pickle: {port: 0} }
             logs:
               udp: {port: {{logsUdp}}}
               gelf: {port: {{gelf}}}

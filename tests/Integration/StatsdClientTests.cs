@@ -76,7 +76,7 @@ public class StatsdClientTests
         Assert.Equal(400, v["stats.timers.shop.checkout.upper_90"]);
         Assert.Equal(42, v["stats.gauges.shop.queue"]);
         Assert.Equal(3, v["stats.sets.shop.users.count"]);
-        Assert.Equal(2, v["stats_counts.shop.tagged;dc=ams;env=prod"]);
+        Assert.Equal(2, v["stats_counts.shop.tagged;env=prod;dc=ams"]); // the client's tag order, as Etsy sends it
     }
 
     [Fact]

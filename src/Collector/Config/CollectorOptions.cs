@@ -105,6 +105,31 @@ public sealed class GraphiteListenerOptions
     public int MaxTags { get; set; } = 64;
     /// <summary>A tag (<c>k=v</c>) longer than this many characters drops the point (counted).</summary>
     public int MaxTagLength { get; set; } = 200;
+    /// <summary>carbon's pickle receiver (only while <see cref="Enabled"/>); its points share this listener's tag limits and batching.</summary>
+    public PickleListenerOptions Pickle { get; set; } = new();
+}
+
+/// <summary>
+/// <c>collector.graphite.pickle</c>: carbon's pickle receiver (carbon-relay, Diamond, Etsy statsd with
+/// <c>graphiteProtocol: pickle</c>). Bounds per frame; a frame over one closes the connection and is counted.
+/// </summary>
+public sealed class PickleListenerOptions
+{
+    public bool Enabled { get; set; } = true;
+    public string Address { get; set; } = "127.0.0.1";
+    public int Port { get; set; } = 2004;
+    /// <summary>Connections open at once (relays hold few); one more is reset and counted.</summary>
+    public int MaxConnections { get; set; } = 100;
+    /// <summary>A connection that sends nothing this long is closed (counted); 0 = never.</summary>
+    public int IdleTimeoutMs { get; set; } = 300_000;
+    /// <summary>Largest frame (the pickle after the 4-byte length); carbon's own receiver allows 1 MiB.</summary>
+    public int MaxFrameBytes { get; set; } = 1 << 20;
+    /// <summary>Containers nested in one frame (a carbon pickle needs 3: list, point tuple, datapoint tuple).</summary>
+    public int MaxDepth { get; set; } = 8;
+    /// <summary>Values built per frame (a point is 5: path, timestamp, value and two tuples); bounds the memory one frame costs.</summary>
+    public int MaxItems { get; set; } = 250_000;
+    /// <summary>Memo entries per frame (Python's pickler memoises each string and tuple).</summary>
+    public int MaxMemo { get; set; } = 100_000;
 }
 
 /// <summary>Bounds on the tags of one metric, shared by the StatsD and Graphite paths.</summary>

@@ -5,13 +5,13 @@ namespace Observe.Collector.Listeners;
 /// <summary>
 /// Fits each TCP listener's connection cap to the process's descriptor limit. Out of descriptors the .NET runtime itself
 /// can fail ("Out of memory." and exit, seen at 400 descriptors), HTTP stops answering and assemblies fail to load, so
-/// the caps of the three TCP listeners (StatsD, Graphite, GELF) together leave <see cref="Reserve"/> descriptors for
+/// the caps of the four TCP listeners (StatsD, Graphite plaintext and pickle, GELF) together leave <see cref="Reserve"/> descriptors for
 /// everything else: the runtime and stores (~300 at rest), HTTP clients, notifier and sink connections, plugin pipes.
 /// </summary>
 internal static class DescriptorBudget
 {
     internal const int Reserve = 1024;
-    private const int TcpListeners = 3;
+    private const int TcpListeners = 4;
     private const int MinimumCap = 8;
 
     /// <summary><paramref name="configured"/>, or less when the descriptor limit cannot hold it (said once, as a warning).</summary>

@@ -22,8 +22,18 @@ internal static class GraphitePlaintextParser
         if (n != 3) return false;
         var pathBytes = line[fields[0]];
         if (!Utf8Parser.TryParse(line[fields[1]], out double value, out var used) || used != line[fields[1]].Length) return false;
-        if (!double.IsFinite(value)) return false;
         if (!Utf8Parser.TryParse(line[fields[2]], out double ts, out used) || used != line[fields[2]].Length) return false;
+        return TryMakePoint(pathBytes, value, ts, out point);
+    }
+
+    /// <summary>
+    /// One point from its parts, with the plaintext rules (shared with the pickle receiver): a finite value, a timestamp in
+    /// [0, 1e11] (fractions truncated), a valid UTF-8 path without control characters, tags in canonical form.
+    /// </summary>
+    internal static bool TryMakePoint(ReadOnlySpan<byte> pathBytes, double value, double ts, out MetricPoint point)
+    {
+        point = default;
+        if (!double.IsFinite(value)) return false;
         if (!double.IsFinite(ts) || ts < 0 || ts > 1e11) return false;
         if (!IsValidPath(pathBytes)) return false;
         string path;

@@ -22,6 +22,7 @@ internal sealed class CollectorService : IHostedService, IAsyncDisposable
     public LineStreamListener? StatsdTcp { get; private set; }
     public LineStreamListener? GraphiteTcp { get; private set; }
     public PlaintextBatcher? Plaintext { get; private set; }
+    public PickleListener? Pickle { get; private set; }
 
     public CollectorService(CollectorOptions options, IEnumerable<IMetricSink> sinks, IStatsdEventSink? events,
         ILoggerFactory loggers, TimeProvider time, IEnumerable<IFlushMetricSource>? flushSources = null, IMemoryPressure? pressure = null)
@@ -64,6 +65,12 @@ internal sealed class CollectorService : IHostedService, IAsyncDisposable
             GraphiteTcp.Start();
             _log.LogInformation("graphite plaintext listening on tcp {Endpoint}", GraphiteTcp.LocalEndPoint);
         }
+        if (g.Enabled && g.Pickle.Enabled) // collector.graphite.enabled: false turns off both protocols
+        {
+            Pickle = new PickleListener(new IPEndPoint(IPAddress.Parse(g.Pickle.Address), g.Pickle.Port), g.Pickle, Plaintext!.Accept, _log, _time);
+            Pickle.Start();
+            _log.LogInformation("graphite pickle listening on tcp {Endpoint}", Pickle.LocalEndPoint);
+        }
         return Task.CompletedTask;
     }
 
@@ -99,6 +106,7 @@ internal sealed class CollectorService : IHostedService, IAsyncDisposable
         Udp?.Dispose();
         if (StatsdTcp != null) await StatsdTcp.DisposeAsync();
         if (GraphiteTcp != null) await GraphiteTcp.DisposeAsync();
+        if (Pickle != null) await Pickle.DisposeAsync();
     }
 
     public async ValueTask DisposeAsync() => await Fanout.DisposeAsync();
@@ -117,7 +125,9 @@ internal sealed class CollectorService : IHostedService, IAsyncDisposable
             new FlushStats(_options.Statsd.FlushInterval, Scheduler?.Flushes ?? 0, Scheduler?.LastFlushUnixMs ?? 0,
                 Scheduler?.LastFlushSeconds ?? 0, Scheduler?.LastFlushPoints ?? 0),
             Fanout.Stats,
-            new[] { StatsdTcp, GraphiteTcp }.OfType<LineStreamListener>().Select(l => l.Stats).ToList());
+            new TcpStreamListener?[] { StatsdTcp, GraphiteTcp, Pickle }.OfType<TcpStreamListener>().Select(l => l.Stats).ToList(),
+            Pickle == null ? null : new PickleIngestStats(Pickle.LocalEndPoint.ToString(), Pickle.FramesReceived, Pickle.PointsReceived,
+                Pickle.BadPoints, Pickle.Rejected));
     }
 }
 

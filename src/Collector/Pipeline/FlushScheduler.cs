@@ -16,7 +16,7 @@ internal sealed class FlushScheduler : IAsyncDisposable
     private readonly ILogger _log;
     private readonly int _intervalMs;
     private readonly CancellationTokenSource _cts = new();
-    private readonly TaggedPathCanonicaliser _canonicaliser = new();
+    private readonly Lock _flushLock = new();
     private Task? _loop;
     private long _flushes, _lastFlushMs, _lastFlushPoints;
     private double _lastFlushSeconds;
@@ -61,11 +61,11 @@ internal sealed class FlushScheduler : IAsyncDisposable
         }
     }
 
-    /// <summary>One flush: aggregate, put tagged names in canonical form, then hand the batch to every sink's queue.</summary>
+    /// <summary>One flush: aggregate, then hand the batch to every sink's queue (tags in the client's order: <see cref="SinkFanout"/>).</summary>
     /// <param name="stampMs">The flush's timestamp; by default now (the scheduler runs it on the boundary).</param>
     public void FlushOnce(long? stampMs = null)
     {
-        lock (_canonicaliser) FlushLocked(stampMs);
+        lock (_flushLock) FlushLocked(stampMs);
     }
 
     /// <summary>
@@ -99,7 +99,7 @@ internal sealed class FlushScheduler : IAsyncDisposable
         var sw = Stopwatch.StartNew();
         var nowMs = stampMs ?? _time.GetUtcNow().ToUnixTimeMilliseconds();
         MetricBatch batch;
-        try { batch = _canonicaliser.Canonicalise(WithSourcePoints(_aggregator.Flush(nowMs))); }
+        try { batch = WithSourcePoints(_aggregator.Flush(nowMs)); }
         catch (Exception e)
         {
             _log.LogError(e, "statsd flush failed");

@@ -3,7 +3,7 @@ using System.Buffers;
 namespace Observe.Collector.Pipeline;
 
 /// <summary>
-/// Collects Graphite plaintext points (which pass through unaggregated) into batches for the sinks:
+/// Collects Graphite plaintext and pickle points (which pass through unaggregated) into batches for the sinks:
 /// a batch goes out when it reaches <see cref="MaxPoints"/> or once a second, whichever comes first.
 /// </summary>
 internal sealed class PlaintextBatcher : IAsyncDisposable
@@ -47,14 +47,20 @@ internal sealed class PlaintextBatcher : IAsyncDisposable
                 ? Listeners.GraphitePlaintextParser.TryParseLine(line.FirstSpan, out var point)
                 : Listeners.GraphitePlaintextParser.TryParseLine(line.ToArray(), out point);
             if (!ok) { Interlocked.Increment(ref _bad); continue; }
-            var semi = point.Path.IndexOf(';');
-            if (semi > 0 && TagLimit.Exceeded(point.Path.AsSpan(semi + 1), ';', _options.MaxTags, _options.MaxTagLength))
-            {
-                Interlocked.Increment(ref _tagLimitDrops);
-                continue;
-            }
-            Add(point);
+            Accept(point);
         }
+    }
+
+    /// <summary>One parsed point (plaintext or pickle): dropped and counted beyond the tag limits, else batched.</summary>
+    public void Accept(MetricPoint point)
+    {
+        var semi = point.Path.IndexOf(';');
+        if (semi > 0 && TagLimit.Exceeded(point.Path.AsSpan(semi + 1), ';', _options.MaxTags, _options.MaxTagLength))
+        {
+            Interlocked.Increment(ref _tagLimitDrops);
+            return;
+        }
+        Add(point);
     }
 
     private void Add(MetricPoint point)

@@ -6,14 +6,20 @@ namespace Observe.Collector.Pipeline;
 /// Delivers every batch to every sink. Each sink has its own queue and worker, so a slow or failed
 /// sink never delays the others or the flush. A failed write is retried with capped backoff, the
 /// batch kept; only when a sink's queue is full is its oldest batch dropped, and that is counted and logged.
+/// A sink that keeps the client's tag order gets the batch as published; every other sink gets it with tagged names
+/// in canonical form (computed once per batch, only when some sink needs it).
 /// </summary>
 internal sealed class SinkFanout : IAsyncDisposable
 {
     private readonly List<SinkWorker<MetricBatch>> _workers;
+    private readonly bool[] _keepsClientOrder;
+    private readonly TaggedPathCanonicaliser _canonicaliser = new();
 
     public SinkFanout(IEnumerable<IMetricSink> sinks, int queueCapacity, ILogger log)
     {
-        _workers = sinks.Select(s => new SinkWorker<MetricBatch>(s.Name, s.WriteAsync, b => b.Points.Count, queueCapacity, log)).ToList();
+        var list = sinks.ToList();
+        _workers = list.Select(s => new SinkWorker<MetricBatch>(s.Name, s.WriteAsync, b => b.Points.Count, queueCapacity, log)).ToList();
+        _keepsClientOrder = list.Select(s => s.KeepsClientTagOrder).ToArray();
     }
 
     public IReadOnlyList<SinkStats> Stats => _workers.Select(w => w.Stats).ToList();
@@ -21,7 +27,13 @@ internal sealed class SinkFanout : IAsyncDisposable
     public void Publish(MetricBatch batch)
     {
         if (batch.Points.Count == 0) return;
-        foreach (var w in _workers) w.Enqueue(batch);
+        MetricBatch? canonical = null;
+        for (var i = 0; i < _workers.Count; i++)
+        {
+            if (_keepsClientOrder[i]) { _workers[i].Enqueue(batch); continue; }
+            if (canonical == null) lock (_canonicaliser) canonical = _canonicaliser.Canonicalise(batch);
+            _workers[i].Enqueue(canonical);
+        }
     }
 
     /// <summary>Waits until every queued batch has been written (or the token fires).</summary>

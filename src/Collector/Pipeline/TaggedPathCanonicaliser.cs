@@ -5,8 +5,9 @@ namespace Observe.Collector.Pipeline;
 /// <summary>
 /// Etsy statsd writes DogStatsD tags in the order the client sent them (<c>x;env=prod;dc=ams</c>);
 /// carbon and Observe's store name a tagged series by its tags sorted (<c>x;dc=ams;env=prod</c>), so
-/// that one series does not split into several by tag order. The aggregator stays Etsy-exact and the
-/// flush puts names into canonical form here. Results are cached: the same names recur every flush.
+/// that one series does not split into several by tag order. The aggregator and the carbon wire stay Etsy-exact;
+/// <see cref="SinkFanout"/> puts names into canonical form here for every other sink (the store, Prometheus, InfluxDB).
+/// Results are cached: the same names recur every flush. Not thread-safe: the caller locks.
 /// </summary>
 internal sealed class TaggedPathCanonicaliser
 {

@@ -2,7 +2,13 @@ namespace Observe.Collector;
 
 /// <summary>What /stats shows of the collector.</summary>
 public sealed record CollectorStats(StatsdIngestStats Statsd, GraphiteIngestStats Graphite, FlushStats Flush, IReadOnlyList<SinkStats> Sinks,
-    IReadOnlyList<TcpListenerStats>? TcpListeners = null);
+    IReadOnlyList<TcpListenerStats>? TcpListeners = null, PickleIngestStats? Pickle = null);
+
+/// <summary>carbon's pickle receiver: frames and points taken, points skipped (bad shape, path or value), and frames that
+/// closed their connection by reason (refused = a forbidden opcode, malformed, tooDeep, tooManyItems, memoTooLarge,
+/// frameTooLarge, truncated).</summary>
+public sealed record PickleIngestStats(string? Endpoint, long FramesReceived, long PointsReceived, long BadPoints,
+    IReadOnlyDictionary<string, long> FramesRejected);
 
 /// <summary>One TCP listener (statsd-tcp, graphite, gelf-tcp): its cap in effect, connections accepted since start, open
 /// now, refused over the cap, closed for being idle, failed accepts.</summary>

@@ -1,9 +1,10 @@
 namespace Observe.Collector;
 
 /// <summary>
-/// One flushed data point. <see cref="Path"/> is a Graphite path; a tagged series carries its tags
-/// in Graphite's canonical form <c>name;k1=v1;k2=v2</c> (tags sorted by key), exactly as Etsy statsd
-/// writes them and carbon accepts them.
+/// One flushed data point. <see cref="Path"/> is a Graphite path; a tagged series carries its tags as
+/// <c>name;k1=v1;k2=v2</c>. A StatsD flush keeps the client's tag order (as Etsy statsd writes it on the carbon
+/// wire); a sink that does not set <see cref="IMetricSink.KeepsClientTagOrder"/> gets the tags sorted by key
+/// (Graphite's canonical form, as carbon stores them).
 /// </summary>
 public readonly record struct MetricPoint(string Path, double Value, long Timestamp);
 
@@ -18,6 +19,12 @@ public interface IMetricSink
 {
     string Name { get; }
     ValueTask WriteAsync(MetricBatch batch, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// True for a sink that forwards names on the carbon wire as Etsy statsd does (<c>x;tag1=a;tag3=c;tag2=b</c>, the
+    /// client's order). Every other sink gets tagged names in canonical form, so one series is not split by tag order.
+    /// </summary>
+    bool KeepsClientTagOrder => false;
 }
 
 /// <summary>

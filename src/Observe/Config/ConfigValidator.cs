@@ -54,6 +54,14 @@ internal static class ConfigValidator
         if (g.MaxConnections < 1) Fail("collector.graphite.maxConnections", "must be at least 1");
         if (g.IdleTimeoutMs < 0) Fail("collector.graphite.idleTimeoutMs", "must be 0 (never) or more");
         if (g.MaxTagLength < 1) Fail("collector.graphite.maxTagLength", "must be at least 1");
+        var pk = g.Pickle;
+        Address("collector.graphite.pickle.address", pk.Address); Port("collector.graphite.pickle.port", pk.Port);
+        if (pk.MaxConnections < 1) Fail("collector.graphite.pickle.maxConnections", "must be at least 1");
+        if (pk.IdleTimeoutMs < 0) Fail("collector.graphite.pickle.idleTimeoutMs", "must be 0 (never) or more");
+        if (pk.MaxFrameBytes is < 64 or > 64 << 20) Fail("collector.graphite.pickle.maxFrameBytes", "must be 64 to 67108864");
+        if (pk.MaxDepth is < 3 or > 64) Fail("collector.graphite.pickle.maxDepth", "must be 3 (a carbon pickle's nesting) to 64");
+        if (pk.MaxItems is < 5 or > 10_000_000) Fail("collector.graphite.pickle.maxItems", "must be 5 to 10000000");
+        if (pk.MaxMemo is < 0 or > 10_000_000) Fail("collector.graphite.pickle.maxMemo", "must be 0 to 10000000");
         var l = c.Logs;
         Address("logs.udp.address", l.Udp.Address); Port("logs.udp.port", l.Udp.Port);
         Address("logs.gelf.address", l.Gelf.Address); Port("logs.gelf.port", l.Gelf.Port);

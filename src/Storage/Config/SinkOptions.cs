@@ -18,7 +18,17 @@ public sealed class CarbonSinkOptions
     /// <summary>Names the sink in /stats and its spool directory; unique among sinks.</summary>
     public string Name { get; set; } = "carbon";
     public string Host { get; set; } = "127.0.0.1";
+    /// <summary>carbon's line receiver is 2003, its pickle receiver 2004.</summary>
     public int Port { get; set; } = 2003;
+    /// <summary>The wire format: plaintext lines, or carbon's pickle frames (Etsy statsd's <c>graphiteProtocol: pickle</c>).</summary>
+    public CarbonProtocol Protocol { get; set; } = CarbonProtocol.Plaintext;
+}
+
+/// <summary><c>sinks.carbon[].protocol</c>.</summary>
+public enum CarbonProtocol
+{
+    Plaintext,
+    Pickle,
 }
 
 /// <summary>One entry of <c>sinks.influx</c>: an InfluxDB (or VictoriaMetrics) line-protocol endpoint, behind a disk spool.</summary>

@@ -10,6 +10,8 @@ namespace Observe.Storage.Sinks;
 /// <summary>One flush → carbon plaintext lines (<c>path value timestamp\n</c>), one spool record.</summary>
 internal sealed class CarbonPlaintextEncoder : IMetricRecordEncoder
 {
+    public bool KeepsClientTagOrder => true;
+
     public void Encode(MetricBatch batch, IBufferWriter<byte> output)
     {
         foreach (var p in batch.Points) CarbonPlaintext.Format(p, output);

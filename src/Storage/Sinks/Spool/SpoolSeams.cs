@@ -13,6 +13,9 @@ namespace Observe.Storage.Sinks.Spool;
 internal interface IMetricRecordEncoder
 {
     void Encode(MetricBatch batch, IBufferWriter<byte> output);
+
+    /// <summary>True for the carbon wire formats: tags go out in the client's order, as Etsy statsd sends them.</summary>
+    bool KeepsClientTagOrder => false;
 }
 
 /// <summary>Turns one batch of log events into one spool record in the target's wire format.</summary>

@@ -81,6 +81,8 @@ internal abstract class SpooledSink(SpoolPipeline pipeline) : ISpoolStatsSource,
 /// <summary>A metric sink that is acknowledged once the encoded flush is in its disk spool.</summary>
 internal sealed class SpooledMetricSink(SpoolPipeline pipeline, IMetricRecordEncoder encoder) : SpooledSink(pipeline), IMetricSink
 {
+    public bool KeepsClientTagOrder => encoder.KeepsClientTagOrder;
+
     public ValueTask WriteAsync(MetricBatch batch, CancellationToken cancellationToken)
     {
         if (batch.Points.Count > 0) Pipeline.Append((encoder, batch), static (s, w) => s.encoder.Encode(s.batch, w));
