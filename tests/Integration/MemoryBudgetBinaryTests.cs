@@ -22,7 +22,7 @@ public class MemoryBudgetBinaryTests(ITestOutputHelper output)
             http: {port: {{http}}}
             collector:
               statsd: {port: {{statsd}}, flushInterval: 1000}
-              graphite: {port: {{graphite}}}
+              graphite: {port: {{graphite}}, pickle: {port: 0} }
             storage: {dataDir: {{dir}}/data}
             limits: {memory: 16MB}
             logging: {level: warning}
