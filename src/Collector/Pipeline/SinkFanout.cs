@@ -4,16 +4,16 @@ namespace Observe.Collector.Pipeline;
 
 /// <summary>
 /// Delivers every batch to every sink. Each sink has its own queue and worker, so a slow or failed
-/// sink never delays the others or the flush. A failed write is retried with capped backoff, the
+/// sink never delays the others or the flush. A failed write is retried with the shared capped, jittered backoff, the
 /// batch kept; only when a sink's queue is full is its oldest batch dropped, and that is counted and logged.
 /// </summary>
 internal sealed class SinkFanout : IAsyncDisposable
 {
     private readonly List<SinkWorker<MetricBatch>> _workers;
 
-    public SinkFanout(IEnumerable<IMetricSink> sinks, int queueCapacity, ILogger log)
+    public SinkFanout(IEnumerable<IMetricSink> sinks, int queueCapacity, ILogger log, TimeProvider? time = null)
     {
-        _workers = sinks.Select(s => new SinkWorker<MetricBatch>(s.Name, s.WriteAsync, b => b.Points.Count, queueCapacity, log)).ToList();
+        _workers = sinks.Select(s => new SinkWorker<MetricBatch>(s.Name, s.WriteAsync, b => b.Points.Count, queueCapacity, log, time)).ToList();
     }
 
     public IReadOnlyList<SinkStats> Stats => _workers.Select(w => w.Stats).ToList();
