@@ -108,8 +108,8 @@ internal sealed class NotificationDelivery : INotificationQueue, IAsyncDisposabl
         {
             var ct = _owner._stop.Token;
             var o = _owner._options;
-            var backoff = new Backoff(AlertDurations.Parse(o.InitialBackoff), AlertDurations.Parse(o.MaxBackoff), _owner._time);
-            var timeout = AlertDurations.Parse(o.Timeout);
+            var backoff = new Backoff(DurationSyntax.Parse(o.InitialBackoff), DurationSyntax.Parse(o.MaxBackoff), _owner._time);
+            var timeout = DurationSyntax.Parse(o.Timeout);
             try
             {
                 await foreach (var n in _queue.Reader.ReadAllAsync(ct).ConfigureAwait(false))

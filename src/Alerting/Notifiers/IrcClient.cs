@@ -86,7 +86,7 @@ internal sealed class IrcClient : IAsyncDisposable
 
     private async Task RunAsync(CancellationToken stop)
     {
-        var backoff = new Backoff(AlertDurations.Parse(_o.ReconnectMinDelay), AlertDurations.Parse(_o.ReconnectMaxDelay), _time);
+        var backoff = new Backoff(DurationSyntax.Parse(_o.ReconnectMinDelay), DurationSyntax.Parse(_o.ReconnectMaxDelay), _time);
         while (!stop.IsCancellationRequested)
         {
             var registered = false;
@@ -197,7 +197,7 @@ internal sealed class IrcClient : IAsyncDisposable
 
     private async Task SendLoopAsync(Func<string, Task> write, CancellationToken ct)
     {
-        var refill = AlertDurations.Parse(_o.FloodInterval);
+        var refill = DurationSyntax.Parse(_o.FloodInterval);
         var burst = Math.Max(1, _o.FloodBurst);
         double tokens = burst;
         var last = _time.GetTimestamp();

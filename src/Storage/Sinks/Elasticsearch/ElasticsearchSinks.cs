@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Observe.Collector;
 using Observe.Storage.Sinks.Elasticsearch;
 using Observe.Storage.Sinks.Spool;
+using Observe.Common;
 
 namespace Observe.Storage;
 
@@ -40,9 +41,9 @@ public static class ElasticsearchSinks
         !string.IsNullOrWhiteSpace(name) && name is not ("." or "..") && name.IndexOfAny(Path.GetInvalidFileNameChars()) < 0;
 
     /// <summary>Problems in <c>sinks.elasticsearch</c>.</summary>
-    public static IReadOnlyList<StorageConfigProblem> Validate(ElasticsearchSinkOptions options, string prefix = "sinks.elasticsearch")
+    public static IReadOnlyList<ConfigProblem> Validate(ElasticsearchSinkOptions options, string prefix = "sinks.elasticsearch")
     {
-        var problems = new List<StorageConfigProblem>();
+        var problems = new List<ConfigProblem>();
         if (!options.Enabled) return problems;
         if (!Uri.TryCreate(options.Url, UriKind.Absolute, out var u) || u.Scheme is not ("http" or "https"))
             problems.Add(new($"{prefix}.url", "must be an http(s) URL such as http://127.0.0.1:9200"));
