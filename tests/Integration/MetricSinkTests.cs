@@ -110,9 +110,7 @@ public class MetricSinkTests
         var values = new List<double>();
         await Poll.UntilAsync(async () =>
         {
-            var json = await http.GetFromJsonAsync<JsonElement>($"{graphite.WebUrl}/render?target=sinks.carbon.a&from={t - 5}&until={t + 15}&format=json");
-            values = json.EnumerateArray().SelectMany(s => s.GetProperty("datapoints").EnumerateArray())
-                .Where(p => p[0].ValueKind == JsonValueKind.Number).Select(p => p[0].GetDouble()).ToList();
+            values = (await RenderJson.GetAsync(http, "sinks.carbon.a", $"{t - 5}", $"{t + 15}", graphite.WebUrl)).Select(p => p.Value).ToList();
             return values.Count == 2;
         }, TimeSpan.FromSeconds(30), "carbon to store both points");
         Assert.Equal([1.5, 2.5], values);
