@@ -87,6 +87,7 @@ public class DamagedStoreTests
         Assert.Equal(3, r.Fetch("dmg.after", Now - 11, Now)!.Values[0]);
     }
 
+    [Trait("Category", "Slow")]
     [Theory]
     [InlineData(Damage.Truncated)]
     [InlineData(Damage.ZeroedHeader)]

@@ -184,6 +184,7 @@ public class SpoolTests
     /// Any interleaving of append, deliver, restart, and a crash (no clean close) between delivering and committing,
     /// delivers every appended record at least once, and first deliveries come in append order.
     /// </summary>
+    [Trait("Category", "Slow")]
     [Property(MaxTest = 150)]
     public bool AnyInterleavingDeliversEverythingAtLeastOnceInOrder(byte[] ops)
     {

@@ -27,6 +27,7 @@ public class StoreBoundsTests
         Assert.Single(s.Find("stats_counts.x.*a*a*a*a*a*a*a*a*a*a*"));
     }
 
+    [Trait("Category", "Slow")]
     [Fact]
     public async Task Flushes_are_persisted_while_a_slow_find_runs()
     {

@@ -128,6 +128,7 @@ public class StoreTests
     }
 
     /// <summary>Compactions that split 1m/10m slots (the render bench writes 24 h, compacting every 2 h from an unaligned start).</summary>
+    [Trait("Category", "Slow")]
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

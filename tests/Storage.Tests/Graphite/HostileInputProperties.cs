@@ -211,6 +211,7 @@ public sealed class HostileInputProperties : IDisposable
         return re.IsMatch(node);
     }
 
+    [Trait("Category", "Slow")]
     [Property(MaxTest = 20000, QuietOnSuccess = true)]
     public Property Globs_match_as_the_regex_translation_did() =>
         Prop.ForAll(GlobCases.ToArbitrary(), c =>
