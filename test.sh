@@ -1,13 +1,31 @@
 #!/usr/bin/env bash
 # Runs every test: installs the real servers the tests need, builds, then runs all test projects.
+# ./test.sh --fast: the unit lane only — no peer install, no tests/Integration, and no test marked
+# [Trait("Category", "Peer")] (needs a real server) or [Trait("Category", "Slow")]; for the edit-test loop, not CI.
 set -euo pipefail
 cd "$(dirname "$0")"
-tests/peers/install.sh
-dotnet build Observe.sln -c Release -nologo -v quiet
+fast=0
+if [[ "${1:-}" == "--fast" ]]; then fast=1; shift; fi
 log=$(mktemp)
 set +e
-dotnet test Observe.sln -c Release --no-build -nologo --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
-rc=${PIPESTATUS[0]}
+if (( fast )); then
+  set -e
+  dotnet build Observe.sln -c Release -nologo -v quiet
+  set +e
+  rc=0
+  for p in tests/*.Tests; do
+    dotnet test "$p" -c Release --no-build -nologo --logger "console;verbosity=normal" \
+      --filter "Category!=Peer&Category!=Slow" "$@" 2>&1 | tee -a "$log"
+    (( PIPESTATUS[0] != 0 )) && rc=1
+  done
+else
+  set -e
+  tests/peers/install.sh
+  dotnet build Observe.sln -c Release -nologo -v quiet
+  set +e
+  dotnet test Observe.sln -c Release --no-build -nologo --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+fi
 set -e
 # One closing line over all test projects: "tests: N passed, N failed, N skipped".
 awk '/^ *Passed: [0-9]+ *$/ { p += $2 } /^ *Failed: [0-9]+ *$/ { f += $2 } /^ *Skipped: [0-9]+ *$/ { s += $2 }

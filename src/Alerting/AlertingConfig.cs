@@ -1,21 +1,20 @@
 using Observe.Alerting.Notifiers;
 using Observe.Alerting.Pipeline;
+using Observe.Common;
 
 namespace Observe.Alerting;
-
-public sealed record AlertingConfigProblem(string KeyPath, string Message);
 
 public static class AlertingConfig
 {
     /// <summary>Every problem in the <c>alerting:</c> section, each with its key path under <paramref name="prefix"/>.</summary>
-    public static IReadOnlyList<AlertingConfigProblem> Validate(AlertingOptions o, string prefix = "alerting")
+    public static IReadOnlyList<ConfigProblem> Validate(AlertingOptions o, string prefix = "alerting")
     {
-        var problems = new List<AlertingConfigProblem>();
+        var problems = new List<ConfigProblem>();
         void Fail(string key, string message) => problems.Add(new(key, message));
         void Dur(string key, string? value, bool required = false)
         {
             if (value == null) { if (required) Fail(key, "required"); return; }
-            if (!AlertDurations.TryParse(value, out _)) Fail(key, $"'{value}' is not a duration (e.g. 30s, 5m, 4h)");
+            if (!DurationSyntax.TryParse(value, out _)) Fail(key, $"'{value}' is not a duration (e.g. 30s, 5m, 4h)");
         }
         void Matchers(string key, List<string> list)
         {
@@ -66,7 +65,7 @@ public static class AlertingConfig
             if (root && r.Matchers.Count > 0) Fail($"{rp}.matchers", "the root route matches every alert: put matchers on child routes");
             Matchers($"{rp}.matchers", r.Matchers);
             Dur($"{rp}.groupWait", r.GroupWait); Dur($"{rp}.groupInterval", r.GroupInterval); Dur($"{rp}.repeatInterval", r.RepeatInterval);
-            if (r.GroupInterval != null && AlertDurations.TryParse(r.GroupInterval, out var gi) && gi <= TimeSpan.Zero) Fail($"{rp}.groupInterval", "must be more than 0");
+            if (r.GroupInterval != null && DurationSyntax.TryParse(r.GroupInterval, out var gi) && gi <= TimeSpan.Zero) Fail($"{rp}.groupInterval", "must be more than 0");
             if (r.GroupBy is { } gb && gb.Contains("...") && gb.Count > 1) Fail($"{rp}.groupBy", "'...' (every label) must be the only entry");
             for (var i = 0; i < (r.Escalation?.Count ?? 0); i++)
             {

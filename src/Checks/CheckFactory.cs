@@ -2,11 +2,9 @@ using System.Text.RegularExpressions;
 using Observe.Checks.Kinds;
 using Observe.Checks.Plugins;
 using Observe.Checks.State;
+using Observe.Common;
 
 namespace Observe.Checks;
-
-/// <summary>A configuration problem, named by its YAML key path (e.g. <c>checks.hosts[0].checks[2].warning</c>).</summary>
-public sealed record ChecksConfigProblem(string KeyPath, string Message);
 
 /// <summary>Turns configuration into runnable checks; <see cref="Validate"/> finds what would not work.</summary>
 public static class ChecksConfig
@@ -14,14 +12,14 @@ public static class ChecksConfig
     public static readonly IReadOnlyList<string> Kinds = ["http", "tcp", "command", "metric", "pool", "passive"];
 
     /// <summary>Every problem in the <c>checks:</c> section, each with its key path under <paramref name="prefix"/>.</summary>
-    public static IReadOnlyList<ChecksConfigProblem> Validate(ChecksOptions options, string prefix = "checks")
+    public static IReadOnlyList<ConfigProblem> Validate(ChecksOptions options, string prefix = "checks")
     {
-        var problems = new List<ChecksConfigProblem>();
-        void Fail(string key, string message) => problems.Add(new ChecksConfigProblem(key, message));
+        var problems = new List<ConfigProblem>();
+        void Fail(string key, string message) => problems.Add(new ConfigProblem(key, message));
         void Dur(string key, string? value, bool required)
         {
             if (value == null) { if (required) Fail(key, "required"); return; }
-            if (!Durations.TryParse(value, out _)) Fail(key, $"'{value}' is not a duration (e.g. 500ms, 30s, 5m, 1h)");
+            if (!DurationSyntax.TryParse(value, out _)) Fail(key, $"'{value}' is not a duration (e.g. 500ms, 30s, 5m, 1h)");
         }
         void Range(string key, string? value)
         {
@@ -39,7 +37,7 @@ public static class ChecksConfig
             Fail($"{prefix}.highFlapThreshold", "flap thresholds must satisfy 0 ≤ low ≤ high ≤ 100");
 
         Dur($"{prefix}.state.writeDelay", options.State.WriteDelay, false);
-        if (Durations.TryParse(options.State.WriteDelay, out var wd) && wd > TimeSpan.FromSeconds(1)) Fail($"{prefix}.state.writeDelay", "must be at most 1s");
+        if (DurationSyntax.TryParse(options.State.WriteDelay, out var wd) && wd > TimeSpan.FromSeconds(1)) Fail($"{prefix}.state.writeDelay", "must be at most 1s");
         Dur($"{prefix}.state.historyRetention", options.State.HistoryRetention, true);
 
         var cl = options.Cluster;
@@ -54,7 +52,7 @@ public static class ChecksConfig
             if (string.IsNullOrWhiteSpace(cl.InstanceId)) Fail($"{prefix}.cluster.instanceId", "required (or 'auto')");
             Dur($"{prefix}.cluster.checkinInterval", cl.CheckinInterval, true);
             Dur($"{prefix}.cluster.checkinMisfireThreshold", cl.CheckinMisfireThreshold, true);
-            if (Durations.TryParse(cl.CheckinInterval, out var ck) && ck < TimeSpan.FromMilliseconds(500)) Fail($"{prefix}.cluster.checkinInterval", "must be at least 500ms");
+            if (DurationSyntax.TryParse(cl.CheckinInterval, out var ck) && ck < TimeSpan.FromMilliseconds(500)) Fail($"{prefix}.cluster.checkinInterval", "must be at least 500ms");
             if (!System.Text.RegularExpressions.Regex.IsMatch(cl.TablePrefix, "^[A-Za-z_][A-Za-z0-9_]*$")) Fail($"{prefix}.cluster.tablePrefix", $"'{cl.TablePrefix}' must be letters, digits and '_'");
         }
 
@@ -88,7 +86,7 @@ public static class ChecksConfig
             Dur($"{cp}.retryInterval", c.RetryInterval, false);
             Dur($"{cp}.timeout", c.Timeout, false);
             Dur($"{cp}.notificationInterval", c.NotificationInterval, false);
-            if (c.CheckInterval != null && Durations.TryParse(c.CheckInterval, out var ci) && ci < TimeSpan.FromMilliseconds(100)) Fail($"{cp}.checkInterval", "must be at least 100ms");
+            if (c.CheckInterval != null && DurationSyntax.TryParse(c.CheckInterval, out var ci) && ci < TimeSpan.FromMilliseconds(100)) Fail($"{cp}.checkInterval", "must be at least 100ms");
             if (c.MaxCheckAttempts is < 1) Fail($"{cp}.maxCheckAttempts", "must be at least 1");
             if (c.TimeoutState != null && TimeoutState(c.TimeoutState) == null) Fail($"{cp}.timeoutState", $"'{c.TimeoutState}' is not one of critical, unknown");
             Range($"{cp}.warning", c.Warning);
@@ -158,9 +156,9 @@ public static class ChecksConfig
 
     internal static CheckPolicy Policy(CheckOptions c, ChecksOptions o) => new(
         c.MaxCheckAttempts ?? o.Defaults.MaxCheckAttempts,
-        Durations.Parse(c.CheckInterval ?? o.Defaults.CheckInterval, "checkInterval"),
-        Durations.Parse(c.RetryInterval ?? o.Defaults.RetryInterval, "retryInterval"),
-        Durations.Parse(c.NotificationInterval ?? o.Defaults.NotificationInterval, "notificationInterval"),
+        DurationSyntax.Parse(c.CheckInterval ?? o.Defaults.CheckInterval, "checkInterval"),
+        DurationSyntax.Parse(c.RetryInterval ?? o.Defaults.RetryInterval, "retryInterval"),
+        DurationSyntax.Parse(c.NotificationInterval ?? o.Defaults.NotificationInterval, "notificationInterval"),
         c.FlapDetection, c.LowFlapThreshold ?? o.LowFlapThreshold, c.HighFlapThreshold ?? o.HighFlapThreshold);
 
     /// <summary>Builds the runnable check; a configuration that cannot be built becomes a check that always says why (UNKNOWN).</summary>
@@ -168,7 +166,7 @@ public static class ChecksConfig
     {
         try
         {
-            var timeout = Durations.Parse(c.Timeout ?? o.Defaults.Timeout, "timeout");
+            var timeout = DurationSyntax.Parse(c.Timeout ?? o.Defaults.Timeout, "timeout");
             var timeoutState = TimeoutState(c.TimeoutState ?? o.Defaults.TimeoutState) ?? CheckState.Critical;
             var address = host.Address ?? host.Name;
             var time = Thresholds.Parse(c.Warning, c.Critical);
@@ -183,7 +181,7 @@ public static class ChecksConfig
                 "passive" => new BrokenCheck("(a passive check is not run)"),
                 "metric" when series == null => new BrokenCheck("(metric checks need Observe's series store, which is not configured)"),
                 "metric" when string.IsNullOrWhiteSpace(c.Target) => new BrokenCheck("(metric check without a target)"),
-                "metric" => new MetricCheck(series, c.Target, Durations.Parse(c.Window, "window"), c.Aggregate, time,
+                "metric" => new MetricCheck(series, c.Target, DurationSyntax.Parse(c.Window, "window"), c.Aggregate, time,
                     NoDataState(c.NoData) ?? CheckState.Unknown, clock ?? TimeProvider.System),
                 _ => new BrokenCheck($"(unknown check kind '{c.Kind}')"),
             };

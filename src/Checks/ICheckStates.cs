@@ -1,4 +1,5 @@
 using Observe.Checks.State;
+using Observe.Common;
 
 namespace Observe.Checks;
 
@@ -35,5 +36,5 @@ public interface IServiceCheckReceiver
 public interface IChecksReloader
 {
     /// <summary>Returns the problems and changes nothing when the new section does not validate.</summary>
-    Task<IReadOnlyList<ChecksConfigProblem>> ReloadAsync(ChecksOptions options, CancellationToken cancellationToken);
+    Task<IReadOnlyList<ConfigProblem>> ReloadAsync(ChecksOptions options, CancellationToken cancellationToken);
 }

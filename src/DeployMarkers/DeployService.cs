@@ -6,6 +6,7 @@ using Observe.Collector;
 using Observe.DeployMarkers.Rollback;
 using Observe.Storage;
 using Observe.Storage.Graphite;
+using Observe.Common;
 
 namespace Observe.DeployMarkers;
 
@@ -433,7 +434,7 @@ internal sealed partial class DeployService : IDisposable
                 .MaxBy(o => o.StartedAt)?.Version;
         }
         finally { _gate.Release(); }
-        var timeout = Durations.Parse(svc.Rollback!.Timeout ?? _options.RollbackTimeout, "rollback.timeout");
+        var timeout = DurationSyntax.Parse(svc.Rollback!.Timeout ?? _options.RollbackTimeout, "rollback.timeout");
         _log.LogWarning("deploy {Id}: {Service} {Version} on {Env} failed verification ({Reason}); rolling back to {Good}", d.Id, d.Service, d.Version, d.Env, v.Reason, good ?? "(unknown)");
         RollbackRecord record;
         try { record = await _rollback.RunAsync(svc.Rollback, new RollbackRequest(d.Id, d.Service, d.Env, d.Version, good, v.Reason), timeout, ct).ConfigureAwait(false); }
@@ -471,7 +472,7 @@ internal sealed partial class DeployService : IDisposable
     internal JudgeSettings Settings(Deploy d)
     {
         var svc = _services.GetValueOrDefault(d.Service);
-        return new JudgeSettings(Durations.Parse(svc?.Window ?? _options.Window, "window"), Durations.Parse(svc?.Baseline ?? _options.Baseline, "baseline"),
+        return new JudgeSettings(DurationSyntax.Parse(svc?.Window ?? _options.Window, "window"), DurationSyntax.Parse(svc?.Baseline ?? _options.Baseline, "baseline"),
             _options.MinPoints, _options.Confidence, _counters);
     }
 
@@ -586,7 +587,7 @@ internal sealed partial class DeployService : IDisposable
     private static string NewId(DateTimeOffset now) => $"{now:yyyyMMddHHmmss}-{Guid.NewGuid().ToString("N")[..8]}";
 
     /// <summary>Free text reaches IRC and mail: no CR/LF/NUL or other control characters.</summary>
-    internal static string Clean(string s) => new string(s.Where(c => !char.IsControl(c)).ToArray()).Trim();
+    internal static string Clean(string s) => RequestAuthor.Clean(s);
 
     // \z, not $: '$' also matches before a final newline, which would let "v1\n" through.
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\\z")]

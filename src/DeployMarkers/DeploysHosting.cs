@@ -10,6 +10,7 @@ using Observe.DeployMarkers.Api;
 using Observe.DeployMarkers.Rollback;
 using Observe.Storage;
 using Observe.Storage.Graphite;
+using Observe.Common;
 
 namespace Observe.DeployMarkers;
 
@@ -35,7 +36,7 @@ public static class DeploysHosting
                 // StatsD counters read as 0 before their first increment (an error counter appears with the first error).
                 StatsdCounterNames.Matcher(sp.GetService<CollectorOptions>()?.Statsd ?? new StatsdOptions()));
         });
-        var interval = options.EvaluateInterval is { } e ? Durations.Parse(e, "deploys.evaluateInterval") : defaultEvaluateInterval;
+        var interval = options.EvaluateInterval is { } e ? DurationSyntax.Parse(e, "deploys.evaluateInterval") : defaultEvaluateInterval;
         services.AddHostedService(sp => new DeployVerifier(sp.GetRequiredService<DeployService>(), interval,
             sp.GetService<TimeProvider>() ?? TimeProvider.System, (sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger("Observe.DeployMarkers")));
         return services;

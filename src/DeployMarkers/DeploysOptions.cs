@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Observe.Checks;
+using Observe.Common;
 
 namespace Observe.DeployMarkers;
 
@@ -74,19 +75,16 @@ public sealed class RollbackOptions
     public string? Timeout { get; set; }
 }
 
-/// <summary>One problem in the <c>deploys:</c> section, with its key path.</summary>
-public sealed record DeploysConfigProblem(string KeyPath, string Message);
-
 /// <summary>Validates the <c>deploys:</c> section.</summary>
 public static partial class DeploysConfig
 {
-    public static IReadOnlyList<DeploysConfigProblem> Validate(DeploysOptions o, string prefix = "deploys")
+    public static IReadOnlyList<ConfigProblem> Validate(DeploysOptions o, string prefix = "deploys")
     {
-        var problems = new List<DeploysConfigProblem>();
+        var problems = new List<ConfigProblem>();
         void Fail(string key, string message) => problems.Add(new(key, message));
         void Dur(string key, string? value)
         {
-            if (value != null && (!Durations.TryParse(value, out var d) || d <= TimeSpan.Zero))
+            if (value != null && (!DurationSyntax.TryParse(value, out var d) || d <= TimeSpan.Zero))
                 Fail(key, $"'{value}' is not a positive duration (e.g. 30s, 5m, 1h)");
         }
         Dur($"{prefix}.window", o.Window);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Observe.Host.Config;
+using Observe.Common;
 
 namespace Observe.Host;
 
@@ -209,7 +210,7 @@ internal static class ClientCommands
                 TimeSpan? waitFor = null;
                 if (ev == "finish" && parse.GetValue(wait))
                 {
-                    if (!Observe.Checks.Durations.TryParse(parse.GetValue(waitTimeout), out var w)) { await Console.Error.WriteLineAsync("--wait-timeout is not a duration (e.g. 10m)"); return UsageError; }
+                    if (!DurationSyntax.TryParse(parse.GetValue(waitTimeout), out var w)) { await Console.Error.WriteLineAsync("--wait-timeout is not a duration (e.g. 10m)"); return UsageError; }
                     waitFor = w;
                 }
                 var marker = new Observe.DeployMarkers.DeployCliMarker(ev, parse.GetValue(id), parse.GetValue(service), parse.GetValue(env), parse.GetValue(version),

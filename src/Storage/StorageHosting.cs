@@ -8,6 +8,7 @@ using Observe.Storage.Sinks;
 using Observe.Storage.Sinks.Influx;
 using Observe.Storage.Sinks.Spool;
 using Observe.Storage.Tsdb;
+using Observe.Common;
 
 namespace Observe.Storage;
 
@@ -49,10 +50,10 @@ public static class MetricSinks
     }
 
     /// <summary>Problems in <c>sinks.spool</c>, <c>sinks.carbon</c> and <c>sinks.influx</c>, keyed below <c>sinks</c>.</summary>
-    public static IReadOnlyList<StorageConfigProblem> Validate(SpoolOptions spool, IReadOnlyList<CarbonSinkOptions> carbon,
+    public static IReadOnlyList<ConfigProblem> Validate(SpoolOptions spool, IReadOnlyList<CarbonSinkOptions> carbon,
         IReadOnlyList<InfluxSinkOptions> influx, string prefix = "sinks")
     {
-        var problems = new List<StorageConfigProblem>();
+        var problems = new List<ConfigProblem>();
         void Fail(string key, string message) => problems.Add(new($"{prefix}.{key}", message));
         if (spool.MaxBytes < 1024) Fail("spool.maxBytes", "must be at least 1024");
         if (spool.SegmentBytes < 1024) Fail("spool.segmentBytes", "must be at least 1024");
@@ -99,15 +100,12 @@ public static class MetricSinks
     }
 }
 
-/// <summary>One problem in the <c>storage:</c> configuration, with its key path below <c>storage</c>.</summary>
-public sealed record StorageConfigProblem(string KeyPath, string Message);
-
 /// <summary>Validates storage options with the same parsers the store uses, so config check and the store agree.</summary>
 public static class StorageConfig
 {
-    public static IReadOnlyList<StorageConfigProblem> Validate(StorageOptions options, string prefix = "storage")
+    public static IReadOnlyList<ConfigProblem> Validate(StorageOptions options, string prefix = "storage")
     {
-        var problems = new List<StorageConfigProblem>();
+        var problems = new List<ConfigProblem>();
         if (string.IsNullOrWhiteSpace(options.DataDir)) problems.Add(new($"{prefix}.dataDir", "must not be empty"));
         if (options.CompactionIntervalSeconds < 0) problems.Add(new($"{prefix}.compactionIntervalSeconds", "must be 0 (off) or more"));
         if (options.Render.MaxTargets < 1) problems.Add(new($"{prefix}.render.maxTargets", "must be at least 1"));
@@ -137,7 +135,7 @@ public static class StorageConfig
         return problems;
     }
 
-    private static void CheckRegex(string key, string pattern, List<StorageConfigProblem> problems)
+    private static void CheckRegex(string key, string pattern, List<ConfigProblem> problems)
     {
         try { _ = new System.Text.RegularExpressions.Regex(pattern); }
         catch (ArgumentException e) { problems.Add(new(key, $"invalid regular expression: {e.Message}")); }

@@ -100,7 +100,7 @@ public class NotifierTests
         public string Kind => "flaky";
         public Task SendAsync(Notification n, CancellationToken ct)
         {
-            if (++Attempts <= failures) throw permanent ? new PermanentNotifyException("400 bad request") : new HttpRequestException("503");
+            if (++Attempts <= failures) throw permanent ? new Observe.Common.EgressRejectedException("400 bad request") : new HttpRequestException("503");
             return Task.CompletedTask;
         }
     }
@@ -120,11 +120,13 @@ public class NotifierTests
         await Poll.UntilAsync(() => flaky.Attempts == 1 && broken.Attempts == 1, TimeSpan.FromSeconds(10), "first attempts");
         await Poll.UntilAsync(() => d.Stats().Single(s => s.Receiver == "b").Failed == 1, TimeSpan.FromSeconds(10), "permanent failure recorded");
         Assert.Equal(1, broken.Attempts); // not retried
-        clock.Advance(TimeSpan.FromMilliseconds(999));
+        // The shared backoff's equal jitter: the first retry comes between 0.5 s and 1 s.
+        await Poll.UntilAsync(() => clock.PendingTimers > 0, TimeSpan.FromSeconds(10), "the retry's timer");
+        clock.Advance(TimeSpan.FromMilliseconds(499));
         await Task.Yield();
         Assert.Equal(1, flaky.Attempts);
-        clock.Advance(TimeSpan.FromMilliseconds(1));
-        await Poll.UntilAsync(() => flaky.Attempts == 2, TimeSpan.FromSeconds(10), "second attempt after 1 s");
+        clock.Advance(TimeSpan.FromMilliseconds(501));
+        await Poll.UntilAsync(() => flaky.Attempts == 2, TimeSpan.FromSeconds(10), "second attempt within 1 s");
         await Poll.UntilAsync(() => { clock.Advance(TimeSpan.FromMilliseconds(100)); return flaky.Attempts == 3; }, TimeSpan.FromSeconds(10), "third attempt after 2 s more");
         await Poll.UntilAsync(() => d.Stats().Single(s => s.Receiver == "a").Sent == 1, TimeSpan.FromSeconds(10), "sent");
         Assert.Equal(0, d.Stats().Single(s => s.Receiver == "a").Failed);
@@ -160,5 +162,30 @@ public class NotifierTests
         Assert.Contains("failed (attempt 1)", text);
         Assert.Equal(before + 1, attempts.Value);
         await Poll.UntilAsync(() => { clock.Advance(TimeSpan.FromMilliseconds(100)); return d.Stats().Single().Sent == 1; }, TimeSpan.FromSeconds(10), "sent on the retry");
+    }
+
+    /// <summary>Issue 19: webhooks and PagerDuty gave up on 401/403/404 while the sinks retried them; they now answer a status as
+    /// the shared EgressPolicy does (retry throws, reject throws EgressRejectedException).</summary>
+    [Theory]
+    [InlineData(202)]
+    [InlineData(400)]
+    [InlineData(401)]
+    [InlineData(403)]
+    [InlineData(404)]
+    [InlineData(408)]
+    [InlineData(413)]
+    [InlineData(429)]
+    [InlineData(500)]
+    public async Task Http_notifiers_classify_a_status_as_the_egress_policy_does(int status)
+    {
+        using var response = new HttpResponseMessage((System.Net.HttpStatusCode)status) { Content = new StringContent("why") };
+        Observe.Common.EgressOutcome outcome;
+        try
+        {
+            await HttpOutcome.EnsureDeliveredAsync(response, "webhook", default);
+            outcome = Observe.Common.EgressOutcome.Delivered;
+        }
+        catch (Exception e) { outcome = Observe.Common.EgressPolicy.Classify(e); }
+        Assert.Equal(Observe.Common.EgressPolicy.Classify(status), outcome);
     }
 }

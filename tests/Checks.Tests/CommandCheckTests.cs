@@ -3,6 +3,7 @@ using Observe.Checks.Kinds;
 namespace Observe.Checks.Tests;
 
 /// <summary>The `command` kind against the real Debian monitoring-plugins in /usr/lib/nagios/plugins.</summary>
+[Trait("Category", "Peer")] // real monitoring-plugins: not in ./test.sh --fast
 public class CommandCheckTests
 {
     private const string Plugins = "/usr/lib/nagios/plugins";

@@ -1,3 +1,4 @@
+using Observe.Common;
 namespace Observe.Checks.Tests;
 
 public class ConfigValidationTests
@@ -65,7 +66,7 @@ public class ConfigValidationTests
     [InlineData("500ms", 0.5)] [InlineData("30s", 30)] [InlineData("5m", 300)] [InlineData("1h", 3600)] [InlineData("2", 2)] [InlineData("1d", 86400)]
     public void Durations(string text, double seconds)
     {
-        Assert.True(Observe.Checks.Durations.TryParse(text, out var d));
+        Assert.True(DurationSyntax.TryParse(text, out var d));
         Assert.Equal(seconds, d.TotalSeconds);
     }
 }

@@ -1,12 +1,12 @@
 using Observe.Checks.Kinds;
 using Observe.Checks.Plugins;
 using Observe.Storage;
+using Observe.TestSupport;
 
 namespace Observe.Checks.Tests;
 
 public class MetricCheckTests
 {
-    private sealed class FakeClock(DateTimeOffset now) : TimeProvider { public override DateTimeOffset GetUtcNow() => now; }
 
     /// <summary>Paths and globs only, as ISeriesQuery answers them; functions are covered through the real store in Integration.</summary>
     private sealed class FakeReader(Dictionary<string, double?[]> series) : ISeriesQuery
@@ -30,7 +30,7 @@ public class MetricCheckTests
     });
 
     private static Task<CheckResult> Run(string target, string agg = "avg", string? warn = "10", string? crit = "40", CheckState noData = CheckState.Unknown) =>
-        new MetricCheck(Reader, target, TimeSpan.FromMinutes(5), agg, Thresholds.Parse(warn, crit), noData, new FakeClock(Now)).RunAsync(default);
+        new MetricCheck(Reader, target, TimeSpan.FromMinutes(5), agg, Thresholds.Parse(warn, crit), noData, new ManualTimeProvider(Now)).RunAsync(default);
 
     [Theory]
     [InlineData("avg", CheckState.Ok, "3")] [InlineData("max", CheckState.Ok, "5")] [InlineData("sum", CheckState.Warning, "9")] [InlineData("last", CheckState.Ok, "5")] [InlineData("min", CheckState.Ok, "1")]

@@ -12,6 +12,7 @@ namespace Observe.Checks.Tests;
 /// file, and through Observe's state machine; the sequences of SERVICE ALERT / SERVICE NOTIFICATION / FLAPPING /
 /// DOWNTIME lines must be the same. Nagios: max_check_attempts 3, notification_interval 0 (once), flap thresholds 5/20.
 /// </summary>
+[Trait("Category", "Peer")] // Nagios 4 runs the same scripted outcomes (a minute): not in ./test.sh --fast
 public class NagiosDifferentialTests(ITestOutputHelper output)
 {
     private const string Nagios = "/usr/sbin/nagios4";

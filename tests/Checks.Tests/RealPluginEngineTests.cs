@@ -5,6 +5,7 @@ using Observe.TestSupport;
 namespace Observe.Checks.Tests;
 
 /// <summary>The real monitoring-plugins through the scheduler: states, output and perfdata metrics in the metric sink.</summary>
+[Trait("Category", "Peer")] // real monitoring-plugins against real servers: not in ./test.sh --fast
 public class RealPluginEngineTests
 {
     private const string P = "/usr/lib/nagios/plugins";

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Observe.Collector;
 using Observe.Collector.Pipeline;
 using Observe.Collector.Statsd;
+using Observe.TestSupport;
 
 namespace Observe.Collector.Tests;
 
@@ -12,11 +13,6 @@ namespace Observe.Collector.Tests;
 /// </summary>
 public class FlushOnStopTests
 {
-    private sealed class FixedClock(long unixMs) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => DateTimeOffset.FromUnixTimeMilliseconds(unixMs);
-    }
-
     private sealed class RecordingSink : IMetricSink
     {
         public List<MetricBatch> Batches { get; } = [];
@@ -32,10 +28,17 @@ public class FlushOnStopTests
         var sink = new RecordingSink();
         await using var fanout = new SinkFanout([sink], 10, NullLogger.Instance);
         var aggregator = new StatsdAggregator(new StatsdOptions());
-        var scheduler = new FlushScheduler(aggregator, fanout, 10_000, new FixedClock(nowMs), NullLogger.Instance);
+        var clock = ManualTimeProvider.AtUnixMilliseconds(nowMs);
+        var scheduler = new FlushScheduler(aggregator, fanout, 10_000, clock, NullLogger.Instance);
         aggregator.HandlePacket(Encoding.ASCII.GetBytes("stop.hits:3|c"));
         var closed = false;
-        var waited = await scheduler.StopAsync(waitForBoundary, TimeSpan.FromSeconds(20), () => { closed = true; return Task.CompletedTask; });
+        var stopping = scheduler.StopAsync(waitForBoundary, TimeSpan.FromSeconds(20), () => { closed = true; return Task.CompletedTask; });
+        if (waitForBoundary)
+        {
+            await Poll.UntilAsync(() => clock.PendingTimers > 0, TimeSpan.FromSeconds(10), "the wait for the boundary");
+            clock.Advance(TimeSpan.FromMilliseconds(100));
+        }
+        var waited = await stopping;
         Assert.True(closed, "input closed before the last flush");
         Assert.Equal(waitForBoundary ? TimeSpan.FromMilliseconds(100) : TimeSpan.Zero, waited);
         await fanout.DrainAsync(new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token);
@@ -49,7 +52,7 @@ public class FlushOnStopTests
     {
         var sink = new RecordingSink();
         await using var fanout = new SinkFanout([sink], 10, NullLogger.Instance);
-        var scheduler = new FlushScheduler(new StatsdAggregator(new StatsdOptions()), fanout, 3_600_000, new FixedClock(1_700_000_000_000), NullLogger.Instance);
+        var scheduler = new FlushScheduler(new StatsdAggregator(new StatsdOptions()), fanout, 3_600_000, ManualTimeProvider.AtUnixMilliseconds(1_700_000_000_000), NullLogger.Instance);
         var waited = await scheduler.StopAsync(true, TimeSpan.FromSeconds(20), () => Task.CompletedTask);
         Assert.Equal(TimeSpan.Zero, waited);
         await fanout.DrainAsync(new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token);

@@ -6,19 +6,9 @@ using Observe.Checks;
 using Observe.Collector;
 using Observe.Storage;
 using Observe.Storage.Graphite;
+using Observe.TestSupport;
 
 namespace Observe.DeployMarkers.Tests;
-
-/// <summary>A clock the test moves.</summary>
-internal sealed class ManualClock(DateTimeOffset start) : TimeProvider
-{
-    public DateTimeOffset Now { get; set; } = start;
-    public override DateTimeOffset GetUtcNow() => Now;
-    // Timestamps (what LogThrottle and elapsed-time code read) follow the same manual time.
-    public override long GetTimestamp() => Now.UtcTicks;
-    public override long TimestampFrequency => TimeSpan.TicksPerSecond;
-    public void Advance(TimeSpan by) => Now += by;
-}
 
 internal sealed class RecordingAlertSink : IAlertSink
 {
@@ -72,7 +62,7 @@ internal sealed class RecordingRollbackRunner(bool succeed = true) : Rollback.IR
 /// <summary>A DeployService with recording fakes around it.</summary>
 internal sealed class Harness : IDisposable
 {
-    public ManualClock Clock { get; } = new(DateTimeOffset.FromUnixTimeSeconds(1_800_000_000));
+    public ManualTimeProvider Clock { get; } = new(DateTimeOffset.FromUnixTimeSeconds(1_800_000_000));
     public RecordingAlertSink Alerts { get; } = new();
     public RecordingMetricSink Metrics { get; } = new();
     public FunctionSeries Series { get; } = new();

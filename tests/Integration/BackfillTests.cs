@@ -46,9 +46,9 @@ public class BackfillTests
             await tcp.GetStream().WriteAsync(Encoding.ASCII.GetBytes($"bf.single 77 {eightHoursAgo}\nbf.ancient 5 {twoDaysAgo}\n"));
         }
         await Poll.UntilAsync(async () =>
-            (await ObserveBinary.RenderAsync(client, "bf.single", now - 9 * 3600)).ContainsValue(77),
+            (await RenderJson.PointsAsync(client, "bf.single", now - 9 * 3600)).ContainsValue(77),
             TimeSpan.FromSeconds(20), "bf.single 77 eight hours ago in /render");
-        var points = await ObserveBinary.RenderAsync(client, "bf.single", now - 9 * 3600);
+        var points = await RenderJson.PointsAsync(client, "bf.single", now - 9 * 3600);
         Assert.Equal(eightHoursAgo - eightHoursAgo % 60, Assert.Single(points).Key); // the 1-minute archive's slot
         var stats = await client.GetFromJsonAsync<JsonElement>("/stats");
         Assert.Equal(1, stats.GetProperty("storage").GetProperty("pointsBeyondRetention").GetInt64());

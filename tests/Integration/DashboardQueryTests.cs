@@ -95,7 +95,7 @@ public class DashboardQueryTests(ITestOutputHelper output)
             await SendGraphiteLinesAsync(graphitePort);
 
             // A baseline for the deploys' verification: the baseline window's worth of flushes of the services' errors.
-            await Poll.UntilAsync(async () => (await ObserveBinary.RenderAsync(api, "stats_counts.cart.errors", Now() - 30)).Count >= 12,
+            await Poll.UntilAsync(async () => (await RenderJson.PointsAsync(api, "stats_counts.cart.errors", Now() - 30)).Count >= 12,
                 TimeSpan.FromSeconds(40), "a baseline of cart errors");
 
             // Deploy 1 through the HTTP API: shop v2, healthy (passes after the 6 s window).
@@ -113,23 +113,23 @@ public class DashboardQueryTests(ITestOutputHelper output)
                                               && await DeployState(api, "search") == "verified",
                 TimeSpan.FromSeconds(45), "cart rolled back, shop and search verified");
             // The verdict metrics and the self-metrics of a flush after everything happened.
-            await Poll.UntilAsync(async () => (await ObserveBinary.RenderAsync(api, "deploys.shop.prod.time_to_verdict_seconds", Now() - 300)).Count > 0
-                                              && (await ObserveBinary.RenderAsync(api, "observe.checks.count.warning", Now() - 300)).Values.Any(v => v >= 1),
+            await Poll.UntilAsync(async () => (await RenderJson.PointsAsync(api, "deploys.shop.prod.time_to_verdict_seconds", Now() - 300)).Count > 0
+                                              && (await RenderJson.PointsAsync(api, "observe.checks.count.warning", Now() - 300)).Values.Any(v => v >= 1),
                 TimeSpan.FromSeconds(20), "verdict metrics and self-metrics stored");
             output.WriteLine($"workload ready after {total.Elapsed.TotalSeconds:0.0} s");
 
             // The self-metrics say what the workload did: ~30 packets/s (3 services × 10/s), some bad lines, the series stored.
             var since = Now() - 120;
-            var packets = (await ObserveBinary.RenderAsync(api, "observe.statsd.packets_received_per_second", since)).Values.ToList();
+            var packets = (await RenderJson.PointsAsync(api, "observe.statsd.packets_received_per_second", since)).Values.ToList();
             Assert.InRange(packets.Skip(2).Max(), 10, 60);
-            Assert.Contains((await ObserveBinary.RenderAsync(api, "observe.statsd.bad_lines_per_second", since)).Values, v => v > 0);
-            Assert.InRange((await ObserveBinary.RenderAsync(api, "observe.storage.series", since)).Values.Max(), 50, 5000);
-            Assert.Contains((await ObserveBinary.RenderAsync(api, "observe.checks.runs_per_second", since)).Values, v => v >= 1);
+            Assert.Contains((await RenderJson.PointsAsync(api, "observe.statsd.bad_lines_per_second", since)).Values, v => v > 0);
+            Assert.InRange((await RenderJson.PointsAsync(api, "observe.storage.series", since)).Values.Max(), 50, 5000);
+            Assert.Contains((await RenderJson.PointsAsync(api, "observe.checks.runs_per_second", since)).Values, v => v >= 1);
             // The dead carbon: its flushes pile up in its disk spool, the oldest getting older.
-            Assert.Contains((await ObserveBinary.RenderAsync(api, "observe.spool.carbon.records", since)).Values, v => v > 0);
-            Assert.Contains((await ObserveBinary.RenderAsync(api, "observe.spool.carbon.oldest_age_seconds", since)).Values, v => v > 1);
+            Assert.Contains((await RenderJson.PointsAsync(api, "observe.spool.carbon.records", since)).Values, v => v > 0);
+            Assert.Contains((await RenderJson.PointsAsync(api, "observe.spool.carbon.oldest_age_seconds", since)).Values, v => v > 1);
             // The WARNING check's notification went to a webhook that answers 501 (python's http.server has no POST): counted as failed.
-            await Poll.UntilAsync(async () => (await ObserveBinary.RenderAsync(api, "observe.notifications.failed_per_second", since)).Values.Any(v => v > 0),
+            await Poll.UntilAsync(async () => (await RenderJson.PointsAsync(api, "observe.notifications.failed_per_second", since)).Values.Any(v => v > 0),
                 TimeSpan.FromSeconds(15), "the failed notification in observe.notifications.failed_per_second");
 
             // Grafana 10's "Save & test" of the data source: constantLine(100) over the last hour.
@@ -222,7 +222,7 @@ public class DashboardQueryTests(ITestOutputHelper output)
         // Grafana takes the refId back from the end of each series name.
         if (series.FirstOrDefault(s => !s.GetProperty("target").GetString()!.EndsWith(" " + refId, StringComparison.Ordinal)) is { ValueKind: JsonValueKind.Object } bad)
             return $"series '{bad.GetProperty("target").GetString()}' does not end with its refId";
-        return series.Any(s => s.GetProperty("datapoints").EnumerateArray().Any(p => p[0].ValueKind == JsonValueKind.Number))
+        return RenderJson.Points(JsonDocument.Parse(body).RootElement).Any()
             ? null : $"{series.Count} series, all empty";
     }
 

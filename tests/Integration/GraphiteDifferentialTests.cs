@@ -118,7 +118,7 @@ public sealed class GraphiteDifferentialFixture : IAsyncLifetime
                 try
                 {
                     using var doc = JsonDocument.Parse(await Http.GetStringAsync(pollUrl));
-                    seen = doc.RootElement.EnumerateArray().Sum(s => s.GetProperty("datapoints").EnumerateArray().Count(d => d[0].ValueKind == JsonValueKind.Number));
+                    seen = RenderJson.Points(doc.RootElement).Count();
                 }
                 catch (Exception e) { lastError = e.Message; throw; }
                 return seen == expected;

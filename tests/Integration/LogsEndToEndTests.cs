@@ -144,7 +144,7 @@ public class LogsEndToEndTests(ITestOutputHelper output)
 
         // logs.<service>.<level> counters through the metric sinks into the store, read back with /render.
         foreach (var (target, count) in new[] { ("logs.checkout.error", 2.0), ("logs.api.error", 3.0), ("logs.worker.warn", 1.0), ("logs.nodeapp.error", 2.0) })
-            await Poll.UntilAsync(async () => (await ObserveBinary.RenderAsync(client, target, start)).Values.Sum() == count, TimeSpan.FromSeconds(15), $"{target} = {count}");
+            await Poll.UntilAsync(async () => (await RenderJson.PointsAsync(client, target, start)).Values.Sum() == count, TimeSpan.FromSeconds(15), $"{target} = {count}");
 
         Assert.True(await observe.TerminateAsync(TimeSpan.FromSeconds(20)), "observe did not stop on SIGTERM");
         Assert.DoesNotContain("did not drain", observe.Log());

@@ -1,5 +1,3 @@
-using System.Net.Http.Json;
-using System.Text.Json;
 using Observe.TestSupport;
 
 namespace Observe.Integration;
@@ -43,16 +41,5 @@ internal static class ObserveBinary
         var merged = new Dictionary<string, string?> { ["OBSERVE_TOKEN"] = null };
         if (env != null) foreach (var (k, v) in env) merged[k] = v;
         return PeerProcess.RunToEndAsync("dotnet", [Dll(), .. args], merged, workDir, timeout);
-    }
-
-    /// <summary>The non-null points of <paramref name="target"/> from <paramref name="from"/> until now, by timestamp, read through /render.</summary>
-    public static async Task<Dictionary<long, double>> RenderAsync(HttpClient client, string target, long from)
-    {
-        var json = await client.GetFromJsonAsync<JsonElement>($"/render?target={target}&from={from}&until=now&format=json");
-        var result = new Dictionary<long, double>();
-        foreach (var series in json.EnumerateArray())
-            foreach (var p in series.GetProperty("datapoints").EnumerateArray())
-                if (p[0].ValueKind == JsonValueKind.Number) result[p[1].GetInt64()] = p[0].GetDouble();
-        return result;
     }
 }

@@ -17,35 +17,22 @@ public class ObserveCrashTests(ITestOutputHelper output)
     [Fact]
     public async Task Sigkill_during_ingest_loses_no_acknowledged_flush()
     {
-        var dir = Repo.TempDir("crash");
-        int http = FreePort.Get(), statsd = FreePort.Get();
-        var configPath = Path.Combine(dir, "observe.yaml");
         // 1 s flushes into a 1 s archive: every flush has its own slot, so each one can be checked.
-        await File.WriteAllTextAsync(configPath, $"""
-            http: {"{"}port: {http}{"}"}
-            collector:
-              statsd: {"{"}port: {statsd}, flushInterval: 1000{"}"}
-              graphite: {"{"}enabled: false{"}"}
-            storage:
-              dataDir: {dir}/data
-              schemas:
-                - {"{"}name: all, pattern: ".*", retentions: "1s:1d"{"}"}
-            logging: {"{"}level: warning{"}"}
-            """);
-        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(10) };
+        var setup = new ObserveSetup(Repo.TempDir("crash")) { FlushIntervalMs = 1000, Retentions = "1s:1d" };
+        var statsd = setup.StatsdPort;
         var acknowledged = new Dictionary<long, double>();
         var rng = new Random(7);
         var start = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 5;
 
         for (var round = 1; round <= 6; round++)
         {
-            var observe = ObserveBinary.Run(configPath, dir, Path.Combine(dir, $"observe-{round}.log"));
+            var observe = await ObserveProcess.StartAsync(setup, $"observe-{round}.log");
+            var client = observe.Client;
             try
             {
-                await Poll.UntilAsync(async () => (await client.GetAsync("/health")).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "observe up");
 
                 // Everything acknowledged before earlier kills must read back unchanged.
-                var now = await ObserveBinary.RenderAsync(client, "stats_counts.crash.hits", start);
+                var now = await RenderJson.PointsAsync(client, "stats_counts.crash.hits", start);
                 foreach (var (ts, value) in acknowledged)
                 {
                     Assert.True(now.TryGetValue(ts, out var v) && v == value,
@@ -66,13 +53,13 @@ public class ObserveCrashTests(ITestOutputHelper output)
                 {
                     persisted = await LastPersisted(client);
                     if (persisted < before + want) return false;
-                    seen = await ObserveBinary.RenderAsync(client, "stats_counts.crash.hits", start);
+                    seen = await RenderJson.PointsAsync(client, "stats_counts.crash.hits", start);
                     return seen.Count(kv => kv.Key <= persisted && !acknowledged.ContainsKey(kv.Key)) >= 2;
                 }, TimeSpan.FromSeconds(30), "flushes persisted");
                 foreach (var (ts, value) in seen)
                     if (ts <= persisted) acknowledged[ts] = value;
                 await Task.Delay(rng.Next(0, 1000)); // a random point in the next flush cycle to kill at
-                observe.Kill9();
+                observe.Process.Kill9();
                 cts.Cancel();
                 await sender;
                 output.WriteLine($"round {round}: killed with {acknowledged.Count} acknowledged flushes (last {persisted})");

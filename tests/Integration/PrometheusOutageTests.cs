@@ -19,26 +19,21 @@ public class PrometheusOutageTests(ITestOutputHelper output)
     {
         await using var prometheus = await PrometheusPeer.StartAsync("prom-outage");
         var dir = Repo.TempDir("prom-outage-observe");
-        int http = FreePort.Get(), statsd = FreePort.Get();
-        var configPath = Path.Combine(dir, "observe.yaml");
-        await File.WriteAllTextAsync(configPath, $"""
-            http: {"{"}port: {http}{"}"}
-            collector:
-              statsd: {"{"}port: {statsd}, flushInterval: 1000{"}"}
-              graphite: {"{"}enabled: false{"}"}
-            storage: {"{"}dataDir: {dir}/data{"}"}
-            sinks:
-              embedded: {"{"}enabled: false{"}"}
-              spool: {"{"}retryMaxSeconds: 2{"}"}
-              remoteWrite:
-                - {"{"}name: prom, url: "{prometheus.RemoteWriteUrl}"{"}"}
-            logging: {"{"}level: warning{"}"}
-            """);
-        await using var observe = ObserveBinary.Run(configPath, dir, Path.Combine(dir, "observe.log"));
-        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(10) };
+        var setup = new ObserveSetup(dir)
+        {
+            FlushIntervalMs = 1000,
+            Sinks = $$"""
+                embedded: {enabled: false}
+                spool: {retryMaxSeconds: 2}
+                remoteWrite:
+                  - {name: prom, url: "{{prometheus.RemoteWriteUrl}}"}
+                """,
+        };
+        var statsd = setup.StatsdPort;
+        await using var observe = await ObserveProcess.StartAsync(setup);
+        var client = observe.Client;
         try
         {
-            await Poll.UntilAsync(async () => (await client.GetAsync("/health")).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "observe up");
 
             // Steady load: one increment every 50 ms until told to stop; each send is counted.
             var sent = 0;

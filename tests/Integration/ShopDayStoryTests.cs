@@ -114,10 +114,10 @@ public class ShopDayStoryTests(ITestOutputHelper output)
     private static async Task Steady(HttpClient api)
     {
         var since = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        await Poll.UntilAsync(async () => (await ObserveBinary.RenderAsync(api, "stats_counts.shop.requests", since)).Count(p => p.Value > 0) >= 8, Step, "8 flushes of requests");
-        var requests = await ObserveBinary.RenderAsync(api, "stats_counts.shop.requests", since);
+        await Poll.UntilAsync(async () => (await RenderJson.PointsAsync(api, "stats_counts.shop.requests", since)).Count(p => p.Value > 0) >= 8, Step, "8 flushes of requests");
+        var requests = await RenderJson.PointsAsync(api, "stats_counts.shop.requests", since);
         Assert.InRange(requests.Values.Where(v => v > 0).Average(), 5, 40); // ~20 per 1 s flush
-        Assert.NotEmpty(await ObserveBinary.RenderAsync(api, "stats.timers.shop.latency.upper_90", since));
+        Assert.NotEmpty(await RenderJson.PointsAsync(api, "stats.timers.shop.latency.upper_90", since));
         var find = await api.GetFromJsonAsync<JsonElement>("/metrics/find?query=stats_counts.shop.*");
         Assert.DoesNotContain(find.EnumerateArray(), n => n.GetProperty("text").GetString() == "errors");
     }

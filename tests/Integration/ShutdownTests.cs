@@ -16,45 +16,31 @@ public class ShutdownTests(ITestOutputHelper output)
     [Fact]
     public async Task Sigterm_during_steady_statsd_load_flushes_the_last_interval_and_it_reads_back_after_restart()
     {
-        var dir = Repo.TempDir("sigterm");
-        int http = FreePort.Get(), statsd = FreePort.Get();
-        var configPath = Path.Combine(dir, "observe.yaml");
         // 2 s flushes into a 2 s archive: one slot per flush, so a flush that replaced another would lose counts.
-        await File.WriteAllTextAsync(configPath, $$"""
-            http: {port: {{http}}}
-            collector:
-              statsd: {port: {{statsd}}, flushInterval: 2000}
-              graphite: {enabled: false}
-            storage:
-              dataDir: {{dir}}/data
-              schemas:
-                - {name: all, pattern: ".*", retentions: "2s:1d"}
-            """);
-        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(10) };
+        var setup = new ObserveSetup(Repo.TempDir("sigterm")) { FlushIntervalMs = 2000, Retentions = "2s:1d", LogLevel = null };
+        using var client = setup.Client();
         var start = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 4;
 
         long sent;
-        var observe = ObserveBinary.Run(configPath, dir, Path.Combine(dir, "observe-1.log"));
+        var observe = await ObserveProcess.StartAsync(setup, "observe-1.log");
         try
         {
-            await Poll.UntilAsync(async () => (await client.GetAsync("/health")).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "observe up");
             using var cts = new CancellationTokenSource();
-            var sender = Task.Run(() => Send(statsd, cts.Token));
+            var sender = Task.Run(() => Send(setup.StatsdPort, cts.Token));
             // Steady load across several flushes, then SIGTERM right after the last packet (still unread in the kernel).
             await Poll.UntilAsync(async () => await Flushes(client) >= 3 && await Received(client) > 0, TimeSpan.FromSeconds(30), "three flushes under load");
             cts.Cancel();
             sent = await sender;
-            Assert.True(await observe.TerminateAsync(TimeSpan.FromSeconds(25)), "observe did not exit within 25 s of SIGTERM");
-            Assert.Equal(0, observe.ExitCode);
+            Assert.True(await observe.Process.TerminateAsync(TimeSpan.FromSeconds(25)), "observe did not exit within 25 s of SIGTERM");
+            Assert.Equal(0, observe.Process.ExitCode);
             output.WriteLine($"sent {sent} counts; log:\n{observe.Log()}");
             Assert.Contains("stopping: receiving StatsD until the flush interval ends", observe.Log());
             Assert.DoesNotContain("did not drain", observe.Log());
         }
         finally { await observe.DisposeAsync(); }
 
-        await using var again = ObserveBinary.Run(configPath, dir, Path.Combine(dir, "observe-2.log"));
-        await Poll.UntilAsync(async () => (await client.GetAsync("/health")).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "observe up again");
-        var slots = await ObserveBinary.RenderAsync(client, "stats_counts.ops.sigterm", start);
+        await using var again = await ObserveProcess.StartAsync(setup, "observe-2.log");
+        var slots = await again.RenderAsync("stats_counts.ops.sigterm", start);
         output.WriteLine(string.Join(" ", slots.Select(s => $"{s.Key}={s.Value}")));
         Assert.True(slots.Count >= 3, $"only {slots.Count} flushes stored");
         Assert.Equal(sent, slots.Values.Sum());

@@ -35,26 +35,14 @@ public abstract class SinkOutageScenario(ITestOutputHelper output)
     {
         var dir = Repo.TempDir("outage");
         await StartServerAsync(dir);
-        int http = FreePort.Get(), statsd = FreePort.Get();
-        var configPath = Path.Combine(dir, "observe.yaml");
-        await File.WriteAllTextAsync(configPath, $"""
-            http: {"{"}port: {http}{"}"}
-            collector:
-              statsd: {"{"}port: {statsd}, flushInterval: 1000{"}"}
-              graphite: {"{"}enabled: false{"}"}
-            storage:
-              dataDir: {dir}/data
-            sinks:
-              spool: {"{"}retryMaxSeconds: 2{"}"}
-            {SinkYaml}
-            logging: {"{"}level: warning{"}"}
-            """);
-        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(10) };
+        var setup = new ObserveSetup(dir) { FlushIntervalMs = 1000, Sinks = "spool: {retryMaxSeconds: 2}\n" + ObserveSetup.Dedent(SinkYaml) };
+        var statsd = setup.StatsdPort;
+        using var client = setup.Client();
         var from = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 2;
         long sent = 0;
         var round = 0;
         var perSecond = new SortedDictionary<long, long>();
-        PeerProcess observe = await StartObserve();
+        var observe = await StartObserve();
         try
         {
             sent += await LoadAsync(TimeSpan.FromSeconds(4));
@@ -96,19 +84,14 @@ public abstract class SinkOutageScenario(ITestOutputHelper output)
             await observe.DisposeAsync();
         }
 
-        async Task<PeerProcess> StartObserve()
-        {
-            var p = ObserveBinary.Run(configPath, dir, Path.Combine(dir, $"observe-{++round}.log"));
-            await Poll.UntilAsync(async () => (await client.GetAsync("/health")).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "observe up");
-            return p;
-        }
+        Task<ObserveProcess> StartObserve() => ObserveProcess.StartAsync(setup, $"observe-{++round}.log");
 
         async Task RestartObserve(bool sigkill)
         {
             await PauseUntilFlushed();
             var before = await SpoolAsync();
-            if (sigkill) observe.Kill9();
-            else Assert.True(await observe.TerminateAsync(TimeSpan.FromSeconds(30)), "observe stopped on SIGTERM");
+            if (sigkill) observe.Process.Kill9();
+            else Assert.True(await observe.Process.TerminateAsync(TimeSpan.FromSeconds(30)), "observe stopped on SIGTERM");
             await observe.DisposeAsync();
             observe = await StartObserve();
             var after = await SpoolAsync();
@@ -234,16 +217,12 @@ public sealed class CarbonOutageTests(ITestOutputHelper output) : SinkOutageScen
 
     protected override async Task<double> StoredSumAsync(long from)
     {
-        var json = await _http.GetFromJsonAsync<JsonElement>($"{_graphite!.WebUrl}/render?target=stats_counts.{Counter}&from={from}&until=now&format=json");
-        return json.EnumerateArray().SelectMany(s => s.GetProperty("datapoints").EnumerateArray())
-            .Where(p => p[0].ValueKind == JsonValueKind.Number).Sum(p => p[0].GetDouble());
+        return (await RenderJson.GetAsync(_http, $"stats_counts.{Counter}", from.ToString(), baseUrl: _graphite!.WebUrl)).Sum(p => p.Value);
     }
 
     protected override async Task<string> DescribeStoredAsync(long from)
     {
-        var json = await _http.GetFromJsonAsync<JsonElement>($"{_graphite!.WebUrl}/render?target=stats_counts.{Counter}&from={from}&until=now&format=json");
-        return string.Join(" ", json.EnumerateArray().SelectMany(s => s.GetProperty("datapoints").EnumerateArray())
-            .Where(p => p[0].ValueKind == JsonValueKind.Number).Select(p => $"{p[1]}:{p[0]}"));
+        return string.Join(" ", (await RenderJson.GetAsync(_http, $"stats_counts.{Counter}", from.ToString(), baseUrl: _graphite!.WebUrl)).Select(p => $"{p.Timestamp}:{p.Value}"));
     }
 
     [Fact]

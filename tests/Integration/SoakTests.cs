@@ -74,7 +74,7 @@ public class SoakTests(ITestOutputHelper output)
             var sent = new List<long>();
             var steady = SteadyAsync(ports.Statsd, sent, stop.Token);
             var firstFrom = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - FlushSeconds;
-            await Poll.UntilAsync(async () => (await ObserveBinary.RenderAsync(client, "stats_counts.soak.steady.hits", firstFrom)).Count > 0,
+            await Poll.UntilAsync(async () => (await RenderJson.PointsAsync(client, "stats_counts.soak.steady.hits", firstFrom)).Count > 0,
                 TimeSpan.FromSeconds(3 * FlushSeconds + 10), "the first steady flush stored");
 
             using var hostileStop = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
@@ -103,8 +103,8 @@ public class SoakTests(ITestOutputHelper output)
             var timings = new Dictionary<long, double>();
             await Poll.UntilAsync(async () =>
             {
-                hits = await ObserveBinary.RenderAsync(client, "stats_counts.soak.steady.hits", intervals[0]);
-                timings = await ObserveBinary.RenderAsync(client, "stats.timers.soak.steady.latency.count", intervals[0]);
+                hits = await RenderJson.PointsAsync(client, "stats_counts.soak.steady.hits", intervals[0]);
+                timings = await RenderJson.PointsAsync(client, "stats.timers.soak.steady.latency.count", intervals[0]);
                 return intervals.All(t => hits.ContainsKey(t + FlushSeconds) && timings.ContainsKey(t + FlushSeconds));
             }, TimeSpan.FromSeconds(3 * FlushSeconds), "the last steady flush stored");
             var wrong = intervals

@@ -1,4 +1,5 @@
 using Observe.Storage.Tsdb;
+using Observe.TestSupport;
 
 namespace Observe.Storage.Tests;
 
@@ -10,7 +11,7 @@ public class BackfillTests
     [Fact]
     public void A_point_older_than_the_finest_archive_is_kept_in_the_coarser_one_before_and_after_compaction_and_restart()
     {
-        var time = new FakeTime(Now);
+        var time = ManualTimeProvider.AtUnixSeconds(Now);
         var o = TestStore.Options(retentions: "10s:6h,1m:1d");
         long ts = Now - 8 * 3600;
         using (var s = TimeSeriesStore.Open(o, time))
@@ -31,14 +32,14 @@ public class BackfillTests
     [Fact]
     public void A_backfilled_slot_among_sealed_coarse_data_replaces_only_its_slot()
     {
-        var time = new FakeTime(Now);
+        var time = ManualTimeProvider.AtUnixSeconds(Now);
         using var s = TimeSeriesStore.Open(TestStore.Options(retentions: "10s:1h,1m:1d"), time);
         long old = Now - 5 * 3600;
         // Regular data back then (written back then), rolled up into the 1m archive.
-        time.Now = old + 600;
+        time.UnixSeconds = old + 600;
         for (long t = old - 300; t < old + 300; t += 10) TestStore.Write(s, t + 1, ("bf.mixed", 1, t));
         s.Compact(force: true);
-        time.Now = Now;
+        time.UnixSeconds = Now;
         Assert.Equal(1, Value(s, "bf.mixed", old - 120));
         TestStore.Write(s, Now, ("bf.mixed", 9, old));
         s.Compact(force: true);
@@ -50,7 +51,7 @@ public class BackfillTests
     [Fact]
     public void A_point_older_than_every_archive_is_dropped_and_counted()
     {
-        var time = new FakeTime(Now);
+        var time = ManualTimeProvider.AtUnixSeconds(Now);
         using var s = TimeSeriesStore.Open(TestStore.Options(retentions: "10s:1h,1m:1d"), time);
         TestStore.Write(s, Now, ("bf.ancient", 1, Now - 2 * 86400), ("bf.ancient", 2, Now - 60));
         Assert.Equal(1, s.PointsBeyondRetention);

@@ -5,6 +5,7 @@ using Observe.TestSupport;
 namespace Observe.Storage.Tests;
 
 /// <summary>SIGKILLs a writer process (tests/StorageCrashHarness) at random moments and checks acknowledged batches.</summary>
+[Trait("Category", "Slow")] // kills a child process repeatedly: not in ./test.sh --fast
 public class CrashTests
 {
     private const int Series = 50;

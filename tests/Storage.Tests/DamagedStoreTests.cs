@@ -4,6 +4,7 @@ using Observe.Durability;
 using Observe.Storage.Graphite;
 using Observe.Storage.Logs;
 using Observe.Storage.Tsdb;
+using Observe.TestSupport;
 
 namespace Observe.Storage.Tests;
 
@@ -60,7 +61,7 @@ public class DamagedStoreTests
     [InlineData(Damage.ZeroedHeader)]
     public void A_damaged_tsdb_is_moved_aside_with_its_series_and_time_range_and_a_fresh_one_works(Damage damage)
     {
-        var time = new FakeTime(Now);
+        var time = ManualTimeProvider.AtUnixSeconds(Now);
         var o = TestStore.Options();
         var path = Path.Combine(o.DataDir, "tsdb.db");
         using (var s = TimeSeriesStore.Open(o, time))
@@ -86,6 +87,7 @@ public class DamagedStoreTests
         Assert.Equal(3, r.Fetch("dmg.after", Now - 11, Now)!.Values[0]);
     }
 
+    [Trait("Category", "Slow")]
     [Theory]
     [InlineData(Damage.Truncated)]
     [InlineData(Damage.ZeroedHeader)]
@@ -117,7 +119,7 @@ public class DamagedStoreTests
     [Fact]
     public void Each_corrupt_chunk_is_logged_with_its_series_and_time_range_rate_limited()
     {
-        var time = new FakeTime(Now);
+        var time = ManualTimeProvider.AtUnixSeconds(Now);
         var o = TestStore.Options();
         using (var s = TimeSeriesStore.Open(o, time))
         {
@@ -145,7 +147,7 @@ public class DamagedStoreTests
     [Fact]
     public void A_corrupt_head_row_is_logged_with_its_flush_and_number_of_points()
     {
-        var time = new FakeTime(Now);
+        var time = ManualTimeProvider.AtUnixSeconds(Now);
         var o = TestStore.Options();
         using (var s = TimeSeriesStore.Open(o, time))
             TestStore.Write(s, Now - 10, [.. Enumerable.Range(0, 500).Select(i => ($"head.s{i}", (double)i, Now - 10))]);

@@ -57,6 +57,7 @@ public class JsonNumberTests
     }
 
     /// <summary>Differential against the real thing: python3's repr of 200 000 doubles (random bits, decimals, quotients, edges).</summary>
+    [Trait("Category", "Peer")]
     [Fact]
     public async Task PyFloatEqualsPython3Repr()
     {

@@ -3,13 +3,14 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Primitives;
 using Observe.Collector;
 using Observe.Storage.Logs;
+using Observe.TestSupport;
 
 namespace Observe.Storage.Tests;
 
 public class LogStoreTests : IDisposable
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
-    private readonly FakeTime _clock = new(T0.ToUnixTimeSeconds());
+    private readonly ManualTimeProvider _clock = ManualTimeProvider.AtUnixSeconds(T0.ToUnixTimeSeconds());
     private readonly LogStore _store;
 
     public LogStoreTests()
@@ -86,11 +87,11 @@ public class LogStoreTests : IDisposable
     public void RetentionDeletesOldLogsFromTableAndIndex()
     {
         Seed();
-        _clock.Now = T0.AddDays(7).AddSeconds(-1800).ToUnixTimeSeconds(); // the log from an hour before T0 is now past 7 days
+        _clock.UnixSeconds = T0.AddDays(7).AddSeconds(-1800).ToUnixTimeSeconds(); // the log from an hour before T0 is now past 7 days
         Assert.Equal(1, _store.DeleteExpired());
         Assert.Equal(["payment gateway timeout after 30s"], Search(q: "timeout").Select(e => e.Message));
         Assert.Equal(4, Search().Count);
-        _clock.Now = T0.AddDays(8).ToUnixTimeSeconds();
+        _clock.UnixSeconds = T0.AddDays(8).ToUnixTimeSeconds();
         Assert.Equal(4, _store.DeleteExpired());
         Assert.Empty(Search(q: "timeout OR order* OR cart"));
         Assert.Equal(5, _store.Stats.DeletedByRetention);

@@ -180,23 +180,11 @@ public class SpoolTests
         Assert.Equal(["bad"], DiskSpool.ReadDeadLetters(dir).Select(b => Encoding.UTF8.GetString(b)));
     }
 
-    [Fact]
-    public void BackoffGrowsToTheCapWithJitter()
-    {
-        var dir = Repo.TempDir("spool");
-        using var spool = DiskSpool.Open(dir);
-        var d = new SpoolDelivery(spool, new ScriptedTarget(_ => default), TimeSpan.FromSeconds(5));
-        Assert.InRange(d.Backoff(0).TotalMilliseconds, 50, 100);
-        Assert.InRange(d.Backoff(3).TotalMilliseconds, 400, 800);
-        var capped = Enumerable.Range(0, 50).Select(_ => d.Backoff(40).TotalMilliseconds).ToArray();
-        Assert.All(capped, ms => Assert.InRange(ms, 2500, 5000));
-        Assert.True(capped.Distinct().Count() > 10, "jittered");
-    }
-
     /// <summary>
     /// Any interleaving of append, deliver, restart, and a crash (no clean close) between delivering and committing,
     /// delivers every appended record at least once, and first deliveries come in append order.
     /// </summary>
+    [Trait("Category", "Slow")]
     [Property(MaxTest = 150)]
     public bool AnyInterleavingDeliversEverythingAtLeastOnceInOrder(byte[] ops)
     {

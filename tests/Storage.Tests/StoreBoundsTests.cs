@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Observe.Collector;
 using Observe.Storage.Graphite;
 using Observe.Storage.Tsdb;
+using Observe.TestSupport;
 
 namespace Observe.Storage.Tests;
 
@@ -17,7 +18,7 @@ public class StoreBoundsTests
     [Fact]
     public async Task The_reported_backtracking_glob_answers_at_once()
     {
-        using var s = TimeSeriesStore.Open(TestStore.Options(), new FakeTime(Now));
+        using var s = TimeSeriesStore.Open(TestStore.Options(), ManualTimeProvider.AtUnixSeconds(Now));
         TestStore.Write(s, Now, ("stats_counts.x." + new string('a', 60), 1, Now));
         // With a backtracking regex 7 terms took 4.9 s and 10 never returned.
         var find = Task.Run(() => s.Find("stats_counts.x.*a*a*a*a*a*a*a*a*a*a*b"));
@@ -26,12 +27,13 @@ public class StoreBoundsTests
         Assert.Single(s.Find("stats_counts.x.*a*a*a*a*a*a*a*a*a*a*"));
     }
 
+    [Trait("Category", "Slow")]
     [Fact]
     public async Task Flushes_are_persisted_while_a_slow_find_runs()
     {
         var o = TestStore.Options();
         o.SynchronousFull = false; // no fsync per flush: the flushes are quick, the find is the slow part
-        using var s = TimeSeriesStore.Open(o, new FakeTime(Now));
+        using var s = TimeSeriesStore.Open(o, ManualTimeProvider.AtUnixSeconds(Now));
         var names = Enumerable.Range(0, 10_000).Select(i => new MetricPoint($"slow.n{i}.{new string('a', 60)}", 1, Now - 60)).ToArray();
         await s.WriteAsync(new MetricBatch(Now - 60, names), default);
         // Linear in name × pattern, but with 10 000 names and a 300-term pattern still a noticeable while.
@@ -60,7 +62,7 @@ public class StoreBoundsTests
     [Fact]
     public void Twenty_thousand_distinct_patterns_leave_no_cache_behind()
     {
-        using var s = TimeSeriesStore.Open(TestStore.Options(), new FakeTime(Now));
+        using var s = TimeSeriesStore.Open(TestStore.Options(), ManualTimeProvider.AtUnixSeconds(Now));
         TestStore.Write(s, Now, ("pat.b1.c", 1, Now), ("pat.b2.c", 1, Now));
         for (var i = 0; i < 200; i++) s.Find($"pat.warm{i}*.c");
         var before = GC.GetTotalMemory(forceFullCollection: true);
@@ -75,7 +77,7 @@ public class StoreBoundsTests
     {
         var o = TestStore.Options();
         o.MaxSeries = 10;
-        using var s = TimeSeriesStore.Open(o, new FakeTime(Now));
+        using var s = TimeSeriesStore.Open(o, ManualTimeProvider.AtUnixSeconds(Now));
         TestStore.Write(s, Now - 20, Enumerable.Range(0, 15).Select(i => ($"card.s{i:00}", (double)i, Now - 20)).ToArray());
         Assert.Equal(10, s.SeriesCount);
         Assert.Equal(5, s.SeriesDroppedByLimit);
@@ -91,7 +93,7 @@ public class StoreBoundsTests
     {
         var o = TestStore.Options();
         o.MaxFindResults = 50;
-        using var s = TimeSeriesStore.Open(o, new FakeTime(Now));
+        using var s = TimeSeriesStore.Open(o, ManualTimeProvider.AtUnixSeconds(Now));
         TestStore.Write(s, Now, Enumerable.Range(0, 100).Select(i => ($"pl.n{i}", 1.0, Now)).ToArray());
         var e = Assert.Throws<GraphiteLimitException>(() => s.Find("pl.*"));
         Assert.Equal("storage.maxFindResults", e.Key);

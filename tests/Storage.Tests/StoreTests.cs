@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Observe.Storage.Tsdb;
+using Observe.TestSupport;
 
 namespace Observe.Storage.Tests;
 
@@ -10,7 +11,7 @@ public class StoreTests
     [Fact]
     public void FetchFollowsWhisperWindowRounding()
     {
-        var time = new FakeTime(Now);
+        var time = ManualTimeProvider.AtUnixSeconds(Now);
         using var s = TimeSeriesStore.Open(TestStore.Options(), time);
         for (long t = 1_000_000; t <= 1_000_100; t += 10) TestStore.Write(s, t, ("a.b", t - 1_000_000, t + 3)); // quantised to t
         var w = s.Fetch("a.b", 1_000_005, 1_000_100)!;
@@ -30,7 +31,7 @@ public class StoreTests
     [Fact]
     public async Task WritesDuringCompactionAreKeptAndEveryPointReadsBack()
     {
-        var time = new FakeTime(Now);
+        var time = ManualTimeProvider.AtUnixSeconds(Now);
         using var s = TimeSeriesStore.Open(TestStore.Options(), time);
         int n = TimeSeriesStore.CompactionGroup * 2 + 7; // several compaction groups
         var names = Enumerable.Range(0, n).Select(i => $"s.{i}").ToArray();
@@ -53,7 +54,7 @@ public class StoreTests
     [Fact]
     public void LastWriteToASlotWins()
     {
-        using var s = TimeSeriesStore.Open(TestStore.Options(), new FakeTime(Now));
+        using var s = TimeSeriesStore.Open(TestStore.Options(), ManualTimeProvider.AtUnixSeconds(Now));
         TestStore.Write(s, 1_000_000, ("a", 1, 1_000_001));
         TestStore.Write(s, 1_000_000, ("a", 2, 1_000_009));
         Assert.Equal(2.0, s.Fetch("a", 999_999, 1_000_000)!.Values[0]);
@@ -69,7 +70,7 @@ public class StoreTests
     [InlineData(true)]
     public void RollupsFollowAggregationAndXFilesFactor(bool compact)
     {
-        var time = new FakeTime(Now);
+        var time = ManualTimeProvider.AtUnixSeconds(Now);
         var o = TestStore.Options(retentions: "10s:1h,1m:1d");
         using var s = TimeSeriesStore.Open(o, time);
         // slot [999960, 1000020): 3 of 6 fine values known; slot [1000020,1000080): 1 of 6.
@@ -95,7 +96,7 @@ public class StoreTests
     [Fact]
     public void LateDataIsMergedIntoTheTailChunksAndRollupsRecomputed()
     {
-        var time = new FakeTime(Now);
+        var time = ManualTimeProvider.AtUnixSeconds(Now);
         var o = TestStore.Options(retentions: "10s:1h,1m:1d,10m:30d");
         long Rows()
         {
@@ -127,13 +128,14 @@ public class StoreTests
     }
 
     /// <summary>Compactions that split 1m/10m slots (the render bench writes 24 h, compacting every 2 h from an unaligned start).</summary>
+    [Trait("Category", "Slow")]
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public void RollupsAcrossCompactionBoundariesEqualWhisperAverages(bool reopen)
     {
         const long end = 10_000_000, start = end - 6 * 3600 + 30; // not a multiple of 60
-        var time = new FakeTime(end);
+        var time = ManualTimeProvider.AtUnixSeconds(end);
         var o = TestStore.Options(retentions: "10s:1h,1m:7d,10m:5y");
         var rnd = new Random(3);
         var pts = new SortedDictionary<long, double>();
@@ -163,7 +165,7 @@ public class StoreTests
     [Fact]
     public void ArchiveSelectionIsFinestCoveringFrom()
     {
-        var time = new FakeTime(Now);
+        var time = ManualTimeProvider.AtUnixSeconds(Now);
         using var s = TimeSeriesStore.Open(TestStore.Options(retentions: "10s:1h,1m:1d,10m:30d"), time);
         TestStore.Write(s, Now - 100, ("a", 1, Now - 100));
         Assert.Equal(10, s.Fetch("a", Now - 3600, Now)!.Step);
@@ -178,18 +180,18 @@ public class StoreTests
     [Fact]
     public void RetentionDropsOldChunks()
     {
-        var time = new FakeTime(Now);
+        var time = ManualTimeProvider.AtUnixSeconds(Now);
         using var s = TimeSeriesStore.Open(TestStore.Options(retentions: "10s:1h,1m:2h"), time);
         TestStore.Write(s, Now - 600, ("a.count", 5, Now - 600)); // sum, xFilesFactor 0
         s.Compact(force: true);
         Assert.Contains(5.0, s.Fetch("a.count", Now - 700, Now)!.Values);
-        time.Now += 3600 + 10; // level-0 expired, 1m archive still holds it
+        time.UnixSeconds += 3600 + 10; // level-0 expired, 1m archive still holds it
         s.Compact();
-        Assert.Contains(5.0, s.Fetch("a.count", Now - 700, time.Now)!.Values);
-        Assert.Equal(60, s.Fetch("a.count", Now - 700, time.Now)!.Step);
-        time.Now += 7200;
+        Assert.Contains(5.0, s.Fetch("a.count", Now - 700, time.UnixSeconds)!.Values);
+        Assert.Equal(60, s.Fetch("a.count", Now - 700, time.UnixSeconds)!.Step);
+        time.UnixSeconds += 7200;
         s.Compact();
-        Assert.All(s.Fetch("a.count", Now - 700, time.Now)!.Values, v => Assert.Null(v));
+        Assert.All(s.Fetch("a.count", Now - 700, time.UnixSeconds)!.Values, v => Assert.Null(v));
     }
 
     /// <summary>Head rows store integers and rates compactly and anything else raw: every double replays bit-exactly.</summary>
@@ -199,7 +201,7 @@ public class StoreTests
         double[] values = [0, -0.0, 1, -7, 0.1, 4.9, -0.3, 1.0 / 3, double.NaN, double.PositiveInfinity, double.NegativeInfinity,
             double.Epsilon, double.MaxValue, 9007199254740993.0, -(double)(1L << 60), 123456789.5, BitConverter.Int64BitsToDouble(unchecked((long)0xFFF8_0000_DEAD_BEEF))];
         var o = TestStore.Options();
-        var time = new FakeTime(Now);
+        var time = ManualTimeProvider.AtUnixSeconds(Now);
         using (var s = TimeSeriesStore.Open(o, time))
             TestStore.Write(s, Now - 100, [.. values.Select((v, i) => ($"h.v{i}", v, Now - 100 - i % 3))]);
         using var r = TimeSeriesStore.Open(o, time);
@@ -215,7 +217,7 @@ public class StoreTests
     [Fact]
     public void CompactionMovesHeadToChunksWithoutChangingReads()
     {
-        var time = new FakeTime(Now + 1500);
+        var time = ManualTimeProvider.AtUnixSeconds(Now + 1500);
         var o = TestStore.Options();
         using var s = TimeSeriesStore.Open(o, time);
         var rnd = new Random(7);
@@ -238,7 +240,7 @@ public class StoreTests
     [Fact]
     public void ReopenAfterDisposeKeepsEverything()
     {
-        var time = new FakeTime(Now);
+        var time = ManualTimeProvider.AtUnixSeconds(Now);
         var o = TestStore.Options();
         List<SeriesWindow> before;
         using (var s = TimeSeriesStore.Open(o, time))
@@ -261,7 +263,7 @@ public class StoreTests
     [Fact]
     public void TornChunkIsSkippedAndCounted()
     {
-        var time = new FakeTime(Now);
+        var time = ManualTimeProvider.AtUnixSeconds(Now);
         var o = TestStore.Options();
         using (var s = TimeSeriesStore.Open(o, time))
         {

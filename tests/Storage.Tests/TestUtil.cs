@@ -3,12 +3,6 @@ using Observe.Storage.Tsdb;
 
 namespace Observe.Storage.Tests;
 
-internal sealed class FakeTime(long unixSeconds) : TimeProvider
-{
-    public long Now { get; set; } = unixSeconds;
-    public override DateTimeOffset GetUtcNow() => DateTimeOffset.FromUnixTimeSeconds(Now);
-}
-
 internal static class TestStore
 {
     public static StorageOptions Options(string? dir = null, string retentions = "10s:6h,1m:7d,10m:5y") => new()

@@ -1,7 +1,8 @@
 namespace Observe.TestSupport;
 
-/// <summary>A clock tests move by hand (Microsoft.Extensions.TimeProvider.Testing is not in the NuGet copy here):
-/// <see cref="Advance"/> moves now and fires every timer that came due, in order.</summary>
+/// <summary>The tests' one fake clock (Microsoft.Extensions.TimeProvider.Testing is not in the NuGet copy here):
+/// <see cref="Advance"/> moves now and fires every timer that came due, in order; a clock that never moves is one
+/// nobody advances.</summary>
 public sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
 {
     private readonly Lock _gate = new();
@@ -10,7 +11,25 @@ public sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
 
     public ManualTimeProvider() : this(new DateTimeOffset(2026, 11, 23, 3, 0, 0, TimeSpan.Zero)) { }
 
+    public static ManualTimeProvider AtUnixSeconds(long seconds) => new(DateTimeOffset.FromUnixTimeSeconds(seconds));
+    public static ManualTimeProvider AtUnixMilliseconds(long ms) => new(DateTimeOffset.FromUnixTimeMilliseconds(ms));
+
     public override DateTimeOffset GetUtcNow() { lock (_gate) return _now; }
+
+    /// <summary>Now, settable: forward is <see cref="Advance"/> (due timers fire); backward only moves the clock.</summary>
+    public DateTimeOffset Now
+    {
+        get => GetUtcNow();
+        set
+        {
+            var by = value - GetUtcNow();
+            if (by >= TimeSpan.Zero) { Advance(by); return; }
+            lock (_gate) _now = value;
+        }
+    }
+
+    /// <summary><see cref="Now"/> in whole Unix seconds (the TSDB's unit).</summary>
+    public long UnixSeconds { get => Now.ToUnixTimeSeconds(); set => Now = DateTimeOffset.FromUnixTimeSeconds(value); }
     public override long TimestampFrequency => TimeSpan.TicksPerSecond;
     public override long GetTimestamp() => GetUtcNow().UtcTicks;
 

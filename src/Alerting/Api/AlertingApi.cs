@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Observe.Alerting.Notifiers;
 using Observe.Alerting.Pipeline;
+using Observe.Common;
 
 namespace Observe.Alerting.Api;
 
@@ -14,11 +15,7 @@ internal sealed record SilenceRequest(List<string>? Matchers, string? Duration, 
 
 internal static class AlertingApi
 {
-    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
+    internal static readonly JsonSerializerOptions Json = JsonDefaults.Api;
 
     public static void Map(IEndpointRouteBuilder app)
     {
@@ -39,7 +36,7 @@ internal static class AlertingApi
         {
             var req = await Read<AckRequest>(ctx);
             if (req?.Key is not { Length: > 0 } key) return Problem("expected a JSON body {key, comment, author}");
-            if (Who(ctx, req.Author) is not { } who) return Problem("author is required");
+            if (RequestAuthor.Who(ctx, req.Author) is not { } who) return Problem("author is required");
             var comment = NotificationText.OneLine(req.Comment);
             var result = s.Pipeline.Acknowledge(key, who, comment);
             if (result == AckResult.Acknowledged)
@@ -64,12 +61,12 @@ internal static class AlertingApi
             if (req.Matchers is not { Count: > 0 }) return Problem("matchers: give at least one, e.g. [\"host=web1\"]");
             foreach (var m in req.Matchers)
                 if (!LabelMatcher.TryParse(m, out _, out var err)) return Problem($"matchers: {err}");
-            if (Who(ctx, req.Author) is not { } who) return Problem("author is required");
+            if (RequestAuthor.Who(ctx, req.Author) is not { } who) return Problem("author is required");
             if (string.IsNullOrWhiteSpace(req.Comment)) return Problem("comment (the reason) is required");
             var now = (ctx.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System).GetUtcNow();
             var start = req.StartsAt ?? now;
             TimeSpan duration = default;
-            if (req.Duration != null && !AlertDurations.TryParse(req.Duration, out duration)) return Problem($"duration '{req.Duration}' is not a duration (e.g. 2h)");
+            if (req.Duration != null && !DurationSyntax.TryParse(req.Duration, out duration)) return Problem($"duration '{req.Duration}' is not a duration (e.g. 2h)");
             var end = req.EndsAt ?? (duration > TimeSpan.Zero ? start + duration : null);
             if (end == null) return Problem("endsAt or duration is required");
             if (end <= start || end <= now) return Problem("the silence must end after it starts and in the future");
@@ -82,18 +79,13 @@ internal static class AlertingApi
         {
             try
             {
-                return s.Pipeline.ExpireSilence(id, Who(ctx, ctx.Request.Query["author"]) ?? "anonymous")
+                return s.Pipeline.ExpireSilence(id, RequestAuthor.Who(ctx, ctx.Request.Query["author"]) ?? "anonymous")
                     ? Results.Json(new { id, state = "expired" }, Json)
                     : Results.Json(new { error = $"no active or pending silence '{id}'" }, Json, statusCode: 404);
             }
             catch (SilenceNotSavedException e) { return NotSaved(e); }
         }).RequireAuthorization("alerts");
     }
-
-    /// <summary>The authenticated token's name; the author named in the request only when auth is off.</summary>
-    private static string? Who(HttpContext ctx, string? author) =>
-        ctx.User.Identity is { IsAuthenticated: true, Name: { Length: > 0 } n } ? n
-        : string.IsNullOrWhiteSpace(author) ? null : NotificationText.OneLine(author).Trim();
 
     private static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
 

@@ -1,22 +1,21 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Observe.Alerting.Pipeline;
+using Observe.Common;
 using Prometheus;
 
 namespace Observe.Alerting.Notifiers;
 
 /// <summary>One way of telling a receiver (IRC, e-mail, PagerDuty, webhook). Throwing means "try again";
-/// <see cref="PermanentNotifyException"/> means retrying cannot help.</summary>
+/// <see cref="EgressRejectedException"/> means retrying cannot help (<see cref="EgressPolicy"/> decides).</summary>
 internal interface INotifier
 {
     string Kind { get; }
     Task SendAsync(Notification notification, CancellationToken cancellationToken);
 }
 
-internal sealed class PermanentNotifyException(string message) : Exception(message);
-
-/// <summary>Notify stage: one bounded queue and worker per receiver integration, retries with capped exponential
-/// backoff, counts sent / failed / dropped per receiver, records the outcome in the history.</summary>
+/// <summary>Notify stage: one bounded queue and worker per receiver integration, retries with the shared capped,
+/// jittered <see cref="Backoff"/> on the clock, counts sent / failed / dropped per receiver, records the outcome in the history.</summary>
 internal sealed class NotificationDelivery : INotificationQueue, IAsyncDisposable
 {
     private static readonly Counter Sent = Metrics.CreateCounter("observe_alerting_notifications_sent_total", "Notifications delivered, per receiver and integration.", "receiver", "integration");
@@ -109,16 +108,15 @@ internal sealed class NotificationDelivery : INotificationQueue, IAsyncDisposabl
         {
             var ct = _owner._stop.Token;
             var o = _owner._options;
-            var initial = AlertDurations.Parse(o.InitialBackoff);
-            var max = AlertDurations.Parse(o.MaxBackoff);
-            var timeout = AlertDurations.Parse(o.Timeout);
+            var backoff = new Backoff(DurationSyntax.Parse(o.InitialBackoff), DurationSyntax.Parse(o.MaxBackoff), _owner._time);
+            var timeout = DurationSyntax.Parse(o.Timeout);
             try
             {
                 await foreach (var n in _queue.Reader.ReadAllAsync(ct).ConfigureAwait(false))
                 {
                     Interlocked.Decrement(ref _depth);
                     Queued.WithLabels(_receiver, Notifier.Kind).Set(Depth);
-                    var delay = initial;
+                    backoff.Reset();
                     for (var attempt = 1; ; attempt++)
                     {
                         string error;
@@ -135,8 +133,7 @@ internal sealed class NotificationDelivery : INotificationQueue, IAsyncDisposabl
                             break;
                         }
                         catch (OperationCanceledException) when (ct.IsCancellationRequested) { throw; }
-                        catch (PermanentNotifyException e) { error = e.Message; permanent = true; }
-                        catch (Exception e) { error = e.Message; }
+                        catch (Exception e) { error = e.Message; permanent = EgressPolicy.Classify(e) == EgressOutcome.Reject; }
                         AttemptsFailed.WithLabels(_receiver, Notifier.Kind).Inc();
                         if (permanent || attempt >= o.MaxAttempts)
                         {
@@ -147,9 +144,9 @@ internal sealed class NotificationDelivery : INotificationQueue, IAsyncDisposabl
                             break;
                         }
                         // A warning from the first failure on: an alert that is not getting through is an operator's problem now (the backoff bounds the rate).
+                        var delay = backoff.Next();
                         _owner._log.LogWarning("notification to {Receiver} via {Kind} failed (attempt {Attempt}), retrying in {Delay}: {Error}", _receiver, Notifier.Kind, attempt, delay, error);
                         await Task.Delay(delay, _owner._time, ct).ConfigureAwait(false);
-                        delay = TimeSpan.FromTicks(Math.Min(max.Ticks, delay.Ticks * 2));
                     }
                 }
             }

@@ -5,19 +5,22 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Observe.Alerting.Pipeline;
+using Observe.Common;
 
 namespace Observe.Alerting.Notifiers;
 
 internal static class HttpOutcome
 {
-    /// <summary>2xx is delivered; 429 and 5xx are worth retrying; any other answer will not change by retrying.</summary>
+    /// <summary>Classified by the shared <see cref="EgressPolicy"/>, as the sinks are: retry throws, reject throws
+    /// <see cref="EgressRejectedException"/> (the delivery gives up on it).</summary>
     public static async Task EnsureDeliveredAsync(HttpResponseMessage r, string what, CancellationToken ct)
     {
-        if (r.IsSuccessStatusCode) return;
+        var outcome = EgressPolicy.Classify(r.StatusCode);
+        if (outcome == EgressOutcome.Delivered) return;
         var body = await r.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
-        var text = $"{what} answered {(int)r.StatusCode} {NotificationText.OneLine(body.Length > 200 ? body[..200] : body)}";
-        if (r.StatusCode == HttpStatusCode.TooManyRequests || (int)r.StatusCode >= 500) throw new HttpRequestException(text);
-        throw new PermanentNotifyException(text);
+        var text = $"{what} answered {(int)r.StatusCode} {NotificationText.OneLine(EgressPolicy.Snippet(body, 200))}";
+        if (outcome == EgressOutcome.Retry) throw new HttpRequestException(text);
+        throw new EgressRejectedException(text);
     }
 
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };

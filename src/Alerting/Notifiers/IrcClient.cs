@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Observe.Alerting.Pipeline;
+using Observe.Common;
 
 namespace Observe.Alerting.Notifiers;
 
@@ -11,7 +12,7 @@ namespace Observe.Alerting.Notifiers;
 /// and sends queued lines through a token bucket. A line leaves the queue only when the server has processed it: after
 /// writing, the client sends a PING and drops the lines written before it when the matching PONG arrives (the server
 /// handles a client's commands in order). Lines not confirmed when the connection dies are sent again after the
-/// reconnect (capped exponential backoff), so a server restart loses nothing (at worst a line is repeated).
+/// reconnect (the shared capped, jittered <see cref="Observe.Common.Backoff"/>), so a server restart loses nothing (at worst a line is repeated).
 /// </summary>
 internal sealed class IrcClient : IAsyncDisposable
 {
@@ -85,9 +86,7 @@ internal sealed class IrcClient : IAsyncDisposable
 
     private async Task RunAsync(CancellationToken stop)
     {
-        var min = AlertDurations.Parse(_o.ReconnectMinDelay);
-        var max = AlertDurations.Parse(_o.ReconnectMaxDelay);
-        var delay = min;
+        var backoff = new Backoff(DurationSyntax.Parse(_o.ReconnectMinDelay), DurationSyntax.Parse(_o.ReconnectMaxDelay), _time);
         while (!stop.IsCancellationRequested)
         {
             var registered = false;
@@ -104,10 +103,10 @@ internal sealed class IrcClient : IAsyncDisposable
                 for (var i = _inFlight.Count - 1; i >= 0; i--) if (!_inFlight[i].StartsWith("PING ", StringComparison.Ordinal)) _queue.AddFirst(_inFlight[i]);
                 _inFlight.Clear();
             }
-            if (registered) delay = min;
+            if (registered) backoff.Reset();
+            var delay = backoff.Next();
             _log.LogInformation("IRC: reconnecting in {Delay}", delay);
             try { await Task.Delay(delay, _time, stop).ConfigureAwait(false); } catch (OperationCanceledException) { return; }
-            delay = TimeSpan.FromTicks(Math.Min(max.Ticks, delay.Ticks * 2));
         }
     }
 
@@ -198,7 +197,7 @@ internal sealed class IrcClient : IAsyncDisposable
 
     private async Task SendLoopAsync(Func<string, Task> write, CancellationToken ct)
     {
-        var refill = AlertDurations.Parse(_o.FloodInterval);
+        var refill = DurationSyntax.Parse(_o.FloodInterval);
         var burst = Math.Max(1, _o.FloodBurst);
         double tokens = burst;
         var last = _time.GetTimestamp();

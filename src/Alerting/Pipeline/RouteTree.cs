@@ -1,3 +1,4 @@
+using Observe.Common;
 namespace Observe.Alerting.Pipeline;
 
 internal sealed record EscalationStep(TimeSpan After, string Receiver);
@@ -48,12 +49,12 @@ internal sealed class RouteTree
             Receiver = o.Receiver ?? parent?.Receiver ?? "",
             Matchers = LabelMatcher.ParseAll(o.Matchers),
             GroupBy = groupBy,
-            GroupWait = o.GroupWait != null ? AlertDurations.Parse(o.GroupWait) : parent?.GroupWait ?? TimeSpan.FromSeconds(30),
-            GroupInterval = o.GroupInterval != null ? AlertDurations.Parse(o.GroupInterval) : parent?.GroupInterval ?? TimeSpan.FromMinutes(5),
-            RepeatInterval = o.RepeatInterval != null ? AlertDurations.Parse(o.RepeatInterval) : parent?.RepeatInterval ?? TimeSpan.FromHours(4),
+            GroupWait = o.GroupWait != null ? DurationSyntax.Parse(o.GroupWait) : parent?.GroupWait ?? TimeSpan.FromSeconds(30),
+            GroupInterval = o.GroupInterval != null ? DurationSyntax.Parse(o.GroupInterval) : parent?.GroupInterval ?? TimeSpan.FromMinutes(5),
+            RepeatInterval = o.RepeatInterval != null ? DurationSyntax.Parse(o.RepeatInterval) : parent?.RepeatInterval ?? TimeSpan.FromHours(4),
             Continue = o.Continue,
             Escalation = o.Escalation is { } esc
-                ? esc.Select(e => new EscalationStep(AlertDurations.Parse(e.After), e.Receiver)).OrderBy(e => e.After).ToList()
+                ? esc.Select(e => new EscalationStep(DurationSyntax.Parse(e.After), e.Receiver)).OrderBy(e => e.After).ToList()
                 : parent?.Escalation ?? [],
         };
         for (var i = 0; i < o.Routes.Count; i++) node.Children.Add(Build(o.Routes[i], node, $"{id}.{i}"));

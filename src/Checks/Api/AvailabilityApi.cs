@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Observe.Checks.Scheduling;
 using Observe.Checks.State;
+using Observe.Common;
 
 namespace Observe.Checks.Api;
 
@@ -61,7 +62,7 @@ internal static class AvailabilityApi
         var s = (text ?? "").Trim();
         if (s.Length == 0) return true;
         if (s.Equals("now", StringComparison.OrdinalIgnoreCase)) { value = now; return true; }
-        if (s[0] == '-' && Durations.TryParse(s[1..], out var ago)) { value = now - ago; return true; }
+        if (s[0] == '-' && DurationSyntax.TryParse(s[1..], out var ago)) { value = now - ago; return true; }
         if (long.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var unix) && unix < 1L << 40) { value = DateTimeOffset.FromUnixTimeSeconds(unix); return true; }
         return DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out value);
     }

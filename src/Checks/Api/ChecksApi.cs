@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Observe.Checks.Scheduling;
+using Observe.Common;
 
 namespace Observe.Checks.Api;
 
@@ -14,11 +15,7 @@ internal sealed record DowntimeRequest(string? Author, string? Comment, DateTime
 
 internal static class ChecksApi
 {
-    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
+    internal static readonly JsonSerializerOptions Json = JsonDefaults.Api;
 
     public static void Map(IEndpointRouteBuilder app)
     {
@@ -53,8 +50,8 @@ internal static class ChecksApi
             if (engine.Find(host, check) is not { } e) return NotFound(host, check);
             var req = await Read<AckRequest>(ctx);
             if (req == null) return Problem("expected a JSON body {author, comment, sticky}");
-            if (Who(ctx, req.Author) is not { } who) return Problem("author is required");
-            return await engine.AcknowledgeAsync(e, who, Clean(req.Comment ?? ""), req.Sticky, ctx.RequestAborted)
+            if (RequestAuthor.Who(ctx, req.Author) is not { } who) return Problem("author is required");
+            return await engine.AcknowledgeAsync(e, who, RequestAuthor.Clean(req.Comment ?? ""), req.Sticky, ctx.RequestAborted)
                 ? Results.Json(CheckEngine.Status(e), Json)
                 : Results.Json(new { error = $"{host}/{check} is OK: there is no problem to acknowledge" }, Json, statusCode: 409);
         }).RequireAuthorization("alerts");
@@ -69,16 +66,16 @@ internal static class ChecksApi
             if (engine.Find(host, check) is not { } e) return NotFound(host, check);
             var req = await Read<DowntimeRequest>(ctx);
             if (req == null) return Problem("expected a JSON body {author, comment, start, end, duration, fixed}");
-            if (Who(ctx, req.Author) is not { } who) return Problem("author is required");
+            if (RequestAuthor.Who(ctx, req.Author) is not { } who) return Problem("author is required");
             var now = (ctx.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System).GetUtcNow();
             var start = req.Start ?? now;
             TimeSpan duration = default;
-            if (req.Duration != null && !Durations.TryParse(req.Duration, out duration)) return Problem($"duration '{req.Duration}' is not a duration (e.g. 30m)");
+            if (req.Duration != null && !DurationSyntax.TryParse(req.Duration, out duration)) return Problem($"duration '{req.Duration}' is not a duration (e.g. 30m)");
             var end = req.End ?? (duration > TimeSpan.Zero ? start + duration : (DateTimeOffset?)null);
             if (end == null) return Problem("end or duration is required");
             if (end <= start) return Problem("end must be after start");
             if (!req.Fixed && duration <= TimeSpan.Zero) return Problem("a flexible downtime needs a duration");
-            var d = await engine.ScheduleDowntimeAsync(e, start, end.Value, req.Fixed, duration, who, Clean(req.Comment ?? ""), ctx.RequestAborted);
+            var d = await engine.ScheduleDowntimeAsync(e, start, end.Value, req.Fixed, duration, who, RequestAuthor.Clean(req.Comment ?? ""), ctx.RequestAborted);
             return Results.Json(new { id = d.Id, status = CheckEngine.Status(e) }, Json, statusCode: 201);
         }).RequireAuthorization("alerts");
         g.MapPost("/{host}/{check}/recheck", async (string host, string check, HttpContext ctx, CheckEngine engine) =>
@@ -103,16 +100,6 @@ internal static class ChecksApi
         catch (InvalidOperationException) { return null; } // not JSON content
     }
 
-    /// <summary>
-    /// Who did it: the name of the bearer token when the host authenticated one (a body can't claim to be someone
-    /// else), otherwise the author the body names. Null when neither says.
-    /// </summary>
-    private static string? Who(HttpContext ctx, string? claimed) =>
-        ctx.User.Identity is { IsAuthenticated: true, Name: { } name } ? name
-        : string.IsNullOrWhiteSpace(claimed) ? null : Clean(claimed);
-
-    /// <summary>Author and comment reach IRC and SMTP: no CR/LF/NUL or other control characters.</summary>
-    private static string Clean(string s) => new string(s.Where(c => !char.IsControl(c)).ToArray()).Trim();
 
     private static IResult NotFound(string host, string check) => Results.Json(new { error = $"no check {host}/{check}" }, Json, statusCode: 404);
     private static IResult Problem(string message) => Results.Json(new { error = message }, Json, statusCode: 400);

@@ -5,6 +5,7 @@ using Observe.Checks.Kinds;
 using Observe.Checks.State;
 using Observe.Collector;
 using Quartz;
+using Observe.Common;
 
 namespace Observe.Checks.Scheduling;
 
@@ -73,8 +74,8 @@ internal sealed partial class CheckEngine : IHostedService, ICheckStates, IServi
         // Restored here, before any check can run or any API call can act.
         if (stateStore != null)
         {
-            _state = new State.Persistence.CheckStatePersister(stateStore, Durations.Parse(options.State.WriteDelay, "checks.state.writeDelay"),
-                Durations.Parse(options.State.HistoryRetention, "checks.state.historyRetention"), time, _log);
+            _state = new State.Persistence.CheckStatePersister(stateStore, DurationSyntax.Parse(options.State.WriteDelay, "checks.state.writeDelay"),
+                DurationSyntax.Parse(options.State.HistoryRetention, "checks.state.historyRetention"), time, _log);
             _state.Restore(_entries.Values);
             _state.StartSync(key => _entries.GetValueOrDefault(key), ApplyRemoteAsync);
         }
@@ -110,7 +111,7 @@ internal sealed partial class CheckEngine : IHostedService, ICheckStates, IServi
     }
 
     /// <summary>Applies a new <c>checks:</c> section without losing state; refuses (returning the problems) a config that does not validate.</summary>
-    public async Task<IReadOnlyList<ChecksConfigProblem>> ReloadAsync(ChecksOptions options, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<ConfigProblem>> ReloadAsync(ChecksOptions options, CancellationToken cancellationToken)
     {
         var problems = ChecksConfig.Validate(options);
         if (problems.Count > 0) return problems;
@@ -220,8 +221,8 @@ internal sealed partial class CheckEngine : IHostedService, ICheckStates, IServi
             });
             store.UseClustering(c =>
             {
-                c.CheckinInterval = Durations.Parse(cluster.CheckinInterval, "checks.cluster.checkinInterval");
-                c.CheckinMisfireThreshold = Durations.Parse(cluster.CheckinMisfireThreshold, "checks.cluster.checkinMisfireThreshold");
+                c.CheckinInterval = DurationSyntax.Parse(cluster.CheckinInterval, "checks.cluster.checkinInterval");
+                c.CheckinMisfireThreshold = DurationSyntax.Parse(cluster.CheckinMisfireThreshold, "checks.cluster.checkinMisfireThreshold");
             });
             if (cluster.CreateSchema) store.ProvisionSchema();
         });
@@ -374,7 +375,7 @@ internal sealed partial class CheckEngine : IHostedService, ICheckStates, IServi
     }
 
     private TimeSpan FreshnessThreshold(CheckEntry e) =>
-        e.Options.FreshnessThreshold != null && Durations.TryParse(e.Options.FreshnessThreshold, out var f) ? f : e.Machine.Policy.CheckInterval;
+        e.Options.FreshnessThreshold != null && DurationSyntax.TryParse(e.Options.FreshnessThreshold, out var f) ? f : e.Machine.Policy.CheckInterval;
 
     /// <summary>A passive result (API or DogStatsD <c>_sc</c>): plugin-style output with perfdata, applied like an active one.</summary>
     internal async Task SubmitAsync(CheckEntry e, CheckState state, string output, CancellationToken ct)

@@ -38,7 +38,7 @@ internal sealed class LogPipeline : IAsyncDisposable
         _time = time;
         _pending = new List<LogEvent>(options.BatchMaxEvents);
         // A day of full batches per sink at 1000 logs/s before the oldest is dropped (counted).
-        _sinks = sinks.Select(s => new SinkWorker<IReadOnlyList<LogEvent>>(s.Name, s.WriteAsync, b => b.Count, 86_400, log)).ToList();
+        _sinks = sinks.Select(s => new SinkWorker<IReadOnlyList<LogEvent>>(s.Name, s.WriteAsync, b => b.Count, 86_400, log, time)).ToList();
         var delay = TimeSpan.FromMilliseconds(options.BatchMaxDelayMs);
         _batchTimer = time.CreateTimer(_ => FlushBatch(), null, delay, delay);
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();

@@ -33,7 +33,7 @@ internal sealed class CollectorService : IHostedService, IAsyncDisposable
         _time = time;
         Aggregator = new StatsdAggregator(options.Statsd, events) { Pressure = pressure };
         _eventPolicy = new StatsdEventPolicy(options.Statsd.Events);
-        Fanout = new SinkFanout(sinks, queueCapacity: 8640, _log); // a day of 10 s flushes per sink
+        Fanout = new SinkFanout(sinks, queueCapacity: 8640, _log, time); // a day of 10 s flushes per sink
     }
 
     public Task StartAsync(CancellationToken cancellationToken)

@@ -4,7 +4,7 @@ namespace Observe.Collector.Pipeline;
 
 /// <summary>
 /// Delivers every batch to every sink. Each sink has its own queue and worker, so a slow or failed
-/// sink never delays the others or the flush. A failed write is retried with capped backoff, the
+/// sink never delays the others or the flush. A failed write is retried with the shared capped, jittered backoff, the
 /// batch kept; only when a sink's queue is full is its oldest batch dropped, and that is counted and logged.
 /// A sink that keeps the client's tag order gets the batch as published; every other sink gets it with tagged names
 /// in canonical form (computed once per batch, only when some sink needs it).
@@ -15,10 +15,10 @@ internal sealed class SinkFanout : IAsyncDisposable
     private readonly bool[] _keepsClientOrder;
     private readonly TaggedPathCanonicaliser _canonicaliser = new();
 
-    public SinkFanout(IEnumerable<IMetricSink> sinks, int queueCapacity, ILogger log)
+    public SinkFanout(IEnumerable<IMetricSink> sinks, int queueCapacity, ILogger log, TimeProvider? time = null)
     {
         var list = sinks.ToList();
-        _workers = list.Select(s => new SinkWorker<MetricBatch>(s.Name, s.WriteAsync, b => b.Points.Count, queueCapacity, log)).ToList();
+        _workers = list.Select(s => new SinkWorker<MetricBatch>(s.Name, s.WriteAsync, b => b.Points.Count, queueCapacity, log, time)).ToList();
         _keepsClientOrder = list.Select(s => s.KeepsClientTagOrder).ToArray();
     }
 

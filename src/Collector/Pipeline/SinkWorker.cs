@@ -1,11 +1,12 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using Observe.Common;
 
 namespace Observe.Collector.Pipeline;
 
 /// <summary>
 /// One sink's bounded queue and worker, shared by the metric and the log fan-out: a failed write is retried with
-/// capped backoff, the batch kept; only when the queue is full is its oldest batch dropped, counted and logged.
+/// the shared capped, jittered <see cref="Backoff"/> (100 ms to 30 s) on the clock, the batch kept; only when the queue is full is its oldest batch dropped, counted and logged.
 /// </summary>
 internal sealed class SinkWorker<TBatch> : IAsyncDisposable where TBatch : class
 {
@@ -16,13 +17,17 @@ internal sealed class SinkWorker<TBatch> : IAsyncDisposable where TBatch : class
     private readonly Func<TBatch, int> _size;
     private readonly ILogger _log;
     private readonly Channel<TBatch> _queue;
+    private readonly Backoff _backoff;
+    private readonly TimeProvider _time;
     private readonly CancellationTokenSource _cts = new();
     private readonly Task _loop;
     private long _written, _items, _failures, _dropped, _queued;
     private string? _lastError;
 
-    public SinkWorker(string name, WriteBatch write, Func<TBatch, int> size, int capacity, ILogger log)
+    public SinkWorker(string name, WriteBatch write, Func<TBatch, int> size, int capacity, ILogger log, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
+        _backoff = new Backoff(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(30), _time);
         _name = name;
         _write = write;
         _size = size;
@@ -62,7 +67,7 @@ internal sealed class SinkWorker<TBatch> : IAsyncDisposable where TBatch : class
         {
             await foreach (var batch in _queue.Reader.ReadAllAsync(ct))
             {
-                var delay = TimeSpan.FromMilliseconds(100);
+                _backoff.Reset();
                 while (true)
                 {
                     try
@@ -77,9 +82,9 @@ internal sealed class SinkWorker<TBatch> : IAsyncDisposable where TBatch : class
                     {
                         Interlocked.Increment(ref _failures);
                         _lastError = e.Message;
-                        _log.LogWarning("sink {Sink}: write failed ({Error}); retrying in {Delay} ms", _name, e.Message, delay.TotalMilliseconds);
-                        await Task.Delay(delay, ct);
-                        delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 30_000));
+                        var delay = _backoff.Next();
+                        _log.LogWarning("sink {Sink}: write failed ({Error}); retrying in {Delay} ms", _name, e.Message, (long)delay.TotalMilliseconds);
+                        await Task.Delay(delay, _time, ct);
                     }
                 }
                 Interlocked.Decrement(ref _queued);

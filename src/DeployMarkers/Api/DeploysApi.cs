@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Observe.Common;
 
 namespace Observe.DeployMarkers.Api;
 
@@ -22,7 +23,7 @@ internal static class DeploysApi
             if (req == null) return BadBody(deploys, error);
             try
             {
-                var r = await deploys.MarkAsync(req, Who(ctx, req.By), ctx.RequestAborted);
+                var r = await deploys.MarkAsync(req, RequestAuthor.Who(ctx, req.By), ctx.RequestAborted);
                 return Answer(r, r.Deploy);
             }
             catch (DeployNotSavedException e) { return NotSaved(e); }
@@ -40,7 +41,7 @@ internal static class DeploysApi
         {
             try
             {
-                var r = await deploys.ResolveAsync(id, Who(ctx, NullIfEmpty(ctx.Request.Query["by"])), ctx.RequestAborted);
+                var r = await deploys.ResolveAsync(id, RequestAuthor.Who(ctx, NullIfEmpty(ctx.Request.Query["by"])), ctx.RequestAborted);
                 return Answer(r, r.Deploy);
             }
             catch (DeployNotSavedException e) { return NotSaved(e); }
@@ -53,7 +54,7 @@ internal static class DeploysApi
             if (req == null) return BadBody(deploys, error);
             try
             {
-                var r = await deploys.LockAsync(req.Env, Who(ctx, req.By), req.Reason, req.Force, ctx.RequestAborted);
+                var r = await deploys.LockAsync(req.Env, RequestAuthor.Who(ctx, req.By), req.Reason, req.Force, ctx.RequestAborted);
                 return Answer(r, r.Lock);
             }
             catch (DeployNotSavedException e) { return NotSaved(e); }
@@ -63,7 +64,7 @@ internal static class DeploysApi
             var q = ctx.Request.Query;
             try
             {
-                var r = await deploys.UnlockAsync(env, Who(ctx, NullIfEmpty(q["by"])), q["force"].ToString() is "1" or "true", ctx.RequestAborted);
+                var r = await deploys.UnlockAsync(env, RequestAuthor.Who(ctx, NullIfEmpty(q["by"])), q["force"].ToString() is "1" or "true", ctx.RequestAborted);
                 return Answer(r, r.Lock);
             }
             catch (DeployNotSavedException e) { return NotSaved(e); }
@@ -94,11 +95,6 @@ internal static class DeploysApi
         catch (JsonException e) { return (null, $"not valid JSON{(e.Path is { Length: > 1 } p ? $" at {p}" : "")}: {e.Message.Split(". Path")[0]}"); }
         catch (InvalidOperationException) { return (null, "expected Content-Type: application/json"); }
     }
-
-    /// <summary>Who did it: the bearer token's name when the host authenticated one, otherwise the name the body gives.</summary>
-    private static string? Who(HttpContext ctx, string? claimed) =>
-        ctx.User.Identity is { IsAuthenticated: true, Name: { } name } ? name
-        : string.IsNullOrWhiteSpace(claimed) ? null : DeployService.Clean(claimed);
 
     private static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
 }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Reflection;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
+using Observe.Common;
 
 namespace Observe.Host.Config;
 
@@ -383,7 +384,7 @@ public static class ConfigBinder
 
     /// <summary>
     /// A scalar for a key of type <paramref name="t"/>. A duration key (<see cref="DurationUnit"/>) also takes a duration
-    /// with its unit, read by the one duration parser of the config (<c>Observe.Checks.Durations</c>, as checks and
+    /// with its unit, read by the one duration parser of the config (<c>DurationSyntax</c>, as checks and
     /// deploys use); a bare number stays in the key's own unit.
     /// </summary>
     private static bool TryConvert(string s, Type t, string? propertyName, out object? value)
@@ -391,7 +392,7 @@ public static class ConfigBinder
         if (TryConvert(s, t, out value)) return true;
         // Only with a unit: a bare number that is not a valid value (1.5 for a key in whole milliseconds) is not seconds.
         if (!(t == typeof(int) || t == typeof(long) || t == typeof(double)) || DurationUnit(propertyName) is not { } unit
-            || s.TrimEnd() is not [.., var last] || !char.IsLetter(last) || !Observe.Checks.Durations.TryParse(s, out var span)) return false;
+            || s.TrimEnd() is not [.., var last] || !char.IsLetter(last) || !DurationSyntax.TryParse(s, out var span)) return false;
         var n = span.TotalSeconds / unit;
         if (t == typeof(double)) { value = n; return true; }
         var whole = Math.Round(n);

@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using Observe.Common;
+using static Observe.Common.BinaryCodec;
 
 namespace Observe.Storage.Tsdb;
 
@@ -193,8 +195,6 @@ internal static class Gorilla
 
     // ---- integer helpers ----
 
-    private static ulong ZigZag(long v) => (ulong)((v << 1) ^ (v >> 63));
-    private static long UnZigZag(ulong z) => (long)(z >> 1) ^ -(long)(z & 1);
     private static int BitLen(ulong u) => 64 - System.Numerics.BitOperations.LeadingZeroCount(u);
 
     /// <summary>A signed integer as 7-bit length + zigzag bits.</summary>
@@ -731,30 +731,4 @@ internal static class Gorilla
     }
 
     private static long SignExtend(ulong v, int bits) => (long)(v << (64 - bits)) >> (64 - bits);
-}
-
-internal static class Crc32
-{
-    private static readonly uint[] Table = Build();
-    private static uint[] Build()
-    {
-        var t = new uint[256];
-        for (uint i = 0; i < 256; i++)
-        {
-            uint c = i;
-            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            t[i] = c;
-        }
-        return t;
-    }
-    public static uint Compute(ReadOnlySpan<byte> data) => Compute(data, []);
-
-    /// <summary>CRC-32 of <paramref name="a"/> followed by <paramref name="b"/>.</summary>
-    public static uint Compute(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
-    {
-        uint c = 0xFFFFFFFFu;
-        foreach (var x in a) c = Table[(c ^ x) & 0xFF] ^ (c >> 8);
-        foreach (var x in b) c = Table[(c ^ x) & 0xFF] ^ (c >> 8);
-        return c ^ 0xFFFFFFFFu;
-    }
 }

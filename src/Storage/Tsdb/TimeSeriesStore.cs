@@ -3,6 +3,8 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Observe.Collector;
 using Observe.Durability;
+using Observe.Common;
+using static Observe.Common.BinaryCodec;
 
 namespace Observe.Storage.Tsdb;
 
@@ -288,9 +290,6 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
         return BitConverter.DoubleToInt64Bits(n / q) == BitConverter.DoubleToInt64Bits(v);
     }
 
-    private static ulong ZigZag(long v) => (ulong)((v << 1) ^ (v >> 63));
-    private static long UnZigZag(ulong z) => (long)(z >> 1) ^ -(long)(z & 1);
-
     private bool TryDecodeBatch(byte[] data, Dictionary<int, SeriesState> byId, long seq)
     {
         if (data.Length < 24 || data[0] != 'O' || data[1] != 'B' || data[2] != HeadVersion) return false;
@@ -325,27 +324,6 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
         if (p != data.Length) return false;
         foreach (var (s, ts, v) in pts) Place(s, batchTs, ts, v, seq);
         return true;
-    }
-
-    private static int WriteVarint(Span<byte> dst, ulong v)
-    {
-        int i = 0;
-        while (v >= 0x80) { dst[i++] = (byte)(v | 0x80); v >>= 7; }
-        dst[i++] = (byte)v;
-        return i;
-    }
-
-    private static ulong ReadVarint(byte[] src, ref int p)
-    {
-        ulong v = 0; int shift = 0;
-        while (true)
-        {
-            if (p >= src.Length || shift > 63) throw new InvalidDataException("varint");
-            byte b = src[p++];
-            v |= (ulong)(b & 0x7F) << shift;
-            if (b < 0x80) return v;
-            shift += 7;
-        }
     }
 
     private static long Mod(long a, long m) { long r = a % m; return r < 0 ? r + m : r; }

@@ -7,6 +7,7 @@ using FsCheck.Xunit;
 using Observe.Collector;
 using Observe.Storage.Graphite;
 using Observe.Storage.Tsdb;
+using Observe.TestSupport;
 
 namespace Observe.Storage.Tests.Graphite;
 
@@ -30,7 +31,7 @@ public sealed class HostileInputProperties : IDisposable
     public HostileInputProperties()
     {
         var o = TestStore.Options(retentions: "10s:1d,1m:30d,1h:5y");
-        _store = TimeSeriesStore.Open(o, new FakeTime(Now));
+        _store = TimeSeriesStore.Open(o, ManualTimeProvider.AtUnixSeconds(Now));
         var points = new List<MetricPoint>();
         foreach (var name in new[] { "hist.host0.cpu", "hist.host1.cpu", "hist.host2.mem", "a.b", "a.c.d", "x;k=v;dc=east", "x;k=w;dc=west" })
             for (var t = Now - 3 * 86400; t < Now; t += 600) points.Add(new MetricPoint(name, (t / 600 % 17) - 3, t));
@@ -209,6 +210,7 @@ public sealed class HostileInputProperties : IDisposable
         return re.IsMatch(node);
     }
 
+    [Trait("Category", "Slow")]
     [Property(MaxTest = 20000, QuietOnSuccess = true)]
     public Property Globs_match_as_the_regex_translation_did() =>
         Prop.ForAll(GlobCases.ToArbitrary(), c =>

@@ -1,5 +1,6 @@
 using Observe.Collector;
 using Observe.Storage.Graphite;
+using Observe.TestSupport;
 
 namespace Observe.Storage.Tests.Graphite;
 
@@ -35,7 +36,7 @@ public class AbsentCounterTests
     public void An_absent_or_not_yet_started_statsd_counter_reads_as_zero_for_an_sli()
     {
         const long t0 = 1_800_000_000;
-        var time = new FakeTime(t0 + 300);
+        var time = ManualTimeProvider.AtUnixSeconds(t0 + 300);
         using var store = Observe.Storage.Tsdb.TimeSeriesStore.Open(TestStore.Options(retentions: "10s:1d"), time);
         for (var i = 1; i <= 30; i++)
         {

@@ -2,6 +2,7 @@ using Observe.Durability;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
+using Observe.Common;
 
 namespace Observe.Alerting.Pipeline.Persistence;
 
@@ -33,7 +34,7 @@ internal sealed class SqliteAlertStateStore : IAlertStateStore
         CREATE TABLE IF NOT EXISTS pipeline(id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS history(id INTEGER PRIMARY KEY, json TEXT NOT NULL);
         """;
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private static readonly JsonSerializerOptions Json = JsonDefaults.Web;
     private readonly SqliteConnection _db;
     private readonly int _historyLimit;
     private readonly Lock _lock = new();

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Observe.Alerting.Pipeline.Persistence;
+using Observe.Common;
 
 namespace Observe.Checks.State.Persistence;
 
@@ -22,7 +23,7 @@ internal sealed class SqliteCheckStateStore : ICheckStateStore
         CREATE TABLE IF NOT EXISTS runs(id INTEGER PRIMARY KEY, started INTEGER NOT NULL, alive INTEGER NOT NULL);
         """;
 
-    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    internal static readonly JsonSerializerOptions Json = JsonDefaults.Web;
     private readonly SqliteConnection _db;
     private readonly Lock _lock = new();
     private readonly long _run;

@@ -3,18 +3,18 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Observe.Common;
 using Observe.Storage.Sinks.Spool;
 
 namespace Observe.Storage.Sinks.Elasticsearch;
 
 /// <summary>
 /// Delivers one spooled <c>_bulk</c> body and reads the per-item results (in request order). Items
-/// answered 429 or 5xx are retried later — the record is replaced by just those action/document
+/// answered 429, 5xx (…) are retried later — the record is replaced by just those action/document
 /// pairs (<see cref="DeliveryStatus.RetryRemaining"/>); other failed items will never succeed and are
 /// counted and appended to a dead-letter file with their error; a 409 on <c>create</c> means the
-/// document is already there (a replay) and counts as delivered. A whole-request 429 or 5xx, and 401,
-/// 403 and 404 (credentials or URL wrong: fixable, so the data waits in the spool), retry the whole
-/// record later; any other whole-request 4xx rejects it. The index template is PUT before the first
+/// document is already there (a replay) and counts as delivered. The whole request's status and each item's are
+/// classified by the shared <see cref="EgressPolicy"/> (429, 5xx and the fixable 401/403/404 retry; other 4xx reject). The index template is PUT before the first
 /// bulk request, so no daily index is created with dynamic mappings.
 /// </summary>
 internal sealed class ElasticsearchBulkTarget : ISpoolTarget, IDisposable
@@ -64,7 +64,7 @@ internal sealed class ElasticsearchBulkTarget : ISpoolTarget, IDisposable
             using var content = new StringContent(TemplateBody(), Encoding.UTF8, "application/json");
             using var response = await _http.PutAsync($"_index_template/{Uri.EscapeDataString(_options.TemplateName)}", content, ct);
             if (!response.IsSuccessStatusCode)
-                return (false, $"index template: {(int)response.StatusCode} {await Prometheus.RemoteWriteTarget.ReadSnippetAsync(response, ct)}");
+                return (false, $"index template: {(await DeliveryOutcome.FromHttpAsync(response, ct)).Error}");
             _templateInstalled = true;
             return (true, null);
         }
@@ -107,12 +107,7 @@ internal sealed class ElasticsearchBulkTarget : ISpoolTarget, IDisposable
         using var request = new HttpRequestMessage(HttpMethod.Post, _bulkUrl) { Content = new ReadOnlyMemoryContent(record) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/x-ndjson");
         using var response = await _http.SendAsync(request, cancellationToken);
-        var status = (int)response.StatusCode;
-        if (!response.IsSuccessStatusCode)
-        {
-            var error = $"{status} {await Prometheus.RemoteWriteTarget.ReadSnippetAsync(response, cancellationToken)}";
-            return status is 429 or >= 500 or 401 or 403 or 404 ? DeliveryOutcome.Retry(error) : DeliveryOutcome.Reject(error);
-        }
+        if (!response.IsSuccessStatusCode) return await DeliveryOutcome.FromHttpAsync(response, cancellationToken);
         var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
         return await ReadItemsAsync(record, body, cancellationToken);
     }
@@ -144,7 +139,7 @@ internal sealed class ElasticsearchBulkTarget : ISpoolTarget, IDisposable
             if (itemStatus is >= 200 and < 300 or 409) { Interlocked.Increment(ref _itemsDelivered); continue; }
             var error = result.TryGetProperty("error", out var e) ? e.GetRawText() : "null";
             firstError ??= $"{itemStatus} {error}";
-            if (itemStatus is 429 or >= 500)
+            if (EgressPolicy.Classify(itemStatus) == EgressOutcome.Retry)
             {
                 retry.Write(pair.Span);
                 retried++;

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Observe.Collector;
 using Observe.Storage.Sinks.Elasticsearch;
 using Observe.Storage.Sinks.Spool;
+using Observe.Common;
 
 namespace Observe.Storage;
 
@@ -31,7 +32,7 @@ public static class ElasticsearchSinks
         services.AddSingleton<ILogSink>(sp => sp.GetRequiredService<SpooledLogSink>());
         services.AddSingleton<ISpoolStatsSource>(sp => sp.GetRequiredService<SpooledLogSink>());
         services.AddHostedService(sp => new ElasticsearchTemplateInstaller(sp.GetRequiredService<ElasticsearchBulkTarget>(),
-            sp.GetService<ILoggerFactory>()?.CreateLogger("Observe.Sinks." + options.Name) ?? NullLogger.Instance));
+            sp.GetService<ILoggerFactory>()?.CreateLogger("Observe.Sinks." + options.Name) ?? NullLogger.Instance, sp.GetService<TimeProvider>()));
         return services;
     }
 
@@ -40,9 +41,9 @@ public static class ElasticsearchSinks
         !string.IsNullOrWhiteSpace(name) && name is not ("." or "..") && name.IndexOfAny(Path.GetInvalidFileNameChars()) < 0;
 
     /// <summary>Problems in <c>sinks.elasticsearch</c>.</summary>
-    public static IReadOnlyList<StorageConfigProblem> Validate(ElasticsearchSinkOptions options, string prefix = "sinks.elasticsearch")
+    public static IReadOnlyList<ConfigProblem> Validate(ElasticsearchSinkOptions options, string prefix = "sinks.elasticsearch")
     {
-        var problems = new List<StorageConfigProblem>();
+        var problems = new List<ConfigProblem>();
         if (!options.Enabled) return problems;
         if (!Uri.TryCreate(options.Url, UriKind.Absolute, out var u) || u.Scheme is not ("http" or "https"))
             problems.Add(new($"{prefix}.url", "must be an http(s) URL such as http://127.0.0.1:9200"));
@@ -58,21 +59,22 @@ public static class ElasticsearchSinks
     }
 }
 
-/// <summary>Installs the index template at start, retrying with backoff while Elasticsearch is away (deliveries wait for it too).</summary>
-internal sealed class ElasticsearchTemplateInstaller(ElasticsearchBulkTarget target, ILogger log) : BackgroundService
+/// <summary>Installs the index template at start, retrying with the shared <see cref="Backoff"/> (1 s to 60 s) while
+/// Elasticsearch is away (deliveries wait for it too).</summary>
+internal sealed class ElasticsearchTemplateInstaller(ElasticsearchBulkTarget target, ILogger log, TimeProvider? time = null) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var delay = TimeSpan.FromSeconds(1);
+        var backoff = new Backoff(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), time);
         while (!stoppingToken.IsCancellationRequested)
         {
             string? error;
             try { (var ok, error) = await target.EnsureTemplateAsync(stoppingToken); if (ok) return; }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { return; }
             catch (Exception e) { error = e.Message; }
-            log.LogWarning("Elasticsearch sink {Sink}: {Error}; retrying in {Delay} s", target.Name, error, delay.TotalSeconds);
-            try { await Task.Delay(delay, stoppingToken); } catch (OperationCanceledException) { return; }
-            delay = TimeSpan.FromSeconds(Math.Min(60, delay.TotalSeconds * 2));
+            var delay = backoff.Next();
+            log.LogWarning("Elasticsearch sink {Sink}: {Error}; retrying in {Delay} s", target.Name, error, Math.Round(delay.TotalSeconds, 1));
+            try { await Task.Delay(delay, time ?? TimeProvider.System, stoppingToken); } catch (OperationCanceledException) { return; }
         }
     }
 }

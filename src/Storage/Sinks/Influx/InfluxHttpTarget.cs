@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using Observe.Storage.Sinks.Spool;
@@ -7,9 +6,9 @@ namespace Observe.Storage.Sinks.Influx;
 
 /// <summary>
 /// POSTs one spool record (line protocol) to InfluxDB's v1 <c>/write</c> or v2 <c>/api/v2/write</c> (which
-/// VictoriaMetrics also serves). 2xx → delivered; 400 (a bad line; Influx names it) and 413 → rejected, kept in the
-/// dead-letter file; everything else (401/403/404 are configuration the operator can fix, 429, 5xx, connection
-/// errors, timeouts) → retried, so nothing is lost while the server or its credentials are being fixed.
+/// VictoriaMetrics also serves). The answer is classified by the shared <see cref="Observe.Common.EgressPolicy"/>:
+/// 400 (a bad line; Influx names it), 413, 422 → rejected, kept in the dead-letter file; 401/403/404 (configuration the
+/// operator can fix), 408, 429, 5xx, connection errors, timeouts → retried, so nothing is lost meanwhile.
 /// </summary>
 internal sealed class InfluxHttpTarget : ISpoolTarget, IDisposable
 {
@@ -60,13 +59,7 @@ internal sealed class InfluxHttpTarget : ISpoolTarget, IDisposable
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("text/plain") { CharSet = "utf-8" };
         if (_auth != null) request.Headers.Authorization = _auth;
         using var response = await _http.SendAsync(request, cancellationToken);
-        if (response.IsSuccessStatusCode) return DeliveryOutcome.Ok;
-        var body = await response.Content.ReadAsStringAsync(cancellationToken);
-        if (body.Length > 300) body = body[..300];
-        var error = $"{(int)response.StatusCode} {response.ReasonPhrase}: {body.Trim()}";
-        return response.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.RequestEntityTooLarge
-            ? DeliveryOutcome.Reject(error)
-            : DeliveryOutcome.Retry(error);
+        return await DeliveryOutcome.FromHttpAsync(response, cancellationToken);
     }
 
     public void Dispose() => _http.Dispose();

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Observe.Collector;
 using Observe.Storage.Sinks.Prometheus;
 using Observe.Storage.Sinks.Spool;
+using Observe.Common;
 
 namespace Observe.Storage;
 
@@ -41,17 +42,17 @@ public static class PrometheusSinks
     }
 
     /// <summary>Problems in the <c>prometheus:</c> section, keyed below <paramref name="prefix"/>.</summary>
-    public static IReadOnlyList<StorageConfigProblem> Validate(PrometheusExpositionOptions options, string prefix = "prometheus")
+    public static IReadOnlyList<ConfigProblem> Validate(PrometheusExpositionOptions options, string prefix = "prometheus")
     {
-        var problems = PrometheusNameMapper.Validate(options.Mappings, $"{prefix}.mappings").Select(p => new StorageConfigProblem(p.Key, p.Message)).ToList();
+        var problems = PrometheusNameMapper.Validate(options.Mappings, $"{prefix}.mappings").Select(p => new ConfigProblem(p.Key, p.Message)).ToList();
         if (options.StaleAfterFlushes < 1) problems.Add(new($"{prefix}.staleAfterFlushes", "must be at least 1"));
         return problems;
     }
 
     /// <summary>Problems in one <c>sinks.remoteWrite[i]</c> entry.</summary>
-    public static IReadOnlyList<StorageConfigProblem> Validate(RemoteWriteSinkOptions options, string prefix)
+    public static IReadOnlyList<ConfigProblem> Validate(RemoteWriteSinkOptions options, string prefix)
     {
-        var problems = new List<StorageConfigProblem>();
+        var problems = new List<ConfigProblem>();
         if (!options.Enabled) return problems;
         if (!Uri.TryCreate(options.Url, UriKind.Absolute, out var u) || u.Scheme is not ("http" or "https"))
             problems.Add(new($"{prefix}.url", "required: an http(s) URL such as http://127.0.0.1:9090/api/v1/write"));

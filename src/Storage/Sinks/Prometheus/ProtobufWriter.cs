@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
+using static Observe.Common.BinaryCodec;
 
 namespace Observe.Storage.Sinks.Prometheus;
 
@@ -13,34 +14,18 @@ internal static class ProtobufWriter
 {
     public const int WireVarint = 0, WireFixed64 = 1, WireLengthDelimited = 2;
 
-    public static int VarintSize(ulong v)
-    {
-        var n = 1;
-        while (v >= 0x80) { v >>= 7; n++; }
-        return n;
-    }
-
     /// <summary>Bytes of a length-delimited field (tag + length + payload) whose tag fits one byte (field numbers below 16).</summary>
     public static int LengthDelimitedSize(int payloadBytes) => 1 + VarintSize((ulong)payloadBytes) + payloadBytes;
 
     public static int StringFieldSize(string s) => LengthDelimitedSize(Encoding.UTF8.GetByteCount(s));
 
-    public static void Tag(IBufferWriter<byte> w, int field, int wireType) => Varint(w, (ulong)(field << 3 | wireType));
-
-    public static void Varint(IBufferWriter<byte> w, ulong v)
-    {
-        var span = w.GetSpan(10);
-        var i = 0;
-        while (v >= 0x80) { span[i++] = (byte)(v | 0x80); v >>= 7; }
-        span[i++] = (byte)v;
-        w.Advance(i);
-    }
+    public static void Tag(IBufferWriter<byte> w, int field, int wireType) => WriteVarint(w, (ulong)(field << 3 | wireType));
 
     /// <summary>Starts a length-delimited field (a nested message or bytes) of <paramref name="payloadBytes"/>.</summary>
     public static void LengthDelimitedHeader(IBufferWriter<byte> w, int field, int payloadBytes)
     {
         Tag(w, field, WireLengthDelimited);
-        Varint(w, (ulong)payloadBytes);
+        WriteVarint(w, (ulong)payloadBytes);
     }
 
     public static void String(IBufferWriter<byte> w, int field, string s)
@@ -64,6 +49,6 @@ internal static class ProtobufWriter
     public static void Int64(IBufferWriter<byte> w, int field, long v)
     {
         Tag(w, field, WireVarint);
-        Varint(w, unchecked((ulong)v));
+        WriteVarint(w, unchecked((ulong)v));
     }
 }

@@ -2,6 +2,7 @@ using System.Buffers;
 using Observe.Collector;
 using Observe.Storage.Sinks.Spool;
 using static Observe.Storage.Sinks.Prometheus.ProtobufWriter;
+using static Observe.Common.BinaryCodec;
 
 namespace Observe.Storage.Sinks.Prometheus;
 

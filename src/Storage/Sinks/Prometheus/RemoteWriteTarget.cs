@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using Observe.Storage.Sinks.Spool;
@@ -7,8 +6,8 @@ namespace Observe.Storage.Sinks.Prometheus;
 
 /// <summary>
 /// Posts one spooled <c>WriteRequest</c> (already snappy + protobuf) to a remote-write receiver.
-/// As Prometheus' own client does: 5xx and 429 are retried later, any other 4xx will never succeed
-/// and is rejected (the spool counts it and keeps it in the dead-letter file).
+/// The answer is classified by the shared <see cref="Observe.Common.EgressPolicy"/> (5xx, 429, 408 and the
+/// operator-fixable 401/403/404 retried later; any other 4xx rejected: counted and kept in the dead-letter file).
 /// </summary>
 internal sealed class RemoteWriteTarget : ISpoolTarget, IDisposable
 {
@@ -38,18 +37,7 @@ internal sealed class RemoteWriteTarget : ISpoolTarget, IDisposable
         request.Headers.UserAgent.ParseAdd("Observe");
         request.Headers.Authorization = _auth;
         using var response = await _http.SendAsync(request, cancellationToken);
-        if (response.IsSuccessStatusCode) return DeliveryOutcome.Ok;
-        var status = (int)response.StatusCode;
-        var error = $"{status} {await ReadSnippetAsync(response, cancellationToken)}";
-        return status == (int)HttpStatusCode.TooManyRequests || status >= 500 ? DeliveryOutcome.Retry(error) : DeliveryOutcome.Reject(error);
-    }
-
-    /// <summary>The start of an error body: enough to say why, never a whole page in a log line.</summary>
-    internal static async Task<string> ReadSnippetAsync(HttpResponseMessage response, CancellationToken ct)
-    {
-        var text = await response.Content.ReadAsStringAsync(ct);
-        text = text.ReplaceLineEndings(" ").Trim();
-        return text.Length > 300 ? text[..300] + "…" : text;
+        return await DeliveryOutcome.FromHttpAsync(response, cancellationToken);
     }
 
     public void Dispose() => _http.Dispose();

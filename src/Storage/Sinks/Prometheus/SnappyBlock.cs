@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Numerics;
+using static Observe.Common.BinaryCodec;
 
 namespace Observe.Storage.Sinks.Prometheus;
 
@@ -152,31 +153,15 @@ internal static class SnappyBlock
         return i + 2;
     }
 
-    private static int WriteVarint(Span<byte> dst, uint v)
-    {
-        var i = 0;
-        while (v >= 0x80) { dst[i++] = (byte)(v | 0x80); v >>= 7; }
-        dst[i++] = (byte)v;
-        return i;
-    }
-
     /// <summary>The uncompressed length a block declares; throws <see cref="InvalidDataException"/> on a malformed header.</summary>
     public static int DecodedLength(ReadOnlySpan<byte> block) => (int)ReadHeader(block, out _);
 
     private static uint ReadHeader(ReadOnlySpan<byte> block, out int headerBytes)
     {
-        ulong v = 0;
-        for (var i = 0; i < 5 && i < block.Length; i++)
-        {
-            v |= (ulong)(block[i] & 0x7f) << (7 * i);
-            if (block[i] < 0x80)
-            {
-                if (v > int.MaxValue) break;
-                headerBytes = i + 1;
-                return (uint)v;
-            }
-        }
-        throw new InvalidDataException("snappy: bad length header");
+        headerBytes = 0;
+        // A bad varint and a length past int (at most 5 bytes) are the same malformed header here.
+        var v = ReadVarint(block[..Math.Min(5, block.Length)], ref headerBytes);
+        return v <= int.MaxValue ? (uint)v : throw new InvalidDataException("snappy: bad length header");
     }
 
     /// <summary>Decompresses a whole block; throws <see cref="InvalidDataException"/> on anything malformed.</summary>

@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Numerics;
 using Microsoft.Win32.SafeHandles;
+using Observe.Common;
 
 namespace Observe.Storage.Sinks.Spool;
 
@@ -214,8 +215,8 @@ internal sealed class DiskSpool : IDisposable
             BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(16), entry.AppendedMs);
             BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(24), remaining.Length);
             remaining.CopyTo(bytes.AsSpan(32));
-            var crc = Crc32C(bytes.AsSpan(0, 28), 0);
-            crc = Crc32C(bytes.AsSpan(32), crc);
+            var crc = Crc32C.Compute(bytes.AsSpan(0, 28), 0);
+            crc = Crc32C.Compute(bytes.AsSpan(32), crc);
             BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(28), crc);
             WriteFileDurably(Path.Combine(_dir, "head"), bytes, fsync: true);
             _headOverrideEntry = entry;
@@ -310,7 +311,7 @@ internal sealed class DiskSpool : IDisposable
         Span<byte> b = stackalloc byte[20];
         BinaryPrimitives.WriteInt64LittleEndian(b, _cursor.Segment);
         BinaryPrimitives.WriteInt64LittleEndian(b[8..], _cursor.Offset);
-        BinaryPrimitives.WriteUInt32LittleEndian(b[16..], Crc32C(b[..16], 0));
+        BinaryPrimitives.WriteUInt32LittleEndian(b[16..], Crc32C.Compute(b[..16], 0));
         // No fsync: a lost cursor update only means records are delivered again, which at-least-once allows.
         WriteFileDurably(Path.Combine(_dir, "cursor"), b, fsync: false);
     }
@@ -385,8 +386,8 @@ internal sealed class DiskSpool : IDisposable
         length = BinaryPrimitives.ReadInt32LittleEndian(span[4..]);
         if (length < 0 || length > data.Length - pos - HeaderSize) return false;
         appended = BinaryPrimitives.ReadInt64LittleEndian(span[8..]);
-        var crc = Crc32C(span.Slice(4, 12), 0);
-        crc = Crc32C(span.Slice(HeaderSize, length), crc);
+        var crc = Crc32C.Compute(span.Slice(4, 12), 0);
+        crc = Crc32C.Compute(span.Slice(HeaderSize, length), crc);
         return crc == BinaryPrimitives.ReadUInt32LittleEndian(span[16..]);
     }
 
@@ -395,7 +396,7 @@ internal sealed class DiskSpool : IDisposable
         var path = Path.Combine(_dir, "cursor");
         if (!File.Exists(path)) return null;
         var b = File.ReadAllBytes(path);
-        if (b.Length != 20 || Crc32C(b.AsSpan(0, 16), 0) != BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(16))) return null;
+        if (b.Length != 20 || Crc32C.Compute(b.AsSpan(0, 16), 0) != BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(16))) return null;
         return new SpoolPosition(BinaryPrimitives.ReadInt64LittleEndian(b), BinaryPrimitives.ReadInt64LittleEndian(b.AsSpan(8)));
     }
 
@@ -407,8 +408,8 @@ internal sealed class DiskSpool : IDisposable
         if (b.Length < 32) return;
         var len = BinaryPrimitives.ReadInt32LittleEndian(b.AsSpan(24));
         if (len < 0 || len != b.Length - 32) return;
-        var crc = Crc32C(b.AsSpan(0, 28), 0);
-        crc = Crc32C(b.AsSpan(32), crc);
+        var crc = Crc32C.Compute(b.AsSpan(0, 28), 0);
+        crc = Crc32C.Compute(b.AsSpan(32), crc);
         if (crc != BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(28))) return;
         var pos = new SpoolPosition(BinaryPrimitives.ReadInt64LittleEndian(b), BinaryPrimitives.ReadInt64LittleEndian(b.AsSpan(8)));
         var head = _pending.Peek();
@@ -424,8 +425,8 @@ internal sealed class DiskSpool : IDisposable
         BinaryPrimitives.WriteInt32LittleEndian(span[4..], payload.Length);
         BinaryPrimitives.WriteInt64LittleEndian(span[8..], appendedMs);
         payload.CopyTo(span[HeaderSize..]);
-        var crc = Crc32C(span.Slice(4, 12), 0);
-        crc = Crc32C(payload, crc);
+        var crc = Crc32C.Compute(span.Slice(4, 12), 0);
+        crc = Crc32C.Compute(payload, crc);
         BinaryPrimitives.WriteUInt32LittleEndian(span[16..], crc);
     }
 
@@ -434,19 +435,6 @@ internal sealed class DiskSpool : IDisposable
         if (buffer != null && buffer.Length >= length) return;
         if (buffer != null) ArrayPool<byte>.Shared.Return(buffer);
         buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 4096));
-    }
-
-    /// <summary>CRC-32C (Castagnoli) with the hardware instruction where there is one; chainable via <paramref name="seed"/>.</summary>
-    internal static uint Crc32C(ReadOnlySpan<byte> data, uint seed)
-    {
-        var crc = ~seed;
-        while (data.Length >= 8)
-        {
-            crc = BitOperations.Crc32C(crc, BinaryPrimitives.ReadUInt64LittleEndian(data));
-            data = data[8..];
-        }
-        foreach (var b in data) crc = BitOperations.Crc32C(crc, b);
-        return ~crc;
     }
 
     /// <summary>Reads the records of a dead-letter file (same framing as segments).</summary>

@@ -1,14 +1,15 @@
 using System.Buffers;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Observe.Common;
 
 namespace Observe.Storage.Sinks.Spool;
 
 /// <summary>
 /// Hands the spool's records to its target one at a time, in order, and acts on each
-/// <see cref="DeliveryOutcome"/>. Failures back off exponentially from 100 ms up to
-/// <c>retryMax</c>, with jitter (half fixed, half random) so many sinks recovering together do not
-/// hit the server in step.
+/// <see cref="DeliveryOutcome"/>. Failures back off with the shared <see cref="Backoff"/> from 100 ms up to
+/// <c>retryMax</c> (jittered, so many sinks recovering together do not hit the server in step); a thrown
+/// exception is classified by <see cref="EgressPolicy"/>.
 /// </summary>
 internal sealed class SpoolDelivery : IAsyncDisposable
 {
@@ -16,8 +17,7 @@ internal sealed class SpoolDelivery : IAsyncDisposable
 
     private readonly DiskSpool _spool;
     private readonly ISpoolTarget _target;
-    private readonly TimeSpan _retryMax;
-    private readonly TimeProvider _time;
+    private readonly Backoff _backoff;
     private readonly ILogger _log;
     private readonly CancellationTokenSource _stop = new();
     private Task? _loop;
@@ -28,8 +28,7 @@ internal sealed class SpoolDelivery : IAsyncDisposable
     {
         _spool = spool;
         _target = target;
-        _retryMax = retryMax < InitialBackoff ? InitialBackoff : retryMax;
-        _time = time ?? TimeProvider.System;
+        _backoff = new Backoff(InitialBackoff, retryMax, time);
         _log = log ?? NullLogger.Instance;
     }
 
@@ -41,7 +40,6 @@ internal sealed class SpoolDelivery : IAsyncDisposable
     private async Task RunAsync(CancellationToken ct)
     {
         byte[]? buffer = null;
-        var failures = 0;
         try
         {
             while (!ct.IsCancellationRequested)
@@ -62,13 +60,14 @@ internal sealed class SpoolDelivery : IAsyncDisposable
                 }
                 catch (Exception e)
                 {
-                    outcome = DeliveryOutcome.Retry(e.GetType().Name + ": " + e.Message);
+                    var error = e.GetType().Name + ": " + e.Message;
+                    outcome = EgressPolicy.Classify(e) == EgressOutcome.Reject ? DeliveryOutcome.Reject(error) : DeliveryOutcome.Retry(error);
                 }
                 switch (outcome.Status)
                 {
                     case DeliveryStatus.Delivered:
                         _spool.CommitHead(position);
-                        failures = 0;
+                        _backoff.Reset();
                         continue;
                     case DeliveryStatus.Rejected:
                         _lastError = outcome.Error;
@@ -80,10 +79,10 @@ internal sealed class SpoolDelivery : IAsyncDisposable
                         break;
                 }
                 Interlocked.Increment(ref _retries);
-                if (_lastError != outcome.Error && failures == 0)
+                if (_lastError != outcome.Error && _backoff.Failures == 0)
                     _log.LogWarning("Sink {Sink} delivery failed, will retry: {Error}", _target.Name, outcome.Error);
                 _lastError = outcome.Error;
-                await Task.Delay(Backoff(failures++), _time, ct);
+                await _backoff.WaitAsync(ct);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -97,13 +96,6 @@ internal sealed class SpoolDelivery : IAsyncDisposable
         {
             if (buffer != null) ArrayPool<byte>.Shared.Return(buffer);
         }
-    }
-
-    internal TimeSpan Backoff(int failures)
-    {
-        var ceiling = InitialBackoff.TotalMilliseconds * Math.Pow(2, Math.Min(failures, 30));
-        ceiling = Math.Min(ceiling, _retryMax.TotalMilliseconds);
-        return TimeSpan.FromMilliseconds(ceiling / 2 + Random.Shared.NextDouble() * ceiling / 2);
     }
 
     public async ValueTask DisposeAsync()

@@ -1,5 +1,6 @@
 using System.Buffers;
 using Observe.Collector;
+using Observe.Common;
 
 namespace Observe.Storage.Sinks.Spool;
 
@@ -41,6 +42,16 @@ internal readonly record struct DeliveryOutcome(DeliveryStatus Status, ReadOnlyM
     public static DeliveryOutcome Ok => new(DeliveryStatus.Delivered);
     public static DeliveryOutcome Retry(string error) => new(DeliveryStatus.RetryLater, default, error);
     public static DeliveryOutcome Reject(string error) => new(DeliveryStatus.Rejected, default, error);
+
+    /// <summary>An HTTP answer as an outcome by the one policy every sink and notifier shares (<see cref="EgressPolicy"/>),
+    /// with the status, reason and the start of the body as the error.</summary>
+    public static async ValueTask<DeliveryOutcome> FromHttpAsync(HttpResponseMessage response, CancellationToken ct)
+    {
+        var outcome = EgressPolicy.Classify(response.StatusCode);
+        if (outcome == EgressOutcome.Delivered) return Ok;
+        var error = $"{(int)response.StatusCode} {response.ReasonPhrase}: {EgressPolicy.Snippet(await response.Content.ReadAsStringAsync(ct))}";
+        return outcome == EgressOutcome.Retry ? Retry(error) : Reject(error);
+    }
 }
 
 /// <summary>Delivers one spool record to an external server. Exceptions count as <see cref="DeliveryStatus.RetryLater"/>.</summary>

@@ -1,10 +1,10 @@
 using System.Globalization;
 
-namespace Observe.Alerting;
+namespace Observe.Common;
 
-/// <summary>Durations in the alerting config: <c>500ms</c>, <c>30s</c>, <c>5m</c>, <c>4h</c>, <c>1d</c> or a bare number of seconds
-/// — the one parser for the whole config (Checks uses it too; Alerting references no other stage).</summary>
-internal static class AlertDurations
+/// <summary>The one duration syntax of the whole config and CLI: <c>500ms</c>, <c>30s</c>, <c>5m</c>, <c>4h</c>, <c>1d</c>
+/// or a bare number of seconds.</summary>
+public static class DurationSyntax
 {
     public static bool TryParse(string? text, out TimeSpan value)
     {
@@ -21,4 +21,8 @@ internal static class AlertDurations
 
     public static TimeSpan Parse(string? text) =>
         TryParse(text, out var v) ? v : throw new FormatException($"'{text}' is not a duration (e.g. 30s, 5m, 4h)");
+
+    /// <summary>As <see cref="Parse(string?)"/>, naming the config key in the error.</summary>
+    public static TimeSpan Parse(string? text, string key) =>
+        TryParse(text, out var v) ? v : throw new FormatException($"{key}: '{text}' is not a duration (e.g. 500ms, 30s, 5m, 1h)");
 }
