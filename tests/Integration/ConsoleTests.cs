@@ -22,8 +22,8 @@ public class ConsoleTests(ITestOutputHelper output)
     private const string ReadToken = "read-token-0123456789";
     private const string AlertsToken = "alerts-token-0123456789";
 
-    private static string Yaml(int http, string data, int closedPort, bool tokens) => $$"""
-        http: {port: {{http}}}
+    private static string Yaml(int http, string data, int closedPort, bool tokens, string? tls) => $$"""
+        http: {port: {{http}}{{(tls != null ? $", tls: {tls}" : "")}}}
         collector:
           statsd: {enabled: false, flushInterval: 1000}
           graphite: {enabled: false}
@@ -69,15 +69,23 @@ public class ConsoleTests(ITestOutputHelper output)
         public async ValueTask DisposeAsync() { Client.Dispose(); await Observe.DisposeAsync(); }
     }
 
-    private static async Task<Run> StartAsync(string name, bool tokens = false)
+    /// <param name="https">serve over HTTPS with a self-signed certificate made here (the browser accepts it).</param>
+    private static async Task<Run> StartAsync(string name, bool tokens = false, bool https = false)
     {
         var dir = Repo.TempDir(name);
         var http = FreePort.Get();
         var config = Path.Combine(dir, "observe.yaml");
-        await File.WriteAllTextAsync(config, Yaml(http, Path.Combine(dir, "data"), FreePort.Get(), tokens));
+        string? tls = null;
+        if (https)
+        {
+            using var cert = TestCertificate.Create();
+            TestCertificate.WritePem(cert, Path.Combine(dir, "cert.pem"), Path.Combine(dir, "key.pem"));
+            tls = $"{{certPath: {Path.Combine(dir, "cert.pem")}, keyPath: {Path.Combine(dir, "key.pem")}}}";
+        }
+        await File.WriteAllTextAsync(config, Yaml(http, Path.Combine(dir, "data"), FreePort.Get(), tokens, tls));
         var observe = ObserveBinary.Run(config, dir, Path.Combine(dir, "observe.log"));
-        var baseUrl = $"http://127.0.0.1:{http}";
-        var client = new HttpClient { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(10) };
+        var baseUrl = $"{(https ? "https" : "http")}://127.0.0.1:{http}";
+        var client = https ? TestCertificate.InsecureClient(baseUrl) : new HttpClient { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(10) };
         if (tokens) client.DefaultRequestHeaders.Authorization = new("Bearer", AlertsToken);
         await Poll.UntilAsync(async () => observe.HasExited || (await client.GetAsync("/health")).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "observe up");
         Assert.False(observe.HasExited, observe.Log());
@@ -87,10 +95,14 @@ public class ConsoleTests(ITestOutputHelper output)
     private static async Task<JsonElement> Check(HttpClient client, string check) =>
         await client.GetFromJsonAsync<JsonElement>($"/api/checks/web1/{check}");
 
-    [Fact]
-    public async Task Problems_shows_a_failing_check_within_5s_of_HARD_and_plugin_output_only_as_text()
+    /// <summary>Run over plain HTTP (writing the screenshots) and again over HTTPS with a self-signed certificate.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Problems_shows_a_failing_check_within_5s_of_HARD_and_plugin_output_only_as_text(bool https)
     {
-        await using var run = await StartAsync("console-problems");
+        await using var run = await StartAsync(https ? "console-problems-https" : "console-problems", https: https);
+        Task Screenshot(ConsoleBrowser b, string name) => https ? Task.CompletedTask : b.ScreenshotAsync(name);
         var root = await run.Client.GetAsync("/");
         Assert.Equal("text/html; charset=utf-8", root.Content.Headers.ContentType?.ToString());
         var csp = string.Join(";", root.Headers.GetValues("Content-Security-Policy"));
@@ -98,6 +110,7 @@ public class ConsoleTests(ITestOutputHelper output)
         Assert.Contains("frame-ancestors 'none'", csp);
         Assert.DoesNotContain("unsafe-inline", csp);
         Assert.Equal("nosniff", root.Headers.GetValues("X-Content-Type-Options").Single());
+        Assert.Equal(https, root.Headers.Contains("Strict-Transport-Security"));
 
         await using var browser = await ConsoleBrowser.OpenAsync(run.BaseUrl);
         await browser.Page.GotoAsync("/");
@@ -118,17 +131,17 @@ public class ConsoleTests(ITestOutputHelper output)
         Assert.Equal("WARNING: " + Hostile, await hostile.InnerTextAsync());
         Assert.Equal(0, await browser.Page.Locator("main img, main b, main script").CountAsync());
         Assert.Equal("undefined", await browser.Page.EvaluateAsync<string>("() => typeof window.__pwned"));
-        await browser.ScreenshotAsync("problems");
+        await Screenshot(browser, "problems");
 
         // The checks grid, filtered through the URL, and a phone-sized problems page.
         await browser.Page.GotoAsync("/#/checks?state=problems");
         await browser.Page.Locator("table.grid tr[data-key='web1/shop-port']").WaitForAsync();
         Assert.Equal(0, await browser.Page.Locator("table.grid tr[data-key='web1/fine']").CountAsync());
-        await browser.ScreenshotAsync("checks");
+        await Screenshot(browser, "checks");
         await browser.Page.SetViewportSizeAsync(390, 844);
         await browser.Page.GotoAsync("/#/");
         await row.WaitForAsync();
-        await browser.ScreenshotAsync("problems-phone");
+        await Screenshot(browser, "problems-phone");
         Assert.Equal("undefined", await browser.Page.EvaluateAsync<string>("() => typeof window.__pwned"));
         browser.AssertNoErrors();
 
@@ -140,7 +153,7 @@ public class ConsoleTests(ITestOutputHelper output)
         var publicText = await browser.Page.Locator("body").InnerTextAsync();
         Assert.DoesNotContain("web1", publicText);
         Assert.DoesNotContain("Connection refused", publicText);
-        await browser.ScreenshotAsync("status");
+        await Screenshot(browser, "status");
         browser.AssertNoErrors();
 
         // The server goes away: the page says so within a refresh or two (the failed requests are expected errors now).
