@@ -22,7 +22,7 @@ public class ConsoleTests(ITestOutputHelper output)
     private const string ReadToken = "read-token-0123456789";
     private const string AlertsToken = "alerts-token-0123456789";
 
-    private static string Yaml(int http, string data, int closedPort, bool tokens, string? tls) => $$"""
+    private static string Yaml(int http, string data, int closedPort, bool tokens, string? tls, string extra) => $$"""
         http: {port: {{http}}{{(tls != null ? $", tls: {tls}" : "")}}}
         collector:
           statsd: {enabled: false, flushInterval: 1000}
@@ -62,6 +62,12 @@ public class ConsoleTests(ITestOutputHelper output)
             - name: shop
               slis:
                 - {name: steady, target: "constantLine(5)", maxRatio: 2}
+            - name: cart
+              autoRollback: true
+              slis:
+                - {name: errors, target: stats_counts.cart.errors, maxRatio: 2}
+              rollback: {command: [/bin/true]}
+        {{extra}}
         """;
 
     private sealed record Run(PeerProcess Observe, HttpClient Client, string BaseUrl) : IAsyncDisposable
@@ -70,7 +76,8 @@ public class ConsoleTests(ITestOutputHelper output)
     }
 
     /// <param name="https">serve over HTTPS with a self-signed certificate made here (the browser accepts it).</param>
-    private static async Task<Run> StartAsync(string name, bool tokens = false, bool https = false)
+    /// <param name="extraYaml">more top-level sections (e.g. <c>alerting:</c>).</param>
+    private static async Task<Run> StartAsync(string name, bool tokens = false, bool https = false, string extraYaml = "", IDictionary<string, string>? env = null)
     {
         var dir = Repo.TempDir(name);
         var http = FreePort.Get();
@@ -82,8 +89,8 @@ public class ConsoleTests(ITestOutputHelper output)
             TestCertificate.WritePem(cert, Path.Combine(dir, "cert.pem"), Path.Combine(dir, "key.pem"));
             tls = $"{{certPath: {Path.Combine(dir, "cert.pem")}, keyPath: {Path.Combine(dir, "key.pem")}}}";
         }
-        await File.WriteAllTextAsync(config, Yaml(http, Path.Combine(dir, "data"), FreePort.Get(), tokens, tls));
-        var observe = ObserveBinary.Run(config, dir, Path.Combine(dir, "observe.log"));
+        await File.WriteAllTextAsync(config, Yaml(http, Path.Combine(dir, "data"), FreePort.Get(), tokens, tls, extraYaml));
+        var observe = ObserveBinary.Run(config, dir, Path.Combine(dir, "observe.log"), env);
         var baseUrl = $"{(https ? "https" : "http")}://127.0.0.1:{http}";
         var client = https ? TestCertificate.InsecureClient(baseUrl) : new HttpClient { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(10) };
         if (tokens) client.DefaultRequestHeaders.Authorization = new("Bearer", AlertsToken);
@@ -163,10 +170,19 @@ public class ConsoleTests(ITestOutputHelper output)
         await browser.Page.GetByRole(AriaRole.Alert).Filter(new() { HasText = "Lost the server" }).WaitForAsync(new() { Timeout = 10_000 });
     }
 
+    /// <summary>The ack made in the page is in /api/checks and its ACK line reaches a real ngircd channel through Alerting.</summary>
     [Fact]
     public async Task Check_page_acknowledges_and_schedules_downtime_through_the_api()
     {
-        await using var run = await StartAsync("console-ack");
+        await using var ngircd = await NgircdServer.StartAsync();
+        await using var watcher = await IrcWatcher.JoinAsync(ngircd.Port, ngircd.Channel);
+        await using var run = await StartAsync("console-ack", extraYaml: $$$"""
+            alerting:
+              route: {receiver: ops, groupWait: 0s, groupInterval: 1s}
+              receivers:
+                - {name: ops, irc: {channel: "{{{ngircd.Channel}}}"}}
+              irc: {server: 127.0.0.1, port: {{{ngircd.Port}}}, nick: observe, floodInterval: 200ms}
+            """);
         await Poll.UntilAsync(async () => (await Check(run.Client, "shop-port")).GetProperty("stateType").GetString() == "hard"
             && (await Check(run.Client, "shop-port")).GetProperty("state").GetString() == "critical", TimeSpan.FromSeconds(20), "HARD CRITICAL");
         await using var browser = await ConsoleBrowser.OpenAsync(run.BaseUrl);
@@ -179,6 +195,10 @@ public class ConsoleTests(ITestOutputHelper output)
             TimeSpan.FromSeconds(10), "the ack in /api/checks");
         await page.GetByRole(AriaRole.Button, new() { Name = "Remove acknowledgement" }).WaitForAsync();
         Assert.Contains("looking <img", await page.Locator("dl.status").InnerTextAsync());
+        // Nagios' ACKNOWLEDGEMENT notification, once (the check's ack acknowledges its alert too, without a second line).
+        static bool IsAck(string t) => t.Contains("ACKNOWLEDGEMENT web1/shop-port: acknowledged by console (sticky): looking <img", StringComparison.Ordinal);
+        await Poll.UntilAsync(() => watcher.Texts("observe").Any(IsAck), TimeSpan.FromSeconds(15), "the ACK line on IRC");
+        output.WriteLine(watcher.Texts("observe").First(IsAck));
 
         await page.Locator("#dt-comment").FillAsync("maintenance");
         await page.Locator("#dt-duration").FillAsync("2h");
@@ -192,6 +212,7 @@ public class ConsoleTests(ITestOutputHelper output)
         // On Problems it is now under "In downtime", not unhandled.
         await page.GotoAsync("/#/");
         await page.Locator("table[data-group=downtime] tr[data-key='web1/shop-port']").WaitForAsync(new() { Timeout = 5000 });
+        Assert.Single(watcher.Texts("observe"), IsAck);
         Assert.Equal("undefined", await page.EvaluateAsync<string>("() => typeof window.__pwned"));
         browser.AssertNoErrors();
     }
@@ -239,7 +260,13 @@ public class ConsoleTests(ITestOutputHelper output)
     [Fact]
     public async Task Deploys_page_shows_the_verdict_with_an_sli_chart_and_marker_and_locks_and_unlocks()
     {
-        await using var run = await StartAsync("console-deploys");
+        // StatsD on, and 1 s storage points: the cart deploy's error counter fails its verification and it is rolled back.
+        var statsdPort = FreePort.Get();
+        await using var run = await StartAsync("console-deploys", env: new Dictionary<string, string>
+        {
+            ["OBSERVE__Collector__Statsd__Enabled"] = "true", ["OBSERVE__Collector__Statsd__Port"] = $"{statsdPort}",
+            ["OBSERVE__Storage__Schemas__0__Name"] = "all", ["OBSERVE__Storage__Schemas__0__Pattern"] = ".*", ["OBSERVE__Storage__Schemas__0__Retentions"] = "1s:1d",
+        });
         // Versions are restricted to a safe alphabet by the API; the description is free text.
         const string version = "v2+build.7", description = "fix <img src=x onerror=\"window.__pwned=4\"> it's \"done\"";
         var posted = await run.Client.PostAsJsonAsync("/api/deploys", new { service = "shop", env = "prod", version, by = "matt", description });
@@ -266,6 +293,38 @@ public class ConsoleTests(ITestOutputHelper output)
         Assert.Matches("^M[0-9.]+,[0-9.]+L", await line.GetAttributeAsync("d"));
         Assert.True(await deploy.Locator("svg line.marker").CountAsync() >= 1);
 
+        // A deploy that was rolled back: its chart has a drawn series and the red "rolled back" marker.
+        var bad = await run.Client.PostAsJsonAsync("/api/deploys", new { service = "cart", env = "prod", version = "v9", by = "matt" });
+        Assert.True(bad.IsSuccessStatusCode, await bad.Content.ReadAsStringAsync());
+        var badId = (await bad.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        Assert.True((await run.Client.PostAsJsonAsync("/api/deploys", new { @event = "finish", id = badId, service = "cart", env = "prod", version = "v9", by = "matt" })).IsSuccessStatusCode);
+        using (var statsd = new UdpClient())
+        {
+            var errors = Encoding.ASCII.GetBytes("cart.errors:5|c");
+            var last = "";
+            try
+            {
+                await Poll.UntilAsync(async () =>
+                {
+                    await statsd.SendAsync(errors, new IPEndPoint(IPAddress.Loopback, statsdPort));
+                    last = await run.Client.GetStringAsync($"/api/deploys/{badId}");
+                    return JsonDocument.Parse(last).RootElement.GetProperty("state").GetString() == "rolled_back";
+                }, TimeSpan.FromSeconds(30), "the cart deploy rolled back");
+            }
+            finally { output.WriteLine(last); }
+        }
+        await page.GotoAsync("/#/deploys?service=cart");
+        var rolled = page.Locator($"details[data-id='{badId}']");
+        await rolled.Locator("summary").ClickAsync();
+        var rolledLine = rolled.Locator("svg path.series");
+        await rolledLine.WaitForAsync(new() { State = WaitForSelectorState.Attached, Timeout = 10_000 });
+        Assert.Matches("^M[0-9.]+,[0-9.]+L", await rolledLine.GetAttributeAsync("d"));
+        await rolled.Locator("svg line.marker[stroke='#c62828']").WaitForAsync(new() { State = WaitForSelectorState.Attached });
+        Assert.Contains("rolled back", await rolled.Locator("svg.chart-svg").TextContentAsync());
+        Assert.Contains("Rollback (command)", await rolled.InnerTextAsync());
+        await browser.ScreenshotAsync("deploys-rolled-back");
+
+        await page.GotoAsync("/#/deploys?service=shop");
         await page.Locator("#lock-env").FillAsync("prod");
         await page.Locator("#lock-reason").FillAsync("black friday <script>window.__pwned=5</script>");
         await page.GetByRole(AriaRole.Button, new() { Name = "Lock", Exact = true }).ClickAsync();
