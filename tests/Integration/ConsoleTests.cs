@@ -157,9 +157,23 @@ public class ConsoleTests(ITestOutputHelper output)
         await browser.Page.Locator("li.component.st-outage").Filter(new() { HasText = "Storefront" }).WaitForAsync();
         await browser.Page.Locator("li.component.st-degraded").Filter(new() { HasText = "Search" }).WaitForAsync();
         Assert.Equal("Some systems are down", await browser.Page.Locator("#overall").InnerTextAsync());
+        // 90 daily uptime bars per component from the stored timeline: today is an outage for Storefront, fine for Payments.
+        var storefront = browser.Page.Locator("li.component").Filter(new() { HasText = "Storefront" });
+        Assert.Equal(90, await storefront.Locator(".bars .bar").CountAsync());
+        Assert.Contains("day-outage", await storefront.Locator(".bars .bar").Last.GetAttributeAsync("class"));
+        Assert.Contains("day-operational", await browser.Page.Locator("li.component").Filter(new() { HasText = "Payments" }).Locator(".bars .bar").Last.GetAttributeAsync("class"));
+        Assert.Contains("day-nodata", await storefront.Locator(".bars .bar").First.GetAttributeAsync("class"));
+        Assert.StartsWith("90-day uptime of Storefront:", await storefront.Locator(".bars").GetAttributeAsync("aria-label"));
+        // Incidents from the alerts: Storefront's and Search's are ongoing; Payments has none.
+        var incidents = browser.Page.Locator("ul.incidents li.incident.ongoing");
+        await incidents.Filter(new() { HasText = "Storefront" }).WaitForAsync();
+        await incidents.Filter(new() { HasText = "Search" }).WaitForAsync();
+        Assert.Equal(0, await incidents.Filter(new() { HasText = "Payments" }).CountAsync());
         var publicText = await browser.Page.Locator("body").InnerTextAsync();
-        Assert.DoesNotContain("web1", publicText);
-        Assert.DoesNotContain("Connection refused", publicText);
+        var publicJson = await run.Client.GetStringAsync("/status.json");
+        foreach (var text in new[] { publicText, publicJson })
+            foreach (var secret in new[] { "web1", "shop-port", "Connection refused", "127.0.0.1", "pwned" })
+                Assert.DoesNotContain(secret, text);
         await Screenshot(browser, "status");
         browser.AssertNoErrors();
 
