@@ -14,7 +14,7 @@ namespace Observe.Integration;
 /// The console (issue 22) in Debian's chromium against the real binary with real checks: a tcp check against a closed
 /// port goes CRITICAL, a check_dummy check prints hostile markup, and the page must show both as text within 5 s.
 /// </summary>
-public class ConsoleTests(ITestOutputHelper output)
+public partial class ConsoleTests(ITestOutputHelper output)
 {
     private const string Dummy = "/usr/lib/nagios/plugins/check_dummy";
     // Would run (set window.__pwned) if any of it were parsed as markup instead of set as text.
