@@ -33,12 +33,12 @@ public static class ApiClient
     {
         var handler = new SocketsHttpHandler();
         if (s_insecure) handler.SslOptions.RemoteCertificateValidationCallback = static (_, _, _, _) => true;
-        else if (s_trusted is { } trusted) handler.SslOptions.RemoteCertificateValidationCallback = (_, cert, _, errors) => Validate(cert, errors, trusted);
+        else if (s_trusted is { } trusted) handler.SslOptions.RemoteCertificateValidationCallback = (_, cert, sent, errors) => Validate(cert, sent, errors, trusted);
         return new HttpClient(handler) { BaseAddress = baseAddress, Timeout = timeout };
     }
 
-    /// <summary>The system's verdict, or a chain to one of <paramref name="trusted"/> when that is the only complaint (the name must still match).</summary>
-    private static bool Validate(X509Certificate? cert, SslPolicyErrors errors, X509Certificate2Collection trusted)
+    /// <summary>The system's verdict, or a chain (through the intermediates the server sent) to one of <paramref name="trusted"/> when that is the only complaint (the name must still match).</summary>
+    private static bool Validate(X509Certificate? cert, X509Chain? sent, SslPolicyErrors errors, X509Certificate2Collection trusted)
     {
         if (errors == SslPolicyErrors.None) return true;
         if (cert == null || errors != SslPolicyErrors.RemoteCertificateChainErrors) return false;
@@ -46,6 +46,8 @@ public static class ApiClient
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.AddRange(trusted);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        // The intermediates the server sent.
+        if (sent != null) chain.ChainPolicy.ExtraStore.AddRange(sent.ChainPolicy.ExtraStore);
         return chain.Build(cert as X509Certificate2 ?? new X509Certificate2(cert));
     }
 }

@@ -113,4 +113,23 @@ public class HttpsTests(ITestOutputHelper output)
         Assert.Equal(cert.SerialNumber, (await TestCertificate.ServedAsync(port)).SerialNumber);
         Assert.Equal("max-age=600", (await client.GetAsync("/health")).Headers.GetValues("Strict-Transport-Security").Single());
     }
+
+    [Fact]
+    public async Task The_intermediates_of_a_fullchain_pem_are_sent_so_a_client_trusting_only_the_root_connects()
+    {
+        var dir = Repo.TempDir("https-chain");
+        var (root, intermediate, server) = TestCertificate.CreateChain();
+        using var _r = root; using var _i = intermediate; using var _s = server;
+        string cert = Path.Combine(dir, "fullchain.pem"), key = Path.Combine(dir, "privkey.pem"), rootPem = Path.Combine(dir, "root.pem");
+        TestCertificate.WritePem(server, cert, key);
+        await File.AppendAllTextAsync(cert, intermediate.ExportCertificatePem() + "\n");
+        await File.WriteAllTextAsync(rootPem, root.ExportCertificatePem() + "\n");
+        var (observe, client, port) = await StartAsync(dir, $"{{certPath: {cert}, keyPath: {key}}}");
+        await using var __ = observe;
+        using var ___ = client;
+        Assert.Equal(["CN=observe-test-server", "CN=observe-test-intermediate"], await TestCertificate.SentChainAsync(port));
+        // The CLI trusting only the root verifies the server through the intermediate the server sent.
+        var checks = await ObserveBinary.RunToEndAsync(["checks", "--url", $"https://127.0.0.1:{port}", "--ca-file", rootPem]);
+        Assert.True(checks.Exit == 0, checks.Stdout + checks.Stderr);
+    }
 }

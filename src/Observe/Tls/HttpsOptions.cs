@@ -7,7 +7,7 @@ namespace Observe.Host.Config;
 /// </summary>
 public sealed class HttpsOptions
 {
-    /// <summary>PEM certificate; only the first in the file is served (intermediates are not sent yet).</summary>
+    /// <summary>PEM certificate: the server's first, then its intermediates (sent in the handshake).</summary>
     public string? CertPath { get; set; }
     /// <summary>PEM private key of <see cref="CertPath"/> (PKCS#8, PKCS#1 or SEC1; unencrypted, or encrypted with <see cref="Password"/>).</summary>
     public string? KeyPath { get; set; }

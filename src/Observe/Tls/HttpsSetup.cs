@@ -20,8 +20,16 @@ internal static class HttpsSetup
         builder.WebHost.ConfigureKestrel(k => k.ConfigureHttpsDefaults(h =>
         {
             h.SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
-            // Read at every handshake: a certificate renewed on disk is served after SIGHUP without a restart.
+            // Read at every handshake: a certificate renewed on disk is served after SIGHUP without a restart. Kestrel wants a
+            // selector to start; the handshake then uses the context, which also carries the intermediates of the file
+            // (a selector's certificate would go alone).
             h.ServerCertificateSelector = (_, _) => certificate.Current;
+            h.OnAuthenticate = (_, ssl) =>
+            {
+                ssl.ServerCertificateSelectionCallback = null;
+                ssl.ServerCertificate = null;
+                ssl.ServerCertificateContext = certificate.Context;
+            };
         }));
         return certificate;
     }
