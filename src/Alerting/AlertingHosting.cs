@@ -31,6 +31,7 @@ public static class AlertingHosting
         services.AddSingleton(sp => new AlertingService(options, sp.GetService<TimeProvider>() ?? TimeProvider.System,
             sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance, stateDir, cluster));
         services.AddSingleton<IAlertSink>(sp => sp.GetRequiredService<AlertingService>().Pipeline);
+        services.AddSingleton<IAlertTimeline>(sp => new Pipeline.AlertTimeline(sp.GetRequiredService<AlertingService>().Pipeline.History));
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<AlertingService>());
         services.AddSingleton<Func<IReadOnlyList<ReceiverStats>>>(sp => sp.GetRequiredService<AlertingService>().Delivery.Stats);
         return services;

@@ -30,6 +30,7 @@ public static class ChecksHosting
                 sp.GetService<Observe.Storage.ISeriesQuery>(), State.Persistence.CheckStateStores.Open(options, stateDir, time, logs.CreateLogger("Observe.Checks")));
         });
         services.AddSingleton<ICheckStates>(sp => sp.GetRequiredService<CheckEngine>());
+        services.AddSingleton<ICheckAvailability>(sp => new State.DailyAvailabilitySource(sp.GetRequiredService<CheckEngine>()));
         services.AddSingleton<Func<CheckRunStats>>(sp => { var engine = sp.GetRequiredService<CheckEngine>(); return () => engine.Stats(); });
         services.AddSingleton<IServiceCheckReceiver>(sp => sp.GetRequiredService<CheckEngine>());
         services.AddSingleton<IChecksReloader>(sp => sp.GetRequiredService<CheckEngine>());

@@ -38,3 +38,18 @@ public interface IChecksReloader
     /// <summary>Returns the problems and changes nothing when the new section does not validate.</summary>
     Task<IReadOnlyList<ConfigProblem>> ReloadAsync(ChecksOptions options, CancellationToken cancellationToken);
 }
+
+/// <summary>One UTC day of a set of checks as a status page draws it: for each kind, the longest any of the checks spent in it.</summary>
+public sealed record DailyAvailability(DateOnly Day, double OutageSeconds, double DegradedSeconds, double MaintenanceSeconds, double MonitoredSeconds);
+
+/// <summary>Availability per day from the stored timeline (the data behind <c>GET /api/checks/…/availability</c>).</summary>
+public interface ICheckAvailability
+{
+    /// <summary>
+    /// The last <paramref name="days"/> UTC days up to <paramref name="now"/>'s, oldest first, of the checks named
+    /// <c>host/check</c> (unknown ones left out): outage = HARD CRITICAL/UNKNOWN, degraded = HARD WARNING,
+    /// maintenance = in downtime, monitored = Observe running and the check had a result. Null when the timeline is
+    /// not stored (<c>checks.state.persist: false</c>).
+    /// </summary>
+    IReadOnlyList<DailyAvailability>? Daily(IReadOnlyCollection<string> checks, int days, DateTimeOffset now);
+}

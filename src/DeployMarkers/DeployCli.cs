@@ -113,7 +113,7 @@ public static class DeployCli
 
     private static HttpClient Client(Uri baseUrl, string? token)
     {
-        var http = new HttpClient { BaseAddress = baseUrl.AbsoluteUri.EndsWith('/') ? baseUrl : new Uri(baseUrl.AbsoluteUri + "/"), Timeout = TimeSpan.FromSeconds(30) };
+        var http = Observe.Durability.ApiClient.Create(baseUrl.AbsoluteUri.EndsWith('/') ? baseUrl : new Uri(baseUrl.AbsoluteUri + "/"), TimeSpan.FromSeconds(30));
         if (!string.IsNullOrEmpty(token)) http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return http;
     }

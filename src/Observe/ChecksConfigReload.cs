@@ -10,9 +10,10 @@ internal sealed record ReloadResult(bool Reloaded, int Checks, IReadOnlyList<str
 /// <summary>
 /// Re-reads the config file (SIGHUP, <c>POST /api/reload</c>) and hands its <c>checks:</c> section to Checks'
 /// <see cref="IChecksReloader"/>, which keeps the state of every check that keeps its host and name. Other sections
-/// take effect at the next start. A file with any problem changes nothing.
+/// take effect at the next start. A file with any problem changes nothing. The HTTPS certificate (when on) is re-read
+/// from its files first, whatever becomes of the checks.
 /// </summary>
-internal sealed class ChecksConfigReload(string? configPath, IChecksReloader? checks, ICheckStates? states)
+internal sealed class ChecksConfigReload(string? configPath, IChecksReloader? checks, ICheckStates? states, Tls.HttpsCertificate? https = null)
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
 
@@ -21,6 +22,7 @@ internal sealed class ChecksConfigReload(string? configPath, IChecksReloader? ch
         await _gate.WaitAsync(ct);
         try
         {
+            https?.Reload(who);
             if (checks == null) return Refused("checks: disabled when Observe started; restart to enable them");
             if (configPath != null && !File.Exists(configPath)) return Refused($"{configPath}: file not found");
             var (config, problems) = ConfigBinder.Load(configPath);

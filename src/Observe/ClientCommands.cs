@@ -13,7 +13,11 @@ internal static class ClientCommands
     /// <summary>Exit code for a bad command line (an unusable --url, a missing --config): the same as "refused" for deploys.</summary>
     public const int UsageError = 2;
 
-    public const string UrlHelp = "Observe's HTTP address: http://host:port or host:port (default: http.address/http.port of --config or ./observe.yaml)";
+    public const string UrlHelp = "Observe's HTTP address: http(s)://host:port or host:port (default: http.address/http.port of --config or ./observe.yaml, https when it has http.tls)";
+
+    // Every command that takes --url takes these too (added in Add): how to trust an HTTPS server.
+    private static readonly Option<string?> CaFile = new("--ca-file") { Description = "PEM CA certificate(s) to trust for https:// besides the system's (a self-signed server certificate itself works; default $OBSERVE_CA_FILE)" };
+    private static readonly Option<bool> Insecure = new("--insecure") { Description = "Do not check the https:// server's certificate at all (a test box only; default $OBSERVE_TLS_INSECURE=1)" };
 
     /// <summary>
     /// Who runs a client command when <c>--by</c>/<c>--author</c> is not given: the OS user name (from the user database,
@@ -63,7 +67,7 @@ internal static class ClientCommands
             error = string.Join('\n', problems) + $"\n{problems.Count} configuration problem(s); give --url or fix the config";
             return null;
         }
-        return new Uri($"http://{(http.Address.Contains(':') ? $"[{http.Address}]" : http.Address)}:{http.Port}/");
+        return new Uri($"{(http.Tls.Enabled ? "https" : "http")}://{(http.Address.Contains(':') ? $"[{http.Address}]" : http.Address)}:{http.Port}/");
     }
 
     private static bool HasPort(string hostPort)
@@ -78,7 +82,9 @@ internal static class ClientCommands
     public static async Task<int> WithBaseUrl(ParseResult parse, Option<string?> url, Option<string?> config, Func<Uri, Task<int>> action)
     {
         var baseUrl = BaseUrl(parse.GetValue(url), parse.GetValue(config), out var error);
-        if (baseUrl == null)
+        error ??= Observe.Durability.ApiClient.Trust(parse.GetValue(CaFile) ?? NullIfEmpty(Environment.GetEnvironmentVariable("OBSERVE_CA_FILE")),
+            parse.GetValue(Insecure) || Environment.GetEnvironmentVariable("OBSERVE_TLS_INSECURE") == "1");
+        if (baseUrl == null || error != null)
         {
             await Console.Error.WriteLineAsync(error);
             return UsageError;
@@ -92,6 +98,13 @@ internal static class ClientCommands
         AddAlerting(root, configOption);
         root.Subcommands.Add(Deploy(configOption));
         ImportCommands.Add(root, configOption);
+        AddTlsOptions(root);
+    }
+
+    private static void AddTlsOptions(Command command)
+    {
+        if (command.Options.Any(o => o.Name == "--url")) { command.Options.Add(CaFile); command.Options.Add(Insecure); }
+        foreach (var sub in command.Subcommands) AddTlsOptions(sub);
     }
 
     private static void AddChecks(RootCommand root, Option<string?> configOption)

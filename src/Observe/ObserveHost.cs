@@ -53,7 +53,7 @@ internal static class ObserveHost
         {
             app = Build(config, [], configPath);
             WarnIfExposedWithoutTokens(config);
-            // SIGHUP re-reads the checks section, as Nagios does; the handler keeps the process alive (no default action).
+            // SIGHUP re-reads the checks section, as Nagios does, and the HTTPS certificate; the handler keeps the process alive (no default action).
             var reload = app.Services.GetRequiredService<ChecksConfigReload>();
             using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
             {
@@ -97,7 +97,8 @@ internal static class ObserveHost
     {
         var builder = WebApplication.CreateSlimBuilder(args);
         builder.Host.UseSerilog();
-        builder.WebHost.UseUrls($"http://{config.Http.Address}:{config.Http.Port}");
+        var https = HttpsSetup.Configure(builder, config.Http.Tls);
+        builder.WebHost.UseUrls($"{(https != null ? "https" : "http")}://{config.Http.Address}:{config.Http.Port}");
         // One bound for every endpoint's body; reading more throws BadHttpRequestException (413), answered below.
         builder.WebHost.ConfigureKestrel(k =>
         {
@@ -159,7 +160,7 @@ internal static class ObserveHost
             sp.GetServices<ISpoolStatsSource>, () => sp.GetService<Func<IReadOnlyList<ReceiverStats>>>()?.Invoke(),
             sp.GetService<ICheckStates>, () => sp.GetService<Func<CheckRunStats>>()?.Invoke(), config.Collector.Statsd.FlushInterval,
             () => LimitCounters.Read(sp)));
-        builder.Services.AddSingleton(sp => new ChecksConfigReload(configPath, sp.GetService<IChecksReloader>(), sp.GetService<ICheckStates>()));
+        builder.Services.AddSingleton(sp => new ChecksConfigReload(configPath, sp.GetService<IChecksReloader>(), sp.GetService<ICheckStates>(), https));
 
         var app = builder.Build();
         app.Services.GetRequiredService<HttpConnectionRejections>();
@@ -176,6 +177,7 @@ internal static class ObserveHost
         // /metrics is prometheus-net's own. Everything else (the console's API calls and files) is compressed when asked.
         app.UseWhen(ctx => !ctx.Request.Path.StartsWithSegments("/render") && !ctx.Request.Path.StartsWithSegments("/metrics"),
             b => b.UseResponseCompression());
+        if (https != null) HttpsSetup.UseHsts(app, config.Http.Tls);
         app.Use(AnswerRequestLimits);
         app.UseAuthentication();
         app.UseAuthorization();

@@ -24,12 +24,17 @@ internal sealed class ConsoleBrowser : IAsyncDisposable
         page.Response += (_, r) => { if (r.Status >= 400) lock (Errors) Errors.Add($"http: {r.Status} {r.Request.Method} {r.Url}"); };
     }
 
+    /// <summary>Over https:// the tests' self-signed certificate is accepted (as a user who trusted it would).</summary>
     public static async Task<ConsoleBrowser> OpenAsync(string baseUrl, int width = 1280, int height = 900)
     {
         Assert.True(File.Exists(Chromium), $"{Chromium} missing: run tests/peers/install.sh");
         var pw = await Playwright.CreateAsync();
         var browser = await pw.Chromium.LaunchAsync(new() { ExecutablePath = Chromium, Headless = true, Args = ["--no-sandbox"] });
-        var context = await browser.NewContextAsync(new() { BaseURL = baseUrl, ViewportSize = new() { Width = width, Height = height } });
+        var context = await browser.NewContextAsync(new()
+        {
+            BaseURL = baseUrl, ViewportSize = new() { Width = width, Height = height },
+            IgnoreHTTPSErrors = baseUrl.StartsWith("https:", StringComparison.Ordinal),
+        });
         var page = await context.NewPageAsync();
         return new ConsoleBrowser(pw, browser, context, page);
     }

@@ -14,7 +14,7 @@ namespace Observe.Integration;
 /// The console (issue 22) in Debian's chromium against the real binary with real checks: a tcp check against a closed
 /// port goes CRITICAL, a check_dummy check prints hostile markup, and the page must show both as text within 5 s.
 /// </summary>
-public class ConsoleTests(ITestOutputHelper output)
+public partial class ConsoleTests(ITestOutputHelper output)
 {
     private const string Dummy = "/usr/lib/nagios/plugins/check_dummy";
     // Would run (set window.__pwned) if any of it were parsed as markup instead of set as text.
@@ -22,8 +22,8 @@ public class ConsoleTests(ITestOutputHelper output)
     private const string ReadToken = "read-token-0123456789";
     private const string AlertsToken = "alerts-token-0123456789";
 
-    private static string Yaml(int http, string data, int closedPort, bool tokens) => $$"""
-        http: {port: {{http}}}
+    private static string Yaml(int http, string data, int closedPort, bool tokens, string? tls, string extra) => $$"""
+        http: {port: {{http}}{{(tls != null ? $", tls: {tls}" : "")}}}
         collector:
           statsd: {enabled: false, flushInterval: 1000}
           graphite: {enabled: false}
@@ -62,6 +62,12 @@ public class ConsoleTests(ITestOutputHelper output)
             - name: shop
               slis:
                 - {name: steady, target: "constantLine(5)", maxRatio: 2}
+            - name: cart
+              autoRollback: true
+              slis:
+                - {name: errors, target: stats_counts.cart.errors, maxRatio: 2}
+              rollback: {command: [/bin/true]}
+        {{extra}}
         """;
 
     private sealed record Run(PeerProcess Observe, HttpClient Client, string BaseUrl) : IAsyncDisposable
@@ -69,15 +75,24 @@ public class ConsoleTests(ITestOutputHelper output)
         public async ValueTask DisposeAsync() { Client.Dispose(); await Observe.DisposeAsync(); }
     }
 
-    private static async Task<Run> StartAsync(string name, bool tokens = false)
+    /// <param name="https">serve over HTTPS with a self-signed certificate made here (the browser accepts it).</param>
+    /// <param name="extraYaml">more top-level sections (e.g. <c>alerting:</c>).</param>
+    private static async Task<Run> StartAsync(string name, bool tokens = false, bool https = false, string extraYaml = "", IDictionary<string, string>? env = null)
     {
         var dir = Repo.TempDir(name);
         var http = FreePort.Get();
         var config = Path.Combine(dir, "observe.yaml");
-        await File.WriteAllTextAsync(config, Yaml(http, Path.Combine(dir, "data"), FreePort.Get(), tokens));
-        var observe = ObserveBinary.Run(config, dir, Path.Combine(dir, "observe.log"));
-        var baseUrl = $"http://127.0.0.1:{http}";
-        var client = new HttpClient { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(10) };
+        string? tls = null;
+        if (https)
+        {
+            using var cert = TestCertificate.Create();
+            TestCertificate.WritePem(cert, Path.Combine(dir, "cert.pem"), Path.Combine(dir, "key.pem"));
+            tls = $"{{certPath: {Path.Combine(dir, "cert.pem")}, keyPath: {Path.Combine(dir, "key.pem")}}}";
+        }
+        await File.WriteAllTextAsync(config, Yaml(http, Path.Combine(dir, "data"), FreePort.Get(), tokens, tls, extraYaml));
+        var observe = ObserveBinary.Run(config, dir, Path.Combine(dir, "observe.log"), env);
+        var baseUrl = $"{(https ? "https" : "http")}://127.0.0.1:{http}";
+        var client = https ? TestCertificate.InsecureClient(baseUrl) : new HttpClient { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(10) };
         if (tokens) client.DefaultRequestHeaders.Authorization = new("Bearer", AlertsToken);
         await Poll.UntilAsync(async () => observe.HasExited || (await client.GetAsync("/health")).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "observe up");
         Assert.False(observe.HasExited, observe.Log());
@@ -87,10 +102,14 @@ public class ConsoleTests(ITestOutputHelper output)
     private static async Task<JsonElement> Check(HttpClient client, string check) =>
         await client.GetFromJsonAsync<JsonElement>($"/api/checks/web1/{check}");
 
-    [Fact]
-    public async Task Problems_shows_a_failing_check_within_5s_of_HARD_and_plugin_output_only_as_text()
+    /// <summary>Run over plain HTTP (writing the screenshots) and again over HTTPS with a self-signed certificate.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Problems_shows_a_failing_check_within_5s_of_HARD_and_plugin_output_only_as_text(bool https)
     {
-        await using var run = await StartAsync("console-problems");
+        await using var run = await StartAsync(https ? "console-problems-https" : "console-problems", https: https);
+        Task Screenshot(ConsoleBrowser b, string name) => https ? Task.CompletedTask : b.ScreenshotAsync(name);
         var root = await run.Client.GetAsync("/");
         Assert.Equal("text/html; charset=utf-8", root.Content.Headers.ContentType?.ToString());
         var csp = string.Join(";", root.Headers.GetValues("Content-Security-Policy"));
@@ -98,6 +117,7 @@ public class ConsoleTests(ITestOutputHelper output)
         Assert.Contains("frame-ancestors 'none'", csp);
         Assert.DoesNotContain("unsafe-inline", csp);
         Assert.Equal("nosniff", root.Headers.GetValues("X-Content-Type-Options").Single());
+        Assert.Equal(https, root.Headers.Contains("Strict-Transport-Security"));
 
         await using var browser = await ConsoleBrowser.OpenAsync(run.BaseUrl);
         await browser.Page.GotoAsync("/");
@@ -118,17 +138,17 @@ public class ConsoleTests(ITestOutputHelper output)
         Assert.Equal("WARNING: " + Hostile, await hostile.InnerTextAsync());
         Assert.Equal(0, await browser.Page.Locator("main img, main b, main script").CountAsync());
         Assert.Equal("undefined", await browser.Page.EvaluateAsync<string>("() => typeof window.__pwned"));
-        await browser.ScreenshotAsync("problems");
+        await Screenshot(browser, "problems");
 
         // The checks grid, filtered through the URL, and a phone-sized problems page.
         await browser.Page.GotoAsync("/#/checks?state=problems");
         await browser.Page.Locator("table.grid tr[data-key='web1/shop-port']").WaitForAsync();
         Assert.Equal(0, await browser.Page.Locator("table.grid tr[data-key='web1/fine']").CountAsync());
-        await browser.ScreenshotAsync("checks");
+        await Screenshot(browser, "checks");
         await browser.Page.SetViewportSizeAsync(390, 844);
         await browser.Page.GotoAsync("/#/");
         await row.WaitForAsync();
-        await browser.ScreenshotAsync("problems-phone");
+        await Screenshot(browser, "problems-phone");
         Assert.Equal("undefined", await browser.Page.EvaluateAsync<string>("() => typeof window.__pwned"));
         browser.AssertNoErrors();
 
@@ -137,10 +157,24 @@ public class ConsoleTests(ITestOutputHelper output)
         await browser.Page.Locator("li.component.st-outage").Filter(new() { HasText = "Storefront" }).WaitForAsync();
         await browser.Page.Locator("li.component.st-degraded").Filter(new() { HasText = "Search" }).WaitForAsync();
         Assert.Equal("Some systems are down", await browser.Page.Locator("#overall").InnerTextAsync());
+        // 90 daily uptime bars per component from the stored timeline: today is an outage for Storefront, fine for Payments.
+        var storefront = browser.Page.Locator("li.component").Filter(new() { HasText = "Storefront" });
+        Assert.Equal(90, await storefront.Locator(".bars .bar").CountAsync());
+        Assert.Contains("day-outage", await storefront.Locator(".bars .bar").Last.GetAttributeAsync("class"));
+        Assert.Contains("day-operational", await browser.Page.Locator("li.component").Filter(new() { HasText = "Payments" }).Locator(".bars .bar").Last.GetAttributeAsync("class"));
+        Assert.Contains("day-nodata", await storefront.Locator(".bars .bar").First.GetAttributeAsync("class"));
+        Assert.StartsWith("90-day uptime of Storefront:", await storefront.Locator(".bars").GetAttributeAsync("aria-label"));
+        // Incidents from the alerts: Storefront's and Search's are ongoing; Payments has none.
+        var incidents = browser.Page.Locator("ul.incidents li.incident.ongoing");
+        await incidents.Filter(new() { HasText = "Storefront" }).WaitForAsync();
+        await incidents.Filter(new() { HasText = "Search" }).WaitForAsync();
+        Assert.Equal(0, await incidents.Filter(new() { HasText = "Payments" }).CountAsync());
         var publicText = await browser.Page.Locator("body").InnerTextAsync();
-        Assert.DoesNotContain("web1", publicText);
-        Assert.DoesNotContain("Connection refused", publicText);
-        await browser.ScreenshotAsync("status");
+        var publicJson = await run.Client.GetStringAsync("/status.json");
+        foreach (var text in new[] { publicText, publicJson })
+            foreach (var secret in new[] { "web1", "shop-port", "Connection refused", "127.0.0.1", "pwned" })
+                Assert.DoesNotContain(secret, text);
+        await Screenshot(browser, "status");
         browser.AssertNoErrors();
 
         // The server goes away: the page says so within a refresh or two (the failed requests are expected errors now).
@@ -150,10 +184,19 @@ public class ConsoleTests(ITestOutputHelper output)
         await browser.Page.GetByRole(AriaRole.Alert).Filter(new() { HasText = "Lost the server" }).WaitForAsync(new() { Timeout = 10_000 });
     }
 
+    /// <summary>The ack made in the page is in /api/checks and its ACK line reaches a real ngircd channel through Alerting.</summary>
     [Fact]
     public async Task Check_page_acknowledges_and_schedules_downtime_through_the_api()
     {
-        await using var run = await StartAsync("console-ack");
+        await using var ngircd = await NgircdServer.StartAsync();
+        await using var watcher = await IrcWatcher.JoinAsync(ngircd.Port, ngircd.Channel);
+        await using var run = await StartAsync("console-ack", extraYaml: $$$"""
+            alerting:
+              route: {receiver: ops, groupWait: 0s, groupInterval: 1s}
+              receivers:
+                - {name: ops, irc: {channel: "{{{ngircd.Channel}}}"}}
+              irc: {server: 127.0.0.1, port: {{{ngircd.Port}}}, nick: observe, floodInterval: 200ms}
+            """);
         await Poll.UntilAsync(async () => (await Check(run.Client, "shop-port")).GetProperty("stateType").GetString() == "hard"
             && (await Check(run.Client, "shop-port")).GetProperty("state").GetString() == "critical", TimeSpan.FromSeconds(20), "HARD CRITICAL");
         await using var browser = await ConsoleBrowser.OpenAsync(run.BaseUrl);
@@ -166,6 +209,10 @@ public class ConsoleTests(ITestOutputHelper output)
             TimeSpan.FromSeconds(10), "the ack in /api/checks");
         await page.GetByRole(AriaRole.Button, new() { Name = "Remove acknowledgement" }).WaitForAsync();
         Assert.Contains("looking <img", await page.Locator("dl.status").InnerTextAsync());
+        // Nagios' ACKNOWLEDGEMENT notification, once (the check's ack acknowledges its alert too, without a second line).
+        static bool IsAck(string t) => t.Contains("ACKNOWLEDGEMENT web1/shop-port: acknowledged by console (sticky): looking <img", StringComparison.Ordinal);
+        await Poll.UntilAsync(() => watcher.Texts("observe").Any(IsAck), TimeSpan.FromSeconds(15), "the ACK line on IRC");
+        output.WriteLine(watcher.Texts("observe").First(IsAck));
 
         await page.Locator("#dt-comment").FillAsync("maintenance");
         await page.Locator("#dt-duration").FillAsync("2h");
@@ -179,6 +226,7 @@ public class ConsoleTests(ITestOutputHelper output)
         // On Problems it is now under "In downtime", not unhandled.
         await page.GotoAsync("/#/");
         await page.Locator("table[data-group=downtime] tr[data-key='web1/shop-port']").WaitForAsync(new() { Timeout = 5000 });
+        Assert.Single(watcher.Texts("observe"), IsAck);
         Assert.Equal("undefined", await page.EvaluateAsync<string>("() => typeof window.__pwned"));
         browser.AssertNoErrors();
     }
@@ -226,7 +274,13 @@ public class ConsoleTests(ITestOutputHelper output)
     [Fact]
     public async Task Deploys_page_shows_the_verdict_with_an_sli_chart_and_marker_and_locks_and_unlocks()
     {
-        await using var run = await StartAsync("console-deploys");
+        // StatsD on, and 1 s storage points: the cart deploy's error counter fails its verification and it is rolled back.
+        var statsdPort = FreePort.Get();
+        await using var run = await StartAsync("console-deploys", env: new Dictionary<string, string>
+        {
+            ["OBSERVE__Collector__Statsd__Enabled"] = "true", ["OBSERVE__Collector__Statsd__Port"] = $"{statsdPort}",
+            ["OBSERVE__Storage__Schemas__0__Name"] = "all", ["OBSERVE__Storage__Schemas__0__Pattern"] = ".*", ["OBSERVE__Storage__Schemas__0__Retentions"] = "1s:1d",
+        });
         // Versions are restricted to a safe alphabet by the API; the description is free text.
         const string version = "v2+build.7", description = "fix <img src=x onerror=\"window.__pwned=4\"> it's \"done\"";
         var posted = await run.Client.PostAsJsonAsync("/api/deploys", new { service = "shop", env = "prod", version, by = "matt", description });
@@ -253,6 +307,38 @@ public class ConsoleTests(ITestOutputHelper output)
         Assert.Matches("^M[0-9.]+,[0-9.]+L", await line.GetAttributeAsync("d"));
         Assert.True(await deploy.Locator("svg line.marker").CountAsync() >= 1);
 
+        // A deploy that was rolled back: its chart has a drawn series and the red "rolled back" marker.
+        var bad = await run.Client.PostAsJsonAsync("/api/deploys", new { service = "cart", env = "prod", version = "v9", by = "matt" });
+        Assert.True(bad.IsSuccessStatusCode, await bad.Content.ReadAsStringAsync());
+        var badId = (await bad.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        Assert.True((await run.Client.PostAsJsonAsync("/api/deploys", new { @event = "finish", id = badId, service = "cart", env = "prod", version = "v9", by = "matt" })).IsSuccessStatusCode);
+        using (var statsd = new UdpClient())
+        {
+            var errors = Encoding.ASCII.GetBytes("cart.errors:5|c");
+            var last = "";
+            try
+            {
+                await Poll.UntilAsync(async () =>
+                {
+                    await statsd.SendAsync(errors, new IPEndPoint(IPAddress.Loopback, statsdPort));
+                    last = await run.Client.GetStringAsync($"/api/deploys/{badId}");
+                    return JsonDocument.Parse(last).RootElement.GetProperty("state").GetString() == "rolled_back";
+                }, TimeSpan.FromSeconds(30), "the cart deploy rolled back");
+            }
+            finally { output.WriteLine(last); }
+        }
+        await page.GotoAsync("/#/deploys?service=cart");
+        var rolled = page.Locator($"details[data-id='{badId}']");
+        await rolled.Locator("summary").ClickAsync();
+        var rolledLine = rolled.Locator("svg path.series");
+        await rolledLine.WaitForAsync(new() { State = WaitForSelectorState.Attached, Timeout = 10_000 });
+        Assert.Matches("^M[0-9.]+,[0-9.]+L", await rolledLine.GetAttributeAsync("d"));
+        await rolled.Locator("svg line.marker[stroke='#c62828']").WaitForAsync(new() { State = WaitForSelectorState.Attached });
+        Assert.Contains("rolled back", await rolled.Locator("svg.chart-svg").TextContentAsync());
+        Assert.Contains("Rollback (command)", await rolled.InnerTextAsync());
+        await browser.ScreenshotAsync("deploys-rolled-back");
+
+        await page.GotoAsync("/#/deploys?service=shop");
         await page.Locator("#lock-env").FillAsync("prod");
         await page.Locator("#lock-reason").FillAsync("black friday <script>window.__pwned=5</script>");
         await page.GetByRole(AriaRole.Button, new() { Name = "Lock", Exact = true }).ClickAsync();

@@ -53,7 +53,7 @@ public static class AlertingCli
     /// </summary>
     public static async Task<int> SendAsync(Uri baseAddress, HttpMethod method, string path, object? body, TextWriter output, Func<JsonElement, string> render, CancellationToken ct)
     {
-        using var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(10) };
+        using var http = Observe.Durability.ApiClient.Create(baseAddress, TimeSpan.FromSeconds(10));
         using var req = new HttpRequestMessage(method, path);
         if (Environment.GetEnvironmentVariable("OBSERVE_TOKEN") is { Length: > 0 } token) req.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         if (body != null) req.Content = JsonContent.Create(body, options: AlertingApi.Json);

@@ -36,10 +36,13 @@ internal sealed class AlertHistory(int limit)
         }
     }
 
-    public IReadOnlyList<HistoryEntry> Query(string? key, string? eventName, int max)
+    public IReadOnlyList<HistoryEntry> Query(string? key, string? eventName, int max) =>
+        Select(e => (key == null || e.Key == key) && (eventName == null || e.Event == eventName), max);
+
+    /// <summary>The last <paramref name="max"/> lines that match, oldest first.</summary>
+    public IReadOnlyList<HistoryEntry> Select(Func<HistoryEntry, bool> match, int max)
     {
         lock (_gate)
-            return _entries.Reverse().Where(e => (key == null || e.Key == key) && (eventName == null || e.Event == eventName))
-                .Take(Math.Max(1, max)).Reverse().ToList();
+            return _entries.Reverse().Where(match).Take(Math.Max(1, max)).Reverse().ToList();
     }
 }

@@ -39,8 +39,7 @@ internal static class AvailabilityApi
         if (!TryTime(ctx.Request.Query["until"], now, now, out var until)) return Bad($"until '{ctx.Request.Query["until"]}' is not a time (-1d, now, ISO-8601, unix seconds)");
         if (until <= from) return Bad("until must be after from");
         if (until - from > MaxWindow) return Bad($"the window may be at most {MaxWindow.TotalDays:0} days");
-        // The live run is monitored up to now, not only up to its last heartbeat.
-        var uptime = store.Uptime(from, until).Select(u => u.Start == store.RunStarted ? (u.Start, now > u.End ? now : u.End) : u).ToList();
+        var uptime = LiveUptime(store, from, until, now);
         var reports = new List<AvailabilityReport>();
         foreach (var e in engine.Entries.Where(which).OrderBy(e => e.Host, StringComparer.Ordinal).ThenBy(e => e.Name, StringComparer.Ordinal))
         {
@@ -54,6 +53,10 @@ internal static class AvailabilityApi
         if (single) return Results.Json(reports[0], ChecksApi.Json);
         return Results.Json(new { total = Availability.Sum(host, check, from, until, reports), checks = reports }, ChecksApi.Json);
     }
+
+    /// <summary>Observe's run records in the window; the live run is monitored up to now, not only up to its last heartbeat.</summary>
+    internal static List<(DateTimeOffset Start, DateTimeOffset End)> LiveUptime(State.Persistence.ICheckStateStore store, DateTimeOffset from, DateTimeOffset until, DateTimeOffset now) =>
+        store.Uptime(from, until).Select(u => u.Start == store.RunStarted ? (u.Start, now > u.End ? now : u.End) : u).ToList();
 
     /// <summary><c>now</c>, <c>-30d</c> / <c>-12h</c> (relative to now), ISO-8601 (UTC unless it says otherwise) or unix seconds.</summary>
     internal static bool TryTime(string? text, DateTimeOffset now, DateTimeOffset fallback, out DateTimeOffset value)

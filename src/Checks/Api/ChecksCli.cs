@@ -10,7 +10,7 @@ public static class ChecksCli
     /// <returns>Nagios-style exit code: the worst state shown (0 when all OK), or 3 when Observe cannot be reached.</returns>
     public static async Task<int> PrintAsync(Uri baseAddress, bool problemsOnly, TextWriter output, CancellationToken cancellationToken)
     {
-        using var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(10) };
+        using var http = Observe.Durability.ApiClient.Create(baseAddress, TimeSpan.FromSeconds(10));
         List<CheckStatus>? list;
         try { list = await http.GetFromJsonAsync<List<CheckStatus>>($"/api/checks{(problemsOnly ? "?problems=true" : "")}", Api.ChecksApi.Json, cancellationToken).ConfigureAwait(false); }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException)
@@ -32,7 +32,7 @@ public static class ChecksCli
     /// <summary><c>observe checks availability [--from -30d] [--until now] [--host h]</c>: the availability report as a table; 3 when Observe cannot be reached.</summary>
     public static async Task<int> PrintAvailabilityAsync(Uri baseAddress, string from, string until, string? host, TextWriter output, CancellationToken cancellationToken)
     {
-        using var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        using var http = Observe.Durability.ApiClient.Create(baseAddress, TimeSpan.FromSeconds(30));
         var path = (host != null ? $"/api/checks/{Uri.EscapeDataString(host)}/availability" : "/api/checks/availability")
             + $"?from={Uri.EscapeDataString(from)}&until={Uri.EscapeDataString(until)}";
         try

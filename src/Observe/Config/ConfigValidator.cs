@@ -18,6 +18,7 @@ internal static class ConfigValidator
 
         Address("http.address", c.Http.Address); Port("http.port", c.Http.Port);
         ValidateStatusPage(c, Fail);
+        Observe.Host.Tls.HttpsCertificate.Validate(c.Http.Tls, Fail);
         if (c.Http.MaxRequestBodyBytes is < 1024 or > int.MaxValue) Fail("http.maxRequestBodyBytes", "must be 1024 to 2147483647");
         if (c.Http.MaxConnections < 1) Fail("http.maxConnections", "must be at least 1");
         if (MemoryGovernor.ParseBudget(c.Limits.Memory, 1L << 30) == null) Fail("limits.memory", $"'{c.Limits.Memory}' is not auto, off, a size (512MB, 2GB) or a share (50%)");

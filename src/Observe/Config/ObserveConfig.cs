@@ -61,6 +61,8 @@ public sealed class HttpOptions
     public long MaxRequestBodyBytes { get; set; } = 4 * 1024 * 1024;
     /// <summary>Connections open at once (Kestrel's MaxConcurrentConnections); one more is closed at once and counted.</summary>
     public int MaxConnections { get; set; } = 512;
+    /// <summary>HTTPS on this port (off unless a certificate is configured).</summary>
+    public HttpsOptions Tls { get; set; } = new();
 }
 
 public sealed class SinksOptions

@@ -8,9 +8,9 @@ using Observe.Host.Config;
 namespace Observe.Host.WebConsole;
 
 /// <summary>
-/// The public status page (Cachet's job): each configured component's status from its checks, with no auth and no
-/// internal detail — the JSON carries component names, descriptions and statuses only, never hosts, check names or
-/// plugin output, so it is safe to expose.
+/// The public status page (Cachet's job): each configured component's status from its checks, its 90-day uptime bars
+/// and incidents (<see cref="StatusHistory"/>), with no auth and no internal detail — the JSON carries component names,
+/// descriptions, statuses, days and times only, never hosts, check names or plugin output, so it is safe to expose.
 /// </summary>
 internal static class StatusPage
 {
@@ -33,7 +33,7 @@ internal static class StatusPage
         _ => Outage,
     };
 
-    internal static object Snapshot(StatusPageOptions options, ICheckStates? states, DateTimeOffset now)
+    internal static object Snapshot(StatusPageOptions options, ICheckStates? states, StatusHistory history, DateTimeOffset now)
     {
         var components = options.Components.Select(comp =>
         {
@@ -47,18 +47,20 @@ internal static class StatusPage
             return new { name = comp.Name, description = comp.Description, status };
         }).ToList();
         var overall = components.Select(c => c.status).DefaultIfEmpty(Operational).MaxBy(Rank)!;
-        return new { title = options.Title, status = overall, updatedAt = now, components };
+        var past = history.Get(now);
+        return new { title = options.Title, status = overall, updatedAt = now, components, uptime = past.Uptime, incidents = past.Incidents };
     }
 
     public static void MapStatusPage(this IEndpointRouteBuilder app, ObserveConfig config, Func<string, HttpContext, IResult> serveAsset)
     {
         app.MapGet("/status", (HttpContext ctx) => serveAsset("status.html", ctx)).AllowAnonymous();
+        var history = new StatusHistory(config.Console.Status, app.ServiceProvider.GetService<ICheckAvailability>(), app.ServiceProvider.GetService<Observe.Alerting.IAlertTimeline>());
         app.MapGet("/status.json", (HttpContext ctx) =>
         {
             var time = ctx.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System;
             ctx.Response.Headers.CacheControl = "no-cache";
             ctx.Response.Headers.XContentTypeOptions = "nosniff";
-            return Results.Json(Snapshot(config.Console.Status, ctx.RequestServices.GetService<ICheckStates>(), time.GetUtcNow()));
+            return Results.Json(Snapshot(config.Console.Status, ctx.RequestServices.GetService<ICheckStates>(), history, time.GetUtcNow()));
         }).AllowAnonymous();
     }
 }

@@ -50,10 +50,12 @@ export function lineChart(series, markers = [], { width = 900, height = 260, tit
     }
     if (d) root.append(svg('path', { d, fill: 'none', stroke: COLOURS[i % COLOURS.length], 'stroke-width': 1.6, class: 'series' }));
   });
-  // Labels step down so markers close in time (start and finish) stay readable.
+  // Labels step down so markers close in time (start and finish) stay readable; in the right half they stand left of
+  // their line, so a marker at the end of the range (a rollback) is not cut off by the edge.
   markers.forEach((m, i) => {
+    const right = x(m.at) > L + w / 2;
     root.append(svg('line', { x1: x(m.at), x2: x(m.at), y1: T, y2: T + h, stroke: m.colour || '#000', 'stroke-dasharray': '4 3', class: 'marker' }),
-      svg('text', { x: x(m.at) + 3, y: T + 12 + 13 * i, 'font-size': 11, fill: m.colour || '#000' }, m.label));
+      svg('text', { x: x(m.at) + (right ? -3 : 3), y: T + 12 + 13 * i, 'text-anchor': right ? 'end' : 'start', 'font-size': 11, fill: m.colour || '#000' }, m.label));
   });
   fig.append(root);
   const legend = document.createElement('ul');
