@@ -9,6 +9,7 @@ using Observe.Alerting;
 using Observe.Checks;
 using System.Runtime.InteropServices;
 using Observe.Collector;
+using Observe.Common;
 using Observe.DeployMarkers;
 using Observe.Durability;
 using Observe.Host.Auth;
@@ -274,7 +275,7 @@ internal static class ObserveHost
         if (!checks.Enabled || !c.Enabled) return null;
         var node = c.InstanceId.Equals("auto", StringComparison.OrdinalIgnoreCase) ? $"{Environment.MachineName}-{Guid.NewGuid():N}" : c.InstanceId;
         return new AlertingCluster(c.ConnectionString, node,
-            Durations.Parse(c.CheckinInterval, "checks.cluster.checkinInterval") + Durations.Parse(c.CheckinMisfireThreshold, "checks.cluster.checkinMisfireThreshold"));
+            DurationSyntax.Parse(c.CheckinInterval, "checks.cluster.checkinInterval") + DurationSyntax.Parse(c.CheckinMisfireThreshold, "checks.cluster.checkinMisfireThreshold"));
     }
 
     /// <summary>A request over a limit (body size, form limits) gets its 4xx with the reason as JSON, not a 500.</summary>

@@ -1,3 +1,4 @@
+using Observe.TestSupport;
 using Observe.Collector;
 using Observe.Storage.Tsdb;
 
@@ -16,7 +17,7 @@ public class HeadBoundTests
     public async Task Head_holds_a_few_flushes_whatever_the_coarsest_step()
     {
         const int keys = 300;
-        var time = new FakeTime(Start);
+        var time = ManualTimeProvider.AtUnixSeconds(Start);
         var o = TestStore.Options(retentions: "10s:6h,1m:7d,10m:5y");
         using var s = TimeSeriesStore.Open(o, time);
         int maxHead = 0;
@@ -24,7 +25,7 @@ public class HeadBoundTests
         for (int flush = 0; flush < 360; flush++) // 1 h of 10 s flushes, compacting every 60 s as the default does
         {
             long t = Start + flush * 10;
-            time.Now = t + 10;
+            time.UnixSeconds = t + 10;
             for (int i = 0; i < keys; i++) batch[i] = new MetricPoint($"stats.k{i}.count", flush % 7 + i, t);
             await s.WriteAsync(new MetricBatch(t, batch), default);
             if (flush % 6 == 5) s.Compact();
@@ -40,7 +41,7 @@ public class HeadBoundTests
     [InlineData(true)]
     public void Partial_rollups_read_as_one_final_compaction(bool reopen)
     {
-        var time = new FakeTime(Start);
+        var time = ManualTimeProvider.AtUnixSeconds(Start);
         var often = TestStore.Options(retentions: "10s:1h,1m:7d,10m:5y");
         var once = TestStore.Options(retentions: "10s:1h,1m:7d,10m:5y");
         var a = TimeSeriesStore.Open(often, time);
@@ -49,7 +50,7 @@ public class HeadBoundTests
         string[] names = ["p.mean", "p.x.count", "p.lower", "stats.gauges.g", "p.sparse"];
         for (long t = Start + 30; t < Start + 3 * 3600; t += 10)
         {
-            time.Now = t + 10;
+            time.UnixSeconds = t + 10;
             var pts = new List<(string, double, long)>();
             foreach (var n in names)
                 if (rnd.Next(n == "p.sparse" ? 20 : 3) == 0 || (n != "p.sparse" && rnd.Next(2) == 0)) pts.Add((n, rnd.Next(1, 50) / (double)rnd.Next(1, 9), t));
@@ -62,7 +63,7 @@ public class HeadBoundTests
         a.Compact(force: true);
         b.Compact(force: true);
         if (reopen) { a.Dispose(); a = TimeSeriesStore.Open(often, time); }
-        (long, long)[] ranges = [(time.Now - 3000, time.Now), (time.Now - 6 * 3600, time.Now), (time.Now - 30 * 86400, time.Now)];
+        (long, long)[] ranges = [(time.UnixSeconds - 3000, time.UnixSeconds), (time.UnixSeconds - 6 * 3600, time.UnixSeconds), (time.UnixSeconds - 30 * 86400, time.UnixSeconds)];
         foreach (var n in names)
             foreach (var (f, u) in ranges)
             {
@@ -84,7 +85,7 @@ public class StoreMemoryBudgetTests
     [Fact]
     public void Relief_seals_the_head_and_refusing_counts_new_series_instead_of_growing()
     {
-        var time = new FakeTime(Now);
+        var time = ManualTimeProvider.AtUnixSeconds(Now);
         var pressure = new Pressure();
         using var s = TimeSeriesStore.Open(TestStore.Options(), time);
         s.Pressure = pressure;
@@ -103,7 +104,7 @@ public class StoreMemoryBudgetTests
         TestStore.Write(s, Now + 10, ("known.a", 99, Now + 10), ("new.c", 1, Now + 10), ("new.d", 1, Now + 10));
         Assert.Equal(2, s.SeriesCount);
         Assert.Equal(2, s.SeriesDroppedByLimit);
-        time.Now = Now + 20;
+        time.UnixSeconds = Now + 20;
         Assert.Contains(99.0, s.Fetch("known.a", Now - 400, Now + 20)!.Values);
 
         pressure.Level = MemoryPressure.None;

@@ -1,3 +1,4 @@
+using Observe.TestSupport;
 using System.Buffers.Binary;
 using Observe.Storage.Import;
 using Observe.Storage.Tsdb;
@@ -27,7 +28,7 @@ public class WhisperImportStoreTests
     [Fact]
     public void Each_archive_is_read_back_at_its_own_resolution_and_a_second_import_writes_nothing_also_after_a_restart()
     {
-        var time = new FakeTime(Now);
+        var time = ManualTimeProvider.AtUnixSeconds(Now);
         var o = TestStore.Options();
         var archives = Archives();
         double?[] hours, days, months;
@@ -62,12 +63,12 @@ public class WhisperImportStoreTests
     [Fact]
     public void Live_data_written_and_compacted_after_an_import_extends_it_and_the_head_wins_over_an_import()
     {
-        var time = new FakeTime(Now);
+        var time = ManualTimeProvider.AtUnixSeconds(Now);
         using var s = TimeSeriesStore.Open(TestStore.Options(), time);
         TestStore.Write(s, Now, ("w.live", 42, Now - 20));
         s.Import([new ImportSeries("w.live", Steps, Archives())]);
         Assert.Equal(42, s.Fetch("w.live", Now - 30, Now - 20)!.Values[0]);
-        time.Now = Now + 3600;
+        time.UnixSeconds = Now + 3600;
         for (long t = Now + 10; t < Now + 1200; t += 10) TestStore.Write(s, t, ("w.live", 5, t));
         s.Compact(force: true);
         Assert.Equal(42, s.Fetch("w.live", Now - 30, Now - 20)!.Values[0]);
@@ -81,7 +82,7 @@ public class WhisperImportStoreTests
     [Fact]
     public void A_level_no_archive_matches_is_aggregated_from_the_archives_whose_step_divides_it()
     {
-        var time = new FakeTime(Now);
+        var time = ManualTimeProvider.AtUnixSeconds(Now);
         var o = TestStore.Options(retentions: "10s:6h,5m:30d");
         o.Aggregation = [new() { Name = "sum", Pattern = ".*", XFilesFactor = 0, AggregationMethod = "sum" }];
         using var s = TimeSeriesStore.Open(o, time);
@@ -98,7 +99,7 @@ public class WhisperImportStoreTests
     [Fact]
     public void Points_beyond_observes_retention_or_in_the_future_are_not_taken()
     {
-        var time = new FakeTime(Now);
+        var time = ManualTimeProvider.AtUnixSeconds(Now);
         using var s = TimeSeriesStore.Open(TestStore.Options(retentions: "10s:1h,1m:1d"), time);
         var o = s.Import([new ImportSeries("w.short", [10, 60], [new ImportArchive(60, [Now - 2 * 86400, Now - 600, Now + 600], [1, 2, 3])])]);
         Assert.Equal((3L, 1L, 2L), (o.Points, o.Written, o.Skipped));
@@ -107,7 +108,7 @@ public class WhisperImportStoreTests
     [Fact]
     public void An_archive_whose_step_fits_no_observe_archive_is_not_taken_and_says_so()
     {
-        var time = new FakeTime(Now);
+        var time = ManualTimeProvider.AtUnixSeconds(Now);
         using var s = TimeSeriesStore.Open(TestStore.Options(), time); // 10s, 1m, 10m
         long hour = Now - Now % 3600 - 30 * 86400;
         var o = s.Import([new ImportSeries("w.hourly", [3600], [new ImportArchive(3600, [hour, hour + 3600], [1, 2])])]);
