@@ -85,7 +85,7 @@ public class HardeningBinaryTests(ITestOutputHelper output)
             // The same counters as observe.* series (one list feeds both): a dashboard graphs the refusals through /render.
             // A 1 s archive keeps each 1 s flush's rate in its own slot.
             foreach (var limit in new[] { "storage_render_maxDepth", "storage_render_maxPointsProduced" })
-                await Poll.UntilAsync(async () => (await ObserveBinary.RenderAsync(client, $"observe.limit_hits.{limit}_per_second", now - 120)).Values.Sum() >= 2,
+                await Poll.UntilAsync(async () => (await RenderJson.PointsAsync(client, $"observe.limit_hits.{limit}_per_second", now - 120)).Values.Sum() >= 2,
                     TimeSpan.FromSeconds(20), $"observe.limit_hits.{limit}_per_second adds up to the 2 refusals");
 
             // Peak resident memory over the whole run (the probes once took it to 4–17 GB).

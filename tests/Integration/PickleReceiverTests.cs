@@ -18,7 +18,7 @@ public sealed class PickleReceiverTests
     private static async Task<Dictionary<long, double>> Render(ObserveApp app, string target, long from)
     {
         using var http = new HttpClient { BaseAddress = app.HttpBase };
-        return await ObserveBinary.RenderAsync(http, target, from);
+        return await RenderJson.PointsAsync(http, target, from);
     }
 
     private static async Task AssertRendered(ObserveApp app, string target, Dictionary<long, double> expected, long from)
