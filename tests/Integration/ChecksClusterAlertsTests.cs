@@ -75,7 +75,8 @@ public class ChecksClusterAlertsTests(ITestOutputHelper output)
         var ids = await Task.WhenAll(Downtime(a), Downtime(b));
         Assert.NotEqual(ids[0], ids[1]);
         // Both nodes list both downtimes under the same ids.
-        var expected = $"{ids[0]}=a,{ids[1]}=b";
+        // Listed in id order, whichever node's insert took the sequence first.
+        var expected = string.Join(",", new[] { (Id: ids[0], Node: "a"), (Id: ids[1], Node: "b") }.OrderBy(d => d.Id).Select(d => $"{d.Id}={d.Node}"));
         var seen = Stopwatch.StartNew();
         await Poll.UntilAsync(async () => await DowntimesAsync(a) == expected && await DowntimesAsync(b) == expected, TimeSpan.FromSeconds(5),
             $"both nodes to list {expected}", TimeSpan.FromMilliseconds(5));
