@@ -63,6 +63,7 @@ internal static partial class Evaluator
                 System.Runtime.CompilerServices.RuntimeHelpers.EnsureSufficientExecutionStack();
                 var args = call.Args.Select(a => Evaluate(ctx, a)).ToList();
                 var kwargs = call.Kwargs.ToDictionary(k => k.Key, k => Evaluate(ctx, k.Value));
+                Images.SeriesStyle.Apply(call.Name, args, kwargs);
                 try
                 {
                     var result = fn.Invoke(new Call(ctx, call, args, kwargs));
