@@ -20,7 +20,7 @@ public static class AlertingHosting
     {
         services.AddSingleton(options);
         services.AddSingleton(sp => new AlertingService(options, sp.GetService<TimeProvider>() ?? TimeProvider.System,
-            sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance, stateDir));
+            sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance, stateDir, sp.GetService<IAlertGraphs>()));
         services.AddSingleton<IAlertSink>(sp => sp.GetRequiredService<AlertingService>().Pipeline);
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<AlertingService>());
         services.AddSingleton<Func<IReadOnlyList<ReceiverStats>>>(sp => sp.GetRequiredService<AlertingService>().Delivery.Stats);
