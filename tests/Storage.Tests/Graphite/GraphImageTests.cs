@@ -135,6 +135,21 @@ public sealed class GraphImageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Dashed_and_secondYAxis_series_draw_dashed_and_on_their_own_right_hand_scale()
+    {
+        var doc = await Svg("target=dashed(flat.fifty,4)&target=secondYAxis(flat.twenty)&from=-1h&format=svg&width=500&height=300&hideLegend=true");
+        XNamespace svg = "http://www.w3.org/2000/svg";
+        var paths = doc.Root!.Descendants(svg + "path").Where(p => (string?)p.Attribute("class") == "series").ToList();
+        Assert.Equal(2, paths.Count);
+        Assert.Equal("4,4", (string?)paths[0].Attribute("stroke-dasharray"));
+        Assert.Null(paths[1].Attribute("stroke-dasharray"));
+        // the right axis carries labels around 20 (its own scale), the left one around 50
+        var labels = doc.Root.Descendants(svg + "text").Select(t => (X: double.Parse((string)t.Attribute("x")!, System.Globalization.CultureInfo.InvariantCulture), t.Value)).ToList();
+        Assert.Contains(labels, l => l.X > 450 && l.Value == "20");
+        Assert.Contains(labels, l => l.X < 50 && l.Value == "50");
+    }
+
+    [Fact]
     public async Task Sizes_beyond_the_configured_bound_are_refused_and_counted()
     {
         using var r = await Http.GetAsync("/render?target=flat.fifty&format=png&width=1001");
