@@ -59,7 +59,7 @@ public class MetricCheckTests
             c.Alerting = new AlertingOptions
             {
                 Route = new RouteOptions { Receiver = "mail", GroupBy = ["host"], GroupWait = "0s", GroupInterval = "1s", RepeatInterval = "4h" },
-                Receivers = [new ReceiverOptions { Name = "mail", Email = new() { To = ["ops@example.com"], GraphHours = 3 } }],
+                Receivers = [new ReceiverOptions { Name = "mail", Email = new() { To = ["ops@example.com"], GraphWindow = "3h" } }],
                 Smtp = new SmtpOptions { Host = "127.0.0.1", Port = smtp.Port, Security = "none", From = "observe@example.com" },
             };
         });

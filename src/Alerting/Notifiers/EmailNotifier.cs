@@ -10,7 +10,7 @@ namespace Observe.Alerting.Notifiers;
 
 /// <summary>E-mail via MailKit: one mail per notification (a whole group), text and HTML bodies; header values are
 /// sanitised to one line and every body value too, so nothing in an alert can add a header or an SMTP command.
-/// Alerts with a graph target (metric checks) carry its last <see cref="EmailReceiverOptions.GraphHours"/> as an inline
+/// Alerts with a graph target (metric checks) carry its last <see cref="EmailReceiverOptions.GraphWindow"/> as an inline
 /// PNG (multipart/related, referenced by Content-ID from the HTML body).</summary>
 internal sealed class EmailNotifier(SmtpOptions smtp, EmailReceiverOptions options, TemplateOptions templates,
     IAlertGraphs? graphs = null, ILogger? log = null) : INotifier
@@ -71,15 +71,15 @@ internal sealed class EmailNotifier(SmtpOptions smtp, EmailReceiverOptions optio
 
     private void AddGraphs(Notification n, BodyBuilder body, StringBuilder html)
     {
-        if (graphs == null || options.GraphHours <= 0) return;
+        if (graphs == null || !AlertDurations.TryParse(options.GraphWindow, out var window) || window <= TimeSpan.Zero) return;
         var until = n.Time;
-        var from = until.AddHours(-options.GraphHours);
+        var from = until - window;
         var targets = n.Alerts.Where(a => a.GraphTarget != null).Select(a => (a.GraphTarget!, a.Labels)).DistinctBy(t => t.Item1).Take(MaxGraphs);
         var i = 0;
         foreach (var (target, labels) in targets)
         {
             byte[] png;
-            var title = labels.TryGetValue("check", out var check) ? $"{labels.GetValueOrDefault("host")}/{check}: last {options.GraphHours} h" : target;
+            var title = labels.TryGetValue("check", out var check) ? $"{labels.GetValueOrDefault("host")}/{check}: last {options.GraphWindow}" : target;
             try { png = graphs.Png(target, from, until, NotificationText.OneLine(title)); }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
