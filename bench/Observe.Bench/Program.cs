@@ -1,5 +1,5 @@
 // Storage benchmark: dotnet run -c Release --project bench/Observe.Bench -- --storage [--flushes N] [--dir PATH]
-// Render benchmark vs graphite-web: ... -- --render [--runs N] [--keep] (RenderBench.cs)
+// Render benchmark vs graphite-web: ... -- --render [--png] [--runs N] [--keep] (RenderBench.cs)
 // Deploy verification on a fake clock: ... -- --deploys [--seed N] (DeployBench.cs)
 // Prometheus remote-write encoding, snappy, /metrics exposition: ... -- --prometheus [--seconds N] (PrometheusBench.cs)
 // Checks scheduling vs nginx (and Nagios 4): ... -- --checks [--rates 30000,60000] [--interval 10] (ChecksBench.cs)
@@ -23,7 +23,7 @@ if (args.Contains("--console")) return await Observe.Bench.ConsoleBench.RunAsync
 if (args.Contains("--head")) return await Observe.Bench.HeadBench.RunAsync(args);
 if (args.Contains("--spool")) return await Observe.Bench.SpoolBench.RunAsync(args);
 if (args.Contains("--pickle")) return await Observe.Bench.PickleBench.RunAsync(args);
-if (!args.Contains("--storage")) { Console.WriteLine("usage: Observe.Bench --storage [--flushes N] [--dir PATH] | --render [--runs N] [--keep]"); return 2; }
+if (!args.Contains("--storage")) { Console.WriteLine("usage: Observe.Bench --storage [--flushes N] [--dir PATH] | --render [--png] [--runs N] [--keep]"); return 2; }
 int flushes = Arg("--flushes", 60);
 string root = args.SkipWhile(a => a != "--dir").Skip(1).FirstOrDefault() ?? Path.Combine(Path.GetTempPath(), "observe-bench-" + Guid.NewGuid().ToString("N")[..8]);
 Directory.CreateDirectory(root);

@@ -25,6 +25,11 @@ static class RenderBench
     public static async Task<int> RunAsync(string[] args)
     {
         int runs = args.SkipWhile(a => a != "--runs").Skip(1).Select(int.Parse).FirstOrDefault(20);
+        // --png: a typical dashboard graph instead of the JSON of all 100 series: 10 of them (endpoint0..9) over 24 h as an
+        // 800x400 PNG, drawn by graphite-web's cairo (glyph.py) and by Observe's SkiaSharp renderer
+        bool png = args.Contains("--png");
+        string target = png ? "stats.timers.svc0.endpoint?.mean" : RenderData.Target;
+        string what = png ? "PNG 800x400 of 10 series x 24 h" : "render 100 series x 24 h";
         string dir = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "observe-render-bench-" + Guid.NewGuid().ToString("N")[..8])).FullName;
         long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var day = RenderData.Day(now);
@@ -117,7 +122,8 @@ static class RenderBench
         await app.StartAsync();
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(120) };
-        string q = $"/render?target={Uri.EscapeDataString(RenderData.Target)}&from=-24h&format=json";
+        string q = png ? $"/render?target={Uri.EscapeDataString(target)}&from=-24h&format=png&width=800&height=400"
+            : $"/render?target={Uri.EscapeDataString(target)}&from=-24h&format=json";
         string gUrl = $"http://127.0.0.1:{web}{q}", oUrl = $"http://127.0.0.1:{port}{q}";
         for (int i = 0; ; i++)
         {
@@ -127,11 +133,12 @@ static class RenderBench
             await Task.Delay(500);
         }
 
-        var (gBody, oBody) = (await http.GetStringAsync(gUrl), await http.GetStringAsync(oUrl));
-        Console.WriteLine($"response: graphite-web {gBody.Length:N0} bytes, Observe {oBody.Length:N0} bytes; {Compare(gBody, oBody)}");
+        if (png) await ComparePngs(http, gUrl, oUrl, dir);
+        var (gBody, oBody) = png ? ("", "") : (await http.GetStringAsync(gUrl), await http.GetStringAsync(oUrl));
+        if (!png) Console.WriteLine($"response: graphite-web {gBody.Length:N0} bytes, Observe {oBody.Length:N0} bytes; {Compare(gBody, oBody)}");
         int at = 0;
         while (at < Math.Min(gBody.Length, oBody.Length) && gBody[at] == oBody[at]) at++;
-        if (at < Math.Max(gBody.Length, oBody.Length))
+        if (!png && at < Math.Max(gBody.Length, oBody.Length))
             Console.WriteLine($"first byte difference at {at}: graphite-web …{gBody[Math.Max(0, at - 40)..Math.Min(gBody.Length, at + 40)]}… Observe …{oBody[Math.Max(0, at - 40)..Math.Min(oBody.Length, at + 40)]}…");
         // Timed: request until the whole body has arrived (bytes, not decoded: that is client cost).
         // The client reads each body into one reused buffer: the bench's client shares the process (and the GC) with the
@@ -158,7 +165,7 @@ static class RenderBench
         }
         double Med(List<double> l) => l.Order().ElementAt(l.Count / 2);
         double P95(List<double> l) => l.Order().ElementAt(Math.Min(l.Count - 1, (int)Math.Ceiling(l.Count * 0.95) - 1));
-        Console.WriteLine($"render 100 series x 24 h, {runs} runs each: graphite-web median {Med(g):F1} ms, p95 {P95(g):F1} ms; Observe median {Med(o):F1} ms, p95 {P95(o):F1} ms");
+        Console.WriteLine($"{what}, {runs} runs each: graphite-web median {Med(g):F1} ms, p95 {P95(g):F1} ms; Observe median {Med(o):F1} ms, p95 {P95(o):F1} ms");
         Console.WriteLine($"GCs during the timed runs (gen0/gen1/gen2): {GC.CollectionCount(0) - gc0.Item1}/{GC.CollectionCount(1) - gc0.Item2}/{GC.CollectionCount(2) - gc0.Item3}, server GC {System.Runtime.GCSettings.IsServerGC}, pause total {GC.GetTotalPauseDuration().TotalMilliseconds:F0} ms");
         Console.WriteLine($"Observe server time per timed request (routing to last byte written): median {Med(serverMs.TakeLast(runs).ToList()):F1} ms");
         Console.WriteLine($"ratio (graphite-web / Observe): median {Med(g) / Med(o):F1}x, p95 {P95(g) / P95(o):F1}x; load average {File.ReadAllText("/proc/loadavg").Trim()}");
@@ -175,20 +182,33 @@ static class RenderBench
         {
             long t = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
             sw.Restart();
-            var req = new GraphiteApi.RenderRequest([RenderData.Target], t - 86400, t, t, "json", null, false, 0, null);
+            var req = new GraphiteApi.RenderRequest([target], t - 86400, t, t, png ? "png" : "json", null, false, 0, null);
             var data = GraphiteApi.Evaluate(req, store, events);
             eval.Add(sw.Elapsed.TotalMilliseconds);
             sw.Restart();
-            GraphiteApi.RenderJsonUtf8(data, req);
+            if (png) Observe.Storage.Graphite.Images.GraphImages.Prepare("png", k => k == "width" ? "800" : k == "height" ? "400" : null, new RenderLimitOptions())!.Png(data, t - 86400, t);
+            else GraphiteApi.RenderJsonUtf8(data, req);
             json.Add(sw.Elapsed.TotalMilliseconds);
         }
-        Console.WriteLine($"in process: Evaluate median {Med(eval):F1} ms, RenderJsonUtf8 median {Med(json):F1} ms");
+        Console.WriteLine($"in process: Evaluate median {Med(eval):F1} ms, {(png ? "drawing the PNG" : "RenderJsonUtf8")} median {Med(json):F1} ms");
         Console.WriteLine($"of which store.Fetch of the 100 series (in process, no HTTP/JSON): median {Med(fetch):F1} ms");
         await app.StopAsync();
         webProc.Kill(true);
         await webProc.WaitForExitAsync();
         if (!args.Contains("--keep")) Directory.Delete(dir, true); else Console.WriteLine($"kept {dir}");
         return 0;
+    }
+
+    /// <summary>Both PNGs decode at the asked size; kept in the bench directory (--keep) to look at side by side.</summary>
+    private static async Task ComparePngs(HttpClient http, string gUrl, string oUrl, string dir)
+    {
+        foreach (var (name, url) in new[] { ("graphite-web", gUrl), ("observe", oUrl) })
+        {
+            var bytes = await http.GetByteArrayAsync(url);
+            using var bmp = SkiaSharp.SKBitmap.Decode(bytes) ?? throw new InvalidOperationException($"{name}'s PNG does not decode");
+            File.WriteAllBytes(Path.Combine(dir, name + ".png"), bytes);
+            Console.WriteLine($"{name}: {bytes.Length:N0} bytes, {bmp.Width}x{bmp.Height}");
+        }
     }
 
     private static string Compare(string gJson, string oJson)

@@ -29,7 +29,7 @@ public static class AlertingHosting
     {
         services.AddSingleton(options);
         services.AddSingleton(sp => new AlertingService(options, sp.GetService<TimeProvider>() ?? TimeProvider.System,
-            sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance, stateDir, cluster));
+            sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance, stateDir, cluster, sp.GetService<IAlertGraphs>()));
         services.AddSingleton<IAlertSink>(sp => sp.GetRequiredService<AlertingService>().Pipeline);
         services.AddSingleton<IAlertTimeline>(sp => new Pipeline.AlertTimeline(sp.GetRequiredService<AlertingService>().Pipeline.History));
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<AlertingService>());

@@ -67,6 +67,8 @@ public sealed class IrcReceiverOptions
 public sealed class EmailReceiverOptions
 {
     public List<string> To { get; set; } = [];
+    /// <summary>History in the graph a metric check's alert mail carries inline (a duration, at most 30d); 0 = no graph.</summary>
+    public string GraphWindow { get; set; } = "6h";
 }
 
 public sealed class PagerDutyReceiverOptions

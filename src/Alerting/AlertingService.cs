@@ -19,7 +19,7 @@ internal sealed class AlertingService : IHostedService, IAsyncDisposable
     private CancellationTokenSource? _cts;
     private Task? _ticker;
 
-    public AlertingService(AlertingOptions options, TimeProvider time, ILoggerFactory logs, string? stateDir = null, AlertingCluster? cluster = null)
+    public AlertingService(AlertingOptions options, TimeProvider time, ILoggerFactory logs, string? stateDir = null, AlertingCluster? cluster = null, IAlertGraphs? graphs = null)
     {
         _time = time;
         _log = logs.CreateLogger("Observe.Alerting");
@@ -32,7 +32,7 @@ internal sealed class AlertingService : IHostedService, IAsyncDisposable
         {
             var list = new List<INotifier>();
             if (r.Irc != null && Irc != null) list.Add(new IrcNotifier(Irc, r.Irc, options.Irc, options.Templates));
-            if (r.Email != null) list.Add(new EmailNotifier(options.Smtp, r.Email, options.Templates));
+            if (r.Email != null) list.Add(new EmailNotifier(options.Smtp, r.Email, options.Templates, graphs, logs.CreateLogger("Observe.Alerting.Email")));
             if (r.Pagerduty != null) list.Add(new PagerDutyNotifier(_http, r.Pagerduty));
             if (r.Webhook != null) list.Add(new WebhookNotifier(_http, r.Webhook));
             receivers[r.Name] = list;

@@ -143,7 +143,12 @@ internal static class ObserveHost
         if (config.Sinks.Console.Enabled)
             builder.Services.AddSingleton(_ => MetricSinks.Console());
         // Alerting before Checks (and DeployMarkers): they send to the IAlertSink it registers.
-        if (config.Alerting.Enabled) builder.Services.AddObserveAlerting(config.Alerting, Path.Combine(config.Storage.DataDir, "alerting"), AlertingClusterOf(config.Checks));
+        if (config.Alerting.Enabled)
+        {
+            // a metric check's alert mail carries the graph of its target, drawn by the store
+            builder.Services.AddSingleton<IAlertGraphs>(sp => new AlertGraphs(sp.GetRequiredService<ISeriesGraphs>()));
+            builder.Services.AddObserveAlerting(config.Alerting, Path.Combine(config.Storage.DataDir, "alerting"), AlertingClusterOf(config.Checks));
+        }
         if (config.Checks.Enabled) builder.Services.AddObserveChecks(config.Checks, Path.Combine(config.Storage.DataDir, "checks"));
         if (config.Deploys.Enabled)
             builder.Services.AddObserveDeploys(config.Deploys, config.Storage.DataDir, TimeSpan.FromMilliseconds(config.Collector.Statsd.FlushInterval));

@@ -114,6 +114,8 @@ public static class StorageConfig
         if (options.Render.MaxDepth is < 1 or > Graphite.TargetParser.MaxDepthCeiling)
             problems.Add(new($"{prefix}.render.maxDepth", $"must be between 1 and {Graphite.TargetParser.MaxDepthCeiling}"));
         if (options.Render.MaxPointsProduced < 1) problems.Add(new($"{prefix}.render.maxPointsProduced", "must be at least 1"));
+        if (options.Render.MaxImageWidth < 1) problems.Add(new($"{prefix}.render.maxImageWidth", "must be at least 1"));
+        if (options.Render.MaxImageHeight < 1) problems.Add(new($"{prefix}.render.maxImageHeight", "must be at least 1"));
         if (options.Render.TimeoutSeconds < 1) problems.Add(new($"{prefix}.render.timeoutSeconds", "must be at least 1"));
         if (options.MaxSeries < 1) problems.Add(new($"{prefix}.maxSeries", "must be at least 1"));
         if (options.MaxFindResults < 1) problems.Add(new($"{prefix}.maxFindResults", "must be at least 1"));
@@ -155,7 +157,7 @@ public static class StorageHosting
     /// <summary>
     /// Registers the embedded time-series store (as <see cref="ISeriesReader"/>, and as an
     /// <see cref="IMetricSink"/> when <paramref name="embeddedSink"/>), the Graphite events store and
-    /// <see cref="ISeriesQuery"/> (targets with functions, as /render evaluates them).
+    /// <see cref="ISeriesQuery"/> (targets with functions, as /render evaluates them) and <see cref="ISeriesGraphs"/> (their images).
     /// </summary>
     public static IServiceCollection AddObserveStorage(this IServiceCollection services, StorageOptions options, bool embeddedSink)
     {
@@ -170,7 +172,9 @@ public static class StorageHosting
         services.AddSingleton<ISeriesReader>(sp => sp.GetRequiredService<TimeSeriesStore>());
         if (embeddedSink) services.AddSingleton<IMetricSink>(sp => sp.GetRequiredService<TimeSeriesStore>());
         services.AddSingleton(sp => GraphiteEventStore.Open(options.DataDir, Logger(sp, "Observe.Storage.Events")));
-        services.AddSingleton<ISeriesQuery>(sp => new GraphiteSeriesQuery(sp.GetRequiredService<ISeriesReader>(), sp.GetRequiredService<GraphiteEventStore>()));
+        services.AddSingleton(sp => new GraphiteSeriesQuery(sp.GetRequiredService<ISeriesReader>(), sp.GetRequiredService<GraphiteEventStore>(), options.Render));
+        services.AddSingleton<ISeriesQuery>(sp => sp.GetRequiredService<GraphiteSeriesQuery>());
+        services.AddSingleton<ISeriesGraphs>(sp => sp.GetRequiredService<GraphiteSeriesQuery>());
         services.AddSingleton<StorageLimitHits>();
         services.AddSingleton<Func<StorageStats>>(sp =>
         {

@@ -23,6 +23,8 @@ public class ConfigTests
                 new ReceiverOptions { Name = "ops", Irc = new() { Channel = "#ops" }, Email = new() { To = ["not an address"] } },
                 new ReceiverOptions { Name = "ops", Pagerduty = new() { RoutingKey = "" }, Webhook = new() { Url = "ftp://x" } },
                 new ReceiverOptions { Name = "empty" },
+                new ReceiverOptions { Name = "graphs", Email = new() { To = ["a@example.com"], GraphWindow = "90d" } },
+                new ReceiverOptions { Name = "graphs2", Email = new() { To = ["a@example.com"], GraphWindow = "soon" } },
             ],
             Templates = new TemplateOptions { IrcLine = "{oops}" },
         };
@@ -39,5 +41,7 @@ public class ConfigTests
         Assert.Contains("alerting.receivers[1].webhook.url", keys);
         Assert.Contains("alerting.receivers[2]", keys);
         Assert.Contains("alerting.templates.ircLine", keys);
+        Assert.Contains("alerting.receivers[3].email.graphWindow", keys); // more than 30d of graph
+        Assert.Contains("alerting.receivers[4].email.graphWindow", keys);
     }
 }

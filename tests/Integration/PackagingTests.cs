@@ -80,6 +80,13 @@ public class PackagingTests(ITestOutputHelper output)
         Assert.Equal("ok\n", await client.GetStringAsync("/health"));
         var stats = await client.GetFromJsonAsync<JsonElement>("/stats");
         Assert.StartsWith(Path.Combine(dir, "data"), stats.GetProperty("storage").GetProperty("databasePath").GetString());
+        // the bundle's Skia natives (unpacked beside SQLite's) draw a graph image
+        var png = await client.GetByteArrayAsync("/render?target=constantLine(5)&format=png&width=200&height=100&title=packaged");
+        using (var bmp = SkiaSharp.SKBitmap.Decode(png))
+        {
+            Assert.NotNull(bmp);
+            Assert.Equal((200, 100), (bmp.Width, bmp.Height));
+        }
         Assert.True(await observe.TerminateAsync(TimeSpan.FromSeconds(25)), "no exit on SIGTERM");
         Assert.Equal(0, observe.ExitCode);
         output.WriteLine(observe.Log());

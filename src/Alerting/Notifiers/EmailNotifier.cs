@@ -2,15 +2,22 @@ using System.Net;
 using System.Text;
 using MailKit.Net.Smtp;
 using MailKit.Security;
+using Microsoft.Extensions.Logging;
 using MimeKit;
 using Observe.Alerting.Pipeline;
 
 namespace Observe.Alerting.Notifiers;
 
 /// <summary>E-mail via MailKit: one mail per notification (a whole group), text and HTML bodies; header values are
-/// sanitised to one line and every body value too, so nothing in an alert can add a header or an SMTP command.</summary>
-internal sealed class EmailNotifier(SmtpOptions smtp, EmailReceiverOptions options, TemplateOptions templates) : INotifier
+/// sanitised to one line and every body value too, so nothing in an alert can add a header or an SMTP command.
+/// Alerts with a graph target (metric checks) carry its last <see cref="EmailReceiverOptions.GraphWindow"/> as an inline
+/// PNG (multipart/related, referenced by Content-ID from the HTML body).</summary>
+internal sealed class EmailNotifier(SmtpOptions smtp, EmailReceiverOptions options, TemplateOptions templates,
+    IAlertGraphs? graphs = null, ILogger? log = null) : INotifier
 {
+    /// <summary>Graphs in one mail at most: a group of many metric alerts stays a mail, not an album.</summary>
+    internal const int MaxGraphs = 4;
+
     public string Kind => "email";
 
     public async Task SendAsync(Notification n, CancellationToken ct)
@@ -53,9 +60,37 @@ internal sealed class EmailNotifier(SmtpOptions smtp, EmailReceiverOptions optio
                 .Append(a.Details != null ? "<br><small>" + H(a.Details) + "</small>" : "").Append("</td><td>").Append(H(labels))
                 .Append("</td><td>").Append(H(a.StartsAt.ToString("u"))).Append("</td></tr>");
         }
-        html.Append("</table></body></html>");
-        m.Body = new BodyBuilder { TextBody = text.ToString(), HtmlBody = html.ToString() }.ToMessageBody();
+        html.Append("</table>");
+        var body = new BodyBuilder { TextBody = text.ToString() };
+        AddGraphs(n, body, html);
+        html.Append("</body></html>");
+        body.HtmlBody = html.ToString();
+        m.Body = body.ToMessageBody();
         return m;
+    }
+
+    private void AddGraphs(Notification n, BodyBuilder body, StringBuilder html)
+    {
+        if (graphs == null || !AlertDurations.TryParse(options.GraphWindow, out var window) || window <= TimeSpan.Zero) return;
+        var until = n.Time;
+        var from = until - window;
+        var targets = n.Alerts.Where(a => a.GraphTarget != null).Select(a => (a.GraphTarget!, a.Labels)).DistinctBy(t => t.Item1).Take(MaxGraphs);
+        var i = 0;
+        foreach (var (target, labels) in targets)
+        {
+            byte[] png;
+            var title = labels.TryGetValue("check", out var check) ? $"{labels.GetValueOrDefault("host")}/{check}: last {options.GraphWindow}" : target;
+            try { png = graphs.Png(target, from, until, NotificationText.OneLine(title)); }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // The mail matters more than its picture: it goes without one.
+                log?.LogWarning("alert mail: no graph of {Target}: {Error}", target, e.Message);
+                continue;
+            }
+            var image = body.LinkedResources.Add($"graph{i++}.png", png, ContentType.Parse("image/png"));
+            image.ContentId = MimeKit.Utils.MimeUtils.GenerateMessageId();
+            html.Append("<p><img alt=\"").Append(H(target)).Append("\" src=\"cid:").Append(H(image.ContentId)).Append("\"></p>");
+        }
     }
 
     private static string H(string s) => WebUtility.HtmlEncode(NotificationText.OneLine(s));

@@ -148,11 +148,11 @@ internal sealed partial class AlertPipeline : IAlertSink
         _changed = true;
         if (_alerts.TryGetValue(e.Key, out var a) && a.IsFiring)
         {
-            a.Labels = labels; a.Severity = e.Severity; a.Summary = e.Summary; a.Details = e.Details; a.UpdatedAt = now;
+            a.Labels = labels; a.Severity = e.Severity; a.Summary = e.Summary; a.Details = e.Details; a.UpdatedAt = now; a.GraphTarget = e.GraphTarget;
             Interlocked.Increment(ref Counters.Deduplicated);
             return;
         }
-        a = new Alert { Key = e.Key, Source = e.Source, StartsAt = now, Labels = labels, Severity = e.Severity, Summary = e.Summary, Details = e.Details, UpdatedAt = now };
+        a = new Alert { Key = e.Key, Source = e.Source, StartsAt = now, Labels = labels, Severity = e.Severity, Summary = e.Summary, Details = e.Details, UpdatedAt = now, GraphTarget = e.GraphTarget };
         _alerts[e.Key] = a;
         History.Add(new(now, "firing", e.Key, null, null, e.Summary));
         foreach (var route in _routes.Match(labels))
@@ -169,7 +169,7 @@ internal sealed partial class AlertPipeline : IAlertSink
         {
             // A check sends RECOVERY only after its problem was notified — here that went through another node's pipeline
             // (the check failed over in a cluster) or a state this pipeline lost: tell the routed receivers once, at once.
-            var snap = new AlertSnapshot(e.Key, e.Source, "resolved", e.Severity, e.Summary, e.Details, labels, e.Timestamp, now);
+            var snap = new AlertSnapshot(e.Key, e.Source, "resolved", e.Severity, e.Summary, e.Details, labels, e.Timestamp, now, e.GraphTarget);
             History.Add(new(now, "resolved", e.Key, null, null, e.Summary + " (problem notified elsewhere)"));
             foreach (var route in _routes.Match(labels))
                 if (route.Receiver.Length > 0)
@@ -183,7 +183,7 @@ internal sealed partial class AlertPipeline : IAlertSink
             _log.LogDebug("resolve for {Key}, which is not firing: ignored", e.Key);
             return;
         }
-        a.EndsAt = now; a.UpdatedAt = now; a.Summary = e.Summary; a.Details = e.Details ?? a.Details;
+        a.EndsAt = now; a.UpdatedAt = now; a.Summary = e.Summary; a.Details = e.Details ?? a.Details; a.GraphTarget = e.GraphTarget ?? a.GraphTarget;
         _changed = true;
         History.Add(new(now, "resolved", e.Key, null, null, e.Summary));
     }

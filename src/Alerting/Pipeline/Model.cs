@@ -15,15 +15,17 @@ internal sealed class Alert
     public DateTimeOffset UpdatedAt { get; set; }
     public DateTimeOffset? EndsAt { get; set; }
     public Acknowledgement? Ack { get; set; }
+    /// <summary>See <see cref="AlertEvent.GraphTarget"/>; not persisted (after a restart the next event brings it back).</summary>
+    public string? GraphTarget { get; set; }
     public bool IsFiring => EndsAt == null;
 
     public AlertSnapshot Snapshot() => new(Key, Source, IsFiring ? "firing" : "resolved", Severity, Summary, Details,
-        new Dictionary<string, string>(Labels, StringComparer.Ordinal), StartsAt, EndsAt);
+        new Dictionary<string, string>(Labels, StringComparer.Ordinal), StartsAt, EndsAt, GraphTarget);
 }
 
 /// <summary>One alert as a notification and the API show it.</summary>
 internal sealed record AlertSnapshot(string Key, string Source, string Status, string Severity, string Summary, string? Details,
-    IReadOnlyDictionary<string, string> Labels, DateTimeOffset StartsAt, DateTimeOffset? EndsAt);
+    IReadOnlyDictionary<string, string> Labels, DateTimeOffset StartsAt, DateTimeOffset? EndsAt, string? GraphTarget = null);
 
 internal enum NotificationKind { Firing, Resolved, Announcement, Acknowledged }
 

@@ -18,9 +18,10 @@ public enum AlertStatus
 /// <param name="Key">Stable identity of the subject (e.g. <c>check/web1/http</c>): dedup and resolve match on it.</param>
 /// <param name="Severity">critical, warning, info.</param>
 /// <param name="Labels">Routing labels (host, check, service, env, team …).</param>
+/// <param name="GraphTarget">A Graphite target whose recent graph e-mails carry (a metric check's target); null = none.</param>
 public sealed record AlertEvent(
     string Source, string Key, AlertStatus Status, string Severity, string Summary, string? Details,
-    IReadOnlyDictionary<string, string> Labels, DateTimeOffset Timestamp);
+    IReadOnlyDictionary<string, string> Labels, DateTimeOffset Timestamp, string? GraphTarget = null);
 
 /// <summary>Alerting's input seam: Checks and DeployMarkers send here; it never blocks the sender for long.</summary>
 public interface IAlertSink

@@ -448,7 +448,9 @@ internal sealed partial class CheckEngine : IHostedService, ICheckStates, IServi
             if (_alerts == null || !OwnsNotifications(e)) continue;
             var labels = new Dictionary<string, string>(e.Options.Labels);
             if (e.HostOptions.Role is { } role) labels.TryAdd("role", role);
-            if (AlertMapping.ToAlert(ev, e.Host, e.Name, output, labels) is not { } alert) continue;
+            // a metric check's mail carries the graph of its target
+            var graph = e.Options.Kind == "metric" && !string.IsNullOrWhiteSpace(e.Options.Target) ? e.Options.Target : null;
+            if (AlertMapping.ToAlert(ev, e.Host, e.Name, output, labels, graph) is not { } alert) continue;
             try { await _alerts.SendAsync(alert, ct).ConfigureAwait(false); }
             catch (Exception ex) when (ex is not OperationCanceledException) { _log.LogWarning(ex, "alert sink refused {Key}", alert.Key); }
         }

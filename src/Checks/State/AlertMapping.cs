@@ -14,7 +14,8 @@ internal static class AlertMapping
 
     public static string Key(string host, string check) => $"check/{host}/{check}";
 
-    public static AlertEvent? ToAlert(CheckEvent e, string host, string check, string output, IReadOnlyDictionary<string, string>? extraLabels)
+    public static AlertEvent? ToAlert(CheckEvent e, string host, string check, string output, IReadOnlyDictionary<string, string>? extraLabels,
+        string? graphTarget = null)
     {
         (AlertStatus status, string type)? m = e.Kind switch
         {
@@ -40,7 +41,8 @@ internal static class AlertMapping
         var summary = x.status == AlertStatus.Announcement
             ? $"{x.type} {host}/{check}: {e.Text}"
             : $"{x.type} {host}/{check} is {e.State.Upper()}: {Clean(output)}";
-        return new AlertEvent(Source, Key(host, check), x.status, severity, summary, x.status == AlertStatus.Announcement ? null : e.Text, labels, e.Time);
+        return new AlertEvent(Source, Key(host, check), x.status, severity, summary, x.status == AlertStatus.Announcement ? null : e.Text, labels, e.Time,
+            x.status == AlertStatus.Announcement ? null : graphTarget);
     }
 
     /// <summary>Plugin text reaches IRC/SMTP: no control characters.</summary>

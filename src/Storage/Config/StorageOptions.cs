@@ -70,6 +70,10 @@ public sealed class RenderLimitOptions
     public long MaxPointsProduced { get; set; } = 20_000_000;
     /// <summary>Seconds one request may spend evaluating its targets; beyond it a 400.</summary>
     public int TimeoutSeconds { get; set; } = 30;
+    /// <summary>Widest graph image (/render?format=png|svg) in pixels; wider is a 400.</summary>
+    public int MaxImageWidth { get; set; } = 2500;
+    /// <summary>Tallest graph image in pixels; taller is a 400.</summary>
+    public int MaxImageHeight { get; set; } = 2000;
 }
 
 public sealed class RetentionRule

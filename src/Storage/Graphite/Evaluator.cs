@@ -64,6 +64,7 @@ internal static partial class Evaluator
                 var args = call.Args.Select(a => Evaluate(ctx, a)).ToList();
                 var kwargs = call.Kwargs.ToDictionary(k => k.Key, k => Evaluate(ctx, k.Value));
                 (args, kwargs) = ParamBinder.Bind(fn, call, args, kwargs);
+                Images.SeriesStyle.Apply(call.Name, args, kwargs);
                 try
                 {
                     var result = fn.Invoke(new Call(ctx, call, args, kwargs, fn));

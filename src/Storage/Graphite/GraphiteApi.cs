@@ -192,9 +192,11 @@ public static class GraphiteApi
     private static IResult Render(Params p, ISeriesReader reader, GraphiteEventStore events, long clockNow, RenderLimitOptions limits)
     {
         var req = ParseRenderRequest(p, clockNow);
+        var image = Images.GraphImages.Prepare(req.Format, p.Get, limits);
         var data = Evaluate(req, reader, events, limits);
         switch (req.Format)
         {
+            case "png" or "svg": return image!.Result(data, req.From, req.Until);
             case "csv": return Results.Text(RenderCsv(data), "text/csv");
             case "json":
             case null:
@@ -202,7 +204,7 @@ public static class GraphiteApi
                 if (req.Jsonp == null) return Results.Bytes(RenderJsonUtf8(data, req), "application/json");
                 var json = RenderJson(data, req);
                 return Results.Text($"{req.Jsonp}({json})", "text/javascript");
-            default: throw new GraphiteInputException($"Unsupported format '{req.Format}': Observe renders json and csv");
+            default: throw new GraphiteInputException($"Unsupported format '{req.Format}': Observe renders json, csv, png and svg");
         }
     }
 

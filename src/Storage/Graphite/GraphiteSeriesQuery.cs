@@ -2,9 +2,26 @@ using Observe.Storage.Tsdb;
 
 namespace Observe.Storage.Graphite;
 
-/// <summary><see cref="ISeriesQuery"/> over the render evaluator: the same functions and semantics as <c>/render</c>.</summary>
-internal sealed class GraphiteSeriesQuery(ISeriesReader reader, GraphiteEventStore? events) : ISeriesQuery
+/// <summary><see cref="ISeriesQuery"/> and <see cref="ISeriesGraphs"/> over the render evaluator: the same functions and semantics as <c>/render</c>.</summary>
+internal sealed class GraphiteSeriesQuery(ISeriesReader reader, GraphiteEventStore? events, RenderLimitOptions? limits = null) : ISeriesQuery, ISeriesGraphs
 {
+    public byte[] Png(string target, long from, long until, int width, int height, string? title)
+    {
+        limits ??= new RenderLimitOptions();
+        var size = new Dictionary<string, string?>
+        {
+            ["width"] = width.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["height"] = height.ToString(System.Globalization.CultureInfo.InvariantCulture), ["title"] = title,
+        };
+        try
+        {
+            var image = Images.GraphImages.Prepare("png", k => size.GetValueOrDefault(k), limits)!;
+            var req = new GraphiteApi.RenderRequest([target], from, until, until, "png", null, false, 0.0, null);
+            return image.Png(GraphiteApi.Evaluate(req, reader, events, limits), from, until);
+        }
+        catch (GraphiteInputException e) { throw new FormatException(e.Message, e); }
+    }
+
     public IReadOnlyList<QueriedSeries> Evaluate(string target, long from, long until) => Evaluate(target, from, until, null);
 
     public IReadOnlyList<QueriedSeries> Evaluate(string target, long from, long until, Func<string, bool>? absentAsZero)

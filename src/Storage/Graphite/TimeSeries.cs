@@ -18,6 +18,8 @@ internal sealed class TimeSeries
     public double XFilesFactor { get; set; }
     public string PathExpression { get; set; }
     public Dictionary<string, string> Tags { get; set; }
+    /// <summary>Drawing options of color()/lineWidth()/alpha() for graph images; not copied, as graphite's copy() does not.</summary>
+    public Images.SeriesStyle? Style { get; set; }
 
     public TimeSeries(string name, long start, long end, long step, IEnumerable<double?> values, double xFilesFactor,
         Dictionary<string, string>? tags = null, string consolidate = "average")
