@@ -43,7 +43,7 @@ public static class AlertingConfig
                     if (!MimeKit.MailboxAddress.TryParse(r.Email.To[j], out _)) Fail($"{rp}.email.to[{j}]", $"'{r.Email.To[j]}' is not a mail address");
                 if (string.IsNullOrWhiteSpace(o.Smtp.Host)) Fail($"{prefix}.smtp.host", $"required: receiver '{r.Name}' sends e-mail");
                 Dur($"{rp}.email.graphWindow", r.Email.GraphWindow, required: true);
-                if (AlertDurations.TryParse(r.Email.GraphWindow, out var gw) && gw > TimeSpan.FromDays(30)) Fail($"{rp}.email.graphWindow", "at most 30d");
+                if (DurationSyntax.TryParse(r.Email.GraphWindow, out var gw) && gw > TimeSpan.FromDays(30)) Fail($"{rp}.email.graphWindow", "at most 30d");
             }
             if (r.Pagerduty != null)
             {

@@ -1,3 +1,4 @@
+using Observe.Common;
 using System.Net;
 using System.Text;
 using MailKit.Net.Smtp;
@@ -71,7 +72,7 @@ internal sealed class EmailNotifier(SmtpOptions smtp, EmailReceiverOptions optio
 
     private void AddGraphs(Notification n, BodyBuilder body, StringBuilder html)
     {
-        if (graphs == null || !AlertDurations.TryParse(options.GraphWindow, out var window) || window <= TimeSpan.Zero) return;
+        if (graphs == null || !DurationSyntax.TryParse(options.GraphWindow, out var window) || window <= TimeSpan.Zero) return;
         var until = n.Time;
         var from = until - window;
         var targets = n.Alerts.Where(a => a.GraphTarget != null).Select(a => (a.GraphTarget!, a.Labels)).DistinctBy(t => t.Item1).Take(MaxGraphs);
