@@ -110,6 +110,7 @@ public static class StorageConfig
         if (options.CompactionIntervalSeconds < 0) problems.Add(new($"{prefix}.compactionIntervalSeconds", "must be 0 (off) or more"));
         if (options.Render.MaxTargets < 1) problems.Add(new($"{prefix}.render.maxTargets", "must be at least 1"));
         if (options.Render.MaxPoints < 1) problems.Add(new($"{prefix}.render.maxPoints", "must be at least 1"));
+        if (options.Render.MaxPointsRead < 1) problems.Add(new($"{prefix}.render.maxPointsRead", "must be at least 1"));
         if (options.Render.MaxConcurrent < 1) problems.Add(new($"{prefix}.render.maxConcurrent", "must be at least 1"));
         if (options.Render.MaxDepth is < 1 or > Graphite.TargetParser.MaxDepthCeiling)
             problems.Add(new($"{prefix}.render.maxDepth", $"must be between 1 and {Graphite.TargetParser.MaxDepthCeiling}"));

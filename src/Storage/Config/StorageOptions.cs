@@ -60,8 +60,13 @@ public sealed class RenderLimitOptions
 {
     /// <summary>Targets per request; more is a 400.</summary>
     public int MaxTargets { get; set; } = 500;
-    /// <summary>Points one request may read from the store (so also return); beyond it the request is a 400.</summary>
+    /// <summary>
+    /// Points one request may hold in memory at once (series read and not yet folded by a streaming aggregate, so also
+    /// what it may return); beyond it the request is a 400.
+    /// </summary>
     public long MaxPoints { get; set; } = 2_000_000;
+    /// <summary>Points one request may read from the store in all (decoding cost, a CPU bound); beyond it a 400.</summary>
+    public long MaxPointsRead { get; set; } = 100_000_000;
     /// <summary>Render requests evaluated at once; one more is answered 429 at once.</summary>
     public int MaxConcurrent { get; set; } = 16;
     /// <summary>Nesting of function calls (and pipe chains) in one target; deeper is a 400. At most 1000.</summary>

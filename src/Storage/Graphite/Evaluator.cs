@@ -61,6 +61,7 @@ internal static partial class Evaluator
                     throw new GraphiteInputException($"Received request for unknown function: {call.Name} (at position {call.Position})");
                 // The parser bounds the depth; this is the backstop for a thread with less stack than assumed.
                 System.Runtime.CompilerServices.RuntimeHelpers.EnsureSufficientExecutionStack();
+                if (StreamAggregate(ctx, call, fn) is { } streamed) { CountOutput(ctx, call, streamed); return streamed; }
                 var args = call.Args.Select(a => Evaluate(ctx, a)).ToList();
                 var kwargs = call.Kwargs.ToDictionary(k => k.Key, k => Evaluate(ctx, k.Value));
                 (args, kwargs) = ParamBinder.Bind(fn, call, args, kwargs);
@@ -68,14 +69,7 @@ internal static partial class Evaluator
                 try
                 {
                     var result = fn.Invoke(new Call(ctx, call, args, kwargs, fn));
-                    if (ctx.Budget != null)
-                    {
-                        // Every call costs at least one: functions re-evaluating their argument (movingAverage,
-                        // timeShift, hitcount) nested in each other evaluate exponentially often even over nothing.
-                        long points = 1;
-                        if (result is List<TimeSeries> output) foreach (var s in output) points += s.Values.Count;
-                        ctx.Budget.Produce(points, call.Name);
-                    }
+                    CountOutput(ctx, call, result);
                     return result;
                 }
                 catch (NormalizeEmptyException) { return new List<TimeSeries>(); }
@@ -88,32 +82,51 @@ internal static partial class Evaluator
         }
     }
 
+    private static void CountOutput(RenderContext ctx, CallNode call, object? result)
+    {
+        if (ctx.Budget == null) return;
+        // Every call costs at least one: functions re-evaluating their argument (movingAverage,
+        // timeShift, hitcount) nested in each other evaluate exponentially often even over nothing.
+        long points = 1;
+        if (result is List<TimeSeries> output) foreach (var s in output) points += s.Values.Count;
+        ctx.Budget.Produce(points, call.Name);
+    }
+
     // ---------------- data access ----------------
 
     public static List<TimeSeries> FetchData(RenderContext ctx, string pathExpr)
     {
         if (ctx.Prefetched != null && !ctx.Prefetched.Contains(pathExpr)) return [];
-        var names = new List<string>();
+        return FetchNames(ctx, PathNames(ctx, pathExpr), pathExpr);
+    }
+
+    /// <summary>The series a path expression names, in the order graphite-web returns them (sorted, distinct).</summary>
+    private static SortedSet<string> PathNames(RenderContext ctx, string pathExpr)
+    {
+        var names = new SortedSet<string>(StringComparer.Ordinal);
         if (pathExpr.Contains(';')) names.Add(pathExpr);
-        else names.AddRange(ctx.Reader.Find(pathExpr).Where(n => n.IsLeaf).Select(n => n.Path));
-        return FetchNames(ctx, names, pathExpr);
+        else foreach (var n in ctx.Reader.Find(pathExpr)) if (n.IsLeaf) names.Add(n.Path);
+        return names;
     }
 
     private static List<TimeSeries> FetchNames(RenderContext ctx, IEnumerable<string> names, string pathExpr)
     {
-        var byName = new SortedDictionary<string, TimeSeries>(StringComparer.Ordinal);
-        foreach (var name in names)
-        {
-            if (byName.ContainsKey(name)) continue;
-            var w = ctx.Reader.Fetch(name, ctx.StartTime, ctx.EndTime);
-            // whisper returns None for a window wholly in the future or beyond retention: graphite-web drops the
-            // series; a reader may signal the same with null or with an empty window
-            if (w == null || w.Values.Length == 0) continue;
-            ctx.Budget?.Take(w.Values.Length);
-            var s = new TimeSeries(name, w.Start, w.End, w.Step, w.Values, ctx.XFilesFactor) { PathExpression = pathExpr };
-            byName[name] = s;
-        }
-        return [.. byName.Values];
+        var result = new List<TimeSeries>();
+        foreach (var name in new SortedSet<string>(names, StringComparer.Ordinal))
+            if (FetchWindow(ctx, name) is { } w)
+                result.Add(new TimeSeries(name, w.Start, w.End, w.Step, w.Values, ctx.XFilesFactor) { PathExpression = pathExpr });
+        return result;
+    }
+
+    /// <summary>One series' window, counted against the budget as read and held; null when there is none.</summary>
+    private static SeriesWindow? FetchWindow(RenderContext ctx, string name)
+    {
+        var w = ctx.Reader.Fetch(name, ctx.StartTime, ctx.EndTime);
+        // whisper returns None for a window wholly in the future or beyond retention: graphite-web drops the
+        // series; a reader may signal the same with null or with an empty window
+        if (w == null || w.Values.Length == 0) return null;
+        ctx.Budget?.Take(w.Values.Length);
+        return w;
     }
 
     private static List<TimeSeries> SeriesByTag(RenderContext ctx, CallNode call)

@@ -19,33 +19,44 @@ internal sealed class GraphiteLimitException(string key, string message) : Graph
 }
 
 /// <summary>
-/// What one render request may still spend: points read from the store (<c>storage.render.maxPoints</c>), points output
-/// by function calls (<c>storage.render.maxPointsProduced</c>: a function that makes many points from few — summarize
-/// or hitcount with a short interval over years, events() — asks <see cref="EnsureRoom"/> before it allocates) and wall
-/// time (<c>storage.render.timeoutSeconds</c>, checked whenever points are counted and in quadratic loops). Past any of
-/// them the request ends with a 400 naming the key. One request evaluates on one thread.
+/// What one render request may cost. Memory: points it holds at once (<c>storage.render.maxPoints</c>: series read and not
+/// yet folded away — an aggregate streams its inputs, so it holds one series and its accumulator — plus nothing
+/// released) and points output by function calls (<c>storage.render.maxPointsProduced</c>: a function that makes many
+/// points from few — summarize or hitcount with a short interval over years, events() — asks <see cref="EnsureRoom"/>
+/// before it allocates). Work: points decoded from the store (<c>storage.render.maxPointsRead</c>, a CPU bound that trips
+/// the same way on any machine) and wall time (<c>storage.render.timeoutSeconds</c>, checked whenever points are counted
+/// and in quadratic loops). Past any of them the request ends with a 400 naming the key. One request evaluates on one thread.
 /// </summary>
-internal sealed class RenderBudget(long maxRead, long maxProduced, TimeSpan timeout, TimeProvider? time = null)
+internal sealed class RenderBudget(long maxHeld, long maxRead, long maxProduced, TimeSpan timeout, TimeProvider? time = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly long _started = (time ?? TimeProvider.System).GetTimestamp();
-    private long _read, _produced;
+    private long _read, _held, _heldPeak, _produced;
 
     public RenderBudget(RenderLimitOptions limits, TimeProvider? time = null)
-        : this(limits.MaxPoints, limits.MaxPointsProduced, TimeSpan.FromSeconds(limits.TimeoutSeconds), time) { }
+        : this(limits.MaxPoints, limits.MaxPointsRead, limits.MaxPointsProduced, TimeSpan.FromSeconds(limits.TimeoutSeconds), time) { }
 
     public long Read => _read;
+    public long HeldPeak => _heldPeak;
     public long Produced => _produced;
 
-    /// <summary>Counts points read from the store.</summary>
+    /// <summary>Counts points read from the store, held until <see cref="Release"/>.</summary>
     public void Take(int points)
     {
         _read += points;
+        _held += points;
+        _heldPeak = Math.Max(_heldPeak, _held);
         if (_read > maxRead)
+            throw new GraphiteLimitException("storage.render.maxPointsRead",
+                $"this request reads more than {maxRead} points from the store (storage.render.maxPointsRead): use a shorter time range or fewer series");
+        if (_held > maxHeld)
             throw new GraphiteLimitException("storage.render.maxPoints",
-                $"this request reads more than {maxRead} points (storage.render.maxPoints): use a shorter time range or fewer series");
+                $"this request holds more than {maxHeld} points at once (storage.render.maxPoints): aggregate the series (sumSeries, averageSeries…) directly, or use a shorter time range or fewer series");
         CheckTime();
     }
+
+    /// <summary>Points read earlier that a streaming aggregate has folded and dropped.</summary>
+    public void Release(int points) => _held -= points;
 
     /// <summary>Throws unless <paramref name="points"/> more output points fit; call before allocating them.</summary>
     public void EnsureRoom(long points, string function)

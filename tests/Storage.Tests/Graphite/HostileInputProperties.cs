@@ -21,7 +21,7 @@ namespace Observe.Storage.Tests.Graphite;
 public sealed class HostileInputProperties : IDisposable
 {
     private const long Now = 1_800_000_000;
-    private static readonly RenderLimitOptions Limits = new() { MaxPoints = 200_000, MaxPointsProduced = 2_000_000, TimeoutSeconds = 5, MaxDepth = 64 };
+    private static readonly RenderLimitOptions Limits = new() { MaxPoints = 200_000, MaxPointsRead = 2_000_000, MaxPointsProduced = 2_000_000, TimeoutSeconds = 5, MaxDepth = 64 };
     /// <summary>What one request may allocate in all (read and produced points, their series, names, intermediate rows).</summary>
     private const long MaxAllocatedBytes = 600_000_000;
 
@@ -135,7 +135,7 @@ public sealed class HostileInputProperties : IDisposable
             if (sw.Elapsed > TimeSpan.FromSeconds(Limits.TimeoutSeconds + 2)) throw new Xunit.Sdk.XunitException($"took {sw.Elapsed}: " + Show());
             if (allocated > MaxAllocatedBytes) throw new Xunit.Sdk.XunitException($"allocated {allocated} bytes: " + Show());
             // (a refused read counts the window that tripped the limit, so check the counters of answered requests)
-            if (error == null && budget != null && (budget.Read > Limits.MaxPoints || budget.Produced > Limits.MaxPointsProduced))
+            if (error == null && budget != null && (budget.Read > Limits.MaxPointsRead || budget.HeldPeak > Limits.MaxPoints || budget.Produced > Limits.MaxPointsProduced))
                 throw new Xunit.Sdk.XunitException($"budget overrun: read {budget.Read}, produced {budget.Produced}: " + Show());
             if (result != null && result.Sum(s => (long)s.Values.Count) > Limits.MaxPoints + Limits.MaxPointsProduced)
                 throw new Xunit.Sdk.XunitException("answer larger than the budgets: " + Show());

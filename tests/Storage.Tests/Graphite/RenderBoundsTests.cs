@@ -59,7 +59,7 @@ public class RenderBoundsTests
         return store;
     }
 
-    private static List<TimeSeries> Render(ISeriesReader store, string target, string from, RenderLimitOptions? limits = null)
+    internal static List<TimeSeries> Render(ISeriesReader store, string target, string from, RenderLimitOptions? limits = null)
     {
         var req = new GraphiteApi.RenderRequest([target], AtTime.Parse(from, Now), Now, Now, "json", null, false, 0, null);
         return GraphiteApi.Evaluate(req, store, null, limits ?? new RenderLimitOptions());
@@ -99,7 +99,7 @@ public class RenderBoundsTests
     public void The_time_budget_ends_a_request_that_runs_too_long()
     {
         var time = new Observe.TestSupport.ManualTimeProvider(DateTimeOffset.FromUnixTimeSeconds(Now));
-        var budget = new RenderBudget(1000, 1000, TimeSpan.FromSeconds(30), time);
+        var budget = new RenderBudget(1000, 1000, 1000, TimeSpan.FromSeconds(30), time);
         budget.Take(10);
         time.Advance(TimeSpan.FromSeconds(31));
         var e = Assert.Throws<GraphiteLimitException>(() => budget.Take(10));
@@ -110,7 +110,7 @@ public class RenderBoundsTests
     public void Tag_queries_run_under_the_time_budget_and_the_tags_filter_regex_has_a_timeout()
     {
         var time = new Observe.TestSupport.ManualTimeProvider(DateTimeOffset.FromUnixTimeSeconds(Now));
-        var budget = new RenderBudget(1000, 1000, TimeSpan.FromSeconds(30), time);
+        var budget = new RenderBudget(1000, 1000, 1000, TimeSpan.FromSeconds(30), time);
         time.Advance(TimeSpan.FromSeconds(31));
         var e = Assert.Throws<GraphiteLimitException>(() => TagQuery.FindSeries(["cpu;dc=east", "cpu;dc=west"], ["name=cpu"], budget));
         Assert.Equal("storage.render.timeoutSeconds", e.Key);

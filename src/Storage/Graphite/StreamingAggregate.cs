@@ -1,0 +1,125 @@
+namespace Observe.Storage.Graphite;
+
+/// <summary>
+/// sumSeries / averageSeries / minSeries / maxSeries (and sum, avg, aggregate(x, "sum"|"total"|"average"|"avg"|"min"|"max"))
+/// over path expressions, folded one series at a time: a fleet-wide aggregate holds one decoded series and the
+/// accumulator instead of every input (issue 21). Bit-identical to <see cref="Evaluator.Aggregate"/>: series come in the
+/// same order, izip_longest aligns by index, sums add left to right from 0 as Python's sum, min/max keep LINQ's NaN rules.
+/// Anything else — other functions as arguments, keyword arguments, inputs of different steps (which need the lcm
+/// consolidation of all of them) — takes the materialising path.
+/// </summary>
+internal static partial class Evaluator
+{
+    private enum Fold { Sum, Average, Min, Max }
+
+    private static object? StreamAggregate(RenderContext ctx, CallNode call, FunctionInfo fn)
+    {
+        if (call.Kwargs.Count != 0 || call.Args.Count == 0) return null;
+        string func;
+        Fold fold;
+        double xff = ctx.XFilesFactor;
+        IEnumerable<TargetNode> inputs = call.Args;
+        switch (call.Name)
+        {
+            case "sumSeries" or "sum": (func, fold) = ("sum", Fold.Sum); break;
+            case "averageSeries" or "avg": (func, fold) = ("average", Fold.Average); break;
+            case "minSeries": (func, fold) = ("min", Fold.Min); break;
+            case "maxSeries": (func, fold) = ("max", Fold.Max); break;
+            case "aggregate" when call.Args.Count is 2 or 3 && call.Args[1] is StringNode f
+                                  && (call.Args.Count == 2 || call.Args[2] is NumberNode):
+                func = f.Value;
+                switch (func)
+                {
+                    case "sum" or "total": fold = Fold.Sum; break;
+                    case "average" or "avg": fold = Fold.Average; break;
+                    case "min": fold = Fold.Min; break;
+                    case "max": fold = Fold.Max; break;
+                    default: return null;
+                }
+                inputs = [call.Args[0]];
+                break;
+            default: return null;
+        }
+        foreach (var a in inputs) if (a is not PathNode) return null;
+        // The declaration checks the arguments as on the materialising path (the inputs stand in as empty lists).
+        var (bound, _) = ParamBinder.Bind(fn, call, [.. call.Args.Select(a => a is PathNode ? new List<TimeSeries>() : Evaluate(ctx, a))], []);
+        if (call.Name == "aggregate" && bound.Count == 3 && bound[2] is { } x) xff = Convert.ToDouble(x, System.Globalization.CultureInfo.InvariantCulture);
+
+        var acc = new Accumulator(fold);
+        foreach (PathNode p in inputs)
+        {
+            if (ctx.Prefetched != null && !ctx.Prefetched.Contains(p.Path)) continue;
+            foreach (var name in PathNames(ctx, p.Path))
+            {
+                if (FetchWindow(ctx, name) is not { } w) continue;
+                var folded = acc.Add(name, p.Path, w);
+                ctx.Budget?.Release(w.Values.Length);
+                if (!folded) return null;
+            }
+        }
+        return acc.Result(func, xff);
+    }
+
+    private sealed class Accumulator(Fold fold)
+    {
+        private double[] _acc = [];
+        private int[] _nonNull = [];
+        private int _length, _series;
+        private long _start = long.MaxValue, _end = long.MinValue, _step;
+        private readonly List<string> _exprs = [];
+        private Dictionary<string, string>? _tags;
+
+        /// <summary>Folds one series in; false when its step differs from the others' (the lcm path must take over).</summary>
+        public bool Add(string name, string pathExpr, SeriesWindow w)
+        {
+            if (_series == 0) _step = w.Step;
+            else if (w.Step != _step) return false;
+            var values = w.Values;
+            if (values.Length > _acc.Length)
+            {
+                Array.Resize(ref _acc, values.Length);
+                Array.Resize(ref _nonNull, values.Length);
+            }
+            _length = Math.Max(_length, values.Length);
+            for (var i = 0; i < values.Length; i++)
+            {
+                if (values[i] is not { } v) continue;
+                if (_nonNull[i]++ == 0) { _acc[i] = fold is Fold.Sum or Fold.Average ? 0.0 + v : v; continue; }
+                ref var a = ref _acc[i];
+                switch (fold)
+                {
+                    case Fold.Sum or Fold.Average: a += v; break;
+                    // Enumerable.Min: the first NaN is the answer; otherwise a strictly smaller value replaces.
+                    case Fold.Min: if (!double.IsNaN(a) && (v < a || double.IsNaN(v))) a = v; break;
+                    // Enumerable.Max: NaNs are skipped while the running value is NaN; a strictly greater value replaces.
+                    case Fold.Max: if (double.IsNaN(a) || v > a) a = v; break;
+                }
+            }
+            _start = Math.Min(_start, w.Start);
+            _end = Math.Max(_end, w.End);
+            if (!_exprs.Contains(pathExpr)) _exprs.Add(pathExpr);
+            var tags = TimeSeries.ParseTags(name);
+            if (_tags == null) _tags = tags;
+            else
+                foreach (var k in _tags.Keys.ToList())
+                    if (!tags.TryGetValue(k, out var t) || t != _tags[k]) _tags.Remove(k);
+            _series++;
+            return true;
+        }
+
+        public List<TimeSeries> Result(string func, double xff)
+        {
+            if (_series == 0) return [];
+            var values = new double?[_length];
+            for (var i = 0; i < _length; i++)
+                if (Xff(_nonNull[i], _series, xff))
+                    values[i] = fold == Fold.Average ? _acc[i] / _nonNull[i] : _acc[i];
+            var name = $"{func}Series({string.Join(",", _exprs)})";
+            var tags = _tags!;
+            tags.TryAdd("name", name);
+            tags["aggregatedBy"] = func;
+            var end = _end - (_end - _start) % _step;
+            return [new TimeSeries(name, _start, end, _step, values, xff, tags)];
+        }
+    }
+}
