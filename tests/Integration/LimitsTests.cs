@@ -43,7 +43,7 @@ public class LimitsTests
     [Fact]
     public async Task Ten_thousand_render_targets_and_a_render_reading_too_many_points_are_400s()
     {
-        await using var app = await ObserveApp.StartAsync(c => { c.Collector.Statsd.Enabled = false; c.Storage.Render.MaxPoints = 1000; });
+        await using var app = await ObserveApp.StartAsync(c => { c.Collector.Statsd.Enabled = false; c.Storage.Render.MaxPoints = 1000; c.Storage.Render.MaxPointsRead = 1500; });
         using var http = new HttpClient { BaseAddress = app.HttpBase };
         // A series with data, so that the point budget is spent on real fetches.
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -67,10 +67,17 @@ public class LimitsTests
         using (var res = await http.GetAsync("/render?target=limits.points&from=-7d&format=json"))
         {
             Assert.Equal(HttpStatusCode.BadRequest, res.StatusCode);
-            Assert.Contains("storage.render.maxPoints", await res.Content.ReadAsStringAsync());
+            Assert.Contains("(storage.render.maxPoints)", await res.Content.ReadAsStringAsync());
         }
         using (var res = await http.GetAsync("/render?target=limits.points&from=-2h&format=json"))
             Assert.Equal(HttpStatusCode.OK, res.StatusCode); // 720 points: within the budget
+        // A sum streams (holds one series at a time: 720 points), so only the points it decodes bound it: 3 × 720 > 1 500.
+        using (var res = await http.GetAsync("/render?target=sumSeries(limits.points,limits.points,limits.points)&from=-2h&format=json"))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, res.StatusCode);
+            Assert.Contains("storage.render.maxPointsRead", await res.Content.ReadAsStringAsync());
+        }
+        Assert.Contains("observe_limit_hits_total{limit=\"storage.render.maxPointsRead\"} 1", await http.GetStringAsync("/metrics"));
         await AssertStillServing(app, http);
     }
 

@@ -46,12 +46,12 @@ internal sealed class RenderBudget(long maxHeld, long maxRead, long maxProduced,
         _read += points;
         _held += points;
         _heldPeak = Math.Max(_heldPeak, _held);
-        if (_read > maxRead)
-            throw new GraphiteLimitException("storage.render.maxPointsRead",
-                $"this request reads more than {maxRead} points from the store (storage.render.maxPointsRead): use a shorter time range or fewer series");
         if (_held > maxHeld)
             throw new GraphiteLimitException("storage.render.maxPoints",
                 $"this request holds more than {maxHeld} points at once (storage.render.maxPoints): aggregate the series (sumSeries, averageSeries…) directly, or use a shorter time range or fewer series");
+        if (_read > maxRead)
+            throw new GraphiteLimitException("storage.render.maxPointsRead",
+                $"this request reads more than {maxRead} points from the store (storage.render.maxPointsRead): use a shorter time range or fewer series");
         CheckTime();
     }
 
