@@ -11,6 +11,7 @@ public class LimitsConfigTests
         Assert.Equal(64, defaults.Storage.Render.MaxDepth);
         Assert.Equal((2500, 2000), (defaults.Storage.Render.MaxImageWidth, defaults.Storage.Render.MaxImageHeight));
         Assert.Equal(20_000_000, defaults.Storage.Render.MaxPointsProduced);
+        Assert.Equal((2_000_000, 100_000_000), (defaults.Storage.Render.MaxPoints, defaults.Storage.Render.MaxPointsRead));
         Assert.Equal(30, defaults.Storage.Render.TimeoutSeconds);
         Assert.Equal(500_000, defaults.Storage.MaxSeries);
         Assert.Equal(100_000, defaults.Storage.MaxFindResults);
@@ -19,12 +20,13 @@ public class LimitsConfigTests
             storage:
               maxSeries: 0
               maxFindResults: 10
-              render: {maxDepth: 5000, maxPointsProduced: 0, timeoutSeconds: 5, maxImageWidth: 0, maxImageHeight: 800}
+              render: {maxDepth: 5000, maxPointsProduced: 0, maxPointsRead: 0, timeoutSeconds: 5, maxImageWidth: 0, maxImageHeight: 800}
             """);
         Assert.Equal(10, c.Storage.MaxFindResults);
         Assert.Equal(5, c.Storage.Render.TimeoutSeconds);
         Assert.Equal(800, c.Storage.Render.MaxImageHeight);
-        Assert.Equal(["storage.maxSeries", "storage.render.maxDepth", "storage.render.maxImageWidth", "storage.render.maxPointsProduced"],
+        Assert.Equal(["storage.maxSeries", "storage.render.maxDepth", "storage.render.maxImageWidth", "storage.render.maxPointsProduced",
+                "storage.render.maxPointsRead"],
             problems.Select(p => p.KeyPath).Order(StringComparer.Ordinal));
         Assert.Contains(problems, p => p.KeyPath == "storage.render.maxDepth" && p.Message.Contains("between 1 and 1000"));
     }
