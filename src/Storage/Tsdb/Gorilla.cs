@@ -54,18 +54,33 @@ internal static partial class Gorilla
     private static byte[] EncodeCore(ReadOnlySpan<long> ts, ReadOnlySpan<double> values, int forced)
     {
         if (ts.Length != values.Length) throw new ArgumentException("length mismatch");
-        int n = ts.Length;
+        int n = ts.Length, size = MaxEncodedSize(n);
+        // Each trial encodes into a zeroed scratch buffer (the bit writer ORs bits in): compaction re-encodes every
+        // active tail chunk each time, so the buffers are kept per thread and only their written bytes cleared.
+        bool rent = size <= MaxScratch;
+        var best = rent ? (t_best ??= new byte[MaxScratch]) : new byte[size];
+        var trial = rent ? (t_trial ??= new byte[MaxScratch]) : new byte[size];
+        if (rent) t_best = t_trial = null; // an exception below leaves them dirty: they are returned only when clean
         var steps = SteppedTimestamps(ts, out long g);
-        byte[]? best = null;
         int bestLen = int.MaxValue;
         byte bestFlags = 0;
+        void Keep(ref BitWriter w, byte flags)
+        {
+            int len = w.ByteLength;
+            if (len < bestLen)
+            {
+                if (bestLen != int.MaxValue) best.AsSpan(HeaderSize, bestLen).Clear();
+                (best, trial) = (trial, best);
+                bestLen = len; bestFlags = flags;
+            }
+            else trial.AsSpan(HeaderSize, len).Clear();
+        }
         if (forced is < 0 or EncXor)
         {
-            var buf = new byte[MaxEncodedSize(n)];
-            var w = new BitWriter(buf.AsSpan(HeaderSize));
+            var w = new BitWriter(trial.AsSpan(HeaderSize, size - HeaderSize));
             WriteTimestamps(ref w, ts, steps, g);
             WriteXorValues(ref w, values);
-            best = buf; bestLen = w.ByteLength; bestFlags = EncXor;
+            Keep(ref w, EncXor);
         }
         int rationals = 0;
         if (forced is < 0 or EncRationalDelta or EncRationalRaw)
@@ -75,11 +90,10 @@ internal static partial class Gorilla
             if (a.Rational > 0 || forced >= 0)
             {
                 bool delta = forced == EncRationalDelta || (forced < 0 && a.DeltaCost < a.RawCost);
-                var buf = new byte[MaxEncodedSize(n)];
-                var w = new BitWriter(buf.AsSpan(HeaderSize));
+                var w = new BitWriter(trial.AsSpan(HeaderSize, size - HeaderSize));
                 WriteTimestamps(ref w, ts, steps, g);
                 WriteRationalValues(ref w, values, a, delta);
-                if (w.ByteLength < bestLen) { best = buf; bestLen = w.ByteLength; bestFlags = delta ? EncRationalDelta : EncRationalRaw; }
+                Keep(ref w, delta ? EncRationalDelta : EncRationalRaw);
             }
         }
         if (forced == EncSqrt || (forced < 0 && n > 0 && rationals < n / 2))
@@ -88,19 +102,25 @@ internal static partial class Gorilla
             var sq = SqrtAnalysis.Of(values, forced == EncSqrt);
             if (sq != null)
             {
-                var buf = new byte[MaxEncodedSize(n)];
-                var w = new BitWriter(buf.AsSpan(HeaderSize));
+                var w = new BitWriter(trial.AsSpan(HeaderSize, size - HeaderSize));
                 WriteTimestamps(ref w, ts, steps, g);
                 WriteSqrtValues(ref w, values, sq);
-                if (w.ByteLength < bestLen) { best = buf; bestLen = w.ByteLength; bestFlags = EncSqrt; }
+                Keep(ref w, EncSqrt);
             }
         }
+        if (bestLen == int.MaxValue) throw new ArgumentException("the forced encoding does not apply to these values");
         if (steps != null) bestFlags |= TsStepped;
-        var blob = best!.AsSpan(0, HeaderSize + bestLen).ToArray();
+        var blob = best.AsSpan(0, HeaderSize + bestLen).ToArray();
+        best.AsSpan(HeaderSize, bestLen).Clear();
+        if (rent) { t_best = best; t_trial = trial; }
         blob[0] = (byte)'O'; blob[1] = (byte)'G'; blob[2] = Version; blob[3] = bestFlags;
         BinaryPrimitives.WriteUInt32LittleEndian(blob.AsSpan(4), Checksum(blob));
         return blob;
     }
+
+    /// <summary>Scratch buffers of <see cref="EncodeCore"/>, per thread, for chunks up to 1 000 points (a tail holds 720).</summary>
+    private static readonly int MaxScratch = MaxEncodedSize(1000);
+    [ThreadStatic] private static byte[]? t_best, t_trial;
 
     private static uint Checksum(ReadOnlySpan<byte> blob) => Crc32.Compute(blob[..4], blob[HeaderSize..]);
 
