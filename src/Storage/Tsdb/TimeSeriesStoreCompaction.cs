@@ -228,7 +228,11 @@ internal sealed partial class TimeSeriesStore
         var archives = s.Schema.Archives;
         var newMax = Enumerable.Repeat(long.MinValue, archives.Length).ToArray();
         long minTs = ts[0], maxTs = ts[^1];
-        emit(PlanChunk(s, first, ts, vs, archives[first].Retention, tails, tailBlob(first)));
+        // Each tail chunk is decoded at most once: extending archive k and recomputing archive k + 1's open slots
+        // both read it (with partial rollups every compaction does both for every active series).
+        var decoded = new TailPoints?[archives.Length];
+        TailPoints TailOf(int k) => decoded[k] ??= TailPoints.Of(tailBlob(k));
+        emit(PlanChunk(s, first, ts, vs, archives[first].Retention, tails, () => TailOf(first)));
         newMax[first] = maxTs;
 
         long prevStep = archives[first].Step;
@@ -248,14 +252,14 @@ internal sealed partial class TimeSeriesStore
                 Array.Copy(prev, 0, fine, off, Math.Min(prev.Length, fine.Length - off));
             }
             else if (readFiner != null) fine = readFiner(k - 1, rFrom, rUntil);
-            else fine = FromTail(tailBlob(k - 1), rFrom, rUntil, prevStep, prev, prevFrom); // vetted by TailsCoverOpenSlots
+            else fine = FromTail(TailOf(k - 1), rFrom, rUntil, prevStep, prev, prevFrom); // vetted by TailsCoverOpenSlots
             var coarse = s.Agg.Rollup(fine, prevStep, step);
             var cts = new List<long>(); var cvs = new List<double>();
             for (int j = 0; j < coarse.Length; j++)
                 if (coarse[j] is double d) { cts.Add(rFrom + j * step); cvs.Add(d); }
             if (cts.Count > 0)
             {
-                emit(PlanChunk(s, k, [.. cts], [.. cvs], archives[k].Retention, tails, tailBlob(k)));
+                emit(PlanChunk(s, k, [.. cts], [.. cvs], archives[k].Retention, tails, () => TailOf(k)));
                 newMax[k] = cts[^1];
             }
             prev = coarse; prevFrom = rFrom; prevStep = step;
@@ -278,12 +282,11 @@ internal sealed partial class TimeSeriesStore
     /// (which, having a higher id, wins over older chunks on reads). Late data that falls into the tail's slots (a
     /// rollup slot recomputed) is thus merged instead of stored twice; bigger chunks amortise the per-chunk overhead.
     /// </summary>
-    private static ChunkWrite PlanChunk(SeriesState s, int level, long[] ts, double[] vs, long retention, TailChunk?[] tails, byte[]? tailBlob)
+    private static ChunkWrite PlanChunk(SeriesState s, int level, long[] ts, double[] vs, long retention, TailChunk?[] tails, Func<TailPoints> stored)
     {
         var tail = tails[level];
-        if (tail != null && tailBlob != null && ts[0] >= tail.MinTs && tail.Count < MaxChunkPoints && Gorilla.TryValidate(tailBlob, out _))
+        if (tail != null && ts[0] >= tail.MinTs && tail.Count < MaxChunkPoints && stored() is { Ts: { } ots, Vs: { } ovs })
         {
-            var (ots, ovs) = Gorilla.Decode(tailBlob);
             var (nts, nvs) = MergeSorted(ots, ovs, ts, vs);
             if (nts.Length <= MaxChunkPoints)
             {

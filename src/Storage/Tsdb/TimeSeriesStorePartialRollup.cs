@@ -40,12 +40,11 @@ internal sealed partial class TimeSeriesStore
     /// (<paramref name="fresh"/> from <paramref name="freshFrom"/>) written over it, as the finer archive will read once
     /// this compaction commits.
     /// </summary>
-    private static double?[] FromTail(byte[]? tailBlob, long from, long until, long step, double?[] fresh, long freshFrom)
+    private static double?[] FromTail(TailPoints tail, long from, long until, long step, double?[] fresh, long freshFrom)
     {
         var fine = new double?[(until - from) / step];
-        if (tailBlob != null)
+        if (tail is { Ts: { } ts, Vs: { } vs })
         {
-            var (ts, vs) = Gorilla.Decode(tailBlob);
             for (int i = 0; i < ts.Length; i++)
                 if (ts[i] >= from && ts[i] < until) fine[(ts[i] - from) / step] = vs[i];
         }
@@ -53,5 +52,16 @@ internal sealed partial class TimeSeriesStore
         for (int i = 0; i < fresh.Length && off + i < fine.Length; i++)
             if (fresh[i] is double d) fine[off + i] = d;
         return fine;
+    }
+
+    /// <summary>A tail chunk's points as stored, decoded once per seal; both null when there is no chunk or it does not verify.</summary>
+    private sealed record TailPoints(long[]? Ts, double[]? Vs)
+    {
+        public static TailPoints Of(byte[]? blob)
+        {
+            if (blob == null || !Gorilla.TryValidate(blob, out _)) return new(null, null);
+            var (ts, vs) = Gorilla.Decode(blob);
+            return new(ts, vs);
+        }
     }
 }
