@@ -59,7 +59,7 @@ internal sealed partial class DeployService
     private MarkResult Reject(string field, string message)
     {
         Interlocked.Increment(ref _rejected);
-        if (_rejectLog.ShouldLog(out var more))
+        if (_rejectLog.TryLog(out var more))
             _log.LogWarning("deploy marker refused: {Field}: {Message} ({More} more refused since the last such line)", field, message, more);
         Count($"{_options.MetricPrefix}.rejected");
         return new MarkResult(400, Error: $"{field}: {message}", Field: field);

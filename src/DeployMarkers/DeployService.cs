@@ -38,7 +38,7 @@ internal sealed partial class DeployService : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     // Each refusal is counted; the log gets one line per 10 s (the auth log's throttle): a client in a loop must not flood it.
-    private readonly Observe.Collector.LogThrottle _rejectLog;
+    private readonly LogRateLimit _rejectLog;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<string, Deploy> _deploys = new(StringComparer.Ordinal);
     private readonly Dictionary<string, EnvLock> _locks = new(StringComparer.Ordinal);
@@ -55,7 +55,7 @@ internal sealed partial class DeployService : IDisposable
         _options = options;
         _services = options.Services.ToDictionary(s => s.Name, StringComparer.Ordinal);
         _store = store; _alerts = alerts; _events = events; _metrics = metrics.ToList(); _series = series; _checks = checks;
-        _rollback = rollback; _time = time; _log = log; _rejectLog = new(TimeSpan.FromSeconds(10), time);
+        _rollback = rollback; _time = time; _log = log; _rejectLog = new(1, TimeSpan.FromSeconds(10), time);
         foreach (var d in store.Loaded.Deploys) _deploys[d.Id] = d;
         foreach (var l in store.Loaded.Locks) _locks[l.Env] = l;
     }
