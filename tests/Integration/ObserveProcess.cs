@@ -26,6 +26,8 @@ internal sealed class ObserveSetup(string dir)
     public Func<ObserveSetup, string>? Config { get; init; }
     /// <summary>Extra environment variables for the process.</summary>
     public IDictionary<string, string>? Environment { get; init; }
+    /// <summary>When set, the process runs with this descriptor limit (<see cref="ObserveBinary.Run"/>'s openFiles).</summary>
+    public int? OpenFiles { get; init; }
     /// <summary>How long one request of <see cref="Client"/> may take.</summary>
     public TimeSpan ClientTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -83,7 +85,7 @@ internal sealed class ObserveProcess : IAsyncDisposable
     public static async Task<ObserveProcess> StartAsync(ObserveSetup setup, string logName = "observe.log", TimeSpan? healthy = null)
     {
         await File.WriteAllTextAsync(setup.ConfigPath, setup.Yaml);
-        var p = new ObserveProcess(setup, ObserveBinary.Run(setup.ConfigPath, setup.Dir, Path.Combine(setup.Dir, logName), setup.Environment));
+        var p = new ObserveProcess(setup, ObserveBinary.Run(setup.ConfigPath, setup.Dir, Path.Combine(setup.Dir, logName), setup.Environment, setup.OpenFiles));
         try
         {
             await p.WaitHealthyAsync(healthy ?? TimeSpan.FromSeconds(30));
