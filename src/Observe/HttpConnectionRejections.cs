@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Observe.Collector;
 using Observe.Host.Config;
+using Observe.Common;
 
 namespace Observe.Host;
 
@@ -15,7 +16,7 @@ internal sealed class HttpConnectionRejections : IDisposable
     private static readonly Prometheus.Counter Rejected = Prometheus.Metrics.CreateCounter("observe_http_connections_rejected_total",
         "HTTP connections closed at once because http.maxConnections were open");
     private readonly MeterListener _listener = new();
-    private readonly LogThrottle _logThrottle = new(TimeSpan.FromSeconds(10));
+    private readonly LogRateLimit _logThrottle = new(1, TimeSpan.FromSeconds(10));
     private readonly ILogger _log;
 
     /// <summary>Connections closed since start (the same total as the counter), for the <c>observe.*</c> series.</summary>
@@ -33,7 +34,7 @@ internal sealed class HttpConnectionRejections : IDisposable
         _listener.SetMeasurementEventCallback<long>((_, value, _, _) =>
         {
             Rejected.Inc(value);
-            if (_logThrottle.ShouldLog(out var more))
+            if (_logThrottle.TryLog(out var more))
                 _log.LogWarning("http: {Max} connections open, closing new ones ({More} more closed since the last such line)", max, more);
         });
         _listener.Start();

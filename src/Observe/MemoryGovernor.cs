@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Observe.Collector;
+using Observe.Common;
 
 namespace Observe.Host;
 
@@ -21,7 +22,7 @@ internal sealed class MemoryGovernor : IMemoryPressure, IDisposable
     private readonly Func<IEnumerable<IMemoryRelief>> _reliefs;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
-    private readonly LogThrottle _logThrottle;
+    private readonly LogRateLimit _logThrottle;
     private readonly ITimer? _timer;
     private readonly Lock _gate = new();
     private int _level;
@@ -31,7 +32,7 @@ internal sealed class MemoryGovernor : IMemoryPressure, IDisposable
     {
         BudgetBytes = budgetBytes;
         _measure = measure; _reliefs = reliefs; _time = time; _log = log;
-        _logThrottle = new LogThrottle(TimeSpan.FromSeconds(10), time);
+        _logThrottle = new LogRateLimit(1, TimeSpan.FromSeconds(10), time);
         if (start && budgetBytes > 0) _timer = time.CreateTimer(_ => Check(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
     }
 
@@ -66,7 +67,7 @@ internal sealed class MemoryGovernor : IMemoryPressure, IDisposable
             var before = (MemoryPressure)_level;
             Volatile.Write(ref _level, (int)level);
             if (level == MemoryPressure.RefuseNew && before != MemoryPressure.RefuseNew) Interlocked.Increment(ref _refusingEntered);
-            if (level != before && _logThrottle.ShouldLog(out var more))
+            if (level != before && _logThrottle.TryLog(out var more))
                 _log.LogWarning("memory budget: {Used} MB of {Budget} MB resident, {Level} ({More} more level changes since the last such line)",
                     used >> 20, BudgetBytes >> 20, level, more);
         }

@@ -17,10 +17,11 @@ public class BackfillTests
     public async Task A_sparse_point_older_than_the_finest_archive_is_rendered_and_one_beyond_every_archive_is_counted()
     {
         var dir = Repo.TempDir("backfill");
-        int http = FreePort.Get(), graphite = FreePort.Get();
-        var config = Path.Combine(dir, "observe.yaml");
-        await File.WriteAllTextAsync(config, $$"""
-            http: {port: {{http}}}
+        int graphite = FreePort.Get();
+        await using var observe = await ObserveProcess.StartAsync(new ObserveSetup(dir)
+        {
+            Config = s => $$"""
+            http: {port: {{s.HttpPort}}}
             collector:
               statsd: {enabled: false}
               graphite: {port: {{graphite}}, pickle: {port: 0} }
@@ -29,14 +30,9 @@ public class BackfillTests
               schemas:
                 - {name: bf, pattern: "^bf\\.", retentions: "10s:6h,1m:1d"}
             logging: {level: warning}
-            """);
-        await using var observe = ObserveBinary.Run(config, dir, Path.Combine(dir, "observe.log"));
-        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(10) };
-        await Poll.UntilAsync(async () =>
-        {
-            try { return (await client.GetAsync("/health")).IsSuccessStatusCode; }
-            catch (HttpRequestException) { return false; }
-        }, TimeSpan.FromSeconds(30), "observe up");
+            """,
+        });
+        var client = observe.Client;
 
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         long eightHoursAgo = now - 8 * 3600, twoDaysAgo = now - 2 * 86400;

@@ -24,10 +24,13 @@ public class ConnectionFloodTests(ITestOutputHelper output)
         await using var smtp = await SmtpSink.StartAsync();
         await using var hook = await HttpPeer.StartAsync();
         var dir = Repo.TempDir("flood");
-        int http = FreePort.Get(), statsd = FreePort.Get(), graphite = FreePort.Get();
-        var configPath = Path.Combine(dir, "observe.yaml");
-        await File.WriteAllTextAsync(configPath, $$"""
-            http: {port: {{http}}}
+        int statsd = FreePort.Get(), graphite = FreePort.Get();
+        await using var observe = await ObserveProcess.StartAsync(new ObserveSetup(dir)
+        {
+            OpenFiles = 1400,
+            ClientTimeout = TimeSpan.FromSeconds(5),
+            Config = s => $$"""
+            http: {port: {{s.HttpPort}}}
             collector:
               statsd: {port: {{statsd}}, flushOnStop: immediate}
               graphite: {port: {{graphite}}, pickle: {port: 0} }
@@ -44,13 +47,12 @@ public class ConnectionFloodTests(ITestOutputHelper output)
                 - name: ops
                   email: {to: [ops@example.com]}
                   webhook: {url: "http://127.0.0.1:{{hook.Port}}/hook"}
-            """);
-        await using var observe = ObserveBinary.Run(configPath, dir, Path.Combine(dir, "observe.log"), openFiles: 1400);
-        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(5) };
+            """,
+        });
+        var client = observe.Client;
         var flood = new List<Socket>();
         try
         {
-            await Poll.UntilAsync(async () => (await client.GetAsync("/health")).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "observe up");
             for (var i = 0; i < 1300; i++)
             {
                 var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);

@@ -20,10 +20,12 @@ public class HardeningBinaryTests(ITestOutputHelper output)
     public async Task Hostile_render_and_find_requests_get_quick_answers_and_the_process_stays_small_and_alive()
     {
         var dir = Repo.TempDir("harden");
-        int http = FreePort.Get(), statsd = FreePort.Get(), graphite = FreePort.Get();
-        var configPath = Path.Combine(dir, "observe.yaml");
-        await File.WriteAllTextAsync(configPath, $$"""
-            http: {port: {{http}}}
+        int statsd = FreePort.Get(), graphite = FreePort.Get();
+        await using var observe = await ObserveProcess.StartAsync(new ObserveSetup(dir)
+        {
+            ClientTimeout = TimeSpan.FromSeconds(60),
+            Config = s => $$"""
+            http: {port: {{s.HttpPort}}}
             collector:
               statsd: {port: {{statsd}}, flushInterval: 1000}
               graphite: {port: {{graphite}}, pickle: {port: 0} }
@@ -32,12 +34,11 @@ public class HardeningBinaryTests(ITestOutputHelper output)
               schemas:
                 - {name: all, pattern: ".*", retentions: "1s:2h,1m:7d,10m:5y"}
             logging: {level: warning}
-            """);
-        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(60) };
-        await using var observe = ObserveBinary.Run(configPath, dir, Path.Combine(dir, "observe.log"));
+            """,
+        });
+        var client = observe.Client;
         try
         {
-            await Poll.UntilAsync(async () => (await client.GetAsync("/health")).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "observe up");
             var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
             using (var tcp = new TcpClient())
             {
@@ -89,11 +90,11 @@ public class HardeningBinaryTests(ITestOutputHelper output)
                     TimeSpan.FromSeconds(20), $"observe.limit_hits.{limit}_per_second adds up to the 2 refusals");
 
             // Peak resident memory over the whole run (the probes once took it to 4–17 GB).
-            var status = await File.ReadAllLinesAsync($"/proc/{observe.Pid}/status");
+            var status = await File.ReadAllLinesAsync($"/proc/{observe.Process.Pid}/status");
             var peakKb = long.Parse(status.Single(l => l.StartsWith("VmHWM:")).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
             output.WriteLine($"peak RSS {peakKb / 1024} MB");
             Assert.True(peakKb < 512 * 1024, $"peak RSS {peakKb / 1024} MB");
-            Assert.False(observe.HasExited);
+            Assert.False(observe.Process.HasExited);
         }
         finally
         {

@@ -21,11 +21,16 @@ public class LogsEndToEndTests(ITestOutputHelper output)
     public async Task Logs_from_docker_gelf_gelf_pro_udp_json_and_http_are_searchable_and_counted()
     {
         var dir = Repo.TempDir("logs-e2e");
-        int http = FreePort.Get(), statsd = FreePort.Get(), udpJson = FreePort.Get(), gelf = FreePort.Get();
-        var configPath = Path.Combine(dir, "observe.yaml");
+        int statsd = FreePort.Get(), udpJson = FreePort.Get(), gelf = FreePort.Get();
         // 1 s flushes into a 1 s archive for logs.*: every interval's count has its own slot.
-        await File.WriteAllTextAsync(configPath, $$"""
-            http: {port: {{http}}, maxRequestBodyBytes: 65536}
+        await using var observe = await ObserveProcess.StartAsync(new ObserveSetup(dir)
+        {
+            Environment = new Dictionary<string, string>
+            {
+                ["OBSERVE__Logs__Udp__Port"] = $"{udpJson}", ["OBSERVE__Logs__Gelf__Port"] = $"{gelf}",
+            },
+            Config = s => $$"""
+            http: {port: {{s.HttpPort}}, maxRequestBodyBytes: 65536}
             collector:
               statsd: {port: {{statsd}}, flushInterval: 1000, flushOnStop: immediate}
               graphite: {enabled: false}
@@ -37,13 +42,9 @@ public class LogsEndToEndTests(ITestOutputHelper output)
               schemas:
                 - {name: logs, pattern: "^logs\\.", retentions: "1s:1h"}
                 - {name: all, pattern: ".*", retentions: "10s:1d"}
-            """);
-        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(10) };
-        await using var observe = ObserveBinary.Run(configPath, dir, Path.Combine(dir, "observe.log"), new Dictionary<string, string>
-        {
-            ["OBSERVE__Logs__Udp__Port"] = $"{udpJson}", ["OBSERVE__Logs__Gelf__Port"] = $"{gelf}",
+            """,
         });
-        await Poll.UntilAsync(async () => (await client.GetAsync("/health")).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "observe up");
+        var client = observe.Client;
         var start = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 2;
         var run = Guid.NewGuid().ToString("N")[..8];
         var noise = Convert.ToHexString(RandomNumberGenerator.GetBytes(4000)); // incompressible: several chunks even gzipped
@@ -146,7 +147,7 @@ public class LogsEndToEndTests(ITestOutputHelper output)
         foreach (var (target, count) in new[] { ("logs.checkout.error", 2.0), ("logs.api.error", 3.0), ("logs.worker.warn", 1.0), ("logs.nodeapp.error", 2.0) })
             await Poll.UntilAsync(async () => (await RenderJson.PointsAsync(client, target, start)).Values.Sum() == count, TimeSpan.FromSeconds(15), $"{target} = {count}");
 
-        Assert.True(await observe.TerminateAsync(TimeSpan.FromSeconds(20)), "observe did not stop on SIGTERM");
+        Assert.True(await observe.Process.TerminateAsync(TimeSpan.FromSeconds(20)), "observe did not stop on SIGTERM");
         Assert.DoesNotContain("did not drain", observe.Log());
     }
 

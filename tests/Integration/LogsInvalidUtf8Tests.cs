@@ -21,10 +21,15 @@ public class LogsInvalidUtf8Tests(ITestOutputHelper output)
     public async Task Invalid_utf8_is_rejected_and_counted_on_every_log_path_and_the_good_messages_around_it_are_kept()
     {
         var dir = Repo.TempDir("logs-utf8");
-        int http = FreePort.Get(), statsd = FreePort.Get(), udpJson = FreePort.Get(), gelf = FreePort.Get();
-        var configPath = Path.Combine(dir, "observe.yaml");
-        await File.WriteAllTextAsync(configPath, $$"""
-            http: {port: {{http}}}
+        int statsd = FreePort.Get(), udpJson = FreePort.Get(), gelf = FreePort.Get();
+        await using var observe = await ObserveProcess.StartAsync(new ObserveSetup(dir)
+        {
+            Environment = new Dictionary<string, string>
+            {
+                ["OBSERVE__Logs__Udp__Port"] = $"{udpJson}", ["OBSERVE__Logs__Gelf__Port"] = $"{gelf}",
+            },
+            Config = s => $$"""
+            http: {port: {{s.HttpPort}}}
             collector:
               statsd: {port: {{statsd}}, flushOnStop: immediate}
               graphite: {enabled: false}
@@ -32,13 +37,9 @@ public class LogsInvalidUtf8Tests(ITestOutputHelper output)
               udp: {port: {{udpJson}}}
               gelf: {port: {{gelf}}}
             storage: {dataDir: {{dir}}/data}
-            """);
-        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(10) };
-        await using var observe = ObserveBinary.Run(configPath, dir, Path.Combine(dir, "observe.log"), new Dictionary<string, string>
-        {
-            ["OBSERVE__Logs__Udp__Port"] = $"{udpJson}", ["OBSERVE__Logs__Gelf__Port"] = $"{gelf}",
+            """,
         });
-        await Poll.UntilAsync(async () => (await client.GetAsync("/health")).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "observe up");
+        var client = observe.Client;
         var run = Guid.NewGuid().ToString("N")[..8];
         try
         {

@@ -16,22 +16,23 @@ public class MemoryBudgetBinaryTests(ITestOutputHelper output)
     public async Task A_budget_below_the_resident_size_refuses_new_keys_and_counts_instead_of_growing()
     {
         var dir = Repo.TempDir("membudget");
-        int http = FreePort.Get(), statsd = FreePort.Get(), graphite = FreePort.Get();
-        var configPath = Path.Combine(dir, "observe.yaml");
-        await File.WriteAllTextAsync(configPath, $$"""
-            http: {port: {{http}}}
+        int statsd = FreePort.Get(), graphite = FreePort.Get();
+        await using var observe = await ObserveProcess.StartAsync(new ObserveSetup(dir)
+        {
+            ClientTimeout = TimeSpan.FromSeconds(30),
+            Config = s => $$"""
+            http: {port: {{s.HttpPort}}}
             collector:
               statsd: {port: {{statsd}}, flushInterval: 1000}
               graphite: {port: {{graphite}}, pickle: {port: 0} }
             storage: {dataDir: {{dir}}/data}
             limits: {memory: 16MB}
             logging: {level: warning}
-            """);
-        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(30) };
-        await using var observe = ObserveBinary.Run(configPath, dir, Path.Combine(dir, "observe.log"));
+            """,
+        });
+        var client = observe.Client;
         try
         {
-            await Poll.UntilAsync(async () => (await client.GetAsync("/health")).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "observe up");
             await Poll.UntilAsync(async () => (await client.GetStringAsync("/metrics")).Contains("\nobserve_memory_pressure_level 2\n"),
                 TimeSpan.FromSeconds(20), "the budget refusing new things");
             using var udp = new UdpClient();
@@ -45,7 +46,7 @@ public class MemoryBudgetBinaryTests(ITestOutputHelper output)
             Assert.Equal(0, Metric(metrics, "observe_statsd_active_keys")); // none of them became a key
             Assert.Contains("memory budget:", observe.Log());
             Assert.Equal("ok\n", await client.GetStringAsync("/health"));
-            Assert.False(observe.HasExited);
+            Assert.False(observe.Process.HasExited);
         }
         finally
         {

@@ -21,8 +21,19 @@ internal sealed class ObserveSetup(string dir)
     /// <summary>YAML under <c>sinks:</c> (indented here; write it at any indent).</summary>
     public string? Sinks { get; init; }
     public string? LogLevel { get; init; } = "warning";
+    /// <summary>The whole YAML instead of the generated one, for a test whose configuration is its subject (given this
+    /// setup for <see cref="HttpPort"/> and <see cref="Dir"/>).</summary>
+    public Func<ObserveSetup, string>? Config { get; init; }
+    /// <summary>Extra environment variables for the process.</summary>
+    public IDictionary<string, string>? Environment { get; init; }
+    /// <summary>When set, the process runs with this descriptor limit (<see cref="ObserveBinary.Run"/>'s openFiles).</summary>
+    public int? OpenFiles { get; init; }
+    /// <summary>How long one request of <see cref="Client"/> may take.</summary>
+    public TimeSpan ClientTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
-    public string Yaml
+    public string Yaml => Config?.Invoke(this) ?? Generated;
+
+    private string Generated
     {
         get
         {
@@ -39,7 +50,7 @@ internal sealed class ObserveSetup(string dir)
     }
 
     /// <summary>A client of this process's HTTP API (the port stays the same across restarts).</summary>
-    public HttpClient Client() => new() { BaseAddress = new Uri($"http://127.0.0.1:{HttpPort}"), Timeout = TimeSpan.FromSeconds(10) };
+    public HttpClient Client() => new() { BaseAddress = new Uri($"http://127.0.0.1:{HttpPort}"), Timeout = ClientTimeout };
 
     private static string Indent(string yaml, int by) =>
         string.Concat(Dedent(yaml).Split('\n').Select(l => new string(' ', by) + l + "\n"));
@@ -74,7 +85,7 @@ internal sealed class ObserveProcess : IAsyncDisposable
     public static async Task<ObserveProcess> StartAsync(ObserveSetup setup, string logName = "observe.log", TimeSpan? healthy = null)
     {
         await File.WriteAllTextAsync(setup.ConfigPath, setup.Yaml);
-        var p = new ObserveProcess(setup, ObserveBinary.Run(setup.ConfigPath, setup.Dir, Path.Combine(setup.Dir, logName)));
+        var p = new ObserveProcess(setup, ObserveBinary.Run(setup.ConfigPath, setup.Dir, Path.Combine(setup.Dir, logName), setup.Environment, setup.OpenFiles));
         try
         {
             await p.WaitHealthyAsync(healthy ?? TimeSpan.FromSeconds(30));

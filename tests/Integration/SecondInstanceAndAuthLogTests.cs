@@ -12,16 +12,18 @@ public class SecondInstanceAndAuthLogTests(ITestOutputHelper output)
     private static async Task<string> Config(string dir, string name, int http, int statsd, int graphite, string extra = "")
     {
         var path = Path.Combine(dir, name + ".yaml");
-        await File.WriteAllTextAsync(path, $$"""
-            http: {port: {{http}}}
-            collector:
-              statsd: {port: {{statsd}}, flushOnStop: immediate}
-              graphite: {port: {{graphite}}, pickle: {port: 0} }
-            storage: {dataDir: {{dir}}/{{name}}-data}
-            {{extra}}
-            """);
+        await File.WriteAllTextAsync(path, Yaml(dir, name, http, statsd, graphite, extra));
         return path;
     }
+
+    private static string Yaml(string dir, string name, int http, int statsd, int graphite, string extra = "") => $$"""
+        http: {port: {{http}}}
+        collector:
+          statsd: {port: {{statsd}}, flushOnStop: immediate}
+          graphite: {port: {{graphite}}, pickle: {port: 0} }
+        storage: {dataDir: {{dir}}/{{name}}-data}
+        {{extra}}
+        """;
 
     [Fact]
     public async Task A_second_observe_on_the_same_statsd_or_graphite_port_exits_naming_the_port()
@@ -55,15 +57,16 @@ public class SecondInstanceAndAuthLogTests(ITestOutputHelper output)
     public async Task A_hundred_bad_tokens_are_counted_and_logged_once()
     {
         var dir = Repo.TempDir("authlog");
-        int http = FreePort.Get();
-        var config = await Config(dir, "auth", http, FreePort.Get(), FreePort.Get(), """
-            auth:
-              tokens:
-                - {name: ci, token: a-long-enough-secret-0123456789, scopes: [admin]}
-            """);
-        await using var observe = ObserveBinary.Run(config, dir, Path.Combine(dir, "observe.log"));
-        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(5) };
-        await Poll.UntilAsync(async () => (await client.GetAsync("/health")).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "observe up");
+        await using var observe = await ObserveProcess.StartAsync(new ObserveSetup(dir)
+        {
+            ClientTimeout = TimeSpan.FromSeconds(5),
+            Config = s => Yaml(dir, "auth", s.HttpPort, FreePort.Get(), FreePort.Get(), """
+                auth:
+                  tokens:
+                    - {name: ci, token: a-long-enough-secret-0123456789, scopes: [admin]}
+                """),
+        });
+        var client = observe.Client;
         for (var i = 0; i < 100; i++)
         {
             using var req = new HttpRequestMessage(HttpMethod.Post, "/events/") { Content = new StringContent("""{"what":"x","tags":"t"}""", Encoding.UTF8, "application/json") };

@@ -27,7 +27,7 @@ public class SecretsTests(ITestOutputHelper output)
     public async Task Secrets_never_appear_in_the_log_api_responses_or_config_check_output()
     {
         var dir = Repo.TempDir("secrets");
-        int http = FreePort.Get(), statsd = FreePort.Get(), closed = FreePort.Get(); // nothing listens on `closed`: every delivery fails
+        int statsd = FreePort.Get(), closed = FreePort.Get(); // nothing listens on `closed`: every delivery fails
         var tokenFile = Path.Combine(dir, "token");
         await File.WriteAllTextAsync(tokenFile, FileSecret + "\n");
         var env = new Dictionary<string, string>
@@ -36,9 +36,12 @@ public class SecretsTests(ITestOutputHelper output)
             ["OBSERVE__Auth__Tokens__2__Token"] = EnvSecret,
             ["OBSERVE__Auth__Tokens__2__Scopes"] = "alerts",
         };
-        var configPath = Path.Combine(dir, "observe.yaml");
-        await File.WriteAllTextAsync(configPath, $$"""
-            http: {port: {{http}}}
+        var said = new StringBuilder();
+        var observe = await ObserveProcess.StartAsync(new ObserveSetup(dir)
+        {
+            Environment = env,
+            Config = s => $$"""
+            http: {port: {{s.HttpPort}}}
             collector:
               statsd: {port: {{statsd}}, flushOnStop: immediate}
               graphite: {enabled: false}
@@ -62,14 +65,11 @@ public class SecretsTests(ITestOutputHelper output)
               tokens:
                 - {name: inline, token: {{InlineSecret}}, scopes: [admin]}
                 - {name: fromfile, tokenFile: {{tokenFile}}, scopes: [ingest]}
-            """);
-
-        var said = new StringBuilder();
-        var observe = ObserveBinary.Run(configPath, dir, Path.Combine(dir, "observe.log"), env);
+            """,
+        });
         try
         {
-            using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(10) };
-            await Poll.UntilAsync(async () => (await client.GetAsync("/health")).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "observe up");
+            var client = observe.Client;
 
             async Task<HttpStatusCode> Call(HttpMethod method, string path, string? authorization = null, string? json = null)
             {
@@ -106,7 +106,7 @@ public class SecretsTests(ITestOutputHelper output)
                 await Call(HttpMethod.Get, path);
             Assert.Equal(HttpStatusCode.OK, await Call(HttpMethod.Get, "/stats", $"Bearer {InlineSecret}"));
 
-            Assert.True(await observe.TerminateAsync(TimeSpan.FromSeconds(25)), "observe did not stop on SIGTERM");
+            Assert.True(await observe.Process.TerminateAsync(TimeSpan.FromSeconds(25)), "observe did not stop on SIGTERM");
         }
         finally { await observe.DisposeAsync(); }
         var log = observe.Log();

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net;
 using Microsoft.Extensions.Logging;
+using Observe.Common;
 
 namespace Observe.Collector.Listeners;
 
@@ -16,7 +17,7 @@ internal sealed class LineStreamListener : TcpStreamListener
     private readonly int _maxLineBytes;
     private readonly ChunkHandler _handler;
     private readonly byte _delimiter;
-    private readonly LogThrottle _handlerErrorLog;
+    private readonly LogRateLimit _handlerErrorLog;
 
     /// <param name="from">the client's address (one object per connection).</param>
     internal delegate void ChunkHandler(ReadOnlySequence<byte> completeLines, IPEndPoint from);
@@ -25,7 +26,7 @@ internal sealed class LineStreamListener : TcpStreamListener
     public LineStreamListener(string name, IPEndPoint endpoint, int maxLineBytes, ChunkHandler handler, ILogger log, TcpLimits limits,
         TimeProvider? time = null, byte delimiter = (byte)'\n') : base(name, endpoint, log, limits, time)
     {
-        _handlerErrorLog = new LogThrottle(TimeSpan.FromSeconds(10), time ?? TimeProvider.System);
+        _handlerErrorLog = new LogRateLimit(1, TimeSpan.FromSeconds(10), time ?? TimeProvider.System);
         _delimiter = delimiter;
         _maxLineBytes = maxLineBytes;
         _handler = handler;
@@ -74,7 +75,7 @@ internal sealed class LineStreamListener : TcpStreamListener
         try { _handler(lines, from); }
         catch (Exception e)
         {
-            if (_handlerErrorLog.ShouldLog(out var more)) Log.LogError(e, "{Name} line handler failed ({More} more failures not logged)", Name, more);
+            if (_handlerErrorLog.TryLog(out var more)) Log.LogError(e, "{Name} line handler failed ({More} more failures not logged)", Name, more);
         }
     }
 }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Net;
 using Microsoft.Extensions.Logging;
+using Observe.Common;
 
 namespace Observe.Collector.Listeners;
 
@@ -21,7 +22,7 @@ internal sealed class PickleListener(IPEndPoint endpoint, PickleListenerOptions 
     internal const string FrameTooLarge = "frameTooLarge";
 
     private readonly PickleLimits _limits = new(options.MaxDepth, options.MaxItems, options.MaxMemo);
-    private readonly LogThrottle _rejectLog = new(TimeSpan.FromSeconds(10), time ?? TimeProvider.System);
+    private readonly LogRateLimit _rejectLog = new(1, TimeSpan.FromSeconds(10), time ?? TimeProvider.System);
     private long _frames, _points, _badPoints, _frameTooLarge, _truncated;
     private readonly long[] _errors = new long[Enum.GetValues<PickleError>().Length];
 
@@ -120,7 +121,7 @@ internal sealed class PickleListener(IPEndPoint endpoint, PickleListenerOptions 
 
     private void LogReject(IPEndPoint from, string reason)
     {
-        if (_rejectLog.ShouldLog(out var more))
+        if (_rejectLog.TryLog(out var more))
             Log.LogWarning("pickle frame from {From} rejected ({Reason}), connection closed ({More} more not logged)", from, reason, more);
     }
 }

@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Observe.Common;
 
 namespace Observe.Collector.Listeners;
 
@@ -22,7 +23,7 @@ internal abstract class TcpStreamListener : IAsyncDisposable
     private readonly CancellationTokenSource _cts = new();
     private readonly TcpLimits _limits;
     private readonly TimeProvider _time;
-    private readonly LogThrottle _acceptErrorLog, _refusedLog;
+    private readonly LogRateLimit _acceptErrorLog, _refusedLog;
     private Task? _acceptLoop;
     private long _connections, _refused, _idleClosed, _acceptErrors;
     private int _open;
@@ -32,8 +33,8 @@ internal abstract class TcpStreamListener : IAsyncDisposable
         Name = name;
         _limits = limits with { MaxConnections = DescriptorBudget.Fit(limits.MaxConnections, name, log) };
         _time = time ?? TimeProvider.System;
-        _acceptErrorLog = new LogThrottle(TimeSpan.FromSeconds(10), _time);
-        _refusedLog = new LogThrottle(TimeSpan.FromSeconds(10), _time);
+        _acceptErrorLog = new LogRateLimit(1, TimeSpan.FromSeconds(10), _time);
+        _refusedLog = new LogRateLimit(1, TimeSpan.FromSeconds(10), _time);
         Log = log;
         _listener = new TcpListener(endpoint);
         ListenerBinding.AllowRebind(_listener.Server);
@@ -63,7 +64,7 @@ internal abstract class TcpStreamListener : IAsyncDisposable
                 // Out of descriptors the pending connection stays in the backlog and accept fails again at once: back off
                 // (10 ms doubling to 1 s) instead of spinning, and log the first failure of every 10 s.
                 Interlocked.Increment(ref _acceptErrors);
-                if (_acceptErrorLog.ShouldLog(out var more))
+                if (_acceptErrorLog.TryLog(out var more))
                     Log.LogWarning("{Name} accept failed: {Error} ({More} more failures not logged)", Name, e.SocketErrorCode, more);
                 backoff = backoff == TimeSpan.Zero ? TimeSpan.FromMilliseconds(10) : TimeSpan.FromTicks(Math.Min(TimeSpan.TicksPerSecond, backoff.Ticks * 2));
                 try { await Task.Delay(backoff, _time, _cts.Token); } catch (OperationCanceledException) { return; }
@@ -92,7 +93,7 @@ internal abstract class TcpStreamListener : IAsyncDisposable
         Interlocked.Increment(ref _refused);
         try { client.LingerState = new LingerOption(true, 0); } catch (SocketException) { }
         client.Dispose();
-        if (_refusedLog.ShouldLog(out var more))
+        if (_refusedLog.TryLog(out var more))
             Log.LogWarning("{Name}: {Max} connections open, refusing more ({More} more refused and not logged)", Name, _limits.MaxConnections, more);
     }
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Observe.Common;
 
 namespace Observe.Collector.Listeners;
 
@@ -18,7 +19,7 @@ internal sealed class UdpStatsdListener : IDisposable
     private readonly ILogger _log;
     private readonly string _name;
     private volatile bool _stopping;
-    private readonly LogThrottle _handlerErrorLog = new(TimeSpan.FromSeconds(10));
+    private readonly LogRateLimit _handlerErrorLog = new(1, TimeSpan.FromSeconds(10));
 
     /// <param name="from">the sender; the same object is reused for the next datagram.</param>
     internal delegate void PacketHandler(ReadOnlySpan<byte> packet, SocketAddress from);
@@ -81,7 +82,7 @@ internal sealed class UdpStatsdListener : IDisposable
             catch (Exception e)
             {
                 // The handler must not throw; if it ever does, keep listening and say so (once per 10 s: a packet flood must not become a log flood).
-                if (_handlerErrorLog.ShouldLog(out var more)) _log.LogError(e, "{Name} packet handler failed ({More} more failures not logged)", _name, more);
+                if (_handlerErrorLog.TryLog(out var more)) _log.LogError(e, "{Name} packet handler failed ({More} more failures not logged)", _name, more);
             }
         }
     }

@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Observe.Common;
 
 namespace Observe.Host.Auth;
 
@@ -54,7 +55,7 @@ internal sealed class ApiTokens(IReadOnlyList<ApiToken> tokens, bool readRequire
 
     private static readonly Prometheus.Counter Failures = Prometheus.Metrics.CreateCounter("observe_auth_failures_total",
         "Requests with a malformed Authorization header or an unknown bearer token");
-    private readonly Observe.Collector.LogThrottle _failureLog = new(TimeSpan.FromSeconds(10));
+    private readonly LogRateLimit _failureLog = new(1, TimeSpan.FromSeconds(10));
     private long _failures;
 
     /// <summary>Requests refused for a bad or unknown token since start.</summary>
@@ -66,7 +67,7 @@ internal sealed class ApiTokens(IReadOnlyList<ApiToken> tokens, bool readRequire
     {
         Interlocked.Increment(ref _failures);
         Failures.Inc();
-        if (_failureLog.ShouldLog(out var more))
+        if (_failureLog.TryLog(out var more))
             log.LogWarning("auth: refused a request from {Remote}: {Reason} ({More} more refused since the last such line)", remote ?? "?", reason, more);
     }
 }

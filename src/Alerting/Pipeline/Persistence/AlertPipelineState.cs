@@ -84,8 +84,8 @@ internal sealed partial class AlertPipeline
     }
 
     private DateTimeOffset _lastAdopt;
-    private Observe.Durability.LogRateLimit? _storeErrorLimit;
-    private Observe.Durability.LogRateLimit StoreErrors => _storeErrorLimit ??= new(3, TimeSpan.FromMinutes(1), _time);
+    private Observe.Common.LogRateLimit? _storeErrorLimit;
+    private Observe.Common.LogRateLimit StoreErrors => _storeErrorLimit ??= new(3, TimeSpan.FromMinutes(1), _time);
 
     /// <summary>Cluster, once a second: tells the others this node is alive and takes over the alerts of nodes that are not.</summary>
     private void AdoptOrphansLocked(DateTimeOffset now)

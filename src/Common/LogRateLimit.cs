@@ -1,8 +1,10 @@
-namespace Observe.Durability;
+namespace Observe.Common;
 
 /// <summary>
-/// At most <paramref name="perWindow"/> log lines per <paramref name="window"/> for one kind of event; the first line of
-/// the next window says how many were left out. Thread-safe; time from the <see cref="TimeProvider"/>.
+/// At most <paramref name="perWindow"/> log lines per <paramref name="window"/> for one kind of repeated event (an accept
+/// failure, a bad token, a store error): a flood of them must not become a flood of log lines. The caller logs only when
+/// <see cref="TryLog"/> says so, with the number it left out since its previous line. Thread-safe; time from the
+/// <see cref="TimeProvider"/>; counting the events is the caller's business.
 /// </summary>
 public sealed class LogRateLimit(int perWindow, TimeSpan window, TimeProvider? time = null)
 {
