@@ -8,7 +8,11 @@ namespace Observe.Host;
 
 /// <summary>What the limit counters are read from at a flush or a scrape; any part may be absent (stage switched off).</summary>
 internal sealed record LimitSources(StorageStats? Storage, LogIngestStats? Logs, long AuthFailures, long HttpConnectionsRejected, long StoresQuarantined,
-    MemoryGovernor? Memory = null, CheckRunStats? Checks = null);
+    MemoryGovernor? Memory = null, CheckRunStats? Checks = null)
+{
+    /// <summary>Nothing known yet (the host is not built).</summary>
+    public static LimitSources None => new(null, null, 0, 0, StoreQuarantine.Count);
+}
 
 /// <summary>One counter of a bound hit or input refused (docs/limits.md): its <c>observe.*</c> series and its /metrics family.</summary>
 /// <param name="Series">Graphite name under <c>observe.</c>; a label value becomes one more node. Totals are written as
@@ -77,13 +81,19 @@ internal static class LimitCounters
         });
     }
 
-    /// <summary>Reads the sources as the host has them; the stages' snapshots are optional.</summary>
-    public static LimitSources Read(IServiceProvider sp) => new(
-        sp.GetService(typeof(Func<StorageStats>)) is Func<StorageStats> st ? st() : null,
-        sp.GetService(typeof(Func<LogIngestStats>)) is Func<LogIngestStats> logs ? logs() : null,
-        (sp.GetService(typeof(ApiTokens)) as ApiTokens)?.FailureCount ?? 0,
-        (sp.GetService(typeof(HttpConnectionRejections)) as HttpConnectionRejections)?.Total ?? 0,
-        StoreQuarantine.Count,
-        sp.GetService(typeof(MemoryGovernor)) as MemoryGovernor,
-        sp.GetService(typeof(Func<CheckRunStats>)) is Func<CheckRunStats> checks ? checks() : null);
+    /// <summary>
+    /// Resolves the sources once and returns their reader: reading never touches the service provider again (a last flush
+    /// runs while the host disposes it). The stages' snapshots are optional.
+    /// </summary>
+    public static Func<LimitSources> Reader(IServiceProvider sp)
+    {
+        var storage = sp.GetService(typeof(Func<StorageStats>)) as Func<StorageStats>;
+        var logs = sp.GetService(typeof(Func<LogIngestStats>)) as Func<LogIngestStats>;
+        var tokens = sp.GetService(typeof(ApiTokens)) as ApiTokens;
+        var rejections = sp.GetService(typeof(HttpConnectionRejections)) as HttpConnectionRejections;
+        var memory = sp.GetService(typeof(MemoryGovernor)) as MemoryGovernor;
+        var checks = sp.GetService(typeof(Func<CheckRunStats>)) as Func<CheckRunStats>;
+        return () => new(storage?.Invoke(), logs?.Invoke(), tokens?.FailureCount ?? 0, rejections?.Total ?? 0, StoreQuarantine.Count,
+            memory, checks?.Invoke());
+    }
 }

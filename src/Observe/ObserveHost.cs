@@ -159,16 +159,13 @@ internal static class ObserveHost
         // Logs after the collector: their counts go through its metric sinks, and they stop (flushing) before it does.
         if (config.Logs.Enabled && config.Logs.Store.Enabled) builder.Services.AddObserveLogStore(config.Logs.Store, config.Storage.DataDir);
         if (config.Logs.Enabled) builder.Services.AddObserveLogs(config.Logs);
-        // Observe's own health as observe.* series in every flush. Resolved lazily: the collector that calls it is what
-        // CollectorStats come from.
-        builder.Services.AddSingleton<IFlushMetricSource>(sp => new SelfMetrics(
-            () => sp.GetService<Func<CollectorStats>>()?.Invoke(), () => sp.GetService<Func<StorageStats>>()?.Invoke(),
-            sp.GetServices<ISpoolStatsSource>, () => sp.GetService<Func<IReadOnlyList<ReceiverStats>>>()?.Invoke(),
-            sp.GetService<ICheckStates>, () => sp.GetService<Func<CheckRunStats>>()?.Invoke(), config.Collector.Statsd.FlushInterval,
-            () => LimitCounters.Read(sp)));
+        // Observe's own health as observe.* series in every flush, its sources bound once the host is built (SelfMetricsSources).
+        builder.Services.AddSingleton(sp => new SelfMetricsSources(sp));
+        builder.Services.AddSingleton<IFlushMetricSource>(sp => sp.GetRequiredService<SelfMetricsSources>().Create(config.Collector.Statsd.FlushInterval));
         builder.Services.AddSingleton(sp => new ChecksConfigReload(configPath, sp.GetService<IChecksReloader>(), sp.GetService<ICheckStates>(), https));
 
         var app = builder.Build();
+        app.Services.GetRequiredService<SelfMetricsSources>().Bind();
         app.Services.GetRequiredService<HttpConnectionRejections>();
         app.Services.GetRequiredService<MemoryGovernor>(); // starts its readings even if no stage asked it yet
         // Every listener says where it listens; the HTTP API too, once Kestrel has bound (port 0 resolved).
@@ -191,7 +188,7 @@ internal static class ObserveHost
         app.Services.ExportStorageMetrics();
         if (config.Logs.Enabled) app.Services.ExportLogMetrics();
         ExportSpoolMetrics(app.Services.GetServices<ISpoolStatsSource>().ToArray());
-        LimitCounters.Export(() => LimitCounters.Read(app.Services));
+        LimitCounters.Export(LimitCounters.Reader(app.Services));
         // With the exposition on, one scrape target serves both: Observe's own metrics, then the aggregated ones.
         if (config.Prometheus.Enabled) app.MapGet("/metrics", WriteOwnAndAggregatedMetrics);
         else app.MapMetrics("/metrics");

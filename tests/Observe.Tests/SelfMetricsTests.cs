@@ -109,6 +109,27 @@ public class SelfMetricsTests
         Assert.All(LimitCounters.All, c => Assert.Contains(p.Keys, k => k.StartsWith("observe." + c.Series, StringComparison.Ordinal)));
     }
 
+    /// <summary>
+    /// The last flush runs while the host disposes its service provider (CI caught a start that failed on a busy port
+    /// logging "flush metric source SelfMetrics failed" with an ObjectDisposedException stack): the sources are bound once
+    /// after the host is built, and reading them never touches the provider again.
+    /// </summary>
+    [Fact]
+    public void Sources_bound_after_build_are_read_after_the_provider_is_disposed()
+    {
+        var services = new Microsoft.Extensions.DependencyInjection.ServiceCollection();
+        Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton<Func<CollectorStats>>(services,
+            _ => () => Collector(packets: 100, bad: 0, sinkFailures: 0));
+        var provider = Microsoft.Extensions.DependencyInjection.ServiceCollectionContainerBuilderExtensions.BuildServiceProvider(services);
+        var sources = new SelfMetricsSources(provider);
+        var self = sources.Create(10_000);
+        Assert.DoesNotContain("observe.statsd.packets_received_per_second", Points(self, 990).Keys); // not bound yet: absent
+        sources.Bind();
+        provider.Dispose();
+        var p = Points(self, 1000);
+        Assert.Equal(10, p["observe.statsd.packets_received_per_second"]);
+    }
+
     private static Dictionary<string, double> Points(SelfMetrics self, long timestamp)
     {
         var points = new List<MetricPoint>();
