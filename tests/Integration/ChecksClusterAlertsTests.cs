@@ -91,6 +91,50 @@ public class ChecksClusterAlertsTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_silence_set_on_one_node_holds_on_the_node_that_owns_the_alert_and_its_expiry_reaches_every_node()
+    {
+        await using var cluster = await Cluster.StartAsync(output);
+        // web/db's first run (SOFT) names the node that owns its alert; the silence goes to the other node before it turns HARD.
+        string? runner = null;
+        await Poll.UntilAsync(async () => (runner = await cluster.RunnerAsync("db")) != null, TimeSpan.FromSeconds(30), "web/db run once",
+            TimeSpan.FromMilliseconds(20));
+        var owner = cluster.Nodes[runner!];
+        var other = cluster.Other(owner);
+        var posted = await other.Client.PostAsJsonAsync("/api/silences", new { matchers = new[] { "check=db" }, duration = "1h", comment = "db migration", author = "alice" });
+        posted.EnsureSuccessStatusCode();
+        var id = (await posted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        var seen = Stopwatch.StartNew();
+        await Poll.UntilAsync(async () => await SilencesAsync(owner) == await SilencesAsync(other), TimeSpan.FromSeconds(5), "both nodes to list the silence",
+            TimeSpan.FromMilliseconds(5));
+        var listed = seen.Elapsed;
+        Assert.Contains($"{id}:active", await SilencesAsync(owner));
+
+        // web/esc (not silenced) is paged; web/db goes HARD on its owner and is flushed several times, and nobody is paged for it.
+        await Poll.UntilAsync(async () => Problems(cluster.Hooks, "esc") == 1 && await cluster.HardAsync("db"), TimeSpan.FromSeconds(30), "web/esc paged, web/db HARD");
+        var hard = (await Cluster.CheckAsync(owner, "db")).GetProperty("lastCheck").GetDateTimeOffset();
+        await Poll.UntilAsync(async () => (await Cluster.CheckAsync(owner, "db")).GetProperty("lastCheck").GetDateTimeOffset() > hard + TimeSpan.FromSeconds(4),
+            TimeSpan.FromSeconds(20), "web/db ran on for group wait and two group intervals");
+        Assert.Equal(0, Problems(cluster.Hooks, "db"));
+        var silenced = (await owner.Client.GetFromJsonAsync<JsonElement>("/api/alerts")).EnumerateArray().Single(a => a.GetProperty("alert").GetProperty("labels").GetProperty("check").GetString() == "db");
+        Assert.Equal(id, silenced.GetProperty("silencedBy").GetString());
+
+        // Expired on the owner: expired on the other node too, and the owner pages at its next flush.
+        (await owner.Client.DeleteAsync($"/api/silences/{id}?author=bob")).EnsureSuccessStatusCode();
+        seen.Restart();
+        await Poll.UntilAsync(async () => (await SilencesAsync(other)).Contains($"{id}:expired"), TimeSpan.FromSeconds(5), "the expiry seen by the other node",
+            TimeSpan.FromMilliseconds(5));
+        var expired = seen.Elapsed;
+        Assert.Equal(await SilencesAsync(owner), await SilencesAsync(other));
+        await Poll.UntilAsync(() => Problems(cluster.Hooks, "db") == 1, TimeSpan.FromSeconds(10), "web/db paged once the silence ended");
+        output.WriteLine($"silence listed on both after {listed.TotalMilliseconds:0} ms; expiry seen after {expired.TotalMilliseconds:0} ms");
+    }
+
+    /// <summary>A node's silences as "id:state:endsAt", in id order (equal on every node of a cluster).</summary>
+    private static async Task<string> SilencesAsync(ClusterNode n) =>
+        string.Join(",", (await n.Client.GetFromJsonAsync<JsonElement>("/api/silences")).EnumerateArray()
+            .Select(s => $"{s.GetProperty("id").GetString()}:{s.GetProperty("state").GetString()}:{s.GetProperty("endsAt").GetDateTimeOffset().ToUnixTimeMilliseconds()}").Order(StringComparer.Ordinal));
+
+    [Fact]
     public async Task State_store_failures_and_refused_availability_requests_are_counted_on_metrics()
     {
         await using var cluster = await Cluster.StartAsync(output);
