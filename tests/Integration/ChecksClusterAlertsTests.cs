@@ -129,6 +129,30 @@ public class ChecksClusterAlertsTests(ITestOutputHelper output)
         output.WriteLine($"silence listed on both after {listed.TotalMilliseconds:0} ms; expiry seen after {expired.TotalMilliseconds:0} ms");
     }
 
+    [Fact]
+    public async Task An_ack_posted_while_the_runner_is_dead_is_announced_once_by_the_node_that_takes_the_check_over()
+    {
+        await using var cluster = await Cluster.StartAsync(output);
+        var hooks = cluster.Hooks;
+        await Poll.UntilAsync(async () => await cluster.HardAsync("db") && Problems(hooks, "db") == 1, TimeSpan.FromSeconds(40), "web/db HARD CRITICAL and paged");
+        var runner = cluster.Nodes[(await cluster.RunnerAsync("db"))!];
+        var survivor = cluster.Other(runner);
+        runner.Kill();
+        // Posted before the failover (~3 s): the survivor keeps it but is not the runner yet, so it does not announce it then.
+        (await survivor.Client.PostAsJsonAsync("/api/checks/web/db/ack", new { author = "alice", comment = "on it", sticky = true })).EnsureSuccessStatusCode();
+        Assert.EndsWith("on " + runner.Name, (await Cluster.CheckAsync(survivor, "db")).GetProperty("output").GetString());
+        var taken = Stopwatch.StartNew();
+        await Poll.UntilAsync(() => Acks(hooks) >= 1, TimeSpan.FromSeconds(20), $"the ACK announced by {survivor.Name} once it runs web/db");
+        output.WriteLine($"ACK announced {taken.Elapsed.TotalSeconds:0.0} s after it was posted");
+        // Once: the survivor runs the check on, and nobody is paged again for the acknowledged problem.
+        var ran = (await Cluster.CheckAsync(survivor, "db")).GetProperty("lastCheck").GetDateTimeOffset();
+        await Poll.UntilAsync(async () => (await Cluster.CheckAsync(survivor, "db")).GetProperty("lastCheck").GetDateTimeOffset() > ran + TimeSpan.FromSeconds(3),
+            TimeSpan.FromSeconds(20), "two more runs of web/db on the survivor");
+        Assert.EndsWith("on " + survivor.Name, (await Cluster.CheckAsync(survivor, "db")).GetProperty("output").GetString());
+        Assert.Equal(1, Acks(hooks));
+        Assert.Equal(1, Problems(hooks, "db"));
+    }
+
     /// <summary>A node's silences as "id:state:endsAt", in id order (equal on every node of a cluster).</summary>
     private static async Task<string> SilencesAsync(ClusterNode n) =>
         string.Join(",", (await n.Client.GetFromJsonAsync<JsonElement>("/api/silences")).EnumerateArray()
