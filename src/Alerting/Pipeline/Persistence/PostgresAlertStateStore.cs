@@ -104,7 +104,8 @@ internal sealed class PostgresAlertStateStore : ISharedAlertStateStore
             ? "INSERT INTO observe_silences(id, ends, json) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING"
             : "INSERT INTO observe_silences(id, ends, json) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET ends = excluded.ends, json = excluded.json",
             silence.Id, silence.EndsAt, JsonSerializer.Serialize(silence, Json));
-        Exec(c, tx, "DELETE FROM observe_silences WHERE ends < now() - make_interval(secs => $1)", SilenceKeep.TotalSeconds);
+        // By the pipeline's clock, as silences are judged (not the database's).
+        Exec(c, tx, "DELETE FROM observe_silences WHERE ends < $1", _time.GetUtcNow() - SilenceKeep);
         Exec(c, tx, $"SELECT pg_notify('{SilenceChannel}', $1)", _node);
         tx.Commit();
         return 0;
