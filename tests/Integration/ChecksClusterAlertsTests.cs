@@ -94,13 +94,12 @@ public class ChecksClusterAlertsTests(ITestOutputHelper output)
     public async Task A_silence_set_on_one_node_holds_on_the_node_that_owns_the_alert_and_its_expiry_reaches_every_node()
     {
         await using var cluster = await Cluster.StartAsync(output);
-        // web/db's first run (SOFT) names the node that owns its alert; the silence goes to the other node before it turns HARD.
+        // web/gated is OK until the test makes it fail; its first run names the node that owns its alert. The silence goes to the other node.
         string? runner = null;
-        await Poll.UntilAsync(async () => (runner = await cluster.RunnerAsync("db")) != null, TimeSpan.FromSeconds(30), "web/db run once",
-            TimeSpan.FromMilliseconds(20));
+        await Poll.UntilAsync(async () => (runner = await cluster.RunnerAsync("gated")) != null, TimeSpan.FromSeconds(30), "web/gated run once");
         var owner = cluster.Nodes[runner!];
         var other = cluster.Other(owner);
-        var posted = await other.Client.PostAsJsonAsync("/api/silences", new { matchers = new[] { "check=db" }, duration = "1h", comment = "db migration", author = "alice" });
+        var posted = await other.Client.PostAsJsonAsync("/api/silences", new { matchers = new[] { "check=gated" }, duration = "1h", comment = "db migration", author = "alice" });
         posted.EnsureSuccessStatusCode();
         var id = (await posted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
         var seen = Stopwatch.StartNew();
@@ -109,13 +108,15 @@ public class ChecksClusterAlertsTests(ITestOutputHelper output)
         var listed = seen.Elapsed;
         Assert.Contains($"{id}:active", await SilencesAsync(owner));
 
-        // web/esc (not silenced) is paged; web/db goes HARD on its owner and is flushed several times, and nobody is paged for it.
-        await Poll.UntilAsync(async () => Problems(cluster.Hooks, "esc") == 1 && await cluster.HardAsync("db"), TimeSpan.FromSeconds(30), "web/esc paged, web/db HARD");
-        var hard = (await Cluster.CheckAsync(owner, "db")).GetProperty("lastCheck").GetDateTimeOffset();
-        await Poll.UntilAsync(async () => (await Cluster.CheckAsync(owner, "db")).GetProperty("lastCheck").GetDateTimeOffset() > hard + TimeSpan.FromSeconds(4),
-            TimeSpan.FromSeconds(20), "web/db ran on for group wait and two group intervals");
-        Assert.Equal(0, Problems(cluster.Hooks, "db"));
-        var silenced = (await owner.Client.GetFromJsonAsync<JsonElement>("/api/alerts")).EnumerateArray().Single(a => a.GetProperty("alert").GetProperty("labels").GetProperty("check").GetString() == "db");
+        // web/gated fails: it goes HARD on its owner and is flushed several times, and nobody is paged for it (web/esc, not silenced, is).
+        await File.WriteAllTextAsync(cluster.GateFile, "");
+        await Poll.UntilAsync(async () => Problems(cluster.Hooks, "esc") == 1 && await cluster.HardAsync("gated"), TimeSpan.FromSeconds(30), "web/esc paged, web/gated HARD");
+        Assert.Equal(runner, await cluster.RunnerAsync("gated"));
+        var hard = (await Cluster.CheckAsync(owner, "gated")).GetProperty("lastCheck").GetDateTimeOffset();
+        await Poll.UntilAsync(async () => (await Cluster.CheckAsync(owner, "gated")).GetProperty("lastCheck").GetDateTimeOffset() > hard + TimeSpan.FromSeconds(4),
+            TimeSpan.FromSeconds(20), "web/gated ran on for group wait and two group intervals");
+        Assert.Equal(0, Problems(cluster.Hooks, "gated"));
+        var silenced = (await owner.Client.GetFromJsonAsync<JsonElement>("/api/alerts")).EnumerateArray().Single(a => a.GetProperty("alert").GetProperty("labels").GetProperty("check").GetString() == "gated");
         Assert.Equal(id, silenced.GetProperty("silencedBy").GetString());
 
         // Expired on the owner: expired on the other node too, and the owner pages at its next flush.
@@ -125,7 +126,7 @@ public class ChecksClusterAlertsTests(ITestOutputHelper output)
             TimeSpan.FromMilliseconds(5));
         var expired = seen.Elapsed;
         Assert.Equal(await SilencesAsync(owner), await SilencesAsync(other));
-        await Poll.UntilAsync(() => Problems(cluster.Hooks, "db") == 1, TimeSpan.FromSeconds(10), "web/db paged once the silence ended");
+        await Poll.UntilAsync(() => Problems(cluster.Hooks, "gated") == 1, TimeSpan.FromSeconds(10), "web/gated paged once the silence ended");
         output.WriteLine($"silence listed on both after {listed.TotalMilliseconds:0} ms; expiry seen after {expired.TotalMilliseconds:0} ms");
     }
 
@@ -193,20 +194,22 @@ public class ChecksClusterAlertsTests(ITestOutputHelper output)
     {
         public required PostgresServer Postgres { get; init; }
         public required WebhookRecorder Hooks { get; init; }
+        /// <summary>web/gated is CRITICAL while this file exists (OK before: a test decides when it fails).</summary>
+        public required string GateFile { get; init; }
         public Dictionary<string, ClusterNode> Nodes { get; } = [];
 
         public static async Task<Cluster> StartAsync(ITestOutputHelper output)
         {
             Assert.True(PostgresServer.IsInstalled, "postgresql-15 is not installed (tests/peers/install.sh)");
-            var cluster = new Cluster { Postgres = await PostgresServer.StartAsync(), Hooks = await WebhookRecorder.StartAsync() };
+            var dir = Repo.TempDir("cluster-alerts");
+            var cluster = new Cluster { Postgres = await PostgresServer.StartAsync(), Hooks = await WebhookRecorder.StartAsync(), GateFile = Path.Combine(dir, "gated-fails") };
             try
             {
-                var dir = Repo.TempDir("cluster-alerts");
                 foreach (var name in new[] { "a", "b" })
                 {
                     var http = FreePort.Get();
                     var config = Path.Combine(dir, $"{name}.yaml");
-                    await File.WriteAllTextAsync(config, Config(name, http, cluster.Hooks.Port, cluster.Postgres.ConnectionString, Path.Combine(dir, name)));
+                    await File.WriteAllTextAsync(config, Config(name, http, cluster.Hooks.Port, cluster.Postgres.ConnectionString, Path.Combine(dir, name), cluster.GateFile));
                     cluster.Nodes[name] = new ClusterNode(name, config, new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(5) });
                 }
                 foreach (var n in cluster.Nodes.Values) n.Start(dir);
@@ -247,7 +250,7 @@ public class ChecksClusterAlertsTests(ITestOutputHelper output)
         }
     }
 
-    private static string Config(string node, int http, int hooks, string connectionString, string dataDir) => ClusterNode.Config(node, http, connectionString, dataDir,
+    private static string Config(string node, int http, int hooks, string connectionString, string dataDir, string gateFile) => ClusterNode.Config(node, http, connectionString, dataDir,
         WebhookRecorder.OncallAndBoss(hooks, EscalateAfter),
         $$"""
           defaults: {checkInterval: 2s, retryInterval: 1s, maxCheckAttempts: 2, notificationInterval: 1h, timeout: 5s}
@@ -256,5 +259,6 @@ public class ChecksClusterAlertsTests(ITestOutputHelper output)
               checks:
                 - {name: db, kind: command, command: [/bin/sh, "-c", "echo \"database down on {{node}}\"; exit 2"]}
                 - {name: esc, kind: command, command: [/bin/sh, "-c", "echo \"queue stuck on {{node}}\"; exit 2"]}
+                - {name: gated, kind: command, command: [/bin/sh, "-c", "echo \"gated on {{node}}\"; test -e {{gateFile}} && exit 2; exit 0"]}
         """);
 }
