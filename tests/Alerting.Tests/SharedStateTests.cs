@@ -103,4 +103,32 @@ public class SharedStateTests
         x.CloseStore(); // its last write finds the alert taken: nothing more from x
         Assert.Single(sentX.All);
     }
+
+    [Fact]
+    public async Task A_silence_made_on_one_node_mutes_the_alert_another_node_owns_until_it_is_expired_there()
+    {
+        Assert.True(PostgresServer.IsInstalled, "postgresql-15 is not installed (tests/peers/install.sh)");
+        await using var pg = await PostgresServer.StartAsync();
+        var clock = new ManualTimeProvider();
+        var (sentX, sentY) = (new RecordingQueue(), new RecordingQueue());
+        var x = Node(pg, "x", TimeSpan.FromHours(1), sentX, clock);
+        var y = Node(pg, "y", TimeSpan.FromHours(1), sentY, clock);
+        var silence = x.AddSilence(["check=http"], clock.GetUtcNow(), clock.GetUtcNow() + TimeSpan.FromHours(1), "alice", "deploy");
+        // y hears of it by NOTIFY (real time, not the test's clock).
+        await Poll.UntilAsync(() => y.ListSilences().Any(s => s.Id == silence.Id), TimeSpan.FromSeconds(5), "y to list x's silence");
+        await y.SendAsync(Firing(clock.GetUtcNow()), default);
+        for (var i = 0; i < 60; i++) { clock.Advance(TimeSpan.FromSeconds(1)); x.Tick(); y.Tick(); }
+        Assert.Empty(sentY.For("ops"));
+        Assert.Equal(silence.Id, Assert.Single(y.Active()).SilencedBy);
+
+        // Expired on y (the owner): x lists it expired too, and y tells ops at its next flush (a silence is applied at flush time).
+        Assert.True(y.ExpireSilence(silence.Id, "bob"));
+        await Poll.UntilAsync(() => x.ListSilences().Single(s => s.Id == silence.Id).State(clock.GetUtcNow()) == "expired",
+            TimeSpan.FromSeconds(5), "x to see the expiry");
+        for (var i = 0; i < 305; i++) { clock.Advance(TimeSpan.FromSeconds(1)); x.Tick(); y.Tick(); } // the group interval (5 min)
+        Assert.Single(sentY.For("ops"));
+        Assert.Empty(sentX.For("ops"));
+        x.CloseStore();
+        y.CloseStore();
+    }
 }

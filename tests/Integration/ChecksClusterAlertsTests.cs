@@ -91,6 +91,75 @@ public class ChecksClusterAlertsTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_silence_set_on_one_node_holds_on_the_node_that_owns_the_alert_and_its_expiry_reaches_every_node()
+    {
+        await using var cluster = await Cluster.StartAsync(output);
+        // web/gated is OK until the test makes it fail; its first run names the node that owns its alert. The silence goes to the other node.
+        string? runner = null;
+        await Poll.UntilAsync(async () => (runner = await cluster.RunnerAsync("gated")) != null, TimeSpan.FromSeconds(30), "web/gated run once");
+        var owner = cluster.Nodes[runner!];
+        var other = cluster.Other(owner);
+        var posted = await other.Client.PostAsJsonAsync("/api/silences", new { matchers = new[] { "check=gated" }, duration = "1h", comment = "db migration", author = "alice" });
+        posted.EnsureSuccessStatusCode();
+        var id = (await posted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        var seen = Stopwatch.StartNew();
+        await Poll.UntilAsync(async () => await SilencesAsync(owner) == await SilencesAsync(other), TimeSpan.FromSeconds(5), "both nodes to list the silence",
+            TimeSpan.FromMilliseconds(5));
+        var listed = seen.Elapsed;
+        Assert.Contains($"{id}:active", await SilencesAsync(owner));
+
+        // web/gated fails: it goes HARD on its owner and is flushed several times, and nobody is paged for it (web/esc, not silenced, is).
+        await File.WriteAllTextAsync(cluster.GateFile, "");
+        await Poll.UntilAsync(async () => Problems(cluster.Hooks, "esc") == 1 && await cluster.HardAsync("gated"), TimeSpan.FromSeconds(30), "web/esc paged, web/gated HARD");
+        Assert.Equal(runner, await cluster.RunnerAsync("gated"));
+        var hard = (await Cluster.CheckAsync(owner, "gated")).GetProperty("lastCheck").GetDateTimeOffset();
+        await Poll.UntilAsync(async () => (await Cluster.CheckAsync(owner, "gated")).GetProperty("lastCheck").GetDateTimeOffset() > hard + TimeSpan.FromSeconds(4),
+            TimeSpan.FromSeconds(20), "web/gated ran on for group wait and two group intervals");
+        Assert.Equal(0, Problems(cluster.Hooks, "gated"));
+        var silenced = (await owner.Client.GetFromJsonAsync<JsonElement>("/api/alerts")).EnumerateArray().Single(a => a.GetProperty("alert").GetProperty("labels").GetProperty("check").GetString() == "gated");
+        Assert.Equal(id, silenced.GetProperty("silencedBy").GetString());
+
+        // Expired on the owner: expired on the other node too, and the owner pages at its next flush.
+        (await owner.Client.DeleteAsync($"/api/silences/{id}?author=bob")).EnsureSuccessStatusCode();
+        seen.Restart();
+        await Poll.UntilAsync(async () => (await SilencesAsync(other)).Contains($"{id}:expired"), TimeSpan.FromSeconds(5), "the expiry seen by the other node",
+            TimeSpan.FromMilliseconds(5));
+        var expired = seen.Elapsed;
+        Assert.Equal(await SilencesAsync(owner), await SilencesAsync(other));
+        await Poll.UntilAsync(() => Problems(cluster.Hooks, "gated") == 1, TimeSpan.FromSeconds(10), "web/gated paged once the silence ended");
+        output.WriteLine($"silence listed on both after {listed.TotalMilliseconds:0} ms; expiry seen after {expired.TotalMilliseconds:0} ms");
+    }
+
+    [Fact]
+    public async Task An_ack_posted_while_the_runner_is_dead_is_announced_once_by_the_node_that_takes_the_check_over()
+    {
+        await using var cluster = await Cluster.StartAsync(output);
+        var hooks = cluster.Hooks;
+        await Poll.UntilAsync(async () => await cluster.HardAsync("db") && Problems(hooks, "db") == 1, TimeSpan.FromSeconds(40), "web/db HARD CRITICAL and paged");
+        var runner = cluster.Nodes[(await cluster.RunnerAsync("db"))!];
+        var survivor = cluster.Other(runner);
+        runner.Kill();
+        // Posted before the failover (~3 s): the survivor keeps it but is not the runner yet, so it does not announce it then.
+        (await survivor.Client.PostAsJsonAsync("/api/checks/web/db/ack", new { author = "alice", comment = "on it", sticky = true })).EnsureSuccessStatusCode();
+        Assert.EndsWith("on " + runner.Name, (await Cluster.CheckAsync(survivor, "db")).GetProperty("output").GetString());
+        var taken = Stopwatch.StartNew();
+        await Poll.UntilAsync(() => Acks(hooks) >= 1, TimeSpan.FromSeconds(20), $"the ACK announced by {survivor.Name} once it runs web/db");
+        output.WriteLine($"ACK announced {taken.Elapsed.TotalSeconds:0.0} s after it was posted");
+        // Once: the survivor runs the check on, and nobody is paged again for the acknowledged problem.
+        var ran = (await Cluster.CheckAsync(survivor, "db")).GetProperty("lastCheck").GetDateTimeOffset();
+        await Poll.UntilAsync(async () => (await Cluster.CheckAsync(survivor, "db")).GetProperty("lastCheck").GetDateTimeOffset() > ran + TimeSpan.FromSeconds(3),
+            TimeSpan.FromSeconds(20), "two more runs of web/db on the survivor");
+        Assert.EndsWith("on " + survivor.Name, (await Cluster.CheckAsync(survivor, "db")).GetProperty("output").GetString());
+        Assert.Equal(1, Acks(hooks));
+        Assert.Equal(1, Problems(hooks, "db"));
+    }
+
+    /// <summary>A node's silences as "id:state:endsAt", in id order (equal on every node of a cluster).</summary>
+    private static async Task<string> SilencesAsync(ClusterNode n) =>
+        string.Join(",", (await n.Client.GetFromJsonAsync<JsonElement>("/api/silences")).EnumerateArray()
+            .Select(s => $"{s.GetProperty("id").GetString()}:{s.GetProperty("state").GetString()}:{s.GetProperty("endsAt").GetDateTimeOffset().ToUnixTimeMilliseconds()}").Order(StringComparer.Ordinal));
+
+    [Fact]
     public async Task State_store_failures_and_refused_availability_requests_are_counted_on_metrics()
     {
         await using var cluster = await Cluster.StartAsync(output);
@@ -125,20 +194,22 @@ public class ChecksClusterAlertsTests(ITestOutputHelper output)
     {
         public required PostgresServer Postgres { get; init; }
         public required WebhookRecorder Hooks { get; init; }
+        /// <summary>web/gated is CRITICAL while this file exists (OK before: a test decides when it fails).</summary>
+        public required string GateFile { get; init; }
         public Dictionary<string, ClusterNode> Nodes { get; } = [];
 
         public static async Task<Cluster> StartAsync(ITestOutputHelper output)
         {
             Assert.True(PostgresServer.IsInstalled, "postgresql-15 is not installed (tests/peers/install.sh)");
-            var cluster = new Cluster { Postgres = await PostgresServer.StartAsync(), Hooks = await WebhookRecorder.StartAsync() };
+            var dir = Repo.TempDir("cluster-alerts");
+            var cluster = new Cluster { Postgres = await PostgresServer.StartAsync(), Hooks = await WebhookRecorder.StartAsync(), GateFile = Path.Combine(dir, "gated-fails") };
             try
             {
-                var dir = Repo.TempDir("cluster-alerts");
                 foreach (var name in new[] { "a", "b" })
                 {
                     var http = FreePort.Get();
                     var config = Path.Combine(dir, $"{name}.yaml");
-                    await File.WriteAllTextAsync(config, Config(name, http, cluster.Hooks.Port, cluster.Postgres.ConnectionString, Path.Combine(dir, name)));
+                    await File.WriteAllTextAsync(config, Config(name, http, cluster.Hooks.Port, cluster.Postgres.ConnectionString, Path.Combine(dir, name), cluster.GateFile));
                     cluster.Nodes[name] = new ClusterNode(name, config, new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(5) });
                 }
                 foreach (var n in cluster.Nodes.Values) n.Start(dir);
@@ -179,7 +250,7 @@ public class ChecksClusterAlertsTests(ITestOutputHelper output)
         }
     }
 
-    private static string Config(string node, int http, int hooks, string connectionString, string dataDir) => ClusterNode.Config(node, http, connectionString, dataDir,
+    private static string Config(string node, int http, int hooks, string connectionString, string dataDir, string gateFile) => ClusterNode.Config(node, http, connectionString, dataDir,
         WebhookRecorder.OncallAndBoss(hooks, EscalateAfter),
         $$"""
           defaults: {checkInterval: 2s, retryInterval: 1s, maxCheckAttempts: 2, notificationInterval: 1h, timeout: 5s}
@@ -188,5 +259,6 @@ public class ChecksClusterAlertsTests(ITestOutputHelper output)
               checks:
                 - {name: db, kind: command, command: [/bin/sh, "-c", "echo \"database down on {{node}}\"; exit 2"]}
                 - {name: esc, kind: command, command: [/bin/sh, "-c", "echo \"queue stuck on {{node}}\"; exit 2"]}
+                - {name: gated, kind: command, command: [/bin/sh, "-c", "echo \"gated on {{node}}\"; test -e {{gateFile}} && exit 2; exit 0"]}
         """);
 }

@@ -49,50 +49,6 @@ internal sealed partial class AlertPipeline : IAlertSink
         RestoreState();
     }
 
-    private static readonly System.Text.Json.JsonSerializerOptions SilenceJson = new(System.Text.Json.JsonSerializerDefaults.Web) { WriteIndented = true };
-
-    private void LoadSilences()
-    {
-        if (_silenceFile == null) return;
-        var file = _silenceFile;
-        // An unreadable file goes aside like any damaged store (kept for a human, not overwritten by the next change).
-        var loaded = StoreQuarantine.OpenOrQuarantine(file, () =>
-        {
-            if (!File.Exists(file)) return [];
-            var list = System.Text.Json.JsonSerializer.Deserialize<List<Silence>>(File.ReadAllText(file), SilenceJson) ?? [];
-            foreach (var s in list) LabelMatcher.ParseAll(s.Matchers);
-            return list;
-        }, _log, aside => $"every silence in it ({new FileInfo(aside).Length} bytes)",
-            e => e is System.Text.Json.JsonException or FormatException or IOException and not FileNotFoundException, _time);
-        foreach (var s in loaded) Silences.Restore(s);
-    }
-
-    /// <summary>
-    /// Writes every silence to a temporary file, fsyncs it and renames it over the file, so the file is always whole.
-    /// Throws <see cref="SilenceNotSavedException"/> when that fails; the caller undoes its change.
-    /// </summary>
-    private void SaveSilences()
-    {
-        if (_silenceFile == null) return;
-        var tmp = _silenceFile + ".tmp";
-        try
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(_silenceFile))!);
-            using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
-            {
-                System.Text.Json.JsonSerializer.Serialize(f, Silences.All(), SilenceJson);
-                f.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, _silenceFile, overwrite: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            try { File.Delete(tmp); } catch (Exception) when (e is IOException or UnauthorizedAccessException) { }
-            _log.LogError("could not save silences to {File}: {Error}; the change was not made", _silenceFile, e.Message);
-            throw new SilenceNotSavedException($"could not save silences to {_silenceFile}: {e.Message}; nothing was changed", e);
-        }
-    }
-
     public ValueTask SendAsync(AlertEvent alert, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(alert);
@@ -195,6 +151,7 @@ internal sealed partial class AlertPipeline : IAlertSink
         {
             var now = _time.GetUtcNow();
             AdoptOrphansLocked(now);
+            SyncSilencesLocked();
             TickLocked(now);
             Commit();
         }
@@ -306,50 +263,11 @@ internal sealed partial class AlertPipeline : IAlertSink
         }
     }
 
-    public Silence AddSilence(IReadOnlyList<string> matchers, DateTimeOffset start, DateTimeOffset end, string who, string comment)
-    {
-        lock (_gate)
-        {
-            var now = _time.GetUtcNow();
-            var s = Silences.Add(matchers, start, end, who, comment, now);
-            try { SaveSilences(); }
-            catch (SilenceNotSavedException)
-            {
-                Silences.Remove(s.Id);
-                throw;
-            }
-            History.Add(new(now, "silence_added", null, null, who, $"{s.Id} {string.Join(",", s.Matchers)} until {end:u}: {comment}"));
-            Commit();
-            return s;
-        }
-    }
-
-    public bool ExpireSilence(string id, string who)
-    {
-        lock (_gate)
-        {
-            var now = _time.GetUtcNow();
-            var before = Silences.All().FirstOrDefault(x => x.Id == id);
-            if (before == null || !Silences.Expire(id, now)) return false;
-            try { SaveSilences(); }
-            catch (SilenceNotSavedException)
-            {
-                Silences.Restore(before);
-                throw;
-            }
-            History.Add(new(now, "silence_expired", null, null, who, id));
-            TickLocked(now);
-            Commit();
-            return true;
-        }
-    }
-
-    public IReadOnlyList<Silence> ListSilences() { lock (_gate) return Silences.All(); }
-
     public IReadOnlyList<ActiveAlert> Active()
     {
         lock (_gate)
         {
+            SyncSilencesLocked();
             var now = _time.GetUtcNow();
             return _alerts.Values.OrderBy(a => a.Key, StringComparer.Ordinal).Select(a => new ActiveAlert(a.Snapshot(),
                 Silences.SilencedBy(a.Labels, now)?.Id, _inhibitor.InhibitedBy(a, _alerts.Values), a.Ack,

@@ -24,6 +24,13 @@ internal sealed class SilenceStore
     /// <summary>Puts back a silence saved earlier (its matchers were valid when it was made).</summary>
     public void Restore(Silence s) => _silences[s.Id] = (s, LabelMatcher.ParseAll(s.Matchers));
 
+    /// <summary>Cluster: the silences become exactly <paramref name="all"/> (the shared store's).</summary>
+    public void ReplaceAll(IReadOnlyList<Silence> all)
+    {
+        _silences.Clear();
+        foreach (var s in all) Restore(s);
+    }
+
     /// <summary>Forgets a silence that was never saved.</summary>
     public void Remove(string id) => _silences.Remove(id);
 

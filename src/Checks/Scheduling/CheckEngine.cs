@@ -394,12 +394,14 @@ internal sealed partial class CheckEngine : IHostedService, ICheckStates, IServi
         var host = e.IsHostCheck ? HostState.Up : HostStateOf(e.HostOptions);
         List<CheckEvent> events;
         DateTimeOffset next;
-        bool flapping;
+        bool flapping, tookOver;
         double percentStateChange;
         lock (e.Gate)
         {
             e.Last = result;
             e.LastLatency = latency;
+            // Cluster: this run takes the check over from another node (a failover).
+            tookOver = e.Runner is { } before && _state?.Node is { } self && before != self;
             e.Runner = _state?.Node;
             events = e.Machine.Process(result.State, now, host);
             // A SERVICE ALERT line says what the plugin said (host;check;state;type;attempt;output), as Nagios logs it.
@@ -415,6 +417,7 @@ internal sealed partial class CheckEngine : IHostedService, ICheckStates, IServi
         }
         Interlocked.Increment(ref _runs);
         await PublishAsync(e, events, ct).ConfigureAwait(false);
+        if (tookOver) await AnnounceMissedAcksAsync(e, ct).ConfigureAwait(false);
         WriteMetrics(e, result, latency, flapping, percentStateChange, now);
         return next;
     }
@@ -432,7 +435,8 @@ internal sealed partial class CheckEngine : IHostedService, ICheckStates, IServi
         return HostState.Down;
     }
 
-    internal async Task PublishAsync(CheckEntry e, List<CheckEvent> events, CancellationToken ct)
+    /// <param name="notify">false: recorded and logged only (another node announced it already).</param>
+    internal async Task PublishAsync(CheckEntry e, List<CheckEvent> events, CancellationToken ct, bool notify = true)
     {
         _state?.Changed(e, events);
         if (events.Count == 0) return;
@@ -445,7 +449,7 @@ internal sealed partial class CheckEngine : IHostedService, ICheckStates, IServi
         foreach (var ev in events)
         {
             _log.LogInformation("SERVICE {Kind}: {Host};{Check};{State};{Type};{Attempt};{Text}", ev.Kind, e.Host, e.Name, ev.State.Upper(), ev.StateType, ev.Attempt, ev.Text);
-            if (_alerts == null || !OwnsNotifications(e)) continue;
+            if (_alerts == null || !notify || !OwnsNotifications(e)) continue;
             var labels = new Dictionary<string, string>(e.Options.Labels);
             if (e.HostOptions.Role is { } role) labels.TryAdd("role", role);
             // a metric check's mail carries the graph of its target
@@ -525,7 +529,7 @@ internal sealed partial class CheckEngine : IHostedService, ICheckStates, IServi
         List<CheckEvent>? ev;
         lock (e.Gate) ev = e.Machine.Acknowledge(author, comment, sticky, _time.GetUtcNow());
         if (ev == null) return false;
-        _state?.Shared(e, new State.Persistence.CheckAction("ack", author, comment, sticky, e.Machine.Ack?.Time ?? _time.GetUtcNow()));
+        _state?.Shared(e, new State.Persistence.CheckAction("ack", author, comment, sticky, e.Machine.Ack?.Time ?? _time.GetUtcNow()), OwnsNotifications(e));
         await PublishAsync(e, ev, ct).ConfigureAwait(false);
         await Persisted().ConfigureAwait(false);
         return true;
@@ -535,7 +539,7 @@ internal sealed partial class CheckEngine : IHostedService, ICheckStates, IServi
     {
         List<CheckEvent> ev;
         lock (e.Gate) ev = e.Machine.RemoveAcknowledgement(_time.GetUtcNow());
-        _state?.Shared(e, new State.Persistence.CheckAction("unack", "", "", false, _time.GetUtcNow()));
+        _state?.Shared(e, new State.Persistence.CheckAction("unack", "", "", false, _time.GetUtcNow()), announced: true);
         await PublishAsync(e, ev, ct).ConfigureAwait(false);
         await Persisted().ConfigureAwait(false);
     }
@@ -546,7 +550,7 @@ internal sealed partial class CheckEngine : IHostedService, ICheckStates, IServi
         // Cluster: the id comes from PostgreSQL, so it names the same downtime on every node.
         var id = _state?.NextDowntimeId(e);
         lock (e.Gate) (d, ev) = e.Machine.ScheduleDowntime(start, end, isFixed, duration, author, comment, _time.GetUtcNow(), id);
-        _state?.Shared(e, new State.Persistence.CheckAction("downtime", author, comment, false, _time.GetUtcNow(), start, end, isFixed, duration.TotalSeconds, d.Id));
+        _state?.Shared(e, new State.Persistence.CheckAction("downtime", author, comment, false, _time.GetUtcNow(), start, end, isFixed, duration.TotalSeconds, d.Id), announced: true);
         await PublishAsync(e, ev, ct).ConfigureAwait(false);
         await Persisted().ConfigureAwait(false);
         return d;
@@ -556,7 +560,7 @@ internal sealed partial class CheckEngine : IHostedService, ICheckStates, IServi
     {
         List<CheckEvent> ev;
         lock (e.Gate) ev = e.Machine.CancelDowntime(id, _time.GetUtcNow());
-        _state?.Shared(e, new State.Persistence.CheckAction("cancel", "", "", false, _time.GetUtcNow(), DowntimeId: id));
+        _state?.Shared(e, new State.Persistence.CheckAction("cancel", "", "", false, _time.GetUtcNow(), DowntimeId: id), announced: true);
         await PublishAsync(e, ev, ct).ConfigureAwait(false);
         await Persisted().ConfigureAwait(false);
         return ev.Count > 0;

@@ -14,6 +14,10 @@ internal interface ISharedAlertStateStore : IAlertStateStore
     PipelineState? Claim(string key);
     /// <summary>Records that this node is alive and takes every alert of nodes silent for longer than the node timeout; null when none.</summary>
     PipelineState? AdoptOrphans();
+    /// <summary>Inserts or replaces a silence (<paramref name="onlyIfNew"/>: keeps one the cluster already has) and tells every node.</summary>
+    void SaveSilence(Silence silence, bool onlyIfNew);
+    /// <summary>Every silence of the cluster when they may have changed since the last call (the first call always), else null.</summary>
+    IReadOnlyList<Silence>? SilencesIfChanged();
 }
 
 /// <summary>
@@ -55,8 +59,80 @@ internal sealed class PostgresAlertStateStore : ISharedAlertStateStore
             CREATE INDEX IF NOT EXISTS observe_alert_state_node ON observe_alert_state(node);
             CREATE TABLE IF NOT EXISTS observe_alert_history(id bigserial PRIMARY KEY, json text NOT NULL);
             CREATE TABLE IF NOT EXISTS observe_alert_nodes(node text PRIMARY KEY, alive timestamptz NOT NULL);
+            CREATE TABLE IF NOT EXISTS observe_silences(id text PRIMARY KEY, ends timestamptz NOT NULL, json text NOT NULL);
             """);
         tx.Commit();
+        _listener = Task.Run(() => ListenAsync(_stop.Token));
+    }
+
+    private const string SilenceChannel = "observe_silences";
+    /// <summary>Kept this long after they end (as <see cref="SilenceStore.Prune"/> does on each node).</summary>
+    private static readonly TimeSpan SilenceKeep = TimeSpan.FromDays(7);
+    /// <summary>Read again at least this often, in case a NOTIFY was missed while the LISTEN connection was down.</summary>
+    private static readonly TimeSpan SilenceReread = TimeSpan.FromSeconds(5);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _listener;
+    private int _silencesChanged = 1;
+    private DateTimeOffset _silencesRead;
+
+    /// <summary>LISTENs on one more connection: a silence changed on any node is read by every node at its next tick (250 ms).</summary>
+    private async Task ListenAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await using var c = await _db.OpenConnectionAsync(ct).ConfigureAwait(false);
+                c.Notification += (_, _) => Volatile.Write(ref _silencesChanged, 1);
+                await using (var listen = new NpgsqlCommand($"LISTEN {SilenceChannel}", c)) await listen.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                Volatile.Write(ref _silencesChanged, 1); // whatever changed while not listening
+                while (true) await c.WaitAsync(ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
+            catch (Exception e) when (e is NpgsqlException or IOException or System.Net.Sockets.SocketException or TimeoutException)
+            {
+                try { await Task.Delay(TimeSpan.FromSeconds(1), ct).ConfigureAwait(false); } catch (OperationCanceledException) { return; }
+            }
+        }
+    }
+
+    public void SaveSilence(Silence silence, bool onlyIfNew) => Guard(() =>
+    {
+        using var c = _db.OpenConnection();
+        using var tx = c.BeginTransaction();
+        Exec(c, tx, onlyIfNew
+            ? "INSERT INTO observe_silences(id, ends, json) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING"
+            : "INSERT INTO observe_silences(id, ends, json) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET ends = excluded.ends, json = excluded.json",
+            silence.Id, silence.EndsAt, JsonSerializer.Serialize(silence, Json));
+        // By the pipeline's clock, as silences are judged (not the database's).
+        Exec(c, tx, "DELETE FROM observe_silences WHERE ends < $1", _time.GetUtcNow() - SilenceKeep);
+        Exec(c, tx, $"SELECT pg_notify('{SilenceChannel}', $1)", _node);
+        tx.Commit();
+        return 0;
+    });
+
+    public IReadOnlyList<Silence>? SilencesIfChanged()
+    {
+        var now = _time.GetUtcNow();
+        if (Interlocked.Exchange(ref _silencesChanged, 0) == 0 && now - _silencesRead < SilenceReread) return null;
+        try
+        {
+            return Guard(() =>
+            {
+                using var c = _db.OpenConnection();
+                using var cmd = new NpgsqlCommand("SELECT json FROM observe_silences", c);
+                using var r = cmd.ExecuteReader();
+                var list = new List<Silence>();
+                while (r.Read()) list.Add(JsonSerializer.Deserialize<Silence>(r.GetString(0), Json)!);
+                _silencesRead = now;
+                return list;
+            });
+        }
+        catch
+        {
+            _silencesRead = now - SilenceReread + TimeSpan.FromSeconds(1); // tried again in a second, not at every tick
+            throw;
+        }
     }
 
     /// <summary>Runs one operation unless the database failed within the last <see cref="Pause"/>; a failure starts a pause.</summary>
@@ -195,7 +271,12 @@ internal sealed class PostgresAlertStateStore : ISharedAlertStateStore
         cmd.ExecuteNonQuery();
     }
 
-    public void Dispose() => _db.Dispose();
+    public void Dispose()
+    {
+        _stop.Cancel();
+        try { _listener.Wait(TimeSpan.FromSeconds(5)); } catch (AggregateException) { }
+        _db.Dispose();
+    }
 }
 
 /// <summary>How two records of one group's log combine (rows of several alerts, or a claimed alert into a live group).</summary>

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Observe.Checks.State;
 using Observe.Checks.State.Persistence;
 
@@ -7,7 +8,7 @@ internal sealed partial class CheckEngine
 {
     /// <summary>Cluster: an ack or downtime taken on another node, applied to this node's copy of the check (and published
     /// like a local one, so the alert pipeline of the node running the check sees the ack too).</summary>
-    private async Task ApplyRemoteAsync(CheckEntry e, CheckAction a)
+    private async Task ApplyRemoteAsync(CheckEntry e, long id, CheckAction a)
     {
         List<CheckEvent>? ev;
         lock (e.Gate)
@@ -24,7 +25,43 @@ internal sealed partial class CheckEngine
                 _ => null,
             };
         }
-        if (ev != null) await PublishAsync(e, ev, CancellationToken.None).ConfigureAwait(false);
+        if (ev == null) return;
+        // The runner announces an ack taken elsewhere unless a node that took the check over meanwhile did already.
+        var announce = a.Kind != "ack" || !OwnsNotifications(e) || Claim(() => _state!.ClaimAnnouncement(id), true);
+        await PublishAsync(e, ev, CancellationToken.None, announce).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Cluster, when this node takes a check over: an ack posted on a node that was not the runner while the runner was
+    /// dead was kept but announced by nobody; announce it now, once (the shared action log records who announced what).
+    /// </summary>
+    private async Task AnnounceMissedAcksAsync(CheckEntry e, CancellationToken ct)
+    {
+        if (_state == null) return;
+        foreach (var a in Claim(() => _state.ClaimUnannouncedAcks(e), []))
+        {
+            List<CheckEvent> ev;
+            lock (e.Gate)
+            {
+                // Only the ack still in force (not one a recovery or an unack cleared since).
+                if (e.Machine.Ack is not { } ack || ack.Author != a.Author || ack.Time != a.Time) continue;
+                ev = [new CheckEvent(CheckEventKind.Acknowledgement, _time.GetUtcNow(), e.Machine.State, e.Machine.StateType, e.Machine.Attempt,
+                    $"acknowledged by {a.Author}{(a.Sticky ? " (sticky)" : "")}: {a.Comment}")];
+            }
+            _log.LogInformation("checks: announcing the ack of {Key} by {Author} taken while the check's runner was away", e.Key, a.Author);
+            await PublishAsync(e, ev, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A claim on the shared store; when it cannot be reached, <paramref name="fallback"/> (announce rather than lose it).</summary>
+    private T Claim<T>(Func<T> claim, T fallback)
+    {
+        try { return claim(); }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _log.LogWarning("checks: could not record an announcement in the shared state ({Error})", ex.Message);
+            return fallback;
+        }
     }
 
     /// <summary>

@@ -71,7 +71,7 @@ internal sealed class CheckStatePersister : IAsyncDisposable
     /// and a failover continues from the last stored state) and apply the acks and downtimes other nodes took (so they
     /// hold on the node that runs the check).
     /// </summary>
-    public void StartSync(Func<string, CheckEntry?> find, Func<CheckEntry, CheckAction, Task> apply)
+    public void StartSync(Func<string, CheckEntry?> find, Func<CheckEntry, long, CheckAction, Task> apply)
     {
         if (_store is not ISharedCheckStateStore shared) return;
         var (seq, action) = _syncFrom;
@@ -94,7 +94,7 @@ internal sealed class CheckStatePersister : IAsyncDisposable
                         foreach (var (id, key, a) in shared.ActionsSince(action))
                         {
                             action = id;
-                            if (find(key) is { } e) await apply(e, a).ConfigureAwait(false);
+                            if (find(key) is { } e) await apply(e, id, a).ConfigureAwait(false);
                         }
                     }
                     catch (Exception ex) when (ex is not OperationCanceledException)
@@ -116,10 +116,16 @@ internal sealed class CheckStatePersister : IAsyncDisposable
     private (long, long) _syncFrom;
 
     /// <summary>Cluster: records an operator action for the other nodes (stored before the action is answered).</summary>
-    public void Shared(CheckEntry e, CheckAction action)
+    public void Shared(CheckEntry e, CheckAction action, bool announced)
     {
-        if (_store is ISharedCheckStateStore shared) shared.AppendAction(e.Key, action);
+        if (_store is ISharedCheckStateStore shared) shared.AppendAction(e.Key, action, announced);
     }
+
+    /// <summary>Cluster: true when this node is the one to announce action <paramref name="id"/> (once across nodes).</summary>
+    public bool ClaimAnnouncement(long id) => _store is not ISharedCheckStateStore shared || shared.ClaimAnnouncement(id);
+
+    /// <summary>Cluster: the acks of a check this node just took over that nobody announced (taken while its runner was dead).</summary>
+    public IReadOnlyList<CheckAction> ClaimUnannouncedAcks(CheckEntry e) => _store is ISharedCheckStateStore shared ? shared.ClaimUnannouncedAcks(e.Key) : [];
 
     /// <summary>Cluster: this node's id in the shared store (null on a single node).</summary>
     public string? Node => (_store as ISharedCheckStateStore)?.Node;

@@ -19,7 +19,12 @@ internal interface ISharedCheckStateStore : ICheckStateStore
     int NextDowntimeId();
     /// <summary>Completes when another node committed state or an action (LISTEN/NOTIFY), or after <paramref name="max"/>.</summary>
     Task WaitForChangeAsync(TimeSpan max, CancellationToken cancellationToken);
-    void AppendAction(string key, CheckAction action);
+    /// <param name="announced">whether this node announced it (it runs the check); else the runner or the node taking the check over will.</param>
+    void AppendAction(string key, CheckAction action, bool announced);
+    /// <summary>Claims the announcement of action <paramref name="id"/>: true for exactly one caller, the one that announces it.</summary>
+    bool ClaimAnnouncement(long id);
+    /// <summary>Claims every ack of check <paramref name="key"/> nobody announced yet (taken while its runner was dead): this node announces them.</summary>
+    IReadOnlyList<CheckAction> ClaimUnannouncedAcks(string key);
     /// <summary>Actions other nodes took after <paramref name="id"/>, oldest first.</summary>
     IReadOnlyList<(long Id, string Key, CheckAction Action)> ActionsSince(long id);
     /// <summary>The newest seq and action id now (a node starting up applies only what comes after).</summary>
@@ -63,6 +68,7 @@ internal sealed class PostgresCheckStateStore : ISharedCheckStateStore
                 CREATE TABLE IF NOT EXISTS observe_runs(id bigserial PRIMARY KEY, node text NOT NULL, started bigint NOT NULL, alive bigint NOT NULL);
                 CREATE TABLE IF NOT EXISTS observe_check_actions(id bigserial PRIMARY KEY, key text NOT NULL, node text NOT NULL, json text NOT NULL);
                 CREATE SEQUENCE IF NOT EXISTS observe_downtime_id;
+                ALTER TABLE observe_check_actions ADD COLUMN IF NOT EXISTS announced boolean NOT NULL DEFAULT true;
                 """);
             tx.Commit();
         }
@@ -197,13 +203,28 @@ internal sealed class PostgresCheckStateStore : ISharedCheckStateStore
         return list;
     }
 
-    public void AppendAction(string key, CheckAction action)
+    public void AppendAction(string key, CheckAction action, bool announced)
     {
         using var c = _db.OpenConnection();
         using var tx = c.BeginTransaction();
-        Exec(c, tx, "INSERT INTO observe_check_actions(key, node, json) VALUES ($1, $2, $3)", key, Node, JsonSerializer.Serialize(action, Json));
+        Exec(c, tx, "INSERT INTO observe_check_actions(key, node, json, announced) VALUES ($1, $2, $3, $4)", key, Node, JsonSerializer.Serialize(action, Json), announced);
         Exec(c, tx, $"SELECT pg_notify('{Channel}', $1)", Node);
         tx.Commit();
+    }
+
+    public bool ClaimAnnouncement(long id)
+    {
+        using var c = _db.OpenConnection();
+        using var cmd = Cmd(c, "UPDATE observe_check_actions SET announced = true WHERE id = $1 AND NOT announced", id);
+        return cmd.ExecuteNonQuery() == 1;
+    }
+
+    public IReadOnlyList<CheckAction> ClaimUnannouncedAcks(string key)
+    {
+        using var c = _db.OpenConnection();
+        // One statement: two nodes taking the check at once cannot both get an ack.
+        using var cmd = Cmd(c, "UPDATE observe_check_actions SET announced = true WHERE key = $1 AND NOT announced RETURNING json", key);
+        return StoreRows.Read(cmd, r => JsonSerializer.Deserialize<CheckAction>(r.GetString(0), Json)!).Where(a => a.Kind == "ack").ToList();
     }
 
     public IReadOnlyDictionary<string, string> Writers()
