@@ -275,6 +275,14 @@ public sealed class GraphiteDifferentialTests(GraphiteDifferentialFixture fx, IT
         "smartSummarize(app.web1.requests, '5min')", "smartSummarize(app.*.latency, '7min', 'max')", "smartSummarize(app.web2.latency, '1h', 'avg')",
         "smartSummarize(app.web1.requests, '10min', 'sum', 'minutes')", "smartSummarize(app.web1.requests, '10min', 'sum', 'hours')",
         "exponentialMovingAverage(app.web1.latency, 5)", "exponentialMovingAverage(app.web2.latency, '1min')", "exponentialMovingAverage(app.*.requests, 3)",
+        // optional parameters that had no target (GraphiteFunctionCoverageTests.Every_optional_parameter_has_a_differential_target)
+        "aggregate(app.*.latency, 'sum', 0.5)", "aggregate(app.*.latency, 'avg', 0.9)", "pct(app.*.requests, 1000)", "pct(app.*.*, None, 1)",
+        "nonNegativeDerivative(app.web1.hits.count, 1000, 5)", "nonNegativeDerivative(app.web3.delta, None, -4)",
+        "perSecond(app.web1.hits.count, 1000, 5)", "perSecond(app.web3.delta, minValue=-4)",
+        "timeShift(app.web1.requests, '5min', true, true)", "timeShift(app.web2.latency, '-3min', false, true)",
+        "movingMax(app.web2.latency, 4, 0.8)", "movingMin(app.web2.latency, '1min', 0.6)", "movingSum(app.web2.latency, 3, 0.9)",
+        "movingWindow(app.web2.latency, 5, 'avg', 0.7)", "movingWindow(app.web2.latency, '1min', 'sum', 0.2)",
+        "sinFunction('wave', 2, 30)", "timeFunction('t', 30)",
     ];
 
     public static IEnumerable<object[]> TargetCases => Targets.Select(t => new object[] { t });
@@ -324,9 +332,12 @@ public sealed class GraphiteDifferentialTests(GraphiteDifferentialFixture fx, IT
     ];
 
     /// <summary>Random by nature: only names, times and point counts are compared.</summary>
+    public static readonly string[] RandomTargets = ["randomWalk('walk')", "randomWalkFunction('walk', 30)", "randomWalk('walk', 20)"];
+
+    public static IEnumerable<object[]> RandomCases => RandomTargets.Select(t => new object[] { t });
+
     [Theory]
-    [InlineData("randomWalk('walk')")]
-    [InlineData("randomWalkFunction('walk', 30)")]
+    [MemberData(nameof(RandomCases))]
     public async Task Render_shape_of_random_functions_matches_graphite_web(string target)
     {
         var (g, o) = await RenderBoth(Form(target));
