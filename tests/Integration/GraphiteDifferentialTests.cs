@@ -180,103 +180,8 @@ internal static class TestData
     ];
 }
 
-public sealed class GraphiteDifferentialTests(GraphiteDifferentialFixture fx, ITestOutputHelper output) : IClassFixture<GraphiteDifferentialFixture>
+public sealed partial class GraphiteDifferentialTests(GraphiteDifferentialFixture fx, ITestOutputHelper output) : IClassFixture<GraphiteDifferentialFixture>
 {
-    public static readonly string[] Targets =
-    [
-        "app.web1.requests", "app.*.requests", "app.web{1,2}.latency", "app.web[23].latency", "app.web?.hits.*",
-        "sumSeries(app.*.requests)", "averageSeries(app.*.latency)", "maxSeries(app.*.latency)", "minSeries(app.*.latency)",
-        "sumSeries(app.web1.requests, app.web2.latency)", "sumSeriesWithWildcards(app.*.requests, 1)", "averageSeriesWithWildcards(app.*.*, 1)",
-        "alias(app.web1.requests, 'reqs')", "aliasByNode(app.*.requests, 1)", "aliasByNode(app.*.hits.count, 1, -1)", "aliasByNode(sumSeries(app.*.requests), 0)",
-        "aliasByTags(seriesByTag('name=cpu.load'), 'host')", "aliasByTags(seriesByTag('name=cpu.load'), 'dc', 'host')",
-        "aliasSub(app.*.requests, 'web(\\d)', 'host\\1')",
-        "scale(app.web1.requests, 2.5)", "scaleToSeconds(app.web1.requests, 60)", "offset(app.web1.latency, -3)", "absolute(app.web3.delta)",
-        "perSecond(app.*.hits.count)", "perSecond(app.web1.hits.count, 1000)", "derivative(app.web1.requests)",
-        "nonNegativeDerivative(app.*.hits.count)", "nonNegativeDerivative(app.web1.hits.count, 1000)", "integral(app.web1.requests)",
-        "movingAverage(app.web1.latency, 5)", "movingAverage(app.*.latency, '1min')", "movingAverage(app.web2.latency, 5, 0.5)", "movingSum(app.web1.requests, 3)",
-        "summarize(app.web1.requests, '5min')", "summarize(app.*.latency, '5min', 'max')", "summarize(app.web1.requests, \"1h\", func=\"avg\")",
-        "summarize(app.web1.requests, '5min', 'sum', true)", "summarize(app.web2.latency, '3min', 'last')",
-        "hitcount(app.web1.requests, '5min')", "hitcount(app.web1.requests, '1min', true)",
-        "asPercent(app.*.requests)", "asPercent(app.web1.requests, app.web2.requests)", "asPercent(app.*.requests, 1000)",
-        "asPercent(app.*.latency, app.*.requests)", "asPercent(app.*.*, None, 1)",
-        "divideSeries(app.*.requests, app.web1.latency)", "divideSeries(sumSeries(app.*.requests), sumSeries(app.*.latency))", "diffSeries(app.web1.requests, app.web2.requests)",
-        "highestCurrent(app.*.requests, 2)", "highestAverage(app.*.latency, 1)", "highestMax(app.*.requests, 2)", "lowestCurrent(app.*.latency, 2)",
-        "limit(app.*.requests, 2)", "sortByMaxima(app.*.latency)", "sortByName(app.*.latency, reverse=true)", "sortByName(app.*.*, true)",
-        "groupByNode(app.*.*, 2, 'sumSeries')", "groupByNode(app.*.*, 1)", "groupByNodes(app.*.*, 'max', 1, 2)",
-        "groupByTags(seriesByTag('name=cpu.load'), 'sum', 'dc')", "groupByTags(seriesByTag('dc=east'), 'average', 'name')",
-        "seriesByTag('name=cpu.load', 'dc=east')", "seriesByTag('name=cpu.load', 'host!=h1')", "seriesByTag('name=~cpu', 'dc=~ea')",
-        "sumSeries(seriesByTag('name=cpu.load'))",
-        "timeShift(app.web1.requests, '5min')", "timeShift(app.web1.requests, '-10min', false)",
-        "keepLastValue(app.web2.latency)", "keepLastValue(app.web2.latency, 1)", "transformNull(app.web2.latency, -1)", "transformNull(app.web2.latency)",
-        "transformNull(app.web2.latency, 0, referenceSeries=app.web1.latency)",
-        "removeBelowValue(app.web1.latency, 5)", "removeAboveValue(app.web1.latency, 5.5)",
-        "percentileOfSeries(app.*.latency, 50)", "percentileOfSeries(app.*.latency, 75, true)",
-        "exclude(app.*.requests, 'web2')", "grep(app.*.requests, 'web[13]')",
-        "countSeries(app.*.requests)", "countSeries(app.*.requests, app.*.latency)",
-        "consolidateBy(app.web1.requests, 'max')", "constantLine(42)", "constantLine(3.5)",
-        "events('deploy')", "events('deploy', 'web')", "drawAsInfinite(events('ops'))",
-        "color(app.web1.requests, 'red')", "lineWidth(app.web1.requests, 2)",
-        "aliasByNode(movingAverage(scale(app.*.requests, 2), 3), 1)", "sumSeries(perSecond(app.*.hits.count))",
-        "highestMax(groupByNode(app.*.*, 1, 'sum'), 2)", "sumSeries(summarize(app.web1.requests, '1min', 'avg'), app.web2.requests)",
-        "app.web1.requests | scale(3) | alias('piped')", "scale(app.nothing.here, 2)", "sumSeries(app.nothing.*)",
-        "aggregate(app.*.latency, 'median')", "aggregate(app.*.latency, 'stddev')", "aggregate(app.*.requests, 'range')",
-        "multiplySeries(app.web1.requests, app.web2.requests)", "summarize(app.web2.latency, '5min', 'avg_zero')",
-        "highest(app.*.latency, 2, 'max')", "lowest(app.*.requests, 1, 'sum')", "movingAverage(app.web2.latency, '2min', 0.8)",
-        "groupByNode(app.*.latency, 1, 'median')",
-        // issue 18: filters, sorting, naming
-        "removeEmptySeries(app.*.requests)", "removeEmptySeries(removeBelowValue(app.*.latency, 21), 0.1)",
-        "filterSeries(app.*.latency, 'max', '>', 21)", "filterSeries(app.*.requests, 'sum', '<=', 3600)",
-        "currentAbove(app.*.requests, 10)", "currentBelow(app.*.requests, 10)", "averageAbove(app.*.latency, 12)", "averageBelow(app.*.latency, 12)",
-        "maximumAbove(app.*.requests, 22)", "maximumBelow(app.*.requests, 22)", "minimumAbove(app.*.requests, 1)", "minimumBelow(app.*.requests, 1)",
-        "mostDeviant(app.*.*, 2)", "unique(app.web1.*, app.*.requests)", "fallbackSeries(app.nothing.*, app.web1.requests)",
-        "fallbackSeries(app.*.requests, constantLine(1))", "sortBy(app.*.latency, 'max')", "sortBy(app.*.requests, 'sum', true)",
-        "sortByTotal(app.*.*)", "sortByMinima(app.*.*)", "aliasByMetric(app.*.requests)", "aliasByMetric(scale(app.web1.hits.count, 2))",
-        "substr(app.web1.hits.count, 1)", "substr(app.web1.hits.count, 1, 3)", "substr(scale(app.web1.hits.count, 2), -2)",
-        // issue 18: point-wise maths and statistics
-        "invert(app.web3.delta)", "squareRoot(app.web3.delta)", "exp(scale(app.web1.latency, 0.1))", "pow(app.web1.requests, 2)", "pow(app.web3.delta, 0.5)",
-        "offsetToZero(app.*.latency)", "isNonNull(app.web2.latency)", "round(app.web1.latency)", "round(app.web1.latency, 1)", "round(app.web1.latency, -1)",
-        "log(app.web1.requests)", "log(app.web3.delta, 2)", "changed(app.web2.latency)", "changed(app.web3.delta)",
-        "delay(app.web1.requests, 3)", "delay(app.web1.requests, -2)", "delay(app.web1.requests, 0)",
-        "cumulative(app.web1.requests)", "movingMedian(app.web1.latency, 5)", "movingMedian(app.web2.latency, '1min', 0.5)",
-        "nPercentile(app.*.latency, 50)", "nPercentile(app.web2.latency, 95.5)",
-        "removeAbovePercentile(app.*.latency, 80)", "removeBelowPercentile(app.web2.latency, 20)",
-        "threshold(12.5)", "threshold(7, 'limit', 'red')", "add(app.web2.latency, 2.5)", "group(app.web1.requests, app.*.latency)",
-        "stdev(app.web2.latency, 5)", "stdev(app.web2.latency, 4, 0.8)",
-        // presentation functions and aliases that had no target yet
-        "alpha(app.web1.requests, 0.5)", "dashed(app.web1.requests)", "dashed(app.web1.requests, 3)", "secondYAxis(app.web1.requests)",
-        "stacked(app.*.requests)", "stacked(app.*.latency, 'mine')", "avg(app.*.latency)", "sum(app.*.requests)", "lowestAverage(app.*.latency, 2)",
-        "movingMax(app.web1.latency, 4)", "movingMin(app.web2.latency, '1min')", "movingWindow(app.web1.latency, 5, 'median')",
-        "rangeOfSeries(app.*.latency)", "stddevSeries(app.*.latency)",
-        "interpolate(app.web2.latency)", "interpolate(removeBelowValue(app.web1.latency, 10), 2)", "sigmoid(app.web3.delta)", "logit(scale(app.web1.latency, 0.04))",
-        "minMax(app.*.latency)", "powSeries(app.web3.delta, app.web1.requests)", "powSeries(app.web1.requests, app.web2.latency)",
-        "setXFilesFactor(sumSeries(app.web2.latency), 0.5)", "xFilesFactor(app.web1.requests, 0.25)",
-        "integralByInterval(app.web1.requests, '10min')", "aggregateLine(app.*.latency)", "aggregateLine(app.web1.requests, 'max', true)",
-        "averageOutsidePercentile(app.*.*, 30)", "removeBetweenPercentile(app.*.requests, 70)",
-        "identity('ident')", "timeFunction('t')", "time('t', 120)", "sinFunction('wave', 3)", "sin('wave', 2, 30)",
-        "useSeriesAbove(app.*.requests, 21, 'requests', 'latency')", "useSeriesAbove(app.*.requests, 1000, 'requests', 'latency')",
-        "aggregateWithWildcards(app.*.latency, 'max', 1)", "aggregateWithWildcards(app.*.hits.count, 'sum', 1, 3)", "multiplySeriesWithWildcards(app.*.requests, 1)",
-        "cactiStyle(app.*.latency)", "cactiStyle(app.*.hits.count, 'si')", "cactiStyle(app.*.hits.count, 'binary', 'B')", "cactiStyle(app.*.requests, units='req')",
-        "legendValue(app.*.latency, 'avg')", "legendValue(app.*.requests, 'last', 'max', 'si')", "legendValue(app.web1.requests, 'nonsense')", "cactiStyle(scale(app.*.hits.count, 1500), 'si')", "legendValue(scale(app.*.hits.count, 3000), 'max', 'binary')",
-        "holtWintersForecast(app.web1.latency, '10min', '5min')", "holtWintersForecast(app.web2.latency, '20min')",
-        "holtWintersConfidenceBands(app.web1.latency, 3, '10min', '5min')", "holtWintersConfidenceBands(app.web2.latency, 2, '20min', '5min')",
-        "holtWintersConfidenceArea(app.web1.latency, 3, '10min', '5min')", "holtWintersAberration(app.*.latency, 2, '10min', '5min')",
-        "areaBetween(app.web{1,2}.latency)", "divideSeriesLists(app.*.requests, app.*.latency)",
-        "timeStack(app.web1.requests, '10min', 0, 3)", "timeStack(app.web1.requests, '-5min', 1, 2)",
-        "pct(app.*.requests)", "sumSeriesLists(app.*.requests, app.*.latency)", "diffSeriesLists(app.*.requests, app.*.latency)",
-        "multiplySeriesLists(app.*.requests, app.*.latency)", "aggregateSeriesLists(app.*.requests, app.*.latency, 'max')",
-        "aggregateSeriesLists(app.*.latency, app.*.requests, 'avg', 0.5)",
-        "applyByNode(app.*.*, 1, 'sumSeries(%.*)')", "applyByNode(app.*.hits.count, 1, 'scale(%.requests, 2)', '%.doubled')",
-        "linearRegression(app.web1.requests)",
-        "reduceSeries(mapSeries(app.*.*, 1), 'asPercent', 2, 'latency', 'requests')", "reduce(map(app.*.*, 1), 'diffSeries', 2, 'requests', 'latency')",
-        "reduceSeries(mapSeries(app.web{1,3}.*, 1), 'divideSeries', 2, 'requests', 'latency')",
-        "aliasQuery(app.*.requests, 'app\\.(web\\d)\\.requests', 'app.\\1.latency', 'latency now %d')",
-        "aliasQuery(app.web1.requests, 'requests', 'hits.count', '%.2f hits')", "aliasQuery(app.web2.requests, 'requests', 'latency', 'v=%s')",
-        "weightedAverage(app.*.latency, app.*.requests, 1)", "weightedAverage(app.web1.latency, app.web2.requests)",
-        "smartSummarize(app.web1.requests, '5min')", "smartSummarize(app.*.latency, '7min', 'max')", "smartSummarize(app.web2.latency, '1h', 'avg')",
-        "smartSummarize(app.web1.requests, '10min', 'sum', 'minutes')", "smartSummarize(app.web1.requests, '10min', 'sum', 'hours')",
-        "exponentialMovingAverage(app.web1.latency, 5)", "exponentialMovingAverage(app.web2.latency, '1min')", "exponentialMovingAverage(app.*.requests, 3)",
-    ];
-
     public static IEnumerable<object[]> TargetCases => Targets.Select(t => new object[] { t });
 
     public static IEnumerable<object[]> MaxDataPointsCases =>
@@ -316,6 +221,40 @@ public sealed class GraphiteDifferentialTests(GraphiteDifferentialFixture fx, IT
         AssertSameRender(g, o, target);
     }
 
+    /// <summary>
+    /// Targets where Observe knowingly answers otherwise than graphite-web (docs/graphite-api.md, "Known differences"), with why.
+    /// The test below fails once one matches, so a fix moves it to <see cref="Targets"/>.
+    /// </summary>
+    public static readonly Dictionary<string, string> KnownDeviations = new(StringComparer.Ordinal)
+    {
+        // graphite-web's metadata names the keyword alignDst, its Python signature alignDST: with its default (unenforced)
+        // validation it accepts only alignDST= (alignDst= is a 500). Observe validates against the metadata, as graphite-web
+        // with ENFORCE_INPUT_VALIDATION: alignDst= works, alignDST= is a 400.
+        ["timeShift(app.web1.requests, '5min', alignDST=true)"] = "alignDST keyword: graphite-web 200, Observe 400",
+    };
+
+    public static IEnumerable<object[]> KnownDeviationCases => KnownDeviations.Keys.Select(t => new object[] { t });
+
+    [Theory]
+    [MemberData(nameof(KnownDeviationCases))]
+    public async Task Known_deviation_still_differs_from_graphite_web(string target)
+    {
+        var form = Form(target);
+        var g = await fx.Http.PostAsync($"{fx.GraphiteUrl}/render", new FormUrlEncodedContent(form));
+        var o = await fx.Http.PostAsync($"{fx.ObserveUrl}/render", new FormUrlEncodedContent(form));
+        var gb = await g.Content.ReadAsStringAsync();
+        var ob = await o.Content.ReadAsStringAsync();
+        output.WriteLine($"{target}: graphite-web {(int)g.StatusCode}, observe {(int)o.StatusCode} {ob[..Math.Min(200, ob.Length)]}");
+        var same = g.StatusCode == o.StatusCode && (!g.IsSuccessStatusCode || Matches(gb, ob, target));
+        Assert.False(same, $"{target} now matches graphite-web: move it from KnownDeviations to Targets ({KnownDeviations[target]})");
+    }
+
+    private bool Matches(string graphite, string observe, string what)
+    {
+        try { AssertSameRender(graphite, observe, what); return true; }
+        catch (Xunit.Sdk.XunitException) { return false; }
+    }
+
     /// <summary>Targets whose names hold times relative to "now" (timeSlice, linearRegression): retried if a second ticks between the two requests.</summary>
     public static readonly string[] NowRelativeTargets =
     [
@@ -324,9 +263,12 @@ public sealed class GraphiteDifferentialTests(GraphiteDifferentialFixture fx, IT
     ];
 
     /// <summary>Random by nature: only names, times and point counts are compared.</summary>
+    public static readonly string[] RandomTargets = ["randomWalk('walk')", "randomWalkFunction('walk', 30)", "randomWalk('walk', 20)"];
+
+    public static IEnumerable<object[]> RandomCases => RandomTargets.Select(t => new object[] { t });
+
     [Theory]
-    [InlineData("randomWalk('walk')")]
-    [InlineData("randomWalkFunction('walk', 30)")]
+    [MemberData(nameof(RandomCases))]
     public async Task Render_shape_of_random_functions_matches_graphite_web(string target)
     {
         var (g, o) = await RenderBoth(Form(target));
