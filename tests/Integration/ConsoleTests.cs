@@ -22,11 +22,11 @@ public partial class ConsoleTests(ITestOutputHelper output)
     private const string ReadToken = "read-token-0123456789";
     private const string AlertsToken = "alerts-token-0123456789";
 
-    private static string Yaml(int http, string data, int closedPort, bool tokens, string? tls, string extra) => $$"""
+    private static string Yaml(int http, string data, int closedPort, bool tokens, string? tls, string extra, int? graphite) => $$"""
         http: {port: {{http}}{{(tls != null ? $", tls: {tls}" : "")}}}
         collector:
           statsd: {enabled: false, flushInterval: 1000}
-          graphite: {enabled: false}
+          graphite: {{(graphite is { } g ? $"{{port: {g}, pickle: {{port: 0}}}}" : "{enabled: false}")}}
         storage: {dataDir: {{data}}}
         logs: {enabled: true}
         logging: {level: warning}
@@ -77,7 +77,8 @@ public partial class ConsoleTests(ITestOutputHelper output)
 
     /// <param name="https">serve over HTTPS with a self-signed certificate made here (the browser accepts it).</param>
     /// <param name="extraYaml">more top-level sections (e.g. <c>alerting:</c>).</param>
-    private static async Task<Run> StartAsync(string name, bool tokens = false, bool https = false, string extraYaml = "", IDictionary<string, string>? env = null)
+    /// <param name="graphite">a free port for Graphite plaintext; null: the listener is off.</param>
+    private static async Task<Run> StartAsync(string name, bool tokens = false, bool https = false, string extraYaml = "", IDictionary<string, string>? env = null, int? graphite = null)
     {
         var dir = Repo.TempDir(name);
         var http = FreePort.Get();
@@ -89,7 +90,7 @@ public partial class ConsoleTests(ITestOutputHelper output)
             TestCertificate.WritePem(cert, Path.Combine(dir, "cert.pem"), Path.Combine(dir, "key.pem"));
             tls = $"{{certPath: {Path.Combine(dir, "cert.pem")}, keyPath: {Path.Combine(dir, "key.pem")}}}";
         }
-        await File.WriteAllTextAsync(config, Yaml(http, Path.Combine(dir, "data"), FreePort.Get(), tokens, tls, extraYaml));
+        await File.WriteAllTextAsync(config, Yaml(http, Path.Combine(dir, "data"), FreePort.Get(), tokens, tls, extraYaml, graphite));
         var observe = ObserveBinary.Run(config, dir, Path.Combine(dir, "observe.log"), env);
         var baseUrl = $"{(https ? "https" : "http")}://127.0.0.1:{http}";
         var client = https ? TestCertificate.InsecureClient(baseUrl) : new HttpClient { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(10) };
@@ -355,7 +356,8 @@ public partial class ConsoleTests(ITestOutputHelper output)
     [Fact]
     public async Task Logs_page_finds_a_line_sent_over_udp_and_metrics_page_completes_and_draws_a_check_series()
     {
-        await using var run = await StartAsync("console-logs");
+        var graphite = FreePort.Get();
+        await using var run = await StartAsync("console-logs", graphite: graphite);
         var endpoint = IPEndPoint.Parse((await run.Client.GetFromJsonAsync<JsonElement>("/stats")).GetProperty("logs").GetProperty("udpEndpoint").GetString()!);
         using (var udp = new UdpClient())
         {
@@ -401,6 +403,45 @@ public partial class ConsoleTests(ITestOutputHelper output)
         await page.GotoAsync("/#/check/web1/fine");
         await page.Locator(".perf-chart svg path.series").First.WaitForAsync(new() { State = WaitForSelectorState.Attached });
         Assert.Contains("checks.web1.fine.conns", await page.Locator(".perf-chart ul.legend").InnerTextAsync());
+
+        // Hostile metric names: Graphite plaintext keeps every printable non-space character ('<', '>', '"', '\'', '&', '=' and '/'
+        // all survive; ';' would start tags and '.' a new node, so the script says __pwned, not window.__pwned), so the names reach /metrics/find, the completion list and the legend unchanged.
+        // The markup one is a valid target as it stands; the quoted one needs Graphite's '\' escapes, so it is drawn by wildcard.
+        const string markup = "hostile.<img/src=x/onerror=__pwned=9>&b=<b>bold</b>";
+        const string quoted = "hostile.it's\"quoted\"<script>__pwned=10</script>";
+        using (var tcp = new TcpClient())
+        {
+            await tcp.ConnectAsync(IPAddress.Loopback, graphite);
+            var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            await tcp.GetStream().WriteAsync(Encoding.UTF8.GetBytes($"{markup} 3 {now}\n{quoted} 4 {now}\n"));
+        }
+        // JSON escapes '<', '=' and quotes, so compare parsed ids, not the raw text.
+        async Task<string[]> Stored() => [.. (await run.Client.GetFromJsonAsync<JsonElement>("/metrics/find?query=hostile.*")).EnumerateArray()
+            .Select(m => m.GetProperty("id").GetString()!).Order(StringComparer.Ordinal)];
+        await Poll.UntilAsync(async () => (await Stored()).SequenceEqual(new[] { markup, quoted }.Order(StringComparer.Ordinal)),
+            TimeSpan.FromSeconds(20), "the hostile names stored");
+        await page.GotoAsync("/#/metrics");
+        target = page.GetByLabel("Target");
+        await target.PressSequentiallyAsync("hostile.");
+        var completions = page.Locator("#m-complete option");
+        await Poll.UntilAsync(async () => await completions.CountAsync() == 2, TimeSpan.FromSeconds(10), "two hostile completions");
+        Assert.Equal(new[] { markup, quoted }.Order(StringComparer.Ordinal), (await completions.EvaluateAllAsync<string[]>("os => os.map(o => o.value)")).Order(StringComparer.Ordinal));
+        await target.FillAsync(markup); // what choosing the completion does
+        await page.GetByRole(AriaRole.Button, new() { Name = "Draw" }).ClickAsync();
+        await page.Locator(".metric-chart svg path.series").WaitForAsync(new() { State = WaitForSelectorState.Attached });
+        Assert.Equal(markup, (await page.Locator(".metric-chart ul.legend li").InnerTextAsync()).Trim());
+        Assert.Contains("target=" + Uri.EscapeDataString(markup) + "&", page.Url);
+        // The shared URL, opened afresh, draws the same series.
+        var shared = page.Url;
+        await page.GotoAsync("about:blank");
+        await page.GotoAsync(shared);
+        await page.Locator(".metric-chart svg path.series").WaitForAsync(new() { State = WaitForSelectorState.Attached });
+        Assert.Equal(markup, (await page.Locator(".metric-chart ul.legend li").InnerTextAsync()).Trim());
+        await page.GotoAsync("/#/metrics?target=hostile.*");
+        var legend = page.Locator(".metric-chart ul.legend li");
+        await Poll.UntilAsync(async () => await legend.CountAsync() == 2, TimeSpan.FromSeconds(10), "both hostile series in the legend");
+        Assert.Equal(new[] { markup, quoted }.Order(StringComparer.Ordinal), (await legend.AllInnerTextsAsync()).Select(x => x.Trim()).Order(StringComparer.Ordinal));
+        Assert.Equal(0, await page.Locator(".metric-chart img, .metric-chart script, .metric-chart b").CountAsync());
         Assert.Equal("undefined", await page.EvaluateAsync<string>("() => typeof window.__pwned"));
         browser.AssertNoErrors();
     }
