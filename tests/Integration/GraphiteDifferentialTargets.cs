@@ -101,6 +101,7 @@ public sealed partial class GraphiteDifferentialTests
         "nonNegativeDerivative(app.web1.hits.count, 1000, 5)", "nonNegativeDerivative(app.web3.delta, None, -4)",
         "perSecond(app.web1.hits.count, 1000, 5)", "perSecond(app.web3.delta, minValue=-4)",
         "timeShift(app.web1.requests, '5min', true, true)", "timeShift(app.web2.latency, '-3min', false, true)",
+        "timeShift(app.web1.requests, '5min', alignDST=true)", // the keyword as graphite-web's Python spells it (metadata: alignDst)
         "movingMax(app.web2.latency, 4, 0.8)", "movingMin(app.web2.latency, '1min', 0.6)", "movingSum(app.web2.latency, 3, 0.9)",
         "movingWindow(app.web2.latency, 5, 'avg', 0.7)", "movingWindow(app.web2.latency, '1min', 'sum', 0.2)",
         "sinFunction('wave', 2, 30)", "timeFunction('t', 30)",

@@ -73,8 +73,30 @@ internal static class ParamBinder
             validKwargs[p.Name] = Validate(f, p, v, Bad);
         }
         var unexpected = kwargs.Keys.Where(k => !validKwargs.ContainsKey(k)).ToList();
-        if (unexpected.Count > 0) throw Bad("Unexpected keyword arguments: " + string.Join(", ", unexpected));
+        if (unexpected.Count > 0)
+        {
+            // graphite-web's Python takes the keyword as its signature spells it, which for a few parameters differs from
+            // the metadata (timeShift: alignDST vs alignDst): a dashboard written against either spelling works.
+            var spelled = SignatureNames(f.Signature);
+            foreach (var k in unexpected)
+            {
+                var i = Array.IndexOf(spelled, k);
+                if (i < args.Count || i >= ps.Length || validKwargs.ContainsKey(ps[i].Name) || kwargs[k] == null) continue;
+                validKwargs[ps[i].Name] = Validate(f, ps[i], kwargs[k], Bad);
+            }
+            unexpected = unexpected.Where(k => Array.IndexOf(spelled, k) is var i && (i < args.Count || i >= ps.Length || !validKwargs.ContainsKey(ps[i].Name))).ToList();
+            if (unexpected.Count > 0) throw Bad("Unexpected keyword arguments: " + string.Join(", ", unexpected));
+        }
         return (validArgs, validKwargs);
+    }
+
+    /// <summary>The parameter names of a Python signature such as <c>timeShift(seriesList, timeShift, resetEnd=True, alignDST=False)</c>.</summary>
+    private static string[] SignatureNames(string signature)
+    {
+        int open = signature.IndexOf('('), close = signature.LastIndexOf(')');
+        if (open < 0 || close <= open) return [];
+        return signature[(open + 1)..close].Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Select(p => p.TrimStart('*').Split('=')[0].Trim()).ToArray();
     }
 
     private static object? Validate(FunctionInfo f, Param p, object? value, Func<string, GraphiteInputException> bad)

@@ -285,6 +285,10 @@ public class FunctionTests
         Assert.Equal(["a.x.c", "a.b.c"], Eval("sortByName(a.*.c, 0, 1)").Select(s => s.Name));
         Assert.Single(Eval("highest(a.*.c, '1')"));
         Values(One("keepLastValue(a.x.c, limit=1)"), 10, 10, 30, 30, 50, 60);
+        // a keyword as graphite-web's Python signature spells it is that parameter (timeShift: alignDST, metadata alignDst)
+        Assert.Equal(Eval("timeShift(a.b.c, '10s', true, true)").Single().Values, Eval("timeShift(a.b.c, '10s', alignDST=true)").Single().Values);
+        Assert.Equal(Eval("timeShift(a.b.c, '10s', true, true)").Single().Values, Eval("timeShift(a.b.c, '10s', alignDst=true)").Single().Values);
+        Assert.Contains("Unexpected keyword arguments: aligndst", Assert.Throws<GraphiteInputException>(() => Eval("timeShift(a.b.c, '10s', aligndst=true)")).Message);
     }
 
     [Fact]
