@@ -107,6 +107,10 @@ public static class WhisperImportCli
         progress.Done();
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"imported {files.Count - failed} files: {progress.Points} points, {written} slots written, {unchanged} already held the same value, {notTaken} not taken (beyond Observe's retention, in an archive whose step fits no Observe archive, or live data there){(failed > 0 ? $"; {failed} files unreadable" : "")}"));
+        // Most often this is whisper's retention not matching Observe's (an hourly archive has no 1h archive here to go to).
+        if (notTaken > 0)
+            output.WriteLine("to keep points Observe's retention does not hold, give it carbon's rules first: observe import carbon-conf " +
+                "storage-schemas.conf [storage-aggregation.conf] prints them as storage: rules (docs/configuration.md); then import again with --restart");
         return failed > 0 ? 1 : 0;
     }
 
