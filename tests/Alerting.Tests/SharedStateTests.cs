@@ -23,18 +23,30 @@ public class SharedStateTests
 
     private static AlertEvent Firing(DateTimeOffset at) => new("checks", "check/web/http", AlertStatus.Firing, "critical", "web/http is CRITICAL", null, Labels, at);
 
+    /// <summary>A throwaway PostgreSQL with two pipelines (x, y) sharing it on one manual clock, each recording what it sends.</summary>
+    private sealed record Pair(PostgresServer Pg, ManualTimeProvider Clock, RecordingQueue SentX, RecordingQueue SentY, AlertPipeline X, AlertPipeline Y)
+        : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => Pg.DisposeAsync();
+    }
+
+    private static async Task<Pair> StartPairAsync(TimeSpan nodeTimeout)
+    {
+        Assert.True(PostgresServer.IsInstalled, "postgresql-15 is not installed (tests/peers/install.sh)");
+        var pg = await PostgresServer.StartAsync();
+        var clock = new ManualTimeProvider();
+        var (sentX, sentY) = (new RecordingQueue(), new RecordingQueue());
+        return new Pair(pg, clock, sentX, sentY, Node(pg, "x", nodeTimeout, sentX, clock), Node(pg, "y", nodeTimeout, sentY, clock));
+    }
+
     private static AlertPipeline Node(PostgresServer pg, string node, TimeSpan timeout, RecordingQueue sent, ManualTimeProvider clock) =>
         new(Options(), sent, clock, NullLogger.Instance, store: new PostgresAlertStateStore(pg.ConnectionString, node, timeout, 1000, clock));
 
     [Fact]
     public async Task An_alert_follows_its_producer_to_another_node_and_the_old_owner_stops_notifying_about_it()
     {
-        Assert.True(PostgresServer.IsInstalled, "postgresql-15 is not installed (tests/peers/install.sh)");
-        await using var pg = await PostgresServer.StartAsync();
-        var clock = new ManualTimeProvider();
-        var (sentX, sentY) = (new RecordingQueue(), new RecordingQueue());
-        var x = Node(pg, "x", TimeSpan.FromHours(1), sentX, clock);
-        var y = Node(pg, "y", TimeSpan.FromHours(1), sentY, clock);
+        await using var pair = await StartPairAsync(TimeSpan.FromHours(1));
+        var (_, clock, sentX, sentY, x, y) = pair;
         var started = clock.GetUtcNow();
         await x.SendAsync(Firing(started), default);
         for (var i = 0; i < 60; i++) { clock.Advance(TimeSpan.FromSeconds(1)); x.Tick(); y.Tick(); }
@@ -58,12 +70,8 @@ public class SharedStateTests
     [Fact]
     public async Task An_alert_ack_taken_on_the_node_that_does_not_hold_the_alert_takes_it_and_stops_its_escalation()
     {
-        Assert.True(PostgresServer.IsInstalled, "postgresql-15 is not installed (tests/peers/install.sh)");
-        await using var pg = await PostgresServer.StartAsync();
-        var clock = new ManualTimeProvider();
-        var (sentX, sentY) = (new RecordingQueue(), new RecordingQueue());
-        var x = Node(pg, "x", TimeSpan.FromHours(1), sentX, clock);
-        var y = Node(pg, "y", TimeSpan.FromHours(1), sentY, clock);
+        await using var pair = await StartPairAsync(TimeSpan.FromHours(1));
+        var (_, clock, sentX, sentY, x, y) = pair;
         var started = clock.GetUtcNow();
         await x.SendAsync(Firing(started), default);
         for (var i = 0; i < 60; i++) { clock.Advance(TimeSpan.FromSeconds(1)); x.Tick(); y.Tick(); }
@@ -80,13 +88,9 @@ public class SharedStateTests
     [Fact]
     public async Task A_silent_nodes_alerts_are_adopted_and_escalate_once_at_their_original_time()
     {
-        Assert.True(PostgresServer.IsInstalled, "postgresql-15 is not installed (tests/peers/install.sh)");
-        await using var pg = await PostgresServer.StartAsync();
-        var clock = new ManualTimeProvider();
-        var (sentX, sentY) = (new RecordingQueue(), new RecordingQueue());
         // Liveness is judged on the database's clock: one real second of silence and the node is given up.
-        var x = Node(pg, "x", TimeSpan.FromSeconds(1), sentX, clock);
-        var y = Node(pg, "y", TimeSpan.FromSeconds(1), sentY, clock);
+        await using var pair = await StartPairAsync(TimeSpan.FromSeconds(1));
+        var (_, clock, sentX, sentY, x, y) = pair;
         var started = clock.GetUtcNow();
         await x.SendAsync(Firing(started), default);
         for (var i = 0; i < 60; i++) { clock.Advance(TimeSpan.FromSeconds(1)); x.Tick(); }
@@ -107,12 +111,8 @@ public class SharedStateTests
     [Fact]
     public async Task A_silence_made_on_one_node_mutes_the_alert_another_node_owns_until_it_is_expired_there()
     {
-        Assert.True(PostgresServer.IsInstalled, "postgresql-15 is not installed (tests/peers/install.sh)");
-        await using var pg = await PostgresServer.StartAsync();
-        var clock = new ManualTimeProvider();
-        var (sentX, sentY) = (new RecordingQueue(), new RecordingQueue());
-        var x = Node(pg, "x", TimeSpan.FromHours(1), sentX, clock);
-        var y = Node(pg, "y", TimeSpan.FromHours(1), sentY, clock);
+        await using var pair = await StartPairAsync(TimeSpan.FromHours(1));
+        var (_, clock, sentX, sentY, x, y) = pair;
         var silence = x.AddSilence(["check=http"], clock.GetUtcNow(), clock.GetUtcNow() + TimeSpan.FromHours(1), "alice", "deploy");
         // y hears of it by NOTIFY (real time, not the test's clock).
         await Poll.UntilAsync(() => y.ListSilences().Any(s => s.Id == silence.Id), TimeSpan.FromSeconds(5), "y to list x's silence");
