@@ -53,7 +53,7 @@ public class GelfDecoderTests
             });
 
     [Fact]
-    public void InterleavedMessagesAreKeptApartByTheirId()
+    public void Interleaved_messages_are_kept_apart_by_their_id()
     {
         using var r = new Recorder();
         var a = GelfWire.Datagrams(GelfWire.Compress(Encoding.UTF8.GetBytes(Message(5000, 1)), "gzip"), 500);
@@ -67,7 +67,7 @@ public class GelfDecoderTests
     }
 
     [Fact]
-    public void AMessageWithAMissingChunkIsDroppedAndCountedAfterTheTimeout()
+    public void A_message_with_a_missing_chunk_is_dropped_and_counted_after_the_timeout()
     {
         using var r = new Recorder();
         var datagrams = GelfWire.Datagrams(Encoding.UTF8.GetBytes(Message(5000, 3)), 1000);
@@ -84,7 +84,7 @@ public class GelfDecoderTests
     }
 
     [Fact]
-    public void BadChunksAreCounted()
+    public void Bad_chunks_are_counted()
     {
         using var r = new Recorder();
         byte[] Chunk(byte seq, byte count) => [0x1e, 0x0f, 1, 2, 3, 4, 5, 6, 7, 8, seq, count, (byte)'{'];
@@ -97,7 +97,7 @@ public class GelfDecoderTests
     }
 
     [Fact]
-    public void CorruptCompressionAndOversizedMessagesAreCounted()
+    public void Corrupt_compression_and_oversized_messages_are_counted()
     {
         using var r = new Recorder(maxMessageBytes: 10_000);
         var gz = GelfWire.Compress(Encoding.UTF8.GetBytes(Message(100, 4)), "gzip");
@@ -115,7 +115,7 @@ public class GelfDecoderTests
     /// escaped the decoder as an ERR with a stack instead of a counted reject.
     /// </summary>
     [Fact]
-    public void AZlibStreamAskingForADictionaryIsBadCompression()
+    public void A_zlib_stream_asking_for_a_dictionary_is_bad_compression()
     {
         using var r = new Recorder();
         r.Decoder.HandleDatagram([0x78, 0xbb, 0x12, 0x34, 0x56, 0x78, 0x01, 0x02, 0x03]);
@@ -124,7 +124,7 @@ public class GelfDecoderTests
     }
 
     [Fact]
-    public void TooManyPendingMessagesDropTheOldest()
+    public void Too_many_pending_messages_drop_the_oldest()
     {
         using var r = new Recorder(maxPending: 2);
         var messages = Enumerable.Range(0, 3).Select(i => GelfWire.Datagrams(Encoding.UTF8.GetBytes(Message(3000, i)), 1000)).ToList();

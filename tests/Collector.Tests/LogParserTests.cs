@@ -20,7 +20,7 @@ public class LogParserTests
     }
 
     [Fact]
-    public void DockerGelfMessageIsNormalised()
+    public void Docker_gelf_message_is_normalised()
     {
         // The fields Docker's gelf driver sends (daemon/logger/gelf), for a line a container wrote on stderr.
         var e = Parse("""
@@ -60,7 +60,7 @@ public class LogParserTests
     }
 
     [Fact]
-    public void UnknownLevelIsInfoAndKept()
+    public void Unknown_level_is_info_and_kept()
     {
         var e = Parse("""{"message":"x","level":"chatty"}""");
         Assert.Equal("info", e.Level);
@@ -82,7 +82,7 @@ public class LogParserTests
     }
 
     [Fact]
-    public void MissingOrUnreadableTimestampIsTheReceiveTime()
+    public void Missing_or_unreadable_timestamp_is_the_receive_time()
     {
         Assert.Equal(Received, Parse("""{"message":"x"}""").Timestamp);
         var e = Parse("""{"message":"x","timestamp":"yesterday-ish"}""");
@@ -91,7 +91,7 @@ public class LogParserTests
     }
 
     [Fact]
-    public void ServiceComesFromTheFirstOfServiceAppApplicationContainerName()
+    public void Service_comes_from_the_first_of_service_app_application_container_name()
     {
         Assert.Equal("a", Parse("""{"msg":"x","_container_name":"c","app":"b","_service":"a"}""").Service);
         Assert.Equal("b", Parse("""{"msg":"x","_container_name":"c","_app":"b"}""").Service);
@@ -101,7 +101,7 @@ public class LogParserTests
     }
 
     [Fact]
-    public void MessageComesFromShortMessageThenMessageThenMsgAndTheRestStayFields()
+    public void Message_comes_from_short_message_then_message_then_msg_and_the_rest_stay_fields()
     {
         var gelf = Parse("""{"short_message":"short","full_message":"long\nstack"}""");
         Assert.Equal("short", gelf.Message);
@@ -115,7 +115,7 @@ public class LogParserTests
     }
 
     [Fact]
-    public void OtherValuesAreKeptAsTheirText()
+    public void Other_values_are_kept_as_their_text()
     {
         var e = Parse("""{"message":"x","n":1.50,"ok":true,"no":false,"nothing":null,"list":[1,"a"],"_x":"gelf","esc\u0061ped":"v"}""");
         Assert.Equal("1.50", e.Fields["n"]);
@@ -156,7 +156,7 @@ public class LogParserTests
     }
 
     [Fact]
-    public void AnEscapedLoneSurrogateIsInvalidJsonNotAnException()
+    public void An_escaped_lone_surrogate_is_invalid_json_not_an_exception()
     {
         var (reason, error) = Reject("{\"message\":\"x\",\"f\":\"\\ud800\"}");
         Assert.Equal(LogRejectReason.InvalidJson, reason);

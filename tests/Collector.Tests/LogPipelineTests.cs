@@ -48,7 +48,7 @@ public class LogPipelineTests
     private static void Send(LogPipeline p, string json) => Assert.True(p.HandleJson(Encoding.UTF8.GetBytes(json), 0, out var e), e);
 
     [Fact]
-    public async Task EveryLogSinkGetsEveryBatchByCountOrByDelay()
+    public async Task Every_log_sink_gets_every_batch_by_count_or_by_delay()
     {
         var (p, a, b, _, fanout, clock) = Make(batchMax: 3);
         await using var disposeFanout = fanout;
@@ -62,7 +62,7 @@ public class LogPipelineTests
     }
 
     [Fact]
-    public async Task CountsPerServiceAndLevelBecomeCountersOnTheFlushBoundary()
+    public async Task Counts_per_service_and_level_become_counters_on_the_flush_boundary()
     {
         var (p, _, _, metrics, fanout, clock) = Make();
         await using var disposeFanout = fanout;
@@ -86,7 +86,7 @@ public class LogPipelineTests
     }
 
     [Fact]
-    public async Task RejectsAreCountedPerReason()
+    public async Task Rejects_are_counted_per_reason()
     {
         var (p, _, _, _, fanout, _) = Make();
         await using var disposeFanout = fanout;
@@ -102,7 +102,7 @@ public class LogPipelineTests
     }
 
     [Fact]
-    public async Task HttpBodiesAreAcceptedPartiallyAndBadLinesNamed()
+    public async Task Http_bodies_are_accepted_partially_and_bad_lines_named()
     {
         var (p, a, _, _, fanout, _) = Make();
         await using var disposeFanout = fanout;

@@ -5,7 +5,7 @@ namespace Observe.Observe.Tests;
 public class LogsConfigTests
 {
     [Fact]
-    public void LogsSectionBindsWithDefaultsAndOverrides()
+    public void Logs_section_binds_with_defaults_and_overrides()
     {
         var (c, problems) = ConfigTests.LoadText("""
             logs:
@@ -19,7 +19,7 @@ public class LogsConfigTests
     }
 
     [Fact]
-    public void BadLogsValuesAreNamedWithTheirLine()
+    public void Bad_logs_values_are_named_with_their_line()
     {
         var (_, problems) = ConfigTests.LoadText("""
             logs:

@@ -19,7 +19,7 @@ public class CrashTests
     }
 
     [Fact]
-    public async Task AcknowledgedBatchesSurviveKill9()
+    public async Task Acknowledged_batches_survive_kill9()
     {
         var dir = TestStore.TempDir();
         long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();

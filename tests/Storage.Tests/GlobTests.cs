@@ -32,7 +32,7 @@ public class GlobTests
     public void MatchesOneNode(string pattern, string node, bool expected) => Assert.Equal(expected, Glob.IsMatch(pattern, node));
 
     [Fact]
-    public void TrieFindsBranchesAndLeaves()
+    public void Trie_finds_branches_and_leaves()
     {
         var t = new MetricTrie();
         foreach (var p in new[] { "stats.web1.cpu", "stats.web2.cpu", "stats.db1.cpu", "stats.web1", "stats.web1.mem.free" })

@@ -63,7 +63,7 @@ public class GorillaTests
     }
 
     [Fact]
-    public void StatsdRatesAndMeansAreSmallerThanXor()
+    public void Statsd_rates_and_means_are_smaller_than_xor()
     {
         var rnd = new Random(3);
         var ts = Enumerable.Range(0, 720).Select(i => 1_700_000_000L + i * 10).ToArray();
@@ -81,7 +81,7 @@ public class GorillaTests
 
     /// <summary>Etsy's timer std (sqrt of the mean squared deviation, in floating point) is stored as sqrt(N/c²) ± ulps.</summary>
     [Fact]
-    public void StatsdStdIsSmallerThanXorAndExact()
+    public void Statsd_std_is_smaller_than_xor_and_exact()
     {
         var rnd = new Random(5);
         var ts = Enumerable.Range(0, 720).Select(i => 1_700_000_000L + i * 10).ToArray();
@@ -100,7 +100,7 @@ public class GorillaTests
     }
 
     [Fact]
-    public void RegularSeriesCompressWell()
+    public void Regular_series_compress_well()
     {
         var ts = Enumerable.Range(0, 720).Select(i => 1_700_000_000L + i * 10).ToArray();
         var vs = ts.Select((_, i) => (double)(i % 3 == 0 ? 5 : 7)).ToArray();
@@ -110,7 +110,7 @@ public class GorillaTests
     }
 
     [Fact]
-    public void CorruptOrTornBlobIsRejected()
+    public void Corrupt_or_torn_blob_is_rejected()
     {
         var blob = Gorilla.Encode([1, 2, 3], [1.0, 2.0, 3.0]);
         Assert.True(Gorilla.TryValidate(blob, out var count) && count == 3);

@@ -17,7 +17,7 @@ public class InfluxSinkTests
     }
 
     [Fact]
-    public void WholePathIsTheMeasurementAndGraphiteTagsBecomeSortedInfluxTags()
+    public void Whole_path_is_the_measurement_and_graphite_tags_become_sorted_influx_tags()
     {
         var e = new InfluxLineEncoder();
         Assert.Equal("stats.timers.api.mean,dc=ams,role=web value=12.5 1700000000\n",
@@ -26,7 +26,7 @@ public class InfluxSinkTests
     }
 
     [Fact]
-    public void EscapesPerTheLineProtocolSpec()
+    public void Escapes_per_the_line_protocol_spec()
     {
         var e = new InfluxLineEncoder(measurementNodes: 1);
         // Measurement: comma and space escaped (not '='); tag keys/values and field keys: comma, space and '='.
@@ -35,7 +35,7 @@ public class InfluxSinkTests
     }
 
     [Fact]
-    public void NonFiniteValuesAreSkippedAndCounted()
+    public void Non_finite_values_are_skipped_and_counted()
     {
         var e = new InfluxLineEncoder();
         Assert.Equal("ok value=1 5\n", Encode(e, new MetricPoint("nan", double.NaN, 5), new MetricPoint("ok", 1, 5), new MetricPoint("inf", double.PositiveInfinity, 5)));
@@ -43,7 +43,7 @@ public class InfluxSinkTests
     }
 
     [Fact]
-    public void MeasurementNodesSplitThePathAndTemplatesNameEachNode()
+    public void Measurement_nodes_split_the_path_and_templates_name_each_node()
     {
         Assert.Equal("stats.timers.api mean=2 1\n", Encode(new InfluxLineEncoder(measurementNodes: 3), new MetricPoint("stats.timers.api.mean", 2, 1)));
         Assert.Equal("short value=2 1\n", Encode(new InfluxLineEncoder(measurementNodes: 3), new MetricPoint("short", 2, 1)));
@@ -55,7 +55,7 @@ public class InfluxSinkTests
     }
 
     [Fact]
-    public void WriteUrisFollowV1AndV2()
+    public void Write_uris_follow_V1_and_V2()
     {
         Assert.Equal("http://h:8086/write?db=my%20db&rp=week&precision=u",
             InfluxHttpTarget.WriteUri(new InfluxSinkOptions { Url = "http://h:8086/", Db = "my db", Rp = "week", Precision = "us" }).AbsoluteUri);
@@ -83,7 +83,7 @@ public class InfluxSinkTests
     }
 
     [Fact]
-    public async Task V1SendsBasicAuthWhenAUserIsGiven()
+    public async Task V1_sends_basic_auth_when_a_user_is_given()
     {
         var handler = new Answer(HttpStatusCode.NoContent);
         using var target = new InfluxHttpTarget(new InfluxSinkOptions { Db = "d", Username = "u", Password = "p" }, handler);

@@ -59,7 +59,7 @@ public class JsonNumberTests
     /// <summary>Differential against the real thing: python3's repr of 200 000 doubles (random bits, decimals, quotients, edges).</summary>
     [Trait("Category", "Peer")]
     [Fact]
-    public async Task PyFloatEqualsPython3Repr()
+    public async Task Py_float_equals_python3_repr()
     {
         var rnd = new Random(7);
         var values = new List<double> { 0.0, -0.0, 1e16, 1e15, 9999999999999998.0, 0.0001, 0.00001, 5e-324, double.MaxValue, double.Epsilon,
@@ -88,7 +88,7 @@ public class JsonNumberTests
 
     /// <summary>Target names and tags are written as python3's json.dumps writes them (graphite-web's bytes).</summary>
     [Fact]
-    public async Task PyJsonEqualsPython3JsonDumps()
+    public async Task Py_json_equals_python3_json_dumps()
     {
         string[] strings = ["stats.timers.a.mean", "a<b>&'c", "caf\u00e9", "emoji \ud83d\ude00", "del\u007f", "tab\t nl\n cr\r", "q\"uote", "back\\slash", "ctl\u0001\b\f", "~ !"];
         var psi = new ProcessStartInfo("python3", ["-c", "import sys,json\nfor l in sys.stdin:\n    s = json.loads(l)\n    print(json.dumps(s))\n    print(json.dumps({'name': s, 'k': s + 'x'}))"])
@@ -120,7 +120,7 @@ public class JsonNumberTests
 
     /// <summary>Big answers (formatted in parallel, written with a Content-Length) are byte-for-byte the string render.</summary>
     [Fact]
-    public async Task BigRenderInParallelWithContentLengthEqualsStringRender()
+    public async Task Big_render_in_parallel_with_content_length_equals_string_render()
     {
         List<TimeSeries> Data() => [.. Enumerable.Range(0, 40).Select(k => new TimeSeries($"big.s{k}", 1000, 1000 + 800 * 10, 10,
             Enumerable.Range(0, 800).Select(i => (i + k) % 7 == 0 ? null : (double?)(k % 3 == 0 ? i : i / 7.0 + k)).ToList(), 0))];

@@ -36,7 +36,7 @@ public class LogStoreTests : IDisposable
         _store.Search(new LogQuery(q, service, levels, host, from?.ToUnixTimeMilliseconds(), until?.ToUnixTimeMilliseconds(), limit));
 
     [Fact]
-    public void BundledSqliteHasFts5WithContentlessDelete()
+    public void Bundled_sqlite_has_fts5_with_contentless_delete()
     {
         using var c = new SqliteConnection("Data Source=:memory:");
         c.Open();
@@ -49,7 +49,7 @@ public class LogStoreTests : IDisposable
     }
 
     [Fact]
-    public void SearchesNewestFirstWithEveryFilter()
+    public void Searches_newest_first_with_every_filter()
     {
         Seed();
         Assert.Equal(["NullReferenceException in OrderController", "slow query on orders table", "payment gateway timeout after 30s",
@@ -84,7 +84,7 @@ public class LogStoreTests : IDisposable
     }
 
     [Fact]
-    public void RetentionDeletesOldLogsFromTableAndIndex()
+    public void Retention_deletes_old_logs_from_table_and_index()
     {
         Seed();
         _clock.UnixSeconds = T0.AddDays(7).AddSeconds(-1800).ToUnixTimeSeconds(); // the log from an hour before T0 is now past 7 days
@@ -98,7 +98,7 @@ public class LogStoreTests : IDisposable
     }
 
     [Fact]
-    public void LogsSurviveReopening()
+    public void Logs_survive_reopening()
     {
         Seed();
         var path = _store.DatabasePath;
@@ -108,7 +108,7 @@ public class LogStoreTests : IDisposable
     }
 
     [Fact]
-    public void QueryParametersAreParsedOrNamedInA400()
+    public void Query_parameters_are_parsed_or_named_in_a_400()
     {
         var now = T0.AddMilliseconds(250);
         QueryCollection Q(params (string K, string V)[] kv) => new(kv.ToDictionary(x => x.K, x => new StringValues(x.V)));

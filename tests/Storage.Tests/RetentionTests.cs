@@ -5,7 +5,7 @@ namespace Observe.Storage.Tests;
 public class RetentionTests
 {
     [Fact]
-    public void ParsesGraphiteRetentions()
+    public void Parses_graphite_retentions()
     {
         var s = Schema.Parse("x", "10s:6h,1m:7d,10m:5y");
         Assert.Equal([new Archive(10, 21600), new Archive(60, 604800), new Archive(600, 5 * 31536000L)], s.Archives);
@@ -34,7 +34,7 @@ public class RetentionTests
     }
 
     [Fact]
-    public void RuleSetFirstMatchWinsWithStatsdDefaults()
+    public void Rule_set_first_match_wins_with_statsd_defaults()
     {
         var rules = new RuleSet(new StorageOptions
         {

@@ -29,7 +29,7 @@ public class SpoolTests
     private static string[] Segments(string dir) => Directory.GetFiles(dir, "*.seg").Order().ToArray();
 
     [Fact]
-    public void DeliversInAppendOrderAcrossSegments()
+    public void Delivers_in_append_order_across_segments()
     {
         var dir = Repo.TempDir("spool");
         using var spool = DiskSpool.Open(dir, new SpoolLimits(SegmentBytes: 200));
@@ -44,7 +44,7 @@ public class SpoolTests
     }
 
     [Fact]
-    public void RestartReplaysOnlyWhatWasNotDelivered()
+    public void Restart_replays_only_what_was_not_delivered()
     {
         var dir = Repo.TempDir("spool");
         using (var spool = DiskSpool.Open(dir, new SpoolLimits(SegmentBytes: 300)))
@@ -71,7 +71,7 @@ public class SpoolTests
     }
 
     [Fact]
-    public void TornTailIsSkippedAndCountedAndLaterAppendsSurvive()
+    public void Torn_tail_is_skipped_and_counted_and_later_appends_survive()
     {
         var dir = Repo.TempDir("spool");
         using (var spool = DiskSpool.Open(dir))
@@ -93,7 +93,7 @@ public class SpoolTests
     }
 
     [Fact]
-    public void CorruptionInTheMiddleSkipsOnlyTheDamagedRecord()
+    public void Corruption_in_the_middle_skips_only_the_damaged_record()
     {
         var dir = Repo.TempDir("spool");
         using (var spool = DiskSpool.Open(dir))
@@ -122,7 +122,7 @@ public class SpoolTests
     }
 
     [Fact]
-    public void SizeBoundDropsOldestFirstAndCountsIt()
+    public void Size_bound_drops_oldest_first_and_counts_it()
     {
         var dir = Repo.TempDir("spool");
         var one = DiskSpool.HeaderSize + Rec(0).Length;
@@ -136,7 +136,7 @@ public class SpoolTests
     }
 
     [Fact]
-    public void RetryRemainingReplacesTheHeadDurably()
+    public void Retry_remaining_replaces_the_head_durably()
     {
         var dir = Repo.TempDir("spool");
         using (var spool = DiskSpool.Open(dir))
@@ -158,7 +158,7 @@ public class SpoolTests
     }
 
     [Fact]
-    public async Task DeliveryLoopRetriesRejectsToDeadLetterAndKeepsOrder()
+    public async Task Delivery_loop_retries_rejects_to_dead_letter_and_keeps_order()
     {
         var dir = Repo.TempDir("spool");
         var target = new ScriptedTarget(payload => payload switch

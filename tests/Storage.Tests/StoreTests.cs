@@ -9,7 +9,7 @@ public class StoreTests
     private const long Now = 1_000_200; // a multiple of 60 and of 600
 
     [Fact]
-    public void FetchFollowsWhisperWindowRounding()
+    public void Fetch_follows_whisper_window_rounding()
     {
         var time = ManualTimeProvider.AtUnixSeconds(Now);
         using var s = TimeSeriesStore.Open(TestStore.Options(), time);
@@ -29,7 +29,7 @@ public class StoreTests
     }
 
     [Fact]
-    public async Task WritesDuringCompactionAreKeptAndEveryPointReadsBack()
+    public async Task Writes_during_compaction_are_kept_and_every_point_reads_back()
     {
         var time = ManualTimeProvider.AtUnixSeconds(Now);
         using var s = TimeSeriesStore.Open(TestStore.Options(), time);
@@ -52,7 +52,7 @@ public class StoreTests
     }
 
     [Fact]
-    public void LastWriteToASlotWins()
+    public void Last_write_to_a_slot_wins()
     {
         using var s = TimeSeriesStore.Open(TestStore.Options(), ManualTimeProvider.AtUnixSeconds(Now));
         TestStore.Write(s, 1_000_000, ("a", 1, 1_000_001));
@@ -94,7 +94,7 @@ public class StoreTests
     /// recomputed from the finer archive (whisper propagates on every write), and all of it survives a reopen.
     /// </summary>
     [Fact]
-    public void LateDataIsMergedIntoTheTailChunksAndRollupsRecomputed()
+    public void Late_data_is_merged_into_the_tail_chunks_and_rollups_recomputed()
     {
         var time = ManualTimeProvider.AtUnixSeconds(Now);
         var o = TestStore.Options(retentions: "10s:1h,1m:1d,10m:30d");
@@ -163,7 +163,7 @@ public class StoreTests
     }
 
     [Fact]
-    public void ArchiveSelectionIsFinestCoveringFrom()
+    public void Archive_selection_is_finest_covering_from()
     {
         var time = ManualTimeProvider.AtUnixSeconds(Now);
         using var s = TimeSeriesStore.Open(TestStore.Options(retentions: "10s:1h,1m:1d,10m:30d"), time);
@@ -178,7 +178,7 @@ public class StoreTests
     }
 
     [Fact]
-    public void RetentionDropsOldChunks()
+    public void Retention_drops_old_chunks()
     {
         var time = ManualTimeProvider.AtUnixSeconds(Now);
         using var s = TimeSeriesStore.Open(TestStore.Options(retentions: "10s:1h,1m:2h"), time);
@@ -196,7 +196,7 @@ public class StoreTests
 
     /// <summary>Head rows store integers and rates compactly and anything else raw: every double replays bit-exactly.</summary>
     [Fact]
-    public void HeadRowsReplayEveryDoubleExactly()
+    public void Head_rows_replay_every_double_exactly()
     {
         double[] values = [0, -0.0, 1, -7, 0.1, 4.9, -0.3, 1.0 / 3, double.NaN, double.PositiveInfinity, double.NegativeInfinity,
             double.Epsilon, double.MaxValue, 9007199254740993.0, -(double)(1L << 60), 123456789.5, BitConverter.Int64BitsToDouble(unchecked((long)0xFFF8_0000_DEAD_BEEF))];
@@ -215,7 +215,7 @@ public class StoreTests
     }
 
     [Fact]
-    public void CompactionMovesHeadToChunksWithoutChangingReads()
+    public void Compaction_moves_head_to_chunks_without_changing_reads()
     {
         var time = ManualTimeProvider.AtUnixSeconds(Now + 1500);
         var o = TestStore.Options();
@@ -238,7 +238,7 @@ public class StoreTests
     private static string Json(IEnumerable<SeriesWindow> ws) => System.Text.Json.JsonSerializer.Serialize(ws);
 
     [Fact]
-    public void ReopenAfterDisposeKeepsEverything()
+    public void Reopen_after_dispose_keeps_everything()
     {
         var time = ManualTimeProvider.AtUnixSeconds(Now);
         var o = TestStore.Options();
@@ -261,7 +261,7 @@ public class StoreTests
     }
 
     [Fact]
-    public void TornChunkIsSkippedAndCounted()
+    public void Torn_chunk_is_skipped_and_counted()
     {
         var time = ManualTimeProvider.AtUnixSeconds(Now);
         var o = TestStore.Options();
