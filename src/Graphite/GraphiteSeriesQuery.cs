@@ -1,5 +1,3 @@
-using Observe.Storage.Tsdb;
-
 namespace Observe.Storage.Graphite;
 
 /// <summary><see cref="ISeriesQuery"/> and <see cref="ISeriesGraphs"/> over the render evaluator: the same functions and semantics as <c>/render</c>.</summary>
@@ -27,7 +25,7 @@ internal sealed class GraphiteSeriesQuery(ISeriesReader reader, GraphiteEventSto
     public IReadOnlyList<QueriedSeries> Evaluate(string target, long from, long until, Func<string, bool>? absentAsZero)
     {
         var req = new GraphiteApi.RenderRequest([target], from, until, until, "json", null, false, 0.0, null);
-        var source = absentAsZero != null && reader is TimeSeriesStore store ? new AbsentAsZeroReader(store, absentAsZero) : reader;
+        var source = absentAsZero != null ? new AbsentAsZeroReader(reader, absentAsZero) : reader;
         try
         {
             return GraphiteApi.Evaluate(req, source, events)
@@ -49,7 +47,7 @@ internal sealed class GraphiteSeriesQuery(ISeriesReader reader, GraphiteEventSto
     /// schema's step), and an existing one is 0 where nothing was stored (before its first increment). Only exact names:
     /// a wildcard matches what exists.
     /// </summary>
-    private sealed class AbsentAsZeroReader(TimeSeriesStore store, Func<string, bool> isCounter) : ISeriesReader
+    private sealed class AbsentAsZeroReader(ISeriesReader store, Func<string, bool> isCounter) : ISeriesReader
     {
         public IReadOnlyList<MetricNode> Find(string pattern)
         {
