@@ -11,8 +11,12 @@ public static class ChecksConfig
 {
     public static readonly IReadOnlyList<string> Kinds = ["http", "tcp", "command", "metric", "pool", "passive"];
 
-    /// <summary>Every problem in the <c>checks:</c> section, each with its key path under <paramref name="prefix"/>.</summary>
-    public static IReadOnlyList<ConfigProblem> Validate(ChecksOptions options, string prefix = "checks")
+    /// <summary>
+    /// Every problem in the <c>checks:</c> section, each with its key path under <paramref name="prefix"/>. A metric check's
+    /// target is checked by <paramref name="targetProblem"/> (the host passes the Graphite parser's; Checks sees only the
+    /// storage seams): null when the target parses, else what is wrong.
+    /// </summary>
+    public static IReadOnlyList<ConfigProblem> Validate(ChecksOptions options, string prefix = "checks", Func<string, string?>? targetProblem = null)
     {
         var problems = new List<ConfigProblem>();
         void Fail(string key, string message) => problems.Add(new ConfigProblem(key, message));
@@ -132,7 +136,7 @@ public static class ChecksConfig
                     break;
                 case "metric":
                     if (string.IsNullOrWhiteSpace(c.Target)) Fail($"{cp}.target", "required: a Graphite target (path, glob or functions)");
-                    else if (Observe.Storage.SeriesQueries.TargetProblem(c.Target) is { } problem) Fail($"{cp}.target", problem);
+                    else if (targetProblem?.Invoke(c.Target) is { } problem) Fail($"{cp}.target", problem);
                     Dur($"{cp}.window", c.Window, true);
                     if (c.Aggregate is not ("avg" or "min" or "max" or "sum" or "last")) Fail($"{cp}.aggregate", $"'{c.Aggregate}' is not one of avg, min, max, sum, last");
                     if (NoDataState(c.NoData) == null) Fail($"{cp}.noData", $"'{c.NoData}' is not one of unknown, ok, warning, critical");

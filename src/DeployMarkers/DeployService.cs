@@ -5,7 +5,6 @@ using Observe.Checks;
 using Observe.Collector;
 using Observe.DeployMarkers.Rollback;
 using Observe.Storage;
-using Observe.Storage.Graphite;
 using Observe.Common;
 
 namespace Observe.DeployMarkers;
@@ -30,7 +29,7 @@ internal sealed partial class DeployService : IDisposable
     private readonly Dictionary<string, DeployServiceOptions> _services;
     private readonly DeployStore _store;
     private readonly IAlertSink? _alerts;
-    private readonly GraphiteEventStore? _events;
+    private readonly IGraphiteEvents? _events;
     private readonly IReadOnlyList<IMetricSink> _metrics;
     private readonly ISeriesQuery? _series;
     private readonly ICheckStates? _checks;
@@ -48,7 +47,7 @@ internal sealed partial class DeployService : IDisposable
     /// <summary>Which series are StatsD counters (an absent one reads as 0 in SLIs); null = none.</summary>
     private readonly Func<string, bool>? _counters;
 
-    public DeployService(DeploysOptions options, DeployStore store, IAlertSink? alerts, GraphiteEventStore? events, IEnumerable<IMetricSink> metrics,
+    public DeployService(DeploysOptions options, DeployStore store, IAlertSink? alerts, IGraphiteEvents? events, IEnumerable<IMetricSink> metrics,
         ISeriesQuery? series, ICheckStates? checks, IRollbackRunner rollback, TimeProvider time, ILogger log, Func<string, bool>? counters = null)
     {
         _counters = counters;

@@ -9,7 +9,6 @@ using Observe.Collector;
 using Observe.DeployMarkers.Api;
 using Observe.DeployMarkers.Rollback;
 using Observe.Storage;
-using Observe.Storage.Graphite;
 using Observe.Common;
 
 namespace Observe.DeployMarkers;
@@ -21,7 +20,7 @@ public static class DeploysHosting
     /// Registers deploy markers, locks and the verifier (a hosted service evaluating every
     /// <paramref name="defaultEvaluateInterval"/> unless <c>deploys.evaluateInterval</c> says otherwise). Deploys and locks
     /// persist in <c>deploys.db</c> under <paramref name="dataDir"/>. Uses whatever is registered of <see cref="IAlertSink"/>,
-    /// <see cref="GraphiteEventStore"/>, <see cref="IMetricSink"/>, <see cref="ISeriesQuery"/>, <see cref="ICheckStates"/>
+    /// <see cref="IGraphiteEvents"/>, <see cref="IMetricSink"/>, <see cref="ISeriesQuery"/>, <see cref="ICheckStates"/>
     /// and <see cref="TimeProvider"/>.
     /// </summary>
     public static IServiceCollection AddObserveDeploys(this IServiceCollection services, DeploysOptions options, string dataDir, TimeSpan defaultEvaluateInterval)
@@ -30,7 +29,7 @@ public static class DeploysHosting
         {
             var time = sp.GetService<TimeProvider>() ?? TimeProvider.System;
             var logs = sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
-            return new DeployService(options, DeployStore.Open(dataDir, logs.CreateLogger("Observe.DeployMarkers")), sp.GetService<IAlertSink>(), sp.GetService<GraphiteEventStore>(),
+            return new DeployService(options, DeployStore.Open(dataDir, logs.CreateLogger("Observe.DeployMarkers")), sp.GetService<IAlertSink>(), sp.GetService<IGraphiteEvents>(),
                 sp.GetServices<IMetricSink>(), sp.GetService<ISeriesQuery>(), sp.GetService<ICheckStates>(), new RollbackRunner(time), time,
                 logs.CreateLogger("Observe.DeployMarkers"),
                 // StatsD counters read as 0 before their first increment (an error counter appears with the first error).

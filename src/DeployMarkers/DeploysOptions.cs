@@ -78,7 +78,8 @@ public sealed class RollbackOptions
 /// <summary>Validates the <c>deploys:</c> section.</summary>
 public static partial class DeploysConfig
 {
-    public static IReadOnlyList<ConfigProblem> Validate(DeploysOptions o, string prefix = "deploys")
+    /// <summary>Every problem, keyed under <paramref name="prefix"/>; an SLI's target is checked by <paramref name="targetProblem"/> (see ChecksConfig.Validate).</summary>
+    public static IReadOnlyList<ConfigProblem> Validate(DeploysOptions o, string prefix = "deploys", Func<string, string?>? targetProblem = null)
     {
         var problems = new List<ConfigProblem>();
         void Fail(string key, string message) => problems.Add(new(key, message));
@@ -110,7 +111,7 @@ public static partial class DeploysConfig
                 var sk = $"{key}.slis[{j}]";
                 if (string.IsNullOrWhiteSpace(sli.Name)) Fail($"{sk}.name", "required");
                 else if (!sliNames.Add(sli.Name)) Fail($"{sk}.name", $"'{sli.Name}' is used twice in this service");
-                if (Observe.Storage.SeriesQueries.TargetProblem(sli.Target) is { } tp) Fail($"{sk}.target", tp);
+                if (targetProblem?.Invoke(sli.Target) is { } tp) Fail($"{sk}.target", tp);
                 if (sli.Direction is not ("increase" or "decrease" or "either")) Fail($"{sk}.direction", $"'{sli.Direction}' is not one of increase, decrease, either");
                 if (!(sli.MaxRatio > 1) || !double.IsFinite(sli.MaxRatio)) Fail($"{sk}.maxRatio", "must be a number above 1 (2 = may double, 1.5 = +50 %)");
                 if (sli.Floor is { } f && !double.IsFinite(f)) Fail($"{sk}.floor", "must be a number");

@@ -92,8 +92,8 @@ internal static class ConfigValidator
         if (c.Sinks.Elasticsearch.Enabled && !sinkNames.Add(c.Sinks.Elasticsearch.Name))
             Fail("sinks.elasticsearch.name", $"'{c.Sinks.Elasticsearch.Name}' is already the name of another sink");
         foreach (var p in Observe.Storage.StorageConfig.Validate(c.Storage)) Fail(p.KeyPath, p.Message);
-        foreach (var p in Observe.Checks.ChecksConfig.Validate(c.Checks)) Fail(p.KeyPath, p.Message);
-        foreach (var p in Observe.DeployMarkers.DeploysConfig.Validate(c.Deploys)) Fail(p.KeyPath, p.Message);
+        foreach (var p in Observe.Checks.ChecksConfig.Validate(c.Checks, targetProblem: Observe.Storage.SeriesQueries.TargetProblem)) Fail(p.KeyPath, p.Message);
+        foreach (var p in Observe.DeployMarkers.DeploysConfig.Validate(c.Deploys, targetProblem: Observe.Storage.SeriesQueries.TargetProblem)) Fail(p.KeyPath, p.Message);
         for (var i = 0; i < c.Deploys.Services.Count; i++)
             for (var j = 0; j < c.Deploys.Services[i].Checks.Count; j++)
                 if (c.Deploys.Services[i].Checks[j].Split('/') is [var h, var n] && !c.Checks.Hosts.Any(x => x.Name == h && x.Checks.Any(k => k.Name == n)))

@@ -3,13 +3,13 @@ using System.Globalization;
 namespace Observe.Storage.Graphite;
 
 /// <summary>Thrown for bad user input (HTTP 400), as graphite-web's InputParameterError.</summary>
-internal class GraphiteInputException(string message) : Exception(message);
+public class GraphiteInputException(string message) : Exception(message);
 
 /// <summary>
 /// graphite-web 1.1.8 render/attime.py: parseATTime / parseTimeReference / parseTimeOffset, in UTC
 /// (the Observe API always runs with TIME_ZONE = UTC). Times are unix seconds.
 /// </summary>
-internal static class AtTime
+public static class AtTime
 {
     private static readonly string[] Months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
     private static readonly string[] Weekdays = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];

@@ -26,21 +26,8 @@ public static partial class GraphiteApi
         return new RenderRequest(targets, start, end, now, format, mdp, p.Has("noNullPoints"), xff, p.Has("format") ? p.Get("jsonp") : null);
     }
 
-    internal static List<TimeSeries> Evaluate(RenderRequest req, ISeriesReader reader, GraphiteEventStore? events, RenderLimitOptions? limits = null)
-    {
-        if (limits != null && req.Targets.Count > limits.MaxTargets)
-            throw new GraphiteLimitException("storage.render.maxTargets", $"{req.Targets.Count} targets in one request; at most {limits.MaxTargets} (storage.render.maxTargets)");
-        limits ??= new RenderLimitOptions();
-        var targets = req.Targets.Where(t => !string.IsNullOrWhiteSpace(t)).ToList();
-        var nodes = targets.Select(t => TargetParser.Parse(t, limits.MaxDepth)).ToList();
-        var ctx = new RenderContext(req.From, req.Until, req.Now, req.XFilesFactor, reader, events, Evaluator.PathExpressions(nodes),
-            new RenderBudget(limits));
-        var data = new List<TimeSeries>();
-        // Only GraphiteInputException (and the request-value exceptions Guard lists) is the caller's error; anything else a
-        // function throws is Observe's bug and goes on to Guard's 500.
-        foreach (var node in nodes) data.AddRange(Evaluator.EvaluateTarget(ctx, node));
-        return data;
-    }
+    internal static List<TimeSeries> Evaluate(RenderRequest req, ISeriesReader reader, GraphiteEventStore? events, RenderLimitOptions? limits = null) =>
+        Evaluator.EvaluateTargets(req.Targets, req.From, req.Until, req.Now, req.XFilesFactor, reader, events, limits);
 
     private static IResult Render(Params p, ISeriesReader reader, GraphiteEventStore events, long clockNow, RenderLimitOptions limits)
     {

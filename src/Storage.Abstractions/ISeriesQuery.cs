@@ -23,10 +23,3 @@ public interface ISeriesQuery
     /// </summary>
     IReadOnlyList<QueriedSeries> Evaluate(string target, long from, long until, Func<string, bool>? absentAsZero) => Evaluate(target, from, until);
 }
-
-/// <summary>Target syntax check for configuration validation (no store needed).</summary>
-public static class SeriesQueries
-{
-    /// <summary>Null when <paramref name="target"/> parses as a Graphite target, else what is wrong.</summary>
-    public static string? TargetProblem(string target) => Graphite.GraphiteSeriesQuery.ParseProblem(target);
-}

@@ -1,5 +1,3 @@
-using Observe.Storage.Tsdb;
-
 namespace Observe.Storage.Graphite;
 
 /// <summary><see cref="ISeriesQuery"/> and <see cref="ISeriesGraphs"/> over the render evaluator: the same functions and semantics as <c>/render</c>.</summary>
@@ -16,8 +14,7 @@ internal sealed class GraphiteSeriesQuery(ISeriesReader reader, GraphiteEventSto
         try
         {
             var image = Images.GraphImages.Prepare("png", k => size.GetValueOrDefault(k), limits)!;
-            var req = new GraphiteApi.RenderRequest([target], from, until, until, "png", null, false, 0.0, null);
-            return image.Png(GraphiteApi.Evaluate(req, reader, events, limits), from, until);
+            return image.Png(Evaluator.EvaluateTargets([target], from, until, until, 0.0, reader, events, limits), from, until);
         }
         catch (GraphiteInputException e) { throw new FormatException(e.Message, e); }
     }
@@ -26,11 +23,10 @@ internal sealed class GraphiteSeriesQuery(ISeriesReader reader, GraphiteEventSto
 
     public IReadOnlyList<QueriedSeries> Evaluate(string target, long from, long until, Func<string, bool>? absentAsZero)
     {
-        var req = new GraphiteApi.RenderRequest([target], from, until, until, "json", null, false, 0.0, null);
-        var source = absentAsZero != null && reader is TimeSeriesStore store ? new AbsentAsZeroReader(store, absentAsZero) : reader;
+        var source = absentAsZero != null ? new AbsentAsZeroReader(reader, absentAsZero) : reader;
         try
         {
-            return GraphiteApi.Evaluate(req, source, events)
+            return Evaluator.EvaluateTargets([target], from, until, until, 0.0, source, events)
                 .Select(s => new QueriedSeries(s.Name, s.Start, s.Step * s.ValuesPerPoint, [.. s.Points()]))
                 .ToList();
         }
@@ -49,7 +45,7 @@ internal sealed class GraphiteSeriesQuery(ISeriesReader reader, GraphiteEventSto
     /// schema's step), and an existing one is 0 where nothing was stored (before its first increment). Only exact names:
     /// a wildcard matches what exists.
     /// </summary>
-    private sealed class AbsentAsZeroReader(TimeSeriesStore store, Func<string, bool> isCounter) : ISeriesReader
+    private sealed class AbsentAsZeroReader(ISeriesReader store, Func<string, bool> isCounter) : ISeriesReader
     {
         public IReadOnlyList<MetricNode> Find(string pattern)
         {

@@ -26,4 +26,10 @@ public interface ISeriesReader
     /// covers <paramref name="from"/>, as whisper does. Returns null when the series does not exist.
     /// </summary>
     SeriesWindow? Fetch(string series, long from, long until);
+
+    /// <summary>
+    /// All zeros over <c>[from, until]</c> at the step <paramref name="series"/> would be stored with (its schema's finest
+    /// archive), for a StatsD counter nobody incremented yet (<see cref="ISeriesQuery"/>'s absentAsZero); null = no schema.
+    /// </summary>
+    SeriesWindow? ZeroWindow(string series, long from, long until) => null;
 }

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Observe.Collector;
 using Observe.Storage.Logs;
 
@@ -16,7 +17,7 @@ public static class LogStoreHosting
     {
         services.AddSingleton(options);
         services.AddSingleton(sp => LogStore.Open(Path.Combine(dataDir, "logs.db"), options, sp.GetService<TimeProvider>(),
-            log: StorageHosting.Logger(sp, "Observe.Storage.Logs")));
+            log: sp.GetService<ILoggerFactory>()?.CreateLogger("Observe.Storage.Logs")));
         services.AddSingleton<ILogSink>(sp => sp.GetRequiredService<LogStore>());
         services.AddSingleton<Func<LogStoreStats>>(sp => () => sp.GetRequiredService<LogStore>().Stats);
         return services;

@@ -13,7 +13,7 @@ public sealed record GraphiteEvent(long Id, long When, string What, IReadOnlyLis
 /// markers become events tagged <c>deploy &lt;service&gt; &lt;env&gt;</c>) and DogStatsD <c>_e{…}</c> events via
 /// <see cref="Add"/>. Readers: <c>/events/get_data</c>, <c>/events/</c> and the <c>events()</c> render function.
 /// </summary>
-public sealed class GraphiteEventStore : IDisposable
+public sealed class GraphiteEventStore : IGraphiteEvents, IDisposable
 {
     private readonly SqliteConnection _db;
     private readonly Lock _lock = new();

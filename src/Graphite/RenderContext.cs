@@ -12,12 +12,6 @@ internal sealed record RenderContext(long StartTime, long EndTime, long Now, dou
     public RenderContext WithWindow(long start, long end) => this with { StartTime = start, EndTime = end };
 }
 
-/// <summary>A request that went past one of the bounds in <c>storage.render</c> / <c>storage</c>: a 400 naming <see cref="Key"/>, counted per key.</summary>
-internal sealed class GraphiteLimitException(string key, string message) : GraphiteInputException(message)
-{
-    public string Key { get; } = key;
-}
-
 /// <summary>
 /// What one render request may cost. Memory: points it holds at once (<c>storage.render.maxPoints</c>: series read and not
 /// yet folded away — an aggregate streams its inputs, so it holds one series and its accumulator — plus nothing

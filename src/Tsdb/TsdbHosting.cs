@@ -1,0 +1,83 @@
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Observe.Collector;
+using Observe.Common;
+using Observe.Storage.Tsdb;
+
+namespace Observe.Storage;
+
+/// <summary>What /stats shows of the embedded store.</summary>
+/// <param name="SeriesDroppedByLimit">points not stored because their series would be beyond <c>storage.maxSeries</c></param>
+/// <param name="LimitHits">requests refused per bound (its configuration key), see <see cref="StorageLimitHits"/></param>
+public sealed record StorageStats(string DatabasePath, int Series, int HeadPoints, long LastPersistedBatchTimestamp, long CorruptChunks, long CorruptHeadRows,
+    long PointsBeyondRetention = 0,
+    long SeriesDroppedByLimit = 0, IReadOnlyDictionary<string, long>? LimitHits = null);
+
+/// <summary>The TSDB project's entry points for the storage wiring (<c>StorageHosting</c>); the store stays internal.</summary>
+public static class TsdbHosting
+{
+    /// <summary>
+    /// Registers the embedded time-series store as <see cref="ISeriesReader"/> and <see cref="IMemoryRelief"/> (and as an
+    /// <see cref="IMetricSink"/> when <paramref name="embeddedSink"/>), and its <see cref="StorageStats"/> (limit hits from the
+    /// registered <see cref="StorageLimitHits"/>).
+    /// </summary>
+    public static IServiceCollection AddObserveTsdb(this IServiceCollection services, StorageOptions options, bool embeddedSink)
+    {
+        services.AddSingleton(sp =>
+        {
+            var store = TimeSeriesStore.Open(options, sp.GetService<TimeProvider>(),
+                sp.GetService<ILoggerFactory>()?.CreateLogger("Observe.Storage.Tsdb") ?? NullLogger.Instance);
+            store.Pressure = sp.GetService<IMemoryPressure>();
+            return store;
+        });
+        services.AddSingleton<IMemoryRelief>(sp => sp.GetRequiredService<TimeSeriesStore>());
+        services.AddSingleton<ISeriesReader>(sp => sp.GetRequiredService<TimeSeriesStore>());
+        if (embeddedSink) services.AddSingleton<IMetricSink>(sp => sp.GetRequiredService<TimeSeriesStore>());
+        services.AddSingleton<Func<StorageStats>>(sp =>
+        {
+            var store = sp.GetRequiredService<TimeSeriesStore>();
+            var hits = sp.GetRequiredService<StorageLimitHits>();
+            return () => new StorageStats(store.DatabasePath, store.SeriesCount, store.HeadPointCount,
+                store.LastPersistedBatchTimestamp, store.CorruptChunks, store.CorruptHeadRows, store.PointsBeyondRetention, store.SeriesDroppedByLimit, hits.Snapshot());
+        });
+        return services;
+    }
+
+    /// <summary>Maps the whisper import (<c>POST /api/import/whisper</c>) onto the registered store.</summary>
+    public static IEndpointRouteBuilder MapWhisperImport(this IEndpointRouteBuilder app)
+    {
+        var sp = app.ServiceProvider;
+        Import.WhisperImportApi.Map(app, sp.GetRequiredService<TimeSeriesStore>(), sp.GetRequiredService<StorageLimitHits>());
+        return app;
+    }
+
+    /// <summary>Problems in <c>storage.schemas</c> and <c>storage.aggregation</c>, found with the parsers the store uses.</summary>
+    public static IEnumerable<ConfigProblem> ValidateRules(StorageOptions options, string prefix)
+    {
+        var problems = new List<ConfigProblem>();
+        for (var i = 0; i < options.Schemas.Count; i++)
+        {
+            var r = options.Schemas[i];
+            CheckRegex($"{prefix}.schemas[{i}].pattern", r.Pattern, problems);
+            try { Schema.Parse(r.Name, r.Retentions); }
+            catch (FormatException e) { problems.Add(new($"{prefix}.schemas[{i}].retentions", e.Message)); }
+        }
+        for (var i = 0; i < options.Aggregation.Count; i++)
+        {
+            var r = options.Aggregation[i];
+            CheckRegex($"{prefix}.aggregation[{i}].pattern", r.Pattern, problems);
+            if (r.XFilesFactor is < 0 or > 1) problems.Add(new($"{prefix}.aggregation[{i}].xFilesFactor", "must be between 0 and 1"));
+            try { Aggregation.ParseMethod(r.AggregationMethod); }
+            catch (FormatException e) { problems.Add(new($"{prefix}.aggregation[{i}].aggregationMethod", e.Message + " (average, sum, min, max, last)")); }
+        }
+        return problems;
+    }
+
+    private static void CheckRegex(string key, string pattern, List<ConfigProblem> problems)
+    {
+        try { _ = new System.Text.RegularExpressions.Regex(pattern); }
+        catch (ArgumentException e) { problems.Add(new(key, $"invalid regular expression: {e.Message}")); }
+    }
+}
