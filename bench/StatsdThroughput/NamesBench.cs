@@ -43,7 +43,7 @@ public static class NamesBench
 
     public static string Describe(Result r) => r.Error != null ? $"  {r.Target,-24} {r.Names,9:N0} names  ERROR {r.Error}" :
         string.Create(CultureInfo.InvariantCulture,
-            $"  {r.Target,-24} {r.Names,9:N0} names  RSS peak {r.PeakRssMb,8:N0} MB end {r.EndRssMb,8:N0} MB  flush max {r.MaxFlushSeconds,6:0.00} s ({string.Join(", ", r.Flushes.Select(f => f.ToString("0.00", CultureInfo.InvariantCulture)))})  series/flush {r.SeriesPerFlush,10:N0}  kernel drops {r.Drops,8:N0} of {r.DatagramsSent:N0} datagrams  load {r.LoadAvg}");
+            $"  {r.Target,-24} {r.Names,9:N0} names  RSS peak {r.PeakRssMb,8:N0} MB end {r.EndRssMb,8:N0} MB  flush max {Secs(r.Flushes)} ({string.Join(", ", r.Flushes.Select(f => Secs([f])))})  series/flush {r.SeriesPerFlush,10:N0}  kernel drops {r.Drops,8:N0} of {r.DatagramsSent:N0} datagrams  load {r.LoadAvg}");
 
     /// <summary>All names once: counter and timer lines packed into datagrams of at most <see cref="Load.MaxDatagram"/> bytes.</summary>
     private static List<byte[]> Build(int names)
@@ -171,6 +171,8 @@ public static class NamesBench
     private static async Task WatchObserveFlushes(HttpClient http, ObserveTarget obs, List<double> times, StrongBox<long> maxPoints, CancellationToken ct)
     {
         long seenFlush = -1, pendingMs = 0, pendingCount = 0;
+        // A flush still unwritten when the run ends is recorded as minus the time it had taken so far ("> x s").
+        using var _ = ct.Register(() => { if (pendingMs != 0) lock (times) times.Add(-(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - pendingMs) / 1000.0); });
         while (!ct.IsCancellationRequested)
         {
             await Task.Delay(100, ct);
@@ -184,7 +186,7 @@ public static class NamesBench
             foreach (var s in c.GetProperty("sinks").EnumerateArray())
                 if (s.GetProperty("name").GetString() == "tsdb") { written = s.GetProperty("batchesWritten").GetInt64(); queued = s.GetProperty("batchesQueued").GetInt64(); }
             if (points > maxPoints.Value) maxPoints.Value = points;
-            if (count != seenFlush && points > 100) { pendingMs = f.GetProperty("lastUnixMs").GetInt64(); pendingCount = count; seenFlush = count; }
+            if (count != seenFlush && points > 100 && pendingMs == 0) { pendingMs = f.GetProperty("lastUnixMs").GetInt64(); pendingCount = count; seenFlush = count; }
             else if (count != seenFlush) seenFlush = count;
             if (pendingMs != 0 && queued == 0 && written >= pendingCount)
             {
@@ -193,6 +195,11 @@ public static class NamesBench
             }
         }
     }
+
+    /// <summary>The longest flush; a negative entry is one that had not finished after that long.</summary>
+    private static string Secs(double[] f) => f.Length == 0 ? "none seen" : f.Any(x => x < 0)
+        ? string.Create(CultureInfo.InvariantCulture, $"> {-f.Where(x => x < 0).Min():0.0} s (unfinished)")
+        : string.Create(CultureInfo.InvariantCulture, $"{f.Max():0.00} s");
 
     private static string Tail(string log) => log.Length > 600 ? log[^600..] : log;
 
@@ -210,7 +217,7 @@ public static class NamesBench
         foreach (var r in results)
         {
             if (r.Error != null) { L($"| {r.Names:N0} | {r.Target} | error: {r.Error.Split('\n')[0]} | | | | |"); continue; }
-            L(string.Create(inv, $"| {r.Names:N0} | {r.Target} | {r.PeakRssMb:N0} / {r.EndRssMb:N0} MB | {r.MaxFlushSeconds:0.00} s | {r.SeriesPerFlush:N0} | {r.Drops:N0} of {r.DatagramsSent:N0} | {r.LoadAvg} |"));
+            L(string.Create(inv, $"| {r.Names:N0} | {r.Target} | {r.PeakRssMb:N0} / {r.EndRssMb:N0} MB | {Secs(r.Flushes)} | {r.SeriesPerFlush:N0} | {r.Drops:N0} of {r.DatagramsSent:N0} | {r.LoadAvg} |"));
         }
         L();
         foreach (var t in targets) L($"- {t.Name}: {t.Version}");

@@ -20,7 +20,7 @@ foreach (var t in opts.Targets)
 {
     targets.Add(t switch
     {
-        "observe" => new ObserveTarget(opts.ObserveDll ?? throw new ArgumentException("--observe-dll is required for the observe target")),
+        "observe" => new ObserveTarget(opts.ObserveDll ?? throw new ArgumentException("--observe-dll is required for the observe target")) { MemoryLimit = opts.ObserveMemory },
         "etsy" => new EtsyTarget(opts.NodeModules),
         "collectd" => new CollectdTarget(),
         _ => throw new ArgumentException("unknown target " + t),
@@ -196,6 +196,7 @@ public sealed class Options
     public bool Verbose { get; set; }
     /// <summary>--names 10000,100000: the distinct-names benchmark (NamesBench) instead of the rate search.</summary>
     public List<int> Names { get; set; } = [];
+    public string? ObserveMemory { get; set; }
 
     public static Options Parse(string[] args)
     {
@@ -221,6 +222,7 @@ public sealed class Options
                 case "--note": o.Notes.Add(Next()); break;
                 case "--keep-temp": o.KeepTemp = true; break;
                 case "--verbose": o.Verbose = true; break;
+                case "--observe-memory": o.ObserveMemory = Next(); break;
                 case "--names": o.Names = Next().Split(',', StringSplitOptions.RemoveEmptyEntries).Select(x => int.Parse(x.Trim(), inv)).ToList(); break;
                 default: throw new ArgumentException("unknown option " + args[i]);
             }

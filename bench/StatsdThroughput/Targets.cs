@@ -39,6 +39,8 @@ public sealed class ObserveTarget(string observeDll) : Target
     public override string Version => "this repo, " + Run("git", "-C", Repo.Root, "rev-parse", "--short", "HEAD") + " (Release, .NET " + Run("dotnet", "--version") + ")";
     public override CounterSemantics Semantics => CounterSemantics.PerFlushSum;
     public override bool IsBenchCounter(string n) => n.StartsWith("stats_counts.bench.counter.", StringComparison.Ordinal);
+    /// <summary>limits.memory for the names mode (--observe-memory), so a run on a shared machine stays in a budget.</summary>
+    public string? MemoryLimit { get; init; }
     /// <summary>The HTTP port of the last started process (/stats).</summary>
     public int HttpPort { get; private set; }
     public override string Notes => "sets its own SO_RCVBUF (statsd.receiveBufferBytes, default 16 MiB, capped by rmem_max); SO_REUSEPORT sockets, one per core by default";
@@ -58,6 +60,7 @@ public sealed class ObserveTarget(string observeDll) : Target
               carbon: {"{"}enabled: false{"}"}
               embedded: {"{"}enabled: true{"}"}
             logging: {"{"}level: warning{"}"}
+            {(MemoryLimit != null ? "limits: {memory: " + MemoryLimit + "}" : "")}
 
             """ : $"""
             http: {"{"}port: {http}{"}"}
