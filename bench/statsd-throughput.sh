@@ -6,6 +6,8 @@
 #   bench/statsd-throughput.sh                          # all three targets, writes docs/benchmarks.md
 #   bench/statsd-throughput.sh --targets etsy,collectd  # a subset
 #   BENCH_DOCS= bench/statsd-throughput.sh --seconds 2  # a quick look, docs untouched
+#   BENCH_DOCS= bench/statsd-throughput.sh --names 10000,100000 --drain-timeout 60  # issue 21's distinct-names table
+#     (NamesBench: RSS, flush time, drops per target; --observe-memory 8GB bounds Observe on a shared machine)
 #
 # Extra arguments go to bench/StatsdThroughput (--targets, --seconds, --start, --max, --bisect,
 # --senders, --drain-timeout, --keep-temp, --verbose). As root it raises net.core.rmem_max to

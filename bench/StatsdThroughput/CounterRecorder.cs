@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Observe.TestSupport;
 
 namespace Observe.Bench.StatsdThroughput;
 
@@ -54,28 +55,12 @@ public sealed class CounterRecorder : IAsyncDisposable
     public TimeSpan SinceLastChange { get { lock (_gate) return _clock.Elapsed - _lastChange; } }
     public IReadOnlyList<string> Sample { get { lock (_gate) return _sample.ToArray(); } }
 
-    private async Task AcceptLoop()
+    private Task AcceptLoop() => TcpAccept.EachAsync(_listener, async client =>
     {
-        while (!_cts.IsCancellationRequested)
-        {
-            TcpClient client;
-            try { client = await _listener.AcceptTcpClientAsync(_cts.Token); }
-            catch (Exception) { return; }
-            _ = Task.Run(async () =>
-            {
-                using (client)
-                {
-                    using var reader = new StreamReader(client.GetStream(), Encoding.UTF8);
-                    try
-                    {
-                        while (await reader.ReadLineAsync(_cts.Token) is { } line)
-                            if (line.Length > 0) OnLine(line);
-                    }
-                    catch (Exception) { }
-                }
-            });
-        }
-    }
+        using var reader = new StreamReader(client.GetStream(), Encoding.UTF8);
+        while (await reader.ReadLineAsync(_cts.Token) is { } line)
+            if (line.Length > 0) OnLine(line);
+    }, _cts.Token);
 
     private void OnLine(string line)
     {

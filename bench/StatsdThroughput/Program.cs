@@ -20,11 +20,21 @@ foreach (var t in opts.Targets)
 {
     targets.Add(t switch
     {
-        "observe" => new ObserveTarget(opts.ObserveDll ?? throw new ArgumentException("--observe-dll is required for the observe target")),
+        "observe" => new ObserveTarget(opts.ObserveDll ?? throw new ArgumentException("--observe-dll is required for the observe target")) { MemoryLimit = opts.ObserveMemory },
         "etsy" => new EtsyTarget(opts.NodeModules),
         "collectd" => new CollectdTarget(),
         _ => throw new ArgumentException("unknown target " + t),
     });
+}
+
+if (opts.Names.Count > 0)
+{
+    var nr = await NamesBench.RunAsync(targets, opts.Names, opts);
+    var nmd = NamesBench.Markdown(nr, targets);
+    Console.WriteLine();
+    Console.WriteLine(nmd);
+    if (opts.Docs != null) { Report.WriteSection(opts.Docs, "## StatsD distinct names\n\n" + nmd, "## StatsD distinct names"); Console.WriteLine($"wrote the names section of {opts.Docs}"); }
+    return nr.Any(r => r.Error != null) ? 2 : 0;
 }
 
 var summaries = new List<Summary>();
@@ -184,6 +194,9 @@ public sealed class Options
     public List<string> Notes { get; } = [];
     public bool KeepTemp { get; set; }
     public bool Verbose { get; set; }
+    /// <summary>--names 10000,100000: the distinct-names benchmark (NamesBench) instead of the rate search.</summary>
+    public List<int> Names { get; set; } = [];
+    public string? ObserveMemory { get; set; }
 
     public static Options Parse(string[] args)
     {
@@ -209,6 +222,8 @@ public sealed class Options
                 case "--note": o.Notes.Add(Next()); break;
                 case "--keep-temp": o.KeepTemp = true; break;
                 case "--verbose": o.Verbose = true; break;
+                case "--observe-memory": o.ObserveMemory = Next(); break;
+                case "--names": o.Names = Next().Split(',', StringSplitOptions.RemoveEmptyEntries).Select(x => int.Parse(x.Trim(), inv)).ToList(); break;
                 default: throw new ArgumentException("unknown option " + args[i]);
             }
         }

@@ -11,7 +11,10 @@ public abstract class Target
     public abstract string Version { get; }
     public abstract CounterSemantics Semantics { get; }
     public abstract bool IsBenchCounter(string graphiteName);
-    public abstract PeerProcess Start(int udpPort, int graphitePort, string dir);
+    /// <param name="flushMs">the flush interval.</param>
+    /// <param name="names">the distinct-names mode (NamesBench): Observe stores into its embedded TSDB instead of
+    /// forwarding to carbon, with key and series limits raised above the load.</param>
+    public abstract PeerProcess Start(int udpPort, int graphitePort, string dir, int flushMs = 1000, bool names = false);
     /// <summary>What a reader should know about this target's receive buffer etc.</summary>
     public abstract string Notes { get; }
 
@@ -36,16 +39,33 @@ public sealed class ObserveTarget(string observeDll) : Target
     public override string Version => "this repo, " + Run("git", "-C", Repo.Root, "rev-parse", "--short", "HEAD") + " (Release, .NET " + Run("dotnet", "--version") + ")";
     public override CounterSemantics Semantics => CounterSemantics.PerFlushSum;
     public override bool IsBenchCounter(string n) => n.StartsWith("stats_counts.bench.counter.", StringComparison.Ordinal);
+    /// <summary>limits.memory for the names mode (--observe-memory), so a run on a shared machine stays in a budget.</summary>
+    public string? MemoryLimit { get; init; }
+    /// <summary>The HTTP port of the last started process (/stats).</summary>
+    public int HttpPort { get; private set; }
     public override string Notes => "sets its own SO_RCVBUF (statsd.receiveBufferBytes, default 16 MiB, capped by rmem_max); SO_REUSEPORT sockets, one per core by default";
 
-    public override PeerProcess Start(int udpPort, int graphitePort, string dir)
+    public override PeerProcess Start(int udpPort, int graphitePort, string dir, int flushMs = 1000, bool names = false)
     {
         var http = FreePort.Get();
+        HttpPort = http;
         var cfg = Path.Combine(dir, "observe.yaml");
-        File.WriteAllText(cfg, $"""
+        File.WriteAllText(cfg, names ? $"""
             http: {"{"}port: {http}{"}"}
             collector:
-              statsd: {"{"}address: 127.0.0.1, port: {udpPort}, flushInterval: 1000{"}"}
+              statsd: {"{"}address: 127.0.0.1, port: {udpPort}, flushInterval: {flushMs}, maxActiveKeys: 5000000{"}"}
+              graphite: {"{"}enabled: false{"}"}
+            storage: {"{"}dataDir: {Path.Combine(dir, "data")}, maxSeries: 40000000{"}"}
+            sinks:
+              carbon: {"{"}enabled: false{"}"}
+              embedded: {"{"}enabled: true{"}"}
+            logging: {"{"}level: warning{"}"}
+            {(MemoryLimit != null ? "limits: {memory: " + MemoryLimit + "}" : "")}
+
+            """ : $"""
+            http: {"{"}port: {http}{"}"}
+            collector:
+              statsd: {"{"}address: 127.0.0.1, port: {udpPort}, flushInterval: {flushMs}{"}"}
               graphite: {"{"}enabled: false{"}"}
             sinks:
               carbon: {"{"}enabled: true, host: 127.0.0.1, port: {graphitePort}{"}"}
@@ -66,13 +86,13 @@ public sealed class EtsyTarget(string nodeModules) : Target
     public override bool IsBenchCounter(string n) => n.StartsWith("stats_counts.bench.counter.", StringComparison.Ordinal);
     public override string Notes => "Node dgram socket, no SO_RCVBUF option: gets net.core.rmem_default; single-threaded";
 
-    public override PeerProcess Start(int udpPort, int graphitePort, string dir)
+    public override PeerProcess Start(int udpPort, int graphitePort, string dir, int flushMs = 1000, bool names = false)
     {
         var mgmt = FreePort.Get();
         var cfg = Path.Combine(dir, "config.js");
         File.WriteAllText(cfg, $$"""
             { port: {{udpPort}}, address: "127.0.0.1", mgmt_address: "127.0.0.1", mgmt_port: {{mgmt}},
-              flushInterval: 1000, graphiteHost: "127.0.0.1", graphitePort: {{graphitePort}},
+              flushInterval: {{flushMs}}, graphiteHost: "127.0.0.1", graphitePort: {{graphitePort}},
               backends: ["./backends/graphite"] }
             """);
         return PeerProcess.Start("node", [StatsJs, cfg], Path.Combine(nodeModules, "statsd"), Path.Combine(dir, "statsd.log"));
@@ -88,20 +108,20 @@ public sealed class CollectdTarget : Target
     public override bool IsBenchCounter(string n) => n.Contains(".derive-bench_counter_", StringComparison.Ordinal) || n.Contains(".derive-bench.counter.", StringComparison.Ordinal);
     public override string Notes => "counters are cumulative `derive` values (write_graphite StoreRates false), total = last value per key; plugin sets no SO_RCVBUF: gets net.core.rmem_default; one network thread";
 
-    public override PeerProcess Start(int udpPort, int graphitePort, string dir)
+    public override PeerProcess Start(int udpPort, int graphitePort, string dir, int flushMs = 1000, bool names = false)
     {
         var conf = Path.Combine(dir, "collectd.conf");
         File.WriteAllText(conf, $"""
             Hostname "bench"
             FQDNLookup false
-            Interval 1
+            Interval {flushMs / 1000}
             BaseDir "{dir}"
             PIDFile "{dir}/collectd.pid"
             PluginDir "/usr/lib/collectd"
             TypesDB "/usr/share/collectd/types.db"
             LoadPlugin statsd
             <LoadPlugin write_graphite>
-              FlushInterval 1
+              FlushInterval {flushMs / 1000}
             </LoadPlugin>
             <Plugin statsd>
               Host "127.0.0.1"

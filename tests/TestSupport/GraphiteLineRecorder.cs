@@ -28,30 +28,18 @@ public sealed class GraphiteLineRecorder : IAsyncDisposable
     /// <summary>Completed connections, in order of completion.</summary>
     public IReadOnlyList<IReadOnlyList<string>> Flushes => _flushes.ToArray();
 
-    private async Task AcceptLoop()
+    private Task AcceptLoop() => TcpAccept.EachAsync(_listener, async client =>
     {
-        while (!_cts.IsCancellationRequested)
+        var lines = new List<string>();
+        using var reader = new StreamReader(client.GetStream(), Encoding.UTF8);
+        try
         {
-            TcpClient client;
-            try { client = await _listener.AcceptTcpClientAsync(_cts.Token); }
-            catch (Exception) { return; }
-            _ = Task.Run(async () =>
-            {
-                using (client)
-                {
-                    var lines = new List<string>();
-                    using var reader = new StreamReader(client.GetStream(), Encoding.UTF8);
-                    try
-                    {
-                        while (await reader.ReadLineAsync(_cts.Token) is { } line)
-                            if (line.Length > 0) lines.Add(line);
-                    }
-                    catch (Exception) { }
-                    _flushes.Enqueue(lines);
-                }
-            });
+            while (await reader.ReadLineAsync(_cts.Token) is { } line)
+                if (line.Length > 0) lines.Add(line);
         }
-    }
+        catch (Exception) { }
+        _flushes.Enqueue(lines);
+    }, _cts.Token);
 
     public async ValueTask DisposeAsync()
     {

@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Observe.Collector.Statsd;
@@ -15,13 +17,16 @@ namespace Observe.Collector.Statsd;
 /// </summary>
 internal sealed class StatsdAggregator
 {
-    private sealed class CounterState { public double Value; }
-    private sealed class TimerState { public List<double> Values = []; public double Count; }
-    private sealed class GaugeState { public double Value; public int Ttl; }
+    // Per-key state is a struct stored in the dictionary entry (no object per key). Names holds the key's output names,
+    // built at its first flush and reused by every later one: the same string instances reach the sinks each flush
+    // (the embedded store keeps them as its series names), instead of ~16 new strings per timer per flush.
+    private struct CounterState { public double Value; public string?[]? Names; }
+    private struct GaugeState { public double Value; public int Ttl; public string?[]? Names; }
     private sealed class SetState
     {
         public readonly HashSet<string> Values = new(StringComparer.Ordinal);
         public readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> Lookup;
+        public string?[]? Names;
         public SetState() => Lookup = Values.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
@@ -36,11 +41,11 @@ internal sealed class StatsdAggregator
 
     private readonly Lock _counterLock = new(), _timerLock = new(), _gaugeLock = new(), _setLock = new();
     private readonly Dictionary<string, CounterState> _counters = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, TimerState> _timers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TimerSamples> _timers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, GaugeState> _gauges = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SetState> _sets = new(StringComparer.Ordinal);
     private readonly Dictionary<string, CounterState>.AlternateLookup<ReadOnlySpan<char>> _counterLookup;
-    private readonly Dictionary<string, TimerState>.AlternateLookup<ReadOnlySpan<char>> _timerLookup;
+    private readonly Dictionary<string, TimerSamples>.AlternateLookup<ReadOnlySpan<char>> _timerLookup;
     private readonly Dictionary<string, GaugeState>.AlternateLookup<ReadOnlySpan<char>> _gaugeLookup;
     private readonly Dictionary<string, SetState>.AlternateLookup<ReadOnlySpan<char>> _setLookup;
 
@@ -79,9 +84,9 @@ internal sealed class StatsdAggregator
         _packetsKey = ps + ".packets_received";
         _metricsKey = ps + ".metrics_received";
         _lagKey = ps + ".timestamp_lag";
-        _counters[_badLinesKey] = new CounterState();
-        _counters[_packetsKey] = new CounterState();
-        _counters[_metricsKey] = new CounterState();
+        _counters[_badLinesKey] = default;
+        _counters[_packetsKey] = default;
+        _counters[_metricsKey] = default;
         _lastFlushSeconds = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
     }
 
@@ -271,11 +276,12 @@ internal sealed class StatsdAggregator
     {
         lock (_counterLock)
         {
-            if (!_counterLookup.TryGetValue(key, out var st))
+            ref var st = ref CollectionsMarshal.GetValueRefOrNullRef(_counterLookup, key);
+            if (Unsafe.IsNullRef(ref st))
             {
                 if (!TryReserveKey()) return;
-                st = new CounterState();
-                _counters.Add(key.ToString(), st);
+                _counters.Add(key.ToString(), new CounterState { Value = v });
+                return;
             }
             st.Value += v;
         }
@@ -285,14 +291,16 @@ internal sealed class StatsdAggregator
     {
         lock (_timerLock)
         {
-            if (!_timerLookup.TryGetValue(key, out var st))
+            ref var st = ref CollectionsMarshal.GetValueRefOrNullRef(_timerLookup, key);
+            if (Unsafe.IsNullRef(ref st))
             {
                 if (!TryReserveKey()) return;
-                st = new TimerState();
-                _timers.Add(key.ToString(), st);
+                var fresh = default(TimerSamples);
+                fresh.Add(v, count);
+                _timers.Add(key.ToString(), fresh);
+                return;
             }
-            st.Values.Add(v);
-            st.Count += count;
+            st.Add(v, count);
         }
     }
 
@@ -300,15 +308,15 @@ internal sealed class StatsdAggregator
     {
         lock (_gaugeLock)
         {
-            if (!_gaugeLookup.TryGetValue(key, out var st))
+            ref var st = ref CollectionsMarshal.GetValueRefOrNullRef(_gaugeLookup, key);
+            if (Unsafe.IsNullRef(ref st))
             {
                 if (!TryReserveKey()) return;
-                st = new GaugeState();
-                _gauges.Add(key.ToString(), st);
-                st.Value = v;
+                _gauges.Add(key.ToString(), new GaugeState { Value = v, Ttl = _deleteGauges ? _gaugesMaxTtl : 0 });
+                return;
             }
             // `gauges[key] && /^[-+]/`: a delta only applies to an existing, non-zero (truthy) gauge.
-            else if (signed && st.Value != 0 && !double.IsNaN(st.Value)) st.Value += v;
+            if (signed && st.Value != 0 && !double.IsNaN(st.Value)) st.Value += v;
             else st.Value = v;
             if (_deleteGauges) st.Ttl = _gaugesMaxTtl;
         }
@@ -333,107 +341,122 @@ internal sealed class StatsdAggregator
         key.Contains("packets_received", StringComparison.Ordinal) || key.Contains("metrics_received", StringComparison.Ordinal)
         || key.Contains("bad_lines_seen", StringComparison.Ordinal);
 
+    // Reused by every flush (only the flush thread touches them): what each map held, taken under its lock.
+    private readonly List<(string Key, double Value, string?[] Names)> _counterSnap = [];
+    private readonly List<(string Key, TimerSamples.Taken Samples, string?[] Names)> _timerSnap = [];
+    private readonly List<(string Key, double Value, string?[] Names)> _gaugeSnap = [];
+    private readonly List<(string Key, int Count, string?[] Names)> _setSnap = [];
+    private readonly List<(int Stat, double Value)> _statScratch = new(32);
+    private readonly List<string> _removeScratch = [];
+
     /// <summary>Produces one flush with Etsy's output names, including its internal statsd metrics.</summary>
     public MetricBatch Flush(long timestampMs)
     {
         var ts = (long)JsSemantics.Round(timestampMs / 1000.0);
         var start = Stopwatch.GetTimestamp();
-
-        var counters = new List<(string Key, double Value)>();
-        var timers = new List<(string Key, double[] Values, double Count)>();
-        var gauges = new List<(string Key, double Value)>();
-        var sets = new List<(string Key, int Count)>();
+        var counters = _counterSnap; var timers = _timerSnap; var gauges = _gaugeSnap; var sets = _setSnap;
+        var toRemove = _removeScratch;
         var removed = 0;
+        var catalogueLength = _timerStats.Catalogue.Length;
 
         lock (_counterLock)
         {
             var p = Interlocked.Read(ref _packets);
             var m = Interlocked.Read(ref _metrics);
             var b = Interlocked.Read(ref _badLines);
-            _counters[_packetsKey].Value += p - _flushedPackets;
-            _counters[_metricsKey].Value += m - _flushedMetrics;
-            _counters[_badLinesKey].Value += b - _flushedBadLines;
+            CollectionsMarshal.GetValueRefOrNullRef(_counters, _packetsKey).Value += p - _flushedPackets;
+            CollectionsMarshal.GetValueRefOrNullRef(_counters, _metricsKey).Value += m - _flushedMetrics;
+            CollectionsMarshal.GetValueRefOrNullRef(_counters, _badLinesKey).Value += b - _flushedBadLines;
             _flushedPackets = p; _flushedMetrics = m; _flushedBadLines = b;
-            List<string>? toRemove = null;
-            foreach (var (key, st) in _counters)
+            foreach (var key in _counters.Keys)
             {
-                counters.Add((key, st.Value));
-                if (_deleteCounters && !IsIngestCounter(key)) (toRemove ??= []).Add(key);
+                ref var st = ref CollectionsMarshal.GetValueRefOrNullRef(_counters, key);
+                counters.Add((key, st.Value, st.Names ??= new string?[2]));
+                if (_deleteCounters && !IsIngestCounter(key)) toRemove.Add(key);
                 else st.Value = 0;
             }
-            if (toRemove != null) foreach (var k in toRemove) { _counters.Remove(k); removed++; }
+            foreach (var k in toRemove) { _counters.Remove(k); removed++; }
+            toRemove.Clear();
         }
         lock (_timerLock)
         {
-            List<string>? toRemove = null;
-            foreach (var (key, st) in _timers)
+            foreach (var key in _timers.Keys)
             {
-                timers.Add((key, st.Values.ToArray(), st.Count));
-                if (_deleteTimers) (toRemove ??= []).Add(key);
-                else { st.Values.Clear(); st.Count = 0; }
+                ref var st = ref CollectionsMarshal.GetValueRefOrNullRef(_timers, key);
+                timers.Add((key, st.Take(), st.Names ??= new string?[catalogueLength]));
+                if (_deleteTimers) toRemove.Add(key);
             }
-            if (toRemove != null) foreach (var k in toRemove) { _timers.Remove(k); removed++; }
+            foreach (var k in toRemove) { _timers.Remove(k); removed++; }
+            toRemove.Clear();
         }
         lock (_gaugeLock)
         {
             if (_oldTimestamp > 0)
             {
-                if (!_gauges.TryGetValue(_lagKey, out var lag))
+                ref var lag = ref CollectionsMarshal.GetValueRefOrAddDefault(_gauges, _lagKey, out var exists);
+                if (!exists)
                 {
-                    lag = new GaugeState { Ttl = int.MaxValue }; // never expires: Etsy keeps no TTL for it
-                    _gauges.Add(_lagKey, lag);
+                    lag.Ttl = int.MaxValue; // never expires: Etsy keeps no TTL for it
                     Interlocked.Increment(ref _activeKeys);
                 }
                 lag.Value = ts - _oldTimestamp - _flushSeconds;
             }
             _oldTimestamp = ts;
-            List<string>? toRemove = null;
-            foreach (var (key, st) in _gauges)
+            foreach (var key in _gauges.Keys)
             {
-                gauges.Add((key, st.Value));
-                if (_deleteGauges && st.Ttl != int.MaxValue && --st.Ttl < 1) (toRemove ??= []).Add(key);
+                ref var st = ref CollectionsMarshal.GetValueRefOrNullRef(_gauges, key);
+                gauges.Add((key, st.Value, st.Names ??= new string?[1]));
+                if (_deleteGauges && st.Ttl != int.MaxValue && --st.Ttl < 1) toRemove.Add(key);
             }
-            if (toRemove != null) foreach (var k in toRemove) { _gauges.Remove(k); removed++; }
+            foreach (var k in toRemove) { _gauges.Remove(k); removed++; }
+            toRemove.Clear();
         }
         lock (_setLock)
         {
-            List<string>? toRemove = null;
             foreach (var (key, st) in _sets)
             {
-                sets.Add((key, st.Values.Count));
-                if (_deleteSets) (toRemove ??= []).Add(key);
+                sets.Add((key, st.Values.Count, st.Names ??= new string?[1]));
+                if (_deleteSets) toRemove.Add(key);
                 else st.Values.Clear();
             }
-            if (toRemove != null) foreach (var k in toRemove) { _sets.Remove(k); removed++; }
+            foreach (var k in toRemove) { _sets.Remove(k); removed++; }
+            toRemove.Clear();
         }
         if (removed > 0) Interlocked.Add(ref _activeKeys, -removed);
 
-        // process_metrics
+        // process_metrics and the graphite backend's flush_stats, outside the locks: the receive path is not held up.
         var points = new List<MetricPoint>(counters.Count * 2 + timers.Count * 16 + gauges.Count + sets.Count + 12);
-        var processStart = Stopwatch.GetTimestamp();
-        var timerData = new List<(string Key, List<(string Name, double Value)> Stats, List<(string Bin, double Count)>? Histogram)>(timers.Count);
-        foreach (var (key, values, count) in timers)
-            timerData.Add(_timerStats.Compute(key, values, count, _flushSeconds));
-        var processingTime = (long)Stopwatch.GetElapsedTime(processStart).TotalMilliseconds;
-
-        // graphite backend flush_stats
+        long processingTicks = 0;
         var calcStart = Stopwatch.GetTimestamp();
         var numStats = 0;
-        foreach (var (key, value) in counters)
+        foreach (var (key, value, names) in counters)
         {
-            points.Add(new MetricPoint(_naming.CounterRate(key), value / _flushSeconds, ts));
-            if (_options.FlushCounts) points.Add(new MetricPoint(_naming.CounterCount(key), value, ts));
+            points.Add(new MetricPoint(names[0] ??= _naming.CounterRate(key), value / _flushSeconds, ts));
+            if (_options.FlushCounts) points.Add(new MetricPoint(names[1] ??= _naming.CounterCount(key), value, ts));
             numStats++;
         }
-        foreach (var (key, stats, histogram) in timerData)
+        var catalogue = _timerStats.Catalogue;
+        Span<double> one = stackalloc double[1];
+        foreach (var (key, samples, names) in timers)
         {
-            foreach (var (name, value) in stats) points.Add(new MetricPoint(_naming.Timer(key, name), value, ts));
-            if (histogram != null)
-                foreach (var (bin, c) in histogram) points.Add(new MetricPoint(_naming.TimerHistogram(key, bin), c, ts));
+            var stats = _statScratch;
+            var t0 = Stopwatch.GetTimestamp();
+            _timerStats.Compute(key, samples.Values(one), samples.Count, _flushSeconds, stats);
+            processingTicks += Stopwatch.GetTimestamp() - t0;
+            samples.Return();
+            foreach (var (stat, value) in stats)
+            {
+                var c = catalogue[stat];
+                var name = names[stat] ??= c.IsHistogramBin ? _naming.TimerHistogram(key, c.Name) : _naming.Timer(key, c.Name);
+                points.Add(new MetricPoint(name, value, ts));
+            }
+            stats.Clear();
             numStats++;
         }
-        foreach (var (key, value) in gauges) { points.Add(new MetricPoint(_naming.Gauge(key), value, ts)); numStats++; }
-        foreach (var (key, count) in sets) { points.Add(new MetricPoint(_naming.Set(key), count, ts)); numStats++; }
+        foreach (var (key, value, names) in gauges) { points.Add(new MetricPoint(names[0] ??= _naming.Gauge(key), value, ts)); numStats++; }
+        foreach (var (key, count, names) in sets) { points.Add(new MetricPoint(names[0] ??= _naming.Set(key), count, ts)); numStats++; }
+        counters.Clear(); timers.Clear(); gauges.Clear(); sets.Clear();
+        var processingTime = (long)Stopwatch.GetElapsedTime(0, processingTicks).TotalMilliseconds;
         points.Add(new MetricPoint(_naming.NumStats, numStats, ts));
         points.Add(new MetricPoint(_naming.CalculationTime, (long)Stopwatch.GetElapsedTime(calcStart).TotalMilliseconds, ts));
         points.Add(new MetricPoint(_naming.StatsdMetric("processing_time"), processingTime, ts));

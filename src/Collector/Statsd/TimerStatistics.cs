@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 
 namespace Observe.Collector.Statsd;
@@ -18,6 +19,7 @@ internal sealed class TimerStatistics
             h.Bins.Select(b => b == "inf" ? double.PositiveInfinity : JsSemantics.ToNumber(b)).ToArray(),
             h.Bins.Select(b => "bin_" + ReplaceFirst(b == "inf" ? "inf" : JsSemantics.ToJsString(JsSemantics.ToNumber(b)), '.', "_")).ToArray()))];
         _filter = o.CalculatedTimerMetrics is { Count: > 0 } f ? new HashSet<string>(f, StringComparer.Ordinal) : null;
+        (Catalogue, _fixedStart, _histOffsets) = BuildCatalogue();
     }
 
     private static string ReplaceFirst(string s, char c, string with)
@@ -43,23 +45,63 @@ internal sealed class TimerStatistics
 
     private bool Keep(string name) => _filter == null || _filter.Contains(FilterKey(name));
 
-    public (string Key, List<(string Name, double Value)> Stats, List<(string Bin, double Count)>? Histogram) Compute(
-        string key, double[] values, double timerCount, double flushSeconds)
+    /// <summary>One statistic a timer can produce: its name (a histogram bin's is <c>bin_…</c>) and whether the filter keeps it.</summary>
+    public readonly record struct Stat(string Name, bool IsHistogramBin, bool Kept);
+
+    /// <summary>
+    /// Every statistic a timer can produce, in a fixed order: per percentile count/mean/upper|lower/sum/sum_squares,
+    /// then std … median, then each histogram's bins. <see cref="Compute"/> reports statistics by index into it, so the
+    /// names are built once (not per timer per flush) and a key's output names can be kept per index.
+    /// </summary>
+    public Stat[] Catalogue { get; }
+    private readonly int _fixedStart;
+    private readonly int[] _histOffsets;
+    private static readonly string[] FixedNames = ["std", "upper", "lower", "count", "count_ps", "sum", "sum_squares", "mean", "median"];
+    private const int Std = 0, Upper = 1, Lower = 2, Count = 3, CountPs = 4, Sum = 5, SumSquares = 6, Mean = 7, Median = 8;
+
+    private (Stat[], int, int[]) BuildCatalogue()
     {
-        var stats = new List<(string, double)>(32);
-        void Add(string name, double v) { if (Keep(name)) stats.Add((name, v)); }
+        var c = new List<Stat>();
+        for (var p = 0; p < _pcts.Length; p++)
+        {
+            var clean = _pctNames[p];
+            foreach (var n in new[] { "count_" + clean, "mean_" + clean, (_pcts[p] > 0 ? "upper_" : "lower_") + clean, "sum_" + clean, "sum_squares_" + clean })
+                c.Add(new Stat(n, false, Keep(n)));
+        }
+        var fixedStart = c.Count;
+        foreach (var n in FixedNames) c.Add(new Stat(n, false, Keep(n)));
+        var offsets = new int[_histograms.Length];
+        var keepHistogram = Keep("histogram");
+        for (var h = 0; h < _histograms.Length; h++)
+        {
+            offsets[h] = c.Count;
+            foreach (var bin in _histograms[h].Names) c.Add(new Stat(bin, true, keepHistogram));
+        }
+        return ([.. c], fixedStart, offsets);
+    }
+
+    /// <summary>
+    /// lib/process_metrics.js for one timer: appends (catalogue index, value) for each statistic Etsy emits, in Etsy's
+    /// order (histogram bins last). <paramref name="values"/> is sorted in place. Allocates nothing per timer.
+    /// </summary>
+    public void Compute(string key, Span<double> values, double timerCount, double flushSeconds, List<(int Stat, double Value)> output)
+    {
+        var cat = Catalogue;
+        void Add(int i, double v) { if (cat[i].Kept) output.Add((i, v)); }
         var count = values.Length;
         if (count == 0)
         {
-            Add("count", 0);
-            Add("count_ps", 0);
-            return (key, stats, null);
+            Add(_fixedStart + Count, 0);
+            Add(_fixedStart + CountPs, 0);
+            return;
         }
-        Array.Sort(values);
+        values.Sort();
         var min = values[0];
         var max = values[count - 1];
-        var cumul = new double[count];
-        var cumulSq = new double[count];
+        var cumulArr = ArrayPool<double>.Shared.Rent(count);
+        var cumulSqArr = ArrayPool<double>.Shared.Rent(count);
+        var cumul = cumulArr.AsSpan(0, count);
+        var cumulSq = cumulSqArr.AsSpan(0, count);
         cumul[0] = min;
         cumulSq[0] = min * min;
         for (var i = 1; i < count; i++)
@@ -67,7 +109,7 @@ internal sealed class TimerStatistics
             cumul[i] = values[i] + cumul[i - 1];
             cumulSq[i] = values[i] * values[i] + cumulSq[i - 1];
         }
-        double At(double[] a, int i) => i >= 0 && i < a.Length ? a[i] : double.NaN; // JS: undefined → NaN
+        static double At(ReadOnlySpan<double> a, int i) => i >= 0 && i < a.Length ? a[i] : double.NaN; // JS: undefined → NaN
 
         var sum = min;
         var sumSquares = min * min;
@@ -96,49 +138,48 @@ internal sealed class TimerStatistics
                 }
                 mean = sum / numInThreshold;
             }
-            var clean = _pctNames[p];
-            Add("count_" + clean, numInThreshold);
-            Add("mean_" + clean, mean);
-            Add((pct > 0 ? "upper_" : "lower_") + clean, boundary);
-            Add("sum_" + clean, sum);
-            Add("sum_squares_" + clean, sumSquares);
+            Add(p * 5, numInThreshold);
+            Add(p * 5 + 1, mean);
+            Add(p * 5 + 2, boundary);
+            Add(p * 5 + 3, sum);
+            Add(p * 5 + 4, sumSquares);
         }
 
         sum = cumul[count - 1];
         sumSquares = cumulSq[count - 1];
+        ArrayPool<double>.Shared.Return(cumulSqArr);
+        ArrayPool<double>.Shared.Return(cumulArr);
         mean = sum / count;
         double sumOfDiffs = 0;
         for (var i = 0; i < count; i++) sumOfDiffs += (values[i] - mean) * (values[i] - mean);
         var mid = count / 2;
         var median = count % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
-        Add("std", Math.Sqrt(sumOfDiffs / count));
-        Add("upper", max);
-        Add("lower", min);
-        Add("count", timerCount);
-        Add("count_ps", timerCount / flushSeconds);
-        Add("sum", sum);
-        Add("sum_squares", sumSquares);
-        Add("mean", mean);
-        Add("median", median);
+        Add(_fixedStart + Std, Math.Sqrt(sumOfDiffs / count));
+        Add(_fixedStart + Upper, max);
+        Add(_fixedStart + Lower, min);
+        Add(_fixedStart + Count, timerCount);
+        Add(_fixedStart + CountPs, timerCount / flushSeconds);
+        Add(_fixedStart + Sum, sum);
+        Add(_fixedStart + SumSquares, sumSquares);
+        Add(_fixedStart + Mean, mean);
+        Add(_fixedStart + Median, median);
 
-        List<(string, double)>? histogram = null;
-        foreach (var (metric, bounds, names) in _histograms)
+        for (var h = 0; h < _histograms.Length; h++)
         {
+            var (metric, bounds, _) = _histograms[h];
             if (!key.Contains(metric, StringComparison.Ordinal)) continue;
             // First substring match wins; an empty bin list emits no histogram (like Etsy).
-            if (bounds.Length > 0 && Keep("histogram"))
+            if (bounds.Length > 0 && cat[_histOffsets[h]].Kept)
             {
-                histogram = new List<(string, double)>(bounds.Length);
                 var i = 0;
                 for (var b = 0; b < bounds.Length; b++)
                 {
                     var freq = 0;
                     for (; i < count && (double.IsPositiveInfinity(bounds[b]) || values[i] < bounds[b]); i++) freq++;
-                    histogram.Add((names[b], freq));
+                    output.Add((_histOffsets[h] + b, freq));
                 }
             }
             break;
         }
-        return (key, stats, histogram);
     }
 }
