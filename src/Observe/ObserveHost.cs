@@ -100,6 +100,7 @@ internal static class ObserveHost
         builder.Host.UseSerilog();
         var https = HttpsSetup.Configure(builder, config.Http.Tls);
         builder.WebHost.UseUrls($"{(https != null ? "https" : "http")}://{config.Http.Address}:{config.Http.Port}");
+        if (https != null) builder.Services.AddSingleton(https); // for its reload failure count (ObserveStats)
         // One bound for every endpoint's body; reading more throws BadHttpRequestException (413), answered below.
         builder.WebHost.ConfigureKestrel(k =>
         {

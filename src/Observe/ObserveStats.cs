@@ -8,7 +8,9 @@ using Observe.Storage;
 namespace Observe.Host;
 
 /// <summary>What the host itself counts, outside the stages: refused tokens and connections, damaged stores, memory pressure.</summary>
-internal sealed record HostStats(long AuthFailures, long HttpConnectionsRejected, long StoresQuarantined, MemoryGovernor? Memory = null);
+/// <param name="TlsReloadFailures">null without HTTPS</param>
+internal sealed record HostStats(long AuthFailures, long HttpConnectionsRejected, long StoresQuarantined, MemoryGovernor? Memory = null,
+    long? TlsReloadFailures = null);
 
 /// <summary>
 /// Every stage's one list of stats, bound to where each snapshot is read. /metrics, the <c>observe.*</c> series and /stats
@@ -30,6 +32,9 @@ internal static class ObserveStats
         Stat.Counter<HostStats>("observe_auth_failures_total", "auth.failures", "Requests with a malformed Authorization header or an unknown bearer token", s => s.AuthFailures),
         Stat.Counter<HostStats>("observe_http_connections_rejected_total", "http.connections_rejected", "HTTP connections closed at once because http.maxConnections were open",
             s => s.HttpConnectionsRejected),
+        new("observe_tls_reload_failures_total", "tls.reload_failures", StatKind.Counter,
+            "Certificate reloads (SIGHUP, POST /api/reload) that failed; the previous certificate is still served", null,
+            s => s.TlsReloadFailures is { } n ? [new(null, n)] : []),
     ];
 
     /// <summary>Every list bound to its snapshot; a stage switched off (its snapshot null) reads as nothing.</summary>
@@ -60,8 +65,9 @@ internal static class ObserveStats
         var tokens = sp.GetService(typeof(ApiTokens)) as ApiTokens;
         var rejections = sp.GetService(typeof(HttpConnectionRejections)) as HttpConnectionRejections;
         var memory = sp.GetService(typeof(MemoryGovernor)) as MemoryGovernor;
+        var https = sp.GetService(typeof(Tls.HttpsCertificate)) as Tls.HttpsCertificate;
         return Sources(() => collector?.Invoke(), () => logs?.Invoke(), () => storage?.Invoke(), () => spools.Select(s => s.Stats).ToList(),
             () => checkRuns?.Invoke(), () => checks?.Current(),
-            () => new(tokens?.FailureCount ?? 0, rejections?.Total ?? 0, StoreQuarantine.Count, memory));
+            () => new(tokens?.FailureCount ?? 0, rejections?.Total ?? 0, StoreQuarantine.Count, memory, https?.ReloadFailures));
     }
 }
