@@ -31,25 +31,4 @@ public static class LogsHosting
         if (options.Enabled && options.Http.Enabled) LogsHttpApi.Map(app, service.Pipeline);
         return app;
     }
-
-    /// <summary>Exports the log counters on the Prometheus registry (read at scrape time, nothing on the hot path).</summary>
-    public static void ExportLogMetrics(this IServiceProvider services, Prometheus.CollectorRegistry? registry = null)
-    {
-        registry ??= Prometheus.Metrics.DefaultRegistry;
-        var f = Prometheus.Metrics.WithCustomRegistry(registry);
-        var snapshot = services.GetRequiredService<Func<LogIngestStats>>();
-        var accepted = f.CreateGauge("observe_logs_accepted_total", "Log events accepted, per source", "source");
-        // observe_logs_rejected_total{reason} is exported by the host's one list of limit counters (with its observe.* series).
-        var pending = f.CreateGauge("observe_gelf_pending_messages", "Chunked GELF messages waiting for their other chunks");
-        var sinks = new SinkStatsGauges(f, "log_sink", "events", "Log events written per log sink", "log sink");
-        var tcp = new Listeners.TcpListenerGauges(f);
-        registry.AddBeforeCollectCallback(() =>
-        {
-            var s = snapshot();
-            foreach (var (source, n) in s.AcceptedBySource) accepted.WithLabels(source).Set(n);
-            pending.Set(s.PendingGelfMessages);
-            sinks.Set(s.Sinks);
-            if (s.GelfTcp is { } gelf) tcp.Set([gelf]);
-        });
-    }
 }

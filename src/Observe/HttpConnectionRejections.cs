@@ -13,14 +13,14 @@ namespace Observe.Host;
 /// </summary>
 internal sealed class HttpConnectionRejections : IDisposable
 {
-    private static readonly Prometheus.Counter Rejected = Prometheus.Metrics.CreateCounter("observe_http_connections_rejected_total",
-        "HTTP connections closed at once because http.maxConnections were open");
     private readonly MeterListener _listener = new();
     private readonly LogRateLimit _logThrottle = new(1, TimeSpan.FromSeconds(10));
     private readonly ILogger _log;
 
-    /// <summary>Connections closed since start (the same total as the counter), for the <c>observe.*</c> series.</summary>
-    public long Total => (long)Rejected.Value;
+    private long _total;
+
+    /// <summary>Connections closed since start (<see cref="ObserveStats"/> exports it).</summary>
+    public long Total => Interlocked.Read(ref _total);
 
     public HttpConnectionRejections(ILoggerFactory logs, ObserveConfig config)
     {
@@ -33,7 +33,7 @@ internal sealed class HttpConnectionRejections : IDisposable
         };
         _listener.SetMeasurementEventCallback<long>((_, value, _, _) =>
         {
-            Rejected.Inc(value);
+            Interlocked.Add(ref _total, value);
             if (_logThrottle.TryLog(out var more))
                 _log.LogWarning("http: {Max} connections open, closing new ones ({More} more closed since the last such line)", max, more);
         });

@@ -100,6 +100,7 @@ internal static class ObserveHost
         builder.Host.UseSerilog();
         var https = HttpsSetup.Configure(builder, config.Http.Tls);
         builder.WebHost.UseUrls($"{(https != null ? "https" : "http")}://{config.Http.Address}:{config.Http.Port}");
+        if (https != null) builder.Services.AddSingleton(https); // for its reload failure count (ObserveStats)
         // One bound for every endpoint's body; reading more throws BadHttpRequestException (413), answered below.
         builder.WebHost.ConfigureKestrel(k =>
         {
@@ -184,11 +185,9 @@ internal static class ObserveHost
         app.Use(AnswerRequestLimits);
         app.UseAuthentication();
         app.UseAuthorization();
-        app.Services.ExportCollectorMetrics();
-        app.Services.ExportStorageMetrics();
-        if (config.Logs.Enabled) app.Services.ExportLogMetrics();
-        ExportSpoolMetrics(app.Services.GetServices<ISpoolStatsSource>().ToArray());
-        LimitCounters.Export(LimitCounters.Reader(app.Services));
+        // /metrics, /stats "metrics" and the observe.* series (SelfMetrics) are generated from the stages' stat lists.
+        var stats = ObserveStats.Sources(app.Services);
+        StatsExport.ToPrometheus(stats, Metrics.DefaultRegistry);
         // With the exposition on, one scrape target serves both: Observe's own metrics, then the aggregated ones.
         if (config.Prometheus.Enabled) app.MapGet("/metrics", WriteOwnAndAggregatedMetrics);
         else app.MapMetrics("/metrics");
@@ -198,7 +197,7 @@ internal static class ObserveHost
             {
                 collector = collector(), storage = storage(), spools = spools.Select(s => s.Stats),
                 logs = app.Services.GetService<Func<LogIngestStats>>()?.Invoke(), logStore = app.Services.GetService<Func<LogStoreStats>>()?.Invoke(),
-                damagedStores = StoreQuarantine.Damaged,
+                damagedStores = StoreQuarantine.Damaged, metrics = StatsExport.ToJson(stats),
             }, StatsJson));
         app.MapObserveStorage();
         if (config.Logs.Enabled)
@@ -234,36 +233,6 @@ internal static class ObserveHost
         own.Position = 0;
         await own.CopyToAsync(ctx.Response.Body, ctx.RequestAborted);
         await aggregated.WriteAsync(ctx.Response.Body, names, ctx.RequestAborted);
-    }
-
-    /// <summary>Each spooled sink's depth, age and counters as <c>observe_spool_*{sink}</c>, read at scrape time.</summary>
-    private static void ExportSpoolMetrics(ISpoolStatsSource[] spools)
-    {
-        if (spools.Length == 0) return;
-        var records = Prometheus.Metrics.CreateGauge("observe_spool_records", "Undelivered records in the sink's disk spool", "sink");
-        var bytes = Prometheus.Metrics.CreateGauge("observe_spool_bytes", "Undelivered bytes in the sink's disk spool", "sink");
-        var age = Prometheus.Metrics.CreateGauge("observe_spool_oldest_age_seconds", "Age of the oldest undelivered record", "sink");
-        var counters = new (string Name, string Help, Func<SpoolStats, long> Value)[]
-        {
-            ("observe_spool_appended_total", "Records appended since start", s => s.Appended),
-            ("observe_spool_delivered_total", "Records delivered since start", s => s.Delivered),
-            ("observe_spool_retries_total", "Failed delivery attempts since start", s => s.Retries),
-            ("observe_spool_rejected_total", "Records the target rejected (kept in dead-letter) since start", s => s.Rejected),
-            ("observe_spool_dropped_oldest_total", "Records dropped by the size bound since start", s => s.DroppedOldest),
-            ("observe_spool_corrupt_skipped_total", "Corrupt or torn records skipped at open", s => s.CorruptSkipped),
-        };
-        var gauges = counters.Select(c => (Gauge: Prometheus.Metrics.CreateGauge(c.Name, c.Help, "sink"), c.Value)).ToArray();
-        Prometheus.Metrics.DefaultRegistry.AddBeforeCollectCallback(() =>
-        {
-            foreach (var spool in spools)
-            {
-                var s = spool.Stats;
-                records.WithLabels(s.Sink).Set(s.Records);
-                bytes.WithLabels(s.Sink).Set(s.Bytes);
-                age.WithLabels(s.Sink).Set(s.OldestAgeSeconds);
-                foreach (var (gauge, value) in gauges) gauge.WithLabels(s.Sink).Set(value(s));
-            }
-        });
     }
 
     /// <summary>

@@ -1,8 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Observe.Alerting;
-using Observe.Checks;
-using Observe.Collector;
-using Observe.Storage;
+using Observe.Common;
 
 namespace Observe.Host;
 
@@ -16,15 +14,9 @@ internal sealed class SelfMetricsSources(IServiceProvider services)
 {
     private volatile Bound? _bound;
 
-    private sealed record Bound(Func<CollectorStats>? Collector, Func<StorageStats>? Storage, ISpoolStatsSource[] Spools,
-        Func<IReadOnlyList<ReceiverStats>>? Receivers, ICheckStates? Checks, Func<CheckRunStats>? CheckRuns, Func<LimitSources> Limits);
+    private sealed record Bound(IReadOnlyList<StatSource> Stats, Func<IReadOnlyList<ReceiverStats>>? Receivers);
 
-    public void Bind() => _bound = new Bound(services.GetService<Func<CollectorStats>>(), services.GetService<Func<StorageStats>>(),
-        services.GetServices<ISpoolStatsSource>().ToArray(), services.GetService<Func<IReadOnlyList<ReceiverStats>>>(),
-        services.GetService<ICheckStates>(), services.GetService<Func<CheckRunStats>>(), LimitCounters.Reader(services));
+    public void Bind() => _bound = new Bound(ObserveStats.Sources(services), services.GetService<Func<IReadOnlyList<ReceiverStats>>>());
 
-    public SelfMetrics Create(int flushIntervalMs) => new(
-        () => _bound?.Collector?.Invoke(), () => _bound?.Storage?.Invoke(), () => _bound?.Spools ?? [],
-        () => _bound?.Receivers?.Invoke(), () => _bound?.Checks, () => _bound?.CheckRuns?.Invoke(), flushIntervalMs,
-        () => _bound?.Limits() ?? LimitSources.None);
+    public SelfMetrics Create(int flushIntervalMs) => new(() => _bound?.Stats ?? [], () => _bound?.Receivers?.Invoke(), flushIntervalMs);
 }

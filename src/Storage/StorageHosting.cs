@@ -51,20 +51,38 @@ public static class StorageHosting
         return services;
     }
 
-    /// <summary>Exports the store's size and its bounds' counters on the Prometheus registry (read at scrape time).</summary>
-    public static void ExportStorageMetrics(this IServiceProvider services, Prometheus.CollectorRegistry? registry = null)
-    {
-        var f = Prometheus.Metrics.WithCustomRegistry(registry ?? Prometheus.Metrics.DefaultRegistry);
-        var snapshot = services.GetRequiredService<Func<StorageStats>>();
-        var series = f.CreateGauge("observe_storage_series", "Series in the embedded store");
-        // The bounds' counters (series dropped, limit hits, corrupt data) are exported by the host's one list of limit
-        // counters, with their observe.* series (src/Observe/LimitCounters.cs).
-        (registry ?? Prometheus.Metrics.DefaultRegistry).AddBeforeCollectCallback(() =>
-        {
-            var s = snapshot();
-            series.Set(s.Series);
-        });
-    }
+    /// <summary>The store's stats, each once: the host generates /metrics, the <c>observe.*</c> series and /stats <c>metrics</c> from it.</summary>
+    public static readonly IReadOnlyList<StatDescriptor<StorageStats>> StorageStatList =
+    [
+        Stat.Gauge<StorageStats>("observe_storage_series", "storage.series", "Series in the embedded store", s => s.Series),
+        Stat.Gauge<StorageStats>("observe_storage_head_points", "storage.head_points", "Points in the store's head (not yet in chunks)", s => s.HeadPoints),
+        Stat.Counter<StorageStats>("observe_storage_series_dropped_total", "storage.series_dropped", "Points not stored because their series would exceed storage.maxSeries", s => s.SeriesDroppedByLimit),
+        Stat.Counter<StorageStats>("observe_tsdb_points_beyond_retention_total", "storage.points_beyond_retention", "Points older than every archive of their series' schema, dropped at write", s => s.PointsBeyondRetention),
+        new("observe_tsdb_corrupt_chunks_total", "storage.corrupt_chunks", StatKind.CounterShownAsTotal, "TSDB chunks whose checksum did not verify (never served)", null,
+            s => [new(null, s.CorruptChunks)]),
+        new("observe_tsdb_corrupt_head_rows_total", "storage.corrupt_head_rows", StatKind.CounterShownAsTotal,
+            "TSDB head (write-ahead) rows whose checksum did not verify at open (their points are lost)", null, s => [new(null, s.CorruptHeadRows)]),
+        Stat.Labelled<StorageStats>(StatKind.Counter, "observe_limit_hits_total", "limit_hits.{limit}", "Requests refused by a bound, by its configuration key (docs/limits.md)", "limit",
+            s => Stat.Pairs(s.LimitHits)),
+    ];
+
+    /// <summary>The spooled sinks' stats, per sink, read from every <see cref="ISpoolStatsSource"/>.</summary>
+    public static readonly IReadOnlyList<StatDescriptor<IReadOnlyList<SpoolStats>>> SpoolStatList =
+    [
+        Spool(StatKind.Gauge, "records", "Undelivered records in the sink's disk spool", s => s.Records),
+        Spool(StatKind.Gauge, "bytes", "Undelivered bytes in the sink's disk spool", s => s.Bytes),
+        Spool(StatKind.Gauge, "oldest_age_seconds", "Age of the oldest undelivered record", s => s.OldestAgeSeconds),
+        Spool(StatKind.Counter, "appended", "Records appended since start", s => s.Appended),
+        Spool(StatKind.Counter, "delivered", "Records delivered since start", s => s.Delivered),
+        Spool(StatKind.Counter, "retries", "Failed delivery attempts since start", s => s.Retries),
+        Spool(StatKind.Counter, "rejected", "Records the target rejected (kept in dead-letter) since start", s => s.Rejected),
+        Spool(StatKind.Counter, "dropped_oldest", "Records dropped by the size bound since start", s => s.DroppedOldest),
+        Spool(StatKind.Counter, "corrupt_skipped", "Corrupt or torn records skipped at open", s => s.CorruptSkipped),
+    ];
+
+    private static StatDescriptor<IReadOnlyList<SpoolStats>> Spool(StatKind kind, string name, string help, Func<SpoolStats, double> read) =>
+        Stat.Labelled<IReadOnlyList<SpoolStats>>(kind, kind == StatKind.Gauge ? $"observe_spool_{name}" : $"observe_spool_{name}_total", "spool.{sink}." + name, help, "sink",
+            all => all.Select(s => (s.Sink, read(s))));
 
     /// <summary>DogStatsD events → Graphite events (annotations), for the host to route <c>_e</c> events to.</summary>
     public static IStatsdEventSink StatsdEventsToGraphite(IServiceProvider services) => GraphiteHosting.StatsdEventsToGraphite(services);

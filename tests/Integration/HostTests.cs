@@ -44,4 +44,24 @@ public class HostTests
         Assert.Contains("observe_graphite_bad_lines_total", metrics);
         Assert.Equal("ok\n", await http.GetStringAsync("/health"));
     }
+    /// <summary>
+    /// Issue 19: a total since start is a Prometheus counter, so rate() and increase() treat a restart as a reset; the
+    /// collector's, the spools' and the limit counters used to be exported as gauges named <c>…_total</c>. (Fails on main.)
+    /// </summary>
+    [Fact]
+    public async Task Totals_on_metrics_are_typed_counter_and_levels_gauge()
+    {
+        await using var app = await ObserveApp.StartAsync();
+        using var http = new HttpClient { BaseAddress = app.HttpBase };
+        var types = (await http.GetStringAsync("/metrics")).Split('\n')
+            .Where(l => l.StartsWith("# TYPE observe_", StringComparison.Ordinal)).Select(l => l.Split(' '))
+            .ToDictionary(f => f[2], f => f[3]);
+        Assert.Equal("counter", types["observe_statsd_packets_received_total"]);
+        Assert.Equal("counter", types["observe_flushes_total"]);
+        Assert.Equal("gauge", types["observe_statsd_active_keys"]);
+        Assert.Empty(types.Where(t => t.Key.EndsWith("_total", StringComparison.Ordinal) && t.Value != "counter").Select(t => $"{t.Key} {t.Value}"));
+        // /stats carries the same families, generated from the same lists.
+        var metrics = (await http.GetFromJsonAsync<JsonElement>("/stats")).GetProperty("metrics");
+        Assert.All(types.Keys.Where(k => k.StartsWith("observe_statsd_", StringComparison.Ordinal)), k => Assert.True(metrics.TryGetProperty(k, out _), k));
+    }
 }

@@ -53,8 +53,6 @@ internal sealed class ApiTokens(IReadOnlyList<ApiToken> tokens, bool readRequire
 
     public static byte[] Hash(string secret) => SHA256.HashData(Encoding.UTF8.GetBytes(secret));
 
-    private static readonly Prometheus.Counter Failures = Prometheus.Metrics.CreateCounter("observe_auth_failures_total",
-        "Requests with a malformed Authorization header or an unknown bearer token");
     private readonly LogRateLimit _failureLog = new(1, TimeSpan.FromSeconds(10));
     private long _failures;
 
@@ -66,7 +64,6 @@ internal sealed class ApiTokens(IReadOnlyList<ApiToken> tokens, bool readRequire
     public void Refused(ILogger log, string reason, string? remote)
     {
         Interlocked.Increment(ref _failures);
-        Failures.Inc();
         if (_failureLog.TryLog(out var more))
             log.LogWarning("auth: refused a request from {Remote}: {Reason} ({More} more refused since the last such line)", remote ?? "?", reason, more);
     }

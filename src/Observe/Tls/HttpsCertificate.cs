@@ -16,8 +16,7 @@ internal sealed class HttpsCertificateException(string message, Exception? inner
 /// </summary>
 internal sealed class HttpsCertificate
 {
-    private static readonly Prometheus.Counter ReloadFailures = Prometheus.Metrics.CreateCounter(
-        "observe_tls_reload_failures_total", "Certificate reloads (SIGHUP, POST /api/reload) that failed; the previous certificate is still served");
+    private long _reloadFailures;
     private readonly HttpsOptions _options;
     private Loaded _current;
 
@@ -25,6 +24,9 @@ internal sealed class HttpsCertificate
     private sealed record Loaded(X509Certificate2 Certificate, SslStreamCertificateContext Context);
 
     private HttpsCertificate(HttpsOptions options, Loaded first) => (_options, _current) = (options, first);
+
+    /// <summary>Reloads that failed since start (<see cref="ObserveStats"/> exports it).</summary>
+    public long ReloadFailures => Interlocked.Read(ref _reloadFailures);
 
     public X509Certificate2 Current => Volatile.Read(ref _current).Certificate;
     public SslStreamCertificateContext Context => Volatile.Read(ref _current).Context;
@@ -47,7 +49,7 @@ internal sealed class HttpsCertificate
         }
         catch (HttpsCertificateException e)
         {
-            ReloadFailures.Inc();
+            Interlocked.Increment(ref _reloadFailures);
             Log.Warning("HTTPS certificate not reloaded ({Who}), still serving serial {Serial}: {Error}", who, Current.SerialNumber, e.Message);
             return false;
         }
