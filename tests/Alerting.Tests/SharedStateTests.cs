@@ -131,4 +131,34 @@ public class SharedStateTests
         x.CloseStore();
         y.CloseStore();
     }
+
+    [Fact]
+    public async Task A_group_with_alerts_of_both_nodes_is_told_once_with_both_by_its_owner_and_a_resolve_on_the_other_node_once()
+    {
+        await using var pair = await StartPairAsync(TimeSpan.FromHours(1));
+        var (_, clock, sentX, sentY, x, y) = pair;
+        Dictionary<string, string> db = new() { ["host"] = "web", ["check"] = "db" };
+        // The route groups by host: web/http (held by x) and web/db (held by y) are one group.
+        await x.SendAsync(Firing(clock.GetUtcNow()), default);
+        await y.SendAsync(new("checks", "check/web/db", AlertStatus.Firing, "critical", "web/db is CRITICAL", null, db, clock.GetUtcNow()), default);
+        void Run(TimeSpan span)
+        {
+            for (var end = clock.GetUtcNow() + span; clock.GetUtcNow() < end;) { clock.Advance(TimeSpan.FromSeconds(5)); x.Tick(); y.Tick(); }
+        }
+        Run(TimeSpan.FromMinutes(20)); // group wait and three group intervals
+        var told = Assert.Single(sentX.For("ops").Concat(sentY.For("ops")));
+        Assert.Equal(["check/web/db", "check/web/http"], told.Alerts.Select(a => a.Key).Order(StringComparer.Ordinal));
+        Assert.Equal(2, Assert.Single(sentX.For("boss").Concat(sentY.For("boss"))).Alerts.Count); // escalated once, by the owner too
+
+        // web/db resolves on y, which does not own the group: its owner tells it, once; y lets the alert go.
+        await y.SendAsync(new("checks", "check/web/db", AlertStatus.Resolved, "critical", "web/db is OK", null, db, clock.GetUtcNow()), default);
+        Run(TimeSpan.FromMinutes(12));
+        var all = sentX.For("ops").Concat(sentY.For("ops")).ToList();
+        Assert.Equal(2, all.Count);
+        Assert.Equal(["check/web/db:resolved", "check/web/http:firing"], all[1].Alerts.Select(a => $"{a.Key}:{a.Status}").Order(StringComparer.Ordinal));
+        Assert.Empty(y.Active());
+        Assert.Single(x.Active());
+        x.CloseStore();
+        y.CloseStore();
+    }
 }

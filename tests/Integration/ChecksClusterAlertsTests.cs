@@ -230,15 +230,9 @@ public class ChecksClusterAlertsTests(ITestOutputHelper output)
             var cluster = new Cluster { Postgres = await PostgresServer.StartAsync(), Hooks = await WebhookRecorder.StartAsync(), GateFile = Path.Combine(dir, "gated-fails") };
             try
             {
-                foreach (var name in new[] { "a", "b" })
-                {
-                    var http = FreePort.Get();
-                    var config = Path.Combine(dir, $"{name}.yaml");
-                    await File.WriteAllTextAsync(config, Config(name, http, cluster.Hooks.Port, cluster.Postgres.ConnectionString, Path.Combine(dir, name), cluster.GateFile));
-                    cluster.Nodes[name] = new ClusterNode(name, config, new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(5) });
-                }
-                foreach (var n in cluster.Nodes.Values) n.Start(dir);
-                foreach (var n in cluster.Nodes.Values) await n.UpAsync();
+                var nodes = await ClusterNode.PairAsync(dir, (name, http, data) => Config(name, http, cluster.Hooks.Port, cluster.Postgres.ConnectionString, data, cluster.GateFile));
+                foreach (var (name, n) in nodes) cluster.Nodes[name] = n;
+                await ClusterNode.StartAllAsync(cluster.Nodes, dir);
                 output.WriteLine($"cluster up in {dir}");
                 return cluster;
             }
