@@ -131,4 +131,64 @@ public class SharedStateTests
         x.CloseStore();
         y.CloseStore();
     }
+
+    [Fact]
+    public async Task A_group_with_alerts_of_both_nodes_is_told_once_with_both_by_its_owner_and_a_resolve_on_the_other_node_once()
+    {
+        await using var pair = await StartPairAsync(TimeSpan.FromHours(1));
+        var (_, clock, sentX, sentY, x, y) = pair;
+        Dictionary<string, string> db = new() { ["host"] = "web", ["check"] = "db" };
+        // The route groups by host: web/http (held by x) and web/db (held by y) are one group.
+        await x.SendAsync(Firing(clock.GetUtcNow()), default);
+        await y.SendAsync(new("checks", "check/web/db", AlertStatus.Firing, "critical", "web/db is CRITICAL", null, db, clock.GetUtcNow()), default);
+        Run(clock, TimeSpan.FromMinutes(20), x, y); // group wait and three group intervals
+        var told = Assert.Single(sentX.For("ops").Concat(sentY.For("ops")));
+        Assert.Equal(["check/web/db", "check/web/http"], told.Alerts.Select(a => a.Key).Order(StringComparer.Ordinal));
+        Assert.Equal(2, Assert.Single(sentX.For("boss").Concat(sentY.For("boss"))).Alerts.Count); // escalated once, by the owner too
+
+        // web/db resolves on y, which does not own the group: its owner tells it, once; y lets the alert go.
+        await y.SendAsync(new("checks", "check/web/db", AlertStatus.Resolved, "critical", "web/db is OK", null, db, clock.GetUtcNow()), default);
+        Run(clock, TimeSpan.FromMinutes(12), x, y);
+        var all = sentX.For("ops").Concat(sentY.For("ops")).ToList();
+        Assert.Equal(2, all.Count);
+        Assert.Equal(["check/web/db:resolved", "check/web/http:firing"], all[1].Alerts.Select(a => $"{a.Key}:{a.Status}").Order(StringComparer.Ordinal));
+        Assert.Empty(y.Active());
+        Assert.Single(x.Active());
+        x.CloseStore();
+        y.CloseStore();
+    }
+
+    [Fact]
+    public async Task A_node_cut_off_from_postgresql_longer_than_the_node_timeout_tells_the_group_it_does_not_own()
+    {
+        await using var pair = await StartPairAsync(TimeSpan.FromMinutes(1));
+        var (pg, clock, sentX, sentY, x, y) = pair;
+        await x.SendAsync(Firing(clock.GetUtcNow()), default);
+        Run(clock, TimeSpan.FromMinutes(1), x, y); // x made the group host=web first: it owns it
+        await y.SendAsync(new("checks", "check/web/db", AlertStatus.Firing, "critical", "web/db is CRITICAL", null,
+            new Dictionary<string, string> { ["host"] = "web", ["check"] = "db" }, clock.GetUtcNow()), default);
+        Run(clock, TimeSpan.FromMinutes(6), x, y);
+        Assert.Empty(sentY.For("ops"));
+        Assert.Equal(2, sentX.For("ops").Count); // web/http, then the group with web/db too
+
+        // PostgreSQL goes away. Within the node timeout y leaves the group to its owner; after it, y cannot know whether
+        // anybody tells its alert, so it tells it (at worst twice, never none).
+        await pg.DisposeAsync();
+        Run(clock, TimeSpan.FromSeconds(50), y);
+        Assert.Empty(sentY.For("ops"));
+        Run(clock, TimeSpan.FromMinutes(6), y);
+        Assert.Contains("check/web/db", Assert.Single(sentY.For("ops")).Alerts.Select(a => a.Key));
+        x.CloseStore();
+        y.CloseStore();
+    }
+
+    /// <summary>Moves the clock by <paramref name="span"/> in 5 s steps, ticking each node after each step.</summary>
+    private static void Run(ManualTimeProvider clock, TimeSpan span, params AlertPipeline[] nodes)
+    {
+        for (var end = clock.GetUtcNow() + span; clock.GetUtcNow() < end;)
+        {
+            clock.Advance(TimeSpan.FromSeconds(5));
+            foreach (var n in nodes) n.Tick();
+        }
+    }
 }

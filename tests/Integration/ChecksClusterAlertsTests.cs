@@ -135,10 +135,7 @@ public class ChecksClusterAlertsTests(ITestOutputHelper output)
     {
         await using var cluster = await Cluster.StartAsync(output);
         var hooks = cluster.Hooks;
-        await Poll.UntilAsync(async () => await cluster.HardAsync("db") && Problems(hooks, "db") == 1, TimeSpan.FromSeconds(40), "web/db HARD CRITICAL and paged");
-        var runner = cluster.Nodes[(await cluster.RunnerAsync("db"))!];
-        var survivor = cluster.Other(runner);
-        runner.Kill();
+        var (runner, survivor) = await cluster.KillDbRunnerAsync();
         // Posted before the failover (~3 s): the survivor keeps it but is not the runner yet, so it does not announce it then.
         (await survivor.Client.PostAsJsonAsync("/api/checks/web/db/ack", new { author = "alice", comment = "on it", sticky = true })).EnsureSuccessStatusCode();
         Assert.EndsWith("on " + runner.Name, (await Cluster.CheckAsync(survivor, "db")).GetProperty("output").GetString());
@@ -146,13 +143,41 @@ public class ChecksClusterAlertsTests(ITestOutputHelper output)
         await Poll.UntilAsync(() => Acks(hooks) >= 1, TimeSpan.FromSeconds(20), $"the ACK announced by {survivor.Name} once it runs web/db");
         output.WriteLine($"ACK announced {taken.Elapsed.TotalSeconds:0.0} s after it was posted");
         // Once: the survivor runs the check on, and nobody is paged again for the acknowledged problem.
-        var ran = (await Cluster.CheckAsync(survivor, "db")).GetProperty("lastCheck").GetDateTimeOffset();
-        await Poll.UntilAsync(async () => (await Cluster.CheckAsync(survivor, "db")).GetProperty("lastCheck").GetDateTimeOffset() > ran + TimeSpan.FromSeconds(3),
-            TimeSpan.FromSeconds(20), "two more runs of web/db on the survivor");
-        Assert.EndsWith("on " + survivor.Name, (await Cluster.CheckAsync(survivor, "db")).GetProperty("output").GetString());
+        await Cluster.RunsOnAsync(survivor);
         Assert.Equal(1, Acks(hooks));
         Assert.Equal(1, Problems(hooks, "db"));
     }
+
+    [Fact]
+    public async Task A_downtime_posted_while_the_runner_is_dead_is_announced_once_by_the_node_that_takes_the_check_over_and_a_cancelled_one_not()
+    {
+        await using var cluster = await Cluster.StartAsync(output);
+        var hooks = cluster.Hooks;
+        var (runner, survivor) = await cluster.KillDbRunnerAsync();
+        // Posted before the failover (~3 s) on the survivor, which is not the runner yet: one downtime kept, one cancelled at once.
+        async Task<int> Downtime(string comment)
+        {
+            var r = await survivor.Client.PostAsJsonAsync("/api/checks/web/db/downtime", new { author = "ops", comment, duration = "1h", @fixed = true });
+            r.EnsureSuccessStatusCode();
+            return (await r.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt32();
+        }
+        var kept = await Downtime("maintenance");
+        var cancelled = await Downtime("mistake");
+        (await survivor.Client.DeleteAsync($"/api/checks/web/db/downtime/{cancelled}")).EnsureSuccessStatusCode();
+        Assert.EndsWith("on " + runner.Name, (await Cluster.CheckAsync(survivor, "db")).GetProperty("output").GetString());
+        var taken = Stopwatch.StartNew();
+        await Poll.UntilAsync(() => DowntimeStarts(hooks).Count >= 1, TimeSpan.FromSeconds(20), $"the DOWNTIMESTART announced by {survivor.Name} once it runs web/db");
+        output.WriteLine($"DOWNTIMESTART announced {taken.Elapsed.TotalSeconds:0.0} s after it was posted");
+        await Cluster.RunsOnAsync(survivor);
+        // Once, for the downtime that holds; the cancelled one was never announced as started, nor as cancelled.
+        var summary = Assert.Single(DowntimeStarts(hooks)).Body.GetProperty("alerts")[0].GetProperty("summary").GetString()!;
+        Assert.Contains($"downtime {kept} by ops started: maintenance", summary);
+        Assert.Empty(hooks.Matching("oncall", "announcement", "check/web/db", "DOWNTIMECANCELLED"));
+        Assert.Equal(1, Problems(hooks, "db"));
+    }
+
+    private static List<(DateTimeOffset At, JsonElement Body)> DowntimeStarts(WebhookRecorder hooks) =>
+        hooks.Matching("oncall", "announcement", "check/web/db", "DOWNTIMESTART");
 
     /// <summary>A node's silences as "id:state:endsAt", in id order (equal on every node of a cluster).</summary>
     private static async Task<string> SilencesAsync(ClusterNode n) =>
@@ -205,15 +230,9 @@ public class ChecksClusterAlertsTests(ITestOutputHelper output)
             var cluster = new Cluster { Postgres = await PostgresServer.StartAsync(), Hooks = await WebhookRecorder.StartAsync(), GateFile = Path.Combine(dir, "gated-fails") };
             try
             {
-                foreach (var name in new[] { "a", "b" })
-                {
-                    var http = FreePort.Get();
-                    var config = Path.Combine(dir, $"{name}.yaml");
-                    await File.WriteAllTextAsync(config, Config(name, http, cluster.Hooks.Port, cluster.Postgres.ConnectionString, Path.Combine(dir, name), cluster.GateFile));
-                    cluster.Nodes[name] = new ClusterNode(name, config, new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(5) });
-                }
-                foreach (var n in cluster.Nodes.Values) n.Start(dir);
-                foreach (var n in cluster.Nodes.Values) await n.UpAsync();
+                var nodes = await ClusterNode.PairAsync(dir, (name, http, data) => Config(name, http, cluster.Hooks.Port, cluster.Postgres.ConnectionString, data, cluster.GateFile));
+                foreach (var (name, n) in nodes) cluster.Nodes[name] = n;
+                await ClusterNode.StartAllAsync(cluster.Nodes, dir);
                 output.WriteLine($"cluster up in {dir}");
                 return cluster;
             }
@@ -222,6 +241,24 @@ public class ChecksClusterAlertsTests(ITestOutputHelper output)
                 await cluster.DisposeAsync();
                 throw;
             }
+        }
+
+        /// <summary>Once web/db is HARD CRITICAL and paged, SIGKILLs the node running it.</summary>
+        public async Task<(ClusterNode Runner, ClusterNode Survivor)> KillDbRunnerAsync()
+        {
+            await Poll.UntilAsync(async () => await HardAsync("db") && Problems(Hooks, "db") == 1, TimeSpan.FromSeconds(40), "web/db HARD CRITICAL and paged");
+            var runner = Nodes[(await RunnerAsync("db"))!];
+            runner.Kill();
+            return (runner, Other(runner));
+        }
+
+        /// <summary>Waits until <paramref name="survivor"/> has taken web/db over and run it for a few more seconds.</summary>
+        public static async Task RunsOnAsync(ClusterNode survivor)
+        {
+            var ran = (await CheckAsync(survivor, "db")).GetProperty("lastCheck").GetDateTimeOffset();
+            await Poll.UntilAsync(async () => (await CheckAsync(survivor, "db")).GetProperty("lastCheck").GetDateTimeOffset() > ran + TimeSpan.FromSeconds(3),
+                TimeSpan.FromSeconds(20), "two more runs of web/db on the survivor");
+            Assert.EndsWith("on " + survivor.Name, (await CheckAsync(survivor, "db")).GetProperty("output").GetString());
         }
 
         public ClusterNode Other(ClusterNode n) => Nodes[n.Name == "a" ? "b" : "a"];

@@ -24,18 +24,10 @@ public class ChecksClusterStateTests(ITestOutputHelper output)
         var dir = Repo.TempDir("cluster-state");
         var code = Path.Combine(dir, "code");
         await File.WriteAllTextAsync(code, "2");
-        var nodes = new Dictionary<string, ClusterNode>();
-        foreach (var name in new[] { "a", "b" })
-        {
-            var http = FreePort.Get();
-            var config = Path.Combine(dir, $"{name}.yaml");
-            await File.WriteAllTextAsync(config, Config(name, http, hooks.Port, pg.ConnectionString, Path.Combine(dir, name), code));
-            nodes[name] = new ClusterNode(name, config, new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(5) });
-        }
+        var nodes = await ClusterNode.PairAsync(dir, (name, http, data) => Config(name, http, hooks.Port, pg.ConnectionString, data, code));
         try
         {
-            foreach (var n in nodes.Values) n.Start(dir);
-            foreach (var n in nodes.Values) await n.UpAsync();
+            await ClusterNode.StartAllAsync(nodes, dir);
             // Who runs web/db: the check's output names the node (each node's command says so).
             string? runner = null;
             await Poll.UntilAsync(async () => (runner = await RunnerAsync(nodes["a"])) != null && await HardAsync(nodes[runner]), TimeSpan.FromSeconds(40), "web/db HARD CRITICAL");

@@ -17,4 +17,6 @@ internal sealed class AggregationGroup(RouteNode route, string key, IReadOnlyDic
     /// <summary>Per alert: escalation steps already done.</summary>
     public Dictionary<string, int> EscalationSteps { get; } = new(StringComparer.Ordinal);
     public bool AckNotified { get; set; }
+    /// <summary>Cluster: other nodes' resolved alerts (key → end) this group's owner has flushed; their nodes let them go.</summary>
+    public Dictionary<string, DateTimeOffset> Done { get; } = new(StringComparer.Ordinal);
 }

@@ -113,9 +113,7 @@ internal sealed partial class AlertPipeline : IAlertSink
         History.Add(new(now, "firing", e.Key, null, null, e.Summary));
         foreach (var route in _routes.Match(labels))
         {
-            var (key, groupLabels) = route.GroupFor(labels);
-            if (!_groups.TryGetValue(key, out var g)) _groups[key] = g = new AggregationGroup(route, key, groupLabels, now);
-            g.Alerts[a.Key] = a;
+            GroupOf(route, labels, now).Alerts[a.Key] = a;
         }
     }
 
@@ -150,7 +148,8 @@ internal sealed partial class AlertPipeline : IAlertSink
         lock (_gate)
         {
             var now = _time.GetUtcNow();
-            AdoptOrphansLocked(now);
+            var adopted = AdoptOrphansLocked(now);
+            if (adopted || now - _mirrorsRead >= TimeSpan.FromSeconds(1)) RefreshMirrorsLocked(now);
             SyncSilencesLocked();
             TickLocked(now);
             Commit();
@@ -159,10 +158,17 @@ internal sealed partial class AlertPipeline : IAlertSink
 
     private void TickLocked(DateTimeOffset now)
     {
+        // Cluster: a group about to flush sees the other nodes' alerts as they are now.
+        if (_store is Persistence.ISharedAlertStateStore && now - _mirrorsRead >= MirrorsFresh && _groups.Values.Any(g => now >= g.NextFlush && Owns(g.Key)))
+            RefreshMirrorsLocked(now);
         foreach (var g in _groups.Values.ToList())
         {
-            if (now >= g.NextFlush) Flush(g, now);
-            Escalate(g, now);
+            if (Owns(g.Key))
+            {
+                if (now >= g.NextFlush) Flush(g, now);
+                Escalate(g, now);
+            }
+            else ReleaseFinished(g);
             if (g.Alerts.Count == 0) { _groups.Remove(g.Key); _changed = true; }
         }
         // An alert leaves the pipeline once resolved and no group holds it any more.
@@ -198,6 +204,7 @@ internal sealed partial class AlertPipeline : IAlertSink
         foreach (var a in g.Alerts.Values.Where(a => !a.IsFiring).ToList())
         {
             _changed = true;
+            if (IsMirror(a)) g.Done[a.Key] = a.EndsAt!.Value; // its node lets it go when it reads this
             g.Alerts.Remove(a.Key); g.NotifiedFiring.Remove(a.Key); g.EscalatedTo.Remove(a.Key); g.EscalationSteps.Remove(a.Key);
         }
     }
@@ -250,7 +257,7 @@ internal sealed partial class AlertPipeline : IAlertSink
             a.Ack = new Acknowledgement(who, comment, now);
             _changed = true;
             History.Add(new(now, "acknowledged", key, null, who, comment));
-            foreach (var g in _groups.Values.Where(g => g.Alerts.ContainsKey(key) && g.NotifiedFiring.Count > 0 && !g.AckNotified))
+            foreach (var g in _groups.Values.Where(g => g.Alerts.ContainsKey(key) && g.NotifiedFiring.Count > 0 && !g.AckNotified && Owns(g.Key)))
             {
                 var firing = g.Alerts.Values.Where(x => x.IsFiring).ToList();
                 if (firing.Any(x => x.Ack == null)) continue;

@@ -417,7 +417,7 @@ internal sealed partial class CheckEngine : IHostedService, ICheckStates, IServi
         }
         Interlocked.Increment(ref _runs);
         await PublishAsync(e, events, ct).ConfigureAwait(false);
-        if (tookOver) await AnnounceMissedAcksAsync(e, ct).ConfigureAwait(false);
+        if (tookOver) await AnnounceMissedActionsAsync(e, ct).ConfigureAwait(false);
         WriteMetrics(e, result, latency, flapping, percentStateChange, now);
         return next;
     }
@@ -550,7 +550,8 @@ internal sealed partial class CheckEngine : IHostedService, ICheckStates, IServi
         // Cluster: the id comes from PostgreSQL, so it names the same downtime on every node.
         var id = _state?.NextDowntimeId(e);
         lock (e.Gate) (d, ev) = e.Machine.ScheduleDowntime(start, end, isFixed, duration, author, comment, _time.GetUtcNow(), id);
-        _state?.Shared(e, new State.Persistence.CheckAction("downtime", author, comment, false, _time.GetUtcNow(), start, end, isFixed, duration.TotalSeconds, d.Id), announced: true);
+        _state?.Shared(e, new State.Persistence.CheckAction("downtime", author, comment, false, _time.GetUtcNow(), start, end, isFixed, duration.TotalSeconds, d.Id),
+            OwnsNotifications(e));
         await PublishAsync(e, ev, ct).ConfigureAwait(false);
         await Persisted().ConfigureAwait(false);
         return d;

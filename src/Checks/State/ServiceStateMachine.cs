@@ -184,7 +184,7 @@ internal sealed partial class ServiceStateMachine
             else if (!d.InEffect && d.Fixed && now >= d.Start && now < d.End)
             {
                 d.InEffect = true; d.StartedAt = now;
-                events.Add(Event(CheckEventKind.DowntimeStart, now, $"fixed downtime {d.Id} by {d.Author} started: {d.Comment}"));
+                events.Add(DowntimeStarted(d, now));
             }
             else if (!d.InEffect && now >= d.End)
             {
@@ -199,9 +199,14 @@ internal sealed partial class ServiceStateMachine
         {
             if (d.Fixed || d.InEffect || now < d.Start || now >= d.End) continue;
             d.InEffect = true; d.StartedAt = now;
-            events.Add(Event(CheckEventKind.DowntimeStart, now, $"flexible downtime {d.Id} by {d.Author} started for {d.Duration}: {d.Comment}"));
+            events.Add(DowntimeStarted(d, now));
         }
     }
+
+    /// <summary>The DOWNTIMESTART event of <paramref name="d"/> (also when a cluster node announces one another node started).</summary>
+    public CheckEvent DowntimeStarted(Downtime d, DateTimeOffset now) => Event(CheckEventKind.DowntimeStart, now, d.Fixed
+        ? $"fixed downtime {d.Id} by {d.Author} started: {d.Comment}"
+        : $"flexible downtime {d.Id} by {d.Author} started for {d.Duration}: {d.Comment}");
 
     /// <summary>Schedules a downtime; fixed ones in effect now start at once.</summary>
     public (Downtime Downtime, List<CheckEvent> Events) ScheduleDowntime(DateTimeOffset start, DateTimeOffset end, bool isFixed, TimeSpan duration,
@@ -235,8 +240,12 @@ internal sealed partial class ServiceStateMachine
     {
         if (State == CheckState.Ok) return null;
         Ack = new Acknowledgement(author, comment, sticky, now);
-        return [Event(CheckEventKind.Acknowledgement, now, $"acknowledged by {author}{(sticky ? " (sticky)" : "")}: {comment}")];
+        return [Acknowledged(Ack, now)];
     }
+
+    /// <summary>The ACKNOWLEDGEMENT event of <paramref name="ack"/> (also when a cluster node announces one another node took).</summary>
+    public CheckEvent Acknowledged(Acknowledgement ack, DateTimeOffset now) =>
+        Event(CheckEventKind.Acknowledgement, now, $"acknowledged by {ack.Author}{(ack.Sticky ? " (sticky)" : "")}: {ack.Comment}");
 
     public List<CheckEvent> RemoveAcknowledgement(DateTimeOffset now)
     {

@@ -11,9 +11,11 @@ internal sealed record StoredAlert(string Key, string Source, DateTimeOffset Sta
     string? Details, DateTimeOffset UpdatedAt, DateTimeOffset? EndsAt, Acknowledgement? Ack);
 
 /// <summary>An aggregation group's notification log (what its receiver was told, when), escalation progress and its alerts
-/// (<see cref="Members"/>; absent in files written before clusters shared it).</summary>
+/// (<see cref="Members"/>; absent in files written before clusters shared it). <see cref="Done"/>, in a cluster: other
+/// nodes' resolved alerts (key → end) the group's owner has flushed, so the nodes holding them let them go.</summary>
 internal sealed record StoredGroup(string Key, List<string> NotifiedFiring, DateTimeOffset? LastNotified, DateTimeOffset NextFlush,
-    Dictionary<string, List<string>> EscalatedTo, Dictionary<string, int> EscalationSteps, bool AckNotified, List<string>? Members = null);
+    Dictionary<string, List<string>> EscalatedTo, Dictionary<string, int> EscalationSteps, bool AckNotified, List<string>? Members = null,
+    Dictionary<string, DateTimeOffset>? Done = null);
 
 internal sealed record PipelineState(List<StoredAlert> Alerts, List<StoredGroup> Groups);
 

@@ -6,14 +6,25 @@ namespace Observe.Alerting.Pipeline.Persistence;
 /// <summary>One alert as stored in a cluster: the alert and, for each group it is in, that group's log as far as it concerns this alert.</summary>
 internal sealed record StoredAlertRow(StoredAlert Alert, List<StoredGroup> Groups);
 
-/// <summary>A store several nodes share: each alert belongs to one node, which alone notifies about it.</summary>
+/// <summary>A store several nodes share: each alert belongs to one node, which alone decides its state; each group belongs to
+/// one node, which alone notifies it, with the alerts of every node in it.</summary>
 internal interface ISharedAlertStateStore : IAlertStateStore
 {
+    /// <summary>This node's id.</summary>
+    string Node { get; }
+    /// <summary>The store has failed for longer than the node timeout (the other nodes think this node dead).</summary>
+    bool CutOff { get; }
     /// <summary>Takes the alert <paramref name="key"/> from the node that holds it (the alert follows its producer: a check that
-    /// moved here brings its alert along); null when no other node holds it.</summary>
+    /// moved here brings its alert along), with the groups it is in; null when no other node holds it.</summary>
     PipelineState? Claim(string key);
-    /// <summary>Records that this node is alive and takes every alert of nodes silent for longer than the node timeout; null when none.</summary>
+    /// <summary>Records that this node is alive and takes every alert and group of nodes silent for longer than the node timeout; null when none.</summary>
     PipelineState? AdoptOrphans();
+    /// <summary>The node owning group <paramref name="key"/> as last read (at each write, claim, adoption and <see cref="ForeignAlerts"/>); null: not known.</summary>
+    string? OwnerOf(string key);
+    /// <summary>Group <paramref name="key"/>'s log as its owner last wrote it (null: not known).</summary>
+    StoredGroup? GroupRow(string key);
+    /// <summary>The alerts other nodes hold (a group's owner flushes them with its own); re-reads who owns the groups this node knows.</summary>
+    IReadOnlyList<StoredAlert> ForeignAlerts();
     /// <summary>Inserts or replaces a silence (<paramref name="onlyIfNew"/>: keeps one the cluster already has) and tells every node.</summary>
     void SaveSilence(Silence silence, bool onlyIfNew);
     /// <summary>Every silence of the cluster when they may have changed since the last call (the first call always), else null.</summary>
@@ -60,6 +71,8 @@ internal sealed class PostgresAlertStateStore : ISharedAlertStateStore
             CREATE TABLE IF NOT EXISTS observe_alert_history(id bigserial PRIMARY KEY, json text NOT NULL);
             CREATE TABLE IF NOT EXISTS observe_alert_nodes(node text PRIMARY KEY, alive timestamptz NOT NULL);
             CREATE TABLE IF NOT EXISTS observe_silences(id text PRIMARY KEY, ends timestamptz NOT NULL, json text NOT NULL);
+            CREATE TABLE IF NOT EXISTS observe_alert_groups(key text PRIMARY KEY, node text NOT NULL, json text NOT NULL);
+            CREATE INDEX IF NOT EXISTS observe_alert_groups_node ON observe_alert_groups(node);
             """);
         tx.Commit();
         _listener = Task.Run(() => ListenAsync(_stop.Token));
@@ -95,6 +108,14 @@ internal sealed class PostgresAlertStateStore : ISharedAlertStateStore
             }
         }
     }
+
+    public string Node => _node;
+
+    private DateTimeOffset? _failingSince;
+
+    /// <summary>Failing for longer than the node timeout: the other nodes have taken this node's alerts and groups by now,
+    /// and this node notifies its groups from memory (at worst a page twice, never none).</summary>
+    public bool CutOff => _failingSince is { } t && _time.GetUtcNow() - t >= TimeSpan.FromSeconds(_timeoutSeconds);
 
     public void SaveSilence(Silence silence, bool onlyIfNew) => Guard(() =>
     {
@@ -140,10 +161,16 @@ internal sealed class PostgresAlertStateStore : ISharedAlertStateStore
     {
         var now = _time.GetUtcNow();
         if (now < _pausedUntil) throw new InvalidOperationException($"PostgreSQL failed less than {Pause.TotalSeconds:0} s ago; not retried yet");
-        try { return op(); }
+        try
+        {
+            var result = op();
+            _failingSince = null;
+            return result;
+        }
         catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException or System.Net.Sockets.SocketException)
         {
             _pausedUntil = _time.GetUtcNow() + Pause;
+            _failingSince ??= now;
             throw;
         }
     }
@@ -154,12 +181,13 @@ internal sealed class PostgresAlertStateStore : ISharedAlertStateStore
         using var tx = c.BeginTransaction();
         Heartbeat(c, tx);
         var rows = Rows(c, tx, "SELECT json FROM observe_alert_state WHERE node = $1", _node);
+        var groups = ReadGroups(c, tx, "SELECT node, json FROM observe_alert_groups WHERE node = $1", _node);
         var history = new List<HistoryEntry>();
         using (var cmd = Cmd(c, tx, "SELECT json FROM (SELECT id, json FROM observe_alert_history ORDER BY id DESC LIMIT $1) t ORDER BY id", _historyLimit))
         using (var r = cmd.ExecuteReader())
             while (r.Read()) history.Add(JsonSerializer.Deserialize<HistoryEntry>(r.GetString(0), Json)!);
         tx.Commit();
-        return (Combine(rows), history);
+        return (Combine(rows, groups), history);
     }
 
     public IReadOnlyList<string> Write(PipelineState? state, IReadOnlyList<HistoryEntry> history) => Guard(() => WriteNow(state, history));
@@ -185,6 +213,7 @@ internal sealed class PostgresAlertStateStore : ISharedAlertStateStore
             }
             using var del = Cmd(c, tx, "DELETE FROM observe_alert_state WHERE node = $1 AND NOT (key = ANY($2))", _node, (object)keys.ToArray());
             del.ExecuteNonQuery();
+            WriteGroups(c, tx, state.Groups);
         }
         if (history.Count > 0)
         {
@@ -197,6 +226,61 @@ internal sealed class PostgresAlertStateStore : ISharedAlertStateStore
         return lost;
     }
 
+    /// <summary>
+    /// Each group row is written only by its owner: the first node to write a group owns it (an upsert guarded by
+    /// <c>node = me</c>, as the alert rows), and keeps it until another node claims it with one of its alerts or adopts it.
+    /// Then who owns each of this node's groups is read back.
+    /// </summary>
+    private void WriteGroups(NpgsqlConnection c, NpgsqlTransaction tx, List<StoredGroup> groups)
+    {
+        var keys = groups.Select(g => g.Key).ToArray();
+        foreach (var g in groups)
+        {
+            using var up = Cmd(c, tx, """
+                INSERT INTO observe_alert_groups(key, node, json) VALUES ($1, $2, $3)
+                ON CONFLICT (key) DO UPDATE SET json = excluded.json WHERE observe_alert_groups.node = excluded.node
+                """, g.Key, _node, JsonSerializer.Serialize(g, Json));
+            up.ExecuteNonQuery();
+        }
+        using (var del = Cmd(c, tx, "DELETE FROM observe_alert_groups WHERE node = $1 AND NOT (key = ANY($2))", _node, (object)keys))
+            del.ExecuteNonQuery();
+        _groups.Clear();
+        ReadGroups(c, tx, "SELECT node, json FROM observe_alert_groups WHERE key = ANY($1)", (object)keys);
+    }
+
+    /// <summary>Group key → (owner, log) as last read; called under the pipeline's lock.</summary>
+    private readonly Dictionary<string, (string Node, StoredGroup Group)> _groups = new(StringComparer.Ordinal);
+
+    public string? OwnerOf(string key) => _groups.TryGetValue(key, out var g) ? g.Node : null;
+
+    public StoredGroup? GroupRow(string key) => _groups.TryGetValue(key, out var g) ? g.Group : null;
+
+    private List<StoredGroup> ReadGroups(NpgsqlConnection c, NpgsqlTransaction tx, string sql, params object[] args)
+    {
+        var list = new List<StoredGroup>();
+        using var cmd = Cmd(c, tx, sql, args);
+        using var r = cmd.ExecuteReader();
+        while (r.Read())
+        {
+            var g = JsonSerializer.Deserialize<StoredGroup>(r.GetString(1), Json)!;
+            _groups[g.Key] = (r.GetString(0), g);
+            list.Add(g);
+        }
+        return list;
+    }
+
+    public IReadOnlyList<StoredAlert> ForeignAlerts() => Guard(() =>
+    {
+        using var c = _db.OpenConnection();
+        using var tx = c.BeginTransaction();
+        var known = _groups.Keys.ToArray();
+        _groups.Clear();
+        ReadGroups(c, tx, "SELECT node, json FROM observe_alert_groups WHERE key = ANY($1)", (object)known);
+        var rows = Rows(c, tx, "SELECT json FROM observe_alert_state WHERE node <> $1", _node);
+        tx.Commit();
+        return rows.Select(r => r.Alert).ToList();
+    });
+
     public PipelineState? Claim(string key) => Guard(() => ClaimNow(key));
 
     private PipelineState? ClaimNow(string key)
@@ -204,8 +288,11 @@ internal sealed class PostgresAlertStateStore : ISharedAlertStateStore
         using var c = _db.OpenConnection();
         using var tx = c.BeginTransaction();
         var rows = Rows(c, tx, "UPDATE observe_alert_state SET node = $1 WHERE key = $2 AND node <> $1 RETURNING json", _node, key);
+        // The alert's groups come along (their log, and the duty to notify them), wherever their owner is.
+        var groups = ReadGroups(c, tx, "UPDATE observe_alert_groups SET node = $1 WHERE key = ANY($2) RETURNING node, json", _node,
+            (object)rows.SelectMany(r => r.Groups.Select(g => g.Key)).Distinct().ToArray());
         tx.Commit();
-        return Combine(rows);
+        return Combine(rows, groups);
     }
 
     public PipelineState? AdoptOrphans() => Guard(AdoptNow);
@@ -220,8 +307,13 @@ internal sealed class PostgresAlertStateStore : ISharedAlertStateStore
               (SELECT node FROM observe_alert_nodes WHERE node <> $1 AND alive < now() - make_interval(secs => $2))
             RETURNING json
             """, _node, _timeoutSeconds);
+        var groups = ReadGroups(c, tx, """
+            UPDATE observe_alert_groups SET node = $1 WHERE node IN
+              (SELECT node FROM observe_alert_nodes WHERE node <> $1 AND alive < now() - make_interval(secs => $2))
+            RETURNING node, json
+            """, _node, _timeoutSeconds);
         tx.Commit();
-        return Combine(rows);
+        return Combine(rows, groups);
     }
 
     private void Heartbeat(NpgsqlConnection c, NpgsqlTransaction tx) =>
@@ -239,12 +331,13 @@ internal sealed class PostgresAlertStateStore : ISharedAlertStateStore
                 Members = [a.Key],
             }).ToList()));
 
-    /// <summary>Rows back into one state: each group's share from every alert merged (the pipeline merges it into its own).</summary>
-    internal static PipelineState? Combine(List<StoredAlertRow> rows)
+    /// <summary>Rows back into one state: each group's share from every alert and the group rows taken merged (the pipeline
+    /// merges it into its own).</summary>
+    internal static PipelineState? Combine(List<StoredAlertRow> rows, List<StoredGroup>? taken = null)
     {
-        if (rows.Count == 0) return null;
+        if (rows.Count == 0 && (taken == null || taken.Count == 0)) return null;
         var groups = new Dictionary<string, StoredGroup>(StringComparer.Ordinal);
-        foreach (var g in rows.SelectMany(r => r.Groups))
+        foreach (var g in rows.SelectMany(r => r.Groups).Concat(taken ?? []))
             groups[g.Key] = groups.TryGetValue(g.Key, out var x) ? PipelineMerge.Groups(x, g) : g;
         return new PipelineState(rows.Select(r => r.Alert).ToList(), groups.Values.ToList());
     }
@@ -291,6 +384,7 @@ internal static class PipelineMerge
         EscalationSteps = a.EscalationSteps.Concat(b.EscalationSteps).GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.Max(kv => kv.Value)),
         AckNotified = a.AckNotified && b.AckNotified,
         Members = (a.Members ?? []).Union(b.Members ?? []).ToList(),
+        Done = a.Done == null ? b.Done : b.Done == null ? a.Done : a.Done.Concat(b.Done).GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.Max(kv => kv.Value)),
     };
 
     public static DateTimeOffset? Max(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a > b ? a : b;

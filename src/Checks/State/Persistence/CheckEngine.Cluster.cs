@@ -26,30 +26,37 @@ internal sealed partial class CheckEngine
             };
         }
         if (ev == null) return;
-        // The runner announces an ack taken elsewhere unless a node that took the check over meanwhile did already.
-        var announce = a.Kind != "ack" || !OwnsNotifications(e) || Claim(() => _state!.ClaimAnnouncement(id), true);
+        // The runner announces an ack or downtime taken elsewhere unless a node that took the check over meanwhile did already.
+        var announce = !Announceable(a) || !OwnsNotifications(e) || Claim(() => _state!.ClaimAnnouncement(id), true);
         await PublishAsync(e, ev, CancellationToken.None, announce).ConfigureAwait(false);
     }
 
+    /// <summary>Actions whose announcement is claimed in the shared action log (the others are announced by whoever applies them).</summary>
+    private static bool Announceable(CheckAction a) => a.Kind is "ack" or "downtime";
+
     /// <summary>
-    /// Cluster, when this node takes a check over: an ack posted on a node that was not the runner while the runner was
-    /// dead was kept but announced by nobody; announce it now, once (the shared action log records who announced what).
+    /// Cluster, when this node takes a check over: an ack or downtime posted on a node that was not the runner while the
+    /// runner was dead was kept but announced by nobody; announce it now, once (the shared action log records who
+    /// announced what). Only what still holds: an ack a recovery or an unack cleared since, or a downtime cancelled or
+    /// ended since, is not announced; a downtime not started yet is announced by the runner when it starts.
     /// </summary>
-    private async Task AnnounceMissedAcksAsync(CheckEntry e, CancellationToken ct)
+    private async Task AnnounceMissedActionsAsync(CheckEntry e, CancellationToken ct)
     {
         if (_state == null) return;
-        foreach (var a in Claim(() => _state.ClaimUnannouncedAcks(e), []))
+        foreach (var a in Claim(() => _state.ClaimUnannounced(e), []))
         {
-            List<CheckEvent> ev;
+            CheckEvent ev;
             lock (e.Gate)
             {
-                // Only the ack still in force (not one a recovery or an unack cleared since).
-                if (e.Machine.Ack is not { } ack || ack.Author != a.Author || ack.Time != a.Time) continue;
-                ev = [new CheckEvent(CheckEventKind.Acknowledgement, _time.GetUtcNow(), e.Machine.State, e.Machine.StateType, e.Machine.Attempt,
-                    $"acknowledged by {a.Author}{(a.Sticky ? " (sticky)" : "")}: {a.Comment}")];
+                var now = _time.GetUtcNow();
+                if (a.Kind == "ack" && e.Machine.Ack is { } ack && ack.Author == a.Author && ack.Time == a.Time)
+                    ev = e.Machine.Acknowledged(ack, now);
+                else if (a.Kind == "downtime" && e.Machine.Downtimes.FirstOrDefault(d => d.Id == a.DowntimeId) is { InEffect: true } d)
+                    ev = e.Machine.DowntimeStarted(d, now);
+                else continue;
             }
-            _log.LogInformation("checks: announcing the ack of {Key} by {Author} taken while the check's runner was away", e.Key, a.Author);
-            await PublishAsync(e, ev, ct).ConfigureAwait(false);
+            _log.LogInformation("checks: announcing the {Kind} of {Key} by {Author} taken while the check's runner was away", a.Kind, e.Key, a.Author);
+            await PublishAsync(e, [ev], ct).ConfigureAwait(false);
         }
     }
 

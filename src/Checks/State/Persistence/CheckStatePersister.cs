@@ -124,8 +124,8 @@ internal sealed class CheckStatePersister : IAsyncDisposable
     /// <summary>Cluster: true when this node is the one to announce action <paramref name="id"/> (once across nodes).</summary>
     public bool ClaimAnnouncement(long id) => _store is not ISharedCheckStateStore shared || shared.ClaimAnnouncement(id);
 
-    /// <summary>Cluster: the acks of a check this node just took over that nobody announced (taken while its runner was dead).</summary>
-    public IReadOnlyList<CheckAction> ClaimUnannouncedAcks(CheckEntry e) => _store is ISharedCheckStateStore shared ? shared.ClaimUnannouncedAcks(e.Key) : [];
+    /// <summary>Cluster: the acks and downtimes of a check this node just took over that nobody announced (taken while its runner was dead).</summary>
+    public IReadOnlyList<CheckAction> ClaimUnannounced(CheckEntry e) => _store is ISharedCheckStateStore shared ? shared.ClaimUnannounced(e.Key) : [];
 
     /// <summary>Cluster: this node's id in the shared store (null on a single node).</summary>
     public string? Node => (_store as ISharedCheckStateStore)?.Node;

@@ -23,8 +23,9 @@ internal interface ISharedCheckStateStore : ICheckStateStore
     void AppendAction(string key, CheckAction action, bool announced);
     /// <summary>Claims the announcement of action <paramref name="id"/>: true for exactly one caller, the one that announces it.</summary>
     bool ClaimAnnouncement(long id);
-    /// <summary>Claims every ack of check <paramref name="key"/> nobody announced yet (taken while its runner was dead): this node announces them.</summary>
-    IReadOnlyList<CheckAction> ClaimUnannouncedAcks(string key);
+    /// <summary>Claims every action of check <paramref name="key"/> nobody announced yet (an ack or downtime taken while its runner was
+    /// dead): this node announces them.</summary>
+    IReadOnlyList<CheckAction> ClaimUnannounced(string key);
     /// <summary>Actions other nodes took after <paramref name="id"/>, oldest first.</summary>
     IReadOnlyList<(long Id, string Key, CheckAction Action)> ActionsSince(long id);
     /// <summary>The newest seq and action id now (a node starting up applies only what comes after).</summary>
@@ -219,12 +220,13 @@ internal sealed class PostgresCheckStateStore : ISharedCheckStateStore
         return cmd.ExecuteNonQuery() == 1;
     }
 
-    public IReadOnlyList<CheckAction> ClaimUnannouncedAcks(string key)
+    public IReadOnlyList<CheckAction> ClaimUnannounced(string key)
     {
         using var c = _db.OpenConnection();
-        // One statement: two nodes taking the check at once cannot both get an ack.
-        using var cmd = Cmd(c, "UPDATE observe_check_actions SET announced = true WHERE key = $1 AND NOT announced RETURNING json", key);
-        return StoreRows.Read(cmd, r => JsonSerializer.Deserialize<CheckAction>(r.GetString(0), Json)!).Where(a => a.Kind == "ack").ToList();
+        // One statement: two nodes taking the check at once cannot both get an action.
+        using var cmd = Cmd(c, "UPDATE observe_check_actions SET announced = true WHERE key = $1 AND NOT announced RETURNING id, json", key);
+        return StoreRows.Read(cmd, r => (Id: r.GetInt64(0), Action: JsonSerializer.Deserialize<CheckAction>(r.GetString(1), Json)!))
+            .OrderBy(x => x.Id).Select(x => x.Action).ToList();
     }
 
     public IReadOnlyDictionary<string, string> Writers()
