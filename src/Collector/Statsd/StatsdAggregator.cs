@@ -394,11 +394,8 @@ internal sealed class StatsdAggregator
             if (_oldTimestamp > 0)
             {
                 ref var lag = ref CollectionsMarshal.GetValueRefOrAddDefault(_gauges, _lagKey, out var exists);
-                if (!exists)
-                {
-                    lag.Ttl = int.MaxValue; // never expires: Etsy keeps no TTL for it
-                    Interlocked.Increment(ref _activeKeys);
-                }
+                // Never expires (Etsy keeps no TTL for it); the aggregator's own, like the ingest counters: not an active key.
+                if (!exists) lag.Ttl = int.MaxValue;
                 lag.Value = ts - _oldTimestamp - _flushSeconds;
             }
             _oldTimestamp = ts;
