@@ -39,6 +39,8 @@ internal sealed class ScrapeOutput
     public int DroppedByNameLength { get; private set; }
     /// <summary>NaN and ±Inf values (Graphite stores only finite numbers).</summary>
     public int NonFinite { get; private set; }
+    /// <summary>Series named as the scraper's own (<c>up</c>, <c>scrape_duration</c>, <c>scrape_series</c>), skipped.</summary>
+    public int Reserved { get; private set; }
     /// <summary>Lines the parser could not read (prometheus).</summary>
     public int BadLines { get; set; }
 
@@ -50,6 +52,7 @@ internal sealed class ScrapeOutput
     public void Add(double value, int tagsStart)
     {
         if (!double.IsFinite(value)) { NonFinite++; return; }
+        if (IsReserved(tagsStart - RelativeStart)) { Reserved++; return; }
         if (Name.Length > _maxNameLength) { DroppedByNameLength++; return; }
         if (_include.Length > 0 || _exclude.Length > 0)
         {
@@ -60,6 +63,16 @@ internal sealed class ScrapeOutput
         }
         if (Points.Count >= _maxSeries) { DroppedBySeriesLimit++; return; }
         Points.Add(new MetricPoint(Name.ToString(), value, Timestamp));
+    }
+
+    /// <summary>The scraper's own series (<c>up</c>, <c>scrape_duration</c>, <c>scrape_series</c>) are not taken from the
+    /// page: a /stats key "up" must not hide that the target is down.</summary>
+    private bool IsReserved(int length)
+    {
+        if (length is not (2 or 13 or 15) || Name.Length != RelativeStart + length) return false;
+        Span<char> rel = stackalloc char[length];
+        Name.CopyTo(RelativeStart, rel, length);
+        return rel is "up" or "scrape_series" or "scrape_duration";
     }
 
     private static bool AnyMatch(ScrapeGlob[] globs, ReadOnlySpan<char> path)

@@ -37,6 +37,15 @@ public class ScrapeParserTests
     }
 
     [Fact]
+    public void A_page_cannot_write_the_scrapers_own_up_duration_or_series()
+    {
+        var o = Output();
+        JsonStatsParser.Parse("""{"up": 1, "scrape_duration": 5, "scrape_series": 9, "upstream": 2, "x": {"up": 3}}"""u8, o, 32);
+        Assert.Equal(["scrape.app.web1.upstream", "scrape.app.web1.x.up"], o.Points.Select(p => p.Path).Order().ToArray());
+        Assert.Equal(3, o.Reserved);
+    }
+
+    [Fact]
     public void Json_include_and_exclude_globs_see_the_path_below_the_prefix()
     {
         var o = Output(include: ["counters.*", "vm.**"], exclude: ["vm.memory.{free,shared}"]);
