@@ -1,4 +1,8 @@
 using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Observe.Collector.Scrape;
 using Observe.TestSupport;
@@ -78,6 +82,31 @@ public class ScrapeServiceTests
         await Poll.UntilAsync(() => batches.Count(x => x.Points.Any(p => p.Path == "scrape.cart.web2.up")) >= 3, TimeSpan.FromSeconds(20), "three scrapes of web2");
         Assert.Contains(batches, x => x.Points.Any(p => p.Path == "scrape.cart.web1.up"));
         Assert.True(service.Snapshot().Scrapes >= 4);
+    }
+
+    [Fact]
+    public async Task Https_targets_are_verified_unless_given_their_CA_or_told_not_to()
+    {
+        using var cert = TestCertificate.Create();
+        var port = FreePort.Get();
+        var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, port, l => l.UseHttps(cert)));
+        builder.Logging.ClearProviders();
+        await using var app = builder.Build();
+        app.MapGet("/stats", () => Microsoft.AspNetCore.Http.Results.Text("{\"a\": 1}", "application/json"));
+        await app.StartAsync();
+        var ca = Path.Combine(Repo.TempDir("scrape-ca"), "ca.pem");
+        await File.WriteAllTextAsync(ca, cert.ExportCertificatePem());
+        var url = $"https://127.0.0.1:{port}/stats";
+        var verified = Target(url); verified.Instance = "verified";
+        var withCa = Target(url); withCa.Instance = "ca"; withCa.Tls.CaFile = ca;
+        var insecure = Target(url); insecure.Instance = "insecure"; insecure.Tls.InsecureSkipVerify = true;
+        var (service, _) = Service(new ScrapeOptions { Targets = [verified, withCa, insecure] });
+        await using var _s = service;
+        async Task<ScrapeFailure> Run(string instance) => (await service.ScrapeAsync(service.Targets.Single(t => t.Prefix.EndsWith(instance)), CancellationToken.None)).Failure;
+        Assert.Equal(ScrapeFailure.Connect, await Run(".verified")); // self-signed: not trusted by default
+        Assert.Equal(ScrapeFailure.None, await Run(".ca"));
+        Assert.Equal(ScrapeFailure.None, await Run(".insecure"));
     }
 
     [Fact]
