@@ -160,6 +160,8 @@ internal static class ObserveHost
         // Logs after the collector: their counts go through its metric sinks, and they stop (flushing) before it does.
         if (config.Logs.Enabled && config.Logs.Store.Enabled) builder.Services.AddObserveLogStore(config.Logs.Store, config.Storage.DataDir);
         if (config.Logs.Enabled) builder.Services.AddObserveLogs(config.Logs);
+        // Scrapes after the collector too: each scrape's batch goes through its metric sinks.
+        if (config.Scrape.Enabled) builder.Services.AddObserveScrape(config.Scrape);
         // Observe's own health as observe.* series in every flush, its sources bound once the host is built (SelfMetricsSources).
         builder.Services.AddSingleton(sp => new SelfMetricsSources(sp));
         builder.Services.AddSingleton<IFlushMetricSource>(sp => sp.GetRequiredService<SelfMetricsSources>().Create(config.Collector.Statsd.FlushInterval));

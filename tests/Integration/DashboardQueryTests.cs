@@ -32,6 +32,7 @@ public class DashboardQueryTests(ITestOutputHelper output)
         var webRoot = Path.Combine(dir, "www");
         Directory.CreateDirectory(webRoot);
         await File.WriteAllTextAsync(Path.Combine(webRoot, "health.txt"), "ok\n");
+        await File.WriteAllTextAsync(Path.Combine(webRoot, "stats.json"), "{\"requests\": 5, \"vm\": {\"memory\": 1024}}");
         var configPath = Path.Combine(dir, "observe.yaml");
         await File.WriteAllTextAsync(configPath, $$"""
             http: {port: {{httpPort}}}
@@ -57,6 +58,11 @@ public class DashboardQueryTests(ITestOutputHelper output)
                   address: 127.0.0.1
                   checks:
                     - {name: connections, kind: command, command: [/usr/lib/nagios/plugins/check_dummy, "1", "connections high | conns=15;10;20;0;100"]}
+            scrape:
+              # scrape health on the Observe dashboard: one target up, one down
+              targets:
+                - {job: web, instance: web1, url: "http://127.0.0.1:{{webPort}}/stats.json", interval: 1s, timeout: 900ms}
+                - {job: web, instance: gone, url: "http://127.0.0.1:{{deadCarbonPort}}/stats", interval: 1s, timeout: 900ms}
             deploys:
               window: 6s
               baseline: 15s

@@ -257,38 +257,15 @@ public class ShopDayStoryTests(ITestOutputHelper output)
         return Process.Start(psi)!;
     }
 
-    private static async Task<PeerProcess> StartNginx(string dir, int port, IEnumerable<int> upstreams)
-    {
-        var root = Path.Combine(dir, "nginx");
-        Directory.CreateDirectory(root);
-        var conf = Path.Combine(root, "nginx.conf");
-        await File.WriteAllTextAsync(conf, $$"""
-            daemon off;
-            master_process off;
-            worker_processes 1;
-            pid {{root}}/nginx.pid;
-            error_log {{root}}/error.log warn;
-            events { worker_connections 256; }
-            http {
-              access_log off;
-              client_body_temp_path {{root}}/body;
-              proxy_temp_path {{root}}/proxy;
-              fastcgi_temp_path {{root}}/fastcgi;
-              uwsgi_temp_path {{root}}/uwsgi;
-              scgi_temp_path {{root}}/scgi;
-              upstream shop {
-            {{string.Join("\n", upstreams.Select(p => $"    server 127.0.0.1:{p} max_fails=1 fail_timeout=2s;"))}}
-              }
-              server {
-                listen 127.0.0.1:{{port}};
-                location / { proxy_pass http://shop; proxy_next_upstream error timeout; proxy_connect_timeout 1s; }
-              }
-            }
-            """);
-        var p = PeerProcess.Start("/usr/sbin/nginx", ["-p", root, "-e", Path.Combine(root, "error.log"), "-c", conf], root, Path.Combine(root, "nginx.out"));
-        await Tcp.WaitForPortAsync(port, TimeSpan.FromSeconds(20), "nginx to listen");
-        return p;
-    }
+    private static Task<PeerProcess> StartNginx(string dir, int port, IEnumerable<int> upstreams) => NginxPeer.StartAsync(dir, port, $$"""
+          upstream shop {
+        {{string.Join("\n", upstreams.Select(p => $"    server 127.0.0.1:{p} max_fails=1 fail_timeout=2s;"))}}
+          }
+          server {
+            listen 127.0.0.1:{{port}};
+            location / { proxy_pass http://shop; proxy_next_upstream error timeout; proxy_connect_timeout 1s; }
+          }
+        """);
 
     private static string Config(string dir, int httpPort, int statsdPort, NgircdServer irc, SmtpSink smtp, IReadOnlyList<Webhead> webheads, string appDir, string observeCmd) => $$"""
         http: {port: {{httpPort}}}

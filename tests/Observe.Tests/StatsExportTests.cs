@@ -37,7 +37,8 @@ public class StatsExportTests
             25, null, [], false, 0, null, new Dictionary<string, string>())];
         var memory = new MemoryGovernor(0, () => 0, () => [], TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
         return ObserveStats.Sources(() => collector, () => logs, () => storage, () => spools, () => new CheckRunStats(20, 5, 1), () => checks,
-            () => new HostStats(50, 7, 1, memory, TlsReloadFailures: 2));
+            () => new HostStats(50, 7, 1, memory, TlsReloadFailures: 2),
+            () => new ScrapeStats(3, 30, new Dictionary<string, long> { ["connect"] = 2 }, 1, 1, 1, 1, 5, 50, 500));
     }
 
     private static List<(IStatDescriptor Stat, StatValue Value)> Values(IReadOnlyList<StatSource> sources) => sources.SelectMany(s => s.Read()!).ToList();

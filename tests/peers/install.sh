@@ -6,6 +6,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 apt_pkgs=(graphite-carbon graphite-web collectd-core netcat-openbsd curl monitoring-plugins-basic monitoring-plugins-standard ngircd python3-aiosmtpd postgresql-15 nginx nagios4-core chromium)  # chromium: the console tests drive it through Playwright (no browser download)
 missing=()
 apt_pkgs+=(influxdb victoria-metrics)  # metric sink tests (tests/Integration/MetricSinkTests.cs, SinkOutageTests.cs)
+apt_pkgs+=(prometheus-node-exporter)  # the scrape tests (tests/Integration/ScrapeTests.cs)
 apt_pkgs+=(python3)  # the deploy end-to-end test's web shop (tests/Integration/DeployE2E/shop.py)
 for p in "${apt_pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -36,6 +36,21 @@ public static class CollectorStatList
         .. TcpListeners<CollectorStats>(s => s.TcpListeners ?? []),
     ];
 
+    /// <summary>The scrapes of <c>scrape.targets</c> (each target's own health is its <c>up</c>/<c>scrape_duration</c> series).</summary>
+    public static readonly IReadOnlyList<StatDescriptor<ScrapeStats>> Scrape =
+    [
+        Stat.Gauge<ScrapeStats>("observe_scrape_targets", "scrape.targets", "Targets in scrape.targets", s => s.Targets),
+        Stat.Counter<ScrapeStats>("observe_scrapes_total", "scrape.scrapes", "Scrapes of scrape.targets since start", s => s.Scrapes),
+        Stat.Labelled<ScrapeStats>(StatKind.Counter, "observe_scrape_failures_total", "scrape.failures.{reason}",
+            "Scrapes that failed, by reason (timeout, connect, status, body_size, json_depth, parse)", "reason", s => Stat.Pairs(s.Failures)),
+        Stat.Labelled<ScrapeStats>(StatKind.Counter, "observe_scrape_limit_hits_total", "scrape.limit_hits.{limit}",
+            "Scraped series dropped by a bound (series: maxSeriesPerScrape, name_length: maxNameLength), non-finite values and unreadable exposition lines skipped", "limit",
+            s => [("series", s.SeriesDropped), ("name_length", s.NamesTooLong), ("non_finite", s.NonFiniteSkipped), ("bad_line", s.BadLines)]),
+        Stat.Labelled<ScrapeStats>(StatKind.Gauge, "observe_scrape_schedule_lag_seconds", "scrape.schedule_lag_seconds.{quantile}",
+            "How late scrapes started against their schedule over the last 8192 (p50, p99, max)", "quantile",
+            s => [("0.5", s.LagP50Ms / 1000), ("0.99", s.LagP99Ms / 1000), ("1", s.LagMaxMs / 1000)]),
+    ];
+
     public static readonly IReadOnlyList<StatDescriptor<LogIngestStats>> Logs =
     [
         Stat.Labelled<LogIngestStats>(StatKind.Counter, "observe_logs_accepted_total", "logs.accepted.{source}", "Log events accepted, per source", "source",

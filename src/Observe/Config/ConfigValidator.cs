@@ -93,6 +93,7 @@ internal static class ConfigValidator
             Fail("sinks.elasticsearch.name", $"'{c.Sinks.Elasticsearch.Name}' is already the name of another sink");
         foreach (var p in Observe.Storage.StorageConfig.Validate(c.Storage)) Fail(p.KeyPath, p.Message);
         foreach (var p in Observe.Checks.ChecksConfig.Validate(c.Checks, targetProblem: Observe.Storage.SeriesQueries.TargetProblem)) Fail(p.KeyPath, p.Message);
+        foreach (var p in Observe.Collector.ScrapeHosting.Validate(c.Scrape)) Fail(p.KeyPath, p.Message);
         foreach (var p in Observe.DeployMarkers.DeploysConfig.Validate(c.Deploys, targetProblem: Observe.Storage.SeriesQueries.TargetProblem)) Fail(p.KeyPath, p.Message);
         for (var i = 0; i < c.Deploys.Services.Count; i++)
             for (var j = 0; j < c.Deploys.Services[i].Checks.Count; j++)

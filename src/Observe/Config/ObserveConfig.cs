@@ -11,6 +11,8 @@ public sealed class ObserveConfig
     public StorageOptions Storage { get; set; } = new();
     public SinksOptions Sinks { get; set; } = new();
     public LogsConfig Logs { get; set; } = new();
+    /// <summary>Numbers apps already expose (/stats JSON, Prometheus exposition, nginx stub_status), fetched on a schedule.</summary>
+    public ScrapeOptions Scrape { get; set; } = new();
     /// <summary>The aggregated metrics on /metrics for a Prometheus server to scrape, and the naming rules remote-write shares.</summary>
     public Observe.Storage.Sinks.Prometheus.PrometheusExpositionOptions Prometheus { get; set; } = new();
     public Observe.Checks.ChecksOptions Checks { get; set; } = new();
