@@ -47,6 +47,8 @@ internal static class LimitCounters
             s => One(s.StoresQuarantined)),
         new("logs.rejected", true, "observe_logs_rejected_total", "Log inputs rejected, per reason", "reason", true,
             s => (s.Logs?.Rejected ?? new Dictionary<string, long>()).Select(kv => ((string?)kv.Key, kv.Value))),
+        new("logs.rule_drops", true, "observe_log_rule_drops_total", "Log events a logs.metrics rule matched but made no point for, per reason", "reason", true,
+            s => (s.Logs?.RuleDrops ?? new Dictionary<string, long>()).Select(kv => ((string?)kv.Key, kv.Value))),
         new("memory.level", false, "observe_memory_pressure_level", "Where Observe is in limits.memory: 0 under it, 1 giving memory back, 2 refusing new keys and series", null, true,
             s => s.Memory is { } m ? One((long)m.Level) : []),
         new("memory.reliefs", true, "observe_memory_reliefs_total", "Times the stages were asked to give memory back (limits.memory)", null, true,

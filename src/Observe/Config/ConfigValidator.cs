@@ -76,6 +76,7 @@ internal static class ConfigValidator
         if (l.MaxMessageBytes is < 1024 or > 64 << 20) Fail("logs.maxMessageBytes", "must be 1024 to 67108864");
         if (l.MetricPrefix.Length > 0 && !System.Text.RegularExpressions.Regex.IsMatch(l.MetricPrefix, @"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$"))
             Fail("logs.metricPrefix", $"'{l.MetricPrefix}' is not a Graphite path (letters, digits, _ and -, separated by dots)");
+        foreach (var p in l.Metrics.Validate()) Fail(p.KeyPath, p.Message);
         if (l.Store.RetentionDays <= 0 || !double.IsFinite(l.Store.RetentionDays)) Fail("logs.store.retentionDays", "must be more than 0");
         if (l.Store.RetentionCheckMinutes < 1) Fail("logs.store.retentionCheckMinutes", "must be at least 1");
         if (l.Store.MaxLimit < 1) Fail("logs.store.maxLimit", "must be at least 1");
