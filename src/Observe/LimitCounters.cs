@@ -8,7 +8,7 @@ namespace Observe.Host;
 
 /// <summary>What the limit counters are read from at a flush or a scrape; any part may be absent (stage switched off).</summary>
 internal sealed record LimitSources(StorageStats? Storage, LogIngestStats? Logs, long AuthFailures, long HttpConnectionsRejected, long StoresQuarantined,
-    MemoryGovernor? Memory = null, CheckRunStats? Checks = null)
+    MemoryGovernor? Memory = null, CheckRunStats? Checks = null, BeaconStats? Beacons = null)
 {
     /// <summary>Nothing known yet (the host is not built).</summary>
     public static LimitSources None => new(null, null, 0, 0, StoreQuarantine.Count);
@@ -49,6 +49,8 @@ internal static class LimitCounters
             s => (s.Logs?.Rejected ?? new Dictionary<string, long>()).Select(kv => ((string?)kv.Key, kv.Value))),
         new("logs.rule_drops", true, "observe_log_rule_drops_total", "Log events a logs.metrics rule matched but made no point for, per reason", "reason", true,
             s => (s.Logs?.RuleDrops ?? new Dictionary<string, long>()).Select(kv => ((string?)kv.Key, kv.Value))),
+        new("beacons.dropped", true, "observe_beacons_dropped_total", "Page-load beacons refused or dropped, per reason (collector.beacons)", "reason", true,
+            s => (s.Beacons?.Dropped ?? new Dictionary<string, long>()).Select(kv => ((string?)kv.Key, kv.Value))),
         new("memory.level", false, "observe_memory_pressure_level", "Where Observe is in limits.memory: 0 under it, 1 giving memory back, 2 refusing new keys and series", null, true,
             s => s.Memory is { } m ? One((long)m.Level) : []),
         new("memory.reliefs", true, "observe_memory_reliefs_total", "Times the stages were asked to give memory back (limits.memory)", null, true,
@@ -95,7 +97,8 @@ internal static class LimitCounters
         var rejections = sp.GetService(typeof(HttpConnectionRejections)) as HttpConnectionRejections;
         var memory = sp.GetService(typeof(MemoryGovernor)) as MemoryGovernor;
         var checks = sp.GetService(typeof(Func<CheckRunStats>)) as Func<CheckRunStats>;
+        var beacons = sp.GetService(typeof(Func<BeaconStats>)) as Func<BeaconStats>;
         return () => new(storage?.Invoke(), logs?.Invoke(), tokens?.FailureCount ?? 0, rejections?.Total ?? 0, StoreQuarantine.Count,
-            memory, checks?.Invoke());
+            memory, checks?.Invoke(), beacons?.Invoke());
     }
 }

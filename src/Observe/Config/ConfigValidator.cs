@@ -63,6 +63,7 @@ internal static class ConfigValidator
         if (pk.MaxDepth is < 3 or > 64) Fail("collector.graphite.pickle.maxDepth", "must be 3 (a carbon pickle's nesting) to 64");
         if (pk.MaxItems is < 5 or > 10_000_000) Fail("collector.graphite.pickle.maxItems", "must be 5 to 10000000");
         if (pk.MaxMemo is < 0 or > 10_000_000) Fail("collector.graphite.pickle.maxMemo", "must be 0 to 10000000");
+        if (c.Collector.Beacons.Enabled) foreach (var p in c.Collector.Beacons.Validate()) Fail(p.KeyPath, p.Message);
         var l = c.Logs;
         Address("logs.udp.address", l.Udp.Address); Port("logs.udp.port", l.Udp.Port);
         Address("logs.gelf.address", l.Gelf.Address); Port("logs.gelf.port", l.Gelf.Port);
