@@ -88,14 +88,17 @@ public class SelfMetricsTests
         var hits = new Dictionary<string, long> { ["storage.render.maxDepth"] = 4 };
         var rejected = new Dictionary<string, long> { ["invalid_utf8"] = 20 };
         var storage = new StorageStats("x.db", 1, 0, 0, CorruptChunks: 2, CorruptHeadRows: 1, PointsBeyondRetention: 10, SeriesDroppedByLimit: 30, LimitHits: hits);
-        var logs = new LogIngestStats(null, null, 0, new Dictionary<string, long>(), rejected, 0, 0, []);
+        var logs = new LogIngestStats(null, null, 0, new Dictionary<string, long>(), rejected, 0, 0, [], RuleDrops: new Dictionary<string, long> { ["series_limit"] = 40 });
+        var beacons = new BeaconStats(null, 9, new Dictionary<string, long> { ["bot"] = 60 });
         var self = new SelfMetrics(() => null, () => storage, () => [], () => null, () => null, () => null, 10_000,
             () => new LimitSources(storage, logs, AuthFailures: 50, HttpConnectionsRejected: 7, StoresQuarantined: 1,
                 new MemoryGovernor(0, () => 0, () => [], TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance),
-                new CheckRunStats(20, StateStoreFailures: 5, AvailabilityRefused: 1)));
+                new CheckRunStats(20, StateStoreFailures: 5, AvailabilityRefused: 1), beacons));
         var p = Points(self, 1000);
         Assert.Equal(0.4, p["observe.limit_hits.storage_render_maxDepth_per_second"], 10);
         Assert.Equal(2, p["observe.logs.rejected.invalid_utf8_per_second"], 10);
+        Assert.Equal(4, p["observe.logs.rule_drops.series_limit_per_second"], 10);
+        Assert.Equal(6, p["observe.beacons.dropped.bot_per_second"], 10);
         Assert.Equal(3, p["observe.storage.series_dropped_per_second"], 10);
         Assert.Equal(1, p["observe.storage.points_beyond_retention_per_second"], 10);
         Assert.Equal(2, p["observe.storage.corrupt_chunks"]);

@@ -64,6 +64,9 @@ internal static class ConfigValidator
         if (pk.MaxItems is < 5 or > 10_000_000) Fail("collector.graphite.pickle.maxItems", "must be 5 to 10000000");
         if (pk.MaxMemo is < 0 or > 10_000_000) Fail("collector.graphite.pickle.maxMemo", "must be 0 to 10000000");
         if (c.Collector.Beacons.Enabled) foreach (var p in c.Collector.Beacons.Validate()) Fail(p.KeyPath, p.Message);
+        // Beacons and log rules become StatsD timers and counters: without the StatsD flush they would vanish silently.
+        if (!s.Enabled && c.Collector.Beacons.Enabled) Fail("collector.beacons.enabled", "needs collector.statsd.enabled (beacons are flushed as StatsD timers)");
+        if (!s.Enabled && c.Logs.Metrics.Rules.Count > 0) Fail("logs.metrics.rules", "need collector.statsd.enabled (their metrics are flushed as StatsD's)");
         var l = c.Logs;
         Address("logs.udp.address", l.Udp.Address); Port("logs.udp.port", l.Udp.Port);
         Address("logs.gelf.address", l.Gelf.Address); Port("logs.gelf.port", l.Gelf.Port);
