@@ -84,6 +84,19 @@ public class BeaconBrowserTests(ITestOutputHelper output)
         var stats = (await client.GetFromJsonAsync<JsonElement>("/stats")).GetProperty("beacons");
         Assert.Equal(2, stats.GetProperty("accepted").GetInt64());
         Assert.Equal(0, stats.GetProperty("dropped").GetProperty("origin").GetInt64());
+
+        // The unauthenticated port serves nothing of Observe, and its bounds hold on the real listener.
+        using var anyone = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{beaconPort}") };
+        anyone.DefaultRequestHeaders.UserAgent.ParseAdd(DesktopChrome);
+        var notStats = await anyone.GetAsync("/stats");
+        Assert.Equal(204, (int)notStats.StatusCode);
+        Assert.Empty(await notStats.Content.ReadAsStringAsync());
+        Assert.Contains((int)(await anyone.GetAsync("/beacon?t_done=1&x=" + new string('a', 40_000))).StatusCode, new[] { 413, 414 });
+        using var foreign = new HttpRequestMessage(HttpMethod.Post, "/beacon") { Content = new FormUrlEncodedContent([new("t_done", "5")]) };
+        foreign.Headers.Add("Origin", "https://evil.example");
+        Assert.Equal(403, (int)(await anyone.SendAsync(foreign)).StatusCode);
+        await Poll.UntilAsync(async () => (await client.GetStringAsync("/metrics")).Contains("observe_beacons_dropped_total{reason=\"origin\"} 1"),
+            TimeSpan.FromSeconds(5), "the refused origin counted on /metrics");
         await context.CloseAsync();
         Assert.True(await observe.Process.TerminateAsync(TimeSpan.FromSeconds(20)), "observe did not stop on SIGTERM");
     }
