@@ -15,9 +15,16 @@ public static class LogsHosting
     /// </summary>
     public static IServiceCollection AddObserveLogs(this IServiceCollection services, LogsOptions options)
     {
-        services.AddSingleton(sp => new LogIngestService(options, sp.GetServices<ILogSink>(), sp.GetService<CollectorService>()?.Fanout,
-            sp.GetService<CollectorOptions>()?.Statsd.FlushInterval ?? 10_000,
-            sp.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
+        services.AddSingleton(sp =>
+        {
+            var collector = sp.GetService<CollectorService>();
+            var statsd = sp.GetService<CollectorOptions>()?.Statsd;
+            // Rules feed the StatsD aggregator, so their counters and timers are flushed with (and exactly like) StatsD's.
+            var rules = collector != null && options.Metrics.Rules.Count > 0
+                ? new LogMetricRules(options.Metrics, collector.Aggregator, statsd?.KeyNameSanitize ?? true) : null;
+            return new LogIngestService(options, sp.GetServices<ILogSink>(), collector?.Fanout, statsd?.FlushInterval ?? 10_000,
+                sp.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>(), sp.GetService<TimeProvider>() ?? TimeProvider.System, rules);
+        });
         services.AddHostedService(sp => sp.GetRequiredService<LogIngestService>());
         services.AddSingleton<Func<LogIngestStats>>(sp => sp.GetRequiredService<LogIngestService>().Snapshot);
         return services;

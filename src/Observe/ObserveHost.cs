@@ -157,6 +157,7 @@ internal static class ObserveHost
         builder.Services.AddSingleton<IStatsdEventSink>(sp => new StatsdEventRouter(
             StorageHosting.StatsdEventsToGraphite(sp), sp.GetService<IServiceCheckReceiver>()));
         builder.Services.AddObserveCollector(config.Collector);
+        builder.Services.AddObserveBeacons(config.Collector.Beacons); // its own listener (no auth), when enabled
         // Logs after the collector: their counts go through its metric sinks, and they stop (flushing) before it does.
         if (config.Logs.Enabled && config.Logs.Store.Enabled) builder.Services.AddObserveLogStore(config.Logs.Store, config.Storage.DataDir);
         if (config.Logs.Enabled) builder.Services.AddObserveLogs(config.Logs);
@@ -199,6 +200,7 @@ internal static class ObserveHost
             {
                 collector = collector(), storage = storage(), spools = spools.Select(s => s.Stats),
                 logs = app.Services.GetService<Func<LogIngestStats>>()?.Invoke(), logStore = app.Services.GetService<Func<LogStoreStats>>()?.Invoke(),
+                beacons = app.Services.GetService<Func<BeaconStats>>()?.Invoke(),
                 damagedStores = StoreQuarantine.Damaged, metrics = StatsExport.ToJson(stats),
             }, StatsJson));
         app.MapObserveStorage();

@@ -40,11 +40,12 @@ internal static class ObserveStats
     /// <summary>Every list bound to its snapshot; a stage switched off (its snapshot null) reads as nothing.</summary>
     public static IReadOnlyList<StatSource> Sources(Func<CollectorStats?> collector, Func<LogIngestStats?> logs, Func<StorageStats?> storage,
         Func<IReadOnlyList<SpoolStats>> spools, Func<CheckRunStats?> checkRuns, Func<IReadOnlyList<CheckStatus>?> checks, Func<HostStats> host,
-        Func<ScrapeStats?>? scrape = null) =>
+        Func<ScrapeStats?>? scrape = null, Func<BeaconStats?>? beacons = null) =>
     [
         StatSource.Of(CollectorStatList.Collector, collector),
         StatSource.Of(CollectorStatList.Logs, logs),
         StatSource.Of(CollectorStatList.Scrape, scrape ?? (() => null)),
+        StatSource.Of(CollectorStatList.Beacons, beacons ?? (() => null)),
         StatSource.Of(StorageHosting.StorageStatList, storage),
         StatSource.Of(StorageHosting.SpoolStatList, spools),
         StatSource.Of(ChecksStatList.Runs, checkRuns),
@@ -61,6 +62,7 @@ internal static class ObserveStats
         var collector = sp.GetService(typeof(Func<CollectorStats>)) as Func<CollectorStats>;
         var logs = sp.GetService(typeof(Func<LogIngestStats>)) as Func<LogIngestStats>;
         var scrape = sp.GetService(typeof(Func<ScrapeStats>)) as Func<ScrapeStats>;
+        var beacons = sp.GetService(typeof(Func<BeaconStats>)) as Func<BeaconStats>;
         var storage = sp.GetService(typeof(Func<StorageStats>)) as Func<StorageStats>;
         var spools = (sp.GetService(typeof(IEnumerable<ISpoolStatsSource>)) as IEnumerable<ISpoolStatsSource> ?? []).ToArray();
         var checkRuns = sp.GetService(typeof(Func<CheckRunStats>)) as Func<CheckRunStats>;
@@ -71,6 +73,7 @@ internal static class ObserveStats
         var https = sp.GetService(typeof(Tls.HttpsCertificate)) as Tls.HttpsCertificate;
         return Sources(() => collector?.Invoke(), () => logs?.Invoke(), () => storage?.Invoke(), () => spools.Select(s => s.Stats).ToList(),
             () => checkRuns?.Invoke(), () => checks?.Current(),
-            () => new(tokens?.FailureCount ?? 0, rejections?.Total ?? 0, StoreQuarantine.Count, memory, https?.ReloadFailures), () => scrape?.Invoke());
+            () => new(tokens?.FailureCount ?? 0, rejections?.Total ?? 0, StoreQuarantine.Count, memory, https?.ReloadFailures), () => scrape?.Invoke(),
+            () => beacons?.Invoke());
     }
 }

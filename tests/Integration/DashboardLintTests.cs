@@ -29,7 +29,7 @@ public partial class DashboardLintTests
         var uid = GrafanaDashboards.ProvisionedDatasourceUid();
         Assert.Equal("observe-graphite", uid);
         var dashboards = GrafanaDashboards.Load();
-        Assert.Equal(["checks.json", "deploys.json", "observe-itself.json", "service-overview.json"], dashboards.Select(d => d.File));
+        Assert.Equal(["checks.json", "deploys.json", "front-end.json", "observe-itself.json", "service-overview.json"], dashboards.Select(d => d.File));
         var problems = new List<string>();
         void Check(bool ok, string file, string what) { if (!ok) problems.Add($"{file}: {what}"); }
 

@@ -28,7 +28,8 @@ public class DashboardQueryTests(ITestOutputHelper output)
     {
         var total = Stopwatch.StartNew();
         var dir = Repo.TempDir("dashboards");
-        int httpPort = FreePort.Get(), statsdPort = FreePort.Get(), graphitePort = FreePort.Get(), webPort = FreePort.Get(), deadCarbonPort = FreePort.Get();
+        int httpPort = FreePort.Get(), statsdPort = FreePort.Get(), graphitePort = FreePort.Get(), webPort = FreePort.Get(), deadCarbonPort = FreePort.Get(),
+            beaconPort = FreePort.Get();
         var webRoot = Path.Combine(dir, "www");
         Directory.CreateDirectory(webRoot);
         await File.WriteAllTextAsync(Path.Combine(webRoot, "health.txt"), "ok\n");
@@ -39,6 +40,7 @@ public class DashboardQueryTests(ITestOutputHelper output)
             collector:
               statsd: {port: {{statsdPort}}, flushInterval: 1000}
               graphite: {port: {{graphitePort}}, pickle: {port: 0} }
+              beacons: {enabled: true, port: {{beaconPort}}}
             sinks:
               # a carbon nobody listens on: its disk spool's depth and age are on the Observe dashboard
               carbon: {enabled: true, host: 127.0.0.1, port: {{deadCarbonPort}}}
@@ -97,7 +99,7 @@ public class DashboardQueryTests(ITestOutputHelper output)
         try
         {
             await Poll.UntilAsync(async () => (await api.GetAsync("/health")).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "observe up");
-            services = Task.Run(() => FakeServices(statsdPort, cartBroken, stop.Token));
+            services = Task.Run(() => FakeServices(statsdPort, beaconPort, cartBroken, stop.Token));
             await SendGraphiteLinesAsync(graphitePort);
 
             // A baseline for the deploys' verification: the baseline window's worth of flushes of the services' errors.
@@ -248,9 +250,11 @@ public class DashboardQueryTests(ITestOutputHelper output)
         return null;
     }
 
-    /// <summary>Three services at ~10 requests a second each: requests, errors (2 a second; cart 20 once broken), a latency timer; now and then a bad line.</summary>
-    private static async Task FakeServices(int statsdPort, Flag cartBroken, CancellationToken ct)
+    /// <summary>Three services at ~10 requests a second each: requests, errors (2 a second; cart 20 once broken), a latency timer; now and then a bad line;
+    /// browsers' page-load beacons for two page groups (and a crawler's, dropped) on the beacon port.</summary>
+    private static async Task FakeServices(int statsdPort, int beaconPort, Flag cartBroken, CancellationToken ct)
     {
+        using var browsers = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{beaconPort}") };
         using var udp = new UdpClient();
         udp.Connect(IPAddress.Loopback, statsdPort);
         var rnd = new Random(7);
@@ -263,6 +267,14 @@ public class DashboardQueryTests(ITestOutputHelper output)
                 await udp.SendAsync(Encoding.ASCII.GetBytes(lines), ct);
             }
             if (tick % 20 == 0) await udp.SendAsync("not a statsd line"u8.ToArray(), ct);
+            if (tick % 5 == 0)
+                foreach (var (group, ua) in new[] { ("checkout", "Mozilla/5.0 Chrome/120.0"), ("product", "Mozilla/5.0 Firefox/121.0"), ("product", "Googlebot/2.1") })
+                {
+                    var nav = 1_700_000_000_000L + tick;
+                    using var beacon = new HttpRequestMessage(HttpMethod.Get, $"/beacon?h.pg={group}&t_done={800 + rnd.Next(900)}&nt_nav_st={nav}&nt_res_st={nav + 50 + rnd.Next(200)}");
+                    beacon.Headers.TryAddWithoutValidation("User-Agent", ua);
+                    try { (await browsers.SendAsync(beacon, ct)).Dispose(); } catch (OperationCanceledException) { return; }
+                }
             try { await Task.Delay(100, ct); } catch (OperationCanceledException) { return; }
         }
     }

@@ -97,8 +97,8 @@ public class LogsEndToEndTests(ITestOutputHelper output)
         var huge = await client.PostAsync("/api/logs", new StringContent(string.Concat(Enumerable.Repeat($"{{\"msg\":\"too big {run}\"}}\n", 4000))));
         Assert.Equal(413, (int)huge.StatusCode);
         // The npm GELF client gelf-pro: UDP (zlib, chunked by its own 1388-byte rule) and TCP.
-        await GelfPro("udp", gelf, $"gelf-pro udp {run}", noise);
-        await GelfPro("tcp", gelf, $"gelf-pro tcp {run}", "short");
+        await GelfPro(output, "udp", gelf, $"gelf-pro udp {run}", $"{{ noise: {JsonSerializer.Serialize(noise)} }}");
+        await GelfPro(output, "tcp", gelf, $"gelf-pro tcp {run}", "{ noise: 'short' }");
 
         string[] expected =
         [
@@ -154,14 +154,15 @@ public class LogsEndToEndTests(ITestOutputHelper output)
     private static async Task<JsonElement> LogStats(HttpClient client) =>
         (await client.GetFromJsonAsync<JsonElement>("/stats")).GetProperty("logs");
 
-    private async Task GelfPro(string adapter, int port, string message, string noise)
+    /// <summary>Sends one error-level message with <paramref name="fieldsJs"/> (a JavaScript object literal) through the npm GELF client gelf-pro.</summary>
+    internal static async Task GelfPro(ITestOutputHelper output, string adapter, int port, string message, string fieldsJs, string service = "nodeapp")
     {
         var dir = Repo.TempDir("gelf-pro");
         var script = Path.Combine(dir, "send.js");
         await File.WriteAllTextAsync(script, $$"""
             const log = require({{JsonSerializer.Serialize(Path.Combine(Repo.NodeModules, "gelf-pro"))}});
-            log.setConfig({ fields: { service: 'nodeapp' }, adapterName: '{{adapter}}', adapterOptions: { host: '127.0.0.1', port: {{port}} } });
-            log.error({{JsonSerializer.Serialize(message)}}, { noise: {{JsonSerializer.Serialize(noise)}} }, (err, bytes) => {
+            log.setConfig({ fields: { service: {{JsonSerializer.Serialize(service)}} }, adapterName: '{{adapter}}', adapterOptions: { host: '127.0.0.1', port: {{port}} } });
+            log.error({{JsonSerializer.Serialize(message)}}, {{fieldsJs}}, (err, bytes) => {
               if (err) { console.error(err); process.exit(1); }
               console.log('sent ' + bytes + ' bytes');
             });

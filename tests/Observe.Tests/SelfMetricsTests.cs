@@ -88,13 +88,16 @@ public class SelfMetricsTests
         var hits = new Dictionary<string, long> { ["storage.render.maxDepth"] = 4 };
         var rejected = new Dictionary<string, long> { ["invalid_utf8"] = 20 };
         var storage = new StorageStats("x.db", 1, 0, 0, CorruptChunks: 2, CorruptHeadRows: 1, PointsBeyondRetention: 10, SeriesDroppedByLimit: 30, LimitHits: hits);
-        var logs = new LogIngestStats(null, null, 0, new Dictionary<string, long>(), rejected, 0, 0, []);
+        var logs = new LogIngestStats(null, null, 0, new Dictionary<string, long>(), rejected, 0, 0, [], RuleDrops: new Dictionary<string, long> { ["series_limit"] = 40 });
+        var beacons = new BeaconStats(null, 9, new Dictionary<string, long> { ["bot"] = 60 });
         var self = Self(() => null, () => storage, () => [], () => null, () => null, () => new CheckRunStats(20, StateStoreFailures: 5, AvailabilityRefused: 1),
             () => logs, () => new HostStats(AuthFailures: 50, HttpConnectionsRejected: 7, StoresQuarantined: 1,
-                new MemoryGovernor(0, () => 0, () => [], TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance)));
+                new MemoryGovernor(0, () => 0, () => [], TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance)), () => beacons);
         var p = Points(self, 1000);
         Assert.Equal(0.4, p["observe.limit_hits.storage_render_maxDepth_per_second"], 10);
         Assert.Equal(2, p["observe.logs.rejected.invalid_utf8_per_second"], 10);
+        Assert.Equal(4, p["observe.logs.rule_drops.series_limit_per_second"], 10);
+        Assert.Equal(6, p["observe.beacons.dropped.bot_per_second"], 10);
         Assert.Equal(3, p["observe.storage.series_dropped_per_second"], 10);
         Assert.Equal(1, p["observe.storage.points_beyond_retention_per_second"], 10);
         Assert.Equal(2, p["observe.storage.corrupt_chunks"]);
@@ -129,8 +132,9 @@ public class SelfMetricsTests
 
     private static SelfMetrics Self(Func<CollectorStats?> collector, Func<StorageStats?> storage, Func<IReadOnlyList<SpoolStats>> spools,
         Func<IReadOnlyList<ReceiverStats>?> receivers, Func<IReadOnlyList<CheckStatus>?> checks, Func<CheckRunStats?> checkRuns,
-        Func<LogIngestStats?>? logs = null, Func<HostStats>? host = null) =>
-        new(() => ObserveStats.Sources(collector, logs ?? (() => null), storage, spools, checkRuns, checks, host ?? (() => new HostStats(0, 0, 0))),
+        Func<LogIngestStats?>? logs = null, Func<HostStats>? host = null, Func<BeaconStats?>? beacons = null) =>
+        new(() => ObserveStats.Sources(collector, logs ?? (() => null), storage, spools, checkRuns, checks, host ?? (() => new HostStats(0, 0, 0)),
+            beacons: beacons),
             receivers, flushIntervalMs: 10_000);
 
     private static Dictionary<string, double> Points(SelfMetrics self, long timestamp)

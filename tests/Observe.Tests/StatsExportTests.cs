@@ -29,7 +29,8 @@ public class StatsExportTests
             new GraphiteIngestStats(null, 10, 1, 0, 2), new FlushStats(10_000, 5, 0, 0.25, 900), [Sink], [Tcp],
             new PickleIngestStats(null, 1, 8, 1, new Dictionary<string, long> { ["refused"] = 1 }));
         var logs = new LogIngestStats(null, null, 9, new Dictionary<string, long> { ["udp"] = 9 }, new Dictionary<string, long> { ["invalid_utf8"] = 2 },
-            1, 1, [Sink with { Name = "es" }], Tcp with { Name = "gelf-tcp" });
+            1, 1, [Sink with { Name = "es" }], Tcp with { Name = "gelf-tcp" },
+            RuleDrops: new Dictionary<string, long> { ["series_limit"] = 4 });
         var storage = new StorageStats("x.db", 12, 3, 0, 1, 1, 2, 3, new Dictionary<string, long> { ["storage.render.maxDepth"] = 4 });
         IReadOnlyList<SpoolStats> spools = [new("influx", 7, 7000, 12.5, 10, 3, 1, 0, 0, null, 1)];
         var ran = DateTimeOffset.UnixEpoch;
@@ -38,7 +39,8 @@ public class StatsExportTests
         var memory = new MemoryGovernor(0, () => 0, () => [], TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
         return ObserveStats.Sources(() => collector, () => logs, () => storage, () => spools, () => new CheckRunStats(20, 5, 1), () => checks,
             () => new HostStats(50, 7, 1, memory, TlsReloadFailures: 2),
-            () => new ScrapeStats(3, 30, new Dictionary<string, long> { ["connect"] = 2 }, 1, 1, 1, 1, 5, 50, 500));
+            () => new ScrapeStats(3, 30, new Dictionary<string, long> { ["connect"] = 2 }, 1, 1, 1, 1, 5, 50, 500),
+            () => new BeaconStats(null, 9, new Dictionary<string, long> { ["bot"] = 6 }));
     }
 
     private static List<(IStatDescriptor Stat, StatValue Value)> Values(IReadOnlyList<StatSource> sources) => sources.SelectMany(s => s.Read()!).ToList();

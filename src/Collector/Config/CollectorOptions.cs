@@ -5,6 +5,8 @@ public sealed class CollectorOptions
 {
     public StatsdOptions Statsd { get; set; } = new();
     public GraphiteListenerOptions Graphite { get; set; } = new();
+    /// <summary>Boomerang page-load beacons on their own port.</summary>
+    public BeaconOptions Beacons { get; set; } = new();
 }
 
 /// <summary>

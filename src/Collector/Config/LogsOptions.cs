@@ -19,6 +19,8 @@ public class LogsOptions
     public int MaxMetricServices { get; set; } = 1000;
     /// <summary>A message (after decompression and GELF reassembly) longer than this is rejected (<c>too_large</c>).</summary>
     public int MaxMessageBytes { get; set; } = 1024 * 1024;
+    /// <summary>Rules that turn log events into StatsD counters and timers.</summary>
+    public LogMetricsOptions Metrics { get; set; } = new();
 }
 
 public sealed class LogUdpOptions

@@ -21,12 +21,13 @@ internal sealed class LogIngestService : IHostedService, IAsyncDisposable
     public UdpStatsdListener? GelfUdp { get; private set; }
     public LineStreamListener? GelfTcp { get; private set; }
 
-    public LogIngestService(LogsOptions options, IEnumerable<ILogSink> sinks, SinkFanout? metrics, int flushIntervalMs, ILoggerFactory loggers, TimeProvider time)
+    public LogIngestService(LogsOptions options, IEnumerable<ILogSink> sinks, SinkFanout? metrics, int flushIntervalMs, ILoggerFactory loggers, TimeProvider time,
+        LogMetricRules? rules = null)
     {
         _options = options;
         _log = loggers.CreateLogger("Observe.Logs");
         _time = time;
-        Pipeline = new LogPipeline(options, sinks, metrics, flushIntervalMs, time, _log);
+        Pipeline = new LogPipeline(options, sinks, metrics, flushIntervalMs, time, _log, rules);
         var g = options.Gelf;
         // One decoder per transport: each hands its payload to the pipeline tagged with where it came from.
         _gelfUdp = new GelfDecoder(options.MaxMessageBytes, g.ChunkTimeoutMs, g.MaxPendingMessages, time,

@@ -29,9 +29,13 @@ internal sealed class LogPipeline : IAsyncDisposable
     private readonly long[] _accepted = new long[Sources.Length];
     private readonly long[] _rejected = new long[Enum.GetValues<LogRejectReason>().Length];
     private long _batches;
+    private readonly LogMetricRules? _rules;
 
-    public LogPipeline(LogsOptions options, IEnumerable<ILogSink> sinks, SinkFanout? metrics, int flushIntervalMs, TimeProvider time, ILogger log)
+    /// <param name="rules">the <c>logs.metrics</c> rules, fed into the StatsD aggregator; null = none.</param>
+    public LogPipeline(LogsOptions options, IEnumerable<ILogSink> sinks, SinkFanout? metrics, int flushIntervalMs, TimeProvider time, ILogger log,
+        LogMetricRules? rules = null)
     {
+        _rules = rules is { Any: true } ? rules : null;
         _options = options;
         _metrics = string.IsNullOrEmpty(options.MetricPrefix) ? null : metrics;
         _flushIntervalMs = flushIntervalMs;
@@ -69,6 +73,7 @@ internal sealed class LogPipeline : IAsyncDisposable
     public void Accept(LogEvent e, int source)
     {
         Interlocked.Increment(ref _accepted[source]);
+        _rules?.Apply(e);
         List<LogEvent>? full = null;
         lock (_lock)
         {
@@ -154,7 +159,7 @@ internal sealed class LogPipeline : IAsyncDisposable
         var rejected = new Dictionary<string, long>();
         foreach (var r in Enum.GetValues<LogRejectReason>()) rejected[ReasonName(r)] = Interlocked.Read(ref _rejected[(int)r]);
         return new LogIngestStats(udpEndpoint, gelfEndpoint, accepted.Values.Sum(), accepted, rejected, pendingGelfMessages,
-            Interlocked.Read(ref _batches), _sinks.Select(s => s.Stats).ToList());
+            Interlocked.Read(ref _batches), _sinks.Select(s => s.Stats).ToList(), RuleDrops: _rules?.Drops());
     }
 
     internal static string ReasonName(LogRejectReason r) => r switch

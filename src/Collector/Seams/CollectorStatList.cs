@@ -51,12 +51,22 @@ public static class CollectorStatList
             s => [("0.5", s.LagP50Ms / 1000), ("0.99", s.LagP99Ms / 1000), ("1", s.LagMaxMs / 1000)]),
     ];
 
+    /// <summary>Page-load beacons (<c>collector.beacons</c>).</summary>
+    public static readonly IReadOnlyList<StatDescriptor<BeaconStats>> Beacons =
+    [
+        Stat.Counter<BeaconStats>("observe_beacons_accepted_total", "beacons.accepted", "Page-load beacons taken (collector.beacons)", s => s.Accepted),
+        Stat.Labelled<BeaconStats>(StatKind.Counter, "observe_beacons_dropped_total", "beacons.dropped.{reason}",
+            "Page-load beacons refused or dropped, per reason (collector.beacons)", "reason", s => Stat.Pairs(s.Dropped)),
+    ];
+
     public static readonly IReadOnlyList<StatDescriptor<LogIngestStats>> Logs =
     [
         Stat.Labelled<LogIngestStats>(StatKind.Counter, "observe_logs_accepted_total", "logs.accepted.{source}", "Log events accepted, per source", "source",
             s => Stat.Pairs(s.AcceptedBySource)),
         Stat.Labelled<LogIngestStats>(StatKind.Counter, "observe_logs_rejected_total", "logs.rejected.{reason}", "Log inputs rejected, per reason", "reason",
             s => Stat.Pairs(s.Rejected)),
+        Stat.Labelled<LogIngestStats>(StatKind.Counter, "observe_log_rule_drops_total", "logs.rule_drops.{reason}",
+            "Log events a logs.metrics rule matched but made no point for, per reason", "reason", s => Stat.Pairs(s.RuleDrops)),
         Stat.Gauge<LogIngestStats>("observe_gelf_pending_messages", "logs.gelf_pending_messages", "Chunked GELF messages waiting for their other chunks", s => s.PendingGelfMessages),
         .. Sinks<LogIngestStats>("log_sink", "log_sinks", "events", "Log events written per log sink", "log sink", s => s.Sinks),
         .. TcpListeners<LogIngestStats>(s => s.GelfTcp is { } g ? [g] : []),

@@ -28,4 +28,7 @@ public sealed record SinkStats(string Name, long BatchesWritten, long PointsWrit
 /// <summary>What /stats shows of log ingest: accepted per source (udp, gelf_udp, gelf_tcp, http), rejected per reason, and per log sink.</summary>
 public sealed record LogIngestStats(string? UdpEndpoint, string? GelfEndpoint, long Accepted, IReadOnlyDictionary<string, long> AcceptedBySource,
     IReadOnlyDictionary<string, long> Rejected, int PendingGelfMessages, long BatchesPublished, IReadOnlyList<SinkStats> Sinks,
-    TcpListenerStats? GelfTcp = null);
+    TcpListenerStats? GelfTcp = null, IReadOnlyDictionary<string, long>? RuleDrops = null);
+
+/// <summary>Page-load beacons since start: accepted, and dropped per reason (bot, no_timing, absurd, origin, too_large, rate, bad_request).</summary>
+public sealed record BeaconStats(string? Endpoint, long Accepted, IReadOnlyDictionary<string, long> Dropped);

@@ -262,6 +262,15 @@ internal sealed class StatsdAggregator
             Bad(); // deviation: Etsy counts any other type as a counter
     }
 
+    /// <summary>
+    /// A timer sample made inside Observe (a log rule, a page-load beacon) under a key already in StatsD form (sanitised,
+    /// tags as <c>;k=v</c>): aggregated and flushed exactly as a <c>key:v|ms</c> line, under the same key limit.
+    /// </summary>
+    public void AddDerivedTimer(ReadOnlySpan<char> key, double ms) => AddTimer(key, ms, 1);
+
+    /// <summary>A counter increment made inside Observe, as a <c>key:n|c</c> line would be.</summary>
+    public void AddDerivedCounter(ReadOnlySpan<char> key, double n) => AddCounter(key, n);
+
     private bool TryReserveKey()
     {
         // Over the memory budget (limits.memory) a new key is refused like one beyond maxActiveKeys; only new keys ask.

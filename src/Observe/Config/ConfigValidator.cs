@@ -63,6 +63,10 @@ internal static class ConfigValidator
         if (pk.MaxDepth is < 3 or > 64) Fail("collector.graphite.pickle.maxDepth", "must be 3 (a carbon pickle's nesting) to 64");
         if (pk.MaxItems is < 5 or > 10_000_000) Fail("collector.graphite.pickle.maxItems", "must be 5 to 10000000");
         if (pk.MaxMemo is < 0 or > 10_000_000) Fail("collector.graphite.pickle.maxMemo", "must be 0 to 10000000");
+        if (c.Collector.Beacons.Enabled) foreach (var p in c.Collector.Beacons.Validate()) Fail(p.KeyPath, p.Message);
+        // Beacons and log rules become StatsD timers and counters: without the StatsD flush they would vanish silently.
+        if (!s.Enabled && c.Collector.Beacons.Enabled) Fail("collector.beacons.enabled", "needs collector.statsd.enabled (beacons are flushed as StatsD timers)");
+        if (!s.Enabled && c.Logs.Metrics.Rules.Count > 0) Fail("logs.metrics.rules", "need collector.statsd.enabled (their metrics are flushed as StatsD's)");
         var l = c.Logs;
         Address("logs.udp.address", l.Udp.Address); Port("logs.udp.port", l.Udp.Port);
         Address("logs.gelf.address", l.Gelf.Address); Port("logs.gelf.port", l.Gelf.Port);
@@ -76,6 +80,7 @@ internal static class ConfigValidator
         if (l.MaxMessageBytes is < 1024 or > 64 << 20) Fail("logs.maxMessageBytes", "must be 1024 to 67108864");
         if (l.MetricPrefix.Length > 0 && !System.Text.RegularExpressions.Regex.IsMatch(l.MetricPrefix, @"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$"))
             Fail("logs.metricPrefix", $"'{l.MetricPrefix}' is not a Graphite path (letters, digits, _ and -, separated by dots)");
+        foreach (var p in l.Metrics.Validate()) Fail(p.KeyPath, p.Message);
         if (l.Store.RetentionDays <= 0 || !double.IsFinite(l.Store.RetentionDays)) Fail("logs.store.retentionDays", "must be more than 0");
         if (l.Store.RetentionCheckMinutes < 1) Fail("logs.store.retentionCheckMinutes", "must be at least 1");
         if (l.Store.MaxLimit < 1) Fail("logs.store.maxLimit", "must be at least 1");
