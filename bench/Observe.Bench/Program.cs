@@ -25,6 +25,7 @@ if (args.Contains("--console")) return await Observe.Bench.ConsoleBench.RunAsync
 if (args.Contains("--head")) return await Observe.Bench.HeadBench.RunAsync(args);
 if (args.Contains("--spool")) return await Observe.Bench.SpoolBench.RunAsync(args);
 if (args.Contains("--pickle")) return await Observe.Bench.PickleBench.RunAsync(args);
+if (args.Contains("--open")) return Observe.Bench.RestartBench.OpenOnly(args[Array.IndexOf(args, "--open") + 1]);
 if (args.Contains("--restart")) return await Observe.Bench.RestartBench.RunAsync(args);
 if (args.Contains("--aggregate")) return await Observe.Bench.AggregateBench.RunAsync(args);
 if (!args.Contains("--storage")) { Console.WriteLine("usage: Observe.Bench --storage [--flushes N] [--dir PATH] | --render [--png] [--runs N] [--keep]"); return 2; }

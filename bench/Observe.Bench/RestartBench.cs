@@ -72,6 +72,31 @@ internal static class RestartBench
         return 0;
     }
 
+    /// <summary>Opens a kept store in process (no host around it) and says what the open cost, by phase.</summary>
+    public static int OpenOnly(string dataDir)
+    {
+        var t = Stopwatch.StartNew();
+        using var store = Observe.Storage.Tsdb.TimeSeriesStore.Open(new Observe.Storage.StorageOptions { DataDir = dataDir, CompactionIntervalSeconds = 0 }, null, new ConsoleLog());
+        Console.WriteLine($"open {t.Elapsed.TotalMilliseconds:F0} ms, {store.SeriesCount:N0} series, {store.HeadPointCount:N0} head points");
+        var names = Enumerable.Range(0, 100_000).Select(i => $"stats.timers.app{i % 100}.k{i}.mean").ToArray();
+        var rules = new Observe.Storage.Tsdb.RuleSet(new Observe.Storage.StorageOptions());
+        t.Restart(); foreach (var n in names) rules.SchemaFor(n); Console.WriteLine($"SchemaFor x100k {t.Elapsed.TotalMilliseconds:F0} ms");
+        t.Restart(); foreach (var n in names) rules.AggregationFor(n); Console.WriteLine($"AggregationFor x100k {t.Elapsed.TotalMilliseconds:F0} ms");
+        var trie = new Observe.Storage.Tsdb.MetricTrie();
+        t.Restart(); foreach (var n in names) trie.Add(n); Console.WriteLine($"trie x100k {t.Elapsed.TotalMilliseconds:F0} ms");
+        var sc = rules.SchemaFor(names[0]); var ag = rules.AggregationFor(names[0]);
+        t.Restart(); for (int i = 0; i < names.Length; i++) _ = new Observe.Storage.Tsdb.TimeSeriesStore.SeriesState(i, names[i], sc, ag); Console.WriteLine($"SeriesState x100k {t.Elapsed.TotalMilliseconds:F0} ms");
+        return 0;
+    }
+
+    private sealed class ConsoleLog : Microsoft.Extensions.Logging.ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel level) => true;
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel level, Microsoft.Extensions.Logging.EventId id, TState state, Exception? e, Func<TState, Exception?, string> f) =>
+            Console.WriteLine(f(state, e));
+    }
+
     private static long DbBytes(Server o) => new DirectoryInfo(Path.Combine(o.Dir, "data")).GetFiles("tsdb.db*").Sum(f => f.Length);
 
     private static async Task<long> Stat(HttpClient http, Server o, string key)
@@ -130,7 +155,7 @@ internal static class RestartBench
             http: {"{"}port: {Port}{"}"}
             collector:
               statsd: {"{"}port: {(global::RenderBench.FreePort())}{"}"}
-              graphite: {"{"}port: {GraphitePort}{"}"}
+              graphite: {"{"}port: {GraphitePort}, pickle: {"{"}port: {(global::RenderBench.FreePort())}{"}"}{"}"}
             storage:
               dataDir: {Dir}/data
               compactionIntervalSeconds: {compactEvery}

@@ -257,6 +257,7 @@ public class StoreTests
         Assert.Equal([new MetricNode("r", false)], r.Find("*"));
         Assert.Equal([new MetricNode("r.a", true)], r.Find("r.*"));
         Assert.Equal(["r.b;x=1"], r.TaggedSeries());
+        Assert.True(r.WaitUntilValidated(TimeSpan.FromSeconds(30)), "chunks checked after open");
         Assert.Equal(0, r.CorruptChunks + r.CorruptHeadRows);
     }
 
@@ -280,6 +281,7 @@ public class StoreTests
             Assert.Equal(1, cmd.ExecuteNonQuery());
         }
         using var r = TimeSeriesStore.Open(o, time);
+        Assert.True(r.WaitUntilValidated(TimeSpan.FromSeconds(30)), "chunks checked after open");
         Assert.Equal(1, r.CorruptChunks);
         var a = r.Fetch("t.a", Now - 601, Now)!;
         Assert.Equal(10, a.Step);
