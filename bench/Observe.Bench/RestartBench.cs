@@ -146,12 +146,23 @@ internal static class RestartBench
     {
         public readonly string? Dll = dll;
         public readonly string Dir = Directory.CreateDirectory(Path.Combine(root, dll != null ? "observe" : "vm")).FullName;
-        public readonly int Port = global::RenderBench.FreePort(), GraphitePort = global::RenderBench.FreePort();
+        // Observe's take new ports at each start: a port picked minutes ago may since be the local end of one of the
+        // sender's connections (in TIME_WAIT), which its listener (no SO_REUSEADDR) then cannot bind.
+        public int Port = global::RenderBench.FreePort(), GraphitePort = global::RenderBench.FreePort();
+        private int _compactEvery;
         public string Url => $"http://127.0.0.1:{Port}";
         private Process? _p;
         private int _starts;
 
-        public void Write(int compactEvery) => File.WriteAllText(Path.Combine(Dir, "observe.yaml"), $"""
+        public void Write(int compactEvery)
+        {
+            _compactEvery = compactEvery;
+            Port = global::RenderBench.FreePort();
+            GraphitePort = global::RenderBench.FreePort();
+            WriteConfig(compactEvery);
+        }
+
+        private void WriteConfig(int compactEvery) => File.WriteAllText(Path.Combine(Dir, "observe.yaml"), $"""
             http: {"{"}port: {Port}{"}"}
             collector:
               statsd: {"{"}port: {(global::RenderBench.FreePort())}{"}"}
@@ -165,6 +176,7 @@ internal static class RestartBench
 
         public void Start()
         {
+            if (Dll != null && _starts > 0) Write(_compactEvery);
             var psi = Dll != null
                 ? new ProcessStartInfo("dotnet") { ArgumentList = { Dll, "run", "--config", Path.Combine(Dir, "observe.yaml") } }
                 : new ProcessStartInfo("victoria-metrics")
