@@ -56,7 +56,7 @@ internal static class HeadBench
         return 0;
     }
 
-    private static int Arg(string[] args, string name, int dflt)
+    internal static int Arg(string[] args, string name, int dflt)
     {
         int i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : dflt;

@@ -7,6 +7,7 @@
 // Head points and memory under steady load, compacting every 60 s: ... -- --head [--series N] [--flushes N] (HeadBench.cs)
 // Log ingest (UDP JSON, GELF) and time until searchable: ... -- --logs [--seconds 10] [--probes 20] (LogsBench.cs)
 // Carbon pickle decode vs plaintext parse vs python3's unpickler: ... -- --pickle (PickleBench.cs)
+// Restart to first /render, Observe vs VictoriaMetrics, 100 000 series: ... -- --restart [--series N] [--hours H] [--runs N] (RestartBench.cs)
 // sumSeries over 1 000 / 10 000 series x 6 h in process, streamed vs materialised: ... -- --aggregate [--series 1000,10000] [--runs 5] (AggregateBench.cs)
 using System.Diagnostics;
 using System.Globalization;
@@ -24,6 +25,8 @@ if (args.Contains("--console")) return await Observe.Bench.ConsoleBench.RunAsync
 if (args.Contains("--head")) return await Observe.Bench.HeadBench.RunAsync(args);
 if (args.Contains("--spool")) return await Observe.Bench.SpoolBench.RunAsync(args);
 if (args.Contains("--pickle")) return await Observe.Bench.PickleBench.RunAsync(args);
+if (args.Contains("--open")) return Observe.Bench.RestartBench.OpenOnly(args[Array.IndexOf(args, "--open") + 1]);
+if (args.Contains("--restart")) return await Observe.Bench.RestartBench.RunAsync(args);
 if (args.Contains("--aggregate")) return await Observe.Bench.AggregateBench.RunAsync(args);
 if (!args.Contains("--storage")) { Console.WriteLine("usage: Observe.Bench --storage [--flushes N] [--dir PATH] | --render [--png] [--runs N] [--keep]"); return 2; }
 int flushes = Arg("--flushes", 60);

@@ -120,8 +120,8 @@ internal sealed class RuleSet
 
     public RuleSet(StorageOptions o)
     {
-        _schemas = [.. o.Schemas.Select(r => (new Regex(r.Pattern, RegexOptions.CultureInvariant), Schema.Parse(r.Name, r.Retentions)))];
-        _aggs = [.. o.Aggregation.Select(r => (new Regex(r.Pattern, RegexOptions.CultureInvariant),
+        _schemas = [.. o.Schemas.Select(r => (new Regex(r.Pattern, RegexOptions.CultureInvariant | RegexOptions.Compiled), Schema.Parse(r.Name, r.Retentions)))];
+        _aggs = [.. o.Aggregation.Select(r => (new Regex(r.Pattern, RegexOptions.CultureInvariant | RegexOptions.Compiled),
             new Aggregation(Aggregation.ParseMethod(r.AggregationMethod), r.XFilesFactor)))];
     }
 

@@ -50,6 +50,7 @@ public class CrashTests
         }
 
         using var store = TimeSeriesStore.Open(new StorageOptions { DataDir = Path.Combine(dir, "data"), CompactionIntervalSeconds = 0 });
+        Assert.True(store.WaitUntilValidated(TimeSpan.FromSeconds(60)), "chunks checked after open");
         Assert.Equal(0, store.CorruptHeadRows + store.CorruptChunks);
         Assert.True(store.LastPersistedBatchTimestamp >= baseTs + acked.Max * 10);
         long until = baseTs + (acked.Max + 50) * 10;

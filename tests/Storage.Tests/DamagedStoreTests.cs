@@ -137,6 +137,7 @@ public class DamagedStoreTests
         }
         var log = new ListLogger();
         using var r = TimeSeriesStore.Open(o, time, log);
+        Assert.True(r.WaitUntilValidated(TimeSpan.FromSeconds(30)), "chunks checked after open");
         Assert.Equal(30, r.CorruptChunks);
         var lines = log.Lines.Where(l => l.Text.Contains("corrupt chunk")).ToList();
         Assert.Equal(10, lines.Count); // at most 10 a minute

@@ -257,6 +257,7 @@ public class StoreTests
         Assert.Equal([new MetricNode("r", false)], r.Find("*"));
         Assert.Equal([new MetricNode("r.a", true)], r.Find("r.*"));
         Assert.Equal(["r.b;x=1"], r.TaggedSeries());
+        Assert.True(r.WaitUntilValidated(TimeSpan.FromSeconds(30)), "chunks checked after open");
         Assert.Equal(0, r.CorruptChunks + r.CorruptHeadRows);
     }
 
@@ -280,10 +281,37 @@ public class StoreTests
             Assert.Equal(1, cmd.ExecuteNonQuery());
         }
         using var r = TimeSeriesStore.Open(o, time);
+        Assert.True(r.WaitUntilValidated(TimeSpan.FromSeconds(30)), "chunks checked after open");
         Assert.Equal(1, r.CorruptChunks);
         var a = r.Fetch("t.a", Now - 601, Now)!;
         Assert.Equal(10, a.Step);
         Assert.All(a.Values, v => Assert.Null(v)); // never garbage
         Assert.All(r.Fetch("t.b", Now - 601, Now - 10)!.Values, v => Assert.Equal(7.0, v));
+    }
+
+    [Fact]
+    public void A_corrupt_chunk_read_before_the_check_after_open_reaches_it_is_counted_once_and_never_served()
+    {
+        var time = ManualTimeProvider.AtUnixSeconds(Now);
+        var o = TestStore.Options();
+        using (var s = TimeSeriesStore.Open(o, time))
+        {
+            for (long t = Now - 600; t < Now; t += 10) TestStore.Write(s, t, ("v.a", 42, t), ("v.b", 7, t));
+            s.Compact(force: true);
+        }
+        using (var c = new SqliteConnection($"Data Source={Path.Combine(o.DataDir, "tsdb.db")};Pooling=False"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "UPDATE chunk SET data = substr(data, 1, length(data) - 3) WHERE (id >> 24 & 15) = 0 AND (id >> 28) = (SELECT id FROM series WHERE name = 'v.a')";
+            Assert.Equal(1, cmd.ExecuteNonQuery());
+        }
+        // Open no longer reads the blobs; the first read checks the one it touches, whether or not the background check has.
+        using var r = TimeSeriesStore.Open(o, time);
+        Assert.All(r.Fetch("v.a", Now - 601, Now)!.Values, v => Assert.Null(v));
+        Assert.True(r.WaitUntilValidated(TimeSpan.FromSeconds(30)), "chunks checked after open");
+        Assert.All(r.Fetch("v.a", Now - 601, Now)!.Values, v => Assert.Null(v));
+        Assert.Equal(1, r.CorruptChunks);
+        Assert.All(r.Fetch("v.b", Now - 601, Now - 10)!.Values, v => Assert.Equal(7.0, v));
     }
 }

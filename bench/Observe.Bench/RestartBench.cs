@@ -1,0 +1,227 @@
+// Restart to first /render with a 100 000-series store (issue 21 "Restart"), Observe vs VictoriaMetrics in one run:
+// dotnet run -c Release --project bench/Observe.Bench -- --restart [--series 100000] [--hours 2] [--step 60] [--head-flushes 12] [--runs 2]
+// Needs src/Observe built in Release (dotnet build src/Observe -c Release) and victoria-metrics installed (tests/peers).
+// The real `observe` binary is fed Graphite plaintext (history: --hours at --step seconds, sealed into chunks by its own
+// compactor; then --head-flushes points per series at 10 s, which stay in the head because that process compacts only
+// hourly); VictoriaMetrics gets the same lines on its Graphite port. Each run stops each server by SIGTERM, times process
+// start to the first successful query of one series (polled every 5 ms), then SIGKILLs it and times the same again.
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+
+namespace Observe.Bench;
+
+internal static class RestartBench
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        int series = HeadBench.Arg(args, "--series", 100_000), hours = HeadBench.Arg(args, "--hours", 2), step = HeadBench.Arg(args, "--step", 60);
+        int headFlushes = HeadBench.Arg(args, "--head-flushes", 12), runs = HeadBench.Arg(args, "--runs", 2);
+        var dir = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "observe-restart-bench-" + Guid.NewGuid().ToString("N")[..8])).FullName;
+        var dll = Path.Combine(RepoRoot(), "src", "Observe", "bin", "Release", "net10.0", "observe.dll");
+        if (!File.Exists(dll)) { Console.WriteLine($"{dll} not built (dotnet build src/Observe -c Release)"); return 2; }
+        var names = Enumerable.Range(0, series).Select(i => $"stats.timers.app{i % 100}.k{i}.mean").ToArray();
+        string probe = names[^1];
+        long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 10 * 10;
+        long headStart = now - headFlushes * 10L, histStart = headStart - hours * 3600L;
+        Console.WriteLine($"{series:N0} series; history {hours} h at {step} s ({series * (long)(hours * 3600 / step):N0} points), head {headFlushes} x 10 s ({series * (long)headFlushes:N0} points); " +
+            $"{Environment.ProcessorCount} cores, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+
+        // ---- build both stores ----
+        var o = new Server(dir, dll, http);
+        var vm = new Server(dir, null, http);
+        var sw = Stopwatch.StartNew();
+        o.Write(compactEvery: 30); o.Start(); vm.Start();
+        await Task.WhenAll(o.ReadyAsync(), vm.ReadyAsync());
+        await Task.WhenAll(SendAsync(o.GraphitePort, names, histStart, headStart, step), SendAsync(vm.GraphitePort, names, histStart, headStart, step));
+        Console.WriteLine($"history sent in {sw.Elapsed.TotalSeconds:F0} s");
+        // Sealed: the history left Observe's head (its compactor runs every 30 s); what remains are its own self-metrics.
+        await Until(async () => await Stat(http, o, "series") >= series && await Stat(http, o, "headPoints") < series / 10, TimeSpan.FromMinutes(20), "history sealed");
+        Console.WriteLine($"history sealed after {sw.Elapsed.TotalSeconds:F0} s; db {DbBytes(o) / 1e6:F0} MB");
+        await o.StopAsync(kill: false);
+        o.Write(compactEvery: 3600); o.Start(); await o.ReadyAsync();
+        await Task.WhenAll(SendAsync(o.GraphitePort, names, headStart, now, 10), SendAsync(vm.GraphitePort, names, headStart, now, 10));
+        await Until(async () => await Stat(http, o, "headPoints") >= (long)series * headFlushes, TimeSpan.FromMinutes(10), "head written");
+        await http.GetAsync($"{vm.Url}/internal/force_flush");
+        await Until(() => vm.QueryOkAsync(probe, now - 5), TimeSpan.FromMinutes(5), "victoria-metrics has the head");
+        Console.WriteLine($"head written after {sw.Elapsed.TotalSeconds:F0} s: {await Stat(http, o, "headPoints"):N0} head points; db {DbBytes(o) / 1e6:F0} MB");
+
+        // ---- restarts ----
+        var results = new List<string>();
+        for (int run = 1; run <= runs; run++)
+            foreach (var (name, s) in new[] { ("Observe", o), ("VictoriaMetrics", vm) })
+                foreach (var kill in new[] { false, true })
+                {
+                    await s.StopAsync(kill);
+                    var t = Stopwatch.StartNew();
+                    s.Start();
+                    await Until(() => s.QueryOkAsync(probe, now - 5), TimeSpan.FromMinutes(2), $"{name} answers");
+                    var line = $"run {run}: {name,-15} after {(kill ? "SIGKILL" : "SIGTERM")}: first query {t.Elapsed.TotalSeconds:F2} s";
+                    if (s.Dll != null) line += $" (head {await Stat(http, s, "headPoints"):N0} points)";
+                    Console.WriteLine(line);
+                    results.Add(line);
+                }
+        await o.StopAsync(kill: false);
+        await vm.StopAsync(kill: false);
+        if (!args.Contains("--keep")) Directory.Delete(dir, true);
+        else Console.WriteLine($"kept {dir}");
+        return 0;
+    }
+
+    /// <summary>Opens a kept store in process (no host around it) and says what the open cost, by phase.</summary>
+    public static int OpenOnly(string dataDir)
+    {
+        var t = Stopwatch.StartNew();
+        using var store = Observe.Storage.Tsdb.TimeSeriesStore.Open(new Observe.Storage.StorageOptions { DataDir = dataDir, CompactionIntervalSeconds = 0 }, null, new ConsoleLog());
+        Console.WriteLine($"open {t.Elapsed.TotalMilliseconds:F0} ms, {store.SeriesCount:N0} series, {store.HeadPointCount:N0} head points");
+        var names = Enumerable.Range(0, 100_000).Select(i => $"stats.timers.app{i % 100}.k{i}.mean").ToArray();
+        var rules = new Observe.Storage.Tsdb.RuleSet(new Observe.Storage.StorageOptions());
+        t.Restart(); foreach (var n in names) rules.SchemaFor(n); Console.WriteLine($"SchemaFor x100k {t.Elapsed.TotalMilliseconds:F0} ms");
+        t.Restart(); foreach (var n in names) rules.AggregationFor(n); Console.WriteLine($"AggregationFor x100k {t.Elapsed.TotalMilliseconds:F0} ms");
+        var trie = new Observe.Storage.Tsdb.MetricTrie();
+        t.Restart(); foreach (var n in names) trie.Add(n); Console.WriteLine($"trie x100k {t.Elapsed.TotalMilliseconds:F0} ms");
+        var sc = rules.SchemaFor(names[0]); var ag = rules.AggregationFor(names[0]);
+        t.Restart(); for (int i = 0; i < names.Length; i++) _ = new Observe.Storage.Tsdb.TimeSeriesStore.SeriesState(i, names[i], sc, ag); Console.WriteLine($"SeriesState x100k {t.Elapsed.TotalMilliseconds:F0} ms");
+        return 0;
+    }
+
+    private sealed class ConsoleLog : Microsoft.Extensions.Logging.ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel level) => true;
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel level, Microsoft.Extensions.Logging.EventId id, TState state, Exception? e, Func<TState, Exception?, string> f) =>
+            Console.WriteLine(f(state, e));
+    }
+
+    private static long DbBytes(Server o) => new DirectoryInfo(Path.Combine(o.Dir, "data")).GetFiles("tsdb.db*").Sum(f => f.Length);
+
+    private static async Task<long> Stat(HttpClient http, Server o, string key)
+    {
+        var stats = await http.GetFromJsonAsync<JsonElement>($"{o.Url}/stats");
+        return stats.GetProperty("storage").GetProperty(key).GetInt64();
+    }
+
+    private static async Task Until(Func<Task<bool>> ok, TimeSpan timeout, string what)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            try { if (await ok()) return; }
+            catch (HttpRequestException) { }
+            catch (TaskCanceledException) { }
+            if (deadline.Elapsed > timeout) throw new TimeoutException(what);
+            await Task.Delay(5);
+        }
+    }
+
+    /// <summary>Graphite plaintext lines for every series from <paramref name="from"/> to <paramref name="until"/> (exclusive), time-major as live data arrives.</summary>
+    private static async Task SendAsync(int port, string[] names, long from, long until, int step)
+    {
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync("127.0.0.1", port);
+        await using var w = new StreamWriter(tcp.GetStream(), new UTF8Encoding(false), 1 << 20) { NewLine = "\n" };
+        for (long ts = from; ts < until; ts += step)
+            for (int i = 0; i < names.Length; i++)
+            {
+                await w.WriteAsync(names[i]);
+                await w.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $" {(ts / step * 7 + i) % 1000} {ts}"));
+            }
+        await w.FlushAsync();
+        tcp.Client.Shutdown(SocketShutdown.Send);
+    }
+
+    private static string RepoRoot()
+    {
+        var d = new DirectoryInfo(AppContext.BaseDirectory);
+        while (d != null && !File.Exists(Path.Combine(d.FullName, "Observe.sln"))) d = d.Parent;
+        return d?.FullName ?? throw new InvalidOperationException("repository root not found");
+    }
+
+    /// <summary>One server process (Observe when <see cref="Dll"/> is set, else VictoriaMetrics), restartable on the same data and ports.</summary>
+    private sealed class Server(string root, string? dll, HttpClient http)
+    {
+        public readonly string? Dll = dll;
+        public readonly string Dir = Directory.CreateDirectory(Path.Combine(root, dll != null ? "observe" : "vm")).FullName;
+        // Observe's take new ports at each start: a port picked minutes ago may since be the local end of one of the
+        // sender's connections (in TIME_WAIT), which its listener (no SO_REUSEADDR) then cannot bind.
+        public int Port = global::RenderBench.FreePort(), GraphitePort = global::RenderBench.FreePort();
+        private int _compactEvery;
+        public string Url => $"http://127.0.0.1:{Port}";
+        private Process? _p;
+        private int _starts;
+
+        public void Write(int compactEvery)
+        {
+            _compactEvery = compactEvery;
+            Port = global::RenderBench.FreePort();
+            GraphitePort = global::RenderBench.FreePort();
+            WriteConfig(compactEvery);
+        }
+
+        private void WriteConfig(int compactEvery) => File.WriteAllText(Path.Combine(Dir, "observe.yaml"), $"""
+            http: {"{"}port: {Port}{"}"}
+            collector:
+              statsd: {"{"}port: {(global::RenderBench.FreePort())}{"}"}
+              graphite: {"{"}port: {GraphitePort}, pickle: {"{"}port: {(global::RenderBench.FreePort())}{"}"}{"}"}
+            storage:
+              dataDir: {Dir}/data
+              compactionIntervalSeconds: {compactEvery}
+            logs: {"{"}udp: {"{"}port: 0{"}"}, gelf: {"{"}port: 0{"}"}{"}"}
+            logging: {"{"}level: warning{"}"}
+            """);
+
+        public void Start()
+        {
+            if (Dll != null && _starts > 0) Write(_compactEvery);
+            var psi = Dll != null
+                ? new ProcessStartInfo("dotnet") { ArgumentList = { Dll, "run", "--config", Path.Combine(Dir, "observe.yaml") } }
+                : new ProcessStartInfo("victoria-metrics")
+                {
+                    ArgumentList = { $"-storageDataPath={Dir}/data", $"-httpListenAddr=127.0.0.1:{Port}", $"-graphiteListenAddr=127.0.0.1:{GraphitePort}",
+                        "-retentionPeriod=100y", "-search.latencyOffset=0s" },
+                };
+            psi.UseShellExecute = false;
+            psi.WorkingDirectory = Dir;
+            psi.RedirectStandardOutput = psi.RedirectStandardError = true;
+            _p = Process.Start(psi)!;
+            var log = new StreamWriter(Path.Combine(Dir, $"run-{++_starts}.log")) { AutoFlush = true };
+            _p.OutputDataReceived += (_, e) => { if (e.Data != null) lock (log) log.WriteLine(e.Data); };
+            _p.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (log) log.WriteLine(e.Data); };
+            _p.BeginOutputReadLine(); _p.BeginErrorReadLine();
+        }
+
+        public Task ReadyAsync() => Until(async () => (await http.GetAsync($"{Url}/health")).IsSuccessStatusCode, TimeSpan.FromMinutes(2), $"{Dir} /health");
+
+        public async Task StopAsync(bool kill)
+        {
+            if (_p == null) return;
+            if (kill) _p.Kill();
+            else Process.Start("kill", ["-TERM", _p.Id.ToString(CultureInfo.InvariantCulture)])!.WaitForExit();
+            await _p.WaitForExitAsync();
+            _p.Dispose();
+            _p = null;
+        }
+
+        /// <summary>True when a query of <paramref name="name"/> answers with a value at or after <paramref name="since"/>.</summary>
+        public async Task<bool> QueryOkAsync(string name, long since)
+        {
+            if (Dll != null)
+            {
+                var r = await http.GetAsync($"{Url}/render?target={name}&from={since - 3600}&format=json");
+                if (!r.IsSuccessStatusCode) return false;
+                var doc = JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement;
+                return doc.GetArrayLength() == 1 && doc[0].GetProperty("datapoints").EnumerateArray()
+                    .Any(p => p[0].ValueKind == JsonValueKind.Number && p[1].GetInt64() >= since - 10);
+            }
+            var q = $"{Url}/api/v1/query_range?query={Uri.EscapeDataString($"{{__name__=\"{name}\"}}")}&start={since - 3600}&end={since + 10}&step=10";
+            var vr = await http.GetAsync(q);
+            if (!vr.IsSuccessStatusCode) return false;
+            var res = JsonDocument.Parse(await vr.Content.ReadAsStringAsync()).RootElement.GetProperty("data").GetProperty("result");
+            return res.GetArrayLength() == 1 && res[0].GetProperty("values").EnumerateArray().Any(p => p[0].GetDouble() >= since - 10);
+        }
+    }
+}
