@@ -243,7 +243,7 @@ static class RenderBench
         return $"series: graphite-web {gs.Count}, Observe {os.Count}; identical (timestamps, nulls, values to 1e-9): {same}, different: {diff}; non-null values compared {nonNull:N0}";
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         var l = new TcpListener(IPAddress.Loopback, 0);
         l.Start();

@@ -1,0 +1,135 @@
+namespace Observe.Storage.Tsdb;
+
+/// <summary>
+/// A reusable window of slots for folding many series (issue 21): slot i holds a value iff <see cref="Has"/>; nothing is
+/// allocated per series once the buffer has grown to the window (a stamp per slot instead of clearing it).
+/// </summary>
+internal sealed class SlotBuffer
+{
+    public long Start, End, Step;
+    public int Length;
+    public double[] Values = [];
+    private int[] _stamp = [];
+    private int _gen;
+    // Phase-one scratch of TimeSeriesStore.FetchInto, reused across series.
+    internal readonly List<(long Id, byte[]? Blob, long[]? Ts, double[]? V)> Chunks = [];
+    internal readonly List<(long Ts, double V)> Overlay = [];
+    internal readonly List<(long Id, long[] Ts, double[] V)> Decoded = [];
+
+    public bool Has(int i) => _stamp[i] == _gen;
+
+    public void Set(int i, double v)
+    {
+        Values[i] = v;
+        _stamp[i] = _gen;
+    }
+
+    public void Reset(long start, long end, long step, int length)
+    {
+        (Start, End, Step, Length) = (start, end, step, length);
+        if (Values.Length < length)
+        {
+            Values = new double[length];
+            _stamp = new int[length];
+            _gen = 0;
+        }
+        if (++_gen == int.MaxValue) { Array.Clear(_stamp); _gen = 1; }
+        Chunks.Clear(); Overlay.Clear(); Decoded.Clear();
+    }
+
+    /// <summary>Copies a whole window (the reader's <see cref="ISeriesReader.Fetch"/> answer) into the buffer.</summary>
+    public void CopyFrom(SeriesWindow w)
+    {
+        Reset(w.Start, w.End, w.Step, w.Values.Length);
+        for (int i = 0; i < w.Values.Length; i++) if (w.Values[i] is { } v) Set(i, v);
+    }
+}
+
+/// <summary>
+/// <see cref="FetchInto"/>: <see cref="Fetch"/> for folds over many series. Under the store lock only the chunk rows are
+/// selected (blobs, or the decoded-chunk cache's arrays) and the head and back-filled points of the window copied; chunks
+/// are decoded outside the lock, so several cores can fetch at once, straight into a reused <see cref="SlotBuffer"/>.
+/// The slots are the ones <see cref="Fetch"/> returns: chunks by ascending row id, then the head, then back-fill.
+/// </summary>
+internal sealed partial class TimeSeriesStore
+{
+    /// <summary>Bumped whenever a cached chunk is evicted because its row changed: a chunk decoded from an older blob is then not cached.</summary>
+    private long _decodedEpoch;
+
+    /// <summary>False when the series does not exist (as <see cref="Fetch"/> returns null).</summary>
+    internal bool FetchInto(string series, long from, long until, SlotBuffer buf)
+    {
+        long epoch;
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (!_byName.TryGetValue(series, out var s)) return false;
+            var (k, a, b, step) = Window(s.Schema, from, until);
+            int n = k < 0 ? 0 : (int)Math.Max(0, (b - a) / step);
+            buf.Reset(a, b, step, n);
+            if (n == 0) return true;
+            if (_currentTx != null || (k > 0 && s.HasHead))
+            {
+                // Coarse archives roll the head up on the fly (ReadLevel): rare enough to take the plain path.
+                var vals = ReadLevel(s, k, a, b);
+                for (int i = 0; i < vals.Length; i++) if (vals[i] is { } v) buf.Set(i, v);
+                return true;
+            }
+            _selectChunks.Transaction = null;
+            _selectChunks.Parameters[0].Value = ChunkId(s.Id, k, 0);
+            _selectChunks.Parameters[1].Value = ChunkId(s.Id, k, (1 << ChunkNumberBits) - 1);
+            _selectChunks.Parameters[2].Value = a;
+            _selectChunks.Parameters[3].Value = b;
+            using (var r = _selectChunks.ExecuteReader())
+                while (r.Read())
+                {
+                    long id = r.GetInt64(0);
+                    if (_badChunks.Contains(id)) continue;
+                    if (_decoded.TryGetValue(id, out var hit)) buf.Chunks.Add((id, null, hit.Ts, hit.Values));
+                    else buf.Chunks.Add((id, r.GetValue(1) as byte[] ?? [], null, null));
+                }
+            if (k == 0)
+                for (int i = 0; i < s.HeadCount; i++)
+                    if (s.HeadTs[i] >= a && s.HeadTs[i] < b) buf.Overlay.Add((s.HeadTs[i], s.HeadVal[i]));
+            if (s.Backfill != null)
+                foreach (var p in s.Backfill)
+                    if (p.Level == k && p.Ts >= a && p.Ts < b) buf.Overlay.Add((p.Ts, p.Value));
+            epoch = _decodedEpoch;
+        }
+
+        long start = buf.Start, end = buf.End, st = buf.Step;
+        foreach (var (id, blob, cachedTs, cachedV) in buf.Chunks)
+        {
+            long[] ts; double[] v;
+            if (blob == null) (ts, v) = (cachedTs!, cachedV!);
+            else
+            {
+                try { (ts, v) = Gorilla.Decode(blob); }
+                catch (InvalidDataException)
+                {
+                    // Fetch marks and counts the corrupt chunk under the lock and skips it.
+                    if (Fetch(series, from, until) is { } w) buf.CopyFrom(w);
+                    return true;
+                }
+                buf.Decoded.Add((id, ts, v));
+            }
+            for (int i = 0; i < ts.Length; i++)
+                if (ts[i] >= start && ts[i] < end) buf.Set((int)((ts[i] - start) / st), v[i]);
+        }
+        foreach (var (t, v) in buf.Overlay) buf.Set((int)((t - start) / st), v);
+
+        if (buf.Decoded.Count > 0)
+            lock (_gate)
+            {
+                if (_disposed || epoch != _decodedEpoch) return true;
+                foreach (var (id, ts, v) in buf.Decoded)
+                {
+                    if (_decoded.ContainsKey(id)) continue;
+                    if (_decodedPoints + ts.Length > DecodedCacheMaxPoints) { _decoded.Clear(); _decodedPoints = 0; }
+                    _decoded[id] = (ts, v);
+                    _decodedPoints += ts.Length;
+                }
+            }
+        return true;
+    }
+}
