@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
 using Observe.Storage.Tsdb;
 
 namespace Observe.Storage.Graphite;
@@ -17,35 +18,42 @@ internal static partial class Evaluator
     private static readonly ConcurrentBag<SlotBuffer> SlotPool = [];
     private const int SlotPoolMax = 128, PooledSlotsMax = 16_384;
 
-    private static bool FoldAll(RenderContext ctx, List<(string Name, string Expr)> names, Accumulator acc)
+    private static bool FoldAll(RenderContext ctx, List<(string Name, string Expr)> names, Accumulator acc) =>
+        FetchEach(ctx, names.Count, i => names[i].Name, (i, buf) =>
+        {
+            ctx.Budget?.Take(buf.Length);
+            bool folded = acc.Add(names[i].Name, names[i].Expr, buf);
+            ctx.Budget?.Release(buf.Length);
+            return folded;
+        });
+
+    /// <summary>
+    /// Fetches <paramref name="count"/> series in batches (on all cores when the reader is the embedded store) and hands
+    /// each non-empty window to <paramref name="visit"/> in order on this thread; false as soon as a visit is.
+    /// The buffer is reused after the visit returns.
+    /// </summary>
+    private static bool FetchEach(RenderContext ctx, int count, Func<int, string> nameAt, Func<int, SlotBuffer, bool> visit)
     {
         var store = ctx.Reader as TimeSeriesStore;
-        bool parallel = store != null && Environment.ProcessorCount > 1 && names.Count > 1;
-        int batch = parallel ? Math.Min(names.Count, FoldBatch) : 1;
+        bool parallel = store != null && Environment.ProcessorCount > 1 && count > 1;
+        int batch = Math.Max(1, parallel ? Math.Min(count, FoldBatch) : 1);
         var bufs = new SlotBuffer[batch];
         var found = new bool[batch];
         for (int i = 0; i < batch; i++) bufs[i] = SlotPool.TryTake(out var b) ? b : new SlotBuffer();
         try
         {
-            for (int lo = 0; lo < names.Count; lo += batch)
+            for (int lo = 0; lo < count; lo += batch)
             {
-                int m = Math.Min(batch, names.Count - lo);
+                int m = Math.Min(batch, count - lo);
                 if (m > 1)
                 {
-                    try { Parallel.For(0, m, i => found[i] = Read(ctx, store, names[lo + i].Name, bufs[i])); }
+                    try { Parallel.For(0, m, i => found[i] = Read(ctx, store, nameAt(lo + i), bufs[i])); }
                     catch (AggregateException e) when (e.InnerExceptions.Count >= 1) { ExceptionDispatchInfo.Throw(e.InnerExceptions[0]); }
                 }
-                else found[0] = Read(ctx, store, names[lo].Name, bufs[0]);
+                else found[0] = Read(ctx, store, nameAt(lo), bufs[0]);
                 for (int i = 0; i < m; i++)
-                {
                     // whisper returns None for a window wholly in the future or beyond retention: graphite-web drops the series.
-                    int n = bufs[i].Length;
-                    if (!found[i] || n == 0) continue;
-                    ctx.Budget?.Take(n);
-                    bool folded = acc.Add(names[lo + i].Name, names[lo + i].Expr, bufs[i]);
-                    ctx.Budget?.Release(n);
-                    if (!folded) return false;
-                }
+                    if (found[i] && bufs[i].Length > 0 && !visit(lo + i, bufs[i])) return false;
             }
             return true;
         }
@@ -54,6 +62,24 @@ internal static partial class Evaluator
             foreach (var b in bufs)
                 if (b.Values.Length <= PooledSlotsMax && SlotPool.Count < SlotPoolMax) SlotPool.Add(b);
         }
+    }
+
+    /// <summary>The series of <paramref name="names"/> as graphite-web fetches them: one list of values each, nothing else allocated per series.</summary>
+    private static List<TimeSeries> FetchNames(RenderContext ctx, IEnumerable<string> names, string pathExpr)
+    {
+        var sorted = new SortedSet<string>(names, StringComparer.Ordinal).ToList();
+        var result = new List<TimeSeries>(sorted.Count);
+        FetchEach(ctx, sorted.Count, i => sorted[i], (i, buf) =>
+        {
+            ctx.Budget?.Take(buf.Length);
+            var values = new List<double?>(buf.Length);
+            CollectionsMarshal.SetCount(values, buf.Length);
+            var span = CollectionsMarshal.AsSpan(values);
+            for (int k = 0; k < span.Length; k++) span[k] = buf.Has(k) ? buf.Values[k] : null;
+            result.Add(new TimeSeries(sorted[i], buf.Start, buf.End, buf.Step, [], ctx.XFilesFactor) { Values = values, PathExpression = pathExpr });
+            return true;
+        });
+        return result;
     }
 
     private static bool Read(RenderContext ctx, TimeSeriesStore? store, string name, SlotBuffer buf)
