@@ -56,6 +56,17 @@ internal sealed partial class TimeSeriesStore
     /// <summary>Bumped whenever a cached chunk is evicted because its row changed: a chunk decoded from an older blob is then not cached.</summary>
     private long _decodedEpoch;
 
+    /// <summary>The chunk rows of archive <paramref name="level"/> overlapping [from, until), by ascending row id. Caller holds the lock.</summary>
+    private Microsoft.Data.Sqlite.SqliteDataReader SelectChunks(SeriesState s, int level, long from, long until)
+    {
+        _selectChunks.Transaction = _currentTx;
+        _selectChunks.Parameters[0].Value = ChunkId(s.Id, level, 0);
+        _selectChunks.Parameters[1].Value = ChunkId(s.Id, level, (1 << ChunkNumberBits) - 1);
+        _selectChunks.Parameters[2].Value = from;
+        _selectChunks.Parameters[3].Value = until;
+        return _selectChunks.ExecuteReader();
+    }
+
     /// <summary>False when the series does not exist (as <see cref="Fetch"/> returns null).</summary>
     internal bool FetchInto(string series, long from, long until, SlotBuffer buf)
     {
@@ -68,19 +79,13 @@ internal sealed partial class TimeSeriesStore
             int n = k < 0 ? 0 : (int)Math.Max(0, (b - a) / step);
             buf.Reset(a, b, step, n);
             if (n == 0) return true;
-            if (_currentTx != null || (k > 0 && s.HasHead))
+            if (_currentTx != null)
             {
-                // Coarse archives roll the head up on the fly (ReadLevel): rare enough to take the plain path.
                 var vals = ReadLevel(s, k, a, b);
                 for (int i = 0; i < vals.Length; i++) if (vals[i] is { } v) buf.Set(i, v);
                 return true;
             }
-            _selectChunks.Transaction = null;
-            _selectChunks.Parameters[0].Value = ChunkId(s.Id, k, 0);
-            _selectChunks.Parameters[1].Value = ChunkId(s.Id, k, (1 << ChunkNumberBits) - 1);
-            _selectChunks.Parameters[2].Value = a;
-            _selectChunks.Parameters[3].Value = b;
-            using (var r = _selectChunks.ExecuteReader())
+            using (var r = SelectChunks(s, k, a, b))
                 while (r.Read())
                 {
                     long id = r.GetInt64(0);
@@ -89,8 +94,20 @@ internal sealed partial class TimeSeriesStore
                     else buf.Chunks.Add((id, r.GetValue(1) as byte[] ?? [], null, null));
                 }
             if (k == 0)
+            {
                 for (int i = 0; i < s.HeadCount; i++)
                     if (s.HeadTs[i] >= a && s.HeadTs[i] < b) buf.Overlay.Add((s.HeadTs[i], s.HeadVal[i]));
+            }
+            else if (s.HasHead)
+            {
+                // As ReadLevel: the head region of a coarser archive is rolled up on the fly (a few slots, under the lock).
+                long rs = Math.Max(a, AlignDown(s.HeadMin, step));
+                if (rs < b)
+                {
+                    var coarse = s.Agg.Rollup(ReadLevel(s, k - 1, rs, b), s.Schema.Archives[k - 1].Step, step);
+                    for (int j = 0; j < coarse.Length; j++) if (coarse[j] is double d) buf.Overlay.Add((rs + j * step, d));
+                }
+            }
             if (s.Backfill != null)
                 foreach (var p in s.Backfill)
                     if (p.Level == k && p.Ts >= a && p.Ts < b) buf.Overlay.Add((p.Ts, p.Value));

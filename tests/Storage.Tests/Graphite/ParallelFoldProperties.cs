@@ -9,7 +9,8 @@ namespace Observe.Storage.Tests.Graphite;
 /// Issue 21: over the embedded store a streamed aggregate fetches its inputs on all cores (chunks decoded outside the
 /// store lock into pooled slot buffers) and folds them in name order. For random fleets — gaps (None), NaN, ±0, ±inf,
 /// huge and tiny values, series in sealed chunks, in the head, rewritten, and more series than one fetch batch — it
-/// gives the very bits of the sequential evaluation (group() makes the evaluator fetch and hold every series, one at a time).
+/// gives the very bits of the sequential evaluation: the store behind a plain ISeriesReader, fetched one series at a time
+/// with Fetch, and group() making the evaluator hold every series. Windows in the 10 s archive and in the 1 m one.
 /// </summary>
 public class ParallelFoldProperties
 {
@@ -22,7 +23,9 @@ public class ParallelFoldProperties
         int series = rnd.Next(1, 90), slots = rnd.Next(30, 360);
         double[] odd = [double.NaN, -0.0, 0.0, double.PositiveInfinity, double.NegativeInfinity, 1e300, -1e300, 1e-300, 0.1];
         var time = ManualTimeProvider.AtUnixSeconds(Start);
-        using var store = TimeSeriesStore.Open(TestStore.Options(), time);
+        // 10 s kept for 10 min: a window of 50 min reads the 1 m archive, whose head region is rolled up at read time.
+        using var store = TimeSeriesStore.Open(TestStore.Options(retentions: "10s:10m,1m:2h,10m:1d"), time);
+        var sequentialReader = new PlainReader(store);
         for (int t = 0; t < slots; t++)
         {
             long ts = Start + 10 * t;
@@ -39,21 +42,39 @@ public class ParallelFoldProperties
             if (rnd.NextDouble() < 0.02) store.Compact(); // some slots sealed in chunks, the newest still in the head
         }
         long now = time.UnixSeconds;
-        foreach (var f in new[] { "sumSeries", "averageSeries", "minSeries", "maxSeries", "multiplySeries" })
+        foreach (var window in new long[] { 5 * 60, 50 * 60 })
         {
-            var parallel = Render(store, $"{f}(fleet.*.req)", now);
-            var sequential = Render(store, $"{f}(group(fleet.*.req))", now);
-            var a = Assert.Single(parallel);
-            var b = Assert.Single(sequential);
-            Assert.Equal((b.Start, b.End, b.Step), (a.Start, a.End, a.Step));
-            Assert.Equal(b.Values.Select(Bits), a.Values.Select(Bits));
+            // The plain fetch: every series' slots from FetchInto (batched, parallel) equal Fetch's.
+            var fetched = Render(store, "fleet.*.req", now, window);
+            var plain = Render(sequentialReader, "fleet.*.req", now, window);
+            Assert.Equal(plain.Count, fetched.Count);
+            for (int i = 0; i < plain.Count; i++)
+            {
+                Assert.Equal((plain[i].Name, plain[i].Start, plain[i].Step), (fetched[i].Name, fetched[i].Start, fetched[i].Step));
+                Assert.Equal(plain[i].Values.Select(Bits), fetched[i].Values.Select(Bits));
+            }
+            foreach (var f in new[] { "sumSeries", "averageSeries", "minSeries", "maxSeries", "multiplySeries" })
+            {
+                var a = Assert.Single(Render(store, $"{f}(fleet.*.req)", now, window));
+                var b = Assert.Single(Render(sequentialReader, $"{f}(group(fleet.*.req))", now, window));
+                Assert.Equal((b.Start, b.End, b.Step), (a.Start, a.End, a.Step));
+                Assert.Equal(b.Values.Select(Bits), a.Values.Select(Bits));
+            }
         }
     }
 
-    private static List<TimeSeries> Render(TimeSeriesStore store, string target, long now)
+    private static List<TimeSeries> Render(ISeriesReader reader, string target, long now, long window)
     {
-        var req = new GraphiteApi.RenderRequest([target], now - 3600, now, now, "json", null, false, 0, null);
-        return GraphiteApi.Evaluate(req, store, null, new RenderLimitOptions());
+        var req = new GraphiteApi.RenderRequest([target], now - window, now, now, "json", null, false, 0, null);
+        return GraphiteApi.Evaluate(req, reader, null, new RenderLimitOptions());
+    }
+
+    /// <summary>The store seen only through <see cref="ISeriesReader"/>: the evaluator fetches one series at a time with <see cref="ISeriesReader.Fetch"/>.</summary>
+    private sealed class PlainReader(ISeriesReader inner) : ISeriesReader
+    {
+        public IReadOnlyList<MetricNode> Find(string pattern) => inner.Find(pattern);
+        public IReadOnlyList<string> TaggedSeries() => inner.TaggedSeries();
+        public SeriesWindow? Fetch(string series, long from, long until) => inner.Fetch(series, from, until);
     }
 
     private static long? Bits(double? v) => v is { } d ? BitConverter.DoubleToInt64Bits(d) : null;
