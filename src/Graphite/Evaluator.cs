@@ -109,26 +109,6 @@ internal static partial class Evaluator
         return names;
     }
 
-    private static List<TimeSeries> FetchNames(RenderContext ctx, IEnumerable<string> names, string pathExpr)
-    {
-        var result = new List<TimeSeries>();
-        foreach (var name in new SortedSet<string>(names, StringComparer.Ordinal))
-            if (FetchWindow(ctx, name) is { } w)
-                result.Add(new TimeSeries(name, w.Start, w.End, w.Step, w.Values, ctx.XFilesFactor) { PathExpression = pathExpr });
-        return result;
-    }
-
-    /// <summary>One series' window, counted against the budget as read and held; null when there is none.</summary>
-    private static SeriesWindow? FetchWindow(RenderContext ctx, string name)
-    {
-        var w = ctx.Reader.Fetch(name, ctx.StartTime, ctx.EndTime);
-        // whisper returns None for a window wholly in the future or beyond retention: graphite-web drops the
-        // series; a reader may signal the same with null or with an empty window
-        if (w == null || w.Values.Length == 0) return null;
-        ctx.Budget?.Take(w.Values.Length);
-        return w;
-    }
-
     private static List<TimeSeries> SeriesByTag(RenderContext ctx, CallNode call)
     {
         if (ctx.Prefetched != null && !ctx.Prefetched.Contains(call.Raw)) return [];

@@ -1,7 +1,8 @@
+
 namespace Observe.Storage.Graphite;
 
 /// <summary>
-/// sumSeries / averageSeries / minSeries / maxSeries (and sum, avg, aggregate(x, "sum"|"total"|"average"|"avg"|"min"|"max"))
+/// sumSeries / averageSeries / minSeries / maxSeries / multiplySeries (and sum, avg, aggregate(x, "sum"|"total"|"average"|"avg"|"min"|"max"|"multiply"))
 /// over path expressions, folded one series at a time: a fleet-wide aggregate holds one decoded series and the
 /// accumulator instead of every input (issue 21). Bit-identical to <see cref="Evaluator.Aggregate"/>: series come in the
 /// same order, izip_longest aligns by index, sums add left to right from 0 as Python's sum, min/max keep LINQ's NaN rules.
@@ -10,7 +11,7 @@ namespace Observe.Storage.Graphite;
 /// </summary>
 internal static partial class Evaluator
 {
-    private enum Fold { Sum, Average, Min, Max }
+    private enum Fold { Sum, Average, Min, Max, Multiply }
 
     private static object? StreamAggregate(RenderContext ctx, CallNode call, FunctionInfo fn)
     {
@@ -25,6 +26,7 @@ internal static partial class Evaluator
             case "averageSeries" or "avg": (func, fold) = ("average", Fold.Average); break;
             case "minSeries": (func, fold) = ("min", Fold.Min); break;
             case "maxSeries": (func, fold) = ("max", Fold.Max); break;
+            case "multiplySeries": (func, fold) = ("multiply", Fold.Multiply); break;
             case "aggregate" when call.Args.Count is 2 or 3 && call.Args[1] is StringNode f
                                   && (call.Args.Count == 2 || call.Args[2] is NumberNode):
                 func = f.Value;
@@ -34,6 +36,7 @@ internal static partial class Evaluator
                     case "average" or "avg": fold = Fold.Average; break;
                     case "min": fold = Fold.Min; break;
                     case "max": fold = Fold.Max; break;
+                    case "multiply": fold = Fold.Multiply; break;
                     default: return null;
                 }
                 inputs = [call.Args[0]];
@@ -45,18 +48,14 @@ internal static partial class Evaluator
         var (bound, _) = ParamBinder.Bind(fn, call, [.. call.Args.Select(a => a is PathNode ? new List<TimeSeries>() : Evaluate(ctx, a))], []);
         if (call.Name == "aggregate" && bound.Count == 3 && bound[2] is { } x) xff = Convert.ToDouble(x, System.Globalization.CultureInfo.InvariantCulture);
 
-        var acc = new Accumulator(fold);
+        var names = new List<(string Name, string Expr)>();
         foreach (PathNode p in inputs)
         {
             if (ctx.Prefetched != null && !ctx.Prefetched.Contains(p.Path)) continue;
-            foreach (var name in PathNames(ctx, p.Path))
-            {
-                if (FetchWindow(ctx, name) is not { } w) continue;
-                var folded = acc.Add(name, p.Path, w);
-                ctx.Budget?.Release(w.Values.Length);
-                if (!folded) return null;
-            }
+            foreach (var name in PathNames(ctx, p.Path)) names.Add((name, p.Path));
         }
+        var acc = new Accumulator(fold);
+        if (!FoldAll(ctx, names, acc)) return null;
         return acc.Result(func, xff);
     }
 
@@ -70,25 +69,28 @@ internal static partial class Evaluator
         private Dictionary<string, string>? _tags;
 
         /// <summary>Folds one series in; false when its step differs from the others' (the lcm path must take over).</summary>
-        public bool Add(string name, string pathExpr, SeriesWindow w)
+        public bool Add(string name, string pathExpr, SlotBuffer w)
         {
             if (_series == 0) _step = w.Step;
             else if (w.Step != _step) return false;
-            var values = w.Values;
-            if (values.Length > _acc.Length)
+            int n = w.Length;
+            if (n > _acc.Length)
             {
-                Array.Resize(ref _acc, values.Length);
-                Array.Resize(ref _nonNull, values.Length);
+                Array.Resize(ref _acc, n);
+                Array.Resize(ref _nonNull, n);
             }
-            _length = Math.Max(_length, values.Length);
-            for (var i = 0; i < values.Length; i++)
+            _length = Math.Max(_length, n);
+            var values = w.Values;
+            for (var i = 0; i < n; i++)
             {
-                if (values[i] is not { } v) continue;
-                if (_nonNull[i]++ == 0) { _acc[i] = fold is Fold.Sum or Fold.Average ? 0.0 + v : v; continue; }
+                if (!w.Has(i)) continue;
+                var v = values[i];
+                if (_nonNull[i]++ == 0) { _acc[i] = fold switch { Fold.Sum or Fold.Average => 0.0 + v, Fold.Multiply => 1.0 * v, _ => v }; continue; }
                 ref var a = ref _acc[i];
                 switch (fold)
                 {
                     case Fold.Sum or Fold.Average: a += v; break;
+                    case Fold.Multiply: a *= v; break;
                     // Enumerable.Min: the first NaN is the answer; otherwise a strictly smaller value replaces.
                     case Fold.Min: if (!double.IsNaN(a) && (v < a || double.IsNaN(v))) a = v; break;
                     // Enumerable.Max: NaNs are skipped while the running value is NaN; a strictly greater value replaces.
@@ -98,11 +100,14 @@ internal static partial class Evaluator
             _start = Math.Min(_start, w.Start);
             _end = Math.Max(_end, w.End);
             if (!_exprs.Contains(pathExpr)) _exprs.Add(pathExpr);
-            var tags = TimeSeries.ParseTags(name);
-            if (_tags == null) _tags = tags;
-            else
+            // Tags common to all inputs; once none are left (two untagged names) nothing more is parsed per series.
+            if (_tags == null) _tags = TimeSeries.ParseTags(name);
+            else if (_tags.Count > 0)
+            {
+                var tags = TimeSeries.ParseTags(name);
                 foreach (var k in _tags.Keys.ToList())
                     if (!tags.TryGetValue(k, out var t) || t != _tags[k]) _tags.Remove(k);
+            }
             _series++;
             return true;
         }
@@ -112,7 +117,8 @@ internal static partial class Evaluator
             if (_series == 0) return [];
             var values = new double?[_length];
             for (var i = 0; i < _length; i++)
-                if (Xff(_nonNull[i], _series, xff))
+                // multiply: graphite-web's safeMul is None as soon as one factor is None
+                if (Xff(_nonNull[i], _series, xff) && (fold != Fold.Multiply || _nonNull[i] == _series))
                     values[i] = fold == Fold.Average ? _acc[i] / _nonNull[i] : _acc[i];
             var name = $"{func}Series({string.Join(",", _exprs)})";
             var tags = _tags!;

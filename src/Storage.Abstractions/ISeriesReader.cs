@@ -32,4 +32,19 @@ public interface ISeriesReader
     /// archive), for a StatsD counter nobody incremented yet (<see cref="ISeriesQuery"/>'s absentAsZero); null = no schema.
     /// </summary>
     SeriesWindow? ZeroWindow(string series, long from, long until) => null;
+
+    /// <summary>
+    /// <see cref="Fetch"/> into a reused <paramref name="buf"/>, for folds over many series (no arrays per series); false
+    /// when the series does not exist. A reader that answers <see cref="ParallelFetch"/> decodes outside its lock, so
+    /// several threads may fetch at once, each into its own buffer.
+    /// </summary>
+    bool FetchInto(string series, long from, long until, SlotBuffer buf)
+    {
+        if (Fetch(series, from, until) is not { } w) return false;
+        buf.CopyFrom(w);
+        return true;
+    }
+
+    /// <summary>Whether <see cref="FetchInto"/> pays to call from several threads at once (the embedded store).</summary>
+    bool ParallelFetch => false;
 }

@@ -489,12 +489,7 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
         long step = s.Schema.Archives[level].Step;
         var vals = new double?[Math.Max(0, (until - from) / step)];
         if (vals.Length == 0) return vals;
-        _selectChunks.Transaction = _currentTx;
-        _selectChunks.Parameters[0].Value = ChunkId(s.Id, level, 0);
-        _selectChunks.Parameters[1].Value = ChunkId(s.Id, level, (1 << ChunkNumberBits) - 1);
-        _selectChunks.Parameters[2].Value = from;
-        _selectChunks.Parameters[3].Value = until;
-        using (var r = _selectChunks.ExecuteReader())
+        using (var r = SelectChunks(s, level, from, until))
         {
             while (r.Read())
             {

@@ -306,6 +306,7 @@ internal sealed partial class TimeSeriesStore
     {
         var c = w.Update ? _updateChunk : _insertChunk;
         if (w.Update && _decoded.Remove(w.Id, out var cached)) _decodedPoints -= cached.Ts.Length;
+        if (w.Update) _decodedEpoch++;
         c.Transaction = tx;
         if (w.Update)
         {

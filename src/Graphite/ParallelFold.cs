@@ -1,0 +1,96 @@
+using System.Collections.Concurrent;
+using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
+
+namespace Observe.Storage.Graphite;
+
+/// <summary>
+/// Feeds a streaming aggregate (issue 21): series are fetched in batches — on all cores when the reader is the embedded
+/// store, whose <see cref="ISeriesReader.FetchInto"/> decodes outside its lock (<see cref="ISeriesReader.ParallelFetch"/>) — into pooled slot buffers, then folded
+/// one by one in name order on the request's thread. Only the fetching is parallel: the fold adds in exactly the order of
+/// the sequential evaluation, so sums are bit-identical (floating-point addition does not reassociate).
+/// </summary>
+internal static partial class Evaluator
+{
+    private static readonly int FoldBatch = Math.Min(64, 16 * Environment.ProcessorCount);
+    /// <summary>Buffers kept between requests; a buffer grown past <see cref="PooledSlotsMax"/> slots is dropped, so the pool stays ≲ 25 MB.</summary>
+    private static readonly ConcurrentBag<SlotBuffer> SlotPool = [];
+    private const int SlotPoolMax = 128, PooledSlotsMax = 16_384;
+    /// <summary>Points a fetch must read before it goes parallel (0 in tests: results are the same either way).</summary>
+    internal static long ParallelMinPoints = 1_000_000;
+
+    private static bool FoldAll(RenderContext ctx, List<(string Name, string Expr)> names, Accumulator acc) =>
+        FetchEach(ctx, names.Count, i => names[i].Name, (i, buf) =>
+        {
+            ctx.Budget?.Take(buf.Length);
+            bool folded = acc.Add(names[i].Name, names[i].Expr, buf);
+            ctx.Budget?.Release(buf.Length);
+            return folded;
+        });
+
+    /// <summary>
+    /// Fetches <paramref name="count"/> series in batches (on all cores when the reader is the embedded store) and hands
+    /// each non-empty window to <paramref name="visit"/> in order on this thread; false as soon as a visit is.
+    /// The buffer is reused after the visit returns.
+    /// </summary>
+    private static bool FetchEach(RenderContext ctx, int count, Func<int, string> nameAt, Func<int, SlotBuffer, bool> visit)
+    {
+        bool canParallel = ctx.Reader.ParallelFetch;
+        var bufs = new List<SlotBuffer> { RentSlots() };
+        var found = new bool[FoldBatch];
+        bool parallel = false;
+        try
+        {
+            for (int lo = 0; lo < count;)
+            {
+                int m = parallel ? Math.Min(bufs.Count, count - lo) : 1;
+                if (m > 1)
+                {
+                    try { Parallel.For(0, m, i => found[i] = Read(ctx, nameAt(lo + i), bufs[i])); }
+                    catch (AggregateException e) when (e.InnerExceptions.Count >= 1) { ExceptionDispatchInfo.Throw(e.InnerExceptions[0]); }
+                }
+                else found[0] = Read(ctx, nameAt(lo), bufs[0]);
+                for (int i = 0; i < m; i++)
+                    // whisper returns None for a window wholly in the future or beyond retention: graphite-web drops the series.
+                    if (found[i] && bufs[i].Length > 0 && !visit(lo + i, bufs[i])) return false;
+                // Parallel only where it pays: the first window tells what the whole fetch reads. A dashboard's 100 series
+                // x 1 440 points stay on the request's thread (handing them to the pool cost more in p95 than it saved).
+                if (lo == 0 && canParallel && Environment.ProcessorCount > 1 && (long)bufs[0].Length * count >= ParallelMinPoints)
+                {
+                    parallel = true;
+                    while (bufs.Count < Math.Min(FoldBatch, count)) bufs.Add(RentSlots());
+                }
+                lo += m;
+            }
+            return true;
+        }
+        finally
+        {
+            foreach (var b in bufs)
+                if (b.Values.Length <= PooledSlotsMax && SlotPool.Count < SlotPoolMax) SlotPool.Add(b);
+        }
+    }
+
+    private static SlotBuffer RentSlots() => SlotPool.TryTake(out var b) ? b : new SlotBuffer();
+
+    /// <summary>The series of <paramref name="names"/> as graphite-web fetches them: one list of values each, nothing else allocated per series.</summary>
+    private static List<TimeSeries> FetchNames(RenderContext ctx, IEnumerable<string> names, string pathExpr)
+    {
+        var sorted = new SortedSet<string>(names, StringComparer.Ordinal).ToList();
+        var result = new List<TimeSeries>(sorted.Count);
+        FetchEach(ctx, sorted.Count, i => sorted[i], (i, buf) =>
+        {
+            ctx.Budget?.Take(buf.Length);
+            var values = new List<double?>(buf.Length);
+            CollectionsMarshal.SetCount(values, buf.Length);
+            var span = CollectionsMarshal.AsSpan(values);
+            for (int k = 0; k < span.Length; k++) span[k] = buf.Has(k) ? buf.Values[k] : null;
+            result.Add(new TimeSeries(sorted[i], buf.Start, buf.End, buf.Step, [], ctx.XFilesFactor) { Values = values, PathExpression = pathExpr });
+            return true;
+        });
+        return result;
+    }
+
+    private static bool Read(RenderContext ctx, string name, SlotBuffer buf) =>
+        ctx.Reader.FetchInto(name, ctx.StartTime, ctx.EndTime, buf);
+}
