@@ -155,7 +155,11 @@ public static class ChecksConfig
 
     internal static CheckState? NoDataState(string s) => s.ToLowerInvariant() switch
     {
-        "unknown" => CheckState.Unknown, "ok" => CheckState.Ok, "warning" => CheckState.Warning, "critical" => CheckState.Critical, _ => null,
+        "unknown" => CheckState.Unknown,
+        "ok" => CheckState.Ok,
+        "warning" => CheckState.Warning,
+        "critical" => CheckState.Critical,
+        _ => null,
     };
 
     internal static CheckPolicy Policy(CheckOptions c, ChecksOptions o) => new(

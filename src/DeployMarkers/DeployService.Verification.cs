@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Observe.Alerting;
-using Observe.DeployMarkers.Rollback;
 using Observe.Common;
+using Observe.DeployMarkers.Rollback;
 
 namespace Observe.DeployMarkers;
 

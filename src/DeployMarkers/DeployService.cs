@@ -3,9 +3,9 @@ using Microsoft.Extensions.Logging;
 using Observe.Alerting;
 using Observe.Checks;
 using Observe.Collector;
+using Observe.Common;
 using Observe.DeployMarkers.Rollback;
 using Observe.Storage;
-using Observe.Common;
 
 namespace Observe.DeployMarkers;
 

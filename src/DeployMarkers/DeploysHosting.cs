@@ -6,10 +6,10 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Observe.Alerting;
 using Observe.Checks;
 using Observe.Collector;
+using Observe.Common;
 using Observe.DeployMarkers.Api;
 using Observe.DeployMarkers.Rollback;
 using Observe.Storage;
-using Observe.Common;
 
 namespace Observe.DeployMarkers;
 

@@ -1,6 +1,6 @@
 using System.CommandLine;
-using Observe.Host.Config;
 using Observe.Common;
+using Observe.Host.Config;
 
 namespace Observe.Host;
 

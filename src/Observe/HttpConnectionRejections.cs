@@ -1,8 +1,8 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Observe.Collector;
-using Observe.Host.Config;
 using Observe.Common;
+using Observe.Host.Config;
 
 namespace Observe.Host;
 

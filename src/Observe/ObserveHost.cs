@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -7,7 +8,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Observe.Alerting;
 using Observe.Checks;
-using System.Runtime.InteropServices;
 using Observe.Collector;
 using Observe.Common;
 using Observe.DeployMarkers;

@@ -2,10 +2,10 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Observe.Collector;
+using Observe.Common;
 using Observe.Storage.Sinks;
 using Observe.Storage.Sinks.Influx;
 using Observe.Storage.Sinks.Spool;
-using Observe.Common;
 
 namespace Observe.Storage;
 

@@ -2,8 +2,8 @@ using System.Buffers.Binary;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Observe.Collector;
-using Observe.Durability;
 using Observe.Common;
+using Observe.Durability;
 using static Observe.Common.BinaryCodec;
 
 namespace Observe.Storage.Tsdb;

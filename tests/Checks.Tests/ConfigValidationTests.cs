@@ -63,7 +63,12 @@ public class ConfigValidationTests
     }
 
     [Theory]
-    [InlineData("500ms", 0.5)] [InlineData("30s", 30)] [InlineData("5m", 300)] [InlineData("1h", 3600)] [InlineData("2", 2)] [InlineData("1d", 86400)]
+    [InlineData("500ms", 0.5)]
+    [InlineData("30s", 30)]
+    [InlineData("5m", 300)]
+    [InlineData("1h", 3600)]
+    [InlineData("2", 2)]
+    [InlineData("1d", 86400)]
     public void Durations(string text, double seconds)
     {
         Assert.True(DurationSyntax.TryParse(text, out var d));

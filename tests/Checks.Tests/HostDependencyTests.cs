@@ -1,6 +1,6 @@
-using Observe.Checks.State;
 using Microsoft.Extensions.Logging.Abstractions;
 using Observe.Checks.Scheduling;
+using Observe.Checks.State;
 using Observe.TestSupport;
 
 namespace Observe.Checks.Tests;

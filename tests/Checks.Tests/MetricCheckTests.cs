@@ -33,7 +33,11 @@ public class MetricCheckTests
         new MetricCheck(Reader, target, TimeSpan.FromMinutes(5), agg, Thresholds.Parse(warn, crit), noData, new ManualTimeProvider(Now)).RunAsync(default);
 
     [Theory]
-    [InlineData("avg", CheckState.Ok, "3")] [InlineData("max", CheckState.Ok, "5")] [InlineData("sum", CheckState.Warning, "9")] [InlineData("last", CheckState.Ok, "5")] [InlineData("min", CheckState.Ok, "1")]
+    [InlineData("avg", CheckState.Ok, "3")]
+    [InlineData("max", CheckState.Ok, "5")]
+    [InlineData("sum", CheckState.Warning, "9")]
+    [InlineData("last", CheckState.Ok, "5")]
+    [InlineData("min", CheckState.Ok, "1")]
     public async Task One_series_aggregated_against_ranges(string agg, CheckState state, string value)
     {
         var r = await Run("web.web1.errors", agg, warn: "8", crit: "20");

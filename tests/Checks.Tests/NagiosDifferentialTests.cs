@@ -174,19 +174,19 @@ public class NagiosDifferentialTests(ITestOutputHelper output)
 
         static IEnumerable<string> Parse(IEnumerable<string> log)
         {
-        foreach (var line in log)
-        {
-            var m = Regex.Match(line, @"^\[\d+\] (SERVICE (?:ALERT|NOTIFICATION|FLAPPING ALERT|DOWNTIME ALERT)): (.*)$");
-            if (!m.Success) continue;
-            var f = m.Groups[2].Value.Split(';');
-            yield return m.Groups[1].Value switch
+            foreach (var line in log)
             {
-                "SERVICE ALERT" => $"ALERT {f[2]} {f[3]} {f[4]}",
-                "SERVICE NOTIFICATION" => $"NOTIFY {f[3]}",
-                "SERVICE FLAPPING ALERT" => $"FLAPPING {f[2]}",
-                _ => $"DOWNTIME {f[2]}",
-            };
-        }
+                var m = Regex.Match(line, @"^\[\d+\] (SERVICE (?:ALERT|NOTIFICATION|FLAPPING ALERT|DOWNTIME ALERT)): (.*)$");
+                if (!m.Success) continue;
+                var f = m.Groups[2].Value.Split(';');
+                yield return m.Groups[1].Value switch
+                {
+                    "SERVICE ALERT" => $"ALERT {f[2]} {f[3]} {f[4]}",
+                    "SERVICE NOTIFICATION" => $"NOTIFY {f[3]}",
+                    "SERVICE FLAPPING ALERT" => $"FLAPPING {f[2]}",
+                    _ => $"DOWNTIME {f[2]}",
+                };
+            }
         }
 
         async Task Command(string line)

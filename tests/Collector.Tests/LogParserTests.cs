@@ -41,8 +41,14 @@ public class LogParserTests
     }
 
     [Theory]
-    [InlineData(0, "fatal")] [InlineData(1, "fatal")] [InlineData(2, "fatal")] [InlineData(3, "error")]
-    [InlineData(4, "warn")] [InlineData(5, "info")] [InlineData(6, "info")] [InlineData(7, "debug")]
+    [InlineData(0, "fatal")]
+    [InlineData(1, "fatal")]
+    [InlineData(2, "fatal")]
+    [InlineData(3, "error")]
+    [InlineData(4, "warn")]
+    [InlineData(5, "info")]
+    [InlineData(6, "info")]
+    [InlineData(7, "debug")]
     public void SyslogSeveritiesMapToOneSet(int severity, string level)
     {
         Assert.Equal(level, Parse($$"""{"short_message":"x","level":{{severity}}}""").Level);
@@ -50,8 +56,14 @@ public class LogParserTests
     }
 
     [Theory]
-    [InlineData("Information", "info")] [InlineData("WARNING", "warn")] [InlineData("err", "error")] [InlineData("Verbose", "trace")]
-    [InlineData("critical", "fatal")] [InlineData("emergency", "fatal")] [InlineData("notice", "info")] [InlineData("DEBUG", "debug")]
+    [InlineData("Information", "info")]
+    [InlineData("WARNING", "warn")]
+    [InlineData("err", "error")]
+    [InlineData("Verbose", "trace")]
+    [InlineData("critical", "fatal")]
+    [InlineData("emergency", "fatal")]
+    [InlineData("notice", "info")]
+    [InlineData("DEBUG", "debug")]
     public void LevelNamesMapToOneSet(string name, string level)
     {
         var e = Parse($$"""{"message":"x","severity":"{{name}}"}""");

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text;
-using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Playwright;
 using Observe.TestSupport;

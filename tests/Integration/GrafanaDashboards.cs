@@ -94,8 +94,11 @@ internal static partial class GrafanaDashboards
             var n = int.Parse(m.Groups[1].Value);
             return now - m.Groups[2].Value switch
             {
-                "s" => TimeSpan.FromSeconds(n), "m" => TimeSpan.FromMinutes(n), "h" => TimeSpan.FromHours(n),
-                "d" => TimeSpan.FromDays(n), _ => TimeSpan.FromDays(7 * n),
+                "s" => TimeSpan.FromSeconds(n),
+                "m" => TimeSpan.FromMinutes(n),
+                "h" => TimeSpan.FromHours(n),
+                "d" => TimeSpan.FromDays(n),
+                _ => TimeSpan.FromDays(7 * n),
             };
         }
         var from = Parse(grafanaFrom, now);

@@ -11,8 +11,8 @@ using Microsoft.Extensions.Logging;
 using Observe.Collector;
 using Observe.Storage;
 using Observe.Storage.Graphite;
-using Observe.Storage.Tsdb;
 using Observe.Storage.Tests.Graphite;
+using Observe.Storage.Tsdb;
 using Observe.TestSupport;
 using Xunit.Abstractions;
 

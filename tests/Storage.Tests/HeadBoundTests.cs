@@ -1,6 +1,6 @@
-using Observe.TestSupport;
 using Observe.Collector;
 using Observe.Storage.Tsdb;
+using Observe.TestSupport;
 
 namespace Observe.Storage.Tests;
 

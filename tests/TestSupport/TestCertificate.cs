@@ -94,5 +94,6 @@ public static class TestCertificate
     public static HttpClient InsecureClient(string baseUrl) => new(new HttpClientHandler
     {
         ServerCertificateCustomValidationCallback = HttpClientHandler.DangerousAcceptAnyServerCertificateValidator,
-    }) { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(10) };
+    })
+    { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(10) };
 }

@@ -1,4 +1,3 @@
-using Observe.Common;
 using System.Net;
 using System.Text;
 using MailKit.Net.Smtp;
@@ -6,6 +5,7 @@ using MailKit.Security;
 using Microsoft.Extensions.Logging;
 using MimeKit;
 using Observe.Alerting.Pipeline;
+using Observe.Common;
 
 namespace Observe.Alerting.Notifiers;
 

@@ -101,8 +101,11 @@ internal sealed class PagerDutyNotifier(HttpClient http, PagerDutyReceiverOption
                 ["group"] = NotificationText.Group(n),
                 ["custom_details"] = new Dictionary<string, object?>
                 {
-                    ["alerts"] = n.Alerts.Select(a => new { key = NotificationText.OneLine(a.Key), status = a.Status, summary = NotificationText.OneLine(a.Summary),
-                        details = a.Details is { } d ? NotificationText.OneLine(d) : null, labels = WebhookNotifier.Clean(a.Labels) }).ToList(),
+                    ["alerts"] = n.Alerts.Select(a => new
+                    {
+                        key = NotificationText.OneLine(a.Key), status = a.Status, summary = NotificationText.OneLine(a.Summary),
+                        details = a.Details is { } d ? NotificationText.OneLine(d) : null, labels = WebhookNotifier.Clean(a.Labels)
+                    }).ToList(),
                     ["note"] = n.Note is { } note ? NotificationText.OneLine(note) : null,
                 },
             };

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
-using Observe.Durability;
 using Observe.Alerting.Pipeline.Persistence;
+using Observe.Durability;
 
 namespace Observe.Alerting.Pipeline;
 

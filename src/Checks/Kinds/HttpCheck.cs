@@ -36,7 +36,8 @@ internal sealed class HttpCheck(Uri url, string method, IReadOnlyDictionary<stri
                     return !_tls.Verify || errors == System.Net.Security.SslPolicyErrors.None;
                 },
             },
-        }) { Timeout = Timeout.InfiniteTimeSpan };
+        })
+        { Timeout = Timeout.InfiniteTimeSpan };
     }
 
     private static readonly HttpClient NoRedirects = new(new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(2), UseCookies = false }) { Timeout = Timeout.InfiniteTimeSpan };

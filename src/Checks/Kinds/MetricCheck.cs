@@ -40,7 +40,11 @@ internal sealed class MetricCheck(ISeriesQuery query, string target, TimeSpan wi
             if (values.Count == 0) { noData.Add(path); worst = Worse(worst, noDataState); continue; }
             var v = aggregate switch
             {
-                "min" => values.Min(), "max" => values.Max(), "sum" => values.Sum(), "last" => values[^1], _ => values.Average(),
+                "min" => values.Min(),
+                "max" => values.Max(),
+                "sum" => values.Sum(),
+                "last" => values[^1],
+                _ => values.Average(),
             };
             var s = thresholds.Evaluate(v);
             worst = Worse(worst, s);

@@ -25,6 +25,10 @@ internal static class CheckStateText
 {
     public static string Upper(this CheckState s) => s switch
     {
-        CheckState.Ok => "OK", CheckState.Warning => "WARNING", CheckState.Critical => "CRITICAL", CheckState.Pending => "PENDING", _ => "UNKNOWN",
+        CheckState.Ok => "OK",
+        CheckState.Warning => "WARNING",
+        CheckState.Critical => "CRITICAL",
+        CheckState.Pending => "PENDING",
+        _ => "UNKNOWN",
     };
 }

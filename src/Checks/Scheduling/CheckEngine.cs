@@ -4,8 +4,8 @@ using Observe.Alerting;
 using Observe.Checks.Kinds;
 using Observe.Checks.State;
 using Observe.Collector;
-using Quartz;
 using Observe.Common;
+using Quartz;
 
 namespace Observe.Checks.Scheduling;
 
@@ -344,12 +344,12 @@ internal sealed partial class CheckEngine : IHostedService, ICheckStates, IServi
             result = new CheckResult(stale, $"(no passive result for {(started - last).TotalSeconds:0} s; freshness threshold {threshold.TotalSeconds:0.#} s)", null, [], TimeSpan.Zero);
         }
         else try { result = await e.Check.RunAsync(ct).ConfigureAwait(false); }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested) { throw; }
-        catch (Exception ex)
-        {
-            _log.LogWarning(ex, "check {Key} failed", e.Key);
-            result = CheckResult.Unknown($"(check failed: {ex.GetType().Name}: {ex.Message})", _time.GetUtcNow() - started);
-        }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested) { throw; }
+            catch (Exception ex)
+            {
+                _log.LogWarning(ex, "check {Key} failed", e.Key);
+                result = CheckResult.Unknown($"(check failed: {ex.GetType().Name}: {ex.Message})", _time.GetUtcNow() - started);
+            }
         return await ApplyAsync(e, result, started, scheduledFor, scheduled: true, ct).ConfigureAwait(false);
     }
 

@@ -39,7 +39,10 @@ internal static class Availability
             var monitored = uptime.Any(u => u.Start <= t0 && t1 <= u.End);
             var slot = !monitored || si < 0 ? 5 : timeline[si].InDowntime ? 4 : timeline[si].HardState switch
             {
-                CheckState.Ok => 0, CheckState.Warning => 1, CheckState.Critical => 2, _ => 3,
+                CheckState.Ok => 0,
+                CheckState.Warning => 1,
+                CheckState.Critical => 2,
+                _ => 3,
             };
             secs[slot] += (t1 - t0).TotalSeconds;
         }

@@ -142,27 +142,27 @@ internal sealed class PickleDecoder(PickleLimits limits)
                 case 0x88: e = Push(new Value { Kind = Kind.Bool, Num = 1 }); break; // NEWTRUE
                 case 0x89: e = Push(new Value { Kind = Kind.Bool, Num = 0 }); break; // NEWFALSE
                 case (byte)'I': // INT: decimal line; "01"/"00" are True/False in protocol 0
-                {
-                    if (!TryLine(f, ref pos, out var line)) return PickleError.Malformed;
-                    if (line.SequenceEqual("01"u8) || line.SequenceEqual("00"u8)) { e = Push(new Value { Kind = Kind.Bool, Num = line[1] - '0' }); break; }
-                    if (!TryDecimal(line, out var n)) return PickleError.Malformed;
-                    e = Push(Number(Kind.Int, n));
-                    break;
-                }
+                    {
+                        if (!TryLine(f, ref pos, out var line)) return PickleError.Malformed;
+                        if (line.SequenceEqual("01"u8) || line.SequenceEqual("00"u8)) { e = Push(new Value { Kind = Kind.Bool, Num = line[1] - '0' }); break; }
+                        if (!TryDecimal(line, out var n)) return PickleError.Malformed;
+                        e = Push(Number(Kind.Int, n));
+                        break;
+                    }
                 case (byte)'L': // LONG: decimal line with an optional trailing L
-                {
-                    if (!TryLine(f, ref pos, out var line)) return PickleError.Malformed;
-                    if (line.Length > 0 && line[^1] == 'L') line = line[..^1];
-                    if (!TryDecimal(line, out var n)) return PickleError.Malformed;
-                    e = Push(Number(Kind.Int, n));
-                    break;
-                }
+                    {
+                        if (!TryLine(f, ref pos, out var line)) return PickleError.Malformed;
+                        if (line.Length > 0 && line[^1] == 'L') line = line[..^1];
+                        if (!TryDecimal(line, out var n)) return PickleError.Malformed;
+                        e = Push(Number(Kind.Int, n));
+                        break;
+                    }
                 case (byte)'F': // FLOAT: repr line
-                {
-                    if (!TryLine(f, ref pos, out var line) || !TryParseFloat(line, out var d)) return PickleError.Malformed;
-                    e = Push(Number(Kind.Float, d));
-                    break;
-                }
+                    {
+                        if (!TryLine(f, ref pos, out var line) || !TryParseFloat(line, out var d)) return PickleError.Malformed;
+                        e = Push(Number(Kind.Float, d));
+                        break;
+                    }
                 case (byte)'J': e = Push(Number(Kind.Int, BinaryPrimitives.ReadInt32LittleEndian(Take(f, ref pos, 4)))); break; // BININT
                 case (byte)'K': e = Push(Number(Kind.Int, Take(f, ref pos, 1)[0])); break; // BININT1
                 case (byte)'M': e = Push(Number(Kind.Int, BinaryPrimitives.ReadUInt16LittleEndian(Take(f, ref pos, 2)))); break; // BININT2
@@ -170,19 +170,19 @@ internal sealed class PickleDecoder(PickleLimits limits)
                 case 0x8b: e = Push(Number(Kind.Int, Long(Take(f, ref pos, Length(BinaryPrimitives.ReadInt32LittleEndian(Take(f, ref pos, 4))))))); break; // LONG4
                 case (byte)'G': e = Push(Number(Kind.Float, BinaryPrimitives.ReadDoubleBigEndian(Take(f, ref pos, 8)))); break; // BINFLOAT
                 case (byte)'S': // STRING: a quoted, backslash-escaped line (Python 2's repr)
-                {
-                    if (!TryLine(f, ref pos, out var line) || line.Length < 2 || line[0] != line[^1] || line[0] is not ((byte)'\'' or (byte)'"'))
-                        return PickleError.Malformed;
-                    if (!TryEscapeDecode(line[1..^1], out var s)) return PickleError.Malformed;
-                    e = Push(s);
-                    break;
-                }
+                    {
+                        if (!TryLine(f, ref pos, out var line) || line.Length < 2 || line[0] != line[^1] || line[0] is not ((byte)'\'' or (byte)'"'))
+                            return PickleError.Malformed;
+                        if (!TryEscapeDecode(line[1..^1], out var s)) return PickleError.Malformed;
+                        e = Push(s);
+                        break;
+                    }
                 case (byte)'V': // UNICODE: raw-unicode-escape line
-                {
-                    if (!TryLine(f, ref pos, out var line) || !TryRawUnicodeDecode(line, out var s)) return PickleError.Malformed;
-                    e = Push(s);
-                    break;
-                }
+                    {
+                        if (!TryLine(f, ref pos, out var line) || !TryRawUnicodeDecode(line, out var s)) return PickleError.Malformed;
+                        e = Push(s);
+                        break;
+                    }
                 case (byte)'T' or (byte)'X' or (byte)'B': // BINSTRING, BINUNICODE, BINBYTES: 4-byte length
                     e = PushFrameString(f, ref pos, Length(BinaryPrimitives.ReadInt32LittleEndian(Take(f, ref pos, 4))));
                     break;
@@ -209,20 +209,20 @@ internal sealed class PickleDecoder(PickleLimits limits)
                     e = Append(appendCount);
                     break;
                 case (byte)'p': // PUT: decimal line
-                {
-                    if (!TryLine(f, ref pos, out var line) || !TryDecimal(line, out var k)) return PickleError.Malformed;
-                    e = Put(k);
-                    break;
-                }
+                    {
+                        if (!TryLine(f, ref pos, out var line) || !TryDecimal(line, out var k)) return PickleError.Malformed;
+                        e = Put(k);
+                        break;
+                    }
                 case (byte)'q': e = Put(Take(f, ref pos, 1)[0]); break; // BINPUT
                 case (byte)'r': e = Put(BinaryPrimitives.ReadUInt32LittleEndian(Take(f, ref pos, 4))); break; // LONG_BINPUT
                 case 0x94: e = Put(_memoNext); break; // MEMOIZE
                 case (byte)'g': // GET: decimal line
-                {
-                    if (!TryLine(f, ref pos, out var line) || !TryDecimal(line, out var k)) return PickleError.Malformed;
-                    e = Get(k);
-                    break;
-                }
+                    {
+                        if (!TryLine(f, ref pos, out var line) || !TryDecimal(line, out var k)) return PickleError.Malformed;
+                        e = Get(k);
+                        break;
+                    }
                 case (byte)'h': e = Get(Take(f, ref pos, 1)[0]); break; // BINGET
                 case (byte)'j': e = Get(BinaryPrimitives.ReadUInt32LittleEndian(Take(f, ref pos, 4))); break; // LONG_BINGET
                 default:
@@ -471,13 +471,13 @@ internal sealed class PickleDecoder(PickleLimits limits)
                     o[n++] = h; i += 2;
                     break;
                 case >= (byte)'0' and <= (byte)'7':
-                {
-                    var value = 0;
-                    var j = i;
-                    for (; j < s.Length && j < i + 3 && s[j] is >= (byte)'0' and <= (byte)'7'; j++) value = value * 8 + (s[j] - '0');
-                    o[n++] = (byte)value; i = j - 1;
-                    break;
-                }
+                    {
+                        var value = 0;
+                        var j = i;
+                        for (; j < s.Length && j < i + 3 && s[j] is >= (byte)'0' and <= (byte)'7'; j++) value = value * 8 + (s[j] - '0');
+                        o[n++] = (byte)value; i = j - 1;
+                        break;
+                    }
                 default: o[n++] = (byte)'\\'; o[n++] = c; break; // Python keeps unknown escapes
             }
         }

@@ -211,9 +211,16 @@ internal static class LogJsonParser
 
     private static string RoleFieldName(Role r) => r switch
     {
-        Role.ShortMessage => "short_message", Role.Message => "message", Role.Msg => "msg", Role.RenderedMessage => "rendered_message",
-        Role.FullMessage => "full_message", Role.Template => "message_template", Role.App => "app", Role.Application => "application",
-        Role.ContainerName => "container_name", _ => r.ToString().ToLowerInvariant(),
+        Role.ShortMessage => "short_message",
+        Role.Message => "message",
+        Role.Msg => "msg",
+        Role.RenderedMessage => "rendered_message",
+        Role.FullMessage => "full_message",
+        Role.Template => "message_template",
+        Role.App => "app",
+        Role.Application => "application",
+        Role.ContainerName => "container_name",
+        _ => r.ToString().ToLowerInvariant(),
     };
 
     /// <summary>

@@ -1,9 +1,9 @@
 using System.Collections;
 using System.Globalization;
 using System.Reflection;
+using Observe.Common;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
-using Observe.Common;
 
 namespace Observe.Host.Config;
 

@@ -3,9 +3,9 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Observe.Collector;
+using Observe.Common;
 using Observe.Storage.Sinks.Elasticsearch;
 using Observe.Storage.Sinks.Spool;
-using Observe.Common;
 
 namespace Observe.Storage;
 

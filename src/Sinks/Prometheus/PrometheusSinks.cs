@@ -1,8 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using Observe.Collector;
+using Observe.Common;
 using Observe.Storage.Sinks.Prometheus;
 using Observe.Storage.Sinks.Spool;
-using Observe.Common;
 
 namespace Observe.Storage;
 

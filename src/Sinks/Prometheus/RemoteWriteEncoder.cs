@@ -1,8 +1,8 @@
 using System.Buffers;
 using Observe.Collector;
 using Observe.Storage.Sinks.Spool;
-using static Observe.Storage.Sinks.Prometheus.ProtobufWriter;
 using static Observe.Common.BinaryCodec;
+using static Observe.Storage.Sinks.Prometheus.ProtobufWriter;
 
 namespace Observe.Storage.Sinks.Prometheus;
 

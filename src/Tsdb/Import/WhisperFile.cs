@@ -68,7 +68,14 @@ internal sealed record WhisperHeader(int AggregationType, long MaxRetention, flo
     /// <summary>whisper's aggregationTypeToMethod (6–8 are newer whisper methods Observe has no rollup for).</summary>
     public string AggregationMethod => AggregationType switch
     {
-        1 => "average", 2 => "sum", 3 => "last", 4 => "max", 5 => "min", 6 => "avg_zero", 7 => "absmax", 8 => "absmin",
+        1 => "average",
+        2 => "sum",
+        3 => "last",
+        4 => "max",
+        5 => "min",
+        6 => "avg_zero",
+        7 => "absmax",
+        8 => "absmin",
         _ => $"unknown ({AggregationType})",
     };
 }

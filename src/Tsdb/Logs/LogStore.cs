@@ -2,8 +2,8 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
-using Observe.Durability;
 using Observe.Collector;
+using Observe.Durability;
 
 namespace Observe.Storage.Logs;
 

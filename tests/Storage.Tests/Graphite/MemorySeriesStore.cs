@@ -42,7 +42,12 @@ public sealed class MemorySeriesStore : ISeriesReader, IMetricSink
         var n = long.Parse(m.Groups[1].Value);
         return m.Groups[2].Value switch
         {
-            "" or "s" => n, "m" or "min" => n * 60, "h" => n * 3600, "d" => n * 86400, "w" => n * 604800, "y" => n * 31536000,
+            "" or "s" => n,
+            "m" or "min" => n * 60,
+            "h" => n * 3600,
+            "d" => n * 86400,
+            "w" => n * 604800,
+            "y" => n * 31536000,
             _ => throw new ArgumentException(s),
         };
     }

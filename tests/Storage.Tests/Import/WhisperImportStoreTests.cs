@@ -1,7 +1,7 @@
-using Observe.TestSupport;
 using System.Buffers.Binary;
 using Observe.Storage.Import;
 using Observe.Storage.Tsdb;
+using Observe.TestSupport;
 
 namespace Observe.Storage.Tests.Import;
 

@@ -1,8 +1,8 @@
-using Observe.Durability;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Observe.Common;
+using Observe.Durability;
 
 namespace Observe.Alerting.Pipeline.Persistence;
 

@@ -1,9 +1,9 @@
-using Observe.Durability;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Observe.Alerting.Pipeline.Persistence;
 using Observe.Common;
+using Observe.Durability;
 
 namespace Observe.Checks.State.Persistence;
 
