@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: installs the real servers the tests need, builds, then runs all test projects.
+# The full run also checks the code's format (`dotnet format --verify-no-changes`, about 1.5 min).
 # ./test.sh --fast: the unit lane only — no peer install, no tests/Integration, and no test marked
 # [Trait("Category", "Peer")] (needs a real server) or [Trait("Category", "Slow")]; for the edit-test loop, not CI.
 set -euo pipefail
@@ -23,8 +24,13 @@ else
   tests/peers/install.sh
   dotnet build Observe.sln -c Release -nologo -v quiet
   set +e
+  # The house style (.editorconfig) is checked, not only suggested: `dotnet format Observe.sln` fixes what this names.
+  dotnet format Observe.sln --verify-no-changes --no-restore -v quiet
+  fmt=$?
+  (( fmt != 0 )) && echo "format: files differ from .editorconfig (listed above); run: dotnet format Observe.sln"
   dotnet test Observe.sln -c Release --no-build -nologo --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
+  (( fmt != 0 )) && rc=1
 fi
 set -e
 # One closing line over all test projects: "tests: N passed, N failed, N skipped".
