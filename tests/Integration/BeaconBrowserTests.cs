@@ -23,8 +23,11 @@ public class BeaconBrowserTests(ITestOutputHelper output)
     public async Task Boomerang_in_chromium_sends_beacons_that_arrive_as_timers_per_page_group()
     {
         var dir = Repo.TempDir("beacons");
-        int beaconPort = FreePort.Get(), sitePort = FreePort.Get();
-        var site = $"http://127.0.0.1:{sitePort}";
+        // The site binds port 0 before Observe starts (its origin goes into Observe's config): a port picked free and bound
+        // seconds later was taken meanwhile by another test's connection in CI ("address already in use").
+        int beaconPort = FreePort.Get();
+        await using var web = await StartSiteAsync($"http://127.0.0.1:{beaconPort}/beacon");
+        var site = web.Urls.Single().TrimEnd('/');
         await using var observe = await ObserveProcess.StartAsync(new ObserveSetup(dir)
         {
             Config = s => $$"""
@@ -44,7 +47,6 @@ public class BeaconBrowserTests(ITestOutputHelper output)
             """,
         });
         var start = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 2;
-        await using var web = await StartSiteAsync(sitePort, $"http://127.0.0.1:{beaconPort}/beacon");
 
         Assert.True(File.Exists(ConsoleBrowser.Chromium), $"{ConsoleBrowser.Chromium} missing: run tests/peers/install.sh");
         using var pw = await Playwright.CreateAsync();
@@ -119,12 +121,12 @@ public class BeaconBrowserTests(ITestOutputHelper output)
     }
 
     /// <summary>The shop's pages: Boomerang's own files from node_modules and a page that loads them.</summary>
-    private static async Task<WebApplication> StartSiteAsync(int port, string beaconUrl)
+    private static async Task<WebApplication> StartSiteAsync(string beaconUrl)
     {
         var boomerang = Path.Combine(Repo.NodeModules, "boomerangjs");
         Assert.True(File.Exists(Path.Combine(boomerang, "boomerang.js")), "boomerangjs missing: run tests/peers/install.sh");
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         var app = builder.Build();
         app.MapGet("/js/{*file}", (string file) => file is "boomerang.js" or "plugins/rt.js" or "plugins/navtiming.js"
