@@ -103,4 +103,35 @@ public class BeaconTests
         var names = a.FlushDict().Keys.Where(k => k.StartsWith("stats.timers.beacons.") && k.EndsWith(".count")).Select(k => k.Split('.')[3]).ToHashSet();
         Assert.Equal(new HashSet<string> { "weird", "____script__a_b", "g0", "other" }, names);
     }
+
+    [Fact]
+    public async Task A_get_beacon_whose_request_line_kestrel_refuses_is_still_counted_as_too_large()
+    {
+        // Kestrel refuses a request line beyond its limit (414) before the handler runs: that refusal must be counted too.
+        var (s, _, _) = Make(o => { o.Port = 0; o.MaxRequestBytes = 1024; });
+        await s.StartAsync(CancellationToken.None);
+        try
+        {
+            using var http = new HttpClient();
+            using var req = new HttpRequestMessage(HttpMethod.Get, $"http://{s.LocalEndPoint}/?t_done=1&x={new string('a', 8000)}");
+            req.Headers.UserAgent.ParseAdd(Browser);
+            using var res = await http.SendAsync(req);
+            Assert.Equal(414, (int)res.StatusCode);
+            // Kestrel reports the refusal after answering it.
+            await Poll.UntilAsync(() => s.Stats().Dropped["too_large"] > 0, TimeSpan.FromSeconds(10), "the 414 counted as too_large");
+            Assert.Equal(1, s.Stats().Dropped["too_large"]);
+            // A body over the limit is refused by the handler, counted once (not again from Kestrel's report).
+            using var post = new HttpRequestMessage(HttpMethod.Post, $"http://{s.LocalEndPoint}/") { Content = new StringContent("t_done=1&x=" + new string('a', 4000), Encoding.UTF8, "application/x-www-form-urlencoded") };
+            post.Headers.UserAgent.ParseAdd(Browser);
+            Assert.Equal(413, (int)(await http.SendAsync(post)).StatusCode);
+            // Headers beyond Kestrel's 16 KiB (a huge Referer) → 431, counted the same way.
+            using var big = new HttpRequestMessage(HttpMethod.Get, $"http://{s.LocalEndPoint}/?t_done=1");
+            big.Headers.UserAgent.ParseAdd(Browser);
+            big.Headers.TryAddWithoutValidation("Referer", "https://shop.example/" + new string('r', 20000));
+            Assert.Equal(431, (int)(await http.SendAsync(big)).StatusCode);
+            await Poll.UntilAsync(() => s.Stats().Dropped["too_large"] >= 3, TimeSpan.FromSeconds(10), "the 431 counted as too_large");
+            Assert.Equal(3, s.Stats().Dropped["too_large"]);
+        }
+        finally { await s.StopAsync(CancellationToken.None); }
+    }
 }

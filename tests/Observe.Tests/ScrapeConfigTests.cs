@@ -60,4 +60,17 @@ public class ScrapeConfigTests
         Assert.Contains(problems, p => p.KeyPath == "scrape.targets[0].format" && p.Line == 6);
         Assert.Contains(problems, p => p.KeyPath == "scrape.targets[0].timeout" && p.Message.Contains("interval"));
     }
+
+    [Fact]
+    public void A_target_without_a_url_is_told_the_url_is_required()
+    {
+        var (_, problems) = ConfigTests.LoadText("""
+            scrape:
+              targets:
+                - job: cart
+                  format: json
+            """);
+        var p = Assert.Single(problems, p => p.KeyPath == "scrape.targets[0].url");
+        Assert.StartsWith("required", p.Message);
+    }
 }

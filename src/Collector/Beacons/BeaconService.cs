@@ -58,6 +58,8 @@ internal sealed class BeaconService : IHostedService, IAsyncDisposable
         var o = _options;
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        builder.Logging.AddProvider(new KestrelRefusals(() => Count(TooLarge)));
+        builder.Logging.AddFilter(KestrelRefusals.Category, LogLevel.Debug);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Listen(IPAddress.Parse(o.Address), o.Port);

@@ -36,7 +36,9 @@ public sealed class ScrapeOptions
             if (string.IsNullOrWhiteSpace(t.Job)) yield return new($"{key}.job", "required (names the target: scrape.<job>.<instance>)");
             else if (!ScrapeNames.IsNode(t.Job)) yield return new($"{key}.job", $"'{t.Job}' must be letters, digits, _ or - (one Graphite node)");
             if (t.Instance is { } inst && !ScrapeNames.IsNode(inst)) yield return new($"{key}.instance", $"'{inst}' must be letters, digits, _ or - (one Graphite node)");
-            if (!Uri.TryCreate(t.Url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            Uri? uri = null;
+            if (string.IsNullOrWhiteSpace(t.Url)) yield return new($"{key}.url", "required (the http:// or https:// URL to scrape)");
+            else if (!Uri.TryCreate(t.Url, UriKind.Absolute, out uri) || uri.Scheme is not ("http" or "https"))
                 yield return new($"{key}.url", $"'{t.Url}' is not an http:// or https:// URL");
             if (!DurationSyntax.TryParse(t.Interval, out var interval) || interval < TimeSpan.FromSeconds(1))
                 yield return new($"{key}.interval", $"'{t.Interval}' must be a duration of at least 1s");
