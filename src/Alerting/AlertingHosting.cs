@@ -7,8 +7,11 @@ using Observe.Alerting.Api;
 
 namespace Observe.Alerting;
 
-/// <summary>Delivery counters of one receiver's integration (<c>/api/alerts/receivers</c>, the host's self-metrics).</summary>
-public sealed record ReceiverStats(string Receiver, string Integration, long Sent, long Failed, long Dropped, int Queued);
+/// <summary>Delivery counters of one receiver's integration (<c>/api/alerts/receivers</c>, <see cref="AlertingStatList"/>).</summary>
+/// <param name="Failed">given up after every retry, or refused outright</param>
+/// <param name="Dropped">dropped unsent from a full queue (never counted as failed)</param>
+/// <param name="AttemptsFailed">delivery attempts that failed, each retry counted</param>
+public sealed record ReceiverStats(string Receiver, string Integration, long Sent, long Failed, long Dropped, int Queued, long AttemptsFailed = 0);
 
 /// <summary>
 /// Cluster mode (<c>checks.cluster</c>): the pipeline's state — firing alerts, what each receiver was told, escalation
@@ -33,7 +36,7 @@ public static class AlertingHosting
         services.AddSingleton<IAlertSink>(sp => sp.GetRequiredService<AlertingService>().Pipeline);
         services.AddSingleton<IAlertTimeline>(sp => new Pipeline.AlertTimeline(sp.GetRequiredService<AlertingService>().Pipeline.History));
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<AlertingService>());
-        services.AddSingleton<Func<IReadOnlyList<ReceiverStats>>>(sp => sp.GetRequiredService<AlertingService>().Delivery.Stats);
+        services.AddSingleton<Func<AlertingStats>>(sp => sp.GetRequiredService<AlertingService>().Stats);
         return services;
     }
 

@@ -2,14 +2,12 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Observe.Alerting.Notifiers;
 using Observe.Alerting.Pipeline;
-using Prometheus;
 
 namespace Observe.Alerting;
 
 /// <summary>Builds the pipeline and its notifiers from <see cref="AlertingOptions"/> and runs the group timers.</summary>
 internal sealed class AlertingService : IHostedService, IAsyncDisposable
 {
-    private static readonly Gauge IrcQueue = Metrics.CreateGauge("observe_alerting_irc_queue_depth", "IRC lines waiting to be sent or confirmed by the server.");
     public AlertPipeline Pipeline { get; }
     public NotificationDelivery Delivery { get; }
     public IrcClient? Irc { get; }
@@ -44,9 +42,10 @@ internal sealed class AlertingService : IHostedService, IAsyncDisposable
             !options.PersistState ? null
             : cluster != null ? new Pipeline.Persistence.PostgresAlertStateStore(cluster.ConnectionString, cluster.Node, cluster.NodeTimeout, options.HistoryLimit, time)
             : stateDir != null ? new Pipeline.Persistence.SqliteAlertStateStore(Path.Combine(stateDir, "state.db"), options.HistoryLimit, log) : null);
-        // Read at scrape time, so sending pays nothing.
-        if (Irc is { } irc) Metrics.DefaultRegistry.AddBeforeCollectCallback(() => IrcQueue.Set(irc.QueueDepth));
     }
+
+    /// <summary>The stage's snapshot for <see cref="AlertingStatList"/>: read at scrape and flush time, so sending pays nothing.</summary>
+    public AlertingStats Stats() => new(Delivery.Stats(), Irc?.QueueDepth);
 
     public Task StartAsync(CancellationToken cancellationToken)
     {

@@ -12,21 +12,26 @@ public enum StatKind
     CounterShownAsTotal,
 }
 
-/// <summary>One value of a stat: its label value (null for an unlabelled stat) and the number.</summary>
-public readonly record struct StatValue(string? Label, double Value);
+/// <summary>One value of a stat: its label values, in the order of <see cref="IStatDescriptor.Labels"/> (null for an unlabelled
+/// stat), and the number.</summary>
+public readonly record struct StatValue(IReadOnlyList<string>? Labels, double Value);
 
 /// <summary>The names and meaning of one stat, whatever it is read from.</summary>
 public interface IStatDescriptor
 {
     /// <summary>The Prometheus family on /metrics (and the key under /stats <c>metrics</c>).</summary>
     string Family { get; }
-    /// <summary>The Graphite name under <c>observe.</c>; <c>{label}</c> stands for the label value as one node, and a
-    /// labelled stat whose name has no placeholder is written as the sum over its labels.</summary>
+    /// <summary>The Graphite name under <c>observe.</c>; each <c>{label}</c> stands for that label's value as one node
+    /// (<c>{receiver}.{integration}</c>), and values whose names come out the same are summed: a labelled stat whose name
+    /// has no placeholder is written as the sum over its labels.</summary>
     string Series { get; }
+    /// <summary>A second Graphite name for the sum over every label, written besides the per-label <see cref="Series"/>
+    /// (the dashboards' totals); null when there is none.</summary>
+    string? TotalSeries { get; }
     StatKind Kind { get; }
     string Help { get; }
-    /// <summary>The Prometheus label name, or null.</summary>
-    string? Label { get; }
+    /// <summary>The Prometheus label names, or null.</summary>
+    IReadOnlyList<string>? Labels { get; }
 }
 
 /// <summary>
@@ -34,8 +39,11 @@ public interface IStatDescriptor
 /// these; the host generates /metrics, the <c>observe.*</c> series and /stats <c>metrics</c> from the lists, so a stat
 /// cannot be forgotten in one of them.
 /// </summary>
-public sealed record StatDescriptor<T>(string Family, string Series, StatKind Kind, string Help, string? Label,
-    Func<T, IEnumerable<StatValue>> Read) : IStatDescriptor;
+public sealed record StatDescriptor<T>(string Family, string Series, StatKind Kind, string Help, IReadOnlyList<string>? Labels,
+    Func<T, IEnumerable<StatValue>> Read) : IStatDescriptor
+{
+    public string? TotalSeries { get; init; }
+}
 
 /// <summary>Short ways to write a stage's list.</summary>
 public static class Stat
@@ -49,7 +57,13 @@ public static class Stat
     /// <summary>A stat with one label, e.g. per sink or per reason: <paramref name="read"/> gives (label value, value) pairs.</summary>
     public static StatDescriptor<T> Labelled<T>(StatKind kind, string family, string series, string help, string label,
         Func<T, IEnumerable<(string Label, double Value)>> read) =>
-        new(family, series, kind, help, label, s => read(s).Select(v => new StatValue(v.Label, v.Value)));
+        new(family, series, kind, help, [label], s => read(s).Select(v => new StatValue([v.Label], v.Value)));
+
+    /// <summary>A stat with several labels (per receiver and integration): <paramref name="read"/> gives the label values
+    /// in the order of <paramref name="labels"/>.</summary>
+    public static StatDescriptor<T> Labelled<T>(StatKind kind, string family, string series, string help, IReadOnlyList<string> labels,
+        Func<T, IEnumerable<(IReadOnlyList<string> Labels, double Value)>> read) =>
+        new(family, series, kind, help, labels, s => read(s).Select(v => new StatValue(v.Labels, v.Value)));
 
     /// <summary>The pairs of a per-label total (limit hits per key, rejections per reason).</summary>
     public static IEnumerable<(string, double)> Pairs(IReadOnlyDictionary<string, long>? totals) =>

@@ -1,3 +1,4 @@
+using Observe.Alerting;
 using Observe.Checks;
 using Observe.Collector;
 using Observe.Common;
@@ -40,7 +41,7 @@ internal static class ObserveStats
     /// <summary>Every list bound to its snapshot; a stage switched off (its snapshot null) reads as nothing.</summary>
     public static IReadOnlyList<StatSource> Sources(Func<CollectorStats?> collector, Func<LogIngestStats?> logs, Func<StorageStats?> storage,
         Func<IReadOnlyList<SpoolStats>> spools, Func<CheckRunStats?> checkRuns, Func<IReadOnlyList<CheckStatus>?> checks, Func<HostStats> host,
-        Func<ScrapeStats?>? scrape = null, Func<BeaconStats?>? beacons = null) =>
+        Func<ScrapeStats?>? scrape = null, Func<BeaconStats?>? beacons = null, Func<AlertingStats?>? alerting = null) =>
     [
         StatSource.Of(CollectorStatList.Collector, collector),
         StatSource.Of(CollectorStatList.Logs, logs),
@@ -50,6 +51,7 @@ internal static class ObserveStats
         StatSource.Of(StorageHosting.SpoolStatList, spools),
         StatSource.Of(ChecksStatList.Runs, checkRuns),
         StatSource.Of(ChecksStatList.States, checks),
+        StatSource.Of(AlertingStatList.Alerting, alerting ?? (() => null)),
         StatSource.Of(Host, host),
     ];
 
@@ -67,6 +69,7 @@ internal static class ObserveStats
         var spools = (sp.GetService(typeof(IEnumerable<ISpoolStatsSource>)) as IEnumerable<ISpoolStatsSource> ?? []).ToArray();
         var checkRuns = sp.GetService(typeof(Func<CheckRunStats>)) as Func<CheckRunStats>;
         var checks = sp.GetService(typeof(ICheckStates)) as ICheckStates;
+        var alerting = sp.GetService(typeof(Func<AlertingStats>)) as Func<AlertingStats>;
         var tokens = sp.GetService(typeof(ApiTokens)) as ApiTokens;
         var rejections = sp.GetService(typeof(HttpConnectionRejections)) as HttpConnectionRejections;
         var memory = sp.GetService(typeof(MemoryGovernor)) as MemoryGovernor;
@@ -74,6 +77,6 @@ internal static class ObserveStats
         return Sources(() => collector?.Invoke(), () => logs?.Invoke(), () => storage?.Invoke(), () => spools.Select(s => s.Stats).ToList(),
             () => checkRuns?.Invoke(), () => checks?.Current(),
             () => new(tokens?.FailureCount ?? 0, rejections?.Total ?? 0, StoreQuarantine.Count, memory, https?.ReloadFailures), () => scrape?.Invoke(),
-            () => beacons?.Invoke());
+            () => beacons?.Invoke(), () => alerting?.Invoke());
     }
 }

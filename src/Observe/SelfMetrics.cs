@@ -1,4 +1,3 @@
-using Observe.Alerting;
 using Observe.Collector;
 using Observe.Common;
 
@@ -12,7 +11,7 @@ namespace Observe.Host;
 /// average rollup stays right; levels (queues, series, spool depth, durations) as their value at the flush.
 /// Every input is optional: a stage that is switched off simply has no series.
 /// </summary>
-internal sealed class SelfMetrics(Func<IReadOnlyList<StatSource>> sources, Func<IReadOnlyList<ReceiverStats>?> notifications, int flushIntervalMs)
+internal sealed class SelfMetrics(Func<IReadOnlyList<StatSource>> sources, int flushIntervalMs)
     : IFlushMetricSource
 {
     private readonly Dictionary<string, double> _lastTotals = new(StringComparer.Ordinal);
@@ -36,38 +35,35 @@ internal sealed class SelfMetrics(Func<IReadOnlyList<StatSource>> sources, Func<
         foreach (var source in sources())
         {
             if (source.Read() is not { } values) continue;
-            // A labelled stat whose series has no place for its label is the sum over the labels; it exists (zero) whenever its stage does.
+            // A labelled stat whose series has no place for its labels is the sum over them, as is its total series; both
+            // exist (zero) whenever its stage does, so a dashboard's panel has a series on a quiet system.
             var series = new Dictionary<string, (StatKind Kind, double Value)>(StringComparer.Ordinal);
             foreach (var d in source.Descriptors)
-                if (d.Label is { } l && !d.Series.Contains('{' + l + '}', StringComparison.Ordinal)) series[d.Series] = (d.Kind, 0);
+            {
+                if (d.Labels is { } l && !l.Any(label => d.Series.Contains('{' + label + '}', StringComparison.Ordinal))) series[d.Series] = (d.Kind, 0);
+                if (d.TotalSeries is { } total) series[total] = (d.Kind, 0);
+            }
             foreach (var (d, v) in values)
             {
-                var name = SeriesName(d, v.Label);
+                var name = SeriesName(d, v.Labels);
                 series[name] = (d.Kind, series.GetValueOrDefault(name).Value + v.Value);
+                if (d.TotalSeries is { } total) series[total] = (d.Kind, series[total].Value + v.Value);
             }
             foreach (var (name, (kind, value)) in series)
                 if (kind == StatKind.Counter) Rate(name, value);
                 else Gauge(name, value);
         }
-        if (notifications() is { } receivers)
-        {
-            // Totals always exist (zero without receivers), so the dashboard's panel has a series on a quiet system.
-            Rate("notifications.sent", receivers.Sum(r => r.Sent));
-            Rate("notifications.failed", receivers.Sum(r => r.Failed));
-            Rate("notifications.dropped", receivers.Sum(r => r.Dropped));
-            Gauge("notifications.queued", receivers.Sum(r => r.Queued));
-            foreach (var r in receivers)
-            {
-                var n = $"notifications.by_receiver.{Node(r.Receiver)}.{Node(r.Integration)}";
-                Rate(n + ".sent", r.Sent);
-                Rate(n + ".failed", r.Failed);
-            }
-        }
     }
 
-    /// <summary>The series of one value: the descriptor's name with <c>{label}</c> replaced by the label value as one node.</summary>
-    internal static string SeriesName(IStatDescriptor d, string? label) =>
-        d.Label is { } l && label != null ? d.Series.Replace('{' + l + '}', Node(label), StringComparison.Ordinal) : d.Series;
+    /// <summary>The series of one value: the descriptor's name with each <c>{label}</c> replaced by that label's value as one node.</summary>
+    internal static string SeriesName(IStatDescriptor d, IReadOnlyList<string>? values)
+    {
+        var name = d.Series;
+        if (d.Labels is { } labels && values != null)
+            for (var i = 0; i < labels.Count && i < values.Count; i++)
+                name = name.Replace('{' + labels[i] + '}', Node(values[i]), StringComparison.Ordinal);
+        return name;
+    }
 
     /// <summary>A name as one Graphite node: anything but letters, digits, '-' and '_' becomes '_'.</summary>
     internal static string Node(string name)

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
-using Observe.Alerting;
 using Observe.Common;
 
 namespace Observe.Host;
@@ -12,11 +10,9 @@ namespace Observe.Host;
 /// </summary>
 internal sealed class SelfMetricsSources(IServiceProvider services)
 {
-    private volatile Bound? _bound;
+    private volatile IReadOnlyList<StatSource>? _bound;
 
-    private sealed record Bound(IReadOnlyList<StatSource> Stats, Func<IReadOnlyList<ReceiverStats>>? Receivers);
+    public void Bind() => _bound = ObserveStats.Sources(services);
 
-    public void Bind() => _bound = new Bound(ObserveStats.Sources(services), services.GetService<Func<IReadOnlyList<ReceiverStats>>>());
-
-    public SelfMetrics Create(int flushIntervalMs) => new(() => _bound?.Stats ?? [], () => _bound?.Receivers?.Invoke(), flushIntervalMs);
+    public SelfMetrics Create(int flushIntervalMs) => new(() => _bound ?? [], flushIntervalMs);
 }

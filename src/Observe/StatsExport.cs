@@ -25,7 +25,7 @@ internal static class StatsExport
         foreach (var d in sources.SelectMany(s => s.Descriptors))
             if (!families.ContainsKey(d.Family))
             {
-                var labels = d.Label is { } l ? new[] { l } : [];
+                var labels = d.Labels?.ToArray() ?? [];
                 families[d.Family] = IsPrometheusCounter(d) ? f.CreateCounter(d.Family, d.Help, labels) : f.CreateGauge(d.Family, d.Help, labels);
             }
         registry.AddBeforeCollectCallback(() =>
@@ -34,16 +34,17 @@ internal static class StatsExport
                 foreach (var (d, v) in source.Read() ?? [])
                     switch (families[d.Family])
                     {
-                        case Counter c when v.Label is { } label:
+                        case Counter c when v.Labels is { } labels:
+                            var values = labels.ToArray();
                             // A total that went down belongs to something restarted (a reloaded sink): a fresh child, a reset to Prometheus.
-                            if (c.WithLabels(label).Value > v.Value) c.RemoveLabelled(label);
-                            c.WithLabels(label).IncTo(v.Value);
+                            if (c.WithLabels(values).Value > v.Value) c.RemoveLabelled(values);
+                            c.WithLabels(values).IncTo(v.Value);
                             break;
                         case Counter c:
                             c.IncTo(v.Value);
                             break;
-                        case Gauge g when v.Label is { } label:
-                            g.WithLabels(label).Set(v.Value);
+                        case Gauge g when v.Labels is { } labels:
+                            g.WithLabels(labels.ToArray()).Set(v.Value);
                             break;
                         case Gauge g:
                             g.Set(v.Value);
@@ -52,15 +53,29 @@ internal static class StatsExport
         });
     }
 
-    /// <summary>/stats <c>metrics</c>: every family with its value now, or its values by label.</summary>
+    /// <summary>/stats <c>metrics</c>: every family with its value now, or its values by label, one level per label
+    /// (<c>{"ops": {"irc": 4}}</c> for receiver and integration).</summary>
     public static SortedDictionary<string, object> ToJson(IReadOnlyList<StatSource> sources)
     {
         var json = new SortedDictionary<string, object>(StringComparer.Ordinal);
         foreach (var source in sources)
             foreach (var (d, v) in source.Read() ?? [])
-                if (v.Label is not { } label) json[d.Family] = v.Value;
-                else if (json.TryGetValue(d.Family, out var o) && o is SortedDictionary<string, double> byLabel) byLabel[label] = v.Value;
-                else json[d.Family] = new SortedDictionary<string, double>(StringComparer.Ordinal) { [label] = v.Value };
+            {
+                if (v.Labels is not { Count: > 0 } labels)
+                {
+                    json[d.Family] = v.Value;
+                    continue;
+                }
+                var level = json;
+                var key = d.Family;
+                foreach (var label in labels)
+                {
+                    if (!(level.TryGetValue(key, out var o) && o is SortedDictionary<string, object> next))
+                        level[key] = next = new SortedDictionary<string, object>(StringComparer.Ordinal);
+                    (level, key) = (next, label);
+                }
+                level[key] = v.Value;
+            }
         return json;
     }
 }

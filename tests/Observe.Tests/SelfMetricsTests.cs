@@ -134,8 +134,8 @@ public class SelfMetricsTests
         Func<IReadOnlyList<ReceiverStats>?> receivers, Func<IReadOnlyList<CheckStatus>?> checks, Func<CheckRunStats?> checkRuns,
         Func<LogIngestStats?>? logs = null, Func<HostStats>? host = null, Func<BeaconStats?>? beacons = null) =>
         new(() => ObserveStats.Sources(collector, logs ?? (() => null), storage, spools, checkRuns, checks, host ?? (() => new HostStats(0, 0, 0)),
-            beacons: beacons),
-            receivers, flushIntervalMs: 10_000);
+            beacons: beacons, alerting: () => receivers() is { } r ? new AlertingStats(r, null) : null),
+            flushIntervalMs: 10_000);
 
     private static Dictionary<string, double> Points(SelfMetrics self, long timestamp)
     {

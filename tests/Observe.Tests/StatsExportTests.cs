@@ -1,3 +1,4 @@
+using Observe.Alerting;
 using Observe.Checks;
 using Observe.Collector;
 using Observe.Common;
@@ -40,7 +41,8 @@ public class StatsExportTests
         return ObserveStats.Sources(() => collector, () => logs, () => storage, () => spools, () => new CheckRunStats(20, 5, 1), () => checks,
             () => new HostStats(50, 7, 1, memory, TlsReloadFailures: 2),
             () => new ScrapeStats(3, 30, new Dictionary<string, long> { ["connect"] = 2 }, 1, 1, 1, 1, 5, 50, 500),
-            () => new BeaconStats(null, 9, new Dictionary<string, long> { ["bot"] = 6 }));
+            () => new BeaconStats(null, 9, new Dictionary<string, long> { ["bot"] = 6 }),
+            () => new AlertingStats([new("ops", "irc", Sent: 4, Failed: 1, Dropped: 2, Queued: 3, AttemptsFailed: 5)], IrcQueueDepth: 6));
     }
 
     private static List<(IStatDescriptor Stat, StatValue Value)> Values(IReadOnlyList<StatSource> sources) => sources.SelectMany(s => s.Read()!).ToList();
@@ -66,7 +68,7 @@ public class StatsExportTests
         foreach (var (d, v) in Values(sources))
         {
             Assert.Contains($"# TYPE {d.Family} {(StatsExport.IsPrometheusCounter(d) ? "counter" : "gauge")}", lines);
-            var sample = v.Label is { } l ? $"{d.Family}{{{d.Label}=\"{l}\"}} " : d.Family + " ";
+            var sample = v.Labels is { } l ? $"{d.Family}{{{string.Join(',', d.Labels!.Zip(l, (name, value) => $"{name}=\"{value}\""))}}} " : d.Family + " ";
             Assert.Contains(lines, line => line.StartsWith(sample, StringComparison.Ordinal) && double.Parse(line[sample.Length..], System.Globalization.CultureInfo.InvariantCulture) == v.Value);
         }
         // A total is a counter; the one older exception keeps its name (and so its gauge type).
@@ -79,13 +81,15 @@ public class StatsExportTests
     {
         var sources = AllSources();
         var points = new List<MetricPoint>();
-        new SelfMetrics(() => sources, () => null, 10_000).AddPoints(1000, points);
+        new SelfMetrics(() => sources, 10_000).AddPoints(1000, points);
         var names = points.Select(p => p.Path).ToHashSet();
         foreach (var (d, v) in Values(sources))
         {
-            var series = "observe." + SelfMetrics.SeriesName(d, v.Label) + (d.Kind == StatKind.Counter ? "_per_second" : "");
-            if (d.Label is { } label && !d.Series.Contains('{' + label + '}')) series = "observe." + d.Series + (d.Kind == StatKind.Counter ? "_per_second" : "");
+            var suffix = d.Kind == StatKind.Counter ? "_per_second" : "";
+            var series = "observe." + SelfMetrics.SeriesName(d, v.Labels) + suffix;
+            if (d.Labels is { } labels && !labels.Any(label => d.Series.Contains('{' + label + '}'))) series = "observe." + d.Series + suffix;
             Assert.Contains(series, names);
+            if (d.TotalSeries is { } total) Assert.Contains("observe." + total + suffix, names);
         }
     }
 
@@ -97,7 +101,7 @@ public class StatsExportTests
         foreach (var (d, v) in Values(sources))
         {
             Assert.True(json.TryGetProperty(d.Family, out var family), d.Family);
-            Assert.Equal(v.Value, (v.Label is { } l ? family.GetProperty(l) : family).GetDouble());
+            Assert.Equal(v.Value, (v.Labels ?? []).Aggregate(family, (level, label) => level.GetProperty(label)).GetDouble());
         }
     }
 
@@ -106,9 +110,11 @@ public class StatsExportTests
     {
         // A family in two lists (the TCP listeners of the collector and of the log ingest) must be the same stat.
         var all = AllSources().SelectMany(s => s.Descriptors).ToList();
-        Assert.All(all.GroupBy(d => d.Family), g => Assert.Single(g.Select(d => (d.Series, d.Kind, d.Help, d.Label)).Distinct()));
-        Assert.All(all.GroupBy(d => d.Series), g => Assert.Single(g.Select(d => d.Family).Distinct()));
+        Assert.All(all.GroupBy(d => d.Family), g => Assert.Single(g.Select(d => (d.Series, d.TotalSeries, d.Kind, d.Help, string.Join(',', d.Labels ?? []))).Distinct()));
+        Assert.All(all.SelectMany(d => new[] { d.Series, d.TotalSeries }.OfType<string>().Select(series => (series, d.Family))).GroupBy(x => x.series),
+            g => Assert.Single(g.Select(x => x.Family).Distinct()));
         Assert.All(all, d => Assert.Matches("^observe_[a-z_]+$", d.Family));
         Assert.All(all, d => Assert.Matches(@"^[a-z_{}]+(\.[a-z_{}]+)*$", d.Series));
+        Assert.All(all.Where(d => d.TotalSeries != null), d => Assert.Matches(@"^[a-z_]+(\.[a-z_]+)*$", d.TotalSeries!));
     }
 }

@@ -2,7 +2,6 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Observe.Alerting.Pipeline;
 using Observe.Common;
-using Prometheus;
 
 namespace Observe.Alerting.Notifiers;
 
@@ -18,11 +17,6 @@ internal interface INotifier
 /// jittered <see cref="Backoff"/> on the clock, counts sent / failed / dropped per receiver, records the outcome in the history.</summary>
 internal sealed class NotificationDelivery : INotificationQueue, IAsyncDisposable
 {
-    private static readonly Counter Sent = Metrics.CreateCounter("observe_alerting_notifications_sent_total", "Notifications delivered, per receiver and integration.", "receiver", "integration");
-    private static readonly Counter Failed = Metrics.CreateCounter("observe_alerting_notifications_failed_total", "Notifications given up after every retry (or dropped from a full queue), per receiver and integration.", "receiver", "integration");
-    private static readonly Counter AttemptsFailed = Metrics.CreateCounter("observe_alerting_notification_attempts_failed_total", "Delivery attempts that failed (each retry counts), per receiver and integration.", "receiver", "integration");
-    private static readonly Gauge Queued = Metrics.CreateGauge("observe_alerting_queue_depth", "Notifications waiting for delivery, per receiver and integration.", "receiver", "integration");
-
     private readonly Dictionary<string, List<IntegrationQueue>> _receivers = new(StringComparer.Ordinal);
     private readonly AlertHistory _history;
     private readonly TimeProvider _time;
@@ -51,7 +45,7 @@ internal sealed class NotificationDelivery : INotificationQueue, IAsyncDisposabl
 
     public IReadOnlyList<ReceiverStats> Stats() =>
         _receivers.SelectMany(r => r.Value.Select(q => new ReceiverStats(r.Key, q.Notifier.Kind, Interlocked.Read(ref q.SentCount), Interlocked.Read(ref q.FailedCount),
-            Interlocked.Read(ref q.DroppedCount), q.Depth))).ToList();
+            Interlocked.Read(ref q.DroppedCount), q.Depth, Interlocked.Read(ref q.AttemptsFailedCount)))).ToList();
 
     private int _disposed;
 
@@ -72,7 +66,7 @@ internal sealed class NotificationDelivery : INotificationQueue, IAsyncDisposabl
         private readonly Task _worker;
         private int _depth;
         public INotifier Notifier { get; }
-        public long SentCount, FailedCount, DroppedCount;
+        public long SentCount, FailedCount, DroppedCount, AttemptsFailedCount;
         public int Depth => Volatile.Read(ref _depth);
 
         public IntegrationQueue(NotificationDelivery owner, string receiver, INotifier notifier)
@@ -86,15 +80,14 @@ internal sealed class NotificationDelivery : INotificationQueue, IAsyncDisposabl
         private void Dropped(Notification n)
         {
             Interlocked.Decrement(ref _depth);
+            // Dropped, not failed: failed means given up after every retry; both are on /metrics and in observe.notifications.*.
             Interlocked.Increment(ref DroppedCount);
-            Failed.WithLabels(_receiver, Notifier.Kind).Inc();
             _owner._history.Add(new(n.Time, "notify_dropped", null, _receiver, null, $"{Notifier.Kind}: queue full, oldest notification dropped"));
         }
 
         public void Enqueue(Notification n)
         {
             Interlocked.Increment(ref _depth);
-            Queued.WithLabels(_receiver, Notifier.Kind).Set(Depth);
             _queue.Writer.TryWrite(n);
         }
 
@@ -115,7 +108,6 @@ internal sealed class NotificationDelivery : INotificationQueue, IAsyncDisposabl
                 await foreach (var n in _queue.Reader.ReadAllAsync(ct).ConfigureAwait(false))
                 {
                     Interlocked.Decrement(ref _depth);
-                    Queued.WithLabels(_receiver, Notifier.Kind).Set(Depth);
                     backoff.Reset();
                     for (var attempt = 1; ; attempt++)
                     {
@@ -127,18 +119,16 @@ internal sealed class NotificationDelivery : INotificationQueue, IAsyncDisposabl
                             cts.CancelAfter(timeout);
                             await Notifier.SendAsync(n, cts.Token).ConfigureAwait(false);
                             Interlocked.Increment(ref SentCount);
-                            Sent.WithLabels(_receiver, Notifier.Kind).Inc();
                             _owner._history.Add(new(_owner._time.GetUtcNow(), "notified", n.Alerts.Count == 1 ? n.Alerts[0].Key : null, _receiver, null,
                                 $"{Notifier.Kind}: {n.Kind.ToString().ToLowerInvariant()} ({n.Alerts.Count} alerts)"));
                             break;
                         }
                         catch (OperationCanceledException) when (ct.IsCancellationRequested) { throw; }
                         catch (Exception e) { error = e.Message; permanent = EgressPolicy.Classify(e) == EgressOutcome.Reject; }
-                        AttemptsFailed.WithLabels(_receiver, Notifier.Kind).Inc();
+                        Interlocked.Increment(ref AttemptsFailedCount);
                         if (permanent || attempt >= o.MaxAttempts)
                         {
                             Interlocked.Increment(ref FailedCount);
-                            Failed.WithLabels(_receiver, Notifier.Kind).Inc();
                             _owner._log.LogWarning("notification to {Receiver} via {Kind} failed after {Attempts} attempt(s): {Error}", _receiver, Notifier.Kind, attempt, error);
                             _owner._history.Add(new(_owner._time.GetUtcNow(), "notify_failed", n.Alerts.Count == 1 ? n.Alerts[0].Key : null, _receiver, null, $"{Notifier.Kind}: {error}"));
                             break;
