@@ -55,7 +55,7 @@ public class AlertingStatsTests
         }, TimeSpan.FromSeconds(15), "the drop in observe.notifications.dropped_per_second");
         Assert.Equal(0, failed);
 
-        // /metrics, generated as the host generates it.
+        // /metrics, generated as the host generates it, on the registry the host serves (where main's hand-written counters lived).
         StatsExport.ToPrometheus(ObserveStats.Sources(sp), Prometheus.Metrics.DefaultRegistry);
         using var text = new MemoryStream();
         await Prometheus.Metrics.DefaultRegistry.CollectAndExportAsTextAsync(text);
