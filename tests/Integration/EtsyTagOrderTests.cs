@@ -66,7 +66,7 @@ public sealed class EtsyTagOrderTests
     {
         await using var recorder = new GraphiteLineRecorder();
         int port = FreePort.Get(), mgmt = FreePort.Get();
-        var dir = Path.Combine(Path.GetTempPath(), "observe-tests", $"etsy-tags-{Guid.NewGuid():N}");
+        var dir = Repo.TempDir("etsy-tags");
         Directory.CreateDirectory(dir);
         var config = Path.Combine(dir, "config.js");
         await File.WriteAllTextAsync(config, JsonSerializer.Serialize(new Dictionary<string, object>

@@ -34,7 +34,7 @@ public sealed class GraphiteDifferentialFixture : IAsyncLifetime
         [("app", "^app\\.", "10s:1d"), ("default", ".*", "10s:1h,1m:1d")];
 
     // (Repo.TempDir throws for short PIDs: it slices name.Length+45 chars of a shorter string)
-    public string Dir { get; } = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "observe-tests", $"graphite-diff-{Guid.NewGuid():N}")).FullName;
+    public string Dir { get; } = Repo.TempDir("graphite-diff");
     public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(30) };
     public string GraphiteUrl { get; private set; } = "";
     public string ObserveUrl { get; private set; } = "";

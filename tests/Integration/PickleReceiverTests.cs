@@ -97,7 +97,7 @@ public sealed class PickleReceiverTests
     {
         Assert.True(File.Exists(Path.Combine(Repo.NodeModules, "statsd", "stats.js")), "run tests/peers/install.sh");
         await using var app = await ObserveApp.StartAsync();
-        var dir = Path.Combine(Path.GetTempPath(), "observe-tests", $"etsy-pickle-{Guid.NewGuid():N}");
+        var dir = Repo.TempDir("etsy-pickle");
         Directory.CreateDirectory(dir);
         int port = FreePort.Get(), mgmt = FreePort.Get();
         var config = Path.Combine(dir, "config.js");

@@ -104,7 +104,7 @@ public sealed class StatsdDifferentialTests(ITestOutputHelper output)
         var port = FreePort.Get();
         var mgmt = FreePort.Get();
         // (Repo.TempDir's slice overruns for short PIDs; a private temp dir avoids it.)
-        var dir = Path.Combine(Path.GetTempPath(), "observe-tests", $"etsy-{configuration}-{Guid.NewGuid():N}");
+        var dir = Repo.TempDir($"etsy-{configuration}");
         Directory.CreateDirectory(dir);
         var configPath = Path.Combine(dir, "config.js");
         await File.WriteAllTextAsync(configPath, EtsyConfig(options, port, mgmt, recorder.Port));

@@ -1,5 +1,6 @@
 using Observe.Collector;
 using Observe.Storage.Tsdb;
+using Observe.TestSupport;
 
 namespace Observe.Storage.Tests;
 
@@ -12,13 +13,7 @@ internal static class TestStore
         Schemas = [new() { Name = "all", Pattern = ".*", Retentions = retentions }],
     };
 
-    // Repo.TempDir throws when name.Length + 45 exceeds the generated name (short PIDs); reported to the integrator.
-    public static string TempDir()
-    {
-        var d = Path.Combine(Path.GetTempPath(), "observe-tests", $"tsdb-{Environment.ProcessId}-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(d);
-        return d;
-    }
+    public static string TempDir() => Repo.TempDir("tsdb");
 
     public static void Write(TimeSeriesStore s, long batchTs, params (string Path, double Value, long Ts)[] points) =>
         s.WriteAsync(new MetricBatch(batchTs, points.Select(p => new MetricPoint(p.Path, p.Value, p.Ts)).ToArray()), default)

@@ -1,4 +1,5 @@
 using Observe.Storage.Graphite;
+using Observe.TestSupport;
 
 namespace Observe.Storage.Tests.Graphite;
 
@@ -7,7 +8,7 @@ public class GraphiteEventStoreTests
     [Fact]
     public void Add_and_find_with_tag_sets()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "observe-tests", "events-" + Guid.NewGuid().ToString("N"));
+        var dir = Repo.TempDir("events");
         using var store = GraphiteEventStore.Open(dir);
         Assert.Equal(1, store.Add("deploy api", ["deploy", "api", "prod"], "v1", 100));
         store.Add("deploy web", ["deploy web prod"], "v2", 200);
