@@ -3,19 +3,13 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Observe.Collector;
 using Observe.Collector.Pipeline;
 using Observe.Collector.Statsd;
+using Observe.TestSupport;
 
 namespace Observe.Collector.Tests;
 
 /// <summary>Flush metric sources (the host's observe.* self-metrics) ride in the StatsD flush; a broken one costs nothing else.</summary>
 public class FlushMetricSourceTests
 {
-    private sealed class RecordingSink : IMetricSink
-    {
-        public List<MetricBatch> Batches { get; } = [];
-        public string Name => "recording";
-        public ValueTask WriteAsync(MetricBatch batch, CancellationToken cancellationToken) { lock (Batches) Batches.Add(batch); return ValueTask.CompletedTask; }
-    }
-
     private sealed class Source(Action<long, ICollection<MetricPoint>> add) : IFlushMetricSource
     {
         public void AddPoints(long timestamp, ICollection<MetricPoint> points) => add(timestamp, points);
@@ -24,7 +18,7 @@ public class FlushMetricSourceTests
     [Fact]
     public async Task Source_points_join_the_flush_with_its_timestamp_and_a_throwing_source_adds_nothing()
     {
-        var sink = new RecordingSink();
+        var sink = new RecordingMetricSink();
         await using var fanout = new SinkFanout([sink], 10, NullLogger.Instance);
         var aggregator = new StatsdAggregator(new StatsdOptions());
         var good = new Source((ts, points) => points.Add(new MetricPoint("observe.test.value", 7, ts)));

@@ -13,19 +13,12 @@ namespace Observe.Collector.Tests;
 /// </summary>
 public class FlushOnStopTests
 {
-    private sealed class RecordingSink : IMetricSink
-    {
-        public List<MetricBatch> Batches { get; } = [];
-        public string Name => "recording";
-        public ValueTask WriteAsync(MetricBatch batch, CancellationToken cancellationToken) { lock (Batches) Batches.Add(batch); return ValueTask.CompletedTask; }
-    }
-
     [Theory]
     [InlineData(1_700_000_025_000, false, 1_700_000_030)] // immediate, mid-interval: stamped :30, not :20 (the previous flush)
     [InlineData(1_700_000_029_900, true, 1_700_000_030)]  // boundary: waits 100 ms for the interval's end, then flushes it
     public async Task The_last_flush_is_stamped_with_the_end_of_its_interval(long nowMs, bool waitForBoundary, long expectedTimestamp)
     {
-        var sink = new RecordingSink();
+        var sink = new RecordingMetricSink();
         await using var fanout = new SinkFanout([sink], 10, NullLogger.Instance);
         var aggregator = new StatsdAggregator(new StatsdOptions());
         var clock = ManualTimeProvider.AtUnixMilliseconds(nowMs);
@@ -50,7 +43,7 @@ public class FlushOnStopTests
     [Fact]
     public async Task A_boundary_further_than_the_longest_wait_is_not_waited_for()
     {
-        var sink = new RecordingSink();
+        var sink = new RecordingMetricSink();
         await using var fanout = new SinkFanout([sink], 10, NullLogger.Instance);
         var scheduler = new FlushScheduler(new StatsdAggregator(new StatsdOptions()), fanout, 3_600_000, ManualTimeProvider.AtUnixMilliseconds(1_700_000_000_000), NullLogger.Instance);
         var waited = await scheduler.StopAsync(true, TimeSpan.FromSeconds(20), () => Task.CompletedTask);
@@ -69,7 +62,7 @@ public class FlushOnStopTests
     [Fact]
     public async Task A_timer_firing_early_still_stamps_each_flush_with_its_own_boundary()
     {
-        var sink = new RecordingSink();
+        var sink = new RecordingMetricSink();
         await using var fanout = new SinkFanout([sink], 100, NullLogger.Instance);
         await using var scheduler = new FlushScheduler(new StatsdAggregator(new StatsdOptions()), fanout, 1000, new EarlyTimers(), NullLogger.Instance);
         scheduler.Start();

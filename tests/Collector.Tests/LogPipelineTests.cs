@@ -20,26 +20,14 @@ public class LogPipelineTests
         public int Count { get { lock (Batches) return Batches.Sum(b => b.Count); } }
     }
 
-    private sealed class MetricRecorder : IMetricSink
-    {
-        public readonly List<MetricBatch> Batches = [];
-        public string Name => "metrics";
-        public ValueTask WriteAsync(MetricBatch batch, CancellationToken ct)
-        {
-            lock (Batches) Batches.Add(batch);
-            return ValueTask.CompletedTask;
-        }
-        public List<MetricBatch> Snapshot() { lock (Batches) return Batches.ToList(); }
-    }
-
     private static readonly DateTimeOffset Start = new(2026, 11, 23, 12, 0, 3, TimeSpan.Zero);
 
-    private static (LogPipeline, LogRecorder, LogRecorder, MetricRecorder, SinkFanout, ManualTimeProvider) Make(int batchMax = 1000)
+    private static (LogPipeline, LogRecorder, LogRecorder, RecordingMetricSink, SinkFanout, ManualTimeProvider) Make(int batchMax = 1000)
     {
         var clock = new ManualTimeProvider(Start);
         var a = new LogRecorder();
         var b = new LogRecorder();
-        var metrics = new MetricRecorder();
+        var metrics = new RecordingMetricSink("metrics");
         var fanout = new SinkFanout([metrics], 100, NullLogger.Instance);
         var p = new LogPipeline(new LogsOptions { BatchMaxEvents = batchMax, BatchMaxDelayMs = 100 }, [a, b], fanout, 10_000, clock, NullLogger.Instance);
         return (p, a, b, metrics, fanout, clock);

@@ -10,23 +10,6 @@ using Observe.TestSupport;
 
 namespace Observe.DeployMarkers.Tests;
 
-internal sealed class RecordingAlertSink : IAlertSink
-{
-    public ConcurrentQueue<AlertEvent> Events { get; } = new();
-    public ValueTask SendAsync(AlertEvent alert, CancellationToken cancellationToken) { Events.Enqueue(alert); return ValueTask.CompletedTask; }
-}
-
-internal sealed class RecordingMetricSink : IMetricSink
-{
-    public ConcurrentQueue<MetricPoint> Points { get; } = new();
-    public string Name => "recording";
-    public ValueTask WriteAsync(MetricBatch batch, CancellationToken cancellationToken)
-    {
-        foreach (var p in batch.Points) Points.Enqueue(p);
-        return ValueTask.CompletedTask;
-    }
-}
-
 /// <summary>Series as functions of time: target → value at a 10 s slot (null = no point).</summary>
 internal sealed class FunctionSeries : ISeriesQuery
 {

@@ -3,7 +3,6 @@ using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
-using Observe.Host;
 using Observe.Host.Config;
 using Observe.TestSupport;
 using Xunit.Abstractions;
@@ -53,43 +52,37 @@ public class DeployEndToEndTests(ITestOutputHelper output)
         var appDir = Path.Combine(dir, "shop");
         Directory.CreateDirectory(appDir);
         await File.WriteAllTextAsync(Path.Combine(appDir, "version"), "v1\n");
-        int httpPort = FreePort.Get(), statsdPort = FreePort.Get(), shopPort = FreePort.Get();
-        var configPath = Path.Combine(dir, "observe.yaml");
-        await File.WriteAllTextAsync(configPath, $$"""
-            http: {port: {{httpPort}}}
-            collector:
-              statsd: {port: {{statsdPort}}, flushInterval: 1000}
-              graphite: {enabled: false}
-            storage:
-              dataDir: {{dir}}/data
-              schemas:
-                - {name: all, pattern: ".*", retentions: "1s:1d"}
-            deploys:
-              window: 20s
-              baseline: 30s
-              evaluateInterval: 1s
-              services:
-                - name: shop
-                  autoRollback: true
-                  slis:
-                    - {name: error_ratio, target: "divideSeries(stats_counts.shop.errors, stats_counts.shop.requests)", maxRatio: 2}
-                    - {name: latency_p90, target: stats.timers.shop.latency.upper_90, maxRatio: 1.5}
-                  rollback:
-                    command: [/bin/bash, {{Scripts}}/rollback.sh]
-                    environment: {APP_DIR: {{appDir}}}
-                    timeout: 30s
-            logs:
-              udp: {port: 0}
-              gelf: {port: 0}
-            logging: {level: warning}
-            {{alertingYaml}}
-            """);
-        var (config, problems) = ConfigBinder.Load(configPath, new System.Collections.Hashtable());
+        var setup = new ObserveSetup(dir)
+        {
+            FlushIntervalMs = 1000,
+            Retentions = "1s:1d",
+            ExtraYaml = $$"""
+                deploys:
+                  window: 20s
+                  baseline: 30s
+                  evaluateInterval: 1s
+                  services:
+                    - name: shop
+                      autoRollback: true
+                      slis:
+                        - {name: error_ratio, target: "divideSeries(stats_counts.shop.errors, stats_counts.shop.requests)", maxRatio: 2}
+                        - {name: latency_p90, target: stats.timers.shop.latency.upper_90, maxRatio: 1.5}
+                      rollback:
+                        command: [/bin/bash, {{Scripts}}/rollback.sh]
+                        environment: {APP_DIR: {{appDir}}}
+                        timeout: 30s
+                logs:
+                  udp: {port: 0}
+                  gelf: {port: 0}
+                {{alertingYaml}}
+                """,
+            ClientTimeout = TimeSpan.FromSeconds(100), // HttpClient's default, as before
+        };
+        int httpPort = setup.HttpPort, statsdPort = setup.StatsdPort, shopPort = FreePort.Get();
+        await using var observe = await ObserveProcess.StartAsync(setup);
+        var (_, problems) = ConfigBinder.Load(setup.ConfigPath, new System.Collections.Hashtable());
         Assert.Empty(problems);
-        config.Logs.Udp.Port = config.Logs.Gelf.Port = 0; // the defaults (5140, 12201) are taken by any other Observe running: a start-up error since issue 15 #12
-        await using var observe = ObserveHost.Build(config, []);
-        await observe.StartAsync();
-        using var api = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}") };
+        var api = observe.Client;
 
         await using var shop = PeerProcess.Start("/usr/bin/python3", [Path.Combine(Scripts, "shop.py"), "--port", $"{shopPort}", "--statsd", $"127.0.0.1:{statsdPort}", "--dir", appDir],
             dir, Path.Combine(dir, "shop.log"));
@@ -159,27 +152,14 @@ public class DeployEndToEndTests(ITestOutputHelper output)
         {
             await stop.CancelAsync();
             await Task.WhenAll(customers);
-            await observe.StopAsync();
+            await observe.DisposeAsync();
         }
     }
 
     /// <summary>Runs the shop's deploy script (bash + the observe CLI built from this repository).</summary>
-    private static async Task<(int ExitCode, string Output)> Deploy(string version, string appDir, int httpPort)
-    {
-        var psi = new ProcessStartInfo("/bin/bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(Scripts, "deploy.sh"));
-        psi.ArgumentList.Add(version);
-        psi.Environment["OBSERVE"] = $"dotnet {ObserveBinary.Dll()}";
-        psi.Environment["OBSERVE_URL"] = $"http://127.0.0.1:{httpPort}";
-        psi.Environment["APP_DIR"] = appDir;
-        psi.Environment.Remove("OBSERVE_TOKEN");
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await p.WaitForExitAsync(limit.Token);
-        return (p.ExitCode, (await stdout) + (await stderr));
-    }
+    private static Task<(int ExitCode, string Output)> Deploy(string version, string appDir, int httpPort) =>
+        ObserveBinary.RunScriptAsync(Path.Combine(Scripts, "deploy.sh"), [version], $"http://127.0.0.1:{httpPort}",
+            new Dictionary<string, string> { ["APP_DIR"] = appDir }, TimeSpan.FromMinutes(3));
 
     private static async Task<List<double>> Points(HttpClient api, string target, string from)
     {

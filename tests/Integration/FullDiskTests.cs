@@ -21,20 +21,20 @@ public class FullDiskTests
         Mount("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", data);
         try
         {
-            var http = FreePort.Get();
-            var config = Path.Combine(dir, "observe.yaml");
-            await File.WriteAllTextAsync(config, $$"""
-                http: {port: {{http}}}
-                collector:
-                  statsd: {enabled: false}
-                  graphite: {enabled: false}
-                storage: {dataDir: {{data}}}
-                logging: {level: warning}
-                """);
-            using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(10) };
-            await using (var observe = ObserveBinary.Run(config, dir, Path.Combine(dir, "observe-1.log")))
+            var setup = new ObserveSetup(dir)
             {
-                await Up(client);
+                Config = s => $$"""
+                    http: {port: {{s.HttpPort}}}
+                    collector:
+                      statsd: {enabled: false}
+                      graphite: {enabled: false}
+                    storage: {dataDir: {{data}}}
+                    logging: {level: warning}
+                    """,
+            };
+            using var client = setup.Client();
+            await using (var observe = await ObserveProcess.StartAsync(setup, "observe-1.log"))
+            {
                 Assert.Equal(HttpStatusCode.Created, (await Deploy(client, "v1")).StatusCode);
                 Assert.Equal(HttpStatusCode.Created, (await Silence(client, "db1")).StatusCode);
 
@@ -53,11 +53,10 @@ public class FullDiskTests
 
                 File.Delete(filler);
                 Assert.Equal(HttpStatusCode.Created, (await Deploy(client, "v3")).StatusCode);
-                Assert.True(await observe.TerminateAsync(TimeSpan.FromSeconds(30)), "did not stop");
+                Assert.True(await observe.Process.TerminateAsync(TimeSpan.FromSeconds(30)), "did not stop");
             }
-            await using (var again = ObserveBinary.Run(config, dir, Path.Combine(dir, "observe-2.log")))
+            await using (var again = await ObserveProcess.StartAsync(setup, "observe-2.log"))
             {
-                await Up(client);
                 Assert.Equal(["v1", "v3"], (await Versions(client)).Order());
                 Assert.Equal(["host=db1"], await SilenceMatchers(client));
             }
@@ -91,12 +90,6 @@ public class FullDiskTests
             catch (IOException) { }
         }
     }
-
-    private static async Task Up(HttpClient client) => await Poll.UntilAsync(async () =>
-    {
-        try { return (await client.GetAsync("/health")).IsSuccessStatusCode; }
-        catch (HttpRequestException) { return false; }
-    }, TimeSpan.FromSeconds(30), "observe up");
 
     private static Task<HttpResponseMessage> Deploy(HttpClient client, string version, string service = "shop") =>
         client.PostAsJsonAsync("/api/deploys", new { service, env = "prod", version, by = "matt" });

@@ -27,16 +27,14 @@ public class HttpsTests(ITestOutputHelper output)
                 - {name: fine, kind: command, checkInterval: 1s, command: [/usr/lib/nagios/plugins/check_dummy, "0", "ok"]}
         """;
 
+    private static ObserveSetup Setup(string dir, string tls) =>
+        new(dir) { Https = true, Config = s => Yaml(s.HttpPort, Path.Combine(dir, "data"), tls) };
+
+    /// <summary>Observe up over https. The caller disposes the process and the client: all an ObserveProcess holds.</summary>
     private static async Task<(PeerProcess Observe, HttpClient Client, int Port)> StartAsync(string dir, string tls)
     {
-        var port = FreePort.Get();
-        var config = Path.Combine(dir, "observe.yaml");
-        await File.WriteAllTextAsync(config, Yaml(port, Path.Combine(dir, "data"), tls));
-        var observe = ObserveBinary.Run(config, dir, Path.Combine(dir, "observe.log"));
-        var client = TestCertificate.InsecureClient($"https://127.0.0.1:{port}");
-        await Poll.UntilAsync(async () => observe.HasExited || (await client.GetAsync("/health")).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "observe up over https");
-        Assert.False(observe.HasExited, observe.Log());
-        return (observe, client, port);
+        var observe = await ObserveProcess.StartAsync(Setup(dir, tls));
+        return (observe.Process, observe.Client, observe.Setup.HttpPort);
     }
 
     [Fact]
@@ -96,9 +94,7 @@ public class HttpsTests(ITestOutputHelper output)
     {
         var dir = Repo.TempDir("https-start");
         var missing = Path.Combine(dir, "nowhere.pem");
-        var config = Path.Combine(dir, "observe.yaml");
-        await File.WriteAllTextAsync(config, Yaml(FreePort.Get(), Path.Combine(dir, "data"), $"{{certPath: {missing}, keyPath: {missing}}}"));
-        var refused = await ObserveBinary.RunToEndAsync(["run", "--config", config], timeout: TimeSpan.FromSeconds(60));
+        var refused = await ObserveProcess.RunToEndAsync(Setup(dir, $"{{certPath: {missing}, keyPath: {missing}}}"), TimeSpan.FromSeconds(60));
         Assert.Equal(1, refused.Exit);
         Assert.Contains($"FTL cannot start: http.tls.certPath {missing}: file not found", refused.Stdout + refused.Stderr);
 

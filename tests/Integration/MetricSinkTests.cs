@@ -114,9 +114,7 @@ public class MetricSinkTests
         using var http = new HttpClient();
         async Task<List<double>> Values(string target)
         {
-            var json = await http.GetFromJsonAsync<JsonElement>($"{graphite.WebUrl}/render?target={Uri.EscapeDataString(target)}&from={t - 5}&until={t + 15}&format=json");
-            return json.EnumerateArray().SelectMany(s => s.GetProperty("datapoints").EnumerateArray())
-                .Where(p => p[0].ValueKind == JsonValueKind.Number).Select(p => p[0].GetDouble()).ToList();
+            return (await RenderJson.GetAsync(http, target, $"{t - 5}", $"{t + 15}", graphite.WebUrl)).Select(p => p.Value).ToList();
         }
         var values = new List<double>();
         await Poll.UntilAsync(async () => (values = await Values("sinks.carbon.a")).Count == 2, TimeSpan.FromSeconds(30), "carbon to store both points");

@@ -13,14 +13,17 @@ internal sealed class ObserveSetup(string dir)
 {
     public string Dir { get; } = dir;
     public string ConfigPath => Path.Combine(Dir, "observe.yaml");
-    public int HttpPort { get; } = FreePort.Get();
-    public int StatsdPort { get; } = FreePort.Get();
+    /// <summary>A free port unless set (a test of ports themselves gives one: busy, or 0 for any).</summary>
+    public int HttpPort { get; init; } = FreePort.Get();
+    public int StatsdPort { get; init; } = FreePort.Get();
     public int FlushIntervalMs { get; init; } = 10_000;
     /// <summary>One storage schema for every series (e.g. <c>1s:1d</c>: one slot per 1 s flush); null = the defaults.</summary>
     public string? Retentions { get; init; }
     /// <summary>YAML under <c>sinks:</c> (indented here; write it at any indent).</summary>
     public string? Sinks { get; init; }
     public string? LogLevel { get; init; } = "warning";
+    /// <summary>More top-level YAML after the generated sections (checks, alerting, deploys, auth…; write it at any indent).</summary>
+    public string? ExtraYaml { get; init; }
     /// <summary>The whole YAML instead of the generated one, for a test whose configuration is its subject (given this
     /// setup for <see cref="HttpPort"/> and <see cref="Dir"/>).</summary>
     public Func<ObserveSetup, string>? Config { get; init; }
@@ -30,6 +33,12 @@ internal sealed class ObserveSetup(string dir)
     public int? OpenFiles { get; init; }
     /// <summary>How long one request of <see cref="Client"/> may take.</summary>
     public TimeSpan ClientTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>The API is served over https (the test's own certificate, in <see cref="Yaml"/>): <see cref="Client"/> uses
+    /// https and accepts any server certificate.</summary>
+    public bool Https { get; init; }
+    /// <summary>What runs observe instead of <c>dotnet observe.dll</c> (<see cref="ObserveBinary.Run"/>'s command): a
+    /// published single file, or a launcher with it (e.g. <c>env -u DOTNET_ROOT … /path/observe</c>).</summary>
+    public IReadOnlyList<string>? Command { get; init; }
 
     public string Yaml => Config?.Invoke(this) ?? Generated;
 
@@ -45,12 +54,18 @@ internal sealed class ObserveSetup(string dir)
             if (Retentions != null) y.Append("  schemas:\n    - {name: all, pattern: \".*\", retentions: \"").Append(Retentions).Append("\"}\n");
             if (Sinks != null) y.Append("sinks:\n").Append(Indent(Sinks, 2));
             if (LogLevel != null) y.Append("logging: {level: ").Append(LogLevel).Append("}\n");
+            if (ExtraYaml != null) y.Append(Indent(ExtraYaml, 0));
             return y.ToString();
         }
     }
 
     /// <summary>A client of this process's HTTP API (the port stays the same across restarts).</summary>
-    public HttpClient Client() => new() { BaseAddress = new Uri($"http://127.0.0.1:{HttpPort}"), Timeout = ClientTimeout };
+    public HttpClient Client()
+    {
+        var client = Https ? TestCertificate.InsecureClient($"https://127.0.0.1:{HttpPort}") : new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{HttpPort}") };
+        client.Timeout = ClientTimeout;
+        return client;
+    }
 
     private static string Indent(string yaml, int by) =>
         string.Concat(Dedent(yaml).Split('\n').Select(l => new string(' ', by) + l + "\n"));
@@ -66,7 +81,8 @@ internal sealed class ObserveSetup(string dir)
 
 /// <summary>
 /// The tests' one way to run the real `observe` binary: writes <see cref="ObserveSetup.Yaml"/>, starts the process
-/// (<see cref="ObserveBinary.Run"/>), waits until /health answers, and reads /render and /stats.
+/// (<see cref="ObserveBinary.Run"/>), waits until /health answers, and reads /render and /stats. A test of start-up
+/// itself uses <see cref="LaunchAsync"/> (no wait) or <see cref="RunToEndAsync"/> (a start expected to end).
 /// </summary>
 internal sealed class ObserveProcess : IAsyncDisposable
 {
@@ -84,8 +100,7 @@ internal sealed class ObserveProcess : IAsyncDisposable
     /// <summary>Starts observe (output in <paramref name="logName"/> under the setup's directory) and waits until it is healthy.</summary>
     public static async Task<ObserveProcess> StartAsync(ObserveSetup setup, string logName = "observe.log", TimeSpan? healthy = null)
     {
-        await File.WriteAllTextAsync(setup.ConfigPath, setup.Yaml);
-        var p = new ObserveProcess(setup, ObserveBinary.Run(setup.ConfigPath, setup.Dir, Path.Combine(setup.Dir, logName), setup.Environment, setup.OpenFiles));
+        var p = await LaunchAsync(setup, logName);
         try
         {
             await p.WaitHealthyAsync(healthy ?? TimeSpan.FromSeconds(30));
@@ -98,8 +113,35 @@ internal sealed class ObserveProcess : IAsyncDisposable
         }
     }
 
-    public async Task WaitHealthyAsync(TimeSpan within) =>
-        await Poll.UntilAsync(async () => (await Client.GetAsync("/health")).IsSuccessStatusCode, within, "observe up");
+    /// <summary>Writes the config and starts observe without waiting for /health (for a test that watches start-up itself).</summary>
+    public static async Task<ObserveProcess> LaunchAsync(ObserveSetup setup, string logName = "observe.log")
+    {
+        await File.WriteAllTextAsync(setup.ConfigPath, setup.Yaml);
+        return new ObserveProcess(setup, ObserveBinary.Run(setup.ConfigPath, setup.Dir, Path.Combine(setup.Dir, logName), setup.Environment,
+            setup.OpenFiles, setup.Command));
+    }
+
+    /// <summary>
+    /// Writes the config and runs <c>observe run</c> to its end (for a start that must fail: a busy port, a missing file);
+    /// output captured, not logged. Unlike <see cref="LaunchAsync"/> the log listeners keep the config's ports.
+    /// </summary>
+    public static async Task<(int Exit, string Stdout, string Stderr)> RunToEndAsync(ObserveSetup setup, TimeSpan? timeout = null)
+    {
+        await File.WriteAllTextAsync(setup.ConfigPath, setup.Yaml);
+        var env = setup.Environment?.ToDictionary(e => e.Key, e => (string?)e.Value);
+        return await ObserveBinary.RunToEndAsync(["run", "--config", setup.ConfigPath], env, setup.Dir, timeout);
+    }
+
+    /// <summary>Polls /health until it answers 2xx; fails at once, with the log, if the process ends first.</summary>
+    public async Task WaitHealthyAsync(TimeSpan within)
+    {
+        try
+        {
+            await Poll.UntilAsync(async () => Process.HasExited || (await Client.GetAsync("/health")).IsSuccessStatusCode, within, "observe up");
+        }
+        catch (TimeoutException e) { throw new TimeoutException($"{e.Message}; log:\n{Log()}", e); }
+        if (Process.HasExited) Assert.Fail($"observe exited with {Process.ExitCode} before it was healthy; log:\n{Log()}");
+    }
 
     /// <summary>The non-null points of <paramref name="target"/> from <paramref name="from"/> until now, by timestamp.</summary>
     public Task<Dictionary<long, double>> RenderAsync(string target, long from) => RenderJson.PointsAsync(Client, target, from);
@@ -129,6 +171,23 @@ internal static class RenderJson
     {
         var json = await client.GetFromJsonAsync<JsonElement>($"{baseUrl}/render?target={Uri.EscapeDataString(target)}&from={from}&until={until}&format=json");
         return Points(json).ToList();
+    }
+
+    /// <summary>Each series of a /render answer by name, with its non-null points in order.</summary>
+    public static IEnumerable<(string Target, List<(long Timestamp, double Value)> Points)> Series(JsonElement render) =>
+        render.EnumerateArray().Select(s => (s.GetProperty("target").GetString()!, s.GetProperty("datapoints").EnumerateArray()
+            .Where(p => p[0].ValueKind == JsonValueKind.Number).Select(p => (p[1].GetInt64(), p[0].GetDouble())).ToList()));
+
+    /// <summary>A /render JSON answer as comparable text: series sorted by name, every point (null too) with its value as a
+    /// double (graphite-web writes 1.0 where Observe writes 1).</summary>
+    public static string Canonical(string json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var series = doc.RootElement.EnumerateArray()
+            .Select(s => (Name: s.GetProperty("target").GetString()!, Points: string.Join(",", s.GetProperty("datapoints").EnumerateArray()
+                .Select(p => $"[{(p[0].ValueKind == JsonValueKind.Number ? p[0].GetDouble().ToString("R", System.Globalization.CultureInfo.InvariantCulture) : "null")},{p[1].GetInt64()}]"))))
+            .OrderBy(s => s.Name, StringComparer.Ordinal);
+        return string.Join("\n", series.Select(s => $"{s.Name}: {s.Points}"));
     }
 
     /// <summary>The non-null points by timestamp (a later series' point wins on the same timestamp).</summary>

@@ -56,27 +56,23 @@ public class PackagingTests(ITestOutputHelper output)
         File.Copy(published, exe); // keeps the executable mode
         Assert.Equal(["observe"], Directory.EnumerateFileSystemEntries(dir).Select(Path.GetFileName));
 
-        int http = FreePort.Get(), statsd = FreePort.Get();
-        var config = Path.Combine(dir, "observe.yaml");
-        await File.WriteAllTextAsync(config, $$"""
-            http: {port: {{http}}}
-            collector:
-              statsd: {port: {{statsd}}, flushOnStop: immediate}
-              graphite: {enabled: false}
-            logs: {enabled: false}
-            storage: {dataDir: {{dir}}/data}
-            """);
-        // No DOTNET_ROOT, no dotnet on PATH; the bundle's native libraries (SQLite) unpack below the temp dir.
-        await using var observe = PeerProcess.Start("env",
-            ["-u", "DOTNET_ROOT", "-u", "DOTNET_ROOT_X64", "-u", "DOTNET_HOST_PATH", "PATH=/nonexistent",
-             $"DOTNET_BUNDLE_EXTRACT_BASE_DIR={dir}/bundle", exe, "run", "--config", config],
-            dir, Path.Combine(dir, "observe.log"));
-        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(10) };
-        try
+        var setup = new ObserveSetup(dir)
         {
-            await Poll.UntilAsync(async () => (await client.GetAsync("/health")).IsSuccessStatusCode, TimeSpan.FromSeconds(60), "the published observe up");
-        }
-        catch (TimeoutException) { Assert.Fail($"no /health; log:\n{observe.Log()}"); }
+            Config = s => $$"""
+                http: {port: {{s.HttpPort}}}
+                collector:
+                  statsd: {port: {{s.StatsdPort}}, flushOnStop: immediate}
+                  graphite: {enabled: false}
+                logs: {enabled: false}
+                storage: {dataDir: {{dir}}/data}
+                """,
+            // The published file, not `dotnet observe.dll`: no DOTNET_ROOT, no dotnet on PATH (set by env, after the
+            // launcher is found); the bundle's native libraries (SQLite) unpack below the temp dir.
+            Command = ["env", "-u", "DOTNET_ROOT", "-u", "DOTNET_ROOT_X64", "-u", "DOTNET_HOST_PATH", "PATH=/nonexistent",
+                       $"DOTNET_BUNDLE_EXTRACT_BASE_DIR={dir}/bundle", exe],
+        };
+        await using var started = await ObserveProcess.StartAsync(setup, healthy: TimeSpan.FromSeconds(60));
+        var (observe, client) = (started.Process, started.Client);
         Assert.Equal("ok\n", await client.GetStringAsync("/health"));
         var stats = await client.GetFromJsonAsync<JsonElement>("/stats");
         Assert.StartsWith(Path.Combine(dir, "data"), stats.GetProperty("storage").GetProperty("databasePath").GetString());

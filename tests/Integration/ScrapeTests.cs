@@ -139,9 +139,7 @@ public class ScrapeTests
         await Poll.UntilAsync(async () =>
         {
             var json = await http.GetFromJsonAsync<JsonElement>($"/render?target={Uri.EscapeDataString(target)}&from=-5min&format=json");
-            result = json.EnumerateArray().Select(s => (s.GetProperty("target").GetString()!,
-                s.GetProperty("datapoints").EnumerateArray().Where(p => p[0].ValueKind == JsonValueKind.Number).Select(p => p[0].GetDouble()).LastOrDefault(double.NaN)))
-                .Where(s => !double.IsNaN(s.Item2)).ToList();
+            result = RenderJson.Series(json).Where(s => s.Points.Count > 0).Select(s => (s.Target, s.Points[^1].Value)).ToList();
             return result.Count > 0;
         }, TimeSpan.FromSeconds(30), target);
         return result;

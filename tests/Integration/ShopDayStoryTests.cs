@@ -55,11 +55,19 @@ public class ShopDayStoryTests(ITestOutputHelper output)
             await using var nginx = await StartNginx(dir, nginxPort, webheads.Select(w => w.Port));
 
             var observeCmd = $"dotnet {ObserveBinary.Dll()}";
-            var configPath = Path.Combine(dir, "observe.yaml");
-            await File.WriteAllTextAsync(configPath, Config(dir, httpPort, statsdPort, irc, smtp, webheads, appDir, observeCmd));
-            await using var observe = ObserveBinary.Run(configPath, dir, Path.Combine(dir, "observe.log"));
-            using var api = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"), Timeout = TimeSpan.FromSeconds(10) };
-            await Poll.UntilAsync(async () => (await api.GetAsync("/health")).IsSuccessStatusCode, TimeSpan.FromSeconds(60), "observe to answer");
+            // The ports were chosen before Observe starts: the webheads send StatsD to it.
+            var setup = new ObserveSetup(dir)
+            {
+                HttpPort = httpPort,
+                StatsdPort = statsdPort,
+                FlushIntervalMs = 1000,
+                Retentions = "1s:1d",
+                LogLevel = null,
+                ExtraYaml = Config(httpPort, irc, smtp, webheads, appDir, observeCmd),
+            };
+            var configPath = setup.ConfigPath;
+            await using var observe = await ObserveProcess.StartAsync(setup, healthy: TimeSpan.FromSeconds(60));
+            var api = observe.Client;
             await Poll.UntilAsync(async () => (await api.GetFromJsonAsync<JsonElement>("/api/alerts/receivers")).GetProperty("irc").GetProperty("connected").GetBoolean(),
                 TimeSpan.FromSeconds(30), "observe to join IRC");
 
@@ -145,20 +153,13 @@ public class ShopDayStoryTests(ITestOutputHelper output)
         Assert.Contains(alerts, e => e.GetProperty("stateType").GetString() == "hard");
         await Poll.UntilAsync(() => Irc(watcher, "[FIRING]", "web2/http").Count >= 1 && Mails(smtp, "[FIRING] host=web2").Count >= 1, Step, "the IRC line and the mail");
 
-        using (var ack = Cli(configPath, "ack", "check/web2/http", "-m", "restarting it", "--author", "alice"))
-        {
-            await ack.WaitForExitAsync();
-            Assert.True(ack.ExitCode == 0, $"observe ack exited {ack.ExitCode}: {await ack.StandardOutput.ReadToEndAsync()}");
-        }
+        var ack = await Cli(configPath, "ack", "check/web2/http", "-m", "restarting it", "--author", "alice");
+        Assert.True(ack.Exit == 0, $"observe ack exited {ack.Exit}: {ack.Stdout}");
         await Poll.UntilAsync(async () => (await Check(api, "web2/http")).TryGetProperty("acknowledgement", out _), Step, "the check acknowledged by observe ack");
         Assert.Equal("alice", (await Check(api, "web2/http")).GetProperty("acknowledgement").GetProperty("author").GetString());
         Assert.True((await Alert(api, "check/web2/http"))!.Value.TryGetProperty("acknowledgement", out _), "the alert is acknowledged");
-        using (var list = Cli(configPath, "checks", "--problems"))
-        {
-            var table = await list.StandardOutput.ReadToEndAsync();
-            await list.WaitForExitAsync();
-            Assert.Matches(@"web2\s+http\s+CRITICAL\s+ACK", table);
-        }
+        var table = (await Cli(configPath, "checks", "--problems")).Stdout;
+        Assert.Matches(@"web2\s+http\s+CRITICAL\s+ACK", table);
 
         await web2.RestartAsync();
         await Poll.UntilAsync(() => Irc(watcher, "[RESOLVED]", "web2/http").Count >= 1 && Mails(smtp, "[RESOLVED] host=web2").Count >= 1, Step, "the recovery on IRC and mail");
@@ -236,26 +237,13 @@ public class ShopDayStoryTests(ITestOutputHelper output)
     }
 
     /// <summary>Runs the shop's deploy script (bash + the real observe CLI).</summary>
-    private static async Task<(int ExitCode, string Output)> Deploy(string version, string appDir, int httpPort, string observeCmd)
-    {
-        var (exit, stdout, stderr) = await PeerProcess.RunToEndAsync("/bin/bash", [Path.Combine(Scripts, "deploy.sh"), version], new Dictionary<string, string?>
-        {
-            ["OBSERVE"] = observeCmd, ["OBSERVE_URL"] = $"http://127.0.0.1:{httpPort}", ["APP_DIR"] = appDir, ["OBSERVE_TOKEN"] = null,
-        }, timeout: TimeSpan.FromMinutes(3));
-        return (exit, stdout + stderr);
-    }
+    private static Task<(int ExitCode, string Output)> Deploy(string version, string appDir, int httpPort, string observeCmd) =>
+        ObserveBinary.RunScriptAsync(Path.Combine(Scripts, "deploy.sh"), [version], $"http://127.0.0.1:{httpPort}",
+            new Dictionary<string, string> { ["OBSERVE"] = observeCmd, ["APP_DIR"] = appDir }, TimeSpan.FromMinutes(3));
 
     /// <summary>The real `observe` CLI against the running one (its address from the config file).</summary>
-    private static Process Cli(string configPath, params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(ObserveBinary.Dll());
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.ArgumentList.Add("--config");
-        psi.ArgumentList.Add(configPath);
-        psi.Environment.Remove("OBSERVE_TOKEN");
-        return Process.Start(psi)!;
-    }
+    private static Task<(int Exit, string Stdout, string Stderr)> Cli(string configPath, params string[] args) =>
+        ObserveBinary.RunToEndAsync([.. args, "--config", configPath]);
 
     private static Task<PeerProcess> StartNginx(string dir, int port, IEnumerable<int> upstreams) => NginxPeer.StartAsync(dir, port, $$"""
           upstream shop {
@@ -267,15 +255,8 @@ public class ShopDayStoryTests(ITestOutputHelper output)
           }
         """);
 
-    private static string Config(string dir, int httpPort, int statsdPort, NgircdServer irc, SmtpSink smtp, IReadOnlyList<Webhead> webheads, string appDir, string observeCmd) => $$"""
-        http: {port: {{httpPort}}}
-        collector:
-          statsd: {port: {{statsdPort}}, flushInterval: 1000}
-          graphite: {enabled: false}
-        storage:
-          dataDir: {{dir}}/data
-          schemas:
-            - {name: all, pattern: ".*", retentions: "1s:1d"}
+    /// <summary>Checks, alerting and deploys: the YAML after what <see cref="ObserveSetup"/> writes (ports, 1 s flushes into 1 s slots).</summary>
+    private static string Config(int httpPort, NgircdServer irc, SmtpSink smtp, IReadOnlyList<Webhead> webheads, string appDir, string observeCmd) => $$"""
         checks:
           defaults: {checkInterval: 1s, retryInterval: 1s, maxCheckAttempts: 2, timeout: 2s, notificationInterval: 0}
           hosts:

@@ -10,22 +10,27 @@ namespace Observe.Integration;
 /// <summary>The real `observe run` starting and stopping as a new user meets it: busy ports, a stop during start, what the log says.</summary>
 public class StartStopTests(ITestOutputHelper output)
 {
-    /// <summary>A config on free (or given) ports, every listener on loopback.</summary>
-    private static string Config(string dir, int http = 0, int statsd = 0, int graphite = 0, int logsUdp = 0, int gelf = 0, bool httpEnabled = true, string? dataDir = null)
-    {
-        var path = Path.Combine(dir, "observe.yaml");
-        File.WriteAllText(path, $$"""
-            http: {enabled: {{(httpEnabled ? "true" : "false")}}, port: {{http}}}
-            collector:
-              statsd: {port: {{statsd}}, flushOnStop: immediate}
-              graphite: {port: {{graphite}}, pickle: {port: 0} }
-            logs:
-              udp: {port: {{logsUdp}}}
-              gelf: {port: {{gelf}}}
-            storage: {dataDir: {{dataDir ?? dir + "/data"}}}
-            """);
-        return path;
-    }
+    /// <summary>
+    /// A config on free (or given) ports, every listener on loopback. These tests watch start-up itself (a start that
+    /// fails, the log before /health), so they use <see cref="ObserveProcess.RunToEndAsync"/> and <see cref="ObserveProcess.LaunchAsync"/>
+    /// and give each port in the YAML themselves.
+    /// </summary>
+    private static ObserveSetup Config(string dir, int http = 0, int statsd = 0, int graphite = 0, int logsUdp = 0, int gelf = 0, bool httpEnabled = true, string? dataDir = null) =>
+        new(dir)
+        {
+            HttpPort = http,
+            StatsdPort = statsd,
+            Config = s => $$"""
+                http: {enabled: {{(httpEnabled ? "true" : "false")}}, port: {{s.HttpPort}}}
+                collector:
+                  statsd: {port: {{s.StatsdPort}}, flushOnStop: immediate}
+                  graphite: {port: {{graphite}}, pickle: {port: 0} }
+                logs:
+                  udp: {port: {{logsUdp}}}
+                  gelf: {port: {{gelf}}}
+                storage: {dataDir: {{dataDir ?? dir + "/data"}}}
+                """,
+        };
 
     public static TheoryData<string, string> Listeners => new()
     {
@@ -52,7 +57,7 @@ public class StartStopTests(ITestOutputHelper output)
             "gelf" => Config(dir, statsd: statsd, gelf: port),
             _ => Config(dir, statsd: statsd),
         };
-        var (exit, stdout, stderr) = await ObserveBinary.RunToEndAsync(["run", "--config", config], workDir: dir);
+        var (exit, stdout, stderr) = await ObserveProcess.RunToEndAsync(config);
         var said = stdout + stderr;
         output.WriteLine(said);
         Assert.Equal(1, exit);
@@ -70,17 +75,16 @@ public class StartStopTests(ITestOutputHelper output)
         var dir = Repo.TempDir("httplog");
         var http = FreePort.Get();
         // The README's default: data in ./data, relative to where observe runs.
-        await using var observe = ObserveBinary.Run(Config(dir, http: http, statsd: FreePort.Get(), dataDir: "./data"), dir, Path.Combine(dir, "observe.log"));
-        await Poll.UntilAsync(() => observe.Log().Contains($"INF HTTP API listening on http://127.0.0.1:{http}") || observe.HasExited,
+        await using var observe = await ObserveProcess.LaunchAsync(Config(dir, http: http, statsd: FreePort.Get(), dataDir: "./data"));
+        await Poll.UntilAsync(() => observe.Log().Contains($"INF HTTP API listening on http://127.0.0.1:{http}") || observe.Process.HasExited,
             TimeSpan.FromSeconds(30), "the HTTP listening line");
         output.WriteLine(observe.Log());
-        Assert.False(observe.HasExited);
-        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}") };
-        var stats = await client.GetFromJsonAsync<JsonElement>("/stats");
+        Assert.False(observe.Process.HasExited);
+        var stats = await observe.StatsAsync();
         Assert.Equal(Path.Combine(dir, "data", "tsdb.db"), stats.GetProperty("storage").GetProperty("databasePath").GetString());
         Assert.StartsWith(Path.Combine(dir, "data") + "/", stats.GetProperty("logStore").GetProperty("databasePath").GetString());
-        Assert.True(await observe.TerminateAsync(TimeSpan.FromSeconds(25)));
-        Assert.Equal(0, observe.ExitCode);
+        Assert.True(await observe.Process.TerminateAsync(TimeSpan.FromSeconds(25)));
+        Assert.Equal(0, observe.Process.ExitCode);
     }
 
     [Fact]
@@ -88,15 +92,14 @@ public class StartStopTests(ITestOutputHelper output)
     {
         var dir = Repo.TempDir("nohttp");
         var http = FreePort.Get();
-        await using var observe = ObserveBinary.Run(Config(dir, http: http, statsd: FreePort.Get(), httpEnabled: false),
-            dir, Path.Combine(dir, "observe.log"));
-        await Poll.UntilAsync(() => observe.Log().Contains("HTTP API off (http.enabled: false)") || observe.HasExited, TimeSpan.FromSeconds(30), "the HTTP off line");
+        await using var observe = await ObserveProcess.LaunchAsync(Config(dir, http: http, statsd: FreePort.Get(), httpEnabled: false));
+        await Poll.UntilAsync(() => observe.Log().Contains("HTTP API off (http.enabled: false)") || observe.Process.HasExited, TimeSpan.FromSeconds(30), "the HTTP off line");
         output.WriteLine(observe.Log());
         Assert.Contains("statsd listening on udp", observe.Log());
         using var client = new TcpClient();
         await Assert.ThrowsAsync<SocketException>(() => client.ConnectAsync(IPAddress.Loopback, http));
-        Assert.True(await observe.TerminateAsync(TimeSpan.FromSeconds(25)));
-        Assert.Equal(0, observe.ExitCode);
+        Assert.True(await observe.Process.TerminateAsync(TimeSpan.FromSeconds(25)));
+        Assert.Equal(0, observe.Process.ExitCode);
     }
 
     [Fact]
@@ -106,11 +109,11 @@ public class StartStopTests(ITestOutputHelper output)
         for (var round = 0; round < 3; round++)
         {
             var dir = Repo.TempDir("earlyterm");
-            await using var observe = ObserveBinary.Run(Config(dir, statsd: FreePort.Get()), dir, Path.Combine(dir, "observe.log"));
-            await Poll.UntilAsync(() => observe.Log().Length > 0 || observe.HasExited, TimeSpan.FromSeconds(30), "the first log line");
-            Assert.True(await observe.TerminateAsync(TimeSpan.FromSeconds(25)), "no exit within 25 s of SIGTERM");
-            output.WriteLine($"round {round}: exit {observe.ExitCode}\n{observe.Log()}");
-            Assert.Equal(0, observe.ExitCode);
+            await using var observe = await ObserveProcess.LaunchAsync(Config(dir, statsd: FreePort.Get()));
+            await Poll.UntilAsync(() => observe.Log().Length > 0 || observe.Process.HasExited, TimeSpan.FromSeconds(30), "the first log line");
+            Assert.True(await observe.Process.TerminateAsync(TimeSpan.FromSeconds(25)), "no exit within 25 s of SIGTERM");
+            output.WriteLine($"round {round}: exit {observe.Process.ExitCode}\n{observe.Log()}");
+            Assert.Equal(0, observe.Process.ExitCode);
             Assert.DoesNotContain("Hosting failed", observe.Log());
             Assert.DoesNotContain("   at ", observe.Log());
         }

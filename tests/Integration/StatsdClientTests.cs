@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Observe.Collector.Pipeline;
 using Observe.TestSupport;
@@ -13,13 +12,8 @@ public class StatsdClientTests
         var dir = Repo.TempDir("node-client");
         var file = Path.Combine(dir, "send.js");
         await File.WriteAllTextAsync(file, script);
-        var psi = new ProcessStartInfo("node", file) { RedirectStandardError = true, RedirectStandardOutput = true };
-        psi.Environment["NODE_PATH"] = Repo.NodeModules;
-        using var p = Process.Start(psi)!;
-        using var cts = new CancellationTokenSource(timeout);
-        var stderr = p.StandardError.ReadToEndAsync(cts.Token);
-        await p.WaitForExitAsync(cts.Token);
-        Assert.True(p.ExitCode == 0, $"node exited {p.ExitCode}: {await stderr}");
+        var (exit, _, stderr) = await PeerProcess.RunToEndAsync("node", [file], new Dictionary<string, string?> { ["NODE_PATH"] = Repo.NodeModules }, timeout: timeout);
+        Assert.True(exit == 0, $"node exited {exit}: {stderr}");
     }
 
     private static async Task<Dictionary<string, double>> FlushAndCollect(ObserveApp app, GraphiteLineRecorder carbon, long expectedLines)
@@ -39,6 +33,8 @@ public class StatsdClientTests
         return values;
     }
 
+    // In process (ObserveApp), not the binary (ObserveProcess): the test flushes by hand through the collector's
+    // scheduler, which only the in-process host exposes, so no interval has to pass.
     private static Task<ObserveApp> StartObserve(GraphiteLineRecorder carbon) => ObserveApp.StartAsync(c =>
     {
         c.Sinks.Carbon = [new() { Port = carbon.Port }];

@@ -38,30 +38,24 @@ public class WhisperImportTests
         // carbon's rules, converted.
         var conf = await ObserveBinary.RunToEndAsync(["import", "carbon-conf", Path.Combine(graphite.Dir, "conf/storage-schemas.conf"), Path.Combine(graphite.Dir, "conf/storage-aggregation.conf")]);
         Assert.True(conf.Exit == 0, conf.Stdout + conf.Stderr);
-        int http = FreePort.Get();
-        var config = Path.Combine(dir, "observe.yaml");
-        await File.WriteAllTextAsync(config, $$"""
-            http: {port: {{http}}}
-            collector:
-              statsd: {enabled: false}
-              graphite: {enabled: false}
-            auth:
-              tokens:
-                - {name: importer, token: {{Token}}, scopes: [ingest]}
-            logging: {level: warning}
-            {{conf.Stdout.Replace("storage:\n", $"storage:\n  dataDir: {dir}/data\n")}}
-            """);
-        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(30) };
-        async Task<PeerProcess> StartObserve()
+        var setup = new ObserveSetup(dir)
         {
-            var p = ObserveBinary.Run(config, dir, Path.Combine(dir, "observe.log"));
-            await Poll.UntilAsync(async () =>
-            {
-                try { return (await client.GetAsync("/health")).IsSuccessStatusCode; }
-                catch (HttpRequestException) { return false; }
-            }, TimeSpan.FromSeconds(30), "observe up");
-            return p;
-        }
+            ClientTimeout = TimeSpan.FromSeconds(30),
+            Config = s => $$"""
+                http: {port: {{s.HttpPort}}}
+                collector:
+                  statsd: {enabled: false}
+                  graphite: {enabled: false}
+                auth:
+                  tokens:
+                    - {name: importer, token: {{Token}}, scopes: [ingest]}
+                logging: {level: warning}
+                {{conf.Stdout.Replace("storage:\n", $"storage:\n  dataDir: {dir}/data\n")}}
+                """,
+        };
+        int http = setup.HttpPort;
+        using var client = setup.Client();
+        Task<ObserveProcess> StartObserve() => ObserveProcess.StartAsync(setup);
         var observe = await StartObserve();
         try
         {
@@ -75,7 +69,7 @@ public class WhisperImportTests
             Assert.True(recorded is > 0 and < BulkFiles + 2, $"{recorded} files recorded before the kill\n{first}");
             // Then the server killed (-9) in the middle of the resumed import: the client stops, a restarted Observe
             // opens the store and the next run resumes.
-            var crashed = await RunUntilFirstProgressLine(Args("--token", Token), _ => observe.Kill9(), waitForExit: true);
+            var crashed = await RunUntilFirstProgressLine(Args("--token", Token), _ => observe.Process.Kill9(), waitForExit: true);
             Assert.Contains("import interrupted", crashed);
             await observe.DisposeAsync();
             observe = await StartObserve();
@@ -97,8 +91,8 @@ public class WhisperImportTests
                 foreach (var (target, from, until) in windows)
                 {
                     var q = $"/render?target={target}&from={from}&until={until}&format=json";
-                    var expected = Normalise(await web.GetStringAsync(q));
-                    var actual = Normalise(await client.GetStringAsync(q));
+                    var expected = RenderJson.Canonical(await web.GetStringAsync(q));
+                    var actual = RenderJson.Canonical(await client.GetStringAsync(q));
                     Assert.Matches(@"\[-?\d", expected); // graphite-web has values there
                     Assert.True(expected == actual, $"{q}\ngraphite-web: {Trunc(expected)}\nobserve:      {Trunc(actual)}");
                     before.Add(actual);
@@ -109,7 +103,7 @@ public class WhisperImportTests
             Assert.True(again.Exit == 0, again.Stdout + again.Stderr);
             Assert.Contains(" 0 slots written", again.Stdout);
             for (int i = 0; i < windows.Length; i++)
-                Assert.Equal(before[i], Normalise(await client.GetStringAsync($"/render?target={windows[i].Target}&from={windows[i].From}&until={windows[i].Until}&format=json")));
+                Assert.Equal(before[i], RenderJson.Canonical(await client.GetStringAsync($"/render?target={windows[i].Target}&from={windows[i].From}&until={windows[i].Until}&format=json")));
         }
         finally { await observe.DisposeAsync(); }
     }
@@ -168,17 +162,6 @@ public class WhisperImportTests
         if (waitForExit) output.Append(await p.StandardOutput.ReadToEndAsync(cts.Token));
         await p.WaitForExitAsync(cts.Token);
         return output.ToString();
-    }
-
-    /// <summary>Series sorted by name, numbers as doubles (graphite-web writes 1.0 where Observe writes 1).</summary>
-    private static string Normalise(string json)
-    {
-        using var doc = JsonDocument.Parse(json);
-        var series = doc.RootElement.EnumerateArray()
-            .Select(s => (Name: s.GetProperty("target").GetString()!, Points: string.Join(",", s.GetProperty("datapoints").EnumerateArray()
-                .Select(p => $"[{(p[0].ValueKind == JsonValueKind.Number ? p[0].GetDouble().ToString("R", System.Globalization.CultureInfo.InvariantCulture) : "null")},{p[1].GetInt64()}]"))))
-            .OrderBy(s => s.Name, StringComparer.Ordinal);
-        return string.Join("\n", series.Select(s => $"{s.Name}: {s.Points}"));
     }
 
     private static string Trunc(string s) => s.Length > 1500 ? s[..1500] + "…" : s;
