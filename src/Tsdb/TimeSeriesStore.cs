@@ -158,6 +158,8 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
         // Only takes effect when the file is created (before WAL mode): chunk blobs of timer means/std reach 3–6 KB,
         // which overflow 4 KiB pages into a page of their own each.
         Exec("PRAGMA page_size=16384;");
+        // Likewise only for new files: pages freed by compaction and retention can be given back (ReclaimFreePages).
+        Exec("PRAGMA auto_vacuum=INCREMENTAL;");
         Exec("PRAGMA journal_mode=WAL;");
         Exec(options.SynchronousFull ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;");
         CheckFormat();
@@ -190,6 +192,8 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
         bool populated = (long)c.ExecuteScalar()! > 0;
         if (populated && (version < OldestReadableFormat || version > FormatVersion))
             throw new InvalidDataException($"{DatabasePath} is in on-disk format {version}, this build reads formats {OldestReadableFormat}–{FormatVersion}; move the file away (nothing is converted)");
+        c.CommandText = "PRAGMA auto_vacuum";
+        _incrementalVacuum = (long)c.ExecuteScalar()! == 2;
     }
 
     private void Exec(string sql) { using var c = _conn.CreateCommand(); c.CommandText = sql; c.ExecuteNonQuery(); }
