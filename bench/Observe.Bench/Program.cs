@@ -4,6 +4,7 @@
 // Prometheus remote-write encoding, snappy, /metrics exposition: ... -- --prometheus [--seconds N] (PrometheusBench.cs)
 // Checks scheduling vs nginx (and Nagios 4): ... -- --checks [--rates 30000,60000] [--interval 10] (ChecksBench.cs)
 // Console Problems page in chromium, 10 000 checks / 500 failing: ... -- --console [--hosts 100 --per-host 100 --failing 500] (ConsoleBench.cs)
+// Bytes on disk per point, Observe vs VictoriaMetrics vs Prometheus on one StatsD-like data set: ... -- --bytes [--series 10000] [--hours 24] (BytesBench.cs)
 // Head points and memory under steady load, compacting every 60 s: ... -- --head [--series N] [--flushes N] (HeadBench.cs)
 // Log ingest (UDP JSON, GELF) and time until searchable: ... -- --logs [--seconds 10] [--probes 20] (LogsBench.cs)
 // Carbon pickle decode vs plaintext parse vs python3's unpickler: ... -- --pickle (PickleBench.cs)
@@ -28,6 +29,7 @@ if (args.Contains("--spool")) return await Observe.Bench.SpoolBench.RunAsync(arg
 if (args.Contains("--pickle")) return await Observe.Bench.PickleBench.RunAsync(args);
 if (args.Contains("--open")) return Observe.Bench.RestartBench.OpenOnly(args[Array.IndexOf(args, "--open") + 1]);
 if (args.Contains("--restart")) return await Observe.Bench.RestartBench.RunAsync(args);
+if (args.Contains("--bytes")) return await Observe.Bench.BytesBench.RunAsync(args);
 if (args.Contains("--aggregate")) return await Observe.Bench.AggregateBench.RunAsync(args);
 if (args.Contains("--statsd-aggregator")) return Observe.Bench.StatsdAggregateBench.Run(args);
 if (!args.Contains("--storage")) { Console.WriteLine("usage: Observe.Bench --storage [--flushes N] [--dir PATH] | --render [--png] [--runs N] [--keep]"); return 2; }
@@ -141,7 +143,7 @@ static (long Db, long Chunks, long Rollups, long Series) Sizes(string dir)
     long series = Scalar("SELECT COALESCE(SUM(length(name)),0) FROM series");
     // Level-0 bytes and points per kind of series (timer suffix, counter rate/count, gauge) and value encoding.
     var byKind = new SortedDictionary<string, (long Bytes, long Points)>(StringComparer.Ordinal);
-    var byEnc = new long[4];
+    var byEnc = new long[7];
     using (var q = c.CreateCommand())
     {
         q.CommandText = "SELECT s.name, c.data FROM chunk c JOIN series s ON s.id = (c.id >> 28) WHERE (c.id >> 24 & 15) = 0";
@@ -154,11 +156,11 @@ static (long Db, long Chunks, long Rollups, long Series) Sizes(string dir)
                 : name.StartsWith("stats.gauges.", StringComparison.Ordinal) ? "gauge" : name.StartsWith("stats_counts.", StringComparison.Ordinal) ? "counter count" : "counter rate";
             var (b, p) = byKind.GetValueOrDefault(kind);
             byKind[kind] = (b + blob.Length, p + Gorilla.Decode(blob).Ts.Length);
-            byEnc[blob[3] & 3]++;
+            byEnc[Gorilla.EncodingOf(blob)]++;
         }
     }
     Console.WriteLine("  level-0 bytes/point by series kind (blob incl. 8-byte header): " + string.Join(", ", byKind.Select(k => $"{k.Key} {(double)k.Value.Bytes / Math.Max(1, k.Value.Points):F2}")));
-    Console.WriteLine($"  level-0 chunks by value encoding: XOR {byEnc[0]:N0}, rational-delta {byEnc[1]:N0}, rational {byEnc[2]:N0}, square root {byEnc[3]:N0}");
+    Console.WriteLine($"  level-0 chunks by value encoding: XOR {byEnc[0]:N0}, rational-delta {byEnc[1]:N0}, rational {byEnc[2]:N0}, square root {byEnc[3]:N0}, decimal {byEnc[4]:N0}, decimal-delta {byEnc[5]:N0}, decimal-zigzag {byEnc[6]:N0}");
     long rows = Scalar("SELECT COUNT(*) FROM chunk");
     Console.WriteLine($"  chunk rows {rows:N0}; pages: " + Scalar("PRAGMA page_count") + " x " + Scalar("PRAGMA page_size") + $" bytes; series index + chunk table/index overhead ≈ {(new FileInfo(path).Length - chunks - rollups) / (double)Math.Max(1, rows):F0} bytes per chunk row");
     c.Close();
@@ -208,19 +210,19 @@ sealed record RenderData(string[] Names, long Start, long End, List<(long Ts, in
 /// Values: integer-millisecond timings (exponential, 5 + 40·Exp(1)), busy timers get 1–39 samples per flush,
 /// a third are low-traffic (active in 20 % of flushes, 1–3 samples); 60 % of counters are idle.
 /// </summary>
-sealed class StatsdShape(int n, Random rnd)
+sealed class StatsdShape(int n, Random rnd, int timers = StatsdShape.Timers, int counters = StatsdShape.Counters, int gauges = StatsdShape.Gauges)
 {
     public const int Timers = 5000, Counters = 12500, Gauges = 5000;
     public static readonly string[] TimerSuffixes = ["count", "count_ps", "count_90", "mean_90", "upper_90", "sum_90", "sum_squares_90",
         "std", "upper", "lower", "sum", "sum_squares", "mean", "median"];
     private readonly double[] _gauge = new double[n];
 
-    public static string[] Names()
+    public static string[] Names(int timers = Timers, int counters = Counters, int gauges = Gauges)
     {
         var list = new List<string>(100_000);
-        for (int t = 0; t < Timers; t++) foreach (var s in TimerSuffixes) list.Add($"stats.timers.svc{t % 50}.endpoint{t / 50}.{s}");
-        for (int c = 0; c < Counters; c++) { list.Add($"stats.svc{c % 50}.counter{c / 50}"); list.Add($"stats_counts.svc{c % 50}.counter{c / 50}"); }
-        for (int g = 0; g < Gauges; g++) list.Add($"stats.gauges.host{g % 100}.gauge{g / 100}");
+        for (int t = 0; t < timers; t++) foreach (var s in TimerSuffixes) list.Add($"stats.timers.svc{t % 50}.endpoint{t / 50}.{s}");
+        for (int c = 0; c < counters; c++) { list.Add($"stats.svc{c % 50}.counter{c / 50}"); list.Add($"stats_counts.svc{c % 50}.counter{c / 50}"); }
+        for (int g = 0; g < gauges; g++) list.Add($"stats.gauges.host{g % 100}.gauge{g / 100}");
         return [.. list];
     }
 
@@ -255,7 +257,7 @@ sealed class StatsdShape(int n, Random rnd)
     {
         int i = 0, w = 0;
         var v = new double[TimerSuffixes.Length];
-        for (int t = 0; t < Timers; t++)
+        for (int t = 0; t < timers; t++)
         {
             if (!Timer(rnd, t % 3 == 0, v))
             {
@@ -266,13 +268,13 @@ sealed class StatsdShape(int n, Random rnd)
             }
             foreach (var x in v) { dst[w++] = new MetricPoint(names[i], x, ts); i++; }
         }
-        for (int c = 0; c < Counters; c++)
+        for (int c = 0; c < counters; c++)
         {
             int count = c % 5 < 3 ? 0 : rnd.Next(0, 50);
             dst[w++] = new MetricPoint(names[i], count / 10.0, ts); i++;
             dst[w++] = new MetricPoint(names[i], count, ts); i++;
         }
-        for (int g = 0; g < Gauges; g++)
+        for (int g = 0; g < gauges; g++)
         {
             if (rnd.Next(10) == 0) _gauge[i] += rnd.Next(-3, 4);
             dst[w++] = new MetricPoint(names[i], _gauge[i], ts); i++;

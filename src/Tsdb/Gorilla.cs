@@ -6,8 +6,8 @@ namespace Observe.Storage.Tsdb;
 
 /// <summary>
 /// Chunk codec (docs/storage.md). Blob: magic "OG" | version 2 | flags | crc32 u32 (over every other byte) | bit stream.
-/// flags bits 0–1: value encoding, bit 2: timestamp mode. The bit stream holds count, then the timestamps, then the
-/// values, each as separate streams so that every stream gets its own bit widths:
+/// flags bits 0–1: value encoding, bit 2: timestamp mode, bit 3: decimal values (encodings 4–6, GorillaDecimal.cs). The bit stream holds count, then the
+/// timestamps, then the values, each as separate streams so that every stream gets its own bit widths:
 /// <list type="bullet">
 /// <item>Timestamps: the first one, then either "stepped" (every delta is a positive multiple of their gcd g: g, then
 /// delta/g − 1 as packed integers — 0 bits per point for a regular series) or Gorilla delta-of-delta buckets.</item>
@@ -49,7 +49,7 @@ internal static partial class Gorilla
     public static byte[] Encode(ReadOnlySpan<long> ts, ReadOnlySpan<double> values, byte encoding) => EncodeCore(ts, values, encoding);
 
     /// <summary>The value encoding of a validated blob.</summary>
-    public static byte EncodingOf(ReadOnlySpan<byte> blob) => (byte)(blob[3] & 3);
+    public static byte EncodingOf(ReadOnlySpan<byte> blob) => (byte)((blob[3] & 3) | ((blob[3] & DecimalFlag) >> 1));
 
     private static byte[] EncodeCore(ReadOnlySpan<long> ts, ReadOnlySpan<double> values, int forced)
     {
@@ -74,6 +74,15 @@ internal static partial class Gorilla
                 bestLen = len; bestFlags = flags;
             }
             else trial.AsSpan(HeaderSize, len).Clear();
+        }
+        // Decimal first: it decodes fastest, so it wins ties (GorillaDecimal.cs).
+        if ((forced is < 0 or EncDecimalRaw or EncDecimalDelta or EncDecimalZigzag) && DecimalAnalysis.Of(values) is { } dec)
+        {
+            int mode = forced < 0 ? dec.Smallest : forced - EncDecimalRaw;
+            var w = new BitWriter(trial.AsSpan(HeaderSize, size - HeaderSize));
+            WriteTimestamps(ref w, ts, steps, g);
+            WriteDecimalValues(ref w, dec, mode);
+            Keep(ref w, (byte)(DecimalFlag | mode));
         }
         if (forced is < 0 or EncXor)
         {
@@ -235,7 +244,8 @@ internal static partial class Gorilla
     public static bool TryValidate(ReadOnlySpan<byte> blob, out int count)
     {
         count = 0;
-        if (blob.Length < HeaderSize + 1 || blob[0] != 'O' || blob[1] != 'G' || blob[2] != Version || (blob[3] & ~7) != 0) return false;
+        if (blob.Length < HeaderSize + 1 || blob[0] != 'O' || blob[1] != 'G' || blob[2] != Version || (blob[3] & ~(7 | DecimalFlag)) != 0
+            || (blob[3] & (DecimalFlag | 3)) == (DecimalFlag | 3)) return false;
         if (BinaryPrimitives.ReadUInt32LittleEndian(blob[4..]) != Checksum(blob)) return false;
         try
         {
@@ -273,6 +283,7 @@ internal static partial class Gorilla
                 ts[i] = unchecked(ts[i - 1] + prevDelta);
             }
         }
+        if ((blob[3] & DecimalFlag) != 0) { DecodeDecimalValues(ref r, blob[3] & 3, vals); return (ts, vals); }
         int lead = -1, trail = 0;
         int enc = blob[3] & 3;
         if (enc == EncXor)

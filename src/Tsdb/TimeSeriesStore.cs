@@ -72,8 +72,12 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
     /// <summary>Points per chunk before a new one is started (720 = 2 h of 10 s slots).</summary>
     public const int MaxChunkPoints = 720;
 
-    /// <summary>On-disk format (PRAGMA user_version): 2 = chunk row id keyed by series/level, chunk codec v2.</summary>
-    private const int FormatVersion = 2;
+    /// <summary>
+    /// On-disk format (PRAGMA user_version): 2 = chunk row id keyed by series/level, chunk codec v2; 3 = the same plus
+    /// decimal chunks (header flag bit 3), which builds reading format 2 would take for corrupt. A format-2 file is opened
+    /// and marked 3 (its chunks are unchanged).
+    /// </summary>
+    private const int FormatVersion = 3, OldestReadableFormat = 2;
     private const int ChunkNumberBits = 24, LevelBits = 4;
 
     /// <summary>
@@ -154,6 +158,8 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
         // Only takes effect when the file is created (before WAL mode): chunk blobs of timer means/std reach 3–6 KB,
         // which overflow 4 KiB pages into a page of their own each.
         Exec("PRAGMA page_size=16384;");
+        // Likewise only for new files: pages freed by compaction and retention can be given back (ReclaimFreePages).
+        Exec("PRAGMA auto_vacuum=INCREMENTAL;");
         Exec("PRAGMA journal_mode=WAL;");
         Exec(options.SynchronousFull ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;");
         CheckFormat();
@@ -184,8 +190,10 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
         long version = (long)c.ExecuteScalar()!;
         c.CommandText = "SELECT count(*) FROM sqlite_master WHERE name = 'chunk'";
         bool populated = (long)c.ExecuteScalar()! > 0;
-        if (populated && version != FormatVersion)
-            throw new InvalidDataException($"{DatabasePath} is in on-disk format {version}, this build reads format {FormatVersion}; move the file away (nothing is converted)");
+        if (populated && (version < OldestReadableFormat || version > FormatVersion))
+            throw new InvalidDataException($"{DatabasePath} is in on-disk format {version}, this build reads formats {OldestReadableFormat}–{FormatVersion}; move the file away (nothing is converted)");
+        c.CommandText = "PRAGMA auto_vacuum";
+        _incrementalVacuum = (long)c.ExecuteScalar()! == 2;
     }
 
     private void Exec(string sql) { using var c = _conn.CreateCommand(); c.CommandText = sql; c.ExecuteNonQuery(); }

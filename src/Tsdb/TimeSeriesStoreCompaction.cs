@@ -129,6 +129,7 @@ internal sealed partial class TimeSeriesStore
                     DeleteExpired(now, tx);
                     tx.Commit();
                 }
+                ReclaimFreePages();
                 foreach (var s in work)
                 {
                     long min = long.MaxValue;
@@ -161,9 +162,12 @@ internal sealed partial class TimeSeriesStore
 
     private void ApplyRetention(long now)
     {
-        using var tx = _conn.BeginTransaction();
-        DeleteExpired(now, tx);
-        tx.Commit();
+        using (var tx = _conn.BeginTransaction())
+        {
+            DeleteExpired(now, tx);
+            tx.Commit();
+        }
+        ReclaimFreePages();
     }
 
     private void DeleteExpired(long now, SqliteTransaction tx)
@@ -232,7 +236,7 @@ internal sealed partial class TimeSeriesStore
         // both read it (with partial rollups every compaction does both for every active series).
         var decoded = new TailPoints?[archives.Length];
         TailPoints TailOf(int k) => decoded[k] ??= TailPoints.Of(tailBlob(k));
-        emit(PlanChunk(s, first, ts, vs, archives[first].Retention, tails, () => TailOf(first)));
+        PlanChunk(s, first, ts, vs, archives[first].Retention, tails, () => TailOf(first), emit);
         newMax[first] = maxTs;
 
         long prevStep = archives[first].Step;
@@ -259,7 +263,7 @@ internal sealed partial class TimeSeriesStore
                 if (coarse[j] is double d) { cts.Add(rFrom + j * step); cvs.Add(d); }
             if (cts.Count > 0)
             {
-                emit(PlanChunk(s, k, [.. cts], [.. cvs], archives[k].Retention, tails, () => TailOf(k)));
+                PlanChunk(s, k, [.. cts], [.. cvs], archives[k].Retention, tails, () => TailOf(k), emit);
                 newMax[k] = cts[^1];
             }
             prev = coarse; prevFrom = rFrom; prevStep = step;
@@ -278,11 +282,13 @@ internal sealed partial class TimeSeriesStore
 
     /// <summary>
     /// Extends the series' newest chunk of this archive when the new slots do not start before it and the union fits
-    /// in <see cref="MaxChunkPoints"/> (merged, new values win, re-encoded, replacing the row), else plans a new chunk
-    /// (which, having a higher id, wins over older chunks on reads). Late data that falls into the tail's slots (a
-    /// rollup slot recomputed) is thus merged instead of stored twice; bigger chunks amortise the per-chunk overhead.
+    /// in <see cref="MaxChunkPoints"/> (merged, new values win, re-encoded, replacing the row), else plans new chunks of
+    /// at most that many points each (which, having higher ids, win over older chunks on reads; a backlog sealed at once
+    /// used to become one chunk of thousands of points). Late data that falls into the tail's slots (a rollup slot
+    /// recomputed) is thus merged instead of stored twice; bigger chunks amortise the per-chunk overhead.
     /// </summary>
-    private static ChunkWrite PlanChunk(SeriesState s, int level, long[] ts, double[] vs, long retention, TailChunk?[] tails, Func<TailPoints> stored)
+    private static void PlanChunk(SeriesState s, int level, long[] ts, double[] vs, long retention, TailChunk?[] tails, Func<TailPoints> stored,
+        Action<ChunkWrite> emit)
     {
         var tail = tails[level];
         if (tail != null && ts[0] >= tail.MinTs && tail.Count < MaxChunkPoints && stored() is { Ts: { } ots, Vs: { } ovs })
@@ -291,14 +297,20 @@ internal sealed partial class TimeSeriesStore
             if (nts.Length <= MaxChunkPoints)
             {
                 tails[level] = new TailChunk(tail.Id, nts[0], nts[^1], nts.Length, tail.Contiguous);
-                return new ChunkWrite(tail.Id, true, nts[0], nts[^1], nts[^1] + retention, Gorilla.Encode(nts, nvs));
+                emit(new ChunkWrite(tail.Id, true, nts[0], nts[^1], nts[^1] + retention, Gorilla.Encode(nts, nvs)));
+                return;
             }
         }
-        int number = s.NextChunk[level]++;
-        if (number >= 1 << ChunkNumberBits) throw new InvalidOperationException($"series {s.Name}: archive {level} has no chunk numbers left");
-        long id = ChunkId(s.Id, level, number);
-        tails[level] = new TailChunk(id, ts[0], ts[^1], ts.Length, ts[0] > Math.Max(s.SealedMax[level], tail?.MaxTs ?? long.MinValue));
-        return new ChunkWrite(id, false, ts[0], ts[^1], ts[^1] + retention, Gorilla.Encode(ts, vs));
+        for (int i = 0; i < ts.Length; i += MaxChunkPoints)
+        {
+            int n = Math.Min(MaxChunkPoints, ts.Length - i), last = i + n - 1;
+            int number = s.NextChunk[level]++;
+            if (number >= 1 << ChunkNumberBits) throw new InvalidOperationException($"series {s.Name}: archive {level} has no chunk numbers left");
+            long id = ChunkId(s.Id, level, number);
+            tails[level] = new TailChunk(id, ts[i], ts[last], n, ts[i] > Math.Max(s.SealedMax[level], tail?.MaxTs ?? long.MinValue));
+            tail = tails[level];
+            emit(new ChunkWrite(id, false, ts[i], ts[last], ts[last] + retention, Gorilla.Encode(ts.AsSpan(i, n), vs.AsSpan(i, n))));
+        }
     }
 
     /// <summary>Writes a planned chunk row in the compaction transaction. Caller holds the lock.</summary>
