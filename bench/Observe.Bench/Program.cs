@@ -29,6 +29,7 @@ if (args.Contains("--pickle")) return await Observe.Bench.PickleBench.RunAsync(a
 if (args.Contains("--open")) return Observe.Bench.RestartBench.OpenOnly(args[Array.IndexOf(args, "--open") + 1]);
 if (args.Contains("--restart")) return await Observe.Bench.RestartBench.RunAsync(args);
 if (args.Contains("--aggregate")) return await Observe.Bench.AggregateBench.RunAsync(args);
+if (args.Contains("--statsd-aggregator")) return Observe.Bench.StatsdAggregateBench.Run(args);
 if (!args.Contains("--storage")) { Console.WriteLine("usage: Observe.Bench --storage [--flushes N] [--dir PATH] | --render [--png] [--runs N] [--keep]"); return 2; }
 int flushes = Arg("--flushes", 60);
 string root = args.SkipWhile(a => a != "--dir").Skip(1).FirstOrDefault() ?? Path.Combine(Path.GetTempPath(), "observe-bench-" + Guid.NewGuid().ToString("N")[..8]);
