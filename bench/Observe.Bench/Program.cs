@@ -1,5 +1,5 @@
 // Storage benchmark: dotnet run -c Release --project bench/Observe.Bench -- --storage [--flushes N] [--dir PATH]
-// Render benchmark vs graphite-web: ... -- --render [--png] [--runs N] [--keep] (RenderBench.cs)
+// Render benchmark vs graphite-web: ... -- --render [--png] [--runs N] [--slice BYTES] [--keep] (RenderBench.cs)
 // Deploy verification on a fake clock: ... -- --deploys [--seed N] (DeployBench.cs)
 // Prometheus remote-write encoding, snappy, /metrics exposition: ... -- --prometheus [--seconds N] (PrometheusBench.cs)
 // Checks scheduling vs nginx (and Nagios 4): ... -- --checks [--rates 30000,60000] [--interval 10] (ChecksBench.cs)

@@ -28,6 +28,9 @@ static class RenderBench
         // --png: a typical dashboard graph instead of the JSON of all 100 series: 10 of them (endpoint0..9) over 24 h as an
         // 800x400 PNG, drawn by graphite-web's cairo (glyph.py) and by Observe's SkiaSharp renderer
         bool png = args.Contains("--png");
+        // --slice N: bytes of /render JSON handed to Kestrel per flush (default 64 KiB; 0 = the whole answer, then one flush)
+        if (args.SkipWhile(a => a != "--slice").Skip(1).Select(int.Parse).FirstOrDefault(-1) is >= 0 and var slice)
+            GraphiteApi.WriteSlice = slice == 0 ? int.MaxValue : slice;
         string target = png ? "stats.timers.svc0.endpoint?.mean" : RenderData.Target;
         string what = png ? "PNG 800x400 of 10 series x 24 h" : "render 100 series x 24 h";
         string dir = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "observe-render-bench-" + Guid.NewGuid().ToString("N")[..8])).FullName;
@@ -157,17 +160,22 @@ static class RenderBench
         for (int i = 0; i < 3; i++) { await Fetch(gUrl); await Fetch(oUrl); } // warm up
         var g = new List<double>(); var o = new List<double>();
         var gc0 = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+        // Bytes allocated in this process while Observe answered (server and the bench's client): what the GC has to collect.
+        long oAllocated = 0;
         for (int i = 0; i < runs; i++)
         {
             // alternate so that background load hits both sides alike
             sw.Restart(); await Fetch(gUrl); g.Add(sw.Elapsed.TotalMilliseconds);
+            long a0 = GC.GetTotalAllocatedBytes(true);
             sw.Restart(); await Fetch(oUrl); o.Add(sw.Elapsed.TotalMilliseconds);
+            oAllocated += GC.GetTotalAllocatedBytes(true) - a0;
         }
         double Med(List<double> l) => l.Order().ElementAt(l.Count / 2);
         double P95(List<double> l) => l.Order().ElementAt(Math.Min(l.Count - 1, (int)Math.Ceiling(l.Count * 0.95) - 1));
         Console.WriteLine($"{what}, {runs} runs each: graphite-web median {Med(g):F1} ms, p95 {P95(g):F1} ms; Observe median {Med(o):F1} ms, p95 {P95(o):F1} ms");
         Console.WriteLine($"GCs during the timed runs (gen0/gen1/gen2): {GC.CollectionCount(0) - gc0.Item1}/{GC.CollectionCount(1) - gc0.Item2}/{GC.CollectionCount(2) - gc0.Item3}, server GC {System.Runtime.GCSettings.IsServerGC}, pause total {GC.GetTotalPauseDuration().TotalMilliseconds:F0} ms");
         Console.WriteLine($"Observe server time per timed request (routing to last byte written): median {Med(serverMs.TakeLast(runs).ToList()):F1} ms");
+        Console.WriteLine($"allocated per Observe request over HTTP (server and the bench's client, one process): {oAllocated / runs / 1024.0:N0} KB");
         Console.WriteLine($"ratio (graphite-web / Observe): median {Med(g) / Med(o):F1}x, p95 {P95(g) / P95(o):F1}x; load average {File.ReadAllText("/proc/loadavg").Trim()}");
         var fetch = new List<double>();
         for (int i = 0; i < 5; i++)
@@ -177,20 +185,31 @@ static class RenderBench
             foreach (var n in day.Names) store.Fetch(n, t - 86400, t);
             fetch.Add(sw.Elapsed.TotalMilliseconds);
         }
-        var eval = new List<double>(); var json = new List<double>();
+        var eval = new List<double>(); var json = new List<double>(); var evalBytes = new List<double>(); var jsonBytes = new List<double>();
         for (int i = 0; i < 5; i++)
         {
             long t = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            long a0 = GC.GetTotalAllocatedBytes(true);
             sw.Restart();
             var req = new GraphiteApi.RenderRequest([target], t - 86400, t, t, png ? "png" : "json", null, false, 0, null);
             var data = GraphiteApi.Evaluate(req, store, events);
             eval.Add(sw.Elapsed.TotalMilliseconds);
+            long a1 = GC.GetTotalAllocatedBytes(true);
             sw.Restart();
             if (png) Observe.Storage.Graphite.Images.GraphImages.Prepare("png", k => k == "width" ? "800" : k == "height" ? "400" : null, new RenderLimitOptions())!.Png(data, t - 86400, t);
-            else GraphiteApi.RenderJsonUtf8(data, req);
+            else
+            {
+                // As /render answers: formatted into pooled buffers and written (here to nowhere), the fetched windows released.
+                var nowhere = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+                nowhere.Response.Body = Stream.Null;
+                await new GraphiteApi.RenderedJson(data).ExecuteAsync(nowhere);
+            }
             json.Add(sw.Elapsed.TotalMilliseconds);
+            long a2 = GC.GetTotalAllocatedBytes(true);
+            evalBytes.Add(a1 - a0); jsonBytes.Add(a2 - a1);
         }
-        Console.WriteLine($"in process: Evaluate median {Med(eval):F1} ms, {(png ? "drawing the PNG" : "RenderJsonUtf8")} median {Med(json):F1} ms");
+        Console.WriteLine($"in process: Evaluate median {Med(eval):F1} ms, {(png ? "drawing the PNG" : "formatting and writing the JSON")} median {Med(json):F1} ms");
+        Console.WriteLine($"in process, allocated: Evaluate median {Med(evalBytes) / 1024:N0} KB (store reads included), {(png ? "the PNG" : "the JSON")} median {Med(jsonBytes) / 1024:N0} KB");
         Console.WriteLine($"of which store.Fetch of the 100 series (in process, no HTTP/JSON): median {Med(fetch):F1} ms");
         await app.StopAsync();
         webProc.Kill(true);

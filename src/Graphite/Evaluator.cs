@@ -88,7 +88,7 @@ internal static partial class Evaluator
         // Every call costs at least one: functions re-evaluating their argument (movingAverage,
         // timeShift, hitcount) nested in each other evaluate exponentially often even over nothing.
         long points = 1;
-        if (result is List<TimeSeries> output) foreach (var s in output) points += s.Values.Count;
+        if (result is List<TimeSeries> output) foreach (var s in output) points += s.ValueCount;
         ctx.Budget.Produce(points, call.Name);
     }
 
@@ -119,7 +119,7 @@ internal static partial class Evaluator
             else throw new GraphiteInputException($"seriesByTag arguments must be strings (at position {a.Position})");
         }
         if (exprs.Count == 0) throw new GraphiteInputException("seriesByTag needs at least one tag expression");
-        return FetchNames(ctx, TagQuery.FindSeries(ctx.Reader.TaggedSeries(), exprs, ctx.Budget), call.Raw);
+        return FetchNames(ctx, new SortedSet<string>(TagQuery.FindSeries(ctx.Reader.TaggedSeries(), exprs, ctx.Budget), StringComparer.Ordinal), call.Raw);
     }
 
     // ---------------- helpers shared by functions (graphite-web functions.py) ----------------

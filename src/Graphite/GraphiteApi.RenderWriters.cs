@@ -94,25 +94,35 @@ public static partial class GraphiteApi
     /// The bytes of <see cref="RenderJsonUtf8"/> for an answer without maxDataPoints/noNullPoints/jsonp, formatted series
     /// by series (on every core when big) and written with a Content-Length: a client that knows the length reads
     /// into one buffer, where a chunked answer of a few MB cost HttpClient ~7 ms more on loopback (measured).
+    /// The series' fetched windows go back to the pool once formatted: this is their last reader.
     /// </summary>
     internal sealed class RenderedJson(List<TimeSeries> data) : IResult
     {
         public async Task ExecuteAsync(HttpContext http)
         {
             http.Response.ContentType = "application/json";
-            if (!data.Any(s => s.Values.Count > 0))
+            if (!HasValues(data))
             {
+                ReleaseFetched(data);
                 http.Response.ContentLength = 2;
                 await http.Response.Body.WriteAsync("[]"u8.ToArray());
                 return;
             }
-            var parts = FormatSeries(data);
+            JsonPart[] parts;
+            try { parts = FormatSeries(data); }
+            finally { ReleaseFetched(data); }
             try
             {
-                http.Response.ContentLength = 2 + parts.Sum(x => (long)x.Length);
+                long length = 2;
+                foreach (var part in parts) length += part.Length;
+                http.Response.ContentLength = length;
                 var writer = http.Response.BodyWriter;
                 writer.Write("["u8);
-                foreach (var part in parts) writer.Write(part.Span);
+                // In slices with a flush each: the transport's pipe then holds one slice, not the whole answer (4 MB of its
+                // pooled blocks per dashboard request otherwise).
+                foreach (var part in parts)
+                    for (int at = 0; at < part.Length; at += WriteSlice)
+                        await writer.WriteAsync(part.Buffer.AsMemory(at, Math.Min(WriteSlice, part.Length - at)));
                 writer.Write("]"u8);
             }
             finally
@@ -121,6 +131,21 @@ public static partial class GraphiteApi
             }
             await http.Response.BodyWriter.FlushAsync();
         }
+    }
+
+    /// <summary>Bytes handed to the transport per flush (the render bench's <c>--slice</c> varies it).</summary>
+    internal static int WriteSlice = 64 << 10;
+
+    /// <summary>Gives every series' fetched window back to the pool (<see cref="TimeSeries.ReleaseFetched"/>); the series are not read afterwards.</summary>
+    internal static void ReleaseFetched(List<TimeSeries> data)
+    {
+        foreach (var s in data) s.ReleaseFetched();
+    }
+
+    private static bool HasValues(List<TimeSeries> data)
+    {
+        foreach (var s in data) if (s.ValueCount > 0) return true;
+        return false;
     }
 
     // Render buffers are reused: a 4 MB answer formatted into fresh arrays cost a gen1 collection per request on a heap
@@ -137,7 +162,8 @@ public static partial class GraphiteApi
     {
         // Formatting doubles is most of the cost and series are independent: big answers are cut into runs of
         // consecutive series, one per worker, formatted on every core and joined in order.
-        long values = data.Sum(s => (long)s.Values.Count);
+        long values = 0;
+        foreach (var s in data) values += s.ValueCount;
         int runs = values >= ParallelJsonValues ? Math.Min(data.Count, Environment.ProcessorCount * 2) : 1;
         var parts = new JsonPart[runs];
         if (runs == 1) parts[0] = FormatRun(data, 0, data.Count);
@@ -145,41 +171,66 @@ public static partial class GraphiteApi
         return parts;
     }
 
+    /// <summary>Per point at most ", [" + a number + ", " + a timestamp + "]".</summary>
+    private const int PointBound = 8 + PyFloat.MaxLength + 20;
+
     /// <summary>Series [from, to) as <c>{"target": …, "tags": …, "datapoints": [...]}</c>, each but the very first preceded by ", ".</summary>
     private static JsonPart FormatRun(List<TimeSeries> data, int from, int to)
     {
-        var heads = new string[to - from];
         long bound = 0;
         for (int i = from; i < to; i++)
         {
             var s = data[i];
-            heads[i - from] = (i > 0 ? ", " : "") + "{\"target\": " + PyJson.String(s.Name) + ", \"tags\": " + PyJson.Object(s.Tags) + ", \"datapoints\": [";
-            // Per point at most ", [" + a number + ", " + a timestamp + "]".
-            bound += Encoding.UTF8.GetMaxByteCount(heads[i - from].Length) + 4 + (long)s.Values.Count * (8 + PyFloat.MaxLength + 20);
+            // The head is ASCII (json.dumps' ensure_ascii): at most 6 characters (\uXXXX) for each of the name's and tags'.
+            long chars = 48 + s.Name.Length;
+            foreach (var (k, v) in s.Tags) chars += 6 + k.Length + v.Length;
+            bound += 6 * chars + 4 + (long)s.ValueCount * PointBound;
         }
-        var buffer = JsonBuffers.Rent((int)bound);
+        var buffer = JsonBuffers.Rent(checked((int)bound));
         var span = buffer.AsSpan();
+        var head = new StringBuilder(256);
         int p = 0;
         for (int i = from; i < to; i++)
         {
             var series = data[i];
-            p += Encoding.UTF8.GetBytes(heads[i - from], span[p..]);
-            var pts = series.Points();
+            head.Clear().Append(i > 0 ? ", {\"target\": " : "{\"target\": ");
+            PyJson.Append(head, series.Name);
+            head.Append(", \"tags\": ");
+            PyJson.AppendObject(head, series.Tags);
+            head.Append(", \"datapoints\": [");
+            foreach (var chunk in head.GetChunks()) p += Encoding.UTF8.GetBytes(chunk.Span, span[p..]);
             var pstep = series.Step * series.ValuesPerPoint;
-            var j = 0;
-            for (var ts = series.Start; ts < series.End + 1 && j < pts.Count; ts += pstep, j++)
+            if (series.Fetched is { } w && series.ValuesPerPoint <= 1)
             {
-                if (j > 0) { span[p++] = (byte)','; span[p++] = (byte)' '; }
-                span[p++] = (byte)'[';
-                p += WriteJsonNumber(pts[j], span[p..]);
-                span[p++] = (byte)','; span[p++] = (byte)' ';
-                ts.TryFormat(span[p..], out var n, default, CultureInfo.InvariantCulture);
-                p += n;
-                span[p++] = (byte)']';
+                // Straight from the fetched window: no list of values for a plain fetch.
+                var j = 0;
+                for (var ts = series.Start; ts < series.End + 1 && j < w.Length; ts += pstep, j++)
+                    p += WritePoint(j > 0, w.Has(j) ? w.Values[j] : null, ts, span[p..]);
+            }
+            else
+            {
+                var pts = series.Points();
+                var j = 0;
+                for (var ts = series.Start; ts < series.End + 1 && j < pts.Count; ts += pstep, j++)
+                    p += WritePoint(j > 0, pts[j], ts, span[p..]);
             }
             span[p++] = (byte)']'; span[p++] = (byte)'}';
         }
         return new JsonPart(buffer, p);
+    }
+
+    /// <summary><c>[value, ts]</c>, preceded by ", " unless first; <paramref name="dst"/> needs <see cref="PointBound"/> bytes.</summary>
+    private static int WritePoint(bool comma, double? value, long ts, Span<byte> dst)
+    {
+        int p = 0;
+        if (comma) { dst[p++] = (byte)','; dst[p++] = (byte)' '; }
+        dst[p++] = (byte)'[';
+        p += WriteJsonNumber(value, dst[p..]);
+        dst[p++] = (byte)','; dst[p++] = (byte)' ';
+        ts.TryFormat(dst[p..], out var n, default, CultureInfo.InvariantCulture);
+        p += n;
+        dst[p++] = (byte)']';
+        return p;
     }
 
     /// <summary>
@@ -189,9 +240,11 @@ public static partial class GraphiteApi
     internal static byte[] RenderJsonUtf8(List<TimeSeries> data, RenderRequest req)
     {
         if (req.MaxDataPoints != null || req.NoNullPoints) return Encoding.UTF8.GetBytes(RenderJson(data, req));
-        if (!data.Any(s => s.Values.Count > 0)) return "[]"u8.ToArray();
+        if (!HasValues(data)) return "[]"u8.ToArray();
         var parts = FormatSeries(data);
-        var result = new byte[2 + parts.Sum(x => x.Length)];
+        int total = 2;
+        foreach (var x in parts) total += x.Length;
+        var result = new byte[total];
         result[0] = (byte)'[';
         int at = 1;
         foreach (var x in parts) { x.Span.CopyTo(result.AsSpan(at)); at += x.Length; JsonBuffers.Return(x.Buffer); }

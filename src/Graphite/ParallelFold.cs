@@ -1,6 +1,4 @@
-using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
-using System.Runtime.InteropServices;
 
 namespace Observe.Storage.Graphite;
 
@@ -13,9 +11,6 @@ namespace Observe.Storage.Graphite;
 internal static partial class Evaluator
 {
     private static readonly int FoldBatch = Math.Min(64, 16 * Environment.ProcessorCount);
-    /// <summary>Buffers kept between requests; a buffer grown past <see cref="PooledSlotsMax"/> slots is dropped, so the pool stays ≲ 25 MB.</summary>
-    private static readonly ConcurrentBag<SlotBuffer> SlotPool = [];
-    private const int SlotPoolMax = 128, PooledSlotsMax = 16_384;
     /// <summary>Points a fetch must read before it goes parallel (0 in tests: results are the same either way).</summary>
     internal static long ParallelMinPoints = 1_000_000;
 
@@ -31,12 +26,12 @@ internal static partial class Evaluator
     /// <summary>
     /// Fetches <paramref name="count"/> series in batches (on all cores when the reader is the embedded store) and hands
     /// each non-empty window to <paramref name="visit"/> in order on this thread; false as soon as a visit is.
-    /// The buffer is reused after the visit returns.
+    /// The buffer is reused after the visit returns, unless <paramref name="keep"/>: then the visitor owns it.
     /// </summary>
-    private static bool FetchEach(RenderContext ctx, int count, Func<int, string> nameAt, Func<int, SlotBuffer, bool> visit)
+    private static bool FetchEach(RenderContext ctx, int count, Func<int, string> nameAt, Func<int, SlotBuffer, bool> visit, bool keep = false)
     {
         bool canParallel = ctx.Reader.ParallelFetch;
-        var bufs = new List<SlotBuffer> { RentSlots() };
+        var bufs = new List<SlotBuffer> { SlotBuffers.Rent() };
         var found = new bool[FoldBatch];
         bool parallel = false;
         try
@@ -51,14 +46,18 @@ internal static partial class Evaluator
                 }
                 else found[0] = Read(ctx, nameAt(lo), bufs[0]);
                 for (int i = 0; i < m; i++)
+                {
                     // whisper returns None for a window wholly in the future or beyond retention: graphite-web drops the series.
-                    if (found[i] && bufs[i].Length > 0 && !visit(lo + i, bufs[i])) return false;
+                    if (!found[i] || bufs[i].Length == 0) continue;
+                    if (!visit(lo + i, bufs[i])) return false;
+                    if (keep) bufs[i] = SlotBuffers.Rent();
+                }
                 // Parallel only where it pays: the first window tells what the whole fetch reads. A dashboard's 100 series
                 // x 1 440 points stay on the request's thread (handing them to the pool cost more in p95 than it saved).
                 if (lo == 0 && canParallel && Environment.ProcessorCount > 1 && (long)bufs[0].Length * count >= ParallelMinPoints)
                 {
                     parallel = true;
-                    while (bufs.Count < Math.Min(FoldBatch, count)) bufs.Add(RentSlots());
+                    while (bufs.Count < Math.Min(FoldBatch, count)) bufs.Add(SlotBuffers.Rent());
                 }
                 lo += m;
             }
@@ -66,28 +65,25 @@ internal static partial class Evaluator
         }
         finally
         {
-            foreach (var b in bufs)
-                if (b.Values.Length <= PooledSlotsMax && SlotPool.Count < SlotPoolMax) SlotPool.Add(b);
+            foreach (var b in bufs) SlotBuffers.Return(b);
         }
     }
 
-    private static SlotBuffer RentSlots() => SlotPool.TryTake(out var b) ? b : new SlotBuffer();
-
-    /// <summary>The series of <paramref name="names"/> as graphite-web fetches them: one list of values each, nothing else allocated per series.</summary>
-    private static List<TimeSeries> FetchNames(RenderContext ctx, IEnumerable<string> names, string pathExpr)
+    /// <summary>
+    /// The series of <paramref name="names"/> as graphite-web fetches them, each holding its pooled window until a function
+    /// reads its values (<see cref="TimeSeries.Fetched"/>): a plain <c>/render</c> copies no values.
+    /// </summary>
+    private static List<TimeSeries> FetchNames(RenderContext ctx, SortedSet<string> names, string pathExpr)
     {
-        var sorted = new SortedSet<string>(names, StringComparer.Ordinal).ToList();
-        var result = new List<TimeSeries>(sorted.Count);
-        FetchEach(ctx, sorted.Count, i => sorted[i], (i, buf) =>
+        var sorted = new string[names.Count];
+        names.CopyTo(sorted);
+        var result = new List<TimeSeries>(sorted.Length);
+        FetchEach(ctx, sorted.Length, i => sorted[i], (i, buf) =>
         {
             ctx.Budget?.Take(buf.Length);
-            var values = new List<double?>(buf.Length);
-            CollectionsMarshal.SetCount(values, buf.Length);
-            var span = CollectionsMarshal.AsSpan(values);
-            for (int k = 0; k < span.Length; k++) span[k] = buf.Has(k) ? buf.Values[k] : null;
-            result.Add(new TimeSeries(sorted[i], buf.Start, buf.End, buf.Step, [], ctx.XFilesFactor) { Values = values, PathExpression = pathExpr });
+            result.Add(new TimeSeries(sorted[i], buf, ctx.XFilesFactor, pathExpr));
             return true;
-        });
+        }, keep: true);
         return result;
     }
 

@@ -326,6 +326,13 @@ internal static class PyJson
     public static string Object(IReadOnlyDictionary<string, string> d)
     {
         var sb = new System.Text.StringBuilder(16 + d.Count * 32);
+        AppendObject(sb, d);
+        return sb.ToString();
+    }
+
+    /// <summary><see cref="Object"/> appended to <paramref name="sb"/> (a /render head without a string per series).</summary>
+    internal static void AppendObject(System.Text.StringBuilder sb, IReadOnlyDictionary<string, string> d)
+    {
         sb.Append('{');
         var first = true;
         foreach (var (k, v) in d)
@@ -336,7 +343,7 @@ internal static class PyJson
             sb.Append(": ");
             Append(sb, v);
         }
-        return sb.Append('}').ToString();
+        sb.Append('}');
     }
 
     /// <summary>
@@ -385,7 +392,7 @@ internal static class PyJson
         }
     }
 
-    private static void Append(System.Text.StringBuilder sb, string s)
+    internal static void Append(System.Text.StringBuilder sb, string s)
     {
         sb.Append('"');
         foreach (var c in s)

@@ -12,7 +12,25 @@ internal sealed class TimeSeries
     public long Start { get; set; }
     public long End { get; set; }
     public long Step { get; set; }
-    public List<double?> Values { get; set; }
+
+    /// <summary>
+    /// The raw values. A plain fetch keeps them in its pooled slot buffer (<see cref="Fetched"/>) until a function reads or
+    /// replaces them: <c>/render</c> of stored series writes its JSON straight from those buffers and gives them back
+    /// (issue 21: a list of <c>double?</c> per series was 2.3 MB per dashboard request, paid in gen1 collections).
+    /// </summary>
+    public List<double?> Values
+    {
+        get => _values ??= Materialise();
+        set { _values = value; ReleaseFetched(); }
+    }
+    private List<double?>? _values;
+    private SlotBuffer? _fetched;
+
+    /// <summary>The number of raw values, without materialising a fetched window.</summary>
+    public int ValueCount => _values?.Count ?? _fetched?.Length ?? 0;
+
+    /// <summary>The fetched window when the values are still only there (no function has read them), else null.</summary>
+    internal SlotBuffer? Fetched => _values == null ? _fetched : null;
     public string ConsolidationFunc { get; set; } = "average";
     public int ValuesPerPoint { get; set; } = 1;
     public double XFilesFactor { get; set; }
@@ -35,9 +53,44 @@ internal sealed class TimeSeries
         Tags = tags ?? ParseTags(name);
     }
 
+    /// <summary>A series fetched into <paramref name="window"/>, which it owns from now on (back to the pool when materialised or released).</summary>
+    public TimeSeries(string name, SlotBuffer window, double xFilesFactor, string pathExpression)
+    {
+        Name = name;
+        Start = window.Start;
+        End = window.End;
+        Step = window.Step;
+        _fetched = window;
+        XFilesFactor = xFilesFactor;
+        PathExpression = pathExpression;
+        Tags = ParseTags(name);
+    }
+
+    private List<double?> Materialise()
+    {
+        var w = _fetched ?? throw new InvalidOperationException($"the values of {Name} were released after the response was written");
+        var values = new List<double?>(w.Length);
+        System.Runtime.InteropServices.CollectionsMarshal.SetCount(values, w.Length);
+        var span = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(values);
+        for (int k = 0; k < span.Length; k++) span[k] = w.Has(k) ? w.Values[k] : null;
+        _values = values;
+        ReleaseFetched();
+        return values;
+    }
+
+    /// <summary>Gives the fetched window back to the pool; the series must not be read afterwards unless it was materialised.</summary>
+    internal void ReleaseFetched()
+    {
+        if (_fetched is not { } w) return;
+        _fetched = null;
+        SlotBuffers.Return(w);
+    }
+
     public static Dictionary<string, string> ParseTags(string name)
     {
         var tags = new Dictionary<string, string> { ["name"] = name };
+        // A plain path (every stored series a dashboard fetches) is its own name: no split, no second dictionary.
+        if (!name.Contains(';') && !name.StartsWith('~')) return tags;
         if (System.Text.RegularExpressions.Regex.IsMatch(name, "^[a-z]+[(].+[)]$", System.Text.RegularExpressions.RegexOptions.IgnoreCase))
             return tags;
         var segments = name.Split(';');
@@ -58,7 +111,7 @@ internal sealed class TimeSeries
     public void Consolidate(int valuesPerPoint) => ValuesPerPoint = valuesPerPoint;
 
     /// <summary>Number of points when iterated (after consolidation).</summary>
-    public int Count => ValuesPerPoint > 1 ? (Values.Count + ValuesPerPoint - 1) / ValuesPerPoint : Values.Count;
+    public int Count => ValuesPerPoint > 1 ? (ValueCount + ValuesPerPoint - 1) / ValuesPerPoint : ValueCount;
 
     /// <summary>Iterates as Python's <c>iter(series)</c>: consolidated when valuesPerPoint &gt; 1.</summary>
     public List<double?> Points()
