@@ -241,8 +241,18 @@ internal sealed partial class TimeSeriesStore
         tx.Commit();
     }
 
+    /// <summary>
+    /// Retention runs at most this often (store time): its <c>DELETE</c> scans the whole chunk table under the store lock
+    /// (seconds at millions of chunks), and chunks expire on whole hours or days anyway; an expired chunk left a few minutes
+    /// longer is outside every read window (a read picks the archive whose retention covers it).
+    /// </summary>
+    internal const long RetentionEverySeconds = 600;
+    private long _lastRetention = long.MinValue;
+
     private void DeleteExpired(long now, SqliteTransaction tx)
     {
+        if (_lastRetention != long.MinValue && now >= _lastRetention && now - _lastRetention < RetentionEverySeconds) return;
+        _lastRetention = now;
         using var c = _conn.CreateCommand();
         c.Transaction = tx;
         // The newest chunk of a series' archive stays until a newer one exists: sealing a rollup slot that straddles
