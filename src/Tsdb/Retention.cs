@@ -113,27 +113,50 @@ internal sealed record Aggregation(AggMethod Method, double XFilesFactor)
 /// <summary>First-match-wins rule tables from <see cref="StorageOptions"/>.</summary>
 internal sealed class RuleSet
 {
-    private readonly (Regex Re, Schema Schema)[] _schemas;
-    private readonly (Regex Re, Aggregation Agg)[] _aggs;
+    // Re null: the pattern matches every name (".*", the usual catch-all), so it is not run per series.
+    private readonly (Regex? Re, Schema Schema)[] _schemas;
+    private readonly (Regex? Re, Aggregation Agg)[] _aggs;
     private static readonly Schema DefaultSchema = Schema.Parse("default", "10s:6h,1m:7d,10m:5y");
     private static readonly Aggregation DefaultAgg = new(AggMethod.Average, 0.5);
 
     public RuleSet(StorageOptions o)
     {
-        _schemas = [.. o.Schemas.Select(r => (new Regex(r.Pattern, RegexOptions.CultureInvariant | RegexOptions.Compiled), Schema.Parse(r.Name, r.Retentions)))];
-        _aggs = [.. o.Aggregation.Select(r => (new Regex(r.Pattern, RegexOptions.CultureInvariant | RegexOptions.Compiled),
-            new Aggregation(Aggregation.ParseMethod(r.AggregationMethod), r.XFilesFactor)))];
+        _schemas = [.. o.Schemas.Select(r => (Compile(r.Pattern), Schema.Parse(r.Name, r.Retentions)))];
+        _aggs = [.. o.Aggregation.Select(r => (Compile(r.Pattern), new Aggregation(Aggregation.ParseMethod(r.AggregationMethod), r.XFilesFactor)))];
+        _kinds = new SeriesKind?[(_schemas.Length + 1) * (_aggs.Length + 1)];
     }
+
+    private readonly SeriesKind?[] _kinds;
+
+    private static Regex? Compile(string pattern) =>
+        pattern is "" or ".*" ? null : new Regex(pattern, RegexOptions.CultureInvariant | RegexOptions.Compiled);
 
     public Schema SchemaFor(string name)
     {
-        foreach (var (re, s) in _schemas) if (re.IsMatch(name)) return s;
+        foreach (var (re, s) in _schemas) if (re == null || re.IsMatch(name)) return s;
         return DefaultSchema;
     }
 
     public Aggregation AggregationFor(string name)
     {
-        foreach (var (re, a) in _aggs) if (re.IsMatch(name)) return a;
+        foreach (var (re, a) in _aggs) if (re == null || re.IsMatch(name)) return a;
         return DefaultAgg;
     }
+
+    /// <summary>
+    /// The schema and aggregation rule of <paramref name="name"/> as one shared object per distinct (schema rule, aggregation
+    /// rule) outcome: a million series of a few kinds hold one reference each, and the pair is built once per kind.
+    /// Not thread-safe: the store calls it under its lock.
+    /// </summary>
+    public SeriesKind KindFor(string name)
+    {
+        int si = _schemas.Length, ai = _aggs.Length;
+        for (int i = 0; i < _schemas.Length; i++) if (_schemas[i].Re?.IsMatch(name) != false) { si = i; break; }
+        for (int i = 0; i < _aggs.Length; i++) if (_aggs[i].Re?.IsMatch(name) != false) { ai = i; break; }
+        int key = si * (_aggs.Length + 1) + ai;
+        return _kinds[key] ??= new SeriesKind(si < _schemas.Length ? _schemas[si].Schema : DefaultSchema, ai < _aggs.Length ? _aggs[ai].Agg : DefaultAgg);
+    }
 }
+
+/// <summary>What a series' rules resolved to (<see cref="RuleSet.KindFor"/>): shared by every series with the same outcome.</summary>
+internal sealed record SeriesKind(Schema Schema, Aggregation Agg);

@@ -15,60 +15,6 @@ namespace Observe.Storage.Tsdb;
 /// </summary>
 internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDisposable
 {
-    internal sealed class SeriesState(int id, string name, Schema schema, Aggregation agg)
-    {
-        public readonly int Id = id;
-        public readonly string Name = name;
-        public readonly Schema Schema = schema;
-        public readonly Aggregation Agg = agg;
-        public long[] HeadTs = [];
-        public double[] HeadVal = [];
-        public long[] HeadSeq = [];
-        public int HeadCount;
-        public long HeadMin = long.MaxValue;
-        /// <summary>Per archive: the newest slot timestamp stored in a sealed chunk (long.MinValue: none).</summary>
-        public readonly long[] SealedMax = NoneSealed(schema.Archives.Length);
-        /// <summary>Per archive: the newest chunk, which later compactions extend until it holds <see cref="MaxChunkPoints"/>.</summary>
-        public readonly TailChunk?[] Tails = new TailChunk?[schema.Archives.Length];
-        /// <summary>Per archive: the next chunk number (the low bits of the chunk's row id, see <see cref="ChunkId"/>).</summary>
-        public readonly int[] NextChunk = new int[schema.Archives.Length];
-
-        /// <summary>
-        /// Back-filled points older than the finest archive's retention, each kept for the finest archive that covers it
-        /// (whisper's file_update writes such a point straight into that archive); sealed with the head row they came in.
-        /// </summary>
-        public List<(int Level, long Ts, double Value, long Seq)>? Backfill;
-
-        private static long[] NoneSealed(int archives)
-        {
-            var a = new long[archives];
-            Array.Fill(a, long.MinValue);
-            return a;
-        }
-
-        public bool HasHead => HeadCount > 0 || Backfill is { Count: > 0 };
-
-        public void AppendBackfill(int level, long ts, double v, long seq)
-        {
-            (Backfill ??= []).Add((level, ts, v, seq));
-            if (ts < HeadMin) HeadMin = ts;
-        }
-
-        public void Append(long ts, double v, long seq)
-        {
-            if (HeadCount == HeadTs.Length)
-            {
-                int n = Math.Max(8, HeadCount * 2);
-                Array.Resize(ref HeadTs, n); Array.Resize(ref HeadVal, n); Array.Resize(ref HeadSeq, n);
-            }
-            HeadTs[HeadCount] = ts; HeadVal[HeadCount] = v; HeadSeq[HeadCount] = seq; HeadCount++;
-            if (ts < HeadMin) HeadMin = ts;
-        }
-    }
-
-    /// <param name="Contiguous">No older chunk of its archive holds a slot at or after <c>MinTs</c>: the tail alone is the archive from there on.</param>
-    internal sealed record TailChunk(long Id, long MinTs, long MaxTs, int Count, bool Contiguous);
-
     /// <summary>Points per chunk before a new one is started (720 = 2 h of 10 s slots).</summary>
     public const int MaxChunkPoints = 720;
 
@@ -96,14 +42,20 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
     private readonly RuleSet _rules;
     private readonly Dictionary<string, SeriesState> _byName = new(StringComparer.Ordinal);
     private readonly List<SeriesState> _all = [];
+    /// <summary>Series with head (or back-filled) points: compaction works through these, not every series.</summary>
+    private List<SeriesState> _touched = [];
+    /// <summary>The finest step of any series' schema (long.MaxValue: no series), kept as series register.</summary>
+    private long _finestStep = long.MaxValue;
     private readonly MetricTrie _trie = new();
     private readonly List<string> _tagged = [];
     private readonly List<(long Seq, long MaxTs)> _headRows = [];
     private readonly HashSet<long> _badChunks = [];
     // Prepared in Initialise (after the connection opened), not in the constructor body proper.
-    private SqliteCommand _insertSeries = null!, _insertHead = null!, _upsertMeta = null!, _selectChunks = null!, _insertChunk = null!, _selectChunkById = null!, _updateChunk = null!;
+    private SqliteCommand _insertSeries = null!, _insertSeriesBatch = null!, _insertHead = null!, _upsertMeta = null!, _selectChunks = null!, _insertChunk = null!, _selectChunkById = null!, _updateChunk = null!;
     private readonly ITimer? _timer;
     private long _lastPersisted = long.MinValue;
+    /// <summary>The id the next new series gets (ids are assigned in memory, see <see cref="CreateSeries"/>).</summary>
+    private int _nextId = 1;
     private long _corruptChunks, _corruptHeadRows, _beyondRetention, _seriesDropped;
     private readonly int _maxSeries, _maxFindResults;
     private bool _disposed;
@@ -122,7 +74,9 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
     /// <summary>Points not stored because they would have created a series beyond <c>storage.maxSeries</c>.</summary>
     public long SeriesDroppedByLimit => Interlocked.Read(ref _seriesDropped);
     public int SeriesCount { get { lock (_gate) return _all.Count; } }
-    public int HeadPointCount { get { lock (_gate) return _all.Sum(s => s.HeadCount); } }
+    public int HeadPointCount { get { lock (_gate) return _touched.Sum(s => s.HeadCount); } }
+    /// <summary>Series holding a head array (written since the compaction before last).</summary>
+    internal int SeriesWithHead { get { lock (_gate) return _touched.Count; } }
 
     private TimeSeriesStore(StorageOptions options, TimeProvider time, ILogger log)
     {
@@ -172,7 +126,9 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
             CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
             PRAGMA user_version={FormatVersion};
             """);
-        _insertSeries = Prepare("INSERT INTO series(name) VALUES($n) RETURNING id", "$n");
+        _insertSeries = Prepare("INSERT INTO series(id, name) VALUES($i0, $n0)", "$i0", "$n0");
+        _insertSeriesBatch = Prepare("INSERT INTO series(id, name) VALUES " + string.Join(", ", Enumerable.Range(0, SeriesInsertBatch).Select(i => $"($i{i}, $n{i})")),
+            [.. Enumerable.Range(0, SeriesInsertBatch).SelectMany(i => new[] { $"$i{i}", $"$n{i}" })]);
         _insertHead = Prepare("INSERT INTO head(batch_ts, max_ts, data) VALUES($t, $m, $d) RETURNING seq", "$t", "$m", "$d");
         _upsertMeta = Prepare("INSERT INTO meta(key, value) VALUES('last_batch_ts', $v) ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)", "$v");
         _selectChunks = Prepare("SELECT id, data, min_ts, max_ts FROM chunk WHERE id BETWEEN $lo AND $hi AND max_ts >= $f AND min_ts < $u ORDER BY id", "$lo", "$hi", "$f", "$u");
@@ -218,7 +174,10 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
             while (r.Read())
             {
                 var name = r.GetString(1);
-                Register(new SeriesState(r.GetInt32(0), name, _rules.SchemaFor(name), _rules.AggregationFor(name)));
+                var s = new SeriesState(r.GetInt32(0), name, _rules.KindFor(name));
+                _byName[name] = s;
+                Register(s);
+                _nextId = Math.Max(_nextId, s.Id + 1);
             }
         }
         var byId = _all.ToDictionary(s => s.Id);
@@ -250,11 +209,12 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
             {
                 long id = r.GetInt64(0);
                 var (series, level, number) = SplitChunkId(id);
-                if (!byId.TryGetValue(series, out var s) || level >= s.SealedMax.Length) continue;
-                s.NextChunk[level] = Math.Max(s.NextChunk[level], number + 1);
+                if (!byId.TryGetValue(series, out var s) || level >= s.ArchiveCount) continue;
+                ref var arch = ref s.Arch(level);
+                arch.NextChunk = Math.Max(arch.NextChunk, number + 1);
                 // Count unknown (0): compaction reads the tail and merges only while the union fits (PlanChunk).
-                s.Tails[level] = new TailChunk(id, r.GetInt64(1), r.GetInt64(2), 0, r.GetInt64(1) > s.SealedMax[level]);
-                s.SealedMax[level] = Math.Max(s.SealedMax[level], r.GetInt64(2));
+                arch.Tail = new TailChunk(id, r.GetInt64(1), r.GetInt64(2), 0, r.GetInt64(1) > arch.SealedMax);
+                arch.SealedMax = Math.Max(arch.SealedMax, r.GetInt64(2));
             }
         }
         // What a restart costs, by phase (issue 21: time to the first /render).
@@ -262,10 +222,11 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
             _all.Count, _headRows.Count, watch.Elapsed.TotalMilliseconds, seriesTime.TotalMilliseconds, (headTime - seriesTime).TotalMilliseconds, (watch.Elapsed - headTime).TotalMilliseconds);
     }
 
+    /// <summary>Makes a series already in <see cref="_byName"/> (committed) visible to listing, finds and compaction.</summary>
     private void Register(SeriesState s)
     {
-        _byName[s.Name] = s;
         _all.Add(s);
+        _finestStep = Math.Min(_finestStep, s.Schema.Archives[0].Step);
         if (s.Name.Contains(';')) _tagged.Add(s.Name);
         else _trie.Add(s.Name);
     }
@@ -345,7 +306,7 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
         }
         catch (InvalidDataException) { return false; }
         if (p != data.Length) return false;
-        foreach (var (s, ts, v) in pts) Place(s, batchTs, ts, v, seq);
+        foreach (var (s, ts, v) in pts) { Place(s, batchTs, ts, v, seq); Touch(s); }
         return true;
     }
 
@@ -357,8 +318,11 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
     public ValueTask WriteAsync(MetricBatch batch, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        // Compaction lets a waiting flush in before it takes the lock again (YieldToWriters): the lock is not fair.
+        Interlocked.Increment(ref _writersWaiting);
         lock (_gate)
         {
+            Interlocked.Decrement(ref _writersWaiting);
             ObjectDisposedException.ThrowIf(_disposed, this);
             var points = batch.Points;
             if (_byName.Count + points.Count > _maxSeries || RefusingNewSeries) points = WithinSeriesLimit(points);
@@ -371,17 +335,10 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
                 for (int i = 0; i < points.Count; i++)
                 {
                     var name = points[i].Path;
-                    if (!_byName.TryGetValue(name, out var s))
-                    {
-                        _insertSeries.Transaction = tx;
-                        _insertSeries.Parameters[0].Value = name;
-                        int id = Convert.ToInt32(_insertSeries.ExecuteScalar());
-                        s = new SeriesState(id, name, _rules.SchemaFor(name), _rules.AggregationFor(name));
-                        _byName[name] = s;
-                        (created ??= []).Add(s);
-                    }
+                    if (!_byName.TryGetValue(name, out var s)) s = CreateSeries(name, ref created);
                     states[i] = s; ids[i] = s.Id;
                 }
+                InsertSeries(created, tx);
                 var blob = EncodeBatch(batch.Timestamp, ids, points, out long maxTs);
                 _insertHead.Transaction = tx;
                 _insertHead.Parameters[0].Value = batch.Timestamp;
@@ -393,19 +350,71 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
                 _upsertMeta.ExecuteNonQuery();
                 tx.Commit();
                 // Committed (and, with synchronous=FULL, fsynced): now visible in memory.
-                if (created != null) foreach (var s in created) { _byName.Remove(s.Name); Register(s); }
+                if (created != null) foreach (var s in created) Register(s);
                 for (int i = 0; i < points.Count; i++)
+                {
                     if (!Place(states[i], batch.Timestamp, points[i].Timestamp, points[i].Value, seq)) Interlocked.Increment(ref _beyondRetention);
+                    Touch(states[i]);
+                }
                 _headRows.Add((seq, maxTs));
                 if (batch.Timestamp > _lastPersisted) Interlocked.Exchange(ref _lastPersisted, batch.Timestamp);
+                CompactSoonerIfBehind();
             }
             catch
             {
-                if (created != null) foreach (var s in created) _byName.Remove(s.Name);
+                ForgetCreated(created);
                 throw;
             }
         }
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Rows per multi-row series INSERT: a flush that creates a million series runs ~16 000 statements, not a million.</summary>
+    private const int SeriesInsertBatch = 64;
+
+    /// <summary>
+    /// A new series with the next id, in <see cref="_byName"/> at once (so the same batch finds it) but registered only once its
+    /// row is committed; <see cref="InsertSeries"/> writes the rows, <see cref="ForgetCreated"/> undoes it on a rollback.
+    /// Caller holds the lock.
+    /// </summary>
+    private SeriesState CreateSeries(string name, ref List<SeriesState>? created)
+    {
+        var s = new SeriesState(_nextId++, name, _rules.KindFor(name));
+        _byName[name] = s;
+        (created ??= []).Add(s);
+        return s;
+    }
+
+    /// <summary>The series rows of <paramref name="created"/>, in the caller's transaction, 64 rows per prepared statement.</summary>
+    private void InsertSeries(List<SeriesState>? created, SqliteTransaction tx)
+    {
+        if (created == null) return;
+        int i = 0;
+        _insertSeriesBatch.Transaction = tx;
+        for (; i + SeriesInsertBatch <= created.Count; i += SeriesInsertBatch)
+        {
+            for (int j = 0; j < SeriesInsertBatch; j++)
+            {
+                _insertSeriesBatch.Parameters[2 * j].Value = created[i + j].Id;
+                _insertSeriesBatch.Parameters[2 * j + 1].Value = created[i + j].Name;
+            }
+            _insertSeriesBatch.ExecuteNonQuery();
+        }
+        _insertSeries.Transaction = tx;
+        for (; i < created.Count; i++)
+        {
+            _insertSeries.Parameters[0].Value = created[i].Id;
+            _insertSeries.Parameters[1].Value = created[i].Name;
+            _insertSeries.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>Undoes <see cref="CreateSeries"/> after a rolled-back transaction: the names and ids are free again.</summary>
+    private void ForgetCreated(List<SeriesState>? created)
+    {
+        if (created == null) return;
+        foreach (var s in created) _byName.Remove(s.Name);
+        _nextId = created[0].Id;
     }
 
     /// <summary>
@@ -537,11 +546,8 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
         if (!s.HasHead) return vals;
         if (level == 0)
         {
-            for (int i = 0; i < s.HeadCount; i++)
-            {
-                long t = s.HeadTs[i];
-                if (t >= from && t < until) vals[(t - from) / step] = s.HeadVal[i];
-            }
+            foreach (ref readonly var p in s.Head.AsSpan(0, s.HeadCount))
+                if (p.Ts >= from && p.Ts < until) vals[(p.Ts - from) / step] = p.Value;
         }
         else
         {
@@ -580,7 +586,7 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
         {
             if (_disposed) return;
             _disposed = true;
-            foreach (var c in new[] { _insertSeries, _insertHead, _upsertMeta, _selectChunks, _insertChunk, _selectChunkById, _updateChunk }) c.Dispose();
+            foreach (var c in new[] { _insertSeries, _insertSeriesBatch, _insertHead, _upsertMeta, _selectChunks, _insertChunk, _selectChunkById, _updateChunk }) c.Dispose();
             _conn.Close();
             _conn.Dispose();
         }

@@ -36,11 +36,12 @@ internal sealed partial class TimeSeriesStore
             {
                 ObjectDisposedException.ThrowIf(_disposed, this);
                 now = Now();
+                ForgetIdle();
                 long cutoff = force ? long.MaxValue : HeadCutoff(now);
                 sealedSeqs = [];
                 foreach (var (seq, maxTs) in _headRows) if (maxTs < cutoff) sealedSeqs.Add(seq);
                 if (sealedSeqs.Count == 0) { ApplyRetention(now); return; }
-                work = [.. _all.Where(s => s.HasHead)];
+                work = [.. _touched];
             }
             // Seal CompactionGroup series per transaction. A crash between groups leaves chunks whose points are
             // still in head rows; after restart they are sealed again (same values: reads let later chunks win,
@@ -52,6 +53,7 @@ internal sealed partial class TimeSeriesStore
                 //    being rewritten: they are sealed entirely under the lock in step 3.
                 var fast = new List<(SeriesState S, long[] Ts, double[] Vs, byte[]?[] TailBlobs)>();
                 var late = new List<SeriesState>();
+                YieldToWriters();
                 lock (_gate)
                 {
                     ObjectDisposedException.ThrowIf(_disposed, this);
@@ -59,8 +61,8 @@ internal sealed partial class TimeSeriesStore
                     {
                         if (HasSealedBackfill(s, sealedSeqs)) { late.Add(s); continue; } // written into coarser archives: reads them
                         if (SealedPoints(s, sealedSeqs) is not var (ts, vs)) continue;
-                        var blobs = new byte[]?[s.Tails.Length];
-                        for (int k = 0; k < blobs.Length; k++) blobs[k] = ReadTailBlob(s.Tails[k], null);
+                        var blobs = new byte[]?[s.ArchiveCount];
+                        for (int k = 0; k < blobs.Length; k++) blobs[k] = ReadTailBlob(s.Arch(k).Tail, null);
                         // Rollup slots still open (sealed partly by the last compaction) are recomputed from the finer
                         // archive's tail chunk read here; only when that is not the whole archive there, under the lock.
                         if (NeedsFinerArchive(s, ts[0]) && !TailsCoverOpenSlots(s, ts[0], blobs)) { late.Add(s); continue; }
@@ -72,12 +74,13 @@ internal sealed partial class TimeSeriesStore
                 var planned = new List<(SeriesState S, long[] NewMax, TailChunk?[] Tails, List<ChunkWrite> Writes)>(fast.Count);
                 foreach (var (s, ts, vs, blobs) in fast)
                 {
-                    var tails = (TailChunk?[])s.Tails.Clone();
+                    var tails = s.CopyTails();
                     var writes = new List<ChunkWrite>();
                     var newMax = PlanSeal(s, 0, ts, vs, tails, k => blobs[k], writes.Add, null);
                     planned.Add((s, newMax, tails, writes));
                 }
                 // 3. Under the lock: one transaction writes the planned chunks and seals the late series.
+                YieldToWriters();
                 lock (_gate)
                 {
                     ObjectDisposedException.ThrowIf(_disposed, this);
@@ -93,7 +96,7 @@ internal sealed partial class TimeSeriesStore
                         }
                         foreach (var s in late)
                         {
-                            var tails = (TailChunk?[])s.Tails.Clone();
+                            var tails = s.CopyTails();
                             var newMax = Enumerable.Repeat(long.MinValue, tails.Length).ToArray();
                             for (int level = 0; level < tails.Length; level++)
                             {
@@ -109,11 +112,16 @@ internal sealed partial class TimeSeriesStore
                     finally { _currentTx = null; }
                     foreach (var (s, newMax, tails) in updates)
                     {
-                        for (int k = 0; k < newMax.Length; k++) s.SealedMax[k] = Math.Max(s.SealedMax[k], newMax[k]);
-                        tails.CopyTo(s.Tails, 0);
+                        for (int k = 0; k < newMax.Length; k++)
+                        {
+                            ref var arch = ref s.Arch(k);
+                            arch.SealedMax = Math.Max(arch.SealedMax, newMax[k]);
+                            arch.Tail = tails[k];
+                        }
                     }
                 }
             }
+            YieldToWriters();
             lock (_gate)
             {
                 ObjectDisposedException.ThrowIf(_disposed, this);
@@ -142,18 +150,85 @@ internal sealed partial class TimeSeriesStore
                     int w = 0;
                     for (int i = 0; i < s.HeadCount; i++)
                     {
-                        if (sealedSeqs.Contains(s.HeadSeq[i])) continue;
-                        s.HeadTs[w] = s.HeadTs[i]; s.HeadVal[w] = s.HeadVal[i]; s.HeadSeq[w] = s.HeadSeq[i];
-                        if (s.HeadTs[w] < min) min = s.HeadTs[w];
-                        w++;
+                        var p = s.Head[i];
+                        if (sealedSeqs.Contains(p.Seq)) continue;
+                        s.Head[w++] = p;
+                        if (p.Ts < min) min = p.Ts;
                     }
                     s.HeadCount = w;
                     s.HeadMin = min;
-                    if (w == 0) { s.HeadTs = []; s.HeadVal = []; s.HeadSeq = []; }
+                    // An emptied head keeps its array for the next flushes (no garbage per series per compaction) unless a
+                    // backlog grew it; ForgetIdle gives it back once the series has had no point for a whole interval.
+                    if (w == 0 && s.Head.Length > KeptHeadCapacity) s.Head = [];
                 }
                 _headRows.RemoveAll(r => sealedSeqs.Contains(r.Seq));
             }
         }
+    }
+
+    /// <summary>Head capacity an emptied series keeps between compactions (a compaction interval of 10 s flushes is 6).</summary>
+    private const int KeptHeadCapacity = 8;
+
+    /// <summary>
+    /// Drops the series that got no point since the last compaction from <see cref="_touched"/> and gives back their head
+    /// arrays (and the list's own memory once it shrank a lot). Caller holds the lock.
+    /// </summary>
+    private void ForgetIdle()
+    {
+        int before = _touched.Count;
+        _touched.RemoveAll(s =>
+        {
+            if (s.HasHead) return false;
+            s.Touched = false;
+            s.Head = [];
+            return true;
+        });
+        if (_touched.Count < before / 4) _touched = [.. _touched];
+    }
+
+    private void Touch(SeriesState s)
+    {
+        if (s.Touched) return;
+        s.Touched = true;
+        _touched.Add(s);
+    }
+
+    private int _writersWaiting;
+
+    /// <summary>
+    /// Before compaction takes the store lock again, a flush waiting for it goes first: Monitor is not fair, and a compactor
+    /// re-entering between groups kept a flush waiting for the whole compaction (issue 21: 18–75 s flushes at 1.6 M series).
+    /// Bounded, so a stream of writes cannot stall compaction for good.
+    /// </summary>
+    private void YieldToWriters()
+    {
+        if (Volatile.Read(ref _writersWaiting) == 0) return;
+        long deadline = Environment.TickCount64 + 2000;
+        var spin = new SpinWait();
+        while (Volatile.Read(ref _writersWaiting) > 0 && Environment.TickCount64 < deadline) spin.SpinOnce(sleep1Threshold: 20);
+    }
+
+    /// <summary>Head rows beyond which a write starts a compaction at once instead of waiting for the timer (a backlog, a burst).</summary>
+    internal const int CompactSoonerRows = 24;
+    private int _compactQueued;
+
+    /// <summary>
+    /// Under a backlog (batches arriving faster than the compaction interval) the head would grow with every batch until the
+    /// timer fires: past <see cref="CompactSoonerRows"/> head rows one compaction is started in the background. Only when
+    /// background compaction is on (<c>storage.compactionIntervalSeconds</c> &gt; 0). Caller holds the lock.
+    /// </summary>
+    private void CompactSoonerIfBehind()
+    {
+        if (_timer == null || _disposed || _headRows.Count < CompactSoonerRows) return;
+        long cutoff = HeadCutoff(Now());
+        if (!_headRows.Exists(r => r.MaxTs < cutoff) || Interlocked.CompareExchange(ref _compactQueued, 1, 0) != 0) return;
+        ThreadPool.QueueUserWorkItem(_ =>
+        {
+            try { BackgroundCompact(); }
+            finally { Volatile.Write(ref _compactQueued, 0); }
+            // Rows written while it ran may be sealable already: the backlog is worked off without waiting for a write.
+            lock (_gate) CompactSoonerIfBehind();
+        });
     }
 
     /// <summary>Series sealed per transaction (and per hold of the store lock) during compaction.</summary>
@@ -170,8 +245,18 @@ internal sealed partial class TimeSeriesStore
         ReclaimFreePages();
     }
 
+    /// <summary>
+    /// Retention runs at most this often (store time): its <c>DELETE</c> scans the whole chunk table under the store lock
+    /// (seconds at millions of chunks), and chunks expire on whole hours or days anyway; an expired chunk left a few minutes
+    /// longer is outside every read window (a read picks the archive whose retention covers it).
+    /// </summary>
+    internal const long RetentionEverySeconds = 600;
+    private long _lastRetention = long.MinValue;
+
     private void DeleteExpired(long now, SqliteTransaction tx)
     {
+        if (_lastRetention != long.MinValue && now >= _lastRetention && now - _lastRetention < RetentionEverySeconds) return;
+        _lastRetention = now;
         using var c = _conn.CreateCommand();
         c.Transaction = tx;
         // The newest chunk of a series' archive stays until a newer one exists: sealing a rollup slot that straddles
@@ -187,25 +272,25 @@ internal sealed partial class TimeSeriesStore
         bool ordered = true;
         long last = long.MinValue;
         int n = 0;
-        for (int i = 0; i < s.HeadCount; i++)
+        foreach (ref readonly var p in s.Head.AsSpan(0, s.HeadCount))
         {
-            if (!sealedSeqs.Contains(s.HeadSeq[i])) continue;
+            if (!sealedSeqs.Contains(p.Seq)) continue;
             n++;
-            if (s.HeadTs[i] <= last) ordered = false;
-            last = Math.Max(last, s.HeadTs[i]);
+            if (p.Ts <= last) ordered = false;
+            last = Math.Max(last, p.Ts);
         }
         if (n == 0) return null;
         if (ordered)
         {
             var ts = new long[n]; var vs = new double[n];
             int w = 0;
-            for (int i = 0; i < s.HeadCount; i++)
-                if (sealedSeqs.Contains(s.HeadSeq[i])) { ts[w] = s.HeadTs[i]; vs[w] = s.HeadVal[i]; w++; }
+            foreach (ref readonly var p in s.Head.AsSpan(0, s.HeadCount))
+                if (sealedSeqs.Contains(p.Seq)) { ts[w] = p.Ts; vs[w] = p.Value; w++; }
             return (ts, vs);
         }
         var slots = new SortedDictionary<long, double>();
-        for (int i = 0; i < s.HeadCount; i++)
-            if (sealedSeqs.Contains(s.HeadSeq[i])) slots[s.HeadTs[i]] = s.HeadVal[i];
+        foreach (ref readonly var p in s.Head.AsSpan(0, s.HeadCount))
+            if (sealedSeqs.Contains(p.Seq)) slots[p.Ts] = p.Value;
         return ([.. slots.Keys], [.. slots.Values]);
     }
 
@@ -214,7 +299,7 @@ internal sealed partial class TimeSeriesStore
     {
         var archives = s.Schema.Archives;
         for (int k = 1; k < archives.Length; k++)
-            if (AlignDown(minTs, archives[k].Step) <= s.SealedMax[k - 1]) return true;
+            if (AlignDown(minTs, archives[k].Step) <= s.Arch(k - 1).SealedMax) return true;
         return false;
     }
 
@@ -249,7 +334,7 @@ internal sealed partial class TimeSeriesStore
             long step = archives[k].Step;
             long rFrom = AlignDown(minTs, step), rUntil = AlignDown(maxTs, step) + step;
             double?[] fine;
-            if (rFrom > s.SealedMax[k - 1])
+            if (rFrom > s.Arch(k - 1).SealedMax)
             {
                 fine = new double?[(rUntil - rFrom) / prevStep];
                 int off = (int)((prevFrom - rFrom) / prevStep);
@@ -274,9 +359,9 @@ internal sealed partial class TimeSeriesStore
     /// <summary>The stored blob of a tail chunk (null if none or known corrupt). Caller holds the lock.</summary>
     private byte[]? ReadTailBlob(TailChunk? tail, SqliteTransaction? tx)
     {
-        if (tail == null || _badChunks.Contains(tail.Id)) return null;
+        if (tail is not { } t || _badChunks.Contains(t.Id)) return null;
         _selectChunkById.Transaction = tx;
-        _selectChunkById.Parameters[0].Value = tail.Id;
+        _selectChunkById.Parameters[0].Value = t.Id;
         return _selectChunkById.ExecuteScalar() as byte[];
     }
 
@@ -291,23 +376,23 @@ internal sealed partial class TimeSeriesStore
         Action<ChunkWrite> emit)
     {
         var tail = tails[level];
-        if (tail != null && ts[0] >= tail.MinTs && tail.Count < MaxChunkPoints && stored() is { Ts: { } ots, Vs: { } ovs })
+        if (tail is { } t && ts[0] >= t.MinTs && t.Count < MaxChunkPoints && stored() is { Ts: { } ots, Vs: { } ovs })
         {
             var (nts, nvs) = MergeSorted(ots, ovs, ts, vs);
             if (nts.Length <= MaxChunkPoints)
             {
-                tails[level] = new TailChunk(tail.Id, nts[0], nts[^1], nts.Length, tail.Contiguous);
-                emit(new ChunkWrite(tail.Id, true, nts[0], nts[^1], nts[^1] + retention, Gorilla.Encode(nts, nvs)));
+                tails[level] = new TailChunk(t.Id, nts[0], nts[^1], nts.Length, t.Contiguous);
+                emit(new ChunkWrite(t.Id, true, nts[0], nts[^1], nts[^1] + retention, Gorilla.Encode(nts, nvs)));
                 return;
             }
         }
         for (int i = 0; i < ts.Length; i += MaxChunkPoints)
         {
             int n = Math.Min(MaxChunkPoints, ts.Length - i), last = i + n - 1;
-            int number = s.NextChunk[level]++;
+            int number = s.Arch(level).NextChunk++;
             if (number >= 1 << ChunkNumberBits) throw new InvalidOperationException($"series {s.Name}: archive {level} has no chunk numbers left");
             long id = ChunkId(s.Id, level, number);
-            tails[level] = new TailChunk(id, ts[i], ts[last], n, ts[i] > Math.Max(s.SealedMax[level], tail?.MaxTs ?? long.MinValue));
+            tails[level] = new TailChunk(id, ts[i], ts[last], n, ts[i] > Math.Max(s.Arch(level).SealedMax, tail?.MaxTs ?? long.MinValue));
             tail = tails[level];
             emit(new ChunkWrite(id, false, ts[i], ts[last], ts[last] + retention, Gorilla.Encode(ts.AsSpan(i, n), vs.AsSpan(i, n))));
         }

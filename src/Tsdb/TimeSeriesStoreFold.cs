@@ -66,8 +66,8 @@ internal sealed partial class TimeSeriesStore
                 }
             if (k == 0)
             {
-                for (int i = 0; i < s.HeadCount; i++)
-                    if (s.HeadTs[i] >= a && s.HeadTs[i] < b) scratch.Overlay.Add((s.HeadTs[i], s.HeadVal[i]));
+                foreach (ref readonly var p in s.Head.AsSpan(0, s.HeadCount))
+                    if (p.Ts >= a && p.Ts < b) scratch.Overlay.Add((p.Ts, p.Value));
             }
             else if (s.HasHead)
             {

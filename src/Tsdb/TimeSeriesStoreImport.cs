@@ -47,12 +47,7 @@ internal sealed partial class TimeSeriesStore
                     if (!_byName.TryGetValue(item.Name, out var s))
                     {
                         if (_byName.Count >= _maxSeries) { Interlocked.Add(ref _seriesDropped, points); total += new ImportOutcome(0, points, 0, 0, points); continue; }
-                        _insertSeries.Transaction = tx;
-                        _insertSeries.Parameters[0].Value = item.Name;
-                        int id = Convert.ToInt32(_insertSeries.ExecuteScalar());
-                        s = new SeriesState(id, item.Name, _rules.SchemaFor(item.Name), _rules.AggregationFor(item.Name));
-                        _byName[item.Name] = s;
-                        (created ??= []).Add(s);
+                        s = CreateSeries(item.Name, ref created);
                     }
                     long written = 0, unchanged = 0;
                     for (int level = 0; level < s.Schema.Archives.Length; level++)
@@ -64,7 +59,7 @@ internal sealed partial class TimeSeriesStore
                         written += ts.Length;
                         var writes = new List<ChunkWrite>();
                         long retention = s.Schema.Archives[level].Retention;
-                        for (int i = 0, number = s.NextChunk[level]; i < ts.Length; i += MaxChunkPoints, number++)
+                        for (int i = 0, number = s.Arch(level).NextChunk; i < ts.Length; i += MaxChunkPoints, number++)
                         {
                             if (number >= 1 << ChunkNumberBits) throw new InvalidOperationException($"series {s.Name}: archive {level} has no chunk numbers left");
                             int n = Math.Min(MaxChunkPoints, ts.Length - i);
@@ -77,26 +72,28 @@ internal sealed partial class TimeSeriesStore
                     }
                     total += new ImportOutcome(1, points, written, unchanged, points - written - unchanged);
                 }
+                InsertSeries(created, tx);
                 tx.Commit();
             }
             catch
             {
-                if (created != null) foreach (var s in created) _byName.Remove(s.Name);
+                ForgetCreated(created);
                 throw;
             }
             finally { _currentTx = null; }
             // Committed: now the in-memory view follows (new series, chunk numbers, the newest chunk of each archive).
-            if (created != null) foreach (var s in created) { _byName.Remove(s.Name); Register(s); }
+            if (created != null) foreach (var s in created) Register(s);
             foreach (var (s, level, writes) in applied)
             {
-                s.NextChunk[level] += writes.Count;
+                ref var arch = ref s.Arch(level);
+                arch.NextChunk += writes.Count;
                 var last = writes[^1];
                 // Contiguous as Load decides it: no older chunk of this archive holds a slot at or after the tail's start.
-                long olderMax = s.SealedMax[level];
+                long olderMax = arch.SealedMax;
                 for (int i = 0; i < writes.Count - 1; i++) olderMax = Math.Max(olderMax, writes[i].MaxTs);
-                s.Tails[level] = new TailChunk(last.Id, last.MinTs, last.MaxTs,
+                arch.Tail = new TailChunk(last.Id, last.MinTs, last.MaxTs,
                     Gorilla.TryValidate(last.Data, out int count) ? count : MaxChunkPoints, last.MinTs > olderMax);
-                foreach (var w in writes) s.SealedMax[level] = Math.Max(s.SealedMax[level], w.MaxTs);
+                foreach (var w in writes) arch.SealedMax = Math.Max(arch.SealedMax, w.MaxTs);
             }
             return total;
         }
@@ -113,7 +110,8 @@ internal sealed partial class TimeSeriesStore
         long oldest = now - s.Schema.Archives[level].Retention;
         long headFrom = level == 0 || !s.HasHead ? long.MaxValue : AlignDown(s.HeadMin, step);
         // Live head points win over imported ones (they are newer); level 0 reads them point by point.
-        HashSet<long>? head = level == 0 && s.HeadCount > 0 ? [.. s.HeadTs.AsSpan(0, s.HeadCount)] : null;
+        HashSet<long>? head = null;
+        if (level == 0) foreach (ref readonly var p in s.Head.AsSpan(0, s.HeadCount)) (head ??= []).Add(p.Ts);
         bool Keep(long t) => t > oldest && t <= now && t < headFrom && head?.Contains(t) != true;
         var ts = new List<long>();
         var vs = new List<double>();
@@ -164,7 +162,7 @@ internal sealed partial class TimeSeriesStore
         long step = s.Schema.Archives[level].Step;
         long from = slots.Ts[0], until = slots.Ts[^1] + step;
         // A series with nothing sealed or in the head at this level has nothing to compare with.
-        if (s.SealedMax[level] == long.MinValue && !s.HasHead) return (slots.Ts, slots.Vs, 0);
+        if (s.Arch(level).SealedMax == long.MinValue && !s.HasHead) return (slots.Ts, slots.Vs, 0);
         var stored = ReadLevel(s, level, from, until);
         var ts = new List<long>(slots.Ts.Length);
         var vs = new List<double>(slots.Ts.Length);

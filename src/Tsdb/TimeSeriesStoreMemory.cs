@@ -19,6 +19,7 @@ internal sealed partial class TimeSeriesStore : IMemoryRelief
         Compact(force: true);
         lock (_gate)
         {
+            ForgetIdle(); // the emptied heads' arrays too
             _decoded.Clear();
             _decodedPoints = 0;
         }

@@ -10,12 +10,7 @@ namespace Observe.Storage.Tsdb;
 internal sealed partial class TimeSeriesStore
 {
     /// <summary>Head rows whose newest point is older than this are sealed: the finest archive's current slot boundary.</summary>
-    private long HeadCutoff(long now)
-    {
-        long finest = long.MaxValue;
-        foreach (var s in _all) finest = Math.Min(finest, s.Schema.Archives[0].Step);
-        return finest == long.MaxValue ? now : AlignDown(now, finest);
-    }
+    private long HeadCutoff(long now) => _finestStep == long.MaxValue ? now : AlignDown(now, _finestStep);
 
     /// <summary>
     /// True when, for every rollup slot from <paramref name="minTs"/> on that already holds sealed finer data, the finer
@@ -28,8 +23,8 @@ internal sealed partial class TimeSeriesStore
         for (int k = 1; k < archives.Length; k++)
         {
             long rFrom = AlignDown(minTs, archives[k].Step);
-            if (rFrom > s.SealedMax[k - 1]) continue;
-            if (s.Tails[k - 1] is not { Contiguous: true } tail || tail.MinTs > rFrom) return false;
+            if (rFrom > s.Arch(k - 1).SealedMax) continue;
+            if (s.Arch(k - 1).Tail is not { Contiguous: true } tail || tail.MinTs > rFrom) return false;
             if (blobs[k - 1] is not { } blob || !Gorilla.TryValidate(blob, out _)) return false;
         }
         return true;

@@ -35,6 +35,31 @@ public class HeadBoundTests
         Assert.True(maxHead <= keys * 8, $"head reached {maxHead} points = {maxHead / keys} flushes per key");
     }
 
+    /// <summary>
+    /// Issue 21: a backlog (batches of old points written as fast as they come, e.g. a spool replayed) is compacted as it
+    /// arrives, not when the compaction timer fires, so the head stays bounded; nothing is lost on the way.
+    /// </summary>
+    [Fact]
+    public async Task A_backlog_is_compacted_without_waiting_for_the_timer()
+    {
+        const int keys = 50, batches = 200;
+        long now = Start + 86400, first = now - 4 * 3600;
+        var time = ManualTimeProvider.AtUnixSeconds(now);
+        var o = TestStore.Options(retentions: "10s:6h,1m:7d,10m:5y");
+        o.CompactionIntervalSeconds = 60; // on, but this fake clock is never advanced: the timer does not fire
+        using var s = TimeSeriesStore.Open(o, time);
+        var batch = new MetricPoint[keys];
+        for (int b = 0; b < batches; b++)
+        {
+            long t = first + b * 10;
+            for (int i = 0; i < keys; i++) batch[i] = new MetricPoint($"stats.k{i}.count", b + i, t);
+            await s.WriteAsync(new MetricBatch(t, batch), default);
+        }
+        await Poll.UntilAsync(() => s.HeadPointCount < TimeSeriesStore.CompactSoonerRows * keys, TimeSpan.FromSeconds(30), "the backlog compacted");
+        var w = s.Fetch("stats.k3.count", first - 10, first + (batches - 1) * 10)!;
+        Assert.Equal(Enumerable.Range(0, batches).Select(b => (double?)(b + 3)), w.Values);
+    }
+
     /// <summary>Compacting every minute (partial 1m/10m slots) stores exactly what one compaction at the end stores.</summary>
     [Theory]
     [InlineData(false)]
