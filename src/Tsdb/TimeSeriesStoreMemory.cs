@@ -17,10 +17,6 @@ internal sealed partial class TimeSeriesStore : IMemoryRelief
     public void Relieve()
     {
         Compact(force: true);
-        lock (_gate)
-        {
-            _decoded.Clear();
-            _decodedPoints = 0;
-        }
+        lock (_gate) _decoded.Clear();
     }
 }
