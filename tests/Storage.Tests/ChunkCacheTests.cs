@@ -80,6 +80,29 @@ public class ChunkCacheTests
         Assert.Contains(part.ChunkCacheStats.Chunks, new[] { 1, 2 });
     }
 
+    private sealed class Pressure : Observe.Collector.IMemoryPressure { public Observe.Collector.MemoryPressure Level { get; set; } }
+
+    /// <summary>The cache is part of limits.memory: emptied at its first step (Relieve) and not filled while it lasts.</summary>
+    [Fact]
+    public void Under_the_memory_budget_the_cache_is_emptied_and_not_filled()
+    {
+        var time = ManualTimeProvider.AtUnixSeconds(Now);
+        using var s = Fleet(time, 256 << 20);
+        var pressure = new Pressure();
+        s.Pressure = pressure;
+        var buf = new SlotBuffer();
+        FetchAll(s, buf);
+        Assert.True(s.ChunkCacheStats.Chunks > 0);
+        pressure.Level = Observe.Collector.MemoryPressure.Relieve;
+        s.Relieve();
+        Assert.Equal((0L, 0), (s.ChunkCacheStats.Bytes, s.ChunkCacheStats.Chunks));
+        FetchAll(s, buf);
+        Assert.Equal(0, s.ChunkCacheStats.Chunks);
+        pressure.Level = Observe.Collector.MemoryPressure.None;
+        FetchAll(s, buf);
+        Assert.True(s.ChunkCacheStats.Chunks > 0);
+    }
+
     /// <summary>Placing a chunk as one run (its step is the window's) writes the same slots as placing point by point.</summary>
     [Property(MaxTest = 300)]
     public bool Run_placement_equals_point_placement(short ts0Off, byte count, byte stepKind, short startOff, ushort len)
