@@ -47,6 +47,7 @@ static class AggregateBench
                 store.Compact();
                 Console.WriteLine($"{n} series x 6 h written in {sw.Elapsed.TotalSeconds:F1} s");
                 var unbounded = new RenderLimitOptions { MaxPoints = long.MaxValue, MaxPointsRead = long.MaxValue, MaxPointsProduced = long.MaxValue, TimeoutSeconds = 3600 };
+                if (args.Contains("--profile")) AggregateProfile.Run(store, names, now - 6 * 3600 + 120, now, runs);
                 if (peers) await AggregatePeersBench.RunAsync(store, dir, names, values!, start, now, runs);
                 if (!inProcess) continue;
                 foreach (var (label, target, limits) in new[]

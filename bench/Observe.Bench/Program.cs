@@ -9,7 +9,7 @@
 // Log ingest (UDP JSON, GELF) and time until searchable: ... -- --logs [--seconds 10] [--probes 20] (LogsBench.cs)
 // Carbon pickle decode vs plaintext parse vs python3's unpickler: ... -- --pickle (PickleBench.cs)
 // Restart to first /render, Observe vs VictoriaMetrics, 100 000 series: ... -- --restart [--series N] [--hours H] [--runs N] (RestartBench.cs)
-// sumSeries over 1 000 / 10 000 series x 6 h in process, streamed vs materialised: ... -- --aggregate [--series 1000,10000] [--runs 5] (AggregateBench.cs);
+// sumSeries over 1 000 / 10 000 series x 6 h in process, streamed vs materialised: ... -- --aggregate [--series 1000,10000] [--runs 5] [--profile: phase by phase, AggregateProfile.cs] (AggregateBench.cs);
 //   with --peers also over HTTP against VictoriaMetrics on the same points (--http-only: skip the in-process runs) (AggregatePeersBench.cs)
 using System.Diagnostics;
 using System.Globalization;

@@ -47,29 +47,43 @@ public static class BinaryCodec
 /// <summary>CRC-32 (IEEE 802.3, as zlib): the TSDB's head records and chunks (on-disk format: do not change the polynomial).</summary>
 public static class Crc32
 {
-    private static readonly uint[] Table = Build();
+    // Slicing-by-8: eight tables let the loop take 8 bytes per step instead of one (the store checks a chunk's CRC
+    // each time it decodes one, issue 21). Table[0] is the classic byte table.
+    private static readonly uint[][] Tables = Build();
 
-    private static uint[] Build()
+    private static uint[][] Build()
     {
-        var t = new uint[256];
+        var t = new uint[8][];
+        for (int k = 0; k < 8; k++) t[k] = new uint[256];
         for (uint i = 0; i < 256; i++)
         {
             var c = i;
             for (var k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            t[i] = c;
+            t[0][i] = c;
         }
+        for (int i = 0; i < 256; i++)
+            for (int k = 1; k < 8; k++) t[k][i] = (t[k - 1][i] >> 8) ^ t[0][t[k - 1][i] & 0xFF];
         return t;
     }
 
     public static uint Compute(ReadOnlySpan<byte> data) => Compute(data, []);
 
     /// <summary>CRC-32 of <paramref name="a"/> followed by <paramref name="b"/>.</summary>
-    public static uint Compute(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
+    public static uint Compute(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b) => ~Update(Update(0xFFFFFFFFu, a), b);
+
+    private static uint Update(uint c, ReadOnlySpan<byte> data)
     {
-        var c = 0xFFFFFFFFu;
-        foreach (var x in a) c = Table[(c ^ x) & 0xFF] ^ (c >> 8);
-        foreach (var x in b) c = Table[(c ^ x) & 0xFF] ^ (c >> 8);
-        return c ^ 0xFFFFFFFFu;
+        var t = Tables;
+        uint[] t0 = t[0], t1 = t[1], t2 = t[2], t3 = t[3], t4 = t[4], t5 = t[5], t6 = t[6], t7 = t[7];
+        while (data.Length >= 8)
+        {
+            uint one = BinaryPrimitives.ReadUInt32LittleEndian(data) ^ c, two = BinaryPrimitives.ReadUInt32LittleEndian(data[4..]);
+            c = t7[one & 0xFF] ^ t6[(one >> 8) & 0xFF] ^ t5[(one >> 16) & 0xFF] ^ t4[one >> 24]
+                ^ t3[two & 0xFF] ^ t2[(two >> 8) & 0xFF] ^ t1[(two >> 16) & 0xFF] ^ t0[two >> 24];
+            data = data[8..];
+        }
+        foreach (var x in data) c = t0[(c ^ x) & 0xFF] ^ (c >> 8);
+        return c;
     }
 }
 

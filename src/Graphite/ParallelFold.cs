@@ -13,14 +13,22 @@ internal static partial class Evaluator
     private static readonly int FoldBatch = Math.Min(64, 16 * Environment.ProcessorCount);
     /// <summary>Points a fetch must read before it goes parallel (0 in tests: results are the same either way).</summary>
     internal static long ParallelMinPoints = 1_000_000;
+    /// <summary>Points a fetched batch must hold before an aggregate folds its values on all cores (0 in tests).</summary>
+    internal static long ParallelFoldMinPoints = 32 * 1024;
 
     private static bool FoldAll(RenderContext ctx, List<(string Name, string Expr)> names, Accumulator acc) =>
-        FetchEach(ctx, names.Count, i => names[i].Name, (i, buf) =>
+        FetchBatches(ctx, names.Count, i => names[i].Name, (lo, m, bufs, found) =>
         {
-            ctx.Budget?.Take(buf.Length);
-            bool folded = acc.Add(names[i].Name, names[i].Expr, buf);
-            ctx.Budget?.Release(buf.Length);
-            return folded;
+            for (int j = 0; j < m; j++)
+            {
+                if (!found[j]) continue;
+                // Counted one series at a time, as when each was folded on its own (the batch's buffers are the fetch's).
+                ctx.Budget?.Take(bufs[j].Length);
+                ctx.Budget?.Release(bufs[j].Length);
+                if (!acc.AddShape(names[lo + j].Name, names[lo + j].Expr, bufs[j])) return false;
+            }
+            acc.FoldValues(bufs, found, m);
+            return true;
         });
 
     /// <summary>
@@ -28,7 +36,23 @@ internal static partial class Evaluator
     /// each non-empty window to <paramref name="visit"/> in order on this thread; false as soon as a visit is.
     /// The buffer is reused after the visit returns, unless <paramref name="keep"/>: then the visitor owns it.
     /// </summary>
-    private static bool FetchEach(RenderContext ctx, int count, Func<int, string> nameAt, Func<int, SlotBuffer, bool> visit, bool keep = false)
+    private static bool FetchEach(RenderContext ctx, int count, Func<int, string> nameAt, Func<int, SlotBuffer, bool> visit, bool keep = false) =>
+        FetchBatches(ctx, count, nameAt, (lo, m, bufs, found) =>
+        {
+            for (int j = 0; j < m; j++)
+            {
+                if (!found[j]) continue;
+                if (!visit(lo + j, bufs[j])) return false;
+                if (keep) bufs[j] = SlotBuffers.Rent();
+            }
+            return true;
+        });
+
+    /// <summary>
+    /// <see cref="FetchEach"/> a batch at a time: <paramref name="visit"/> gets the index of the batch's first series, the
+    /// batch's size m, the buffers and which of them hold a non-empty window (found[j] for series lo + j, j &lt; m).
+    /// </summary>
+    private static bool FetchBatches(RenderContext ctx, int count, Func<int, string> nameAt, Func<int, int, List<SlotBuffer>, bool[], bool> visit)
     {
         bool canParallel = ctx.Reader.ParallelFetch;
         var bufs = new List<SlotBuffer> { SlotBuffers.Rent() };
@@ -45,13 +69,9 @@ internal static partial class Evaluator
                     catch (AggregateException e) when (e.InnerExceptions.Count >= 1) { ExceptionDispatchInfo.Throw(e.InnerExceptions[0]); }
                 }
                 else found[0] = Read(ctx, nameAt(lo), bufs[0]);
-                for (int i = 0; i < m; i++)
-                {
-                    // whisper returns None for a window wholly in the future or beyond retention: graphite-web drops the series.
-                    if (!found[i] || bufs[i].Length == 0) continue;
-                    if (!visit(lo + i, bufs[i])) return false;
-                    if (keep) bufs[i] = SlotBuffers.Rent();
-                }
+                // whisper returns None for a window wholly in the future or beyond retention: graphite-web drops the series.
+                for (int i = 0; i < m; i++) found[i] &= bufs[i].Length > 0;
+                if (!visit(lo, m, bufs, found)) return false;
                 // Parallel only where it pays: the first window tells what the whole fetch reads. A dashboard's 100 series
                 // x 1 440 points stay on the request's thread (handing them to the pool cost more in p95 than it saved).
                 if (lo == 0 && canParallel && Environment.ProcessorCount > 1 && (long)bufs[0].Length * count >= ParallelMinPoints)

@@ -71,6 +71,14 @@ internal static partial class Evaluator
         /// <summary>Folds one series in; false when its step differs from the others' (the lcm path must take over).</summary>
         public bool Add(string name, string pathExpr, SlotBuffer w)
         {
+            if (!AddShape(name, pathExpr, w)) return false;
+            FoldSlots(w, 0, w.Length);
+            return true;
+        }
+
+        /// <summary>Everything of <see cref="Add"/> but the values (<see cref="FoldValues"/>): step, window, names, tags.</summary>
+        public bool AddShape(string name, string pathExpr, SlotBuffer w)
+        {
             if (_series == 0) _step = w.Step;
             else if (w.Step != _step) return false;
             int n = w.Length;
@@ -78,25 +86,9 @@ internal static partial class Evaluator
             {
                 Array.Resize(ref _acc, n);
                 Array.Resize(ref _nonNull, n);
+                if (fold == Fold.Multiply) Array.Fill(_acc, 1.0, _length, n - _length);
             }
             _length = Math.Max(_length, n);
-            var values = w.Values;
-            for (var i = 0; i < n; i++)
-            {
-                if (!w.Has(i)) continue;
-                var v = values[i];
-                if (_nonNull[i]++ == 0) { _acc[i] = fold switch { Fold.Sum or Fold.Average => 0.0 + v, Fold.Multiply => 1.0 * v, _ => v }; continue; }
-                ref var a = ref _acc[i];
-                switch (fold)
-                {
-                    case Fold.Sum or Fold.Average: a += v; break;
-                    case Fold.Multiply: a *= v; break;
-                    // Enumerable.Min: the first NaN is the answer; otherwise a strictly smaller value replaces.
-                    case Fold.Min: if (!double.IsNaN(a) && (v < a || double.IsNaN(v))) a = v; break;
-                    // Enumerable.Max: NaNs are skipped while the running value is NaN; a strictly greater value replaces.
-                    case Fold.Max: if (double.IsNaN(a) || v > a) a = v; break;
-                }
-            }
             _start = Math.Min(_start, w.Start);
             _end = Math.Max(_end, w.End);
             if (!_exprs.Contains(pathExpr)) _exprs.Add(pathExpr);
@@ -110,6 +102,68 @@ internal static partial class Evaluator
             }
             _series++;
             return true;
+        }
+
+        /// <summary>
+        /// Folds the values of a batch whose shapes <see cref="AddShape"/> took, in series order. On several cores each
+        /// takes a range of slots through every series of the batch: every slot still adds its values in series order, so
+        /// the result is bit-identical to folding one series after the other.
+        /// </summary>
+        public void FoldValues(List<SlotBuffer> bufs, bool[] found, int m)
+        {
+            long points = 0;
+            int longest = 0;
+            for (int j = 0; j < m; j++)
+                if (found[j]) { points += bufs[j].Length; longest = Math.Max(longest, bufs[j].Length); }
+            int parts = Math.Min(Environment.ProcessorCount, longest / 2);
+            if (points < ParallelFoldMinPoints || parts < 2)
+            {
+                for (int j = 0; j < m; j++) if (found[j]) FoldSlots(bufs[j], 0, bufs[j].Length);
+                return;
+            }
+            Parallel.For(0, parts, p =>
+            {
+                int lo = (int)((long)longest * p / parts), hi = (int)((long)longest * (p + 1) / parts);
+                for (int j = 0; j < m; j++)
+                    if (found[j]) FoldSlots(bufs[j], lo, Math.Min(hi, bufs[j].Length));
+            });
+        }
+
+        /// <summary>Slots [lo, hi) of one series into the accumulator, one loop per fold (no per-point switch).</summary>
+        private void FoldSlots(SlotBuffer w, int lo, int hi)
+        {
+            var values = w.Values;
+            var acc = _acc;
+            var nonNull = _nonNull;
+            switch (fold)
+            {
+                // Python's sum starts at 0: the accumulator starts at 0.0 (0.0 + v is the first partial sum).
+                case Fold.Sum or Fold.Average:
+                    for (int i = lo; i < hi; i++) if (w.Has(i)) { acc[i] += values[i]; nonNull[i]++; }
+                    break;
+                // The accumulator starts at 1.0 (AddShape fills it): 1.0 * v is the first product.
+                case Fold.Multiply:
+                    for (int i = lo; i < hi; i++) if (w.Has(i)) { acc[i] *= values[i]; nonNull[i]++; }
+                    break;
+                // Enumerable.Min: the first NaN is the answer; otherwise a strictly smaller value replaces.
+                case Fold.Min:
+                    for (int i = lo; i < hi; i++)
+                    {
+                        if (!w.Has(i)) continue;
+                        double v = values[i];
+                        if (nonNull[i]++ == 0 || (!double.IsNaN(acc[i]) && (v < acc[i] || double.IsNaN(v)))) acc[i] = v;
+                    }
+                    break;
+                // Enumerable.Max: NaNs are skipped while the running value is NaN; a strictly greater value replaces.
+                case Fold.Max:
+                    for (int i = lo; i < hi; i++)
+                    {
+                        if (!w.Has(i)) continue;
+                        double v = values[i];
+                        if (nonNull[i]++ == 0 || double.IsNaN(acc[i]) || v > acc[i]) acc[i] = v;
+                    }
+                    break;
+            }
         }
 
         public List<TimeSeries> Result(string func, double xff)

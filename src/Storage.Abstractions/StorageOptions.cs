@@ -48,6 +48,12 @@ public sealed class StorageOptions
     /// </summary>
     public int MaxSeries { get; set; } = 500_000;
 
+    /// <summary>
+    /// Bytes of decoded chunks the embedded store keeps (8 per point), so that a repeated sum over a fleet does not decode
+    /// again; part of <c>limits.memory</c>: emptied at its first step and not filled while it lasts. 0 = no cache.
+    /// </summary>
+    public long ChunkCacheBytes { get; set; } = 256L << 20;
+
     /// <summary>Nodes one metric-name pattern may match at any of its levels (/metrics/find, /render paths); more is a 400.</summary>
     public int MaxFindResults { get; set; } = 100_000;
 

@@ -26,6 +26,7 @@ public static class StorageConfig
         if (options.Render.TimeoutSeconds < 1) problems.Add(new($"{prefix}.render.timeoutSeconds", "must be at least 1"));
         if (options.MaxSeries < 1) problems.Add(new($"{prefix}.maxSeries", "must be at least 1"));
         if (options.MaxFindResults < 1) problems.Add(new($"{prefix}.maxFindResults", "must be at least 1"));
+        if (options.ChunkCacheBytes < 0) problems.Add(new($"{prefix}.chunkCacheBytes", "must be 0 or more"));
         problems.AddRange(TsdbHosting.ValidateRules(options, prefix));
         return problems;
     }

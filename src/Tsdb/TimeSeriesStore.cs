@@ -86,6 +86,7 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
         _rules = new RuleSet(options);
         _maxSeries = options.MaxSeries;
         _maxFindResults = options.MaxFindResults;
+        _decoded = new DecodedChunkCache(options.ChunkCacheBytes, time);
         DatabasePath = PathIn(options);
         _conn = new SqliteConnection(new SqliteConnectionStringBuilder
         {
@@ -511,36 +512,7 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
             while (r.Read())
             {
                 long id = r.GetInt64(0);
-                if (_badChunks.Contains(id)) continue;
-                long[] ts; double[] v;
-                if (_currentTx == null && _decoded.TryGetValue(id, out var hit)) (ts, v) = hit;
-                else
-                {
-                    var blob = r.GetValue(1) as byte[] ?? [];
-                    bool valid = Gorilla.TryValidate(blob, out _);
-                    (ts, v) = ([], []);
-                    if (valid)
-                    {
-                        try { (ts, v) = Gorilla.Decode(blob); }
-                        catch (InvalidDataException) { valid = false; }
-                    }
-                    if (!valid)
-                    {
-                        _badChunks.Add(id);
-                        Interlocked.Increment(ref _corruptChunks);
-                        LogCorruptChunk(id, s, r.GetInt64(2), r.GetInt64(3));
-                        continue;
-                    }
-                    // Only committed chunks are cached (compaction reads its own uncommitted writes).
-                    if (_currentTx == null)
-                    {
-                        if (_decodedPoints + ts.Length > DecodedCacheMaxPoints) { _decoded.Clear(); _decodedPoints = 0; }
-                        _decoded[id] = (ts, v);
-                        _decodedPoints += ts.Length;
-                    }
-                }
-                for (int i = 0; i < ts.Length; i++)
-                    if (ts[i] >= from && ts[i] < until) vals[(ts[i] - from) / step] = v[i];
+                if (!_badChunks.Contains(id)) PlaceChunk(r, id, s, new WindowSink(vals), from, until, step);
             }
         }
         if (!s.HasHead) return vals;
@@ -566,15 +538,6 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
     }
 
     private SqliteTransaction? _currentTx;
-
-    /// <summary>
-    /// Decoded chunks by row id (dashboards re-read the same sealed chunks on every refresh). A chunk's blob changes only
-    /// when compaction extends it (<see cref="ExecuteWrite"/> evicts it) and ids are never reused within a process.
-    /// Bounded by points; when full it is simply emptied.
-    /// </summary>
-    private readonly Dictionary<long, (long[] Ts, double[] Values)> _decoded = [];
-    private long _decodedPoints;
-    private const long DecodedCacheMaxPoints = 2_000_000;
 
     public void Dispose()
     {

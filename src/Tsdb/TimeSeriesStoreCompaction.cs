@@ -402,8 +402,7 @@ internal sealed partial class TimeSeriesStore
     private void ExecuteWrite(ChunkWrite w, SqliteTransaction tx)
     {
         var c = w.Update ? _updateChunk : _insertChunk;
-        if (w.Update && _decoded.Remove(w.Id, out var cached)) _decodedPoints -= cached.Ts.Length;
-        if (w.Update) _decodedEpoch++;
+        if (w.Update) { _decoded.Remove(w.Id); _decodedEpoch++; }
         c.Transaction = tx;
         if (w.Update)
         {

@@ -1,11 +1,15 @@
+using Microsoft.Data.Sqlite;
+using Observe.Collector;
+
 namespace Observe.Storage.Tsdb;
 
 /// <summary>Phase-one scratch of <see cref="TimeSeriesStore.FetchInto"/>, kept in <see cref="SlotBuffer.ReaderScratch"/> and reused across series.</summary>
 internal sealed class FetchScratch
 {
-    public readonly List<(long Id, byte[]? Blob, long[]? Ts, double[]? V)> Chunks = [];
+    public readonly List<(long Id, byte[]? Blob, DecodedChunk? Hit)> Chunks = [];
     public readonly List<(long Ts, double V)> Overlay = [];
-    public readonly List<(long Id, long[] Ts, double[] V)> Decoded = [];
+    public readonly List<(long Id, DecodedChunk Chunk)> Decoded = [];
+    public readonly ChunkScratch Chunk = new();
 
     public static FetchScratch Of(SlotBuffer buf)
     {
@@ -26,8 +30,51 @@ internal sealed partial class TimeSeriesStore
     /// <summary>Bumped whenever a cached chunk is evicted because its row changed: a chunk decoded from an older blob is then not cached.</summary>
     private long _decodedEpoch;
 
+    /// <summary>Decoded chunks by row id (<c>storage.chunkCacheBytes</c>): a dashboard re-reads the same sealed chunks on every refresh.</summary>
+    private readonly DecodedChunkCache _decoded;
+
+    private long _chunksDecoded;
+    /// <summary>Chunks decoded since open (not served by the cache).</summary>
+    internal long ChunksDecoded => Interlocked.Read(ref _chunksDecoded);
+    internal (long Bytes, int Chunks, long Refused) ChunkCacheStats { get { lock (_gate) return (_decoded.Bytes, _decoded.Count, _decoded.Refused); } }
+
+    /// <summary>Decode buffers of the reads made under the lock (<see cref="ReadLevel"/>).</summary>
+    private readonly ChunkScratch _lockedScratch = new();
+
+    /// <summary>Whether a chunk decoded now may be cached: not while the memory budget asks the stages to give memory back.</summary>
+    private bool CacheAdmits(long now) => Pressure is not { Level: >= MemoryPressure.Relieve } && _decoded.MayAdmit(now);
+
+    /// <summary>
+    /// Writes the points of chunk <paramref name="id"/> (the current row of <paramref name="r"/>) to <paramref name="sink"/>,
+    /// from the cache or decoded (and then cached, when committed: compaction reads its own uncommitted writes); false when
+    /// the chunk is corrupt (marked, counted and logged). Caller holds the lock.
+    /// </summary>
+    private bool PlaceChunk<TSink>(SqliteDataReader r, long id, SeriesState s, TSink sink, long from, long until, long step) where TSink : struct, ISlotSink
+    {
+        long now = _decoded.Now();
+        if (_currentTx == null && _decoded.TryGet(id, now, out var hit))
+        {
+            ChunkPlacement.Place(sink, from, until, step, hit);
+            return true;
+        }
+        var blob = r.GetValue(1) as byte[] ?? [];
+        Interlocked.Increment(ref _chunksDecoded);
+        try { Gorilla.DecodeInto(blob, _lockedScratch); }
+        catch (InvalidDataException)
+        {
+            _badChunks.Add(id);
+            Interlocked.Increment(ref _corruptChunks);
+            LogCorruptChunk(id, s, r.GetInt64(2), r.GetInt64(3));
+            return false;
+        }
+        ChunkPlacement.Place(sink, from, until, step, _lockedScratch);
+        if (_currentTx == null && CacheAdmits(now)) _decoded.Add(id, _lockedScratch.ToChunk(), now);
+        _lockedScratch.TrimExcess();
+        return true;
+    }
+
     /// <summary>The chunk rows of archive <paramref name="level"/> overlapping [from, until), by ascending row id. Caller holds the lock.</summary>
-    private Microsoft.Data.Sqlite.SqliteDataReader SelectChunks(SeriesState s, int level, long from, long until)
+    private SqliteDataReader SelectChunks(SeriesState s, int level, long from, long until)
     {
         _selectChunks.Transaction = _currentTx;
         _selectChunks.Parameters[0].Value = ChunkId(s.Id, level, 0);
@@ -40,7 +87,8 @@ internal sealed partial class TimeSeriesStore
     /// <summary>False when the series does not exist (as <see cref="Fetch"/> returns null).</summary>
     internal bool FetchInto(string series, long from, long until, SlotBuffer buf)
     {
-        long epoch;
+        long epoch, now;
+        bool admit;
         var scratch = FetchScratch.Of(buf);
         lock (_gate)
         {
@@ -56,13 +104,15 @@ internal sealed partial class TimeSeriesStore
                 for (int i = 0; i < vals.Length; i++) if (vals[i] is { } v) buf.Set(i, v);
                 return true;
             }
+            now = _decoded.Now();
+            admit = CacheAdmits(now);
             using (var r = SelectChunks(s, k, a, b))
                 while (r.Read())
                 {
                     long id = r.GetInt64(0);
                     if (_badChunks.Contains(id)) continue;
-                    if (_decoded.TryGetValue(id, out var hit)) scratch.Chunks.Add((id, null, hit.Ts, hit.Values));
-                    else scratch.Chunks.Add((id, r.GetValue(1) as byte[] ?? [], null, null));
+                    if (_decoded.TryGet(id, now, out var hit)) scratch.Chunks.Add((id, null, hit));
+                    else scratch.Chunks.Add((id, r.GetValue(1) as byte[] ?? [], null));
                 }
             if (k == 0)
             {
@@ -86,37 +136,30 @@ internal sealed partial class TimeSeriesStore
         }
 
         long start = buf.Start, end = buf.End, st = buf.Step;
-        foreach (var (id, blob, cachedTs, cachedV) in scratch.Chunks)
+        var sink = new SlotBufferSink(buf);
+        var cs = scratch.Chunk;
+        foreach (var (id, blob, hit) in scratch.Chunks)
         {
-            long[] ts; double[] v;
-            if (blob == null) (ts, v) = (cachedTs!, cachedV!);
-            else
+            if (hit != null) { ChunkPlacement.Place(sink, start, end, st, hit); continue; }
+            Interlocked.Increment(ref _chunksDecoded);
+            try { Gorilla.DecodeInto(blob!, cs); }
+            catch (InvalidDataException)
             {
-                try { (ts, v) = Gorilla.Decode(blob); }
-                catch (InvalidDataException)
-                {
-                    // Fetch marks and counts the corrupt chunk under the lock and skips it.
-                    if (Fetch(series, from, until) is { } w) buf.CopyFrom(w);
-                    return true;
-                }
-                scratch.Decoded.Add((id, ts, v));
+                // Fetch marks and counts the corrupt chunk under the lock and skips it.
+                if (Fetch(series, from, until) is { } w) buf.CopyFrom(w);
+                return true;
             }
-            for (int i = 0; i < ts.Length; i++)
-                if (ts[i] >= start && ts[i] < end) buf.Set((int)((ts[i] - start) / st), v[i]);
+            ChunkPlacement.Place(sink, start, end, st, cs);
+            if (admit) scratch.Decoded.Add((id, cs.ToChunk()));
         }
+        cs.TrimExcess();
         foreach (var (t, v) in scratch.Overlay) buf.Set((int)((t - start) / st), v);
 
         if (scratch.Decoded.Count > 0)
             lock (_gate)
             {
                 if (_disposed || epoch != _decodedEpoch) return true;
-                foreach (var (id, ts, v) in scratch.Decoded)
-                {
-                    if (_decoded.ContainsKey(id)) continue;
-                    if (_decodedPoints + ts.Length > DecodedCacheMaxPoints) { _decoded.Clear(); _decodedPoints = 0; }
-                    _decoded[id] = (ts, v);
-                    _decodedPoints += ts.Length;
-                }
+                foreach (var (id, c) in scratch.Decoded) _decoded.Add(id, c, now);
             }
         return true;
     }

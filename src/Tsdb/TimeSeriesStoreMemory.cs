@@ -21,7 +21,6 @@ internal sealed partial class TimeSeriesStore : IMemoryRelief
         {
             ForgetIdle(); // the emptied heads' arrays too
             _decoded.Clear();
-            _decodedPoints = 0;
         }
     }
 }

@@ -15,19 +15,22 @@ public class LimitsConfigTests
         Assert.Equal(30, defaults.Storage.Render.TimeoutSeconds);
         Assert.Equal(500_000, defaults.Storage.MaxSeries);
         Assert.Equal(100_000, defaults.Storage.MaxFindResults);
+        Assert.Equal(256L << 20, defaults.Storage.ChunkCacheBytes);
 
         var (c, problems) = ConfigTests.LoadText("""
             storage:
               maxSeries: 0
               maxFindResults: 10
+              chunkCacheBytes: -1
               render: {maxDepth: 5000, maxPointsProduced: 0, maxPointsRead: 0, timeoutSeconds: 5, maxImageWidth: 0, maxImageHeight: 800}
             """);
         Assert.Equal(10, c.Storage.MaxFindResults);
         Assert.Equal(5, c.Storage.Render.TimeoutSeconds);
         Assert.Equal(800, c.Storage.Render.MaxImageHeight);
-        Assert.Equal(["storage.maxSeries", "storage.render.maxDepth", "storage.render.maxImageWidth", "storage.render.maxPointsProduced",
+        Assert.Equal(["storage.chunkCacheBytes", "storage.maxSeries", "storage.render.maxDepth", "storage.render.maxImageWidth", "storage.render.maxPointsProduced",
                 "storage.render.maxPointsRead"],
             problems.Select(p => p.KeyPath).Order(StringComparer.Ordinal));
         Assert.Contains(problems, p => p.KeyPath == "storage.render.maxDepth" && p.Message.Contains("between 1 and 1000"));
+        Assert.Equal(0, ConfigTests.LoadText("storage: {chunkCacheBytes: 0}\n").Item1.Storage.ChunkCacheBytes);
     }
 }

@@ -10,7 +10,7 @@ namespace Observe.Storage.Tests.Graphite;
 /// store lock into pooled slot buffers) and folds them in name order. For random fleets — gaps (None), NaN, ±0, ±inf,
 /// huge and tiny values, series in sealed chunks, in the head, rewritten, and more series than one fetch batch — it
 /// gives the very bits of the sequential evaluation: the store behind a plain ISeriesReader, fetched one series at a time
-/// with Fetch, and group() making the evaluator hold every series. Windows in the 10 s archive and in the 1 m one.
+/// with Fetch, and group() making the evaluator hold every series; also when a batch's values are folded by slot ranges on all cores. Windows in the 10 s archive and in the 1 m one.
 /// </summary>
 public class ParallelFoldProperties
 {
@@ -20,6 +20,7 @@ public class ParallelFoldProperties
     public void Parallel_fold_equals_sequential_evaluation(int seed)
     {
         Evaluator.ParallelMinPoints = 0; // every fetch of more than one series goes parallel here (the results must not change)
+        Evaluator.ParallelFoldMinPoints = 0; // and every batch is folded by slot ranges on all cores
         var rnd = new Random(seed);
         int series = rnd.Next(1, 90), slots = rnd.Next(30, 360);
         double[] odd = [double.NaN, -0.0, 0.0, double.PositiveInfinity, double.NegativeInfinity, 1e300, -1e300, 1e-300, 0.1];

@@ -1,0 +1,136 @@
+using FsCheck.Xunit;
+using Observe.Storage.Tsdb;
+
+namespace Observe.Storage.Tests;
+
+/// <summary><see cref="Gorilla.DecodeInto"/> (the fetch path's decoder) against <see cref="Gorilla.Decode"/>, bit for bit.</summary>
+public class GorillaDecodeTests
+{
+    // One scratch for every case, as a fetching thread reuses it: nothing of a longer previous chunk may leak into the next.
+    private static readonly ChunkScratch Scratch = new();
+    private static readonly object Gate = new();
+
+    private static readonly double[] Specials = [double.NaN, double.PositiveInfinity, double.NegativeInfinity, -0.0, 0.0,
+        double.Epsilon, double.MaxValue, double.MinValue, BitConverter.Int64BitsToDouble(unchecked((long)0xFFF8_0000_DEAD_BEEF))];
+
+    private static bool SameAsDecode(long[] ts, double[] vs)
+    {
+        var blobs = new List<byte[]> { Gorilla.Encode(ts, vs) };
+        foreach (var enc in new[] { Gorilla.EncXor, Gorilla.EncRationalDelta, Gorilla.EncRationalRaw, Gorilla.EncSqrt })
+            try { blobs.Add(Gorilla.Encode(ts, vs, enc)); }
+            catch (ArgumentException) { } // the forced encoding does not apply
+        lock (Gate)
+            foreach (var blob in blobs)
+            {
+                var (dt, dv) = Gorilla.Decode(blob);
+                Gorilla.DecodeInto(blob, Scratch);
+                if (Scratch.Count != dt.Length) return false;
+                for (int i = 0; i < dt.Length; i++)
+                    if (Scratch.TsAt(i) != dt[i] || BitConverter.DoubleToInt64Bits(Scratch.Values[i]) != BitConverter.DoubleToInt64Bits(dv[i])) return false;
+            }
+        return true;
+    }
+
+    [Property(MaxTest = 500)]
+    public bool Irregular_timestamps_and_any_double(long start, int[] deltas, double[] values, ulong[] raw)
+    {
+        int n = deltas.Length;
+        var ts = new long[n]; var vs = new double[n];
+        for (int i = 0; i < n; i++)
+        {
+            ts[i] = i == 0 ? start : unchecked(ts[i - 1] + deltas[i]);
+            vs[i] = (i % 4) switch
+            {
+                0 when values.Length > 0 => values[i % values.Length],
+                1 when raw.Length > 0 => BitConverter.Int64BitsToDouble((long)raw[i % raw.Length]),
+                2 => Specials[i % Specials.Length],
+                _ => i > 0 ? vs[i - 1] : 1.5,
+            };
+        }
+        return SameAsDecode(ts, vs);
+    }
+
+    /// <summary>Regular timestamps (the constant-step path) with StatsD-like values: integers, rates, means, std, repeats.</summary>
+    [Property(MaxTest = 500)]
+    public bool Regular_timestamps_and_statsd_values(int[] nums, byte[] dens, long start, ushort step, double[] other)
+    {
+        int n = nums.Length;
+        long st = step == 0 ? 10 : step;
+        var ts = new long[n]; var vs = new double[n];
+        for (int i = 0; i < n; i++)
+        {
+            ts[i] = unchecked(start + i * st);
+            int d = dens.Length > 0 ? Math.Max(1, (int)dens[i % dens.Length]) : 1;
+            vs[i] = (i % 6) switch
+            {
+                0 => nums[i],
+                1 => nums[i] / 10.0,
+                2 => (double)nums[i] / d,
+                3 => Math.Sqrt(Math.Abs((double)nums[i]) / (d * d)),
+                4 => i > 0 ? vs[i - 1] : 0,
+                _ => other.Length > 0 ? other[i % other.Length] : Specials[i % Specials.Length],
+            };
+        }
+        return SameAsDecode(ts, vs);
+    }
+
+    /// <summary>Longer chunks of one kind (the single-kind and 3-bucket packed paths), as compaction writes them.</summary>
+    [Property(MaxTest = 200)]
+    public bool Long_regular_chunks(int seed, bool sparse)
+    {
+        var rnd = new Random(seed);
+        int n = rnd.Next(1, 2000);
+        var ts = new long[n]; var vs = new double[n];
+        long t = 1_700_000_000 + rnd.Next(0, 10) * 10;
+        for (int i = 0; i < n; i++)
+        {
+            t += sparse && rnd.Next(10) == 0 ? 10 * rnd.Next(2, 1000) : 10;
+            ts[i] = t;
+            vs[i] = rnd.Next(4) == 0 ? rnd.Next(-1 << 30, 1 << 30) : Math.Round(rnd.NextDouble() * 100, 1);
+        }
+        return SameAsDecode(ts, vs);
+    }
+
+    [Fact]
+    public void Regular_chunk_decodes_no_timestamp_per_point()
+    {
+        var ts = Enumerable.Range(0, 720).Select(i => 1_700_000_000L + i * 10).ToArray();
+        var vs = ts.Select((_, i) => i / 10.0).ToArray();
+        var c = new ChunkScratch();
+        Gorilla.DecodeInto(Gorilla.Encode(ts, vs), c);
+        Assert.Equal((720, 1_700_000_000L, 10L), (c.Count, c.Ts0, c.Step));
+        Assert.Equal(vs, c.Values.Take(720));
+    }
+
+    [Fact]
+    public void Corrupt_or_torn_blob_is_rejected()
+    {
+        var blob = Gorilla.Encode([1, 2, 3], [1.0, 2.0, 3.0]);
+        var flipped = (byte[])blob.Clone();
+        flipped[^1] ^= 0x10;
+        Assert.Throws<InvalidDataException>(() => Gorilla.DecodeInto(flipped, new ChunkScratch()));
+        Assert.Throws<InvalidDataException>(() => Gorilla.DecodeInto(blob.AsSpan(0, blob.Length - 1), new ChunkScratch()));
+    }
+}
+
+/// <summary>The slicing-by-8 CRC-32 (chunks, head rows) against the byte-at-a-time definition.</summary>
+public class Crc32Tests
+{
+    private static uint Bytewise(byte[] data)
+    {
+        uint c = 0xFFFFFFFFu;
+        foreach (var x in data)
+        {
+            c ^= x;
+            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        }
+        return ~c;
+    }
+
+    [Fact]
+    public void Check_value() => Assert.Equal(0xCBF43926u, Observe.Common.Crc32.Compute("123456789"u8));
+
+    [Property(MaxTest = 300)]
+    public bool Equals_the_bytewise_definition(byte[] a, byte[] b) =>
+        Observe.Common.Crc32.Compute(a, b) == Bytewise([.. a, .. b]) && Observe.Common.Crc32.Compute(a) == Bytewise(a);
+}
