@@ -17,7 +17,7 @@ public class StoreOpenStartTests(ITestOutputHelper output)
             http: {port: {{FreePort.Get()}}}
             collector:
               statsd: {port: {{FreePort.Get()}}}
-              graphite: {port: 0, pickle: {port: 0}}
+              graphite: {port: 0, pickle: {port: 0} }
             storage: {dataDir: {{dir}}/data}
             logging: {level: information}
             """);
