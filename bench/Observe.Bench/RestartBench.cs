@@ -1,6 +1,10 @@
 // Restart to first /render with a 100 000-series store (issue 21 "Restart"), Observe vs VictoriaMetrics in one run:
 // dotnet run -c Release --project bench/Observe.Bench -- --restart [--series 100000] [--hours 2] [--step 60] [--head-flushes 12] [--runs 2]
+//   [--observe LABEL=PATH]... [--keep] [--store DIR]
 // Needs src/Observe built in Release (dotnet build src/Observe -c Release) and victoria-metrics installed (tests/peers).
+// --observe (repeatable) names the Observe binaries to restart on the same store, alternately in each run: a .dll is run as
+// `dotnet X.dll run`, anything else as an executable (the ReadyToRun single file of deploy/publish.sh, which users run);
+// default: this tree's observe.dll. --keep keeps the stores, --store DIR restarts on kept ones instead of building them.
 // The real `observe` binary is fed Graphite plaintext (history: --hours at --step seconds, sealed into chunks by its own
 // compactor; then --head-flushes points per series at 10 s, which stay in the head because that process compacts only
 // hourly); VictoriaMetrics gets the same lines on its Graphite port. Each run stops each server by SIGTERM, times process
@@ -20,20 +24,61 @@ internal static class RestartBench
     {
         int series = HeadBench.Arg(args, "--series", 100_000), hours = HeadBench.Arg(args, "--hours", 2), step = HeadBench.Arg(args, "--step", 60);
         int headFlushes = HeadBench.Arg(args, "--head-flushes", 12), runs = HeadBench.Arg(args, "--runs", 2);
-        var dir = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "observe-restart-bench-" + Guid.NewGuid().ToString("N")[..8])).FullName;
-        var dll = Path.Combine(RepoRoot(), "src", "Observe", "bin", "Release", "net10.0", "observe.dll");
-        if (!File.Exists(dll)) { Console.WriteLine($"{dll} not built (dotnet build src/Observe -c Release)"); return 2; }
+        int storeArg = Array.IndexOf(args, "--store");
+        bool reuse = storeArg >= 0;
+        var dir = reuse ? Path.GetFullPath(args[storeArg + 1])
+            : Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "observe-restart-bench-" + Guid.NewGuid().ToString("N")[..8])).FullName;
+        var variants = new List<(string Label, string Path)>();
+        for (int i = 0; i < args.Length - 1; i++)
+            if (args[i] == "--observe" && args[i + 1].Split('=', 2) is [var label, var path]) variants.Add((label, Path.GetFullPath(path)));
+        if (variants.Count == 0) variants.Add(("dotnet observe.dll", Path.Combine(RepoRoot(), "src", "Observe", "bin", "Release", "net10.0", "observe.dll")));
+        foreach (var (_, path) in variants)
+            if (!File.Exists(path)) { Console.WriteLine($"{path} not built (dotnet build src/Observe -c Release, or deploy/publish.sh)"); return 2; }
         var names = Enumerable.Range(0, series).Select(i => $"stats.timers.app{i % 100}.k{i}.mean").ToArray();
         string probe = names[^1];
-        long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 10 * 10;
+        // A kept store is queried at the time it was built for (its newest head flush), which it keeps for 6 h at 10 s.
+        var nowFile = Path.Combine(dir, "now");
+        long now = reuse ? long.Parse(File.ReadAllText(nowFile), CultureInfo.InvariantCulture) : DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 10 * 10;
+        if (!reuse) File.WriteAllText(nowFile, now.ToString(CultureInfo.InvariantCulture));
         long headStart = now - headFlushes * 10L, histStart = headStart - hours * 3600L;
         Console.WriteLine($"{series:N0} series; history {hours} h at {step} s ({series * (long)(hours * 3600 / step):N0} points), head {headFlushes} x 10 s ({series * (long)headFlushes:N0} points); " +
-            $"{Environment.ProcessorCount} cores, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+            $"{Environment.ProcessorCount} cores, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var observes = variants.Select(v => new Server(dir, v.Path, http, v.Label)).ToList();
+        var vm = new Server(dir, null, http, "VictoriaMetrics");
+        if (!reuse) await BuildStoresAsync(observes[0], vm, http, names, histStart, headStart, now, step, series, headFlushes, probe);
 
-        // ---- build both stores ----
-        var o = new Server(dir, dll, http);
-        var vm = new Server(dir, null, http);
+        // ---- restarts: each binary on the same store, alternately in each run ----
+        var results = new List<string>();
+        for (int run = 1; run <= runs; run++)
+            foreach (var s in observes.Append(vm))
+            {
+                if (!s.Running) { s.Start(); await Until(() => s.QueryOkAsync(probe, now - 5), TimeSpan.FromMinutes(2), $"{s.Label} up"); }
+                foreach (var kill in new[] { false, true })
+                {
+                    await s.StopAsync(kill);
+                    var load = File.ReadAllText("/proc/loadavg").Split(' ')[0];
+                    var t = Stopwatch.StartNew();
+                    s.Start();
+                    await Until(() => s.QueryOkAsync(probe, now - 5), TimeSpan.FromMinutes(2), $"{s.Label} answers");
+                    var line = $"run {run}: {s.Label,-28} after {(kill ? "SIGKILL" : "SIGTERM")}: first query {t.Elapsed.TotalSeconds:F2} s (load {load})";
+                    if (s.Exe != null) line += $" (head {await Stat(http, s, "headPoints"):N0} points)";
+                    Console.WriteLine(line);
+                    foreach (var said in s.StartLines()) Console.WriteLine("    " + said);
+                    results.Add(line);
+                }
+                // Only one Observe on the store at a time.
+                if (s.Exe != null) await s.StopAsync(kill: false);
+            }
+        await vm.StopAsync(kill: false);
+        if (!args.Contains("--keep") && !reuse) Directory.Delete(dir, true);
+        else Console.WriteLine($"kept {dir}");
+        return 0;
+    }
+
+    private static async Task BuildStoresAsync(Server o, Server vm, HttpClient http, string[] names, long histStart, long headStart, long now, int step,
+        int series, int headFlushes, string probe)
+    {
         var sw = Stopwatch.StartNew();
         o.Write(compactEvery: 30); o.Start(); vm.Start();
         await Task.WhenAll(o.ReadyAsync(), vm.ReadyAsync());
@@ -49,27 +94,7 @@ internal static class RestartBench
         await http.GetAsync($"{vm.Url}/internal/force_flush");
         await Until(() => vm.QueryOkAsync(probe, now - 5), TimeSpan.FromMinutes(5), "victoria-metrics has the head");
         Console.WriteLine($"head written after {sw.Elapsed.TotalSeconds:F0} s: {await Stat(http, o, "headPoints"):N0} head points; db {DbBytes(o) / 1e6:F0} MB");
-
-        // ---- restarts ----
-        var results = new List<string>();
-        for (int run = 1; run <= runs; run++)
-            foreach (var (name, s) in new[] { ("Observe", o), ("VictoriaMetrics", vm) })
-                foreach (var kill in new[] { false, true })
-                {
-                    await s.StopAsync(kill);
-                    var t = Stopwatch.StartNew();
-                    s.Start();
-                    await Until(() => s.QueryOkAsync(probe, now - 5), TimeSpan.FromMinutes(2), $"{name} answers");
-                    var line = $"run {run}: {name,-15} after {(kill ? "SIGKILL" : "SIGTERM")}: first query {t.Elapsed.TotalSeconds:F2} s";
-                    if (s.Dll != null) line += $" (head {await Stat(http, s, "headPoints"):N0} points)";
-                    Console.WriteLine(line);
-                    results.Add(line);
-                }
         await o.StopAsync(kill: false);
-        await vm.StopAsync(kill: false);
-        if (!args.Contains("--keep")) Directory.Delete(dir, true);
-        else Console.WriteLine($"kept {dir}");
-        return 0;
     }
 
     /// <summary>Opens a kept store in process (no host around it) and says what the open cost, by phase.</summary>
@@ -141,11 +166,15 @@ internal static class RestartBench
         return d?.FullName ?? throw new InvalidOperationException("repository root not found");
     }
 
-    /// <summary>One server process (Observe when <see cref="Dll"/> is set, else VictoriaMetrics), restartable on the same data and ports.</summary>
-    private sealed class Server(string root, string? dll, HttpClient http)
+    /// <summary>One server process (Observe when <see cref="Exe"/> is set, else VictoriaMetrics), restartable on the same data and ports.</summary>
+    private sealed class Server(string root, string? exe, HttpClient http, string label)
     {
-        public readonly string? Dll = dll;
-        public readonly string Dir = Directory.CreateDirectory(Path.Combine(root, dll != null ? "observe" : "vm")).FullName;
+        /// <summary>The Observe binary (a .dll run by dotnet, or an executable); null: VictoriaMetrics.</summary>
+        public readonly string? Exe = exe;
+        public readonly string Label = label;
+        public readonly string Dir = Directory.CreateDirectory(Path.Combine(root, exe != null ? "observe" : "vm")).FullName;
+        public bool Running => _p != null;
+        private string? _log;
         // Observe's take new ports at each start: a port picked minutes ago may since be the local end of one of the
         // sender's connections (in TIME_WAIT), which its listener (no SO_REUSEADDR) then cannot bind.
         public int Port = global::RenderBench.FreePort(), GraphitePort = global::RenderBench.FreePort();
@@ -171,27 +200,37 @@ internal static class RestartBench
               dataDir: {Dir}/data
               compactionIntervalSeconds: {compactEvery}
             logs: {"{"}udp: {"{"}port: 0{"}"}, gelf: {"{"}port: 0{"}"}{"}"}
-            logging: {"{"}level: warning{"}"}
+            logging: {"{"}level: information{"}"}
             """);
 
         public void Start()
         {
-            if (Dll != null && _starts > 0) Write(_compactEvery);
-            var psi = Dll != null
-                ? new ProcessStartInfo("dotnet") { ArgumentList = { Dll, "run", "--config", Path.Combine(Dir, "observe.yaml") } }
-                : new ProcessStartInfo("victoria-metrics")
+            if (Exe != null) Write(_compactEvery == 0 ? 3600 : _compactEvery);
+            var psi = Exe == null ? new ProcessStartInfo("victoria-metrics")
                 {
                     ArgumentList = { $"-storageDataPath={Dir}/data", $"-httpListenAddr=127.0.0.1:{Port}", $"-graphiteListenAddr=127.0.0.1:{GraphitePort}",
                         "-retentionPeriod=100y", "-search.latencyOffset=0s" },
-                };
+                }
+                : Exe.EndsWith(".dll", StringComparison.Ordinal) ? new ProcessStartInfo("dotnet") { ArgumentList = { Exe, "run", "--config", Path.Combine(Dir, "observe.yaml") } }
+                : new ProcessStartInfo(Exe) { ArgumentList = { "run", "--config", Path.Combine(Dir, "observe.yaml") } };
             psi.UseShellExecute = false;
             psi.WorkingDirectory = Dir;
             psi.RedirectStandardOutput = psi.RedirectStandardError = true;
             _p = Process.Start(psi)!;
-            var log = new StreamWriter(Path.Combine(Dir, $"run-{++_starts}.log")) { AutoFlush = true };
+            _log = Path.Combine(Dir, $"run-{string.Concat(Label.Where(char.IsLetterOrDigit))}-{++_starts}.log");
+            var log = new StreamWriter(_log) { AutoFlush = true };
             _p.OutputDataReceived += (_, e) => { if (e.Data != null) lock (log) log.WriteLine(e.Data); };
             _p.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (log) log.WriteLine(e.Data); };
             _p.BeginOutputReadLine(); _p.BeginErrorReadLine();
+        }
+
+        /// <summary>What the last start logged about its own cost (Observe: the store's open, the start-up timeline).</summary>
+        public IEnumerable<string> StartLines()
+        {
+            if (Exe == null || _log == null) return [];
+            using var f = new FileStream(_log, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            var text = new StreamReader(f).ReadToEnd();
+            return text.Split('\n').Where(l => l.Contains("tsdb: opened", StringComparison.Ordinal) || l.Contains("start-up (ms", StringComparison.Ordinal)).ToList();
         }
 
         public Task ReadyAsync() => Until(async () => (await http.GetAsync($"{Url}/health")).IsSuccessStatusCode, TimeSpan.FromMinutes(2), $"{Dir} /health");
@@ -209,7 +248,7 @@ internal static class RestartBench
         /// <summary>True when a query of <paramref name="name"/> answers with a value at or after <paramref name="since"/>.</summary>
         public async Task<bool> QueryOkAsync(string name, long since)
         {
-            if (Dll != null)
+            if (Exe != null)
             {
                 var r = await http.GetAsync($"{Url}/render?target={name}&from={since - 3600}&format=json");
                 if (!r.IsSuccessStatusCode) return false;

@@ -28,6 +28,8 @@ public static partial class GraphiteApi
         limits ??= new RenderLimitOptions();
         var limitHits = hits ?? new StorageLimitHits();
         var renderSlots = new SemaphoreSlim(limits.MaxConcurrent, limits.MaxConcurrent);
+        // Endpoints that read series wait for the store's open (listening starts before it ends), at most the render timeout.
+        var store = new StoreWait(reader.Opened, TimeSpan.FromSeconds(limits.TimeoutSeconds));
         // ASP.NET routing matches a trailing slash too: "/events" also serves "/events/".
         string[] getPost = ["GET", "POST"];
         Map(app, "/render", getPost, p =>
@@ -41,20 +43,20 @@ public static partial class GraphiteApi
             }
             try { return Render(p, reader, events, clock(), limits); }
             finally { renderSlots.Release(); }
-        }, limitHits);
-        Map(app, "/metrics/find", getPost, p => Find(p, reader), limitHits);
-        Map(app, "/metrics/expand", getPost, p => Expand(p, reader, maxFindResults), limitHits);
-        Map(app, "/metrics/index.json", getPost, p => Json(Index(reader)), limitHits);
+        }, limitHits, store);
+        Map(app, "/metrics/find", getPost, p => Find(p, reader), limitHits, store);
+        Map(app, "/metrics/expand", getPost, p => Expand(p, reader, maxFindResults), limitHits, store);
+        Map(app, "/metrics/index.json", getPost, p => Json(Index(reader)), limitHits, store);
         MapAsync(app, "/events", ["GET"], (http, p) => Events(http, p, events, clock()), limitHits);
         // Posting an event is a write: the host's "ingest" policy (a bearer token when auth is configured).
         // The body is the event's JSON whatever the Content-Type says (curl -d sends a form type), as graphite-web reads it.
         MapAsync(app, "/events", ["POST"], (http, p) => Events(http, p, events, clock()), limitHits, bodyIsJson: true).RequireAuthorization("ingest");
         Map(app, "/events/get_data", ["GET"], p => Json(FetchEvents(p, events, clock())), limitHits);
         // Tag expressions carry user regexes matched against every tagged series: the request's time budget applies.
-        Map(app, "/tags", ["GET"], p => Json(TagList(p, reader)), limitHits);
-        Map(app, "/tags/findSeries", getPost, p => Json(FindSeries(p, reader, new RenderBudget(limits))), limitHits);
-        Map(app, "/tags/autoComplete/tags", getPost, p => Json(AutoCompleteTags(p, reader, new RenderBudget(limits))), limitHits);
-        Map(app, "/tags/autoComplete/values", getPost, p => Json(AutoCompleteValues(p, reader, new RenderBudget(limits))), limitHits);
+        Map(app, "/tags", ["GET"], p => Json(TagList(p, reader)), limitHits, store);
+        Map(app, "/tags/findSeries", getPost, p => Json(FindSeries(p, reader, new RenderBudget(limits))), limitHits, store);
+        Map(app, "/tags/autoComplete/tags", getPost, p => Json(AutoCompleteTags(p, reader, new RenderBudget(limits))), limitHits, store);
+        Map(app, "/tags/autoComplete/values", getPost, p => Json(AutoCompleteValues(p, reader, new RenderBudget(limits))), limitHits, store);
         Map(app, "/functions", ["GET"], FunctionsEndpoint.List, limitHits);
         MapAsync(app, "/functions/{*name}", ["GET"], (http, p) => Task.FromResult(http.Request.RouteValues["name"] is string { Length: > 0 } name
             ? FunctionsEndpoint.Details(name, p) : FunctionsEndpoint.List(p)), limitHits);
@@ -98,23 +100,34 @@ public static partial class GraphiteApi
         foreach (var v in vs) l.Add(v ?? "");
     }
 
-    private static void Map(IEndpointRouteBuilder app, string path, string[] methods, Func<Params, IResult> handler, StorageLimitHits hits) =>
-        MapAsync(app, path, methods, Sync(handler), hits);
+    private static void Map(IEndpointRouteBuilder app, string path, string[] methods, Func<Params, IResult> handler, StorageLimitHits hits,
+        StoreWait? store = null) =>
+        MapAsync(app, path, methods, Sync(handler), hits, store: store);
+
+    /// <summary>The reader's open to wait for before a request reads series, and for how long at most.</summary>
+    private sealed record StoreWait(Task Opened, TimeSpan Timeout);
 
     private static Func<HttpContext, Params, Task<IResult>> Sync(Func<Params, IResult> handler) => (_, p) => Task.FromResult(handler(p));
 
     private static IEndpointConventionBuilder MapAsync(IEndpointRouteBuilder app, string path, string[] methods, Func<HttpContext, Params, Task<IResult>> handler,
-        StorageLimitHits hits, bool bodyIsJson = false) =>
-        app.MapMethods(path, methods, (RequestDelegate)(http => Guard(http, handler, hits, bodyIsJson)));
+        StorageLimitHits hits, bool bodyIsJson = false, StoreWait? store = null) =>
+        app.MapMethods(path, methods, (RequestDelegate)(http => Guard(http, handler, hits, bodyIsJson, store)));
 
     /// <param name="bodyIsJson">the handler reads the body itself: only the query string becomes parameters.</param>
-    private static async Task Guard(HttpContext http, Func<HttpContext, Params, Task<IResult>> handler, StorageLimitHits hits, bool bodyIsJson)
+    private static async Task Guard(HttpContext http, Func<HttpContext, Params, Task<IResult>> handler, StorageLimitHits hits, bool bodyIsJson, StoreWait? store)
     {
         IResult result;
         try
         {
             var p = bodyIsJson ? QueryParams(http) : await ReadParams(http);
-            result = await handler(http, p);
+            if (store is { Opened.IsCompleted: false } && !await OpenedWithin(store, http.RequestAborted))
+            {
+                hits.Hit("storage.render.timeoutSeconds");
+                http.Response.Headers.RetryAfter = "1";
+                result = Results.Text($"the store is still opening after {store.Timeout.TotalSeconds:F0} s (storage.render.timeoutSeconds); retry shortly",
+                    "text/plain", statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+            else result = await handler(http, p);
         }
         catch (GraphiteInputException e)
         {
@@ -147,6 +160,14 @@ public static partial class GraphiteApi
             result = Results.Text($"Internal error: {e.GetType().Name}: {e.Message}", "text/plain", statusCode: 500);
         }
         await result.ExecuteAsync(http);
+    }
+
+    /// <summary>False when the store did not open within the wait; a failed open throws its error (a 500 below).</summary>
+    private static async Task<bool> OpenedWithin(StoreWait store, CancellationToken aborted)
+    {
+        try { await store.Opened.WaitAsync(store.Timeout, aborted); }
+        catch (TimeoutException) { return false; }
+        return true;
     }
 
     private static IResult Json(object? value) => Results.Text(JsonSerializer.Serialize(value), "application/json");

@@ -29,6 +29,7 @@ internal static class ObserveHost
     {
         configPath ??= File.Exists("observe.yaml") ? "observe.yaml" : null;
         var (config, problems) = ConfigBinder.Load(configPath);
+        StartupTimeline.Mark("config");
         if (problems.Count > 0)
         {
             foreach (var p in problems) Console.Error.WriteLine(p);
@@ -61,6 +62,7 @@ internal static class ObserveHost
                 c.Cancel = true;
                 _ = Task.Run(() => reload.ReloadAsync("SIGHUP", CancellationToken.None));
             });
+            StartupTimeline.Mark("stages starting");
             try { await app.StartAsync(stop.Token); }
             catch (OperationCanceledException) when (stop.IsCancellationRequested || app.Lifetime.ApplicationStopping.IsCancellationRequested)
             {
@@ -69,7 +71,16 @@ internal static class ObserveHost
                 return 0;
             }
             // Stops on SIGTERM/SIGINT (ours or the host's handler) with the stages' orderly stop: last flush, sinks drained, store closed.
-            await app.WaitForShutdownAsync(stop.Token);
+            var shutdown = app.WaitForShutdownAsync(stop.Token);
+            // The store opens while the stages start (StorageHosting.BeginOpen): one it cannot open stops the host as a failed start did.
+            var opened = app.Services.GetRequiredService<ISeriesReader>().Opened;
+            if (await Task.WhenAny(opened, shutdown) == opened && opened.Exception?.InnerException is { } failed)
+            {
+                Log.Fatal(failed, "cannot start: the embedded store did not open");
+                await app.StopAsync(CancellationToken.None);
+                return 1;
+            }
+            await shutdown;
             return 0;
         }
         catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException)
@@ -97,6 +108,7 @@ internal static class ObserveHost
     public static WebApplication Build(ObserveConfig config, string[] args, string? configPath = null)
     {
         var builder = WebApplication.CreateSlimBuilder(args);
+        StartupTimeline.Mark("builder");
         builder.Host.UseSerilog();
         var https = HttpsSetup.Configure(builder, config.Http.Tls);
         builder.WebHost.UseUrls($"{(https != null ? "https" : "http")}://{config.Http.Address}:{config.Http.Port}");
@@ -168,18 +180,31 @@ internal static class ObserveHost
         builder.Services.AddSingleton<IFlushMetricSource>(sp => sp.GetRequiredService<SelfMetricsSources>().Create(config.Collector.Statsd.FlushInterval));
         builder.Services.AddSingleton(sp => new ChecksConfigReload(configPath, sp.GetService<IChecksReloader>(), sp.GetService<ICheckStates>(), https));
 
+        StartupTimeline.MarkStageStarts(builder.Services);
+        StartupTimeline.Mark("services");
         var app = builder.Build();
+        StartupTimeline.Mark("built");
+        // The store opens on its own thread from here while the rest is mapped and the stages start (issue 21).
+        var opened = StorageHosting.BeginOpen(app.Services);
         app.Services.GetRequiredService<SelfMetricsSources>().Bind();
         app.Services.GetRequiredService<HttpConnectionRejections>();
         app.Services.GetRequiredService<MemoryGovernor>(); // starts its readings even if no stage asked it yet
         // Every listener says where it listens; the HTTP API too, once Kestrel has bound (port 0 resolved).
         var hostLog = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Observe.Host");
+        var listening = new TaskCompletionSource();
         app.Lifetime.ApplicationStarted.Register(() =>
         {
+            StartupTimeline.Mark("listening");
+            listening.TrySetResult();
             if (!config.Http.Enabled) hostLog.LogInformation("HTTP API off (http.enabled: false)");
             else hostLog.LogInformation("HTTP API listening on {Addresses}",
                 string.Join(", ", app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? []));
         });
+        opened.ContinueWith(_ => StartupTimeline.Mark("store opened"), TaskScheduler.Default);
+        Task.WhenAll(listening.Task, opened).ContinueWith(t =>
+        {
+            if (t.IsCompletedSuccessfully) hostLog.LogInformation("start-up (ms since the process started): {Timeline}", StartupTimeline.Describe());
+        }, TaskScheduler.Default);
         // /render keeps its uncompressed, Content-Length answer (the hot path measured against graphite-web, docs/benchmarks.md);
         // /metrics is prometheus-net's own. Everything else (the console's API calls and files) is compressed when asked.
         app.UseWhen(ctx => !ctx.Request.Path.StartsWithSegments("/render") && !ctx.Request.Path.StartsWithSegments("/metrics"),
@@ -204,6 +229,7 @@ internal static class ObserveHost
                 damagedStores = StoreQuarantine.Damaged, metrics = StatsExport.ToJson(stats),
             }, StatsJson));
         app.MapObserveStorage();
+        StartupTimeline.Mark("mapped");
         if (config.Logs.Enabled)
         {
             app.MapLogsIngestApi();

@@ -7,6 +7,7 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
+        StartupTimeline.Mark("main");
         var root = new RootCommand("Observe: StatsD + Graphite + Nagios in one program, tied to deploys.");
 
         var configOption = new Option<string?>("--config", "-c")

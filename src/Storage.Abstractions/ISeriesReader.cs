@@ -47,4 +47,10 @@ public interface ISeriesReader
 
     /// <summary>Whether <see cref="FetchInto"/> pays to call from several threads at once (the embedded store).</summary>
     bool ParallelFetch => false;
+
+    /// <summary>
+    /// Completes when the reader can answer without waiting (the embedded store opens while the host starts); faults when it
+    /// cannot open. The Graphite API awaits it, bounded, before reading; the other members wait for it themselves.
+    /// </summary>
+    Task Opened => Task.CompletedTask;
 }

@@ -85,6 +85,12 @@ public static class StorageHosting
         Stat.Labelled<IReadOnlyList<SpoolStats>>(kind, kind == StatKind.Gauge ? $"observe_spool_{name}" : $"observe_spool_{name}_total", "spool.{sink}." + name, help, "sink",
             all => all.Select(s => (s.Sink, read(s))));
 
+    /// <summary>
+    /// Starts opening the embedded store on its own thread, for the host to call right after it is built: the stages start
+    /// and HTTP listens meanwhile; what reads or writes series waits for it. The task faults when the store cannot open.
+    /// </summary>
+    public static Task BeginOpen(IServiceProvider services) => services.GetRequiredService<ISeriesReader>().Opened;
+
     /// <summary>DogStatsD events → Graphite events (annotations), for the host to route <c>_e</c> events to.</summary>
     public static IStatsdEventSink StatsdEventsToGraphite(IServiceProvider services) => GraphiteHosting.StatsdEventsToGraphite(services);
 

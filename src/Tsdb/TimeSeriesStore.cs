@@ -168,6 +168,18 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
     private void Load()
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
+        var chunkIndex = ReadChunkIndexAsync();
+        try { LoadSeriesAndHead(watch, chunkIndex); }
+        catch
+        {
+            // The open fails (a damaged file is moved aside next): the index reader's connection must be closed first.
+            try { chunkIndex.Wait(); } catch (AggregateException) { }
+            throw;
+        }
+    }
+
+    private void LoadSeriesAndHead(System.Diagnostics.Stopwatch watch, Task<List<(long Id, long MinTs, long MaxTs)>> chunkIndex)
+    {
         using (var c = _conn.CreateCommand())
         {
             c.CommandText = "SELECT id, name FROM series ORDER BY id";
@@ -201,23 +213,8 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
             }
         }
         var headTime = watch.Elapsed;
-        using (var c = _conn.CreateCommand())
-        {
-            // The index only: the blobs (most of the file) are checked by ValidateChunks after open and by every read.
-            c.CommandText = "SELECT id, min_ts, max_ts FROM chunk ORDER BY id";
-            using var r = c.ExecuteReader();
-            while (r.Read())
-            {
-                long id = r.GetInt64(0);
-                var (series, level, number) = SplitChunkId(id);
-                if (!byId.TryGetValue(series, out var s) || level >= s.ArchiveCount) continue;
-                ref var arch = ref s.Arch(level);
-                arch.NextChunk = Math.Max(arch.NextChunk, number + 1);
-                // Count unknown (0): compaction reads the tail and merges only while the union fits (PlanChunk).
-                arch.Tail = new TailChunk(id, r.GetInt64(1), r.GetInt64(2), 0, r.GetInt64(1) > arch.SealedMax);
-                arch.SealedMax = Math.Max(arch.SealedMax, r.GetInt64(2));
-            }
-        }
+        // Read meanwhile on its own connection (TimeSeriesStoreOpenIndex.cs): only the wait for what is left of it counts here.
+        ApplyChunkIndex(chunkIndex.GetAwaiter().GetResult(), byId);
         // What a restart costs, by phase (issue 21: time to the first /render).
         _log.LogInformation("tsdb: opened {Series} series, {HeadRows} head rows, in {Total:F0} ms (series {SeriesMs:F0} ms, head replay {HeadMs:F0} ms, chunk index {ChunkMs:F0} ms)",
             _all.Count, _headRows.Count, watch.Elapsed.TotalMilliseconds, seriesTime.TotalMilliseconds, (headTime - seriesTime).TotalMilliseconds, (watch.Elapsed - headTime).TotalMilliseconds);

@@ -25,22 +25,33 @@ public static class TsdbHosting
     /// </summary>
     public static IServiceCollection AddObserveTsdb(this IServiceCollection services, StorageOptions options, bool embeddedSink)
     {
+        // Opened on its own thread from the first resolution (the host resolves ISeriesReader right after it is built), so
+        // the stages start and HTTP listens while it opens; every seam below is the opening store, which waits for it.
         services.AddSingleton(sp =>
         {
-            var store = TimeSeriesStore.Open(options, sp.GetService<TimeProvider>(),
-                sp.GetService<ILoggerFactory>()?.CreateLogger("Observe.Storage.Tsdb") ?? NullLogger.Instance);
-            store.Pressure = sp.GetService<IMemoryPressure>();
-            return store;
+            var time = sp.GetService<TimeProvider>();
+            var log = sp.GetService<ILoggerFactory>()?.CreateLogger("Observe.Storage.Tsdb") ?? NullLogger.Instance;
+            var pressure = sp.GetService<IMemoryPressure>();
+            return new StoreOpening(() =>
+            {
+                var store = TimeSeriesStore.Open(options, time, log);
+                store.Pressure = pressure;
+                return store;
+            }, TimeSpan.FromSeconds(options.Render.TimeoutSeconds));
         });
-        services.AddSingleton<IMemoryRelief>(sp => sp.GetRequiredService<TimeSeriesStore>());
-        services.AddSingleton<ISeriesReader>(sp => sp.GetRequiredService<TimeSeriesStore>());
-        if (embeddedSink) services.AddSingleton<IMetricSink>(sp => sp.GetRequiredService<TimeSeriesStore>());
+        services.AddSingleton<IMemoryRelief>(sp => sp.GetRequiredService<StoreOpening>());
+        services.AddSingleton<ISeriesReader>(sp => sp.GetRequiredService<StoreOpening>());
+        if (embeddedSink) services.AddSingleton<IMetricSink>(sp => sp.GetRequiredService<StoreOpening>());
         services.AddSingleton<Func<StorageStats>>(sp =>
         {
-            var store = sp.GetRequiredService<TimeSeriesStore>();
+            var opening = sp.GetRequiredService<StoreOpening>();
             var hits = sp.GetRequiredService<StorageLimitHits>();
-            return () => new StorageStats(store.DatabasePath, store.SeriesCount, store.HeadPointCount,
-                store.LastPersistedBatchTimestamp, store.CorruptChunks, store.CorruptHeadRows, store.PointsBeyondRetention, store.SeriesDroppedByLimit, hits.Snapshot());
+            return () =>
+            {
+                var store = opening.Store;
+                return new StorageStats(store.DatabasePath, store.SeriesCount, store.HeadPointCount,
+                    store.LastPersistedBatchTimestamp, store.CorruptChunks, store.CorruptHeadRows, store.PointsBeyondRetention, store.SeriesDroppedByLimit, hits.Snapshot());
+            };
         });
         return services;
     }
@@ -49,7 +60,7 @@ public static class TsdbHosting
     public static IEndpointRouteBuilder MapWhisperImport(this IEndpointRouteBuilder app)
     {
         var sp = app.ServiceProvider;
-        Import.WhisperImportApi.Map(app, sp.GetRequiredService<TimeSeriesStore>(), sp.GetRequiredService<StorageLimitHits>());
+        Import.WhisperImportApi.Map(app, sp.GetRequiredService<StoreOpening>(), sp.GetRequiredService<StorageLimitHits>());
         return app;
     }
 

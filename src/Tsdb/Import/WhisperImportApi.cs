@@ -15,7 +15,7 @@ internal static class WhisperImportApi
 {
     public const string Path = "/api/import/whisper";
 
-    public static void Map(IEndpointRouteBuilder app, TimeSeriesStore store, StorageLimitHits hits)
+    public static void Map(IEndpointRouteBuilder app, StoreOpening opening, StorageLimitHits hits)
     {
         app.MapPost(Path, async (HttpContext ctx) =>
         {
@@ -34,7 +34,7 @@ internal static class WhisperImportApi
                 return Results.Text(e.Message, "text/plain", statusCode: 400);
             }
             catch (FormatException e) { return Results.Text(e.Message, "text/plain", statusCode: 400); }
-            var o = store.Import(batch);
+            var o = (await opening.Opening).Import(batch);
             return Results.Json(new { series = o.Series, points = o.Points, written = o.Written, unchanged = o.Unchanged, skipped = o.Skipped });
         }).RequireAuthorization("ingest");
     }

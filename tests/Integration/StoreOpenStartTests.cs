@@ -1,0 +1,59 @@
+using Microsoft.Data.Sqlite;
+using Observe.TestSupport;
+using Xunit.Abstractions;
+
+namespace Observe.Integration;
+
+/// <summary>
+/// The real binary opens its store while the stages start and HTTP listens (issue 21, restart to first /render): the log
+/// says where the start went, and a store it cannot open still stops it as a failed start.
+/// </summary>
+public class StoreOpenStartTests(ITestOutputHelper output)
+{
+    private static string Config(string dir)
+    {
+        var path = Path.Combine(dir, "observe.yaml");
+        File.WriteAllText(path, $$"""
+            http: {port: {{FreePort.Get()}}}
+            collector:
+              statsd: {port: {{FreePort.Get()}}}
+              graphite: {port: 0, pickle: {port: 0} }
+            storage: {dataDir: {{dir}}/data}
+            logging: {level: information}
+            """);
+        return path;
+    }
+
+    [Fact]
+    public async Task The_log_gives_the_start_up_timeline_once_HTTP_listens_and_the_store_has_opened()
+    {
+        var dir = Repo.TempDir("timeline");
+        await using var observe = ObserveBinary.Run(Config(dir), dir, Path.Combine(dir, "observe.log"));
+        await Poll.UntilAsync(() => observe.HasExited || observe.Log().Contains("start-up (ms since the process started)"),
+            TimeSpan.FromSeconds(60), "the start-up line");
+        var line = observe.Log().Split('\n').Single(l => l.Contains("start-up (ms since the process started)"));
+        output.WriteLine(line);
+        foreach (var mark in new[] { "main ", "config ", "built ", "stages starting ", "listening ", "store opened " })
+            Assert.Contains(mark, line);
+        Assert.Contains("tsdb: opened", observe.Log());
+    }
+
+    [Fact]
+    public async Task A_store_in_a_format_it_cannot_read_stops_the_start_with_exit_1_and_says_why()
+    {
+        var dir = Repo.TempDir("badformat");
+        Directory.CreateDirectory(Path.Combine(dir, "data"));
+        using (var c = new SqliteConnection($"Data Source={Path.Combine(dir, "data", "tsdb.db")};Pooling=False"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "CREATE TABLE chunk(id INTEGER PRIMARY KEY); PRAGMA user_version=1;";
+            cmd.ExecuteNonQuery();
+        }
+        var (exit, stdout, stderr) = await ObserveBinary.RunToEndAsync(["run", "--config", Config(dir)], workDir: dir, timeout: TimeSpan.FromSeconds(90));
+        output.WriteLine(stdout + stderr);
+        Assert.Equal(1, exit);
+        Assert.Contains("cannot start", stdout + stderr);
+        Assert.Contains("on-disk format 1", stdout + stderr);
+    }
+}
