@@ -16,19 +16,72 @@ public class GorillaDecodeTests
     private static bool SameAsDecode(long[] ts, double[] vs)
     {
         var blobs = new List<byte[]> { Gorilla.Encode(ts, vs) };
-        foreach (var enc in new[] { Gorilla.EncXor, Gorilla.EncRationalDelta, Gorilla.EncRationalRaw, Gorilla.EncSqrt })
+        foreach (var enc in new[] { Gorilla.EncXor, Gorilla.EncRationalDelta, Gorilla.EncRationalRaw, Gorilla.EncSqrt,
+                     Gorilla.EncDecimalRaw, Gorilla.EncDecimalDelta, Gorilla.EncDecimalZigzag })
             try { blobs.Add(Gorilla.Encode(ts, vs, enc)); }
             catch (ArgumentException) { } // the forced encoding does not apply
         lock (Gate)
             foreach (var blob in blobs)
             {
+                // Decode is DecodeInto into fresh arrays: both must give back exactly what was encoded (the codec is lossless).
                 var (dt, dv) = Gorilla.Decode(blob);
                 Gorilla.DecodeInto(blob, Scratch);
-                if (Scratch.Count != dt.Length) return false;
-                for (int i = 0; i < dt.Length; i++)
-                    if (Scratch.TsAt(i) != dt[i] || BitConverter.DoubleToInt64Bits(Scratch.Values[i]) != BitConverter.DoubleToInt64Bits(dv[i])) return false;
+                if (Scratch.Count != ts.Length || dt.Length != ts.Length) return false;
+                for (int i = 0; i < ts.Length; i++)
+                    if (Scratch.TsAt(i) != ts[i] || dt[i] != ts[i] || Bits(Scratch.Values[i]) != Bits(vs[i]) || Bits(dv[i]) != Bits(vs[i])) return false;
             }
         return true;
+    }
+
+    private static long Bits(double v) => BitConverter.DoubleToInt64Bits(v);
+
+    /// <summary>Values that every decimal mode encodes: counts, rates (e = −1), milliseconds, large round numbers (e &gt; 0).</summary>
+    [Property(MaxTest = 300)]
+    public bool Decimal_chunks_in_every_mode(int[] nums, byte scale, long start, bool irregular)
+    {
+        int n = nums.Length, e = scale % 5 - 2;
+        var ts = new long[n]; var vs = new double[n];
+        for (int i = 0; i < n; i++)
+        {
+            ts[i] = i == 0 ? start : unchecked(ts[i - 1] + (irregular ? 1 + (nums[i] & 0xFF) : 10));
+            vs[i] = e < 0 ? nums[i] / Math.Pow(10, -e) : nums[i] * Math.Pow(10, e);
+        }
+        if (n > 0 && Gorilla.EncodingOf(Gorilla.Encode(ts, vs, Gorilla.EncDecimalRaw)) != Gorilla.EncDecimalRaw) return false;
+        return SameAsDecode(ts, vs);
+    }
+
+    /// <summary>
+    /// Issue 21: decimal chunks (counters, integer timer statistics: most chunks) decode on the fetch path without
+    /// allocating, in all three mantissa modes, with regular timestamps on the constant-step path.
+    /// </summary>
+    [Fact]
+    public void Decimal_chunk_decodes_into_reused_buffers_without_allocating()
+    {
+        var ts = Enumerable.Range(0, 720).Select(i => 1_700_000_000L + i * 10).ToArray();
+        var counter = ts.Select((_, i) => (double)(i * 37 % 1000)).ToArray();
+        var rate = ts.Select((_, i) => (i * 7 % 500) / 10.0).ToArray();
+        var rising = ts.Select((_, i) => i * 1000.0 + i % 3 * 100).ToArray();
+        var blobs = new[]
+        {
+            Gorilla.Encode(ts, counter, Gorilla.EncDecimalRaw), Gorilla.Encode(ts, rate, Gorilla.EncDecimalDelta),
+            Gorilla.Encode(ts, rising, Gorilla.EncDecimalZigzag), Gorilla.Encode(ts, rate),
+        };
+        var expected = new[] { counter, rate, rising, rate };
+        Assert.Equal(Gorilla.EncDecimalRaw, Gorilla.EncodingOf(blobs[0]));
+        Assert.True(Gorilla.EncodingOf(blobs[3]) >= Gorilla.EncDecimalRaw, "the smallest encoding of a rate chunk is decimal");
+        var c = new ChunkScratch();
+        foreach (var b in blobs) Gorilla.DecodeInto(b, c); // grows the buffers, compiles
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int k = 0; k < 50; k++)
+            foreach (var b in blobs) Gorilla.DecodeInto(b, c);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < 1024, $"200 decodes of decimal chunks allocated {allocated:N0} bytes");
+        for (int j = 0; j < blobs.Length; j++)
+        {
+            Gorilla.DecodeInto(blobs[j], c);
+            Assert.Equal((720, 1_700_000_000L, 10L), (c.Count, c.Ts0, c.Step));
+            Assert.Equal(expected[j].Select(Bits), c.Values.Take(720).Select(Bits));
+        }
     }
 
     [Property(MaxTest = 500)]
