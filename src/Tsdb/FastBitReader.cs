@@ -5,9 +5,10 @@ using System.Runtime.InteropServices;
 namespace Observe.Storage.Tsdb;
 
 /// <summary>
-/// MSB-first bit reader for <see cref="Gorilla.DecodeInto"/>: the stream sits in a buffer with 8 spare bytes past its end,
-/// so every read of up to 57 bits is one unaligned 64-bit load and two shifts, with one bounds check against the stream's
-/// length (reading past it throws <see cref="InvalidDataException"/>, as <see cref="BitReader"/> does).
+/// MSB-first bit reader of the chunk decoder (<see cref="Gorilla.DecodeInto"/>), the reader of <see cref="BitWriter"/>'s
+/// streams: the stream sits in a buffer with 8 spare bytes past its end, so every read of up to 57 bits is one unaligned
+/// 64-bit load and two shifts, with one bounds check against the stream's length (reading past it throws
+/// <see cref="InvalidDataException"/>).
 /// </summary>
 internal ref struct FastBitReader
 {

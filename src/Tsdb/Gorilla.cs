@@ -158,13 +158,6 @@ internal static partial class Gorilla
         w.Write(z, len);
     }
 
-    private static long ReadLong(ref BitReader r)
-    {
-        int len = (int)r.Read(7);
-        if (len > 64) throw new InvalidDataException("corrupt chunk");
-        return UnZigZag(r.Read(len));
-    }
-
     private static int LongBits(long v) => 7 + BitLen(ZigZag(v));
 
     /// <summary>Bucket plan of a packed stream: frame of reference + 1–3 widths (ascending; the last holds every value).</summary>
@@ -223,22 +216,7 @@ internal static partial class Gorilla
         }
     }
 
-    private static void ReadPacked(ref BitReader r, Span<long> dst)
-    {
-        if (dst.Length == 0) return;
-        long bas = ReadLong(ref r);
-        int buckets = (int)r.Read(2);
-        if (buckets == 0) throw new InvalidDataException("corrupt chunk");
-        int w1 = (int)r.Read(7), w2 = buckets >= 2 ? (int)r.Read(7) : 0, w3 = buckets == 3 ? (int)r.Read(7) : 0;
-        if (w1 > 64 || w2 > 64 || w3 > 64) throw new InvalidDataException("corrupt chunk");
-        for (int i = 0; i < dst.Length; i++)
-        {
-            int width = buckets == 1 || !r.ReadBit() ? w1 : buckets == 2 || !r.ReadBit() ? w2 : w3;
-            dst[i] = unchecked(bas + (long)r.Read(width));
-        }
-    }
-
-    // ---- validate / decode ----
+    // ---- validate (decoding: GorillaDecode.cs) ----
 
     /// <summary>Validates the header and checksum; false for torn or corrupt blobs. <paramref name="count"/> is read from the stream.</summary>
     public static bool TryValidate(ReadOnlySpan<byte> blob, out int count)
@@ -249,117 +227,17 @@ internal static partial class Gorilla
         if (BinaryPrimitives.ReadUInt32LittleEndian(blob[4..]) != Checksum(blob)) return false;
         try
         {
-            var r = new BitReader(blob[HeaderSize..]);
+            // The count is the stream's first field (at most 71 bits): read from a padded copy of its first bytes.
+            Span<byte> head = stackalloc byte[24];
+            int len = Math.Min(blob.Length - HeaderSize, 16);
+            blob.Slice(HeaderSize, len).CopyTo(head);
+            var r = new FastBitReader(head, len, 0);
             long c = ReadLong(ref r);
             if (c < 0 || c > MaxCount) return false;
             count = (int)c;
             return true;
         }
         catch (InvalidDataException) { return false; }
-    }
-
-    /// <summary>Decodes a blob. Throws <see cref="InvalidDataException"/> when corrupt.</summary>
-    public static (long[] Ts, double[] Values) Decode(ReadOnlySpan<byte> blob)
-    {
-        if (!TryValidate(blob, out int count)) throw new InvalidDataException("corrupt chunk");
-        var ts = new long[count];
-        var vals = new double[count];
-        var r = new BitReader(blob[HeaderSize..]);
-        ReadLong(ref r); // count
-        if (count == 0) return (ts, vals);
-        ts[0] = ReadLong(ref r);
-        if ((blob[3] & TsStepped) != 0)
-        {
-            long g = ReadLong(ref r);
-            ReadPacked(ref r, ts.AsSpan(1));
-            for (int i = 1; i < count; i++) ts[i] = unchecked(ts[i - 1] + (ts[i] + 1) * g);
-        }
-        else
-        {
-            long prevDelta = 0;
-            for (int i = 1; i < count; i++)
-            {
-                prevDelta = unchecked(prevDelta + ReadDod(ref r));
-                ts[i] = unchecked(ts[i - 1] + prevDelta);
-            }
-        }
-        if ((blob[3] & DecimalFlag) != 0) { DecodeDecimalValues(ref r, blob[3] & 3, vals); return (ts, vals); }
-        int lead = -1, trail = 0;
-        int enc = blob[3] & 3;
-        if (enc == EncXor)
-        {
-            ulong prevBits = r.Read(64);
-            vals[0] = BitConverter.Int64BitsToDouble((long)prevBits);
-            for (int i = 1; i < count; i++)
-            {
-                if (r.ReadBit()) prevBits ^= ReadXor(ref r, ref lead, ref trail);
-                vals[i] = BitConverter.Int64BitsToDouble((long)prevBits);
-            }
-            return (ts, vals);
-        }
-        var kinds = ReadKinds(ref r, count);
-        if (enc == EncSqrt) { DecodeSqrt(ref r, kinds, vals); return (ts, vals); }
-        int newQ = 0, rational = 0;
-        foreach (var k in kinds)
-        {
-            if (k == KindNewQ) newQ++;
-            if (k is KindSameQ or KindNewQ) rational++;
-        }
-        var qs = new long[newQ];
-        var ss = new long[rational];
-        ReadPacked(ref r, qs);
-        ReadPacked(ref r, ss);
-        bool delta = enc == EncRationalDelta;
-        ulong bits = 0;
-        long prevS = 0;
-        int q = 0, qi = 0, si = 0;
-        for (int i = 0; i < count; i++)
-        {
-            switch (kinds[i])
-            {
-                case KindXor:
-                    bits ^= ReadXor(ref r, ref lead, ref trail);
-                    break;
-                case KindNewQ:
-                case KindSameQ:
-                    if (kinds[i] == KindNewQ)
-                    {
-                        long nq = qs[qi++];
-                        if ((ulong)nq >= (ulong)Divisors.Length) throw new InvalidDataException("corrupt chunk");
-                        q = (int)nq;
-                    }
-                    long s = delta ? unchecked(prevS + ss[si]) : ss[si];
-                    si++;
-                    prevS = s;
-                    bits = (ulong)BitConverter.DoubleToInt64Bits(s / Divisors[q]);
-                    break;
-            }
-            vals[i] = BitConverter.Int64BitsToDouble((long)bits);
-        }
-        return (ts, vals);
-    }
-
-    private static void DecodeSqrt(ref BitReader r, byte[] kinds, double[] vals)
-    {
-        int roots = 0;
-        foreach (var k in kinds) if (k == SqKindRoot) roots++;
-        var c = new long[roots]; var nn = new long[roots]; var ulps = new long[roots];
-        ReadPacked(ref r, c); ReadPacked(ref r, nn); ReadPacked(ref r, ulps);
-        ulong bits = 0;
-        int lead = -1, trail = 0, ri = 0;
-        for (int i = 0; i < kinds.Length; i++)
-        {
-            if (kinds[i] == SqKindXor) bits ^= ReadXor(ref r, ref lead, ref trail);
-            else if (kinds[i] == SqKindRoot)
-            {
-                if ((ulong)(c[ri] - 1) >= 64 || (ulong)nn[ri] >= (ulong)MaxExact) throw new InvalidDataException("corrupt chunk");
-                double q = (double)c[ri] * c[ri];
-                bits = unchecked((ulong)(BitConverter.DoubleToInt64Bits(Math.Sqrt(nn[ri] / q)) + ulps[ri]));
-                ri++;
-            }
-            else if (kinds[i] != SqKindSame) throw new InvalidDataException("corrupt chunk");
-            vals[i] = BitConverter.Int64BitsToDouble((long)bits);
-        }
     }
 
     private static long SignExtend(ulong v, int bits) => (long)(v << (64 - bits)) >> (64 - bits);

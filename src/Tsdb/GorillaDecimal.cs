@@ -112,21 +112,30 @@ internal static partial class Gorilla
         WritePacked(ref w, a.Stream(mode));
     }
 
-    /// <summary>Decodes the decimal value streams into <paramref name="vals"/> (its storage holds the mantissas first: no allocation).</summary>
-    private static void DecodeDecimalValues(ref BitReader r, int mode, double[] vals)
+    /// <summary>
+    /// Decodes the decimal value streams into <paramref name="c"/>'s values: the packed mantissas land in the values' own
+    /// storage, then one pass sums the deltas (modes 1, 2) and scales each by 10^e, as <see cref="Scale"/> does.
+    /// </summary>
+    private static void DecodeDecimalValues(ref FastBitReader r, int mode, ChunkScratch c)
     {
         long e = ReadLong(ref r);
         if (e < -MaxExponent || e > MaxExponent) throw new InvalidDataException("corrupt chunk");
-        var m = MemoryMarshal.Cast<double, long>(vals.AsSpan());
+        var vals = c.Values.AsSpan(0, c.Count);
+        var m = MemoryMarshal.Cast<double, long>(vals);
         ReadPacked(ref r, m);
-        if (mode == 2)
-            for (int i = 0; i < m.Length; i++) m[i] = UnZigZag((ulong)m[i]);
-        if (mode != 0)
-            for (int i = 1; i < m.Length; i++) m[i] = unchecked(m[i] + m[i - 1]);
         double p = Pow10[Math.Abs(e)];
-        if (e < 0)
-            for (int i = 0; i < m.Length; i++) vals[i] = m[i] / p;
-        else
-            for (int i = 0; i < m.Length; i++) vals[i] = m[i] * p;
+        if (mode == 0)
+        {
+            if (e < 0) for (int i = 0; i < m.Length; i++) vals[i] = m[i] / p;
+            else for (int i = 0; i < m.Length; i++) vals[i] = m[i] * p;
+            return;
+        }
+        long acc = 0;
+        bool zigzag = mode == 2;
+        for (int i = 0; i < m.Length; i++)
+        {
+            acc = unchecked(acc + (zigzag ? UnZigZag((ulong)m[i]) : m[i]));
+            vals[i] = e < 0 ? acc / p : acc * p;
+        }
     }
 }

@@ -16,6 +16,8 @@ internal sealed class ChunkScratch
     public double[] Values = [];
     internal byte[] Blob = [], Kinds = [];
     internal long[] A = [], B = [], C = [];
+    /// <summary>Grow buffers to exactly what a chunk needs (<see cref="Gorilla.Decode"/>'s one-chunk scratch), not to a reusable size.</summary>
+    internal bool Exact;
 
     /// <summary>Buffers kept past a fetch only up to this many points (a rare huge chunk is not pinned in a pooled buffer).</summary>
     private const int KeepPoints = 1 << 16;
@@ -30,16 +32,24 @@ internal sealed class ChunkScratch
         if (Blob.Length < blobLength + 8) Blob = new byte[Math.Max(blobLength + 8, 4096)];
         if (Ts.Length >= count) return;
         int n = Math.Max(count, 1024);
-        Ts = new long[n]; Values = new double[n]; Kinds = new byte[n];
+        Ts = new long[n]; Values = new double[n];
     }
 
-    /// <summary>The integer streams' buffers (rational and square-root encodings), grown to <paramref name="count"/>.</summary>
-    internal void EnsureInts(int count)
+    /// <summary>The per-point kinds (rational and square-root encodings), grown to <paramref name="count"/>.</summary>
+    internal void EnsureKinds(int count)
     {
-        if (A.Length >= count) return;
-        int n = Math.Max(count, 1024);
-        A = new long[n]; B = new long[n]; C = new long[n];
+        if (Kinds.Length < count) Kinds = new byte[Size(count)];
     }
+
+    /// <summary>The integer streams' buffers (rational: new q, S; square root: c, N, ulps), each grown to its stream.</summary>
+    internal void EnsureInts(int a, int b, int c)
+    {
+        if (A.Length < a) A = new long[Size(a)];
+        if (B.Length < b) B = new long[Size(b)];
+        if (C.Length < c) C = new long[Size(c)];
+    }
+
+    private int Size(int count) => Exact ? count : Math.Max(count, 1024);
 
     public void TrimExcess()
     {
@@ -49,24 +59,34 @@ internal sealed class ChunkScratch
 }
 
 /// <summary>
-/// <see cref="Decode"/> without allocating, bit-identical to it (FsCheck: <c>GorillaDecodeTests</c>): the streams are read
-/// by <see cref="FastBitReader"/> (one load per field), into <see cref="ChunkScratch"/>'s reused arrays, and timestamps
-/// that are all one step apart (a stepped stream whose packed deltas all have width 0 — every regular series) are not
-/// decoded per point at all. Blobs of another layout go through <see cref="Decode"/>.
+/// The chunk decoder, every encoding (round trip of each, bit for bit: FsCheck, <c>GorillaDecodeTests</c>): the streams
+/// are read by <see cref="FastBitReader"/> (one load per field), into <see cref="ChunkScratch"/>'s reused arrays, so the
+/// fetch path allocates nothing, and timestamps that are all one step apart (a stepped stream whose packed deltas all
+/// have width 0 — every regular series) are not decoded per point at all. <see cref="Decode"/> is the same decoder into
+/// fresh arrays: there is one reader of each stream.
 /// </summary>
 internal static partial class Gorilla
 {
+    /// <summary>Decodes a blob into arrays of its own (import, rollups, tools). Throws <see cref="InvalidDataException"/> when corrupt.</summary>
+    public static (long[] Ts, double[] Values) Decode(ReadOnlySpan<byte> blob)
+    {
+        if (!TryValidate(blob, out int count)) throw new InvalidDataException("corrupt chunk");
+        // Buffers of exactly this chunk's size: the arrays decoded into are the ones returned.
+        var c = new ChunkScratch { Exact = true, Ts = new long[count], Values = new double[count], Blob = new byte[blob.Length + 8] };
+        DecodeValidated(blob, count, c);
+        if (c.Step > 0) for (int i = 0; i < count; i++) c.Ts[i] = c.TsAt(i);
+        return (c.Ts, c.Values);
+    }
+
+    /// <summary>Decodes a blob into <paramref name="c"/>. Throws <see cref="InvalidDataException"/> when corrupt.</summary>
     public static void DecodeInto(ReadOnlySpan<byte> blob, ChunkScratch c)
     {
-        if (blob.Length < HeaderSize + 1 || blob[2] != Version || (blob[3] & ~7) != 0)
-        {
-            var (dt, dv) = Decode(blob);
-            c.Ensure(dt.Length, 0);
-            dt.CopyTo(c.Ts, 0); dv.CopyTo(c.Values, 0);
-            (c.Count, c.Ts0, c.Step) = (dt.Length, dt.Length > 0 ? dt[0] : 0, 0);
-            return;
-        }
         if (!TryValidate(blob, out int count)) throw new InvalidDataException("corrupt chunk");
+        DecodeValidated(blob, count, c);
+    }
+
+    private static void DecodeValidated(ReadOnlySpan<byte> blob, int count, ChunkScratch c)
+    {
         c.Ensure(count, blob.Length);
         blob.CopyTo(c.Blob);
         c.Blob.AsSpan(blob.Length, 8).Clear();
@@ -100,7 +120,8 @@ internal static partial class Gorilla
                 ts[i] = unchecked(ts[i - 1] + prevDelta);
             }
         }
-        DecodeValues(ref r, blob[3] & 3, c);
+        if ((blob[3] & DecimalFlag) != 0) DecodeDecimalValues(ref r, blob[3] & 3, c);
+        else DecodeValues(ref r, blob[3] & 3, c);
     }
 
     private static void DecodeValues(ref FastBitReader r, int enc, ChunkScratch c)
@@ -118,11 +139,13 @@ internal static partial class Gorilla
             }
             return;
         }
+        c.EnsureKinds(count);
         var kinds = c.Kinds.AsSpan(0, count);
         Span<int> perKind = stackalloc int[4];
         perKind.Clear();
         ReadKinds(ref r, kinds, perKind);
-        c.EnsureInts(Math.Max(perKind[KindNewQ] + perKind[KindSameQ], perKind[SqKindRoot]));
+        if (enc == EncSqrt) c.EnsureInts(perKind[SqKindRoot], perKind[SqKindRoot], perKind[SqKindRoot]);
+        else c.EnsureInts(perKind[KindNewQ], perKind[KindNewQ] + perKind[KindSameQ], 0);
         if (enc == EncSqrt) { DecodeSqrt(ref r, kinds, perKind[SqKindRoot], c); return; }
         var qs = c.A.AsSpan(0, perKind[KindNewQ]);
         var ss = c.B.AsSpan(0, perKind[KindNewQ] + perKind[KindSameQ]);
@@ -176,7 +199,7 @@ internal static partial class Gorilla
         }
     }
 
-    /// <summary>The kind table and one kind per point (as the <see cref="BitReader"/> version), counting the points of each kind.</summary>
+    /// <summary>The kind table and one prefix code per point (<see cref="WriteKinds"/>), counting the points of each kind.</summary>
     private static void ReadKinds(ref FastBitReader r, scoped Span<byte> kinds, scoped Span<int> perKind)
     {
         int used = (int)r.Read(2) + 1;

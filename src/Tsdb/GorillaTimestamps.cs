@@ -57,13 +57,4 @@ internal static partial class Gorilla
         else if (dod >= -2048 && dod <= 2047) { w.Write(0b1110, 4); w.Write((ulong)dod & 0xFFF, 12); }
         else { w.Write(0b1111, 4); w.Write((ulong)dod, 64); }
     }
-
-    private static long ReadDod(ref BitReader r)
-    {
-        if (!r.ReadBit()) return 0;
-        if (!r.ReadBit()) return SignExtend(r.Read(7), 7);
-        if (!r.ReadBit()) return SignExtend(r.Read(9), 9);
-        if (!r.ReadBit()) return SignExtend(r.Read(12), 12);
-        return (long)r.Read(64);
-    }
 }

@@ -26,20 +26,6 @@ internal static partial class Gorilla
         }
     }
 
-    private static ulong ReadXor(ref BitReader r, ref int lead, ref int trail)
-    {
-        if (r.ReadBit())
-        {
-            lead = (int)r.Read(5);
-            int len = (int)r.Read(6);
-            if (len == 0) len = 64;
-            trail = 64 - lead - len;
-            if (trail < 0) throw new InvalidDataException("corrupt chunk");
-        }
-        else if (lead < 0) throw new InvalidDataException("corrupt chunk");
-        return r.Read(64 - lead - trail) << trail;
-    }
-
     /// <summary>Encoding 0: first value raw, then '0' (same bits) or '1' + XOR with the previous value.</summary>
     private static void WriteXorValues(ref BitWriter w, ReadOnlySpan<double> values)
     {
@@ -158,16 +144,6 @@ internal static partial class Gorilla
         else w.Write(rank == 2 ? 0b110UL : 0b111UL, 3);
     }
 
-    private static int ReadRank(ref BitReader r, int used)
-    {
-        if (used == 1) return 0;
-        if (used == 2) return r.ReadBit() ? 1 : 0;
-        if (!r.ReadBit()) return 0;
-        if (!r.ReadBit()) return 1;
-        if (used == 3) return 2;
-        return r.ReadBit() ? 3 : 2;
-    }
-
     private const byte SqKindSame = 0, SqKindRoot = 1, SqKindXor = 2;
 
     /// <summary>
@@ -249,15 +225,5 @@ internal static partial class Gorilla
         w.Write((ulong)(used - 1), 2);
         for (int i = 0; i < used; i++) { w.Write((ulong)ranked[i], 2); rank[ranked[i]] = i; }
         foreach (var k in kinds) WriteRank(ref w, rank[k], used);
-    }
-
-    private static byte[] ReadKinds(ref BitReader r, int count)
-    {
-        int used = (int)r.Read(2) + 1;
-        Span<int> kindOf = stackalloc int[4];
-        for (int i = 0; i < used; i++) kindOf[i] = (int)r.Read(2);
-        var kinds = new byte[count];
-        for (int i = 0; i < count; i++) kinds[i] = (byte)kindOf[ReadRank(ref r, used)];
-        return kinds;
     }
 }
