@@ -11,6 +11,7 @@
 // Restart to first /render, Observe vs VictoriaMetrics, 100 000 series: ... -- --restart [--series N] [--hours H] [--runs N] (RestartBench.cs)
 // sumSeries over 1 000 / 10 000 series x 6 h in process, streamed vs materialised: ... -- --aggregate [--series 1000,10000] [--runs 5] [--profile: phase by phase, AggregateProfile.cs] (AggregateBench.cs);
 //   with --peers also over HTTP against VictoriaMetrics on the same points (--http-only: skip the in-process runs) (AggregatePeersBench.cs)
+// Chunk decode ns/point on a decimal-heavy chunk set: ... -- --decode [--chunks 3000] [--runs 7] (DecodeBench.cs)
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
@@ -30,6 +31,7 @@ if (args.Contains("--pickle")) return await Observe.Bench.PickleBench.RunAsync(a
 if (args.Contains("--open")) return Observe.Bench.RestartBench.OpenOnly(args[Array.IndexOf(args, "--open") + 1]);
 if (args.Contains("--restart")) return await Observe.Bench.RestartBench.RunAsync(args);
 if (args.Contains("--bytes")) return await Observe.Bench.BytesBench.RunAsync(args);
+if (args.Contains("--decode")) return Observe.Bench.DecodeBench.Run(args);
 if (args.Contains("--aggregate")) return await Observe.Bench.AggregateBench.RunAsync(args);
 if (args.Contains("--statsd-aggregator")) return Observe.Bench.StatsdAggregateBench.Run(args);
 if (!args.Contains("--storage")) { Console.WriteLine("usage: Observe.Bench --storage [--flushes N] [--dir PATH] | --render [--png] [--runs N] [--keep]"); return 2; }
