@@ -30,10 +30,15 @@ internal sealed partial class TimeSeriesStore
             using var c = StoreQuarantine.OpenDamagedSqlite(path);
             var names = new List<string>();
             long from = long.MaxValue, until = long.MinValue;
-            var seriesWhole = StoreQuarantine.ReadRows(c, "SELECT name FROM series ORDER BY id", r => { if (names.Count < 10) names.Add(r.GetString(0)); }, out long series);
+            var seriesWhole = StoreQuarantine.ReadRows(c, "SELECT name FROM series ORDER BY id", r => { if (names.Count < 10 && !r.IsDBNull(0)) names.Add(r.GetString(0)); }, out long series);
             var chunksWhole = StoreQuarantine.ReadRows(c, "SELECT min_ts, max_ts FROM chunk", Range, out _);
             var headWhole = StoreQuarantine.ReadRows(c, "SELECT batch_ts, max_ts FROM head", Range, out _);
-            void Range(SqliteDataReader r) { from = Math.Min(from, r.GetInt64(0)); until = Math.Max(until, r.GetInt64(1)); }
+            // A damaged page can read back NULL where the schema forbids it: such a row says nothing, the rest still does.
+            void Range(SqliteDataReader r)
+            {
+                if (r.IsDBNull(0) || r.IsDBNull(1)) return;
+                from = Math.Min(from, r.GetInt64(0)); until = Math.Max(until, r.GetInt64(1));
+            }
             var what = series > 0
                 ? $"{(seriesWhole ? "" : "at least ")}{series} series ({string.Join(", ", names)}{(series > names.Count ? ", …" : "")})"
                 : "series unknown (the index is unreadable)";

@@ -120,6 +120,31 @@ public class DamagedStoreTests
     }
 
     [Fact]
+    public void The_loss_of_a_damaged_file_whose_rows_read_back_null_is_still_described()
+    {
+        // A damaged page can hand back NULL where the schema says NOT NULL (seen with a truncated auto_vacuum file): the
+        // description skips such rows instead of failing as a whole ("lost: unknown (The data is NULL at ordinal 0 …)").
+        var path = Path.Combine(Repo.TempDir("loss-nulls"), "tsdb.db");
+        using (var c = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = """
+                CREATE TABLE series (id INTEGER PRIMARY KEY, name TEXT);
+                CREATE TABLE chunk (id INTEGER PRIMARY KEY, min_ts INTEGER, max_ts INTEGER);
+                CREATE TABLE head (seq INTEGER PRIMARY KEY, batch_ts INTEGER, max_ts INTEGER);
+                INSERT INTO series VALUES (1, NULL), (2, 'stats.web.requests');
+                INSERT INTO chunk VALUES (1, NULL, NULL), (2, 1800000000, 1800000600);
+                INSERT INTO head VALUES (1, NULL, 1800000700);
+                """;
+            cmd.ExecuteNonQuery();
+        }
+        var lost = TimeSeriesStore.DescribeLoss(path);
+        Assert.Contains("stats.web.requests", lost);
+        Assert.Contains("points from 2027-01-15 08:00:00Z to 2027-01-15 08:10:00Z", lost);
+    }
+
+    [Fact]
     public void Each_corrupt_chunk_is_logged_with_its_series_and_time_range_rate_limited()
     {
         var time = ManualTimeProvider.AtUnixSeconds(Now);
