@@ -29,9 +29,10 @@ public class StoreOpenStartTests(ITestOutputHelper output)
     {
         var dir = Repo.TempDir("timeline");
         await using var observe = ObserveBinary.Run(Config(dir), dir, Path.Combine(dir, "observe.log"));
-        await Poll.UntilAsync(() => observe.HasExited || observe.Log().Contains("start-up (ms since the process started)"),
-            TimeSpan.FromSeconds(60), "the start-up line");
-        var line = observe.Log().Split('\n').Single(l => l.Contains("start-up (ms since the process started)"));
+        // Only whole lines: the log is read while the process writes it, and a line cut at "LogI…" lacks its last marks.
+        string? Line() => observe.Log().Split('\n')[..^1].SingleOrDefault(l => l.Contains("start-up (ms since the process started)"));
+        await Poll.UntilAsync(() => observe.HasExited || Line() != null, TimeSpan.FromSeconds(60), "the start-up line");
+        var line = Line() ?? throw new Xunit.Sdk.XunitException("observe exited before logging its start-up line:\n" + observe.Log());
         output.WriteLine(line);
         foreach (var mark in new[] { "main ", "config ", "built ", "stages starting ", "listening ", "store opened " })
             Assert.Contains(mark, line);
