@@ -87,19 +87,7 @@ public class GorillaDecodeTests
     [Property(MaxTest = 500)]
     public bool Irregular_timestamps_and_any_double(long start, int[] deltas, double[] values, ulong[] raw)
     {
-        int n = deltas.Length;
-        var ts = new long[n]; var vs = new double[n];
-        for (int i = 0; i < n; i++)
-        {
-            ts[i] = i == 0 ? start : unchecked(ts[i - 1] + deltas[i]);
-            vs[i] = (i % 4) switch
-            {
-                0 when values.Length > 0 => values[i % values.Length],
-                1 when raw.Length > 0 => BitConverter.Int64BitsToDouble((long)raw[i % raw.Length]),
-                2 => Specials[i % Specials.Length],
-                _ => i > 0 ? vs[i - 1] : 1.5,
-            };
-        }
+        var (ts, vs) = GorillaTests.IrregularChunk(start, deltas, values, raw);
         return SameAsDecode(ts, vs);
     }
 

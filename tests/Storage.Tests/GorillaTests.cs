@@ -11,6 +11,13 @@ public class GorillaTests
     [Property(MaxTest = 500)]
     public bool RoundTripsIrregularTimestampsAndAnyDouble(long start, int[] deltas, double[] values, ulong[] raw)
     {
+        var (ts, vs) = IrregularChunk(start, deltas, values, raw);
+        return RoundTrips(ts, vs);
+    }
+
+    /// <summary>A chunk from FsCheck's inputs: irregular timestamps, and values mixing any double, raw bit patterns, specials and repeats.</summary>
+    internal static (long[] Ts, double[] Vs) IrregularChunk(long start, int[] deltas, double[] values, ulong[] raw)
+    {
         int n = deltas.Length;
         var ts = new long[n]; var vs = new double[n];
         for (int i = 0; i < n; i++)
@@ -24,7 +31,7 @@ public class GorillaTests
                 _ => i > 0 ? vs[i - 1] : 1.5,
             };
         }
-        return RoundTrips(ts, vs);
+        return (ts, vs);
     }
 
     private static bool RoundTrips(long[] ts, double[] vs)
