@@ -12,11 +12,7 @@ internal sealed partial class TimeSeriesStore
 {
     private Task<List<(long Id, long MinTs, long MaxTs)>> ReadChunkIndexAsync() => Task.Factory.StartNew(() =>
     {
-        using var conn = new SqliteConnection(new SqliteConnectionStringBuilder
-        {
-            DataSource = DatabasePath, Pooling = false, Mode = SqliteOpenMode.ReadOnly,
-        }.ToString());
-        conn.Open();
+        using var conn = OpenReadOnly();
         using var c = conn.CreateCommand();
         // The index only: the blobs (most of the file) are checked by ValidateChunks after open and by every read.
         c.CommandText = "SELECT id, min_ts, max_ts FROM chunk ORDER BY id";
@@ -25,6 +21,17 @@ internal sealed partial class TimeSeriesStore
         while (r.Read()) rows.Add((r.GetInt64(0), r.GetInt64(1), r.GetInt64(2)));
         return rows;
     }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    /// <summary>A read-only connection of its own (WAL: readers do not block the store's writer).</summary>
+    private SqliteConnection OpenReadOnly()
+    {
+        var conn = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = DatabasePath, Pooling = false, Mode = SqliteOpenMode.ReadOnly,
+        }.ToString());
+        conn.Open();
+        return conn;
+    }
 
     private static void ApplyChunkIndex(List<(long Id, long MinTs, long MaxTs)> rows, Dictionary<int, SeriesState> byId)
     {

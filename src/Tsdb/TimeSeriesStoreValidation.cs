@@ -24,11 +24,7 @@ internal sealed partial class TimeSeriesStore
         try
         {
             // Its own read-only connection (WAL: readers do not block the writer); the store lock only to record a bad one.
-            using var conn = new SqliteConnection(new SqliteConnectionStringBuilder
-            {
-                DataSource = DatabasePath, Pooling = false, Mode = SqliteOpenMode.ReadOnly,
-            }.ToString());
-            conn.Open();
+            using var conn = OpenReadOnly();
             using var c = conn.CreateCommand();
             c.CommandText = "SELECT id, min_ts, max_ts, data FROM chunk ORDER BY id";
             using var r = c.ExecuteReader();
