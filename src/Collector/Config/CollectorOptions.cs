@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace Observe.Collector;
 
 /// <summary>The <c>collector:</c> section of observe.yaml. Every key is documented in docs/configuration.md.</summary>
@@ -138,6 +139,7 @@ public sealed class PickleListenerOptions
 internal static class TagLimit
 {
     /// <summary>True when <paramref name="tags"/> (separated by <paramref name="separator"/>; empty ones ignored) are too many or one is too long.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static bool Exceeded(ReadOnlySpan<char> tags, char separator, int maxTags, int maxTagLength)
     {
         var count = 0;

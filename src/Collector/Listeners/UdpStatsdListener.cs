@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Observe.Common;
 
@@ -63,6 +64,7 @@ internal sealed class UdpStatsdListener : IDisposable
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ReceiveLoop(Socket socket)
     {
         var buffer = GC.AllocateUninitializedArray<byte>(MaxDatagram, pinned: true);

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Observe.Collector.Listeners;
@@ -43,7 +44,7 @@ internal sealed class CollectorService : IHostedService, IAsyncDisposable
         {
             var ep = new IPEndPoint(IPAddress.Parse(s.Address), s.Port);
             Udp = new UdpStatsdListener(ep, s.UdpSockets, s.ReceiveBufferBytes,
-                (packet, from) => Aggregator.HandlePacket(packet, new PacketSource(_eventPolicy, false, from, null)), _log);
+                [MethodImpl(MethodImplOptions.AggressiveOptimization)] (packet, from) => Aggregator.HandlePacket(packet, new PacketSource(_eventPolicy, false, from, null)), _log);
             Udp.Start();
             if (s.Tcp)
             {

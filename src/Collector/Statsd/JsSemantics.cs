@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 
 namespace Observe.Collector.Statsd;
 
@@ -17,6 +18,7 @@ internal static class JsSemantics
         _ => false,
     };
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static ReadOnlySpan<char> Trim(ReadOnlySpan<char> s)
     {
         var start = 0;
@@ -30,6 +32,7 @@ internal static class JsSemantics
     public static bool IsNumber(ReadOnlySpan<char> s) => s.Length > 0 && !double.IsNaN(ToNumber(s));
 
     /// <summary>JavaScript <c>Number(str)</c> (StringToNumber); NaN when not a numeric literal.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double ToNumber(ReadOnlySpan<char> s)
     {
         s = Trim(s);

@@ -14,6 +14,9 @@ namespace Observe.Collector.Statsd;
 /// Concurrency: one lock per metric-type map; parsing, decoding and sanitising happen outside the
 /// locks on pooled buffers, and existing keys are found through span-keyed alternate lookups, so
 /// the per-line hot path does not allocate. Flush reads and resets each map under its lock.
+/// The per-line methods are [AggressiveOptimization]: compiled fully optimised at their first call instead of starting
+/// at Tier0 and waiting behind the start-up's other methods for Tier1 (~2 s after start, when a restarted Observe meets
+/// an incident's backlog at full rate and at Tier0 overflowed its socket buffer; docs/benchmarks.md "StatsD ingest").
 /// </summary>
 internal sealed class StatsdAggregator
 {
@@ -99,6 +102,7 @@ internal sealed class StatsdAggregator
     public void HandlePacket(ReadOnlySpan<byte> packet) => HandlePacket(packet, default);
 
     /// <param name="source">who sent it: DogStatsD events and service checks are handled only when its policy allows them.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void HandlePacket(ReadOnlySpan<byte> packet, in PacketSource source)
     {
         sbyte eventsAllowed = 0; // 0 = not asked yet: most packets hold no event
@@ -143,6 +147,7 @@ internal sealed class StatsdAggregator
 
     private void Bad() => Interlocked.Increment(ref _badLines);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void HandleLine(ReadOnlySpan<char> line, Span<char> keyBuf, in PacketSource source, ref sbyte eventsAllowed)
     {
         if (line.StartsWith("_e{") || line.StartsWith("_sc|"))
@@ -214,6 +219,7 @@ internal sealed class StatsdAggregator
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void HandleSample(ReadOnlySpan<char> key, ReadOnlySpan<char> sample)
     {
         // fields = sample.split('|'): value, type, rate (anything after fields[2] is ignored).
@@ -281,6 +287,7 @@ internal sealed class StatsdAggregator
         return false;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void AddCounter(ReadOnlySpan<char> key, double v)
     {
         lock (_counterLock)
@@ -296,6 +303,7 @@ internal sealed class StatsdAggregator
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void AddTimer(ReadOnlySpan<char> key, double v, double count)
     {
         lock (_timerLock)
@@ -313,6 +321,7 @@ internal sealed class StatsdAggregator
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void SetGauge(ReadOnlySpan<char> key, double v, bool signed)
     {
         lock (_gaugeLock)
@@ -331,6 +340,7 @@ internal sealed class StatsdAggregator
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void AddToSet(ReadOnlySpan<char> key, ReadOnlySpan<char> member)
     {
         lock (_setLock)

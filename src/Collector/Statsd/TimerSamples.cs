@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace Observe.Collector.Statsd;
 
@@ -18,6 +19,7 @@ internal struct TimerSamples
     /// <summary>The key's output names by statistic (built by the flush, kept across flushes).</summary>
     public string?[]? Names;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Add(double value, double count)
     {
         if (Length == 0) _first = value;
