@@ -50,6 +50,7 @@ public sealed class ObserveTarget(string observeDll) : Target
         var http = FreePort.Get();
         HttpPort = http;
         var cfg = Path.Combine(dir, "observe.yaml");
+        // Free ports or none: another Observe on the machine (default log ports 5140/12201) must not stop a trial.
         File.WriteAllText(cfg, names ? $"""
             http: {"{"}port: {http}{"}"}
             collector:
@@ -60,6 +61,7 @@ public sealed class ObserveTarget(string observeDll) : Target
               carbon: {"{"}enabled: false{"}"}
               embedded: {"{"}enabled: true{"}"}
             logging: {"{"}level: warning{"}"}
+            logs: {"{"}udp: {"{"}enabled: false{"}"}, gelf: {"{"}enabled: false{"}"}{"}"}
             {(MemoryLimit != null ? "limits: {memory: " + MemoryLimit + "}" : "")}
 
             """ : $"""
@@ -71,6 +73,7 @@ public sealed class ObserveTarget(string observeDll) : Target
               carbon: {"{"}enabled: true, host: 127.0.0.1, port: {graphitePort}{"}"}
               embedded: {"{"}enabled: false{"}"}
             logging: {"{"}level: warning{"}"}
+            logs: {"{"}udp: {"{"}enabled: false{"}"}, gelf: {"{"}enabled: false{"}"}{"}"}
 
             """);
         return PeerProcess.Start("dotnet", [observeDll, "run", "--config", cfg], dir, Path.Combine(dir, "observe.log"));
