@@ -28,7 +28,7 @@ public partial class ConsoleTests
         await using var run = await StartAsync("console-a11y");
         await Poll.UntilAsync(async () => (await Check(run.Client, "shop-port")) is var c
             && c.GetProperty("state").GetString() == "critical" && c.GetProperty("stateType").GetString() == "hard", TimeSpan.FromSeconds(20), "shop-port HARD CRITICAL");
-        await using var browser = await ConsoleBrowser.OpenAsync(run.BaseUrl);
+        await using var browser = await ConsoleBrowser.OpenAsync(run.Setup.BaseUrl);
         var page = browser.Page;
         var found = new List<string>();
         foreach (var (path, ready) in new[]

@@ -70,19 +70,13 @@ public partial class ConsoleTests(ITestOutputHelper output)
         {{extra}}
         """;
 
-    private sealed record Run(PeerProcess Observe, HttpClient Client, string BaseUrl) : IAsyncDisposable
-    {
-        public async ValueTask DisposeAsync() { Client.Dispose(); await Observe.DisposeAsync(); }
-    }
-
     /// <param name="https">serve over HTTPS with a self-signed certificate made here (the browser accepts it).</param>
     /// <param name="extraYaml">more top-level sections (e.g. <c>alerting:</c>).</param>
     /// <param name="graphite">a free port for Graphite plaintext; null: the listener is off.</param>
-    private static async Task<Run> StartAsync(string name, bool tokens = false, bool https = false, string extraYaml = "", IDictionary<string, string>? env = null, int? graphite = null)
+    /// <param name="tokens">read needs a token; the client sends the on-call's (read, alerts).</param>
+    private static async Task<ObserveProcess> StartAsync(string name, bool tokens = false, bool https = false, string extraYaml = "", IDictionary<string, string>? env = null, int? graphite = null)
     {
         var dir = Repo.TempDir(name);
-        var http = FreePort.Get();
-        var config = Path.Combine(dir, "observe.yaml");
         string? tls = null;
         if (https)
         {
@@ -90,14 +84,15 @@ public partial class ConsoleTests(ITestOutputHelper output)
             TestCertificate.WritePem(cert, Path.Combine(dir, "cert.pem"), Path.Combine(dir, "key.pem"));
             tls = $"{{certPath: {Path.Combine(dir, "cert.pem")}, keyPath: {Path.Combine(dir, "key.pem")}}}";
         }
-        await File.WriteAllTextAsync(config, Yaml(http, Path.Combine(dir, "data"), FreePort.Get(), tokens, tls, extraYaml, graphite));
-        var observe = ObserveBinary.Run(config, dir, Path.Combine(dir, "observe.log"), env);
-        var baseUrl = $"{(https ? "https" : "http")}://127.0.0.1:{http}";
-        var client = https ? TestCertificate.InsecureClient(baseUrl) : new HttpClient { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(10) };
-        if (tokens) client.DefaultRequestHeaders.Authorization = new("Bearer", AlertsToken);
-        await Poll.UntilAsync(async () => observe.HasExited || (await client.GetAsync("/health")).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "observe up");
-        Assert.False(observe.HasExited, observe.Log());
-        return new Run(observe, client, baseUrl);
+        var closedPort = FreePort.Get();
+        var observe = await ObserveProcess.StartAsync(new ObserveSetup(dir)
+        {
+            Https = https,
+            Environment = env,
+            Config = s => Yaml(s.HttpPort, Path.Combine(dir, "data"), closedPort, tokens, tls, extraYaml, graphite),
+        });
+        if (tokens) observe.Client.DefaultRequestHeaders.Authorization = new("Bearer", AlertsToken); // /health is anonymous
+        return observe;
     }
 
     private static async Task<JsonElement> Check(HttpClient client, string check) =>
@@ -120,7 +115,7 @@ public partial class ConsoleTests(ITestOutputHelper output)
         Assert.Equal("nosniff", root.Headers.GetValues("X-Content-Type-Options").Single());
         Assert.Equal(https, root.Headers.Contains("Strict-Transport-Security"));
 
-        await using var browser = await ConsoleBrowser.OpenAsync(run.BaseUrl);
+        await using var browser = await ConsoleBrowser.OpenAsync(run.Setup.BaseUrl);
         await browser.Page.GotoAsync("/");
         await browser.Page.GetByRole(AriaRole.Heading, new() { Name = "Problems" }).WaitForAsync();
 
@@ -181,7 +176,7 @@ public partial class ConsoleTests(ITestOutputHelper output)
         // The server goes away: the page says so within a refresh or two (the failed requests are expected errors now).
         await browser.Page.GotoAsync("/#/");
         await row.WaitForAsync();
-        Assert.True(await run.Observe.TerminateAsync(TimeSpan.FromSeconds(30)), "observe did not stop");
+        Assert.True(await run.Process.TerminateAsync(TimeSpan.FromSeconds(30)), "observe did not stop");
         await browser.Page.GetByRole(AriaRole.Alert).Filter(new() { HasText = "Lost the server" }).WaitForAsync(new() { Timeout = 10_000 });
     }
 
@@ -200,7 +195,7 @@ public partial class ConsoleTests(ITestOutputHelper output)
             """);
         await Poll.UntilAsync(async () => (await Check(run.Client, "shop-port")).GetProperty("stateType").GetString() == "hard"
             && (await Check(run.Client, "shop-port")).GetProperty("state").GetString() == "critical", TimeSpan.FromSeconds(20), "HARD CRITICAL");
-        await using var browser = await ConsoleBrowser.OpenAsync(run.BaseUrl);
+        await using var browser = await ConsoleBrowser.OpenAsync(run.Setup.BaseUrl);
         var page = browser.Page;
         await page.GotoAsync("/#/check/web1/shop-port");
         await page.GetByLabel("Comment").First.FillAsync("looking <img src=x onerror=\"window.__pwned=3\">");
@@ -239,7 +234,7 @@ public partial class ConsoleTests(ITestOutputHelper output)
         async Task<List<JsonElement>> Alerts() => (await run.Client.GetFromJsonAsync<JsonElement>("/api/alerts")).EnumerateArray().ToList();
         await Poll.UntilAsync(async () => (await Alerts()).Count(a => a.GetProperty("alert").GetProperty("status").GetString() == "firing") == 2,
             TimeSpan.FromSeconds(20), "both check alerts firing");
-        await using var browser = await ConsoleBrowser.OpenAsync(run.BaseUrl);
+        await using var browser = await ConsoleBrowser.OpenAsync(run.Setup.BaseUrl);
         var page = browser.Page;
         await page.GotoAsync("/#/alerts");
         var shop = page.Locator("ul.alerts li[data-key='check/web1/shop-port']");
@@ -292,7 +287,7 @@ public partial class ConsoleTests(ITestOutputHelper output)
         await Poll.UntilAsync(async () => (await run.Client.GetFromJsonAsync<JsonElement>($"/api/deploys/{id}")).TryGetProperty("verification", out _),
             TimeSpan.FromSeconds(20), "a verification");
 
-        await using var browser = await ConsoleBrowser.OpenAsync(run.BaseUrl);
+        await using var browser = await ConsoleBrowser.OpenAsync(run.Setup.BaseUrl);
         var page = browser.Page;
         await page.GotoAsync("/#/deploys?service=shop");
         var deploy = page.Locator($"details[data-id='{id}']");
@@ -371,7 +366,7 @@ public partial class ConsoleTests(ITestOutputHelper output)
         await Poll.UntilAsync(async () => (await run.Client.GetFromJsonAsync<JsonElement>("/api/logs?q=payment&from=-1h")).GetProperty("count").GetInt32() == 1,
             TimeSpan.FromSeconds(15), "the UDP line in /api/logs");
 
-        await using var browser = await ConsoleBrowser.OpenAsync(run.BaseUrl);
+        await using var browser = await ConsoleBrowser.OpenAsync(run.Setup.BaseUrl);
         var page = browser.Page;
         await page.GotoAsync("/#/logs");
         await page.GetByLabel("Text").FillAsync("payment");
@@ -450,7 +445,7 @@ public partial class ConsoleTests(ITestOutputHelper output)
     public async Task With_readRequiresToken_the_page_asks_for_a_token_and_a_read_token_sees_no_actions()
     {
         await using var run = await StartAsync("console-token", tokens: true);
-        await using var browser = await ConsoleBrowser.OpenAsync(run.BaseUrl);
+        await using var browser = await ConsoleBrowser.OpenAsync(run.Setup.BaseUrl);
         var page = browser.Page;
         await page.GotoAsync("/#/check/web1/shop-port");
         var token = page.GetByLabel("API token");

@@ -28,17 +28,18 @@ public class DashboardQueryTests(ITestOutputHelper output)
     {
         var total = Stopwatch.StartNew();
         var dir = Repo.TempDir("dashboards");
-        int httpPort = FreePort.Get(), statsdPort = FreePort.Get(), graphitePort = FreePort.Get(), webPort = FreePort.Get(), deadCarbonPort = FreePort.Get(),
-            beaconPort = FreePort.Get();
+        int graphitePort = FreePort.Get(), webPort = FreePort.Get(), deadCarbonPort = FreePort.Get(), beaconPort = FreePort.Get();
         var webRoot = Path.Combine(dir, "www");
         Directory.CreateDirectory(webRoot);
         await File.WriteAllTextAsync(Path.Combine(webRoot, "health.txt"), "ok\n");
         await File.WriteAllTextAsync(Path.Combine(webRoot, "stats.json"), "{\"requests\": 5, \"vm\": {\"memory\": 1024}}");
-        var configPath = Path.Combine(dir, "observe.yaml");
-        await File.WriteAllTextAsync(configPath, $$"""
-            http: {port: {{httpPort}}}
+        var setup = new ObserveSetup(dir)
+        {
+            ClientTimeout = TimeSpan.FromSeconds(30),
+            Config = s => $$"""
+            http: {port: {{s.HttpPort}}}
             collector:
-              statsd: {port: {{statsdPort}}, flushInterval: 1000}
+              statsd: {port: {{s.StatsdPort}}, flushInterval: 1000}
               graphite: {port: {{graphitePort}}, pickle: {port: 0} }
               beacons: {enabled: true, port: {{beaconPort}}}
             sinks:
@@ -89,16 +90,17 @@ public class DashboardQueryTests(ITestOutputHelper output)
                   webhook: {url: "http://127.0.0.1:{{webPort}}/hook"}
               delivery: {maxAttempts: 1}
             logging: {level: warning}
-            """);
-        using var api = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"), Timeout = TimeSpan.FromSeconds(30) };
+            """,
+        };
+        int httpPort = setup.HttpPort, statsdPort = setup.StatsdPort;
         await using var web = PeerProcess.Start("/usr/bin/python3", ["-m", "http.server", $"{webPort}", "--bind", "127.0.0.1", "--directory", webRoot], dir, Path.Combine(dir, "web.log"));
-        await using var observe = ObserveBinary.Run(configPath, dir, Path.Combine(dir, "observe.log"));
+        await using var observe = await ObserveProcess.StartAsync(setup);
+        var api = observe.Client;
         using var stop = new CancellationTokenSource();
         var cartBroken = new Flag();
         Task? services = null;
         try
         {
-            await Poll.UntilAsync(async () => (await api.GetAsync("/health")).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "observe up");
             services = Task.Run(() => FakeServices(statsdPort, beaconPort, cartBroken, stop.Token));
             await SendGraphiteLinesAsync(graphitePort);
 
@@ -225,12 +227,12 @@ public class DashboardQueryTests(ITestOutputHelper output)
         var resp = await api.PostAsync("/render", form);
         var body = await resp.Content.ReadAsStringAsync();
         if (resp.StatusCode != HttpStatusCode.OK) return $"{(int)resp.StatusCode} {body}";
-        var series = JsonDocument.Parse(body).RootElement.EnumerateArray().ToList();
+        var series = RenderJson.Series(JsonDocument.Parse(body).RootElement).ToList();
         if (series.Count == 0) return "no series";
         // Grafana takes the refId back from the end of each series name.
-        if (series.FirstOrDefault(s => !s.GetProperty("target").GetString()!.EndsWith(" " + refId, StringComparison.Ordinal)) is { ValueKind: JsonValueKind.Object } bad)
-            return $"series '{bad.GetProperty("target").GetString()}' does not end with its refId";
-        return RenderJson.Points(JsonDocument.Parse(body).RootElement).Any()
+        if (series.FirstOrDefault(s => !s.Target.EndsWith(" " + refId, StringComparison.Ordinal)) is { Target: { } bad })
+            return $"series '{bad}' does not end with its refId";
+        return series.Any(s => s.Points.Count > 0)
             ? null : $"{series.Count} series, all empty";
     }
 

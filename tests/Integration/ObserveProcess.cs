@@ -42,6 +42,13 @@ internal sealed class ObserveSetup(string dir)
 
     public string Yaml => Config?.Invoke(this) ?? Generated;
 
+    /// <summary>Writes <see cref="Yaml"/> to <see cref="ConfigPath"/>, making <see cref="Dir"/> first (a node's own subdirectory).</summary>
+    public Task WriteConfigAsync()
+    {
+        Directory.CreateDirectory(Dir);
+        return File.WriteAllTextAsync(ConfigPath, Yaml);
+    }
+
     private string Generated
     {
         get
@@ -59,10 +66,13 @@ internal sealed class ObserveSetup(string dir)
         }
     }
 
+    /// <summary>Where the API answers, e.g. <c>http://127.0.0.1:41234</c> (for a browser, or a CLI's <c>--url</c>).</summary>
+    public string BaseUrl => $"{(Https ? "https" : "http")}://127.0.0.1:{HttpPort}";
+
     /// <summary>A client of this process's HTTP API (the port stays the same across restarts).</summary>
     public HttpClient Client()
     {
-        var client = Https ? TestCertificate.InsecureClient($"https://127.0.0.1:{HttpPort}") : new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{HttpPort}") };
+        var client = Https ? TestCertificate.InsecureClient(BaseUrl) : new HttpClient { BaseAddress = new Uri(BaseUrl) };
         client.Timeout = ClientTimeout;
         return client;
     }
@@ -116,7 +126,7 @@ internal sealed class ObserveProcess : IAsyncDisposable
     /// <summary>Writes the config and starts observe without waiting for /health (for a test that watches start-up itself).</summary>
     public static async Task<ObserveProcess> LaunchAsync(ObserveSetup setup, string logName = "observe.log")
     {
-        await File.WriteAllTextAsync(setup.ConfigPath, setup.Yaml);
+        await setup.WriteConfigAsync();
         return new ObserveProcess(setup, ObserveBinary.Run(setup.ConfigPath, setup.Dir, Path.Combine(setup.Dir, logName), setup.Environment,
             setup.OpenFiles, setup.Command));
     }
@@ -127,7 +137,7 @@ internal sealed class ObserveProcess : IAsyncDisposable
     /// </summary>
     public static async Task<(int Exit, string Stdout, string Stderr)> RunToEndAsync(ObserveSetup setup, TimeSpan? timeout = null)
     {
-        await File.WriteAllTextAsync(setup.ConfigPath, setup.Yaml);
+        await setup.WriteConfigAsync();
         var env = setup.Environment?.ToDictionary(e => e.Key, e => (string?)e.Value);
         return await ObserveBinary.RunToEndAsync(["run", "--config", setup.ConfigPath], env, setup.Dir, timeout);
     }

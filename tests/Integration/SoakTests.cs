@@ -38,10 +38,16 @@ public class SoakTests(ITestOutputHelper output)
         var soak = TimeSpan.FromSeconds(int.TryParse(Environment.GetEnvironmentVariable("OBSERVE_SOAK_SECONDS"), out var s) ? s : 180);
         var dir = Repo.TempDir("soak");
         var ports = new SoakPorts(FreePort.Get(), FreePort.Get(), FreePort.Get(), FreePort.Get(), FreePort.Get());
-        var configPath = Path.Combine(dir, "observe.yaml");
         // Small name and connection budgets and idle timeouts so the floods pass them within seconds (bursts of 100
         // plaintext connections against a cap of 60); a passive check nobody reports (issue 15 #3).
-        await File.WriteAllTextAsync(configPath, $$"""
+        var setup = new ObserveSetup(dir)
+        {
+            HttpPort = ports.Http,
+            StatsdPort = ports.Statsd,
+            ClientTimeout = TimeSpan.FromSeconds(30),
+            // The log listeners on the config's ports, not the free ones ObserveBinary.Run gives them otherwise.
+            Environment = new Dictionary<string, string> { ["OBSERVE__Logs__Udp__Port"] = $"{ports.UdpJson}", ["OBSERVE__Logs__Gelf__Port"] = $"{ports.Gelf}" },
+            Config = _ => $$"""
             http: {port: {{ports.Http}}}
             collector:
               statsd: {port: {{ports.Statsd}}, flushInterval: {{FlushSeconds * 1000}}, maxActiveKeys: 2000, tcpIdleTimeoutMs: 5000}
@@ -59,16 +65,14 @@ public class SoakTests(ITestOutputHelper output)
                   checks:
                     - {name: backup, kind: passive, checkInterval: 10s}
             logging: {level: warning}
-            """);
-        var env = new Dictionary<string, string> { ["OBSERVE__Logs__Udp__Port"] = $"{ports.UdpJson}", ["OBSERVE__Logs__Gelf__Port"] = $"{ports.Gelf}" };
-        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{ports.Http}"), Timeout = TimeSpan.FromSeconds(30) };
-        using var hostileClient = new HttpClient { BaseAddress = client.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
-        await using var observe = ObserveBinary.Run(configPath, dir, Path.Combine(dir, "observe.log"), env);
+            """,
+        };
+        await using var observe = await ObserveProcess.StartAsync(setup, healthy: TimeSpan.FromSeconds(60));
+        var client = observe.Client;
+        using var hostileClient = setup.Client();
         using var stop = new CancellationTokenSource();
         try
         {
-            await Poll.UntilAsync(async () => (await client.GetAsync("/health")).IsSuccessStatusCode, TimeSpan.FromSeconds(60), "observe up");
-
             // The steady workload runs for the whole test; hostile traffic starts once its first flush is stored, so
             // the floods cannot take the steady names' places under maxActiveKeys and maxSeries.
             var sent = new List<long>();
@@ -81,19 +85,19 @@ public class SoakTests(ITestOutputHelper output)
             var hostile = new HostileTraffic(ports, AdminToken, hostileClient);
             var hostileRun = hostile.RunAsync(hostileStop.Token);
             var health = new HealthWatch();
-            var watch = health.RunAsync(client, observe, hostileStop.Token);
+            var watch = health.RunAsync(client, observe.Process, hostileStop.Token);
             var clock = Stopwatch.StartNew();
-            output.WriteLine($"{DateTime.UtcNow:O} soak of {soak.TotalSeconds} s started, observe pid {observe.Pid}");
+            output.WriteLine($"{DateTime.UtcNow:O} soak of {soak.TotalSeconds} s started, observe pid {observe.Process.Pid}");
 
-            await Poll.UntilAsync(() => clock.Elapsed >= soak / 2 || observe.HasExited, soak, "half the soak");
+            await Poll.UntilAsync(() => clock.Elapsed >= soak / 2 || observe.Process.HasExited, soak, "half the soak");
             var half = Counters(await client.GetStringAsync("/metrics"));
-            await Poll.UntilAsync(() => clock.Elapsed >= soak || observe.HasExited, soak, "the end of the soak");
+            await Poll.UntilAsync(() => clock.Elapsed >= soak || observe.Process.HasExited, soak, "the end of the soak");
             hostileStop.Cancel();
             await hostileRun;
             await watch;
-            Assert.False(observe.HasExited, "observe exited during the soak");
+            Assert.False(observe.Process.HasExited, "observe exited during the soak");
             var end = Counters(await client.GetStringAsync("/metrics"));
-            var peakKb = StatusKb(observe.Pid, "VmHWM:");
+            var peakKb = StatusKb(observe.Process.Pid, "VmHWM:");
 
             // Every interval whose burst went out is flushed into the store with its exact counts.
             await stop.CancelAsync();

@@ -86,17 +86,13 @@ public class StatePersistenceTests(ITestOutputHelper output)
     public async Task An_incident_survives_sigkill_and_sigterm()
     {
         await using var hooks = await WebhookRecorder.StartAsync();
-        var dir = Repo.TempDir("state");
-        var http = FreePort.Get();
-        var configPath = Path.Combine(dir, "observe.yaml");
-        await File.WriteAllTextAsync(configPath, Config(http, FreePort.Get(), hooks.Port, dir));
-        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(10) };
+        var setup = Setup(Repo.TempDir("state"), hooks.Port);
+        using var client = setup.Client();
         var clock = Stopwatch.StartNew();
 
-        var observe = ObserveBinary.Run(configPath, dir, Path.Combine(dir, "observe-1.log"));
+        var observe = await ObserveProcess.StartAsync(setup, "observe-1.log", UpWithin);
         try
         {
-            await Up(observe, client);
             (await client.PostAsJsonAsync("/api/checks/web/maint/downtime", new { author = "ops", comment = "maintenance", duration = "1h", @fixed = true })).EnsureSuccessStatusCode();
             await Poll.UntilAsync(async () => await Hard(client, "acked") && await Hard(client, "esc"), TimeSpan.FromSeconds(30), "acked and esc HARD CRITICAL");
             (await client.PostAsJsonAsync("/api/checks/web/acked/ack", new { author = "alice", comment = "on it", sticky = true })).EnsureSuccessStatusCode();
@@ -114,11 +110,10 @@ public class StatePersistenceTests(ITestOutputHelper output)
                 await Task.Delay(1500); // let delivery's history lines reach the store (written with the next 250 ms tick)
                 var before = await Answers(client);
                 var delivered = hooks.Received.Count;
-                if (how == "SIGKILL") observe.Kill9();
-                else Assert.True(await observe.TerminateAsync(TimeSpan.FromSeconds(30)), "observe did not stop on SIGTERM");
+                if (how == "SIGKILL") observe.Process.Kill9();
+                else Assert.True(await observe.Process.TerminateAsync(TimeSpan.FromSeconds(30)), "observe did not stop on SIGTERM");
                 await observe.DisposeAsync();
-                observe = ObserveBinary.Run(configPath, dir, Path.Combine(dir, $"observe-{round}.log"));
-                await Up(observe, client);
+                observe = await ObserveProcess.StartAsync(setup, $"observe-{round}.log", UpWithin);
                 var after = await Answers(client);
                 Assert.Equal(before.Checks, after.Checks);
                 Assert.Equal(before.Alerts, after.Alerts);
@@ -143,7 +138,7 @@ public class StatePersistenceTests(ITestOutputHelper output)
             Assert.Equal(1, avail.GetProperty("problems").GetInt32());
             var maint = await client.GetFromJsonAsync<JsonElement>("/api/checks/web/maint/availability?from=-10m");
             Assert.True(maint.GetProperty("downtimeSeconds").GetDouble() > 10 && maint.GetProperty("criticalSeconds").GetDouble() < 5, maint.ToString());
-            var (exit, stdout, stderr) = await ObserveBinary.RunToEndAsync(["checks", "availability", "--from", "-10m", "--config", configPath]);
+            var (exit, stdout, stderr) = await ObserveBinary.RunToEndAsync(["checks", "availability", "--from", "-10m", "--config", setup.ConfigPath]);
             var table = stdout + stderr;
             output.WriteLine(table);
             Assert.Equal(0, exit);
@@ -176,16 +171,13 @@ public class StatePersistenceTests(ITestOutputHelper output)
     {
         await using var hooks = await WebhookRecorder.StartAsync();
         var dir = Repo.TempDir("state-corrupt");
-        var http = FreePort.Get();
-        var configPath = Path.Combine(dir, "observe.yaml");
-        await File.WriteAllTextAsync(configPath, Config(http, FreePort.Get(), hooks.Port, dir));
-        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(10) };
-        var observe = ObserveBinary.Run(configPath, dir, Path.Combine(dir, "observe-1.log"));
+        var setup = Setup(dir, hooks.Port);
+        using var client = setup.Client();
+        var observe = await ObserveProcess.StartAsync(setup, "observe-1.log", UpWithin);
         try
         {
-            await Up(observe, client);
             await Poll.UntilAsync(async () => await Hard(client, "acked"), TimeSpan.FromSeconds(30), "acked HARD CRITICAL");
-            Assert.True(await observe.TerminateAsync(TimeSpan.FromSeconds(30)));
+            Assert.True(await observe.Process.TerminateAsync(TimeSpan.FromSeconds(30)));
             await observe.DisposeAsync();
 
             var checksDb = Path.Combine(dir, "data", "checks", "state.db");
@@ -195,8 +187,7 @@ public class StatePersistenceTests(ITestOutputHelper output)
             await File.WriteAllBytesAsync(alertsDb, bytes[..(bytes.Length / 2)]);
             foreach (var f in new[] { checksDb, alertsDb }) { File.Delete(f + "-wal"); File.Delete(f + "-shm"); }
 
-            observe = ObserveBinary.Run(configPath, dir, Path.Combine(dir, "observe-2.log"));
-            await Up(observe, client);
+            observe = await ObserveProcess.StartAsync(setup, "observe-2.log", UpWithin);
             var metrics = await client.GetStringAsync("/metrics");
             Assert.Contains("\nobserve_store_quarantined_total 2\n", metrics); // the one counter of every store file moved aside
             var log = observe.Log();
@@ -214,9 +205,7 @@ public class StatePersistenceTests(ITestOutputHelper output)
         }
     }
 
-    private static async Task Up(PeerProcess observe, HttpClient client) =>
-        await Poll.UntilAsync(async () => !observe.HasExited && (await client.GetAsync("/health")).IsSuccessStatusCode, TimeSpan.FromSeconds(60),
-            $"observe up; log: {observe.Log()}");
+    private static readonly TimeSpan UpWithin = TimeSpan.FromSeconds(60);
 
     private static async Task<bool> Hard(HttpClient client, string check)
     {
@@ -240,12 +229,14 @@ public class StatePersistenceTests(ITestOutputHelper output)
         return new Snapshot(checks, alerts, history, events);
     }
 
-    private static string Config(int http, int statsd, int hooks, string dir) => $$"""
-        http: {port: {{http}}}
+    private static ObserveSetup Setup(string dir, int hooks) => new(dir) { Config = s => Config(s, hooks) };
+
+    private static string Config(ObserveSetup s, int hooks) => $$"""
+        http: {port: {{s.HttpPort}}}
         collector:
-          statsd: {port: {{statsd}}}
+          statsd: {port: {{s.StatsdPort}}}
           graphite: {enabled: false}
-        storage: {dataDir: {{dir}}/data}
+        storage: {dataDir: {{s.Dir}}/data}
         logging: {level: information}
         {{WebhookRecorder.OncallAndBoss(hooks, EscalateAfter)}}
         checks:
