@@ -86,7 +86,8 @@ internal sealed class MemoryGovernor : IMemoryPressure, IDisposable
             return double.TryParse(t[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var p) && p is > 0 and <= 100 ? (long)(available * p / 100) : null;
         long unit = t.EndsWith("gb") ? 1L << 30 : t.EndsWith("mb") ? 1L << 20 : t.EndsWith("kb") ? 1L << 10 : 1;
         var digits = unit == 1 ? t.TrimEnd('b') : t[..^2];
-        return long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? n * unit : null;
+        // A size past what a long holds (9000000000GB) is malformed, not wrapped round to a negative budget or 0 (= off).
+        return long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 && n <= long.MaxValue / unit ? n * unit : null;
     }
 
     public void Dispose() => _timer?.Dispose();

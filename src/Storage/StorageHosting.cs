@@ -9,11 +9,17 @@ namespace Observe.Storage;
 /// <summary>Validates storage options with the same parsers the store uses, so config check and the store agree.</summary>
 public static class StorageConfig
 {
+    /// <summary>The longest <c>compactionIntervalSeconds</c> and <c>render.timeoutSeconds</c>: a day.</summary>
+    public const int MaxWaitSeconds = 86_400;
+
     public static IReadOnlyList<ConfigProblem> Validate(StorageOptions options, string prefix = "storage")
     {
         var problems = new List<ConfigProblem>();
         if (string.IsNullOrWhiteSpace(options.DataDir)) problems.Add(new($"{prefix}.dataDir", "must not be empty"));
         if (options.CompactionIntervalSeconds < 0) problems.Add(new($"{prefix}.compactionIntervalSeconds", "must be 0 (off) or more"));
+        // Both become .NET timers or waits, which refuse more than about 24 days: past it the store would not open.
+        if (options.CompactionIntervalSeconds > MaxWaitSeconds)
+            problems.Add(new($"{prefix}.compactionIntervalSeconds", $"must be at most {MaxWaitSeconds} (1d)"));
         if (options.Render.MaxTargets < 1) problems.Add(new($"{prefix}.render.maxTargets", "must be at least 1"));
         if (options.Render.MaxPoints < 1) problems.Add(new($"{prefix}.render.maxPoints", "must be at least 1"));
         if (options.Render.MaxPointsRead < 1) problems.Add(new($"{prefix}.render.maxPointsRead", "must be at least 1"));
@@ -23,7 +29,8 @@ public static class StorageConfig
         if (options.Render.MaxPointsProduced < 1) problems.Add(new($"{prefix}.render.maxPointsProduced", "must be at least 1"));
         if (options.Render.MaxImageWidth < 1) problems.Add(new($"{prefix}.render.maxImageWidth", "must be at least 1"));
         if (options.Render.MaxImageHeight < 1) problems.Add(new($"{prefix}.render.maxImageHeight", "must be at least 1"));
-        if (options.Render.TimeoutSeconds < 1) problems.Add(new($"{prefix}.render.timeoutSeconds", "must be at least 1"));
+        if (options.Render.TimeoutSeconds is < 1 or > MaxWaitSeconds)
+            problems.Add(new($"{prefix}.render.timeoutSeconds", $"must be at least 1 and at most {MaxWaitSeconds} (1d)"));
         if (options.MaxSeries < 1) problems.Add(new($"{prefix}.maxSeries", "must be at least 1"));
         if (options.MaxFindResults < 1) problems.Add(new($"{prefix}.maxFindResults", "must be at least 1"));
         if (options.ChunkCacheBytes < 0) problems.Add(new($"{prefix}.chunkCacheBytes", "must be 0 or more"));

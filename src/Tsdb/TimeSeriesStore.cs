@@ -147,7 +147,10 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
         long version = (long)c.ExecuteScalar()!;
         c.CommandText = "SELECT count(*) FROM sqlite_master WHERE name = 'chunk'";
         bool populated = (long)c.ExecuteScalar()! > 0;
-        if (populated && (version < OldestReadableFormat || version > FormatVersion))
+        // A newer format is a downgrade: the file is fine and only the build that wrote it (or a later one) reads it.
+        if (populated && version > FormatVersion)
+            throw new InvalidDataException($"{DatabasePath} is in on-disk format {version}, written by a newer Observe; this build reads formats {OldestReadableFormat}–{FormatVersion}. Run that newer build (the file is left as it is; nothing is converted)");
+        if (populated && version < OldestReadableFormat)
             throw new InvalidDataException($"{DatabasePath} is in on-disk format {version}, this build reads formats {OldestReadableFormat}–{FormatVersion}; move the file away (nothing is converted)");
         c.CommandText = "PRAGMA auto_vacuum";
         _incrementalVacuum = (long)c.ExecuteScalar()! == 2;

@@ -33,4 +33,20 @@ public class LimitsConfigTests
         Assert.Contains(problems, p => p.KeyPath == "storage.render.maxDepth" && p.Message.Contains("between 1 and 1000"));
         Assert.Equal(0, ConfigTests.LoadText("storage: {chunkCacheBytes: 0}\n").Item1.Storage.ChunkCacheBytes);
     }
+
+    /// <summary>
+    /// Durations that become .NET timers and waits (the render wait for an opening store, the compaction timer) fail at run
+    /// time past about 24 days; config check passed them, and the store refused to open (or a read during its open
+    /// failed) with an ArgumentOutOfRangeException. Each is bounded and named instead.
+    /// </summary>
+    [Theory]
+    [InlineData("storage: {render: {timeoutSeconds: 5000000}}", "storage.render.timeoutSeconds")]
+    [InlineData("storage: {render: {timeoutSeconds: 100d}}", "storage.render.timeoutSeconds")]
+    [InlineData("storage: {compactionIntervalSeconds: 5000000}", "storage.compactionIntervalSeconds")]
+    public void A_duration_too_long_to_wait_for_is_a_problem_naming_its_key(string yaml, string key)
+    {
+        var problems = ConfigTests.LoadText(yaml + "\n").Item2;
+        Assert.Contains(problems, p => p.KeyPath == key && p.Message.Contains("at most"));
+        Assert.Empty(ConfigTests.LoadText("storage: {compactionIntervalSeconds: 1d, render: {timeoutSeconds: 1d}}\n").Item2);
+    }
 }

@@ -70,6 +70,8 @@ public class MemoryBudgetTests
     [InlineData("lots", null)]
     [InlineData("150%", null)]
     [InlineData("-5MB", null)]
+    [InlineData("9000000000GB", null)]
+    [InlineData("17179869184GB", null)]
     public void Budget_parses_auto_off_sizes_and_shares(string text, long? expected) =>
         Assert.Equal(expected, MemoryGovernor.ParseBudget(text, 1000));
 
