@@ -183,6 +183,7 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
 
     private void LoadSeriesAndHead(System.Diagnostics.Stopwatch watch, Task<List<(long Id, long MinTs, long MaxTs)>> chunkIndex)
     {
+        PresizeSeriesIndex();
         using (var c = _conn.CreateCommand())
         {
             c.CommandText = "SELECT id, name FROM series ORDER BY id";
@@ -196,7 +197,7 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
                 _nextId = Math.Max(_nextId, s.Id + 1);
             }
         }
-        var byId = _all.ToDictionary(s => s.Id);
+        var byId = SeriesById();
         var seriesTime = watch.Elapsed;
         using (var c = _conn.CreateCommand())
         {
@@ -213,14 +214,17 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
                 var data = r.GetValue(2) as byte[] ?? [];
                 if (!TryDecodeBatch(data, byId, seq)) { _corruptHeadRows++; LogCorruptHeadRow(seq, r.GetInt64(3), r.GetInt64(1), data); continue; }
                 _headRows.Add((seq, r.GetInt64(1)));
+                ReplayedHeadPoints += BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(4));
             }
         }
         var headTime = watch.Elapsed;
+        _replayed.Clear();
+        _replayed.TrimExcess();
         // Read meanwhile on its own connection (TimeSeriesStoreOpenIndex.cs): only the wait for what is left of it counts here.
         ApplyChunkIndex(chunkIndex.GetAwaiter().GetResult(), byId);
         // What a restart costs, by phase (issue 21: time to the first /render).
-        _log.LogInformation("tsdb: opened {Series} series, {HeadRows} head rows, in {Total:F0} ms (series {SeriesMs:F0} ms, head replay {HeadMs:F0} ms, chunk index {ChunkMs:F0} ms)",
-            _all.Count, _headRows.Count, watch.Elapsed.TotalMilliseconds, seriesTime.TotalMilliseconds, (headTime - seriesTime).TotalMilliseconds, (watch.Elapsed - headTime).TotalMilliseconds);
+        _log.LogInformation("tsdb: opened {Series} series, {HeadRows} head rows ({HeadPoints} points replayed), in {Total:F0} ms (series {SeriesMs:F0} ms, head replay {HeadMs:F0} ms, chunk index {ChunkMs:F0} ms)",
+            _all.Count, _headRows.Count, ReplayedHeadPoints, watch.Elapsed.TotalMilliseconds, seriesTime.TotalMilliseconds, (headTime - seriesTime).TotalMilliseconds, (watch.Elapsed - headTime).TotalMilliseconds);
     }
 
     /// <summary>Makes a series already in <see cref="_byName"/> (committed) visible to listing, finds and compaction.</summary>
@@ -275,7 +279,7 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
         return BitConverter.DoubleToInt64Bits(n / q) == BitConverter.DoubleToInt64Bits(v);
     }
 
-    private bool TryDecodeBatch(byte[] data, Dictionary<int, SeriesState> byId, long seq)
+    private bool TryDecodeBatch(byte[] data, SeriesState?[] byId, long seq)
     {
         if (data.Length < 24 || data[0] != 'O' || data[1] != 'B' || data[2] != HeadVersion) return false;
         int count = (int)BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(4));
@@ -283,7 +287,8 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
         if (len < 8 || data.Length != 16 + len || BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(12)) != Crc32.Compute(data.AsSpan(16, len))) return false;
         long batchTs = BinaryPrimitives.ReadInt64LittleEndian(data.AsSpan(16));
         int p = 24;
-        var pts = new List<(SeriesState, long, double)>(count);
+        var pts = _replayed;
+        pts.Clear();
         long id = 0;
         try
         {
@@ -301,7 +306,7 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
                 else if ((u & 3) == 0) v = UnZigZag(u >> 2);
                 else if ((u & 3) == 1) v = UnZigZag(u >> 2) / 10.0;
                 else return false;
-                if (id is < 0 or > int.MaxValue || !byId.TryGetValue((int)id, out var s)) return false;
+                if (id < 0 || id >= byId.Length || byId[id] is not { } s) return false;
                 pts.Add((s, ts, v));
             }
         }

@@ -33,12 +33,12 @@ internal sealed partial class TimeSeriesStore
         return conn;
     }
 
-    private static void ApplyChunkIndex(List<(long Id, long MinTs, long MaxTs)> rows, Dictionary<int, SeriesState> byId)
+    private static void ApplyChunkIndex(List<(long Id, long MinTs, long MaxTs)> rows, SeriesState?[] byId)
     {
         foreach (var (id, minTs, maxTs) in rows)
         {
             var (series, level, number) = SplitChunkId(id);
-            if (!byId.TryGetValue(series, out var s) || level >= s.ArchiveCount) continue;
+            if ((uint)series >= (uint)byId.Length || byId[series] is not { } s || level >= s.ArchiveCount) continue;
             ref var arch = ref s.Arch(level);
             arch.NextChunk = Math.Max(arch.NextChunk, number + 1);
             // Count unknown (0): compaction reads the tail and merges only while the union fits (PlanChunk).

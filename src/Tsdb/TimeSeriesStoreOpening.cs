@@ -68,12 +68,16 @@ internal sealed class StoreOpening : ISeriesReader, IMetricSink, IMemoryRelief, 
     public bool FetchInto(string series, long from, long until, SlotBuffer buf) => Store.FetchInto(series, from, until, buf);
     public bool ParallelFetch => true;
 
-    /// <summary>Closes the store once its open has finished (the host disposes this after every stage stopped).</summary>
+    /// <summary>
+    /// Seals the head and closes the store once its open has finished (the host disposes this after every stage stopped, so
+    /// the last flush is stored): the next start replays nothing (TimeSeriesStoreShutdown.cs).
+    /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         try { _open.Wait(); }
         catch (AggregateException) { return; }
+        _open.Result.SealForShutdown(TimeSeriesStore.ShutdownSealBudget);
         _open.Result.Dispose();
     }
 }
