@@ -1,30 +1,59 @@
 namespace Observe.Storage.Tsdb;
 
-/// <summary>One unsealed point of a series: its slot, value and the head row (WAL) it came in.</summary>
-internal readonly record struct HeadPoint(long Ts, double Value, long Seq);
+/// <summary>
+/// One unsealed point of a series: its slot timestamp, value and the head row (WAL) it came in, as that row's slot in
+/// <see cref="HeadRows"/> packed with the timestamp into one long: 16 bytes instead of 24 (issue 21: a series keeps 8).
+/// </summary>
+internal readonly struct HeadPoint
+{
+    /// <summary>Bits of the head-row slot (<see cref="HeadRows.MaxRows"/> rows at most); the timestamp has the other 40.</summary>
+    internal const int RowBits = 24;
+    /// <summary>Timestamps a head point holds: ±2^39 s (± 17 000 years around 1970); <see cref="Fits"/> decides, Place refuses others.</summary>
+    internal const long MinTs = -(1L << 39), MaxTs = (1L << 39) - 1;
+    private readonly long _tsRow;
+    public readonly double Value;
+
+    public HeadPoint(long ts, double value, int row)
+    {
+        if (!Fits(ts) || (uint)row >= HeadRows.MaxRows) throw new ArgumentOutOfRangeException(nameof(ts), $"head point ({ts}, row {row}) out of range");
+        _tsRow = (ts << RowBits) | (uint)row;
+        Value = value;
+    }
+
+    public long Ts => _tsRow >> RowBits;
+    /// <summary>The slot of the head row this point came in (<see cref="HeadRows"/>).</summary>
+    public int Row => (int)(_tsRow & (HeadRows.MaxRows - 1));
+    public static bool Fits(long ts) => ts >= MinTs && ts <= MaxTs;
+}
 
 /// <param name="Contiguous">No older chunk of its archive holds a slot at or after <c>MinTs</c>: the tail alone is the archive from there on.</param>
 internal readonly record struct TailChunk(long Id, long MinTs, long MaxTs, int Count, bool Contiguous);
 
-/// <summary>What the store knows of one archive of a series without reading chunks (48 bytes; the tail's fields inline).</summary>
+/// <summary>
+/// What the store knows of one archive of a series without reading chunks (40 bytes, three inline per series: the tail's
+/// fields inline, its two flags in the top bits of its point count instead of two bools padded to 8 bytes).
+/// </summary>
 internal struct ArchiveState
 {
     /// <summary>The newest slot timestamp stored in a sealed chunk (long.MinValue: none).</summary>
     public long SealedMax;
     private long _tailId, _tailMin, _tailMax;
-    private int _tailCount;
+    private int _tailCountFlags;
     /// <summary>The next chunk number (the low bits of the chunk's row id, see <see cref="TimeSeriesStore.ChunkId"/>).</summary>
     public int NextChunk;
-    private bool _hasTail, _tailContiguous;
+    private const int HasTail = 1 << 30, Contiguous = 1 << 31, CountMask = HasTail - 1;
 
     /// <summary>The newest chunk, which later compactions extend until it holds <see cref="TimeSeriesStore.MaxChunkPoints"/>.</summary>
     public TailChunk? Tail
     {
-        readonly get => _hasTail ? new TailChunk(_tailId, _tailMin, _tailMax, _tailCount, _tailContiguous) : null;
+        readonly get => (_tailCountFlags & HasTail) != 0
+            ? new TailChunk(_tailId, _tailMin, _tailMax, _tailCountFlags & CountMask, (_tailCountFlags & Contiguous) != 0) : null;
         set
         {
-            _hasTail = value.HasValue;
-            (_tailId, _tailMin, _tailMax, _tailCount, _tailContiguous) = value is { } t ? (t.Id, t.MinTs, t.MaxTs, t.Count, t.Contiguous) : default;
+            if (value is not { } t) { _tailId = _tailMin = _tailMax = 0; _tailCountFlags = 0; return; }
+            if ((uint)t.Count > CountMask) throw new ArgumentOutOfRangeException(nameof(value), $"a chunk of {t.Count} points");
+            (_tailId, _tailMin, _tailMax) = (t.Id, t.MinTs, t.MaxTs);
+            _tailCountFlags = t.Count | HasTail | (t.Contiguous ? Contiguous : 0);
         }
     }
 
@@ -55,7 +84,7 @@ internal sealed partial class TimeSeriesStore
         /// Back-filled points older than the finest archive's retention, each kept for the finest archive that covers it
         /// (whisper's file_update writes such a point straight into that archive); sealed with the head row they came in.
         /// </summary>
-        public List<(int Level, long Ts, double Value, long Seq)>? Backfill;
+        public List<(int Level, long Ts, double Value, int Row)>? Backfill;
 
         public SeriesState(int id, string name, SeriesKind kind)
         {
@@ -100,16 +129,16 @@ internal sealed partial class TimeSeriesStore
 
         public bool HasHead => HeadCount > 0 || Backfill is { Count: > 0 };
 
-        public void AppendBackfill(int level, long ts, double v, long seq)
+        public void AppendBackfill(int level, long ts, double v, int row)
         {
-            (Backfill ??= []).Add((level, ts, v, seq));
+            (Backfill ??= []).Add((level, ts, v, row));
             if (ts < HeadMin) HeadMin = ts;
         }
 
-        public void Append(long ts, double v, long seq)
+        public void Append(long ts, double v, int row)
         {
             if (HeadCount == Head.Length) Array.Resize(ref Head, Math.Max(8, HeadCount * 2));
-            Head[HeadCount++] = new HeadPoint(ts, v, seq);
+            Head[HeadCount++] = new HeadPoint(ts, v, row);
             if (ts < HeadMin) HeadMin = ts;
         }
     }

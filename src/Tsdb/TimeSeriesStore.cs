@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Observe.Collector;
@@ -48,7 +49,7 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
     private long _finestStep = long.MaxValue;
     private readonly MetricTrie _trie = new();
     private readonly List<string> _tagged = [];
-    private readonly List<(long Seq, long MaxTs)> _headRows = [];
+    private readonly HeadRows _headRows = new();
     private readonly HashSet<long> _badChunks = [];
     // Prepared in Initialise (after the connection opened), not in the constructor body proper.
     private SqliteCommand _insertSeries = null!, _insertSeriesBatch = null!, _insertHead = null!, _upsertMeta = null!, _selectChunks = null!, _insertChunk = null!, _selectChunkById = null!, _updateChunk = null!;
@@ -212,8 +213,7 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
             {
                 long seq = r.GetInt64(0);
                 var data = r.GetValue(2) as byte[] ?? [];
-                if (!TryDecodeBatch(data, byId, seq)) { _corruptHeadRows++; LogCorruptHeadRow(seq, r.GetInt64(3), r.GetInt64(1), data); continue; }
-                _headRows.Add((seq, r.GetInt64(1)));
+                if (!TryDecodeBatch(data, byId, seq, r.GetInt64(1))) { _corruptHeadRows++; LogCorruptHeadRow(seq, r.GetInt64(3), r.GetInt64(1), data); continue; }
                 ReplayedHeadPoints += BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(4));
             }
         }
@@ -244,17 +244,28 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
 
     private const byte HeadVersion = 2;
 
-    private static byte[] EncodeBatch(long batchTs, ReadOnlySpan<int> ids, IReadOnlyList<MetricPoint> points, out long maxTs)
+    /// <summary>Scratch the batch blob is built in, kept between flushes (was a fresh 29 bytes per point on the large-object heap each flush). Caller holds the lock.</summary>
+    private byte[] _batchScratch = [];
+    /// <summary>Each point's series, kept between flushes like <see cref="_batchScratch"/>. Caller holds the lock.</summary>
+    private SeriesState[] _statesScratch = [];
+
+    /// <summary>The head row blob of one batch; <paramref name="states"/> holds each point's series. Caller holds the lock.</summary>
+    private byte[] EncodeBatch(long batchTs, ReadOnlySpan<SeriesState> states, IReadOnlyList<MetricPoint> points, out long maxTs)
     {
-        var buf = new byte[24 + points.Count * 29];
+        const int MaxPointBytes = 29; // three varints of ≤ 10 bytes, or two and a tag byte with 8 raw bytes
+        // Sized for ~8 bytes a point (a flush is mostly small integers and rates) and grown on the way when it is not.
+        var buf = _batchScratch;
+        if (buf.Length < 24 + MaxPointBytes) buf = new byte[Math.Max(4096, 24 + points.Count * 8)];
         BinaryPrimitives.WriteInt64LittleEndian(buf.AsSpan(16), batchTs);
         int p = 24;
         maxTs = points.Count == 0 ? batchTs : long.MinValue;
         long prevId = 0;
         for (int i = 0; i < points.Count; i++)
         {
-            p += WriteVarint(buf.AsSpan(p), ZigZag(ids[i] - prevId));
-            prevId = ids[i];
+            if (buf.Length - p < MaxPointBytes) Array.Resize(ref buf, checked(buf.Length * 2));
+            int id = states[i].Id;
+            p += WriteVarint(buf.AsSpan(p), ZigZag(id - prevId));
+            prevId = id;
             p += WriteVarint(buf.AsSpan(p), ZigZag(points[i].Timestamp - batchTs));
             double v = points[i].Value;
             if (IsExactly(v, 1, out long n) && Math.Abs(n) < 1L << 60) p += WriteVarint(buf.AsSpan(p), ZigZag(n) << 2);
@@ -262,7 +273,9 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
             else { buf[p++] = 2; BinaryPrimitives.WriteDoubleLittleEndian(buf.AsSpan(p), v); p += 8; }
             if (points[i].Timestamp > maxTs) maxTs = points[i].Timestamp;
         }
+        _batchScratch = buf;
         buf[0] = (byte)'O'; buf[1] = (byte)'B'; buf[2] = HeadVersion;
+        buf[3] = 0;
         BinaryPrimitives.WriteUInt32LittleEndian(buf.AsSpan(4), (uint)points.Count);
         BinaryPrimitives.WriteUInt32LittleEndian(buf.AsSpan(8), (uint)(p - 16));
         BinaryPrimitives.WriteUInt32LittleEndian(buf.AsSpan(12), Crc32.Compute(buf.AsSpan(16, p - 16)));
@@ -279,7 +292,7 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
         return BitConverter.DoubleToInt64Bits(n / q) == BitConverter.DoubleToInt64Bits(v);
     }
 
-    private bool TryDecodeBatch(byte[] data, SeriesState?[] byId, long seq)
+    private bool TryDecodeBatch(byte[] data, SeriesState?[] byId, long seq, long maxTs)
     {
         if (data.Length < 24 || data[0] != 'O' || data[1] != 'B' || data[2] != HeadVersion) return false;
         int count = (int)BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(4));
@@ -312,7 +325,8 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
         }
         catch (InvalidDataException) { return false; }
         if (p != data.Length) return false;
-        foreach (var (s, ts, v) in pts) { Place(s, batchTs, ts, v, seq); Touch(s); }
+        int row = _headRows.Add(seq, maxTs);
+        foreach (var (s, ts, v) in pts) { Place(s, batchTs, ts, v, row); Touch(s); }
         return true;
     }
 
@@ -326,15 +340,21 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
         cancellationToken.ThrowIfCancellationRequested();
         // Compaction lets a waiting flush in before it takes the lock again (YieldToWriters): the lock is not fair.
         Interlocked.Increment(ref _writersWaiting);
+        long asked = Stopwatch.GetTimestamp();
+        TimeSpan waited;
+        int count;
         lock (_gate)
         {
+            waited = Stopwatch.GetElapsedTime(asked);
             Interlocked.Decrement(ref _writersWaiting);
             ObjectDisposedException.ThrowIf(_disposed, this);
             var points = batch.Points;
+            count = points.Count;
             if (_byName.Count + points.Count > _maxSeries || RefusingNewSeries) points = WithinSeriesLimit(points);
-            var ids = new int[points.Count];
-            var states = new SeriesState[points.Count];
+            if (_statesScratch.Length < points.Count) _statesScratch = new SeriesState[points.Count];
+            var states = _statesScratch.AsSpan(0, points.Count);
             List<SeriesState>? created = null;
+            _headRows.EnsureRoom();
             using var tx = _conn.BeginTransaction();
             try
             {
@@ -342,10 +362,10 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
                 {
                     var name = points[i].Path;
                     if (!_byName.TryGetValue(name, out var s)) s = CreateSeries(name, ref created);
-                    states[i] = s; ids[i] = s.Id;
+                    states[i] = s;
                 }
                 InsertSeries(created, tx);
-                var blob = EncodeBatch(batch.Timestamp, ids, points, out long maxTs);
+                var blob = EncodeBatch(batch.Timestamp, states, points, out long maxTs);
                 _insertHead.Transaction = tx;
                 _insertHead.Parameters[0].Value = batch.Timestamp;
                 _insertHead.Parameters[1].Value = maxTs;
@@ -357,12 +377,12 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
                 tx.Commit();
                 // Committed (and, with synchronous=FULL, fsynced): now visible in memory.
                 if (created != null) foreach (var s in created) Register(s);
+                int row = _headRows.Add(seq, maxTs);
                 for (int i = 0; i < points.Count; i++)
                 {
-                    if (!Place(states[i], batch.Timestamp, points[i].Timestamp, points[i].Value, seq)) Interlocked.Increment(ref _beyondRetention);
+                    if (!Place(states[i], batch.Timestamp, points[i].Timestamp, points[i].Value, row)) Interlocked.Increment(ref _beyondRetention);
                     Touch(states[i]);
                 }
-                _headRows.Add((seq, maxTs));
                 if (batch.Timestamp > _lastPersisted) Interlocked.Exchange(ref _lastPersisted, batch.Timestamp);
                 CompactSoonerIfBehind();
             }
@@ -372,6 +392,9 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
                 throw;
             }
         }
+        // Issue 21: a flush that waited long for the store lock says so (what held it is in compaction's own log line).
+        if (waited > SlowLockHold)
+            _log.LogWarning("tsdb: a write of {Points} points waited {Ms:F0} ms for the store lock", count, waited.TotalMilliseconds);
         return ValueTask.CompletedTask;
     }
 

@@ -9,18 +9,26 @@ internal sealed partial class TimeSeriesStore
 {
     /// <summary>
     /// Puts one written point into the head: archive 0, or the archive that covers its age at <paramref name="batchTs"/>
-    /// (the batch's own time, so a restart that replays head rows decides the same). False when no archive covers it.
+    /// (the batch's own time, so a restart that replays head rows decides the same). False when no archive covers it, or
+    /// when it lies beyond what a head point holds (<see cref="HeadPoint.Fits"/>: ± 17 000 years).
     /// </summary>
-    private static bool Place(SeriesState s, long batchTs, long ts, double v, long seq)
+    private static bool Place(SeriesState s, long batchTs, long ts, double v, int row)
     {
         var archives = s.Schema.Archives;
+        if (!HeadPoint.Fits(ts)) return false;
         long age = batchTs - ts;
-        if (age <= archives[0].Retention) { s.Append(AlignDown(ts, archives[0].Step), v, seq); return true; }
+        if (age <= archives[0].Retention)
+        {
+            long slot = AlignDown(ts, archives[0].Step);
+            if (!HeadPoint.Fits(slot)) return false;
+            s.Append(slot, v, row);
+            return true;
+        }
         // whisper: "Timestamp not covered by any archives in this database" when the age reaches the longest retention.
         if (age >= s.Schema.MaxRetention) return false;
         int k = 1;
         while (archives[k].Retention < age) k++;
-        s.AppendBackfill(k, AlignDown(ts, archives[k].Step), v, seq);
+        s.AppendBackfill(k, AlignDown(ts, archives[k].Step), v, row);
         return true;
     }
 
@@ -33,20 +41,20 @@ internal sealed partial class TimeSeriesStore
             if (b.Level == level && b.Ts >= from && b.Ts < until) vals[(b.Ts - from) / step] = b.Value;
     }
 
-    private static bool HasSealedBackfill(SeriesState s, HashSet<long> sealedSeqs)
+    private static bool HasSealedBackfill(SeriesState s, SealedRows sealedRows)
     {
         if (s.Backfill == null) return false;
-        foreach (var b in s.Backfill) if (sealedSeqs.Contains(b.Seq)) return true;
+        foreach (var b in s.Backfill) if (sealedRows.Contains(b.Row)) return true;
         return false;
     }
 
     /// <summary>The sealed back-filled points of one archive, ascending by slot (later writes win); null if none.</summary>
-    private static (long[] Ts, double[] Vs)? SealedBackfill(SeriesState s, int level, HashSet<long> sealedSeqs)
+    private static (long[] Ts, double[] Vs)? SealedBackfill(SeriesState s, int level, SealedRows sealedRows)
     {
         if (s.Backfill == null) return null;
         SortedDictionary<long, double>? slots = null;
         foreach (var b in s.Backfill)
-            if (b.Level == level && sealedSeqs.Contains(b.Seq)) (slots ??= [])[b.Ts] = b.Value;
+            if (b.Level == level && sealedRows.Contains(b.Row)) (slots ??= [])[b.Ts] = b.Value;
         return slots == null ? null : ([.. slots.Keys], [.. slots.Values]);
     }
 }

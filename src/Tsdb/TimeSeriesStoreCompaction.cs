@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 
@@ -29,19 +30,26 @@ internal sealed partial class TimeSeriesStore
         // One compaction at a time; the store lock is taken per group of series, so writes and reads interleave.
         lock (_compactGate)
         {
-            HashSet<long> sealedSeqs;
-            SeriesState[] work;
+            SealedRows sealedRows;
+            SeriesState[] work = [];
             long now;
+            var times = new CompactionTimes();
             lock (_gate)
             {
                 ObjectDisposedException.ThrowIf(_disposed, this);
+                long held = Stopwatch.GetTimestamp();
                 now = Now();
                 ForgetIdle();
                 long cutoff = force ? long.MaxValue : HeadCutoff(now);
-                sealedSeqs = [];
-                foreach (var (seq, maxTs) in _headRows) if (maxTs < cutoff) sealedSeqs.Add(seq);
-                if (sealedSeqs.Count == 0) { ApplyRetention(now); return; }
-                work = [.. _touched];
+                sealedRows = _headRows.Select(cutoff);
+                if (sealedRows.Count > 0) work = [.. _touched];
+                times.Held(CompactionPhase.Seal, held);
+            }
+            if (sealedRows.Count == 0)
+            {
+                ApplyRetention(now, times);
+                times.Log(_log, 0, 0);
+                return;
             }
             // Seal CompactionGroup series per transaction. A crash between groups leaves chunks whose points are
             // still in head rows; after restart they are sealed again (same values: reads let later chunks win,
@@ -57,10 +65,11 @@ internal sealed partial class TimeSeriesStore
                 lock (_gate)
                 {
                     ObjectDisposedException.ThrowIf(_disposed, this);
+                    long held = Stopwatch.GetTimestamp();
                     foreach (var s in work.AsSpan(g, Math.Min(CompactionGroup, work.Length - g)))
                     {
-                        if (HasSealedBackfill(s, sealedSeqs)) { late.Add(s); continue; } // written into coarser archives: reads them
-                        if (SealedPoints(s, sealedSeqs) is not var (ts, vs)) continue;
+                        if (HasSealedBackfill(s, sealedRows)) { late.Add(s); continue; } // written into coarser archives: reads them
+                        if (SealedPoints(s, sealedRows) is not var (ts, vs)) continue;
                         var blobs = new byte[]?[s.ArchiveCount];
                         for (int k = 0; k < blobs.Length; k++) blobs[k] = ReadTailBlob(s.Arch(k).Tail, null);
                         // Rollup slots still open (sealed partly by the last compaction) are recomputed from the finer
@@ -68,6 +77,7 @@ internal sealed partial class TimeSeriesStore
                         if (NeedsFinerArchive(s, ts[0]) && !TailsCoverOpenSlots(s, ts[0], blobs)) { late.Add(s); continue; }
                         fast.Add((s, ts, vs, blobs));
                     }
+                    times.Held(CompactionPhase.Seal, held);
                 }
                 // 2. Without the lock (only the compactor touches chunks, tails and chunk numbers): merge and encode,
                 //    the CPU-heavy part, while flushes and reads go on.
@@ -84,6 +94,7 @@ internal sealed partial class TimeSeriesStore
                 lock (_gate)
                 {
                     ObjectDisposedException.ThrowIf(_disposed, this);
+                    long held = Stopwatch.GetTimestamp();
                     var updates = new List<(SeriesState S, long[] NewMax, TailChunk?[] Tails)>();
                     using var tx = _conn.BeginTransaction();
                     _currentTx = tx;
@@ -100,7 +111,7 @@ internal sealed partial class TimeSeriesStore
                             var newMax = Enumerable.Repeat(long.MinValue, tails.Length).ToArray();
                             for (int level = 0; level < tails.Length; level++)
                             {
-                                var points = level == 0 ? SealedPoints(s, sealedSeqs) : SealedBackfill(s, level, sealedSeqs);
+                                var points = level == 0 ? SealedPoints(s, sealedRows) : SealedBackfill(s, level, sealedRows);
                                 if (points is not var (ts, vs)) continue;
                                 var max = PlanSeal(s, level, ts, vs, tails, k => ReadTailBlob(tails[k], tx), w => ExecuteWrite(w, tx), (k, f, u) => ReadLevel(s, k, f, u));
                                 for (int k = 0; k < max.Length; k++) newMax[k] = Math.Max(newMax[k], max[k]);
@@ -119,50 +130,11 @@ internal sealed partial class TimeSeriesStore
                             arch.Tail = tails[k];
                         }
                     }
+                    times.Held(CompactionPhase.Seal, held);
                 }
             }
-            YieldToWriters();
-            lock (_gate)
-            {
-                ObjectDisposedException.ThrowIf(_disposed, this);
-                using (var tx = _conn.BeginTransaction())
-                {
-                    using (var del = _conn.CreateCommand())
-                    {
-                        del.Transaction = tx;
-                        del.CommandText = "DELETE FROM head WHERE seq = $s";
-                        var p = del.Parameters.Add(new SqliteParameter("$s", 0L));
-                        foreach (var seq in sealedSeqs) { p.Value = seq; del.ExecuteNonQuery(); }
-                    }
-                    DeleteExpired(now, tx);
-                    tx.Commit();
-                }
-                ReclaimFreePages();
-                foreach (var s in work)
-                {
-                    long min = long.MaxValue;
-                    if (s.Backfill != null)
-                    {
-                        s.Backfill.RemoveAll(b => sealedSeqs.Contains(b.Seq));
-                        foreach (var b in s.Backfill) min = Math.Min(min, b.Ts);
-                        if (s.Backfill.Count == 0) s.Backfill = null;
-                    }
-                    int w = 0;
-                    for (int i = 0; i < s.HeadCount; i++)
-                    {
-                        var p = s.Head[i];
-                        if (sealedSeqs.Contains(p.Seq)) continue;
-                        s.Head[w++] = p;
-                        if (p.Ts < min) min = p.Ts;
-                    }
-                    s.HeadCount = w;
-                    s.HeadMin = min;
-                    // An emptied head keeps its array for the next flushes (no garbage per series per compaction) unless a
-                    // backlog grew it; ForgetIdle gives it back once the series has had no point for a whole interval.
-                    if (w == 0 && s.Head.Length > KeptHeadCapacity) s.Head = [];
-                }
-                _headRows.RemoveAll(r => sealedSeqs.Contains(r.Seq));
-            }
+            ReleaseSealed(work, sealedRows, now, times);
+            times.Log(_log, sealedRows.Count, work.Length);
         }
     }
 
@@ -221,7 +193,7 @@ internal sealed partial class TimeSeriesStore
     {
         if (_timer == null || _disposed || _headRows.Count < CompactSoonerRows) return;
         long cutoff = HeadCutoff(Now());
-        if (!_headRows.Exists(r => r.MaxTs < cutoff) || Interlocked.CompareExchange(ref _compactQueued, 1, 0) != 0) return;
+        if (!_headRows.AnyBefore(cutoff) || Interlocked.CompareExchange(ref _compactQueued, 1, 0) != 0) return;
         ThreadPool.QueueUserWorkItem(_ =>
         {
             try { BackgroundCompact(); }
@@ -235,46 +207,15 @@ internal sealed partial class TimeSeriesStore
     public const int CompactionGroup = 2000;
     private readonly object _compactGate = new();
 
-    private void ApplyRetention(long now)
-    {
-        using (var tx = _conn.BeginTransaction())
-        {
-            DeleteExpired(now, tx);
-            tx.Commit();
-        }
-        ReclaimFreePages();
-    }
-
-    /// <summary>
-    /// Retention runs at most this often (store time): its <c>DELETE</c> scans the whole chunk table under the store lock
-    /// (seconds at millions of chunks), and chunks expire on whole hours or days anyway; an expired chunk left a few minutes
-    /// longer is outside every read window (a read picks the archive whose retention covers it).
-    /// </summary>
-    internal const long RetentionEverySeconds = 600;
-    private long _lastRetention = long.MinValue;
-
-    private void DeleteExpired(long now, SqliteTransaction tx)
-    {
-        if (_lastRetention != long.MinValue && now >= _lastRetention && now - _lastRetention < RetentionEverySeconds) return;
-        _lastRetention = now;
-        using var c = _conn.CreateCommand();
-        c.Transaction = tx;
-        // The newest chunk of a series' archive stays until a newer one exists: sealing a rollup slot that straddles
-        // two compactions recomputes it from the finer archive, which must still hold the first part.
-        c.CommandText = $"DELETE FROM chunk WHERE expires < $n AND EXISTS (SELECT 1 FROM chunk AS newer WHERE newer.id > chunk.id AND newer.id < ((chunk.id >> {ChunkNumberBits}) + 1) << {ChunkNumberBits})";
-        c.Parameters.AddWithValue("$n", now);
-        c.ExecuteNonQuery();
-    }
-
     /// <summary>The series' head points in sealed rows, ascending by slot (later writes to a slot win, as whisper); null if none. Caller holds the lock.</summary>
-    private static (long[] Ts, double[] Vs)? SealedPoints(SeriesState s, HashSet<long> sealedSeqs)
+    private static (long[] Ts, double[] Vs)? SealedPoints(SeriesState s, SealedRows sealedRows)
     {
         bool ordered = true;
         long last = long.MinValue;
         int n = 0;
         foreach (ref readonly var p in s.Head.AsSpan(0, s.HeadCount))
         {
-            if (!sealedSeqs.Contains(p.Seq)) continue;
+            if (!sealedRows.Contains(p.Row)) continue;
             n++;
             if (p.Ts <= last) ordered = false;
             last = Math.Max(last, p.Ts);
@@ -285,12 +226,12 @@ internal sealed partial class TimeSeriesStore
             var ts = new long[n]; var vs = new double[n];
             int w = 0;
             foreach (ref readonly var p in s.Head.AsSpan(0, s.HeadCount))
-                if (sealedSeqs.Contains(p.Seq)) { ts[w] = p.Ts; vs[w] = p.Value; w++; }
+                if (sealedRows.Contains(p.Row)) { ts[w] = p.Ts; vs[w] = p.Value; w++; }
             return (ts, vs);
         }
         var slots = new SortedDictionary<long, double>();
         foreach (ref readonly var p in s.Head.AsSpan(0, s.HeadCount))
-            if (sealedSeqs.Contains(p.Seq)) slots[p.Ts] = p.Value;
+            if (sealedRows.Contains(p.Row)) slots[p.Ts] = p.Value;
         return ([.. slots.Keys], [.. slots.Values]);
     }
 

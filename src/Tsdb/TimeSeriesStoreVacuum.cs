@@ -19,20 +19,37 @@ internal sealed partial class TimeSeriesStore
     /// <summary>Free pages given back to the file system by incremental vacuum since open.</summary>
     public long PagesReclaimed => Interlocked.Read(ref _pagesReclaimed);
 
-    /// <summary>Releases free pages beyond a reserve of 1/16 of the pages in use (reused by the next flushes). Caller holds the lock, outside a transaction.</summary>
-    private void ReclaimFreePages()
+    /// <summary>Pages released per hold of the store lock (8 MB at 16 KiB pages): moving pages is slow under load, flushes go between.</summary>
+    internal const int VacuumPagesPerHold = 512;
+
+    /// <summary>Releases free pages beyond a reserve of 1/16 of the pages in use (reused by the next flushes), a few hundred per hold of the lock.</summary>
+    private void ReclaimFreePages(CompactionTimes times)
     {
         if (!_incrementalVacuum) return;
-        using var c = _conn.CreateCommand();
-        c.CommandText = "PRAGMA freelist_count";
-        long free = (long)c.ExecuteScalar()!;
-        c.CommandText = "PRAGMA page_count";
-        long pages = (long)c.ExecuteScalar()!;
-        long release = Math.Min(free - (pages - free) / 16, MaxVacuumPagesPerPass);
-        if (release <= 0) return;
-        // The pragma frees one page per step of its statement: read it to the end, or only the first page goes.
-        c.CommandText = $"PRAGMA incremental_vacuum({release})";
-        using (var r = c.ExecuteReader()) while (r.Read()) { }
-        Interlocked.Add(ref _pagesReclaimed, release);
+        long release = 0;
+        // Commands are created and disposed under the lock: the connection keeps a list of them.
+        HoldLock(times, CompactionPhase.Reclaim, () =>
+        {
+            using var c = _conn.CreateCommand();
+            c.CommandText = "PRAGMA freelist_count";
+            long free = (long)c.ExecuteScalar()!;
+            c.CommandText = "PRAGMA page_count";
+            long pages = (long)c.ExecuteScalar()!;
+            release = Math.Min(free - (pages - free) / 16, MaxVacuumPagesPerPass);
+        });
+        while (release > 0)
+        {
+            long step = Math.Min(release, VacuumPagesPerHold);
+            HoldLock(times, CompactionPhase.Reclaim, () =>
+            {
+                using var c = _conn.CreateCommand();
+                // The pragma frees one page per step of its statement: read it to the end, or only the first page goes.
+                c.CommandText = $"PRAGMA incremental_vacuum({step})";
+                using var r = c.ExecuteReader();
+                while (r.Read()) { }
+            });
+            Interlocked.Add(ref _pagesReclaimed, step);
+            release -= step;
+        }
     }
 }

@@ -1,0 +1,102 @@
+namespace Observe.Storage.Tsdb;
+
+/// <summary>
+/// The head rows (WAL rows) held in memory, each under a small slot number that its points carry
+/// (<see cref="HeadPoint.Row"/>, 24 bits instead of the row's 64-bit sequence number). A slot is reused only once
+/// compaction has deleted its row and released the row's points from every series, so there are about as many slots as
+/// flushes between two compactions. Not thread-safe: the store's lock guards it.
+/// </summary>
+internal sealed class HeadRows
+{
+    public const int MaxRows = 1 << HeadPoint.RowBits;
+
+    private enum State : byte { Free, Live, Releasing }
+
+    private long[] _seq = new long[16], _maxTs = new long[16];
+    private State[] _state = new State[16];
+    private readonly Stack<int> _free = new();
+    private int _used;
+
+    /// <summary>Live rows: written and not yet deleted by a compaction.</summary>
+    public int Count { get; private set; }
+
+    /// <summary>Slots handed out so far (free ones included): a sealed-row mask of this length covers every live row.</summary>
+    public int Capacity => _used;
+
+    /// <summary>Throws when no slot is left: <see cref="MaxRows"/> rows in memory (compaction is not keeping up). Before the row is written.</summary>
+    public void EnsureRoom()
+    {
+        if (_free.Count == 0 && _used == MaxRows) throw new InvalidOperationException($"the head holds {MaxRows} rows not yet compacted: compaction is not keeping up");
+    }
+
+    /// <summary>Takes a slot for a new head row (see <see cref="EnsureRoom"/>).</summary>
+    public int Add(long seq, long maxTs)
+    {
+        int slot;
+        if (_free.Count > 0) slot = _free.Pop();
+        else
+        {
+            EnsureRoom();
+            if (_used == _seq.Length)
+            {
+                int n = Math.Min(MaxRows, _used * 2);
+                Array.Resize(ref _seq, n); Array.Resize(ref _maxTs, n); Array.Resize(ref _state, n);
+            }
+            slot = _used++;
+        }
+        _seq[slot] = seq; _maxTs[slot] = maxTs; _state[slot] = State.Live;
+        Count++;
+        return slot;
+    }
+
+    /// <summary>True when a live row's newest point is older than <paramref name="cutoff"/> (compaction would seal it).</summary>
+    public bool AnyBefore(long cutoff)
+    {
+        for (int i = 0; i < _used; i++) if (_state[i] == State.Live && _maxTs[i] < cutoff) return true;
+        return false;
+    }
+
+    /// <summary>The live rows whose newest point is older than <paramref name="cutoff"/>: what one compaction seals.</summary>
+    public SealedRows Select(long cutoff)
+    {
+        var mask = new bool[_used];
+        var slots = new List<int>();
+        for (int i = 0; i < _used; i++)
+            if (_state[i] == State.Live && _maxTs[i] < cutoff) { mask[i] = true; slots.Add(i); }
+        return new SealedRows(mask, [.. slots]);
+    }
+
+    public long SeqOf(int slot) => _seq[slot];
+
+    /// <summary>These rows are deleted from the database: no longer live, their slots still taken by points being released.</summary>
+    public void Deleted(SealedRows rows)
+    {
+        foreach (int slot in rows.Slots)
+        {
+            if (_state[slot] != State.Live) throw new InvalidOperationException($"head row slot {slot} is not live");
+            _state[slot] = State.Releasing;
+            Count--;
+        }
+    }
+
+    /// <summary>Every series has let go of the rows' points: their slots can be taken again.</summary>
+    public void Free(SealedRows rows)
+    {
+        foreach (int slot in rows.Slots)
+        {
+            if (_state[slot] != State.Releasing) throw new InvalidOperationException($"head row slot {slot} is not being released");
+            _state[slot] = State.Free;
+            _free.Push(slot);
+        }
+    }
+}
+
+/// <summary>The head rows one compaction seals: a mask by slot (one array read per point instead of a hash lookup) and the slots.</summary>
+internal sealed class SealedRows(bool[] mask, int[] slots)
+{
+    public int[] Slots { get; } = slots;
+    public int Count => Slots.Length;
+
+    /// <summary>True for a point of a sealed row; slots taken after the selection (rows written during the compaction) are not.</summary>
+    public bool Contains(int row) => (uint)row < (uint)mask.Length && mask[row];
+}
