@@ -230,9 +230,9 @@ public class ChecksClusterAlertsTests(ITestOutputHelper output)
             var cluster = new Cluster { Postgres = await PostgresServer.StartAsync(), Hooks = await WebhookRecorder.StartAsync(), GateFile = Path.Combine(dir, "gated-fails") };
             try
             {
-                var nodes = await ClusterNode.PairAsync(dir, (name, http, data) => Config(name, http, cluster.Hooks.Port, cluster.Postgres.ConnectionString, data, cluster.GateFile));
-                foreach (var (name, n) in nodes) cluster.Nodes[name] = n;
-                await ClusterNode.StartAllAsync(cluster.Nodes, dir);
+                foreach (var (name, n) in ClusterNode.Pair(dir, (node, setup) => Config(node, setup, cluster.Hooks.Port, cluster.Postgres.ConnectionString, cluster.GateFile)))
+                    cluster.Nodes[name] = n;
+                await ClusterNode.StartAllAsync(cluster.Nodes);
                 output.WriteLine($"cluster up in {dir}");
                 return cluster;
             }
@@ -287,7 +287,7 @@ public class ChecksClusterAlertsTests(ITestOutputHelper output)
         }
     }
 
-    private static string Config(string node, int http, int hooks, string connectionString, string dataDir, string gateFile) => ClusterNode.Config(node, http, connectionString, dataDir,
+    private static string Config(string node, ObserveSetup setup, int hooks, string connectionString, string gateFile) => ClusterNode.Config(node, setup, connectionString,
         WebhookRecorder.OncallAndBoss(hooks, EscalateAfter),
         $$"""
           defaults: {checkInterval: 2s, retryInterval: 1s, maxCheckAttempts: 2, notificationInterval: 1h, timeout: 5s}

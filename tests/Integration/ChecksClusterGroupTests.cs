@@ -20,10 +20,10 @@ public class ChecksClusterGroupTests(ITestOutputHelper output)
         await using var pg = await PostgresServer.StartAsync();
         await using var hooks = await WebhookRecorder.StartAsync();
         var dir = Repo.TempDir("cluster-group");
-        var nodes = await ClusterNode.PairAsync(dir, (name, http, data) => Config(name, http, hooks.Port, pg.ConnectionString, data));
+        var nodes = ClusterNode.Pair(dir, (name, setup) => Config(name, setup, hooks.Port, pg.ConnectionString));
         try
         {
-            await ClusterNode.StartAllAsync(nodes, dir);
+            await ClusterNode.StartAllAsync(nodes);
             var clock = System.Diagnostics.Stopwatch.StartNew();
 
             // Both fail at once, each on its own node: one notification of the group, listing both.
@@ -83,7 +83,7 @@ public class ChecksClusterGroupTests(ITestOutputHelper output)
         (await n.Client.GetFromJsonAsync<JsonElement>("/api/alerts/history?event=notify")).EnumerateArray()
             .Any(h => h.GetProperty("receiver").GetString() == "oncall");
 
-    private static string Config(string node, int http, int hooks, string connectionString, string dataDir) => ClusterNode.Config(node, http, connectionString, dataDir,
+    private static string Config(string node, ObserveSetup setup, int hooks, string connectionString) => ClusterNode.Config(node, setup, connectionString,
         $$"""
         alerting:
           receivers:

@@ -24,10 +24,10 @@ public class ChecksClusterStateTests(ITestOutputHelper output)
         var dir = Repo.TempDir("cluster-state");
         var code = Path.Combine(dir, "code");
         await File.WriteAllTextAsync(code, "2");
-        var nodes = await ClusterNode.PairAsync(dir, (name, http, data) => Config(name, http, hooks.Port, pg.ConnectionString, data, code));
+        var nodes = ClusterNode.Pair(dir, (name, setup) => Config(name, setup, hooks.Port, pg.ConnectionString, code));
         try
         {
-            await ClusterNode.StartAllAsync(nodes, dir);
+            await ClusterNode.StartAllAsync(nodes);
             // Who runs web/db: the check's output names the node (each node's command says so).
             string? runner = null;
             await Poll.UntilAsync(async () => (runner = await RunnerAsync(nodes["a"])) != null && await HardAsync(nodes[runner]), TimeSpan.FromSeconds(40), "web/db HARD CRITICAL");
@@ -52,7 +52,7 @@ public class ChecksClusterStateTests(ITestOutputHelper output)
                 await Poll.UntilAsync(async () => await LastCheckAsync(b) > ran + TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(20), "two more runs");
                 Assert.Equal(before, await StateAsync(b));
                 Assert.True(Problems(hooks) == 1, $"failover {failovers}: {Problems(hooks)} PROBLEM notifications");
-                a.Start(dir);
+                await a.StartAsync();
                 await a.UpAsync();
                 (a, b) = (b, a);
             }
@@ -98,7 +98,7 @@ public class ChecksClusterStateTests(ITestOutputHelper output)
             .Select(p => s.TryGetProperty(p, out var v) ? v.ToString() : "-"));
     }
 
-    private static string Config(string node, int http, int hooks, string connectionString, string dataDir, string code) => ClusterNode.Config(node, http, connectionString, dataDir,
+    private static string Config(string node, ObserveSetup setup, int hooks, string connectionString, string code) => ClusterNode.Config(node, setup, connectionString,
         $$"""
         alerting:
           receivers:

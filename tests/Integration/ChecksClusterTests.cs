@@ -21,7 +21,7 @@ public class ChecksClusterTests(ITestOutputHelper output)
 {
     private const int Checks = 50;
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(10);
-    private static readonly TimeSpan Checkin = TimeSpan.FromSeconds(1), CheckinMisfire = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan Checkin = ClusterNode.Checkin, CheckinMisfire = ClusterNode.CheckinMisfire;
 
     private sealed record Hit(TimeSpan At, string Node);
 
@@ -45,19 +45,10 @@ public class ChecksClusterTests(ITestOutputHelper output)
         await target.StartAsync();
 
         var dir = Repo.TempDir("cluster");
-        var nodes = new Dictionary<string, (PeerProcess Process, HttpClient Client)>();
+        var nodes = ClusterNode.Pair(dir, (node, setup) => Config(node, setup, targetPort, pg.ConnectionString));
         try
         {
-            foreach (var node in new[] { "a", "b" })
-            {
-                var http = FreePort.Get();
-                var config = Path.Combine(dir, $"{node}.yaml");
-                await File.WriteAllTextAsync(config, Config(node, http, FreePort.Get(), targetPort, pg.ConnectionString, Path.Combine(dir, node)));
-                nodes[node] = (ObserveBinary.Run(config, dir, Path.Combine(dir, $"{node}.log")), new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(5) });
-            }
-            foreach (var (name, (process, client)) in nodes)
-                await Poll.UntilAsync(async () => !process.HasExited && (await client.GetAsync("/health")).IsSuccessStatusCode, TimeSpan.FromSeconds(60),
-                    $"node {name} up; log: {process.Log()}");
+            await ClusterNode.StartAllAsync(nodes);
 
             // Every check has had its first (spread) run by one interval after both nodes are up; count from then.
             var from = clock.Elapsed + Interval + TimeSpan.FromSeconds(2);
@@ -82,7 +73,7 @@ public class ChecksClusterTests(ITestOutputHelper output)
             Assert.True(perNode.GetValueOrDefault("a") > 0 && perNode.GetValueOrDefault("b") > 0, "both nodes should share the checks");
 
             // Kill node a; every check must run on b within interval + check-in time (+ the misfire threshold and slack for a busy machine).
-            nodes["a"].Process.Kill9();
+            nodes["a"].Kill();
             var killedAt = clock.Elapsed;
             var takeover = Interval + Checkin + CheckinMisfire + TimeSpan.FromSeconds(3);
             await Poll.UntilAsync(() => Enumerable.Range(0, Checks).All(i => Runs($"c{i:00}", killedAt, TimeSpan.MaxValue).Any(r => r.Node == "b")),
@@ -94,7 +85,7 @@ public class ChecksClusterTests(ITestOutputHelper output)
         }
         finally
         {
-            foreach (var (_, (process, client)) in nodes) { client.Dispose(); await process.DisposeAsync(); }
+            foreach (var n in nodes.Values) await n.DisposeAsync();
             await target.StopAsync();
         }
 
@@ -103,23 +94,9 @@ public class ChecksClusterTests(ITestOutputHelper output)
         static string Describe(List<Hit> runs) => string.Join(" ", runs.Select(r => $"{r.At.TotalSeconds:0.0}{r.Node}"));
     }
 
-    private static string Config(string node, int http, int statsd, int target, string connectionString, string dataDir)
+    private static string Config(string node, ObserveSetup setup, int target, string connectionString)
     {
         var sb = new StringBuilder($$"""
-            http: {port: {{http}}}
-            collector:
-              statsd: {port: {{statsd}}}
-              graphite: {enabled: false}
-            storage: {dataDir: {{dataDir}}}
-            logging: {level: information}
-            checks:
-              cluster:
-                enabled: true
-                connectionString: "{{connectionString}}"
-                instanceId: node-{{node}}
-                checkinInterval: {{Checkin.TotalSeconds}}s
-                checkinMisfireThreshold: {{CheckinMisfire.TotalSeconds}}s
-                createSchema: true
               defaults: {checkInterval: {{Interval.TotalSeconds}}s, retryInterval: {{Interval.TotalSeconds}}s, timeout: 5s}
               hosts:
                 - name: web
@@ -128,6 +105,6 @@ public class ChecksClusterTests(ITestOutputHelper output)
             """);
         for (var i = 0; i < Checks; i++)
             sb.Append($"          - {{name: c{i:00}, kind: http, url: \"http://127.0.0.1:{target}/c{i:00}\", headers: {{X-Node: {node}}}}}\n");
-        return sb.ToString();
+        return ClusterNode.Config(node, setup, connectionString, alerting: "", checks: sb.ToString());
     }
 }

@@ -40,23 +40,19 @@ public class DamagedStoresTests(ITestOutputHelper output)
     [InlineData(Damage.ZeroedHeader)]
     public async Task Every_damaged_store_is_moved_aside_named_and_counted_and_the_rest_runs(Damage damage)
     {
-        var dir = Repo.TempDir("damaged");
-        var data = Path.Combine(dir, "data");
-        var http = FreePort.Get();
-        var config = Path.Combine(dir, "observe.yaml");
-        await File.WriteAllTextAsync(config, Yaml(http, data));
-        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(10) };
+        var setup = new ObserveSetup(Repo.TempDir("damaged")) { Config = s => Yaml(s.HttpPort, Path.Combine(s.Dir, "data")) };
+        var data = Path.Combine(setup.Dir, "data");
+        using var client = setup.Client();
 
         // 1. A healthy run that writes something into every store.
-        await using (var first = ObserveBinary.Run(config, dir, Path.Combine(dir, "observe-1.log")))
+        await using (var first = await ObserveProcess.StartAsync(setup, "observe-1.log"))
         {
-            await Poll.UntilAsync(async () => (await Health(client)), TimeSpan.FromSeconds(30), "observe up");
             Assert.Equal(HttpStatusCode.Created, (await client.PostAsJsonAsync("/api/deploys", new { service = "shop", env = "prod", version = "v1", by = "matt" })).StatusCode);
             Assert.Equal(HttpStatusCode.Created, (await client.PostAsJsonAsync("/api/silences", new { matchers = new[] { "host=db9" }, duration = "2h", comment = "swap", author = "alice" })).StatusCode);
             Assert.True((await client.PostAsync("/api/logs", new StringContent("{\"message\":\"before\",\"service\":\"shop\"}\n"))).IsSuccessStatusCode);
-            await Poll.UntilAsync(async () => (await Stats(client)).GetProperty("storage").GetProperty("lastPersistedBatchTimestamp").GetInt64() > 0,
+            await Poll.UntilAsync(async () => (await first.StatsAsync()).GetProperty("storage").GetProperty("lastPersistedBatchTimestamp").GetInt64() > 0,
                 TimeSpan.FromSeconds(30), "a flush persisted");
-            Assert.True(await first.TerminateAsync(TimeSpan.FromSeconds(30)), "first run did not stop");
+            Assert.True(await first.Process.TerminateAsync(TimeSpan.FromSeconds(30)), "first run did not stop");
         }
 
         // 2. Damage every store file.
@@ -66,10 +62,9 @@ public class DamagedStoresTests(ITestOutputHelper output)
         await File.WriteAllTextAsync(silences, "[{\"id\": \"trunc");
 
         // 3. It starts, says what it moved aside, and everything works.
-        await using var observe = ObserveBinary.Run(config, dir, Path.Combine(dir, "observe-2.log"));
-        await Poll.UntilAsync(async () => observe.HasExited || await Health(client), TimeSpan.FromSeconds(30), "observe up again");
-        Assert.False(observe.HasExited, "observe exited:\n" + observe.Log());
-        var stats = await Stats(client);
+        await using var observe = await ObserveProcess.StartAsync(setup, "observe-2.log"); // fails with the log if it exits instead
+        Assert.False(observe.Process.HasExited, "observe exited:\n" + observe.Log());
+        var stats = await observe.StatsAsync();
         var damaged = stats.GetProperty("damagedStores").EnumerateArray().ToList();
         var log = observe.Log();
         output.WriteLine(log);
@@ -96,18 +91,10 @@ public class DamagedStoresTests(ITestOutputHelper output)
         Assert.True((await client.PostAsync("/api/logs", new StringContent("{\"message\":\"after\",\"service\":\"shop\"}\n"))).IsSuccessStatusCode);
         await Poll.UntilAsync(async () => (await client.GetFromJsonAsync<JsonElement>("/api/logs?q=after")).ToString().Contains("after"),
             TimeSpan.FromSeconds(15), "the log line is searchable");
-        var before = (await Stats(client)).GetProperty("storage").GetProperty("lastPersistedBatchTimestamp").GetInt64();
-        await Poll.UntilAsync(async () => (await Stats(client)).GetProperty("storage").GetProperty("lastPersistedBatchTimestamp").GetInt64() > before,
+        var before = (await observe.StatsAsync()).GetProperty("storage").GetProperty("lastPersistedBatchTimestamp").GetInt64();
+        await Poll.UntilAsync(async () => (await observe.StatsAsync()).GetProperty("storage").GetProperty("lastPersistedBatchTimestamp").GetInt64() > before,
             TimeSpan.FromSeconds(15), "flushes persisted into the fresh tsdb.db");
     }
-
-    private static async Task<bool> Health(HttpClient client)
-    {
-        try { return (await client.GetAsync("/health")).IsSuccessStatusCode; }
-        catch (HttpRequestException) { return false; }
-    }
-
-    private static async Task<JsonElement> Stats(HttpClient client) => await client.GetFromJsonAsync<JsonElement>("/stats");
 
     /// <summary>Folds the WAL into the file (so the damage hits the data), then truncates it to half or zeroes its 100-byte header.</summary>
     private static void Spoil(string path, Damage damage)

@@ -96,6 +96,7 @@ public partial class DocsCommandsTests(ITestOutputHelper output)
         foreach (var server in servers)
         {
             var code = server.Code.Replace(DotnetRun, "observe", StringComparison.Ordinal);
+            // Not ObserveProcess: the subject is the docs' own command line (their flags, no --config), run by bash as a reader would.
             await using var observe = PeerProcess.Start("bash", ["-c", code], dir, Path.Combine(dir, $"observe-{server.Line}.log"), Defined(env));
             try { await Poll.UntilAsync(async () => observe.HasExited || (await http.GetAsync("/health")).IsSuccessStatusCode, TimeSpan.FromSeconds(60), $"{server} up"); }
             catch (TimeoutException) { Assert.Fail($"{server} did not come up:\n{observe.Log()}"); }

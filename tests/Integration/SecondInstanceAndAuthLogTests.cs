@@ -9,12 +9,10 @@ namespace Observe.Integration;
 /// sharing them through SO_REUSEPORT; a burst of bad tokens is counted, not logged line by line.</summary>
 public class SecondInstanceAndAuthLogTests(ITestOutputHelper output)
 {
-    private static async Task<string> Config(string dir, string name, int http, int statsd, int graphite, string extra = "")
-    {
-        var path = Path.Combine(dir, name + ".yaml");
-        await File.WriteAllTextAsync(path, Yaml(dir, name, http, statsd, graphite, extra));
-        return path;
-    }
+    /// <summary>Observe <paramref name="name"/> in its own directory under <paramref name="dir"/>, on the StatsD port of the setup
+    /// (free unless given) and the Graphite port <paramref name="graphite"/>.</summary>
+    private static ObserveSetup Setup(string dir, string name, int graphite, int? statsd = null) =>
+        new(Path.Combine(dir, name)) { StatsdPort = statsd ?? FreePort.Get(), ClientTimeout = TimeSpan.FromSeconds(5), Config = s => Yaml(dir, name, s.HttpPort, s.StatsdPort, graphite) };
 
     private static string Yaml(string dir, string name, int http, int statsd, int graphite, string extra = "") => $$"""
         http: {port: {{http}}}
@@ -29,28 +27,27 @@ public class SecondInstanceAndAuthLogTests(ITestOutputHelper output)
     public async Task A_second_observe_on_the_same_statsd_or_graphite_port_exits_naming_the_port()
     {
         var dir = Repo.TempDir("second");
-        int http = FreePort.Get(), statsd = FreePort.Get(), graphite = FreePort.Get();
-        await using var first = ObserveBinary.Run(await Config(dir, "first", http, statsd, graphite), dir, Path.Combine(dir, "first.log"));
-        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(5) };
-        await Poll.UntilAsync(async () => (await client.GetAsync("/health")).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "the first observe up");
+        var graphite = FreePort.Get();
+        await using var first = await ObserveProcess.StartAsync(Setup(dir, "first", graphite), "first.log");
+        var statsd = first.Setup.StatsdPort;
 
         // Same StatsD port (UDP and TCP), everything else its own.
-        await using (var second = ObserveBinary.Run(await Config(dir, "second", FreePort.Get(), statsd, FreePort.Get()), dir, Path.Combine(dir, "second.log")))
+        await using (var second = await ObserveProcess.LaunchAsync(Setup(dir, "second", FreePort.Get(), statsd), "second.log"))
         {
-            await Poll.UntilAsync(() => second.HasExited, TimeSpan.FromSeconds(30), "the second observe to give up on the taken StatsD port");
+            await Poll.UntilAsync(() => second.Process.HasExited, TimeSpan.FromSeconds(30), "the second observe to give up on the taken StatsD port");
             output.WriteLine(second.Log());
-            Assert.Equal(1, second.ExitCode);
+            Assert.Equal(1, second.Process.ExitCode);
             Assert.Contains($"cannot start: statsd cannot listen on udp 127.0.0.1:{statsd}: Address already in use (another process holds it", second.Log());
         }
         // Same Graphite port only.
-        await using (var third = ObserveBinary.Run(await Config(dir, "third", FreePort.Get(), FreePort.Get(), graphite), dir, Path.Combine(dir, "third.log")))
+        await using (var third = await ObserveProcess.LaunchAsync(Setup(dir, "third", graphite), "third.log"))
         {
-            await Poll.UntilAsync(() => third.HasExited, TimeSpan.FromSeconds(30), "the third observe to give up on the taken Graphite port");
+            await Poll.UntilAsync(() => third.Process.HasExited, TimeSpan.FromSeconds(30), "the third observe to give up on the taken Graphite port");
             output.WriteLine(third.Log());
-            Assert.Equal(1, third.ExitCode);
+            Assert.Equal(1, third.Process.ExitCode);
             Assert.Contains($"cannot start: graphite cannot listen on tcp 127.0.0.1:{graphite}: Address already in use (another process holds it", third.Log());
         }
-        Assert.False(first.HasExited, "the first observe stopped");
+        Assert.False(first.Process.HasExited, "the first observe stopped");
     }
 
     [Fact]
