@@ -1,6 +1,6 @@
 // Restart to first /render with a 100 000-series store (issue 21 "Restart"), Observe vs VictoriaMetrics in one run:
 // dotnet run -c Release --project bench/Observe.Bench -- --restart [--series 100000] [--hours 2] [--step 60] [--head-flushes 12] [--runs 2]
-//   [--observe LABEL=PATH]... [--keep] [--store DIR]
+//   [--observe LABEL=PATH]... [--keep] [--store DIR] [--fresh] [--no-vm]
 // Needs src/Observe built in Release (dotnet build src/Observe -c Release) and victoria-metrics installed (tests/peers).
 // --observe (repeatable) names the Observe binaries to restart on the same store, alternately in each run: a .dll is run as
 // `dotnet X.dll run`, anything else as an executable (the ReadyToRun single file of deploy/publish.sh, which users run);
@@ -9,6 +9,9 @@
 // compactor; then --head-flushes points per series at 10 s, which stay in the head because that process compacts only
 // hourly); VictoriaMetrics gets the same lines on its Graphite port. Each run stops each server by SIGTERM, times process
 // start to the first successful query of one series (polled every 5 ms), then SIGKILLs it and times the same again.
+// --fresh: each binary restarts from its own copy of the kept store, copied again before each stop (a SIGTERM that seals the
+// head would otherwise leave the next binary, and the SIGKILL that follows, a store without a head); the time SIGTERM took
+// to end the process is shown too. --no-vm leaves VictoriaMetrics out (its store is not built, it is not restarted).
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
@@ -44,24 +47,35 @@ internal static class RestartBench
         Console.WriteLine($"{series:N0} series; history {hours} h at {step} s ({series * (long)(hours * 3600 / step):N0} points), head {headFlushes} x 10 s ({series * (long)headFlushes:N0} points); " +
             $"{Environment.ProcessorCount} cores, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        bool fresh = args.Contains("--fresh");
         var observes = variants.Select(v => new Server(dir, v.Path, http, v.Label)).ToList();
         var vm = new Server(dir, null, http, "VictoriaMetrics");
-        if (!reuse) await BuildStoresAsync(observes[0], vm, http, names, histStart, headStart, now, step, series, headFlushes, probe);
+        bool noVm = args.Contains("--no-vm");
+        if (!reuse) await BuildStoresAsync(observes[0], noVm ? null : vm, http, names, histStart, headStart, now, step, series, headFlushes, probe);
+        var pristine = Path.Combine(observes[0].Dir, "data");
+        if (fresh) observes = [.. variants.Select(v => new Server(dir, v.Path, http, v.Label, "observe-" + string.Concat(v.Label.Where(char.IsLetterOrDigit))))];
 
         // ---- restarts: each binary on the same store, alternately in each run ----
         var results = new List<string>();
         for (int run = 1; run <= runs; run++)
-            foreach (var s in observes.Append(vm))
+            foreach (var s in noVm ? observes : observes.Append(vm))
             {
-                if (!s.Running) { s.Start(); await Until(() => s.QueryOkAsync(probe, now - 5), TimeSpan.FromMinutes(2), $"{s.Label} up"); }
                 foreach (var kill in new[] { false, true })
                 {
+                    if (fresh && s.Exe != null)
+                    {
+                        await s.StopAsync(kill: true);
+                        CopyStore(pristine, Path.Combine(s.Dir, "data"));
+                    }
+                    if (!s.Running) { s.Start(); await Until(() => s.QueryOkAsync(probe, now - 5), TimeSpan.FromMinutes(2), $"{s.Label} up"); }
+                    var stopping = Stopwatch.StartNew();
                     await s.StopAsync(kill);
+                    var stopped = stopping.Elapsed;
                     var load = File.ReadAllText("/proc/loadavg").Split(' ')[0];
                     var t = Stopwatch.StartNew();
                     s.Start();
                     await Until(() => s.QueryOkAsync(probe, now - 5), TimeSpan.FromMinutes(2), $"{s.Label} answers");
-                    var line = $"run {run}: {s.Label,-28} after {(kill ? "SIGKILL" : "SIGTERM")}: first query {t.Elapsed.TotalSeconds:F2} s (load {load})";
+                    var line = $"run {run}: {s.Label,-28} after {(kill ? "SIGKILL" : $"SIGTERM (stop {stopped.TotalSeconds:F2} s)")}: first query {t.Elapsed.TotalSeconds:F2} s (load {load})";
                     if (s.Exe != null) line += $" (head {await Stat(http, s, "headPoints"):N0} points)";
                     Console.WriteLine(line);
                     foreach (var said in s.StartLines()) Console.WriteLine("    " + said);
@@ -76,23 +90,26 @@ internal static class RestartBench
         return 0;
     }
 
-    private static async Task BuildStoresAsync(Server o, Server vm, HttpClient http, string[] names, long histStart, long headStart, long now, int step,
+    private static async Task BuildStoresAsync(Server o, Server? vm, HttpClient http, string[] names, long histStart, long headStart, long now, int step,
         int series, int headFlushes, string probe)
     {
         var sw = Stopwatch.StartNew();
-        o.Write(compactEvery: 30); o.Start(); vm.Start();
-        await Task.WhenAll(o.ReadyAsync(), vm.ReadyAsync());
-        await Task.WhenAll(SendAsync(o.GraphitePort, names, histStart, headStart, step), SendAsync(vm.GraphitePort, names, histStart, headStart, step));
+        o.Write(compactEvery: 30); o.Start(); vm?.Start();
+        await Task.WhenAll(o.ReadyAsync(), vm?.ReadyAsync() ?? Task.CompletedTask);
+        await Task.WhenAll(SendAsync(o.GraphitePort, names, histStart, headStart, step), vm == null ? Task.CompletedTask : SendAsync(vm.GraphitePort, names, histStart, headStart, step));
         Console.WriteLine($"history sent in {sw.Elapsed.TotalSeconds:F0} s");
         // Sealed: the history left Observe's head (its compactor runs every 30 s); what remains are its own self-metrics.
         await Until(async () => await Stat(http, o, "series") >= series && await Stat(http, o, "headPoints") < series / 10, TimeSpan.FromMinutes(20), "history sealed");
         Console.WriteLine($"history sealed after {sw.Elapsed.TotalSeconds:F0} s; db {DbBytes(o) / 1e6:F0} MB");
         await o.StopAsync(kill: false);
         o.Write(compactEvery: 3600); o.Start(); await o.ReadyAsync();
-        await Task.WhenAll(SendAsync(o.GraphitePort, names, headStart, now, 10), SendAsync(vm.GraphitePort, names, headStart, now, 10));
+        await Task.WhenAll(SendAsync(o.GraphitePort, names, headStart, now, 10), vm == null ? Task.CompletedTask : SendAsync(vm.GraphitePort, names, headStart, now, 10));
         await Until(async () => await Stat(http, o, "headPoints") >= (long)series * headFlushes, TimeSpan.FromMinutes(10), "head written");
-        await http.GetAsync($"{vm.Url}/internal/force_flush");
-        await Until(() => vm.QueryOkAsync(probe, now - 5), TimeSpan.FromMinutes(5), "victoria-metrics has the head");
+        if (vm != null)
+        {
+            await http.GetAsync($"{vm.Url}/internal/force_flush");
+            await Until(() => vm.QueryOkAsync(probe, now - 5), TimeSpan.FromMinutes(5), "victoria-metrics has the head");
+        }
         Console.WriteLine($"head written after {sw.Elapsed.TotalSeconds:F0} s: {await Stat(http, o, "headPoints"):N0} head points; db {DbBytes(o) / 1e6:F0} MB");
         await o.StopAsync(kill: false);
     }
@@ -120,6 +137,13 @@ internal static class RestartBench
         public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel level) => true;
         public void Log<TState>(Microsoft.Extensions.Logging.LogLevel level, Microsoft.Extensions.Logging.EventId id, TState state, Exception? e, Func<TState, Exception?, string> f) =>
             Console.WriteLine(f(state, e));
+    }
+
+    private static void CopyStore(string from, string to)
+    {
+        if (Directory.Exists(to)) Directory.Delete(to, true);
+        Directory.CreateDirectory(to);
+        foreach (var f in Directory.GetFiles(from)) File.Copy(f, Path.Combine(to, Path.GetFileName(f)));
     }
 
     private static long DbBytes(Server o) => new DirectoryInfo(Path.Combine(o.Dir, "data")).GetFiles("tsdb.db*").Sum(f => f.Length);
@@ -167,12 +191,12 @@ internal static class RestartBench
     }
 
     /// <summary>One server process (Observe when <see cref="Exe"/> is set, else VictoriaMetrics), restartable on the same data and ports.</summary>
-    private sealed class Server(string root, string? exe, HttpClient http, string label)
+    private sealed class Server(string root, string? exe, HttpClient http, string label, string? subdir = null)
     {
         /// <summary>The Observe binary (a .dll run by dotnet, or an executable); null: VictoriaMetrics.</summary>
         public readonly string? Exe = exe;
         public readonly string Label = label;
-        public readonly string Dir = Directory.CreateDirectory(Path.Combine(root, exe != null ? "observe" : "vm")).FullName;
+        public readonly string Dir = Directory.CreateDirectory(Path.Combine(root, subdir ?? (exe != null ? "observe" : "vm"))).FullName;
         public bool Running => _p != null;
         private string? _log;
         // Observe's take new ports at each start: a port picked minutes ago may since be the local end of one of the
@@ -207,10 +231,10 @@ internal static class RestartBench
         {
             if (Exe != null) Write(_compactEvery == 0 ? 3600 : _compactEvery);
             var psi = Exe == null ? new ProcessStartInfo("victoria-metrics")
-                {
-                    ArgumentList = { $"-storageDataPath={Dir}/data", $"-httpListenAddr=127.0.0.1:{Port}", $"-graphiteListenAddr=127.0.0.1:{GraphitePort}",
+            {
+                ArgumentList = { $"-storageDataPath={Dir}/data", $"-httpListenAddr=127.0.0.1:{Port}", $"-graphiteListenAddr=127.0.0.1:{GraphitePort}",
                         "-retentionPeriod=100y", "-search.latencyOffset=0s" },
-                }
+            }
                 : Exe.EndsWith(".dll", StringComparison.Ordinal) ? new ProcessStartInfo("dotnet") { ArgumentList = { Exe, "run", "--config", Path.Combine(Dir, "observe.yaml") } }
                 : new ProcessStartInfo(Exe) { ArgumentList = { "run", "--config", Path.Combine(Dir, "observe.yaml") } };
             psi.UseShellExecute = false;

@@ -189,6 +189,7 @@ internal static class ObserveHost
         app.Services.GetRequiredService<SelfMetricsSources>().Bind();
         app.Services.GetRequiredService<HttpConnectionRejections>();
         app.Services.GetRequiredService<MemoryGovernor>(); // starts its readings even if no stage asked it yet
+        StartupTimeline.Mark("sources bound");
         // Every listener says where it listens; the HTTP API too, once Kestrel has bound (port 0 resolved).
         var hostLog = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Observe.Host");
         var listening = new TaskCompletionSource();
@@ -216,6 +217,7 @@ internal static class ObserveHost
         // /metrics, /stats "metrics" and the observe.* series (SelfMetrics) are generated from the stages' stat lists.
         var stats = ObserveStats.Sources(app.Services);
         StatsExport.ToPrometheus(stats, Metrics.DefaultRegistry);
+        StartupTimeline.Mark("prometheus");
         // With the exposition on, one scrape target serves both: Observe's own metrics, then the aggregated ones.
         if (config.Prometheus.Enabled) app.MapGet("/metrics", WriteOwnAndAggregatedMetrics);
         else app.MapMetrics("/metrics");

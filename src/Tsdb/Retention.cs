@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.RegularExpressions;
 
 namespace Observe.Storage.Tsdb;
 
@@ -114,22 +113,19 @@ internal sealed record Aggregation(AggMethod Method, double XFilesFactor)
 internal sealed class RuleSet
 {
     // Re null: the pattern matches every name (".*", the usual catch-all), so it is not run per series.
-    private readonly (Regex? Re, Schema Schema)[] _schemas;
-    private readonly (Regex? Re, Aggregation Agg)[] _aggs;
+    private readonly (NamePattern? Re, Schema Schema)[] _schemas;
+    private readonly (NamePattern? Re, Aggregation Agg)[] _aggs;
     private static readonly Schema DefaultSchema = Schema.Parse("default", "10s:6h,1m:7d,10m:5y");
     private static readonly Aggregation DefaultAgg = new(AggMethod.Average, 0.5);
 
     public RuleSet(StorageOptions o)
     {
-        _schemas = [.. o.Schemas.Select(r => (Compile(r.Pattern), Schema.Parse(r.Name, r.Retentions)))];
-        _aggs = [.. o.Aggregation.Select(r => (Compile(r.Pattern), new Aggregation(Aggregation.ParseMethod(r.AggregationMethod), r.XFilesFactor)))];
+        _schemas = [.. o.Schemas.Select(r => (NamePattern.Of(r.Pattern), Schema.Parse(r.Name, r.Retentions)))];
+        _aggs = [.. o.Aggregation.Select(r => (NamePattern.Of(r.Pattern), new Aggregation(Aggregation.ParseMethod(r.AggregationMethod), r.XFilesFactor)))];
         _kinds = new SeriesKind?[(_schemas.Length + 1) * (_aggs.Length + 1)];
     }
 
     private readonly SeriesKind?[] _kinds;
-
-    private static Regex? Compile(string pattern) =>
-        pattern is "" or ".*" ? null : new Regex(pattern, RegexOptions.CultureInvariant | RegexOptions.Compiled);
 
     public Schema SchemaFor(string name)
     {
