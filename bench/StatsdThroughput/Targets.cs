@@ -59,7 +59,7 @@ public sealed class ObserveTarget(string observeDll) : Target
             sinks:
               carbon: {"{"}enabled: false{"}"}
               embedded: {"{"}enabled: true{"}"}
-            logging: {"{"}level: warning{"}"}
+            logging: {"{"}level: information{"}"}
             {(MemoryLimit != null ? "limits: {memory: " + MemoryLimit + "}" : "")}
 
             """ : $"""
