@@ -5,7 +5,7 @@
 // Checks scheduling vs nginx (and Nagios 4): ... -- --checks [--rates 30000,60000] [--interval 10] (ChecksBench.cs)
 // Console Problems page in chromium, 10 000 checks / 500 failing: ... -- --console [--hosts 100 --per-host 100 --failing 500] (ConsoleBench.cs)
 // Bytes on disk per point, Observe vs VictoriaMetrics vs Prometheus on one StatsD-like data set: ... -- --bytes [--series 10000] [--hours 24] (BytesBench.cs)
-// Head points and memory under steady load, compacting every 60 s: ... -- --head [--series N] [--flushes N] (HeadBench.cs)
+// Head points and memory under steady load, compacting every 60 s: ... -- --head [--series N] [--flushes N] [--concurrent] (HeadBench.cs)
 // Log ingest (UDP JSON, GELF) and time until searchable: ... -- --logs [--seconds 10] [--probes 20] (LogsBench.cs)
 // Carbon pickle decode vs plaintext parse vs python3's unpickler: ... -- --pickle (PickleBench.cs)
 // Restart to first /render, Observe vs VictoriaMetrics, 100 000 series: ... -- --restart [--series N] [--hours H] [--runs N] (RestartBench.cs)

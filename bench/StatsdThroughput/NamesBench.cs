@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Runtime.CompilerServices;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Observe.TestSupport;
@@ -136,7 +136,13 @@ public static class NamesBench
             cts.Cancel();
             try { await watcher; } catch (OperationCanceledException) { }
             var endRss = RssSampler.Read(proc.Pid);
-            var peak = Math.Max(rss.Stop(), endRss);
+            var peak = Math.Max(rss.Stop(), endRss); // before the census, which itself takes memory in the target
+            if (obs != null)
+            {
+                // What held the store lock (the store logs a hold over 1 s, and a flush that waited that long), with its time.
+                foreach (var line in proc.Log().Split('\n').Where(l => l.Contains("tsdb:", StringComparison.Ordinal))) Console.WriteLine("    observe log: " + line.TrimEnd());
+                if (opts.GcDump != null) await GcDumpAsync(proc.Pid, Path.Combine(opts.GcDump, $"observe-{names}-{DateTime.UtcNow:HHmmss}.gcdump"));
+            }
             var drops = ProcStat.UdpDrops(udpPort) - drops0;
             double[] flushes;
             long series;
@@ -159,6 +165,15 @@ public static class NamesBench
             if (proc != null) await proc.DisposeAsync();
             if (!opts.KeepTemp) try { Directory.Delete(dir, true); } catch (Exception) { }
         }
+    }
+
+    /// <summary>A heap census (dotnet-gcdump collect: a full GC, then the live objects by type) of the target; report it with `dotnet-gcdump report FILE`.</summary>
+    private static async Task GcDumpAsync(int pid, string file)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        var (exit, stdout, stderr) = await PeerProcess.RunToEndAsync("dotnet-gcdump", ["collect", "-p", pid.ToString(CultureInfo.InvariantCulture), "-o", file],
+            timeout: TimeSpan.FromMinutes(3));
+        Console.WriteLine(exit == 0 ? $"    heap census: {file}" : $"    dotnet-gcdump failed ({exit}): {stderr.Trim()} {stdout.Trim()}");
     }
 
     private static async Task<JsonDocument?> Stats(HttpClient http, ObserveTarget obs)
@@ -242,7 +257,8 @@ public sealed class RssSampler
                 if (kb > _peakKb) _peakKb = kb;
                 Thread.Sleep(250);
             }
-        }) { IsBackground = true };
+        })
+        { IsBackground = true };
         _thread.Start();
     }
 

@@ -197,6 +197,8 @@ public sealed class Options
     /// <summary>--names 10000,100000: the distinct-names benchmark (NamesBench) instead of the rate search.</summary>
     public List<int> Names { get; set; } = [];
     public string? ObserveMemory { get; set; }
+    /// <summary>--gcdump DIR: a heap census of Observe (dotnet-gcdump, on PATH) after its last flush of each run.</summary>
+    public string? GcDump { get; set; }
 
     public static Options Parse(string[] args)
     {
@@ -223,6 +225,7 @@ public sealed class Options
                 case "--keep-temp": o.KeepTemp = true; break;
                 case "--verbose": o.Verbose = true; break;
                 case "--observe-memory": o.ObserveMemory = Next(); break;
+                case "--gcdump": o.GcDump = Path.GetFullPath(Next()); break;
                 case "--names": o.Names = Next().Split(',', StringSplitOptions.RemoveEmptyEntries).Select(x => int.Parse(x.Trim(), inv)).ToList(); break;
                 default: throw new ArgumentException("unknown option " + args[i]);
             }

@@ -60,7 +60,7 @@ public sealed class ObserveTarget(string observeDll) : Target
             sinks:
               carbon: {"{"}enabled: false{"}"}
               embedded: {"{"}enabled: true{"}"}
-            logging: {"{"}level: warning{"}"}
+            logging: {"{"}level: information{"}"}
             logs: {"{"}udp: {"{"}enabled: false{"}"}, gelf: {"{"}enabled: false{"}"}{"}"}
             {(MemoryLimit != null ? "limits: {memory: " + MemoryLimit + "}" : "")}
 
