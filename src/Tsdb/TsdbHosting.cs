@@ -13,11 +13,17 @@ namespace Observe.Storage;
 /// <param name="LimitHits">requests refused per bound (its configuration key), see <see cref="StorageLimitHits"/></param>
 public sealed record StorageStats(string DatabasePath, int Series, int HeadPoints, long LastPersistedBatchTimestamp, long CorruptChunks, long CorruptHeadRows,
     long PointsBeyondRetention = 0,
-    long SeriesDroppedByLimit = 0, IReadOnlyDictionary<string, long>? LimitHits = null);
+    long SeriesDroppedByLimit = 0, IReadOnlyDictionary<string, long>? LimitHits = null)
+{
+    /// <summary>The store is still opening (a restart): the counts are not known yet and read 0.</summary>
+    public bool Opening { get; init; }
+}
 
 /// <summary>The TSDB project's entry points for the storage wiring (<c>StorageHosting</c>); the store stays internal.</summary>
 public static class TsdbHosting
 {
+    private static readonly TimeSpan StatsWait = TimeSpan.FromSeconds(1);
+
     /// <summary>
     /// Registers the embedded time-series store as <see cref="ISeriesReader"/> and <see cref="IMemoryRelief"/> (and as an
     /// <see cref="IMetricSink"/> when <paramref name="embeddedSink"/>), and its <see cref="StorageStats"/> (limit hits from the
@@ -46,8 +52,14 @@ public static class TsdbHosting
         {
             var opening = sp.GetRequiredService<StoreOpening>();
             var hits = sp.GetRequiredService<StorageLimitHits>();
+            var path = Path.GetFullPath(Path.Combine(options.DataDir, "tsdb.db"));
             return () =>
             {
+                // /stats, /metrics and the observe.* series must answer while a large store opens (seconds): a moment's
+                // wait, then "opening" instead of holding a scrape for storage.render.timeoutSeconds and failing it.
+                try { opening.Opened.Wait(StatsWait); }
+                catch (AggregateException) { }
+                if (!opening.Opened.IsCompletedSuccessfully) return new StorageStats(path, 0, 0, 0, 0, 0, 0, 0, hits.Snapshot()) { Opening = true };
                 var store = opening.Store;
                 return new StorageStats(store.DatabasePath, store.SeriesCount, store.HeadPointCount,
                     store.LastPersistedBatchTimestamp, store.CorruptChunks, store.CorruptHeadRows, store.PointsBeyondRetention, store.SeriesDroppedByLimit, hits.Snapshot());
