@@ -187,7 +187,8 @@ internal sealed class PostgresAlertStateStore : ISharedAlertStateStore
         using (var r = cmd.ExecuteReader())
             while (r.Read()) history.Add(JsonSerializer.Deserialize<HistoryEntry>(r.GetString(0), Json)!);
         tx.Commit();
-        return (Combine(rows, groups), history);
+        Remember(groups, replace: false);
+        return (Combine(rows, Groups(groups)), history);
     }
 
     public IReadOnlyList<string> Write(PipelineState? state, IReadOnlyList<HistoryEntry> history) => Guard(() => WriteNow(state, history));
@@ -195,6 +196,7 @@ internal sealed class PostgresAlertStateStore : ISharedAlertStateStore
     private List<string> WriteNow(PipelineState? state, IReadOnlyList<HistoryEntry> history)
     {
         var lost = new List<string>();
+        List<(string Node, StoredGroup Group)>? owners = null;
         using var c = _db.OpenConnection();
         using var tx = c.BeginTransaction();
         Heartbeat(c, tx);
@@ -213,7 +215,7 @@ internal sealed class PostgresAlertStateStore : ISharedAlertStateStore
             }
             using var del = Cmd(c, tx, "DELETE FROM observe_alert_state WHERE node = $1 AND NOT (key = ANY($2))", _node, (object)keys.ToArray());
             del.ExecuteNonQuery();
-            WriteGroups(c, tx, state.Groups);
+            owners = WriteGroups(c, tx, state.Groups);
         }
         if (history.Count > 0)
         {
@@ -223,15 +225,16 @@ internal sealed class PostgresAlertStateStore : ISharedAlertStateStore
             prune.ExecuteNonQuery();
         }
         tx.Commit();
+        if (owners != null) Remember(owners, replace: true);
         return lost;
     }
 
     /// <summary>
     /// Each group row is written only by its owner: the first node to write a group owns it (an upsert guarded by
     /// <c>node = me</c>, as the alert rows), and keeps it until another node claims it with one of its alerts or adopts it.
-    /// Then who owns each of this node's groups is read back.
+    /// Then who owns each of this node's groups is read back (remembered once the transaction commits).
     /// </summary>
-    private void WriteGroups(NpgsqlConnection c, NpgsqlTransaction tx, List<StoredGroup> groups)
+    private List<(string Node, StoredGroup Group)> WriteGroups(NpgsqlConnection c, NpgsqlTransaction tx, List<StoredGroup> groups)
     {
         var keys = groups.Select(g => g.Key).ToArray();
         foreach (var g in groups)
@@ -244,28 +247,36 @@ internal sealed class PostgresAlertStateStore : ISharedAlertStateStore
         }
         using (var del = Cmd(c, tx, "DELETE FROM observe_alert_groups WHERE node = $1 AND NOT (key = ANY($2))", _node, (object)keys))
             del.ExecuteNonQuery();
-        _groups.Clear();
-        ReadGroups(c, tx, "SELECT node, json FROM observe_alert_groups WHERE key = ANY($1)", (object)keys);
+        return ReadGroups(c, tx, "SELECT node, json FROM observe_alert_groups WHERE key = ANY($1)", (object)keys);
     }
 
     /// <summary>Group key → (owner, log) as last read; called under the pipeline's lock.</summary>
     private readonly Dictionary<string, (string Node, StoredGroup Group)> _groups = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Takes what a committed transaction read of the groups (<paramref name="replace"/>: all this node knows of, else some).
+    /// Only after the commit: a read that failed half-way (a connection the pool handed out dead, a command timeout) once
+    /// cleared this map first, and a group whose owner is not known is notified by this node ("the first write decides"),
+    /// so a node that did not own a group told it at once instead of after the node timeout.
+    /// </summary>
+    private void Remember(List<(string Node, StoredGroup Group)> read, bool replace)
+    {
+        if (replace) _groups.Clear();
+        foreach (var (node, g) in read) _groups[g.Key] = (node, g);
+    }
+
+    private static List<StoredGroup> Groups(List<(string Node, StoredGroup Group)> read) => read.ConvertAll(r => r.Group);
+
     public string? OwnerOf(string key) => _groups.TryGetValue(key, out var g) ? g.Node : null;
 
     public StoredGroup? GroupRow(string key) => _groups.TryGetValue(key, out var g) ? g.Group : null;
 
-    private List<StoredGroup> ReadGroups(NpgsqlConnection c, NpgsqlTransaction tx, string sql, params object[] args)
+    private static List<(string Node, StoredGroup Group)> ReadGroups(NpgsqlConnection c, NpgsqlTransaction tx, string sql, params object[] args)
     {
-        var list = new List<StoredGroup>();
+        var list = new List<(string Node, StoredGroup Group)>();
         using var cmd = Cmd(c, tx, sql, args);
         using var r = cmd.ExecuteReader();
-        while (r.Read())
-        {
-            var g = JsonSerializer.Deserialize<StoredGroup>(r.GetString(1), Json)!;
-            _groups[g.Key] = (r.GetString(0), g);
-            list.Add(g);
-        }
+        while (r.Read()) list.Add((r.GetString(0), JsonSerializer.Deserialize<StoredGroup>(r.GetString(1), Json)!));
         return list;
     }
 
@@ -273,11 +284,10 @@ internal sealed class PostgresAlertStateStore : ISharedAlertStateStore
     {
         using var c = _db.OpenConnection();
         using var tx = c.BeginTransaction();
-        var known = _groups.Keys.ToArray();
-        _groups.Clear();
-        ReadGroups(c, tx, "SELECT node, json FROM observe_alert_groups WHERE key = ANY($1)", (object)known);
+        var owners = ReadGroups(c, tx, "SELECT node, json FROM observe_alert_groups WHERE key = ANY($1)", (object)_groups.Keys.ToArray());
         var rows = Rows(c, tx, "SELECT json FROM observe_alert_state WHERE node <> $1", _node);
         tx.Commit();
+        Remember(owners, replace: true);
         return rows.Select(r => r.Alert).ToList();
     });
 
@@ -292,7 +302,8 @@ internal sealed class PostgresAlertStateStore : ISharedAlertStateStore
         var groups = ReadGroups(c, tx, "UPDATE observe_alert_groups SET node = $1 WHERE key = ANY($2) RETURNING node, json", _node,
             (object)rows.SelectMany(r => r.Groups.Select(g => g.Key)).Distinct().ToArray());
         tx.Commit();
-        return Combine(rows, groups);
+        Remember(groups, replace: false);
+        return Combine(rows, Groups(groups));
     }
 
     public PipelineState? AdoptOrphans() => Guard(AdoptNow);
@@ -313,7 +324,8 @@ internal sealed class PostgresAlertStateStore : ISharedAlertStateStore
             RETURNING node, json
             """, _node, _timeoutSeconds);
         tx.Commit();
-        return Combine(rows, groups);
+        Remember(groups, replace: false);
+        return Combine(rows, Groups(groups));
     }
 
     private void Heartbeat(NpgsqlConnection c, NpgsqlTransaction tx) =>
