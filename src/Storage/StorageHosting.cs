@@ -66,6 +66,8 @@ public static class StorageHosting
         Stat.Gauge<StorageStats>("observe_storage_head_points", "storage.head_points", "Points in the store's head (not yet in chunks)", s => s.HeadPoints),
         Stat.Counter<StorageStats>("observe_storage_series_dropped_total", "storage.series_dropped", "Points not stored because their series would exceed storage.maxSeries", s => s.SeriesDroppedByLimit),
         Stat.Counter<StorageStats>("observe_tsdb_points_beyond_retention_total", "storage.points_beyond_retention", "Points older than every archive of their series' schema, dropped at write", s => s.PointsBeyondRetention),
+        Stat.Counter<StorageStats>("observe_tsdb_pages_reclaimed_total", "storage.pages_reclaimed",
+            "Free pages of the TSDB file given back to the file system (incremental vacuum after compaction and retention)", s => s.PagesReclaimed),
         new("observe_tsdb_corrupt_chunks_total", "storage.corrupt_chunks", StatKind.CounterShownAsTotal, "TSDB chunks whose checksum did not verify (never served)", null,
             s => [new(null, s.CorruptChunks)]),
         new("observe_tsdb_corrupt_head_rows_total", "storage.corrupt_head_rows", StatKind.CounterShownAsTotal,

@@ -11,9 +11,10 @@ namespace Observe.Storage;
 /// <summary>What /stats shows of the embedded store.</summary>
 /// <param name="SeriesDroppedByLimit">points not stored because their series would be beyond <c>storage.maxSeries</c></param>
 /// <param name="LimitHits">requests refused per bound (its configuration key), see <see cref="StorageLimitHits"/></param>
+/// <param name="PagesReclaimed">free pages given back to the file system by incremental vacuum since start (after compaction and retention)</param>
 public sealed record StorageStats(string DatabasePath, int Series, int HeadPoints, long LastPersistedBatchTimestamp, long CorruptChunks, long CorruptHeadRows,
     long PointsBeyondRetention = 0,
-    long SeriesDroppedByLimit = 0, IReadOnlyDictionary<string, long>? LimitHits = null)
+    long SeriesDroppedByLimit = 0, IReadOnlyDictionary<string, long>? LimitHits = null, long PagesReclaimed = 0)
 {
     /// <summary>The store is still opening (a restart): the counts are not known yet and read 0.</summary>
     public bool Opening { get; init; }
@@ -62,7 +63,7 @@ public static class TsdbHosting
                 if (!opening.Opened.IsCompletedSuccessfully) return new StorageStats(path, 0, 0, 0, 0, 0, 0, 0, hits.Snapshot()) { Opening = true };
                 var store = opening.Store;
                 return new StorageStats(store.DatabasePath, store.SeriesCount, store.HeadPointCount,
-                    store.LastPersistedBatchTimestamp, store.CorruptChunks, store.CorruptHeadRows, store.PointsBeyondRetention, store.SeriesDroppedByLimit, hits.Snapshot());
+                    store.LastPersistedBatchTimestamp, store.CorruptChunks, store.CorruptHeadRows, store.PointsBeyondRetention, store.SeriesDroppedByLimit, hits.Snapshot(), store.PagesReclaimed);
             };
         });
         return services;

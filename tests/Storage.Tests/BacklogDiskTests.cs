@@ -1,4 +1,6 @@
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Observe.Common;
 using Observe.Storage.Tsdb;
 using Observe.TestSupport;
 
@@ -43,16 +45,8 @@ public class BacklogDiskTests
         var o = TestStore.Options(retentions: "10s:2h");
         o.SynchronousFull = false;
         using var s = TimeSeriesStore.Open(o, time);
-        // 800 flushes of 300 series held in the head (head rows: ~1.5 MB), then sealed by one compaction: two chunks per series.
-        var rnd = new Random(7);
-        const int flushes = 800, series = 300;
-        var names = Enumerable.Range(0, series).Select(i => $"backlog.s{i}").ToArray();
-        for (int f = 0; f < flushes; f++)
-        {
-            long t = Start + f * 10L;
-            TestStore.Write(s, t, names.Select(name => (name, (double)rnd.Next(1_000_000), t)).ToArray());
-        }
-        time.UnixSeconds = Start + flushes * 10L + 10;
+        const int flushes = 800;
+        WriteBacklog(s, time, flushes);
         var full = Pages(o);
         s.Compact();
         var compacted = Pages(o);
@@ -66,6 +60,45 @@ public class BacklogDiskTests
         Assert.True(expired.Free <= expired.Pages / 16 + 1, $"{expired.Free} of {expired.Pages} pages free after retention");
         Assert.True(s.PagesReclaimed > 0);
         Assert.Contains(s.Fetch("backlog.s0", Start + 7300, Start + flushes * 10L)!.Values, v => v != null);
+    }
+
+    /// <summary>The pages given back are one of the store's stats (<c>/metrics</c> <c>observe_tsdb_pages_reclaimed_total</c>,
+    /// the <c>observe.storage.pages_reclaimed_per_second</c> series, <c>/stats</c> storage.pagesReclaimed): read through the store the
+    /// host registers and its entry in the one stats list.</summary>
+    [Fact]
+    public void Pages_given_back_after_a_compaction_are_a_counter_of_the_stores_stats()
+    {
+        var time = ManualTimeProvider.AtUnixSeconds(Start);
+        var o = TestStore.Options(retentions: "10s:2h");
+        o.SynchronousFull = false;
+        var services = new ServiceCollection().AddSingleton<TimeProvider>(time).AddSingleton<StorageLimitHits>();
+        services.AddObserveTsdb(o, embeddedSink: false);
+        using var provider = services.BuildServiceProvider();
+        var stats = provider.GetRequiredService<Func<StorageStats>>();
+        var counter = Assert.Single(StorageHosting.StorageStatList, d => d.Family == "observe_tsdb_pages_reclaimed_total");
+        Assert.Equal(StatKind.Counter, counter.Kind);
+        double Counted() => Assert.Single(counter.Read(stats())).Value;
+        Assert.Equal(0, Counted());
+
+        var s = provider.GetRequiredService<StoreOpening>().Store;
+        WriteBacklog(s, time, flushes: 800);
+        s.Compact();
+        Assert.True(Counted() > 0, "no pages counted after a compaction that freed the head rows' pages");
+        Assert.Equal(s.PagesReclaimed, Counted());
+    }
+
+    /// <summary>Flushes of 300 series held in the head (800 flushes: head rows of ~1.5 MB), the clock then just past them:
+    /// one compaction seals them all (two chunks per series) and frees the head rows' pages.</summary>
+    private static void WriteBacklog(TimeSeriesStore s, ManualTimeProvider time, int flushes)
+    {
+        var rnd = new Random(7);
+        var names = Enumerable.Range(0, 300).Select(i => $"backlog.s{i}").ToArray();
+        for (int f = 0; f < flushes; f++)
+        {
+            long t = Start + f * 10L;
+            TestStore.Write(s, t, names.Select(name => (name, (double)rnd.Next(1_000_000), t)).ToArray());
+        }
+        time.UnixSeconds = Start + flushes * 10L + 10;
     }
 
     /// <summary>Files written before format 3 (auto_vacuum NONE, user_version 2) open, read, write and compact as before.</summary>
