@@ -70,17 +70,26 @@ internal static class ObserveHost
                 await app.StopAsync(CancellationToken.None);
                 return 0;
             }
-            // Stops on SIGTERM/SIGINT (ours or the host's handler) with the stages' orderly stop: last flush, sinks drained, store closed.
-            var shutdown = app.WaitForShutdownAsync(stop.Token);
+            // Stops on SIGTERM/SIGINT (ours or the host's handler) with the stages' orderly stop: last flush, sinks drained, store
+            // closed. Not WaitForShutdownAsync: it starts that orderly stop itself, also when a failed start must stop at once.
+            var stopping = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            using var onStopping = app.Lifetime.ApplicationStopping.Register(() => stopping.TrySetResult());
+            using var onSignal = stop.Token.Register(() => app.Lifetime.StopApplication());
             // The store opens while the stages start (StorageHosting.BeginOpen): one it cannot open stops the host as a failed start did.
             var opened = app.Services.GetRequiredService<ISeriesReader>().Opened;
-            if (await Task.WhenAny(opened, shutdown) == opened && opened.Exception?.InnerException is { } failed)
+            if (await Task.WhenAny(opened, stopping.Task) == opened && opened.Exception?.InnerException is { } failed)
             {
-                Log.Fatal(failed, "cannot start: the embedded store did not open");
-                await app.StopAsync(CancellationToken.None);
+                // A store it cannot read, reach or lock (format, permissions, disk) says why in its message; a stack is for the unexpected.
+                if (failed is InvalidDataException or IOException or UnauthorizedAccessException or System.Data.Common.DbException)
+                    Log.Fatal("cannot start: the embedded store did not open: {Error}", failed.Message);
+                else Log.Fatal(failed, "cannot start: the embedded store did not open");
+                // Nothing was promised yet: the stages stop at once (a cancelled token) instead of waiting for the StatsD
+                // interval's boundary and retrying its last flush into a store that is not there.
+                await app.StopAsync(new CancellationToken(canceled: true));
                 return 1;
             }
-            await shutdown;
+            await stopping.Task;
+            await app.StopAsync(CancellationToken.None);
             return 0;
         }
         catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Data.Sqlite;
 using Observe.TestSupport;
 using Xunit.Abstractions;
@@ -43,18 +44,41 @@ public class StoreOpenStartTests(ITestOutputHelper output)
     public async Task A_store_in_a_format_it_cannot_read_stops_the_start_with_exit_1_and_says_why()
     {
         var dir = Repo.TempDir("badformat");
-        Directory.CreateDirectory(Path.Combine(dir, "data"));
-        using (var c = new SqliteConnection($"Data Source={Path.Combine(dir, "data", "tsdb.db")};Pooling=False"))
-        {
-            c.Open();
-            using var cmd = c.CreateCommand();
-            cmd.CommandText = "CREATE TABLE chunk(id INTEGER PRIMARY KEY); PRAGMA user_version=1;";
-            cmd.ExecuteNonQuery();
-        }
+        WriteFormat1Store(dir);
         var (exit, stdout, stderr) = await ObserveBinary.RunToEndAsync(["run", "--config", Config(dir)], workDir: dir, timeout: TimeSpan.FromSeconds(90));
         output.WriteLine(stdout + stderr);
         Assert.Equal(1, exit);
         Assert.Contains("cannot start", stdout + stderr);
         Assert.Contains("on-disk format 1", stdout + stderr);
+    }
+
+    [Fact]
+    public async Task A_store_it_cannot_open_ends_the_process_at_once_and_in_one_line()
+    {
+        // A graceful stop would wait for the StatsD interval's boundary (up to 10 s here) and then retry the last flush into
+        // the store that never opened (10 s): seconds between the line and the exit, for nothing that could be kept.
+        var setup = new ObserveSetup(Repo.TempDir("badformat-stop")) { LogLevel = "information" };
+        WriteFormat1Store(setup.Dir);
+        await using var observe = await ObserveProcess.LaunchAsync(setup);
+        await Poll.UntilAsync(() => observe.Process.HasExited || observe.Log().Contains("cannot start"), TimeSpan.FromSeconds(60), "the failed start");
+        var said = Stopwatch.StartNew();
+        await Poll.UntilAsync(() => observe.Process.HasExited, TimeSpan.FromSeconds(60), "observe to exit");
+        var log = observe.Log();
+        output.WriteLine($"exited {said.Elapsed.TotalSeconds:F1} s after the line\n{log}");
+        Assert.Equal(1, observe.Process.ExitCode);
+        Assert.True(said.Elapsed < TimeSpan.FromSeconds(5), $"exited {said.Elapsed.TotalSeconds:F1} s after saying it cannot start");
+        // The reason is the whole message; a stack trace is for what Observe did not expect.
+        Assert.Contains("on-disk format 1", log);
+        Assert.DoesNotContain("   at ", log);
+    }
+
+    private static void WriteFormat1Store(string dir)
+    {
+        Directory.CreateDirectory(Path.Combine(dir, "data"));
+        using var c = new SqliteConnection($"Data Source={Path.Combine(dir, "data", "tsdb.db")};Pooling=False");
+        c.Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "CREATE TABLE chunk(id INTEGER PRIMARY KEY); PRAGMA user_version=1;";
+        cmd.ExecuteNonQuery();
     }
 }

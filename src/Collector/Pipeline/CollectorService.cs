@@ -95,10 +95,19 @@ internal sealed class CollectorService : IHostedService, IAsyncDisposable
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (Scheduler != null) await Scheduler.StopAsync(_options.Statsd.FlushOnStop == FlushOnStop.Boundary, MaxStopWait, CloseListenersAsync);
+        // The host's token cancelled (its shutdown timeout, or a start that failed) means stop now: no wait for the boundary.
+        var boundary = _options.Statsd.FlushOnStop == FlushOnStop.Boundary && !cancellationToken.IsCancellationRequested;
+        if (Scheduler != null) await Scheduler.StopAsync(boundary, MaxStopWait, CloseListenersAsync);
         else await CloseListenersAsync();
         if (Plaintext != null) await Plaintext.DisposeAsync();
-        try { await Fanout.DrainAsync(new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token); }
+        using var drain = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        drain.CancelAfter(TimeSpan.FromSeconds(10));
+        try { await Fanout.DrainAsync(drain.Token); }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            _log.LogWarning("sinks not drained: the stop was cut short");
+            Fanout.Abort();
+        }
         catch (OperationCanceledException) { _log.LogWarning("sinks did not drain within 10 s at shutdown"); }
     }
 

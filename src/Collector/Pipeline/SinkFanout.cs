@@ -42,6 +42,12 @@ internal sealed class SinkFanout : IAsyncDisposable
         foreach (var w in _workers) await w.DrainAsync(ct);
     }
 
+    /// <summary>Every sink gives up what it holds (a stop cut short); see <see cref="SinkWorker{TBatch}.Abort"/>.</summary>
+    public void Abort()
+    {
+        foreach (var w in _workers) w.Abort();
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var w in _workers) await w.DisposeAsync();

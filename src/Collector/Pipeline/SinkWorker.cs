@@ -60,6 +60,9 @@ internal sealed class SinkWorker<TBatch> : IAsyncDisposable where TBatch : class
         while (Interlocked.Read(ref _queued) > 0) await Task.Delay(10, ct);
     }
 
+    /// <summary>Gives up what is queued and the write being retried (the host said stop now), so that dispose does not wait.</summary>
+    public void Abort() => _cts.Cancel();
+
     private async Task Loop()
     {
         var ct = _cts.Token;
