@@ -15,6 +15,7 @@ public static class LogsHosting
     /// </summary>
     public static IServiceCollection AddObserveLogs(this IServiceCollection services, LogsOptions options)
     {
+        services.AddSingleton(options);
         services.AddSingleton(sp =>
         {
             var collector = sp.GetService<CollectorService>();
@@ -33,9 +34,10 @@ public static class LogsHosting
     /// <summary>Maps <c>POST /api/logs</c> (scope <c>ingest</c>) when HTTP ingest is enabled.</summary>
     public static IEndpointRouteBuilder MapLogsIngestApi(this IEndpointRouteBuilder app)
     {
-        var service = app.ServiceProvider.GetRequiredService<LogIngestService>();
-        var options = app.ServiceProvider.GetRequiredService<LogIngestService>().Options;
-        if (options.Enabled && options.Http.Enabled) LogsHttpApi.Map(app, service.Pipeline);
+        // The service is not built here: it builds the collector (and what its events reach), a stage started after HTTP listens.
+        var sp = app.ServiceProvider;
+        var options = sp.GetRequiredService<LogsOptions>();
+        if (options.Enabled && options.Http.Enabled) LogsHttpApi.Map(app, () => sp.GetRequiredService<LogIngestService>().Pipeline);
         return app;
     }
 }

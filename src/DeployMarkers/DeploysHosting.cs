@@ -47,7 +47,9 @@ public static class DeploysHosting
     /// </summary>
     public static IEndpointRouteBuilder MapDeploysApi(this IEndpointRouteBuilder endpoints)
     {
-        DeploysApi.Map(endpoints, endpoints.ServiceProvider.GetRequiredService<DeployService>());
+        // Not resolved here: building the service builds alerting and the checks engine, which start after HTTP listens.
+        var sp = endpoints.ServiceProvider;
+        DeploysApi.Map(endpoints, sp.GetRequiredService<DeployService>);
         return endpoints;
     }
 }

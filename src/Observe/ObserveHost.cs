@@ -56,13 +56,15 @@ internal static class ObserveHost
             app = Build(config, [], configPath);
             WarnIfExposedWithoutTokens(config);
             // SIGHUP re-reads the checks section, as Nagios does, and the HTTPS certificate; the handler keeps the process alive (no default action).
-            var reload = app.Services.GetRequiredService<ChecksConfigReload>();
+            // Resolved at the first SIGHUP: it needs the checks engine, a stage built only after HTTP listens.
+            var services = app.Services;
             using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
             {
                 c.Cancel = true;
-                _ = Task.Run(() => reload.ReloadAsync("SIGHUP", CancellationToken.None));
+                _ = Task.Run(() => services.GetRequiredService<ChecksConfigReload>().ReloadAsync("SIGHUP", CancellationToken.None));
             });
-            StartupTimeline.Mark("stages starting");
+            StartupTimeline.Mark("starting");
+            // Kestrel first, then the stages (StageStart): this returns once every stage has started.
             try { await app.StartAsync(stop.Token); }
             catch (OperationCanceledException) when (stop.IsCancellationRequested || app.Lifetime.ApplicationStopping.IsCancellationRequested)
             {
@@ -189,29 +191,35 @@ internal static class ObserveHost
         builder.Services.AddSingleton<IFlushMetricSource>(sp => sp.GetRequiredService<SelfMetricsSources>().Create(config.Collector.Statsd.FlushInterval));
         builder.Services.AddSingleton(sp => new ChecksConfigReload(configPath, sp.GetService<IChecksReloader>(), sp.GetService<ICheckStates>(), https));
 
-        StartupTimeline.MarkStageStarts(builder.Services);
+        // Every listener says where it listens; the HTTP API too, once Kestrel has bound (port 0 resolved), before the stages start.
+        var stages = StageStart.Defer(builder.Services, onListening: sp =>
+        {
+            StartupTimeline.Mark("listening");
+            var log = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Observe.Host");
+            if (!config.Http.Enabled) log.LogInformation("HTTP API off (http.enabled: false)");
+            else log.LogInformation("HTTP API listening on {Addresses}",
+                string.Join(", ", sp.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? []));
+            StartupTimeline.Mark("stages starting");
+        }, onStarted: sp =>
+        {
+            // Bound once the stages exist: binding built them (the collector, the checks engine, alerting) before HTTP listened.
+            var sources = sp.GetRequiredService<SelfMetricsSources>();
+            sources.Bind();
+            // /metrics families registered here, not before listening (~0.1 s of ~100 families); read at each scrape.
+            StatsExport.ToPrometheus(sources.Sources, Metrics.DefaultRegistry);
+            StartupTimeline.Mark("stages started");
+        });
         StartupTimeline.Mark("services");
         var app = builder.Build();
         StartupTimeline.Mark("built");
-        // The store opens on its own thread from here while the rest is mapped and the stages start (issue 21).
+        // The store opens on its own thread from here while the rest is mapped, HTTP starts and then the stages (issue 21).
         var opened = StorageHosting.BeginOpen(app.Services);
-        app.Services.GetRequiredService<SelfMetricsSources>().Bind();
         app.Services.GetRequiredService<HttpConnectionRejections>();
         app.Services.GetRequiredService<MemoryGovernor>(); // starts its readings even if no stage asked it yet
         StartupTimeline.Mark("sources bound");
-        // Every listener says where it listens; the HTTP API too, once Kestrel has bound (port 0 resolved).
         var hostLog = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Observe.Host");
-        var listening = new TaskCompletionSource();
-        app.Lifetime.ApplicationStarted.Register(() =>
-        {
-            StartupTimeline.Mark("listening");
-            listening.TrySetResult();
-            if (!config.Http.Enabled) hostLog.LogInformation("HTTP API off (http.enabled: false)");
-            else hostLog.LogInformation("HTTP API listening on {Addresses}",
-                string.Join(", ", app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? []));
-        });
         opened.ContinueWith(_ => StartupTimeline.Mark("store opened"), TaskScheduler.Default);
-        Task.WhenAll(listening.Task, opened).ContinueWith(t =>
+        Task.WhenAll(stages.Started, opened).ContinueWith(t =>
         {
             if (t.IsCompletedSuccessfully) hostLog.LogInformation("start-up (ms since the process started): {Timeline}", StartupTimeline.Describe());
         }, TaskScheduler.Default);
@@ -221,16 +229,21 @@ internal static class ObserveHost
             b => b.UseResponseCompression());
         if (https != null) HttpsSetup.UseHsts(app, config.Http.Tls);
         app.Use(AnswerRequestLimits);
+        app.Use(stages.GateAsync);
         app.UseAuthentication();
         app.UseAuthorization();
         // /metrics, /stats "metrics" and the observe.* series (SelfMetrics) are generated from the stages' stat lists.
-        var stats = ObserveStats.Sources(app.Services);
-        StatsExport.ToPrometheus(stats, Metrics.DefaultRegistry);
-        StartupTimeline.Mark("prometheus");
+        var stats = app.Services.GetRequiredService<SelfMetricsSources>().Sources;
         // With the exposition on, one scrape target serves both: Observe's own metrics, then the aggregated ones.
         if (config.Prometheus.Enabled) app.MapGet("/metrics", WriteOwnAndAggregatedMetrics);
         else app.MapMetrics("/metrics");
-        app.MapGet("/health", () => Results.Text("ok\n")).AllowAnonymous();
+        // Up once every stage has started; before, "starting" with a 503 (a load balancer or a test waits for "ok").
+        app.MapGet("/health", (HttpContext ctx) =>
+        {
+            if (stages.Started.IsCompleted) return Results.Text("ok\n");
+            ctx.Response.Headers.RetryAfter = "1";
+            return Results.Text($"starting: {stages.Current}\n", statusCode: StatusCodes.Status503ServiceUnavailable);
+        }).AllowAnonymous();
         app.MapGet("/stats", (Func<CollectorStats> collector, Func<StorageStats> storage, IEnumerable<ISpoolStatsSource> spools) =>
             Results.Json(new
             {

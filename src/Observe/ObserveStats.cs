@@ -40,7 +40,7 @@ internal static class ObserveStats
 
     /// <summary>Every list bound to its snapshot; a stage switched off (its snapshot null) reads as nothing.</summary>
     public static IReadOnlyList<StatSource> Sources(Func<CollectorStats?> collector, Func<LogIngestStats?> logs, Func<StorageStats?> storage,
-        Func<IReadOnlyList<SpoolStats>> spools, Func<CheckRunStats?> checkRuns, Func<IReadOnlyList<CheckStatus>?> checks, Func<HostStats> host,
+        Func<IReadOnlyList<SpoolStats>> spools, Func<CheckRunStats?> checkRuns, Func<IReadOnlyList<CheckStatus>?> checks, Func<HostStats?> host,
         Func<ScrapeStats?>? scrape = null, Func<BeaconStats?>? beacons = null, Func<AlertingStats?>? alerting = null) =>
     [
         StatSource.Of(CollectorStatList.Collector, collector),
@@ -61,22 +61,36 @@ internal static class ObserveStats
     /// </summary>
     public static IReadOnlyList<StatSource> Sources(IServiceProvider sp)
     {
-        var collector = sp.GetService(typeof(Func<CollectorStats>)) as Func<CollectorStats>;
-        var logs = sp.GetService(typeof(Func<LogIngestStats>)) as Func<LogIngestStats>;
-        var scrape = sp.GetService(typeof(Func<ScrapeStats>)) as Func<ScrapeStats>;
-        var beacons = sp.GetService(typeof(Func<BeaconStats>)) as Func<BeaconStats>;
-        var storage = sp.GetService(typeof(Func<StorageStats>)) as Func<StorageStats>;
-        var spools = (sp.GetService(typeof(IEnumerable<ISpoolStatsSource>)) as IEnumerable<ISpoolStatsSource> ?? []).ToArray();
-        var checkRuns = sp.GetService(typeof(Func<CheckRunStats>)) as Func<CheckRunStats>;
-        var checks = sp.GetService(typeof(ICheckStates)) as ICheckStates;
-        var alerting = sp.GetService(typeof(Func<AlertingStats>)) as Func<AlertingStats>;
-        var tokens = sp.GetService(typeof(ApiTokens)) as ApiTokens;
-        var rejections = sp.GetService(typeof(HttpConnectionRejections)) as HttpConnectionRejections;
-        var memory = sp.GetService(typeof(MemoryGovernor)) as MemoryGovernor;
-        var https = sp.GetService(typeof(Tls.HttpsCertificate)) as Tls.HttpsCertificate;
-        return Sources(() => collector?.Invoke(), () => logs?.Invoke(), () => storage?.Invoke(), () => spools.Select(s => s.Stats).ToList(),
-            () => checkRuns?.Invoke(), () => checks?.Current(),
-            () => new(tokens?.FailureCount ?? 0, rejections?.Total ?? 0, StoreQuarantine.Count, memory, https?.ReloadFailures), () => scrape?.Invoke(),
-            () => beacons?.Invoke(), () => alerting?.Invoke());
+        var bound = StageSnapshots.Resolve(sp);
+        return Sources(() => bound);
     }
+
+    /// <summary>The lists read through <paramref name="bound"/>: every source absent while it is null (not bound yet).</summary>
+    public static IReadOnlyList<StatSource> Sources(Func<StageSnapshots?> bound) =>
+        Sources(() => bound()?.Collector?.Invoke(), () => bound()?.Logs?.Invoke(), () => bound()?.Storage?.Invoke(),
+            () => bound() is { } b ? b.Spools.Select(s => s.Stats).ToList() : [],
+            () => bound()?.CheckRuns?.Invoke(), () => bound()?.Checks?.Current(),
+            () => bound() is { } b ? new(b.Tokens?.FailureCount ?? 0, b.Rejections?.Total ?? 0, StoreQuarantine.Count, b.Memory, b.Https?.ReloadFailures) : null,
+            () => bound()?.Scrape?.Invoke(), () => bound()?.Beacons?.Invoke(), () => bound()?.Alerting?.Invoke());
+}
+
+/// <summary>Where each stage's snapshot is read, resolved once from the host's services.</summary>
+internal sealed record StageSnapshots(Func<CollectorStats>? Collector, Func<LogIngestStats>? Logs, Func<ScrapeStats>? Scrape, Func<BeaconStats>? Beacons,
+    Func<StorageStats>? Storage, ISpoolStatsSource[] Spools, Func<CheckRunStats>? CheckRuns, ICheckStates? Checks, Func<AlertingStats>? Alerting,
+    ApiTokens? Tokens, HttpConnectionRejections? Rejections, MemoryGovernor? Memory, Tls.HttpsCertificate? Https)
+{
+    public static StageSnapshots Resolve(IServiceProvider sp) => new(
+        sp.GetService(typeof(Func<CollectorStats>)) as Func<CollectorStats>,
+        sp.GetService(typeof(Func<LogIngestStats>)) as Func<LogIngestStats>,
+        sp.GetService(typeof(Func<ScrapeStats>)) as Func<ScrapeStats>,
+        sp.GetService(typeof(Func<BeaconStats>)) as Func<BeaconStats>,
+        sp.GetService(typeof(Func<StorageStats>)) as Func<StorageStats>,
+        (sp.GetService(typeof(IEnumerable<ISpoolStatsSource>)) as IEnumerable<ISpoolStatsSource> ?? []).ToArray(),
+        sp.GetService(typeof(Func<CheckRunStats>)) as Func<CheckRunStats>,
+        sp.GetService(typeof(ICheckStates)) as ICheckStates,
+        sp.GetService(typeof(Func<AlertingStats>)) as Func<AlertingStats>,
+        sp.GetService(typeof(ApiTokens)) as ApiTokens,
+        sp.GetService(typeof(HttpConnectionRejections)) as HttpConnectionRejections,
+        sp.GetService(typeof(MemoryGovernor)) as MemoryGovernor,
+        sp.GetService(typeof(Tls.HttpsCertificate)) as Tls.HttpsCertificate);
 }

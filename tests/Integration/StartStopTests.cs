@@ -93,7 +93,9 @@ public class StartStopTests(ITestOutputHelper output)
         var dir = Repo.TempDir("nohttp");
         var http = FreePort.Get();
         await using var observe = await ObserveProcess.LaunchAsync(Config(dir, http: http, statsd: FreePort.Get(), httpEnabled: false));
-        await Poll.UntilAsync(() => observe.Log().Contains("HTTP API off (http.enabled: false)") || observe.Process.HasExited, TimeSpan.FromSeconds(30), "the HTTP off line");
+        // The HTTP line comes before the stages start (StageStart): wait for the collector's too.
+        await Poll.UntilAsync(() => observe.Log().Contains("HTTP API off (http.enabled: false)") && observe.Log().Contains("statsd listening on udp") || observe.Process.HasExited,
+            TimeSpan.FromSeconds(30), "the HTTP off line");
         output.WriteLine(observe.Log());
         Assert.Contains("statsd listening on udp", observe.Log());
         using var client = new TcpClient();

@@ -26,7 +26,7 @@ public class StoreOpenStartTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task The_log_gives_the_start_up_timeline_once_HTTP_listens_and_the_store_has_opened()
+    public async Task The_log_gives_the_start_up_timeline_with_HTTP_listening_before_the_stages_start()
     {
         var dir = Repo.TempDir("timeline");
         await using var observe = ObserveBinary.Run(Config(dir), dir, Path.Combine(dir, "observe.log"));
@@ -35,8 +35,11 @@ public class StoreOpenStartTests(ITestOutputHelper output)
         await Poll.UntilAsync(() => observe.HasExited || Line() != null, TimeSpan.FromSeconds(60), "the start-up line");
         var line = Line() ?? throw new Xunit.Sdk.XunitException("observe exited before logging its start-up line:\n" + observe.Log());
         output.WriteLine(line);
-        foreach (var mark in new[] { "main ", "config ", "built ", "stages starting ", "listening ", "store opened " })
+        foreach (var mark in new[] { "main ", "config ", "built ", "stages starting ", "listening ", "store opened ", "stages started " })
             Assert.Contains(mark, line);
+        // HTTP first, then the stages, each marked when it has started (StageStart): the collector after listening.
+        Assert.True(line.IndexOf(" listening ", StringComparison.Ordinal) < line.IndexOf(" CollectorService ", StringComparison.Ordinal), line);
+        Assert.True(line.IndexOf(" CollectorService ", StringComparison.Ordinal) < line.IndexOf(" stages started ", StringComparison.Ordinal), line);
         Assert.Contains("tsdb: opened", observe.Log());
     }
 

@@ -17,13 +17,14 @@ internal static class LogsHttpApi
 
     internal sealed record LineError(int Line, string Error);
 
-    public static void Map(IEndpointRouteBuilder app, LogPipeline pipeline)
+    /// <param name="pipeline">Resolved at each request: the log stage is built with the stages, after HTTP listens.</param>
+    public static void Map(IEndpointRouteBuilder app, Func<LogPipeline> pipeline)
     {
         app.MapPost("/api/logs", async (HttpContext ctx) =>
         {
             using var body = new MemoryStream();
             await ctx.Request.Body.CopyToAsync(body, ctx.RequestAborted);
-            var (accepted, rejected, errors) = Ingest(body.GetBuffer().AsSpan(0, (int)body.Length), pipeline);
+            var (accepted, rejected, errors) = Ingest(body.GetBuffer().AsSpan(0, (int)body.Length), pipeline());
             if (accepted == 0 && rejected == 0)
                 return Results.Json(new { error = "empty body: send a JSON array of log objects or NDJSON", accepted, rejected }, statusCode: 400);
             if (rejected == 0) return Results.Json(new { accepted, rejected }, statusCode: 202);

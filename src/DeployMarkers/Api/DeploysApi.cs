@@ -15,15 +15,16 @@ internal sealed record LockRequest(string? Env, string? By, string? Reason, bool
 /// </summary>
 internal static class DeploysApi
 {
-    public static void Map(IEndpointRouteBuilder app, DeployService deploys)
+    /// <param name="deploys">Resolved at each request: the service is built with the stages, after HTTP listens.</param>
+    public static void Map(IEndpointRouteBuilder app, Func<DeployService> deploys)
     {
         app.MapPost("/api/deploys", async (HttpContext ctx) =>
         {
             var (req, error) = await Read<MarkerRequest>(ctx);
-            if (req == null) return BadBody(deploys, error);
+            if (req == null) return BadBody(deploys(), error);
             try
             {
-                var r = await deploys.MarkAsync(req, RequestAuthor.Who(ctx, req.By), ctx.RequestAborted);
+                var r = await deploys().MarkAsync(req, RequestAuthor.Who(ctx, req.By), ctx.RequestAborted);
                 return Answer(r, r.Deploy);
             }
             catch (DeployNotSavedException e) { return NotSaved(e); }
@@ -32,29 +33,29 @@ internal static class DeploysApi
         {
             var q = ctx.Request.Query;
             var limit = int.TryParse(q["limit"], out var l) && l > 0 ? Math.Min(l, 1000) : 50;
-            return Results.Json(deploys.List(NullIfEmpty(q["service"]), NullIfEmpty(q["env"]), limit), DeployJson.Options);
+            return Results.Json(deploys().List(NullIfEmpty(q["service"]), NullIfEmpty(q["env"]), limit), DeployJson.Options);
         });
         app.MapGet("/api/deploys/{id}", (string id) =>
-            deploys.Get(id) is { } d ? Results.Json(d, DeployJson.Options) : Results.Json(new { error = $"no deploy {id}" }, DeployJson.Options, statusCode: 404));
+            deploys().Get(id) is { } d ? Results.Json(d, DeployJson.Options) : Results.Json(new { error = $"no deploy {id}" }, DeployJson.Options, statusCode: 404));
 
         app.MapPost("/api/deploys/{id}/resolve", async (string id, HttpContext ctx) =>
         {
             try
             {
-                var r = await deploys.ResolveAsync(id, RequestAuthor.Who(ctx, NullIfEmpty(ctx.Request.Query["by"])), ctx.RequestAborted);
+                var r = await deploys().ResolveAsync(id, RequestAuthor.Who(ctx, NullIfEmpty(ctx.Request.Query["by"])), ctx.RequestAborted);
                 return Answer(r, r.Deploy);
             }
             catch (DeployNotSavedException e) { return NotSaved(e); }
         }).RequireAuthorization("deploy");
 
-        app.MapGet("/api/locks", () => Results.Json(deploys.Locks(), DeployJson.Options));
+        app.MapGet("/api/locks", () => Results.Json(deploys().Locks(), DeployJson.Options));
         app.MapPost("/api/locks", async (HttpContext ctx) =>
         {
             var (req, error) = await Read<LockRequest>(ctx);
-            if (req == null) return BadBody(deploys, error);
+            if (req == null) return BadBody(deploys(), error);
             try
             {
-                var r = await deploys.LockAsync(req.Env, RequestAuthor.Who(ctx, req.By), req.Reason, req.Force, ctx.RequestAborted);
+                var r = await deploys().LockAsync(req.Env, RequestAuthor.Who(ctx, req.By), req.Reason, req.Force, ctx.RequestAborted);
                 return Answer(r, r.Lock);
             }
             catch (DeployNotSavedException e) { return NotSaved(e); }
@@ -64,7 +65,7 @@ internal static class DeploysApi
             var q = ctx.Request.Query;
             try
             {
-                var r = await deploys.UnlockAsync(env, RequestAuthor.Who(ctx, NullIfEmpty(q["by"])), q["force"].ToString() is "1" or "true", ctx.RequestAborted);
+                var r = await deploys().UnlockAsync(env, RequestAuthor.Who(ctx, NullIfEmpty(q["by"])), q["force"].ToString() is "1" or "true", ctx.RequestAborted);
                 return Answer(r, r.Lock);
             }
             catch (DeployNotSavedException e) { return NotSaved(e); }

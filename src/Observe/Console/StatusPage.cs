@@ -54,13 +54,15 @@ internal static class StatusPage
     public static void MapStatusPage(this IEndpointRouteBuilder app, ObserveConfig config, Func<string, HttpContext, IResult> serveAsset)
     {
         app.MapGet("/status", (HttpContext ctx) => serveAsset("status.html", ctx)).AllowAnonymous();
-        var history = new StatusHistory(config.Console.Status, app.ServiceProvider.GetService<ICheckAvailability>(), app.ServiceProvider.GetService<Observe.Alerting.IAlertTimeline>());
+        // Built at the first request: resolving its sources builds the checks and alerting stages, which start after HTTP listens.
+        var sp = app.ServiceProvider;
+        var history = new Lazy<StatusHistory>(() => new StatusHistory(config.Console.Status, sp.GetService<ICheckAvailability>(), sp.GetService<Observe.Alerting.IAlertTimeline>()));
         app.MapGet("/status.json", (HttpContext ctx) =>
         {
             var time = ctx.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System;
             ctx.Response.Headers.CacheControl = "no-cache";
             ctx.Response.Headers.XContentTypeOptions = "nosniff";
-            return Results.Json(Snapshot(config.Console.Status, ctx.RequestServices.GetService<ICheckStates>(), history, time.GetUtcNow()));
+            return Results.Json(Snapshot(config.Console.Status, ctx.RequestServices.GetService<ICheckStates>(), history.Value, time.GetUtcNow()));
         }).AllowAnonymous();
     }
 }
