@@ -185,20 +185,7 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
 
     private void LoadSeriesAndHead(System.Diagnostics.Stopwatch watch, Task<List<(long Id, long MinTs, long MaxTs)>> chunkIndex)
     {
-        PresizeSeriesIndex();
-        using (var c = _conn.CreateCommand())
-        {
-            c.CommandText = "SELECT id, name FROM series ORDER BY id";
-            using var r = c.ExecuteReader();
-            while (r.Read())
-            {
-                var name = r.GetString(1);
-                var s = new SeriesState(r.GetInt32(0), name, _rules.KindFor(name));
-                _byName[name] = s;
-                Register(s);
-                _nextId = Math.Max(_nextId, s.Id + 1);
-            }
-        }
+        var trie = LoadSeriesIndex();
         var byId = SeriesById();
         var seriesTime = watch.Elapsed;
         using (var c = _conn.CreateCommand())
@@ -210,6 +197,7 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
         var headTime = watch.Elapsed;
         // Read meanwhile on its own connection (TimeSeriesStoreOpenIndex.cs): only the wait for what is left of it counts here.
         ApplyChunkIndex(chunkIndex.GetAwaiter().GetResult(), byId);
+        trie.GetAwaiter().GetResult();
         // What a restart costs, by phase (issue 21: time to the first /render).
         _log.LogInformation("tsdb: opened {Series} series, {HeadRows} head rows ({ReplayedRows} replayed: {HeadPoints} points replayed; {CheckpointRows} from the head checkpoint: {CheckpointPoints} points), " +
             "in {Total:F0} ms (series {SeriesMs:F0} ms, head checkpoint {CheckpointMs:F0} ms, head replay {HeadMs:F0} ms, chunk index {ChunkMs:F0} ms)",
@@ -218,12 +206,12 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
     }
 
     /// <summary>Makes a series already in <see cref="_byName"/> (committed) visible to listing, finds and compaction.</summary>
-    private void Register(SeriesState s)
+    private void Register(SeriesState s, bool trie = true)
     {
         _all.Add(s);
         _finestStep = Math.Min(_finestStep, s.Schema.Archives[0].Step);
         if (s.Name.Contains(';')) _tagged.Add(s.Name);
-        else _trie.Add(s.Name);
+        else if (trie) _trie.Add(s.Name);
     }
 
     // ---- head (WAL) batch blob ----
@@ -279,6 +267,7 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
         return BitConverter.DoubleToInt64Bits(n / q) == BitConverter.DoubleToInt64Bits(v);
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // once per open, over every head point
     private bool TryDecodeBatch(byte[] data, SeriesState?[] byId, long seq, long maxTs)
     {
         if (data.Length < 24 || data[0] != 'O' || data[1] != 'B' || data[2] != HeadVersion) return false;

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Observe.Common;
@@ -75,6 +76,8 @@ internal sealed partial class TimeSeriesStore
     /// (one transaction: a kill during it leaves the previous checkpoint, which is still right row by row). An empty head
     /// deletes it. Returns the rows and points written and the blob's size.
     /// </summary>
+    // Runs once per process on a million points: optimised at once instead of starting as unoptimised tier-0 code (JIT builds).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public (int Rows, long Points, int Bytes) WriteHeadCheckpoint()
     {
         lock (_gate)
@@ -240,6 +243,7 @@ internal sealed partial class TimeSeriesStore
     /// Walks the series section: with <paramref name="slots"/> null only checks it (what is wrong: a series or archive this
     /// store lacks, or a point beyond a head point's range; null: nothing); else appends each point of a row still in the file.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per open, over every head point: see WriteHeadCheckpoint
     private string? ApplyCheckpointPoints(ReadOnlySpan<byte> data, ref int p, SeriesState?[] byId, int rows, int[]? slots)
     {
         long id = 0;
@@ -254,6 +258,8 @@ internal sealed partial class TimeSeriesStore
             if (head > left || backfill > left || head + backfill > left) throw new InvalidDataException("point count");
             long ts = 0;
             bool touched = false;
+            // The series' head array sized once for what comes (the replay grows it point by point).
+            if (slots != null && s.HeadCount == 0 && (ulong)s.Head.Length < head) s.Head = new HeadPoint[(int)head];
             for (ulong i = 0; i < head + backfill; i++)
             {
                 int level = i < head ? 0 : (int)Math.Min(ReadVarint(data, ref p), int.MaxValue);
