@@ -17,6 +17,9 @@ internal sealed partial class TimeSeriesStore
     public bool CheckpointForShutdown()
     {
         var watch = Stopwatch.StartNew();
+        // The background check of every chunk after open (a stop soon after a start finds it running) stops now rather than
+        // share the CPU with the checkpoint; the next open checks again.
+        _stopValidating = true;
         try
         {
             var (rows, points, bytes) = WriteHeadCheckpoint();
