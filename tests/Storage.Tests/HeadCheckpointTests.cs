@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 using Observe.Collector;
 using Observe.Storage.Tsdb;
 using Observe.TestSupport;
@@ -112,6 +113,21 @@ public sealed class HeadCheckpointTests
             Assert.Equal([3.5, 2.5, 1.5], store.Fetch("d.b", Now - 40, Now - 10)!.Values);
         }
         Assert.Equal(0, Scalar(options, "SELECT count(*) FROM head_checkpoint")); // not read and ignored again at every open
+    }
+
+    [Fact]
+    public void An_ignored_checkpoint_is_a_counter_of_the_stores_stats()
+    {
+        var options = TestStore.Options();
+        var time = ManualTimeProvider.AtUnixSeconds(Now);
+        using (var first = Opening(options, time)) Write(first, Now - 10, ("c.a", 1));
+        Exec(options, "UPDATE head_checkpoint SET data = CAST(substr(data, 1, length(data) - 1) AS BLOB)");
+        var services = new ServiceCollection().AddSingleton<TimeProvider>(time).AddSingleton<StorageLimitHits>();
+        services.AddObserveTsdb(options, embeddedSink: false);
+        using var provider = services.BuildServiceProvider();
+        var counter = Assert.Single(StorageHosting.StorageStatList, d => d.Family == "observe_tsdb_head_checkpoints_ignored_total");
+        Assert.Equal(1, Assert.Single(counter.Read(provider.GetRequiredService<Func<StorageStats>>()())).Value);
+        Assert.Equal([1.0], provider.GetRequiredService<StoreOpening>().Store.Fetch("c.a", Now - 20, Now - 10)!.Values);
     }
 
     [Fact]
