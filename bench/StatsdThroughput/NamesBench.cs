@@ -271,8 +271,10 @@ public sealed class RssSampler
         try
         {
             foreach (var l in File.ReadLines($"/proc/{pid}/status"))
+                // "VmRSS:\t  132392 kB", but "VmRSS:\t13913296 kB" from 10 GB on: the kernel's padding is gone, so split on tabs too
+                // (splitting on spaces alone read every RSS ≥ 9.5 GiB as 0: the 1 M-name peaks were under-reported).
                 if (l.StartsWith("VmRSS:", StringComparison.Ordinal))
-                    return long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+                    return long.Parse(l.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
         }
         catch (Exception) { }
         return 0;

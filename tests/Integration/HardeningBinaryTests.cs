@@ -91,7 +91,7 @@ public class HardeningBinaryTests(ITestOutputHelper output)
 
             // Peak resident memory over the whole run (the probes once took it to 4–17 GB).
             var status = await File.ReadAllLinesAsync($"/proc/{observe.Process.Pid}/status");
-            var peakKb = long.Parse(status.Single(l => l.StartsWith("VmHWM:")).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
+            var peakKb = long.Parse(status.Single(l => l.StartsWith("VmHWM:")).Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries)[1]);
             output.WriteLine($"peak RSS {peakKb / 1024} MB");
             Assert.True(peakKb < 512 * 1024, $"peak RSS {peakKb / 1024} MB");
             Assert.False(observe.Process.HasExited);

@@ -182,7 +182,7 @@ public class SoakTests(ITestOutputHelper output)
     }
 
     internal static long StatusKb(int pid, string field) =>
-        long.Parse(File.ReadAllLines($"/proc/{pid}/status").Single(l => l.StartsWith(field)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
+        long.Parse(File.ReadAllLines($"/proc/{pid}/status").Single(l => l.StartsWith(field)).Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries)[1]);
 
     /// <summary>
     /// Sends each flush interval's steady burst over its own StatsD TCP connection (reliable, unlike UDP beside a flood)
