@@ -28,7 +28,7 @@ if (args.Contains("--console")) return await Observe.Bench.ConsoleBench.RunAsync
 if (args.Contains("--head")) return await Observe.Bench.HeadBench.RunAsync(args);
 if (args.Contains("--spool")) return await Observe.Bench.SpoolBench.RunAsync(args);
 if (args.Contains("--pickle")) return await Observe.Bench.PickleBench.RunAsync(args);
-if (args.Contains("--open")) return Observe.Bench.RestartBench.OpenOnly(args[Array.IndexOf(args, "--open") + 1]);
+if (args.Contains("--open")) return Observe.Bench.RestartBench.OpenOnly(args);
 if (args.Contains("--restart")) return await Observe.Bench.RestartBench.RunAsync(args);
 if (args.Contains("--bytes")) return await Observe.Bench.BytesBench.RunAsync(args);
 if (args.Contains("--decode")) return Observe.Bench.DecodeBench.Run(args);

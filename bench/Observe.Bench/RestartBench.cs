@@ -1,4 +1,5 @@
 // Restart to first /render with a 100 000-series store (issue 21 "Restart"), Observe vs VictoriaMetrics in one run:
+// dotnet run -c Release --project bench/Observe.Bench -- --open DATADIR [--checkpoint] [--seal] [--rules]: one open in process, on a copy (OpenOnly).
 // dotnet run -c Release --project bench/Observe.Bench -- --restart [--series 100000] [--hours 2] [--step 60] [--head-flushes 12] [--runs 2]
 //   [--observe LABEL=PATH]... [--keep] [--store DIR] [--fresh] [--no-vm]
 // Needs src/Observe built in Release (dotnet build src/Observe -c Release) and victoria-metrics installed (tests/peers).
@@ -111,17 +112,54 @@ internal static class RestartBench
             await Until(() => vm.QueryOkAsync(probe, now - 5), TimeSpan.FromMinutes(5), "victoria-metrics has the head");
         }
         Console.WriteLine($"head written after {sw.Elapsed.TotalSeconds:F0} s: {await Stat(http, o, "headPoints"):N0} head points; db {DbBytes(o) / 1e6:F0} MB");
-        // Killed, not stopped: a clean stop seals the head into chunks (SealForShutdown), and the kept store is meant to
-        // hand every restart a head to open (the rows are committed: /stats counted them).
+        // SIGKILL: every flush is committed; a clean stop would checkpoint (or, before 2026-12-07 evening, seal) the head, and
+        // the kept store must hold the head rows alone, as any binary compared on it would find them after a crash.
         await o.StopAsync(kill: true);
     }
 
-    /// <summary>Opens a kept store in process (no host around it) and says what the open cost, by phase.</summary>
-    public static int OpenOnly(string dataDir)
+    /// <summary>
+    /// Opens a copy of a kept store in process (no host around it) and says what the open cost, by phase. --checkpoint then
+    /// writes the head checkpoint (as SIGTERM does) and opens again; --seal instead times a forced compaction of the head (what
+    /// SIGTERM did before the checkpoint), each on its own copy.
+    /// </summary>
+    public static int OpenOnly(string[] args)
     {
+        string dataDir = args[Array.IndexOf(args, "--open") + 1];
+        var options = new Observe.Storage.StorageOptions { DataDir = CopyToTemp(dataDir), CompactionIntervalSeconds = 0 };
+        Console.WriteLine($"{Environment.ProcessorCount} cores, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
         var t = Stopwatch.StartNew();
-        using var store = Observe.Storage.Tsdb.TimeSeriesStore.Open(new Observe.Storage.StorageOptions { DataDir = dataDir, CompactionIntervalSeconds = 0 }, null, new ConsoleLog());
-        Console.WriteLine($"open {t.Elapsed.TotalMilliseconds:F0} ms, {store.SeriesCount:N0} series, {store.HeadPointCount:N0} head points");
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        var store = Observe.Storage.Tsdb.TimeSeriesStore.Open(options, null, new ConsoleLog());
+        Console.WriteLine($"open {t.Elapsed.TotalMilliseconds:F0} ms (process CPU {(Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds:F0} ms), {store.SeriesCount:N0} series, {store.HeadPointCount:N0} head points");
+        if (args.Contains("--checkpoint"))
+        {
+            // As at a real SIGTERM, the background check of every chunk after open has finished (it would share the CPU).
+            store.WaitUntilValidated(TimeSpan.FromMinutes(5));
+            t.Restart();
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            var (rows, points, bytes) = store.WriteHeadCheckpoint();
+            Console.WriteLine($"checkpoint written: {points:N0} points of {rows} head rows, {bytes:N0} bytes, in {t.Elapsed.TotalMilliseconds:F0} ms " +
+                $"(process CPU {(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds:F0} ms), load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+            t.Restart(); store.Dispose(); Console.WriteLine($"closed in {t.Elapsed.TotalMilliseconds:F0} ms");
+            t.Restart();
+            cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            store = Observe.Storage.Tsdb.TimeSeriesStore.Open(options, null, new ConsoleLog());
+            Console.WriteLine($"open with the checkpoint {t.Elapsed.TotalMilliseconds:F0} ms (process CPU {(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds:F0} ms), {store.HeadPointCount:N0} head points");
+        }
+        store.Dispose();
+        Directory.Delete(options.DataDir, true);
+        if (args.Contains("--seal"))
+        {
+            options.DataDir = CopyToTemp(dataDir);
+            using (var sealing = Observe.Storage.Tsdb.TimeSeriesStore.Open(options, null, new ConsoleLog()))
+            {
+                t.Restart();
+                sealing.Compact(force: true);
+                Console.WriteLine($"forced compaction (the former shutdown seal): {t.Elapsed.TotalMilliseconds:F0} ms, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+            }
+            Directory.Delete(options.DataDir, true);
+        }
+        if (!args.Contains("--rules")) return 0;
         var names = Enumerable.Range(0, 100_000).Select(i => $"stats.timers.app{i % 100}.k{i}.mean").ToArray();
         var rules = new Observe.Storage.Tsdb.RuleSet(new Observe.Storage.StorageOptions());
         t.Restart(); foreach (var n in names) rules.SchemaFor(n); Console.WriteLine($"SchemaFor x100k {t.Elapsed.TotalMilliseconds:F0} ms");
@@ -131,6 +169,14 @@ internal static class RestartBench
         var sc = rules.SchemaFor(names[0]); var ag = rules.AggregationFor(names[0]);
         t.Restart(); for (int i = 0; i < names.Length; i++) _ = new Observe.Storage.Tsdb.TimeSeriesStore.SeriesState(i, names[i], sc, ag); Console.WriteLine($"SeriesState x100k {t.Elapsed.TotalMilliseconds:F0} ms");
         return 0;
+    }
+
+    private static string CopyToTemp(string dataDir)
+    {
+        var to = Path.Combine(Path.GetTempPath(), "observe-open-bench-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(to);
+        foreach (var f in Directory.GetFiles(dataDir, "tsdb.db*")) File.Copy(f, Path.Combine(to, Path.GetFileName(f)));
+        return to;
     }
 
     private sealed class ConsoleLog : Microsoft.Extensions.Logging.ILogger

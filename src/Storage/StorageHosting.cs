@@ -68,6 +68,8 @@ public static class StorageHosting
         Stat.Counter<StorageStats>("observe_tsdb_points_beyond_retention_total", "storage.points_beyond_retention", "Points older than every archive of their series' schema, dropped at write", s => s.PointsBeyondRetention),
         Stat.Counter<StorageStats>("observe_tsdb_pages_reclaimed_total", "storage.pages_reclaimed",
             "Free pages of the TSDB file given back to the file system (incremental vacuum after compaction and retention)", s => s.PagesReclaimed),
+        Stat.Counter<StorageStats>("observe_tsdb_head_checkpoints_ignored_total", "storage.head_checkpoints_ignored",
+            "TSDB head checkpoints the open ignored as torn, corrupt or not matching the store (the head rows were replayed instead)", s => s.HeadCheckpointsIgnored),
         new("observe_tsdb_corrupt_chunks_total", "storage.corrupt_chunks", StatKind.CounterShownAsTotal, "TSDB chunks whose checksum did not verify (never served)", null,
             s => [new(null, s.CorruptChunks)]),
         new("observe_tsdb_corrupt_head_rows_total", "storage.corrupt_head_rows", StatKind.CounterShownAsTotal,

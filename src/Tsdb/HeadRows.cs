@@ -68,6 +68,9 @@ internal sealed class HeadRows
 
     public long SeqOf(int slot) => _seq[slot];
 
+    /// <summary>The slot holds a row that is written and not deleted (what a head checkpoint covers).</summary>
+    public bool IsLive(int slot) => (uint)slot < (uint)_used && _state[slot] == State.Live;
+
     /// <summary>These rows are deleted from the database: no longer live, their slots still taken by points being released.</summary>
     public void Deleted(SealedRows rows)
     {

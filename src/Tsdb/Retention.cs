@@ -123,7 +123,14 @@ internal sealed class RuleSet
         _schemas = [.. o.Schemas.Select(r => (NamePattern.Of(r.Pattern), Schema.Parse(r.Name, r.Retentions)))];
         _aggs = [.. o.Aggregation.Select(r => (NamePattern.Of(r.Pattern), new Aggregation(Aggregation.ParseMethod(r.AggregationMethod), r.XFilesFactor)))];
         _kinds = new SeriesKind?[(_schemas.Length + 1) * (_aggs.Length + 1)];
+        SchemaFingerprint = Observe.Common.Crc32.Compute(System.Text.Encoding.UTF8.GetBytes(string.Join('\n', o.Schemas.Select(r => r.Pattern + '\t' + r.Retentions))));
     }
+
+    /// <summary>
+    /// The schema rules as written (patterns, retentions): head points are placed by them (slot, archive), so a head checkpoint
+    /// written under other rules is not loaded (its rows are replayed under the new ones).
+    /// </summary>
+    public uint SchemaFingerprint { get; }
 
     private readonly SeriesKind?[] _kinds;
 

@@ -126,6 +126,7 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
             CREATE TABLE IF NOT EXISTS head(seq INTEGER PRIMARY KEY, batch_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL, data BLOB NOT NULL);
             CREATE TABLE IF NOT EXISTS chunk(id INTEGER PRIMARY KEY, min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL, expires INTEGER NOT NULL, data BLOB NOT NULL);
             CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS head_checkpoint(id INTEGER PRIMARY KEY, data BLOB NOT NULL);
             PRAGMA user_version={FormatVersion};
             """);
         _insertSeries = Prepare("INSERT INTO series(id, name) VALUES($i0, $n0)", "$i0", "$n0");
@@ -184,20 +185,7 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
 
     private void LoadSeriesAndHead(System.Diagnostics.Stopwatch watch, Task<List<(long Id, long MinTs, long MaxTs)>> chunkIndex)
     {
-        PresizeSeriesIndex();
-        using (var c = _conn.CreateCommand())
-        {
-            c.CommandText = "SELECT id, name FROM series ORDER BY id";
-            using var r = c.ExecuteReader();
-            while (r.Read())
-            {
-                var name = r.GetString(1);
-                var s = new SeriesState(r.GetInt32(0), name, _rules.KindFor(name));
-                _byName[name] = s;
-                Register(s);
-                _nextId = Math.Max(_nextId, s.Id + 1);
-            }
-        }
+        var trie = LoadSeriesIndex();
         var byId = SeriesById();
         var seriesTime = watch.Elapsed;
         using (var c = _conn.CreateCommand())
@@ -205,35 +193,25 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
             c.CommandText = "SELECT value FROM meta WHERE key = 'last_batch_ts'";
             if (c.ExecuteScalar() is long v) _lastPersisted = v;
         }
-        using (var c = _conn.CreateCommand())
-        {
-            c.CommandText = "SELECT seq, max_ts, data, batch_ts FROM head ORDER BY seq";
-            using var r = c.ExecuteReader();
-            while (r.Read())
-            {
-                long seq = r.GetInt64(0);
-                var data = r.GetValue(2) as byte[] ?? [];
-                if (!TryDecodeBatch(data, byId, seq, r.GetInt64(1))) { _corruptHeadRows++; LogCorruptHeadRow(seq, r.GetInt64(3), r.GetInt64(1), data); continue; }
-                ReplayedHeadPoints += BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(4));
-            }
-        }
+        var checkpointTime = LoadHead(byId, watch);
         var headTime = watch.Elapsed;
-        _replayed.Clear();
-        _replayed.TrimExcess();
         // Read meanwhile on its own connection (TimeSeriesStoreOpenIndex.cs): only the wait for what is left of it counts here.
         ApplyChunkIndex(chunkIndex.GetAwaiter().GetResult(), byId);
+        trie.GetAwaiter().GetResult();
         // What a restart costs, by phase (issue 21: time to the first /render).
-        _log.LogInformation("tsdb: opened {Series} series, {HeadRows} head rows ({HeadPoints} points replayed), in {Total:F0} ms (series {SeriesMs:F0} ms, head replay {HeadMs:F0} ms, chunk index {ChunkMs:F0} ms)",
-            _all.Count, _headRows.Count, ReplayedHeadPoints, watch.Elapsed.TotalMilliseconds, seriesTime.TotalMilliseconds, (headTime - seriesTime).TotalMilliseconds, (watch.Elapsed - headTime).TotalMilliseconds);
+        _log.LogInformation("tsdb: opened {Series} series, {HeadRows} head rows ({ReplayedRows} replayed: {HeadPoints} points replayed; {CheckpointRows} from the head checkpoint: {CheckpointPoints} points), " +
+            "in {Total:F0} ms (series {SeriesMs:F0} ms, head checkpoint {CheckpointMs:F0} ms, head replay {HeadMs:F0} ms, chunk index {ChunkMs:F0} ms)",
+            _all.Count, _headRows.Count, _headRows.Count - CheckpointRows, ReplayedHeadPoints, CheckpointRows, CheckpointPoints, watch.Elapsed.TotalMilliseconds,
+            seriesTime.TotalMilliseconds, (checkpointTime - seriesTime).TotalMilliseconds, (headTime - checkpointTime).TotalMilliseconds, (watch.Elapsed - headTime).TotalMilliseconds);
     }
 
     /// <summary>Makes a series already in <see cref="_byName"/> (committed) visible to listing, finds and compaction.</summary>
-    private void Register(SeriesState s)
+    private void Register(SeriesState s, bool trie = true)
     {
         _all.Add(s);
         _finestStep = Math.Min(_finestStep, s.Schema.Archives[0].Step);
         if (s.Name.Contains(';')) _tagged.Add(s.Name);
-        else _trie.Add(s.Name);
+        else if (trie) _trie.Add(s.Name);
     }
 
     // ---- head (WAL) batch blob ----
@@ -267,10 +245,7 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
             p += WriteVarint(buf.AsSpan(p), ZigZag(id - prevId));
             prevId = id;
             p += WriteVarint(buf.AsSpan(p), ZigZag(points[i].Timestamp - batchTs));
-            double v = points[i].Value;
-            if (IsExactly(v, 1, out long n) && Math.Abs(n) < 1L << 60) p += WriteVarint(buf.AsSpan(p), ZigZag(n) << 2);
-            else if (IsExactly(v, 10, out n) && Math.Abs(n) < 1L << 60) p += WriteVarint(buf.AsSpan(p), (ZigZag(n) << 2) | 1);
-            else { buf[p++] = 2; BinaryPrimitives.WriteDoubleLittleEndian(buf.AsSpan(p), v); p += 8; }
+            p += WriteHeadValue(buf.AsSpan(p), points[i].Value);
             if (points[i].Timestamp > maxTs) maxTs = points[i].Timestamp;
         }
         _batchScratch = buf;
@@ -292,6 +267,7 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
         return BitConverter.DoubleToInt64Bits(n / q) == BitConverter.DoubleToInt64Bits(v);
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // once per open, over every head point
     private bool TryDecodeBatch(byte[] data, SeriesState?[] byId, long seq, long maxTs)
     {
         if (data.Length < 24 || data[0] != 'O' || data[1] != 'B' || data[2] != HeadVersion) return false;
@@ -309,16 +285,7 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
             {
                 id += UnZigZag(ReadVarint(data, ref p));
                 long ts = batchTs + UnZigZag(ReadVarint(data, ref p));
-                ulong u = ReadVarint(data, ref p);
-                double v;
-                if (u == 2)
-                {
-                    if (p + 8 > data.Length) return false;
-                    v = BinaryPrimitives.ReadDoubleLittleEndian(data.AsSpan(p)); p += 8;
-                }
-                else if ((u & 3) == 0) v = UnZigZag(u >> 2);
-                else if ((u & 3) == 1) v = UnZigZag(u >> 2) / 10.0;
-                else return false;
+                if (!TryReadHeadValue(data, ref p, out double v)) return false;
                 if (id < 0 || id >= byId.Length || byId[id] is not { } s) return false;
                 pts.Add((s, ts, v));
             }

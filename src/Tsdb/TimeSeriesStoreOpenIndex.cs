@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
 
 namespace Observe.Storage.Tsdb;
@@ -10,6 +11,36 @@ namespace Observe.Storage.Tsdb;
 /// </summary>
 internal sealed partial class TimeSeriesStore
 {
+    /// <summary>
+    /// The series index at open: every series row becomes its <see cref="SeriesState"/> in the name index and the series list.
+    /// The name trie (a third of this work at 100 000 series: 0.28–0.32 s of ≈ 1 s at load 22) is built on a thread of its own
+    /// meanwhile, while the head is loaded and the chunk index applied; the open waits for the returned task before it ends
+    /// (nothing reads the trie before the store is published, and only that thread writes it until then).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per open, over every series: optimised at once, not as tier-0 code
+    private Task LoadSeriesIndex()
+    {
+        PresizeSeriesIndex();
+        using (var c = _conn.CreateCommand())
+        {
+            c.CommandText = "SELECT id, name FROM series ORDER BY id";
+            using var r = c.ExecuteReader();
+            while (r.Read())
+            {
+                var name = r.GetString(1);
+                var s = new SeriesState(r.GetInt32(0), name, _rules.KindFor(name));
+                _byName[name] = s;
+                Register(s, trie: false);
+                _nextId = Math.Max(_nextId, s.Id + 1);
+            }
+        }
+        var all = _all.ToArray();
+        return Task.Factory.StartNew(() =>
+        {
+            foreach (var s in all) if (!s.Name.Contains(';')) _trie.Add(s.Name);
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
     private Task<List<(long Id, long MinTs, long MaxTs)>> ReadChunkIndexAsync() => Task.Factory.StartNew(() =>
     {
         using var conn = OpenReadOnly();

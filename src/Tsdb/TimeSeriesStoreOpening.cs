@@ -69,15 +69,15 @@ internal sealed class StoreOpening : ISeriesReader, IMetricSink, IMemoryRelief, 
     public bool ParallelFetch => true;
 
     /// <summary>
-    /// Seals the head and closes the store once its open has finished (the host disposes this after every stage stopped, so
-    /// the last flush is stored): the next start replays nothing (TimeSeriesStoreShutdown.cs).
+    /// Checkpoints the head and closes the store once its open has finished (the host disposes this after every stage stopped,
+    /// so the last flush is stored): the next start loads the checkpoint instead of replaying the head (TimeSeriesStoreShutdown.cs).
     /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         try { _open.Wait(); }
         catch (AggregateException) { return; }
-        _open.Result.SealForShutdown(TimeSeriesStore.ShutdownSealBudget);
+        _open.Result.CheckpointForShutdown();
         _open.Result.Dispose();
     }
 }

@@ -1,3 +1,6 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+
 namespace Observe.Storage.Tsdb;
 
 /// <summary>
@@ -9,8 +12,43 @@ internal sealed partial class TimeSeriesStore
 {
     private readonly List<(SeriesState, long, double)> _replayed = [];
 
-    /// <summary>Points replayed from head rows at open (0 after a clean stop, which seals the head: TimeSeriesStoreShutdown.cs).</summary>
+    /// <summary>Points replayed from head rows at open (0 after a clean stop, which checkpoints the head: TimeSeriesStoreCheckpoint.cs).</summary>
     internal long ReplayedHeadPoints { get; private set; }
+
+    /// <summary>
+    /// The head at open: the checkpoint's points for the rows it still covers, then every other head row replayed in seq
+    /// order (rows written after the checkpoint, or all of them without one). Returns when the checkpoint was loaded.
+    /// </summary>
+    private TimeSpan LoadHead(SeriesState?[] byId, Stopwatch watch)
+    {
+        var covered = LoadHeadCheckpoint(byId, out var inFile);
+        var loaded = watch.Elapsed;
+        using (var c = _conn.CreateCommand())
+        {
+            // With a checkpoint only the rows it does not cover are read again (after a clean stop: none), by seq.
+            c.CommandText = "SELECT seq, max_ts, data, batch_ts FROM head" + (covered == null ? " ORDER BY seq" : " WHERE seq = $s");
+            var seqParam = covered == null ? null : c.Parameters.Add(new Microsoft.Data.Sqlite.SqliteParameter("$s", 0L));
+            List<long> reads = covered == null ? [0L] : inFile!;
+            foreach (long want in reads)
+            {
+                if (covered?.Contains(want) == true) continue;
+                if (seqParam != null) seqParam.Value = want;
+                using var r = c.ExecuteReader();
+                while (r.Read())
+                {
+                    long seq = r.GetInt64(0);
+                    var data = r.GetValue(2) as byte[] ?? [];
+                    if (!TryDecodeBatch(data, byId, seq, r.GetInt64(1))) { _corruptHeadRows++; LogCorruptHeadRow(seq, r.GetInt64(3), r.GetInt64(1), data); continue; }
+                    ReplayedHeadPoints += BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(4));
+                }
+            }
+        }
+        _replayed.Clear();
+        _replayed.TrimExcess();
+        // An ignored checkpoint (or one no row of the file matches any more) would only be read and ignored again.
+        if (CheckpointIgnored != null || covered is { Count: 0 }) Exec("DELETE FROM head_checkpoint");
+        return loaded;
+    }
 
     /// <summary>
     /// Sizes the name index and the series list for the series about to be read (ids are dense: the largest is the count), so

@@ -12,9 +12,11 @@ namespace Observe.Storage;
 /// <param name="SeriesDroppedByLimit">points not stored because their series would be beyond <c>storage.maxSeries</c></param>
 /// <param name="LimitHits">requests refused per bound (its configuration key), see <see cref="StorageLimitHits"/></param>
 /// <param name="PagesReclaimed">free pages given back to the file system by incremental vacuum since start (after compaction and retention)</param>
+/// <param name="HeadCheckpointsIgnored">head checkpoints the open ignored as torn, corrupt or not matching the store (its head rows were replayed instead)</param>
 public sealed record StorageStats(string DatabasePath, int Series, int HeadPoints, long LastPersistedBatchTimestamp, long CorruptChunks, long CorruptHeadRows,
     long PointsBeyondRetention = 0,
-    long SeriesDroppedByLimit = 0, IReadOnlyDictionary<string, long>? LimitHits = null, long PagesReclaimed = 0)
+    long SeriesDroppedByLimit = 0, IReadOnlyDictionary<string, long>? LimitHits = null, long PagesReclaimed = 0,
+    long HeadCheckpointsIgnored = 0)
 {
     /// <summary>The store is still opening (a restart): the counts are not known yet and read 0.</summary>
     public bool Opening { get; init; }
@@ -63,7 +65,8 @@ public static class TsdbHosting
                 if (!opening.Opened.IsCompletedSuccessfully) return new StorageStats(path, 0, 0, 0, 0, 0, 0, 0, hits.Snapshot()) { Opening = true };
                 var store = opening.Store;
                 return new StorageStats(store.DatabasePath, store.SeriesCount, store.HeadPointCount,
-                    store.LastPersistedBatchTimestamp, store.CorruptChunks, store.CorruptHeadRows, store.PointsBeyondRetention, store.SeriesDroppedByLimit, hits.Snapshot(), store.PagesReclaimed);
+                    store.LastPersistedBatchTimestamp, store.CorruptChunks, store.CorruptHeadRows, store.PointsBeyondRetention, store.SeriesDroppedByLimit, hits.Snapshot(), store.PagesReclaimed,
+                    store.CheckpointIgnored == null ? 0 : 1);
             };
         });
         return services;
