@@ -34,10 +34,32 @@ internal sealed class MetricTrie
     private static readonly Node LeafOnly = new() { IsLeaf = true };
 
     private readonly Node _root = new();
-    private readonly Dictionary<string, string> _names = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _nameLookup;
+    /// <summary>Shared names and how often each was asked for.</summary>
+    private readonly Dictionary<string, SharedString> _names = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SharedString>.AlternateLookup<ReadOnlySpan<char>> _nameLookup;
 
-    public MetricTrie() => _nameLookup = _names.GetAlternateLookup<ReadOnlySpan<char>>();
+    private sealed class SharedString(string s)
+    {
+        public readonly string S = s;
+        public int Uses = 2;
+    }
+
+    /// <summary>
+    /// Leaf names seen once lately (cleared when <see cref="SharedNamesMax"/> is reached): a name is shared from its second
+    /// sighting on, and when the shared set is full the names asked for only twice leave it. Issue 21: sharing every new
+    /// leaf name filled the set with unique ones (Etsy's legacy counter names end in the key, once under <c>stats.</c> and
+    /// once under <c>stats_counts.</c>), after which every timer's <c>mean</c>, <c>upper</c>, … was a string of its own
+    /// (1.4 M strings, ≈ 60 MB, and an array of leaves per timer, at 100 000 timers).
+    /// </summary>
+    private readonly Dictionary<string, string> _seenOnce = new(StringComparer.Ordinal);
+    private int _refusedSincePurge;
+    private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _seenOnceLookup;
+
+    public MetricTrie()
+    {
+        _nameLookup = _names.GetAlternateLookup<ReadOnlySpan<char>>();
+        _seenOnceLookup = _seenOnce.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
 
     /// <summary>Adds a dot-separated name (segments as <c>string.Split('.')</c> gives them). One writer at a time.</summary>
     public void Add(string path)
@@ -120,9 +142,25 @@ internal sealed class MetricTrie
     /// <summary>The shared string for a name (added to the shared set when <paramref name="share"/> and there is room).</summary>
     private string SharedName(ReadOnlySpan<char> name, bool share, out bool isShared)
     {
-        if (isShared = _nameLookup.TryGetValue(name, out var s)) return s!;
+        if (isShared = _nameLookup.TryGetValue(name, out var shared)) { shared!.Uses++; return shared.S; }
+        if (!share) return new string(name);
+        if (_seenOnceLookup.TryGetValue(name, out var s))
+        {
+            // The second time: the first one's string becomes the shared one.
+            _seenOnce.Remove(s);
+            // A full set is thinned at most once per 1 024 names refused (a scan of it each time would be quadratic).
+            if (_names.Count >= SharedNamesMax && ++_refusedSincePurge >= 1024)
+            {
+                _refusedSincePurge = 0;
+                foreach (var (key, value) in _names)
+                    if (value.Uses <= 2) _names.Remove(key); // allowed while enumerating (.NET Core 3.0 on)
+            }
+            if (isShared = _names.Count < SharedNamesMax) _names[s] = new SharedString(s);
+            return s;
+        }
         s = new string(name);
-        if (isShared = share && _names.Count < SharedNamesMax) _names[s] = s;
+        if (_seenOnce.Count >= SharedNamesMax) _seenOnce.Clear();
+        _seenOnce[s] = s;
         return s;
     }
 
