@@ -11,7 +11,8 @@ namespace Observe.Storage.Tsdb;
 /// Kept light because there is a node per name segment (issue 21: a dictionary per branch and a string split off every
 /// added name cost ≈ 100 bytes per series): a child that is only a leaf (most: <c>….k123.mean</c>) points at one shared
 /// leaf node, and leaf names are shared strings (one <c>"mean"</c> for every timer); adding a name allocates nothing for
-/// the segments that already exist.
+/// the segments that already exist. Child arrays of shared leaf names only are themselves shared (one array for the leaves
+/// of every timer instead of one per timer).
 /// </summary>
 internal sealed class MetricTrie
 {
@@ -33,14 +34,37 @@ internal sealed class MetricTrie
     private static readonly Node LeafOnly = new() { IsLeaf = true };
 
     private readonly Node _root = new();
-    private readonly Dictionary<string, string> _names = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _nameLookup;
+    /// <summary>Shared names and how often each was asked for.</summary>
+    private readonly Dictionary<string, SharedString> _names = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SharedString>.AlternateLookup<ReadOnlySpan<char>> _nameLookup;
 
-    public MetricTrie() => _nameLookup = _names.GetAlternateLookup<ReadOnlySpan<char>>();
+    private sealed class SharedString(string s)
+    {
+        public readonly string S = s;
+        public int Uses = 2;
+    }
+
+    /// <summary>
+    /// Leaf names seen once lately (cleared when <see cref="SharedNamesMax"/> is reached): a name is shared from its second
+    /// sighting on, and when the shared set is full the names asked for only twice leave it. Issue 21: sharing every new
+    /// leaf name filled the set with unique ones (Etsy's legacy counter names end in the key, once under <c>stats.</c> and
+    /// once under <c>stats_counts.</c>), after which every timer's <c>mean</c>, <c>upper</c>, … was a string of its own
+    /// (1.4 M strings, ≈ 60 MB, and an array of leaves per timer, at 100 000 timers).
+    /// </summary>
+    private readonly Dictionary<string, string> _seenOnce = new(StringComparer.Ordinal);
+    private int _refusedSincePurge;
+    private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _seenOnceLookup;
+
+    public MetricTrie()
+    {
+        _nameLookup = _names.GetAlternateLookup<ReadOnlySpan<char>>();
+        _seenOnceLookup = _seenOnce.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
 
     /// <summary>Adds a dot-separated name (segments as <c>string.Split('.')</c> gives them). One writer at a time.</summary>
     public void Add(string path)
     {
+        _lastLeafShared = false;
         var n = _root;
         int start = 0;
         while (true)
@@ -52,7 +76,51 @@ internal sealed class MetricTrie
         }
         var leaf = path.AsSpan(start);
         if (Child(n, leaf) is { } c) { if (!c.IsLeaf) c.IsLeaf = true; }
-        else AddChild(n, SharedName(leaf, share: true), LeafOnly);
+        else
+        {
+            var name = SharedName(leaf, share: true, out _lastLeafShared);
+            AddChild(n, name, LeafOnly);
+        }
+    }
+
+    /// <summary>Child arrays of only leaf-only children named by shared names, one copy of each (every timer's <c>mean, upper, …</c>).</summary>
+    private readonly Dictionary<Entry[], Entry[]> _leafSets = new(LeafSetComparer.Instance);
+    /// <summary>Distinct leaf sets kept for sharing; beyond that a new set is its own array.</summary>
+    private const int LeafSetsMax = 4096;
+    private bool _lastLeafShared;
+
+    /// <summary>
+    /// The shared copy of <paramref name="b"/> (<paramref name="a"/> plus one leaf) when both are sets of shared leaf names: issue
+    /// 21, 100 000 timers each held an identical array of their 14 leaves (≈ 250 bytes each).
+    /// </summary>
+    private Entry[] ShareLeafSet(Entry[]? a, Entry[] b)
+    {
+        if (!_lastLeafShared || b[^1].Node != LeafOnly) return b;
+        if (a != null && !(_leafSets.TryGetValue(a, out var known) && ReferenceEquals(known, a))) return b;
+        if (_leafSets.TryGetValue(b, out var same)) return same;
+        if (_leafSets.Count < LeafSetsMax) _leafSets[b] = b;
+        return b;
+    }
+
+    /// <summary>Equal when the same names (by reference: shared strings) in the same order, every child the shared leaf node.</summary>
+    private sealed class LeafSetComparer : IEqualityComparer<Entry[]>
+    {
+        public static readonly LeafSetComparer Instance = new();
+
+        public bool Equals(Entry[]? x, Entry[]? y)
+        {
+            if (x == null || y == null || x.Length != y.Length) return false;
+            for (int i = 0; i < x.Length; i++)
+                if (!ReferenceEquals(x[i].Name, y[i].Name) || x[i].Node != LeafOnly || y[i].Node != LeafOnly) return false;
+            return true;
+        }
+
+        public int GetHashCode(Entry[] a)
+        {
+            var h = new HashCode();
+            foreach (var e in a) h.Add(System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(e.Name));
+            return h.ToHashCode();
+        }
     }
 
     private Node GetOrAddBranch(Node n, ReadOnlySpan<char> name)
@@ -67,16 +135,32 @@ internal sealed class MetricTrie
         }
         if (c != null) return c;
         c = new Node();
-        AddChild(n, SharedName(name, share: false), c);
+        AddChild(n, SharedName(name, share: false, out _), c);
         return c;
     }
 
     /// <summary>The shared string for a name (added to the shared set when <paramref name="share"/> and there is room).</summary>
-    private string SharedName(ReadOnlySpan<char> name, bool share)
+    private string SharedName(ReadOnlySpan<char> name, bool share, out bool isShared)
     {
-        if (_nameLookup.TryGetValue(name, out var s)) return s;
+        if (isShared = _nameLookup.TryGetValue(name, out var shared)) { shared!.Uses++; return shared.S; }
+        if (!share) return new string(name);
+        if (_seenOnceLookup.TryGetValue(name, out var s))
+        {
+            // The second time: the first one's string becomes the shared one.
+            _seenOnce.Remove(s);
+            // A full set is thinned at most once per 1 024 names refused (a scan of it each time would be quadratic).
+            if (_names.Count >= SharedNamesMax && ++_refusedSincePurge >= 1024)
+            {
+                _refusedSincePurge = 0;
+                foreach (var (key, value) in _names)
+                    if (value.Uses <= 2) _names.Remove(key); // allowed while enumerating (.NET Core 3.0 on)
+            }
+            if (isShared = _names.Count < SharedNamesMax) _names[s] = new SharedString(s);
+            return s;
+        }
         s = new string(name);
-        if (share && _names.Count < SharedNamesMax) _names[s] = s;
+        if (_seenOnce.Count >= SharedNamesMax) _seenOnce.Clear();
+        _seenOnce[s] = s;
         return s;
     }
 
@@ -95,18 +179,18 @@ internal sealed class MetricTrie
         }
     }
 
-    private static void AddChild(Node n, string name, Node child)
+    private void AddChild(Node n, string name, Node child)
     {
         switch (n.Kids)
         {
             case null:
-                n.Kids = new[] { new Entry(name, child) };
+                n.Kids = ShareLeafSet(null, [new Entry(name, child)]);
                 break;
             case Entry[] a when a.Length < SmallMax:
                 var b = new Entry[a.Length + 1];
                 a.CopyTo(b, 0);
                 b[^1] = new Entry(name, child);
-                n.Kids = b;
+                n.Kids = ShareLeafSet(a, b);
                 break;
             case Entry[] a:
                 var d = new ConcurrentDictionary<string, Node>(1, SmallMax * 2, StringComparer.Ordinal);

@@ -74,17 +74,29 @@ internal sealed partial class TimeSeriesStore
         public readonly SeriesKind Kind;
         public HeadPoint[] Head = [];
         public int HeadCount;
-        public long HeadMin = long.MaxValue;
+        /// <summary>The hash of <see cref="Name"/> in the store's <see cref="SeriesIndex"/> (set when added; fits the object's padding).</summary>
+        public int NameHash;
         /// <summary>In the store's list of series written since the compaction before last (what compaction looks at).</summary>
         public bool Touched;
         private ArchiveState _a0 = ArchiveState.Empty, _a1 = ArchiveState.Empty, _a2 = ArchiveState.Empty;
-        private readonly ArchiveState[]? _more;
+        /// <summary>What few series need (archives beyond three, back-filled points), behind one reference instead of one each.</summary>
+        private Rare? _rare;
+
+        private sealed class Rare
+        {
+            public ArchiveState[]? More;
+            public List<(int Level, long Ts, double Value, int Row)>? Backfill;
+        }
 
         /// <summary>
         /// Back-filled points older than the finest archive's retention, each kept for the finest archive that covers it
         /// (whisper's file_update writes such a point straight into that archive); sealed with the head row they came in.
         /// </summary>
-        public List<(int Level, long Ts, double Value, int Row)>? Backfill;
+        public List<(int Level, long Ts, double Value, int Row)>? Backfill
+        {
+            get => _rare?.Backfill;
+            set { if (value != null || _rare != null) (_rare ??= new Rare()).Backfill = value; }
+        }
 
         public SeriesState(int id, string name, SeriesKind kind)
         {
@@ -94,8 +106,23 @@ internal sealed partial class TimeSeriesStore
             int n = kind.Schema.Archives.Length;
             if (n > 3)
             {
-                _more = new ArchiveState[n - 3];
-                Array.Fill(_more, ArchiveState.Empty);
+                _rare = new Rare { More = new ArchiveState[n - 3] };
+                Array.Fill(_rare.More, ArchiveState.Empty);
+            }
+        }
+
+        /// <summary>
+        /// The oldest slot of the head and the back-filled points (long.MaxValue: none). Computed when read (a head holds a
+        /// few points) rather than kept: 8 bytes less per series (issue 21).
+        /// </summary>
+        public long HeadMin
+        {
+            get
+            {
+                long min = long.MaxValue;
+                foreach (ref readonly var p in Head.AsSpan(0, HeadCount)) if (p.Ts < min) min = p.Ts;
+                if (_rare?.Backfill is { } b) foreach (var x in b) if (x.Ts < min) min = x.Ts;
+                return min;
             }
         }
 
@@ -115,7 +142,7 @@ internal sealed partial class TimeSeriesStore
                 case 2: return ref _a2;
                 default:
                     if ((uint)level >= (uint)ArchiveCount) throw new ArgumentOutOfRangeException(nameof(level));
-                    return ref _more![level - 3];
+                    return ref _rare!.More![level - 3];
             }
         }
 
@@ -132,14 +159,12 @@ internal sealed partial class TimeSeriesStore
         public void AppendBackfill(int level, long ts, double v, int row)
         {
             (Backfill ??= []).Add((level, ts, v, row));
-            if (ts < HeadMin) HeadMin = ts;
         }
 
         public void Append(long ts, double v, int row)
         {
             if (HeadCount == Head.Length) Array.Resize(ref Head, Math.Max(8, HeadCount * 2));
             Head[HeadCount++] = new HeadPoint(ts, v, row);
-            if (ts < HeadMin) HeadMin = ts;
         }
     }
 }

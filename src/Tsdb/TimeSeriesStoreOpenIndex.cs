@@ -29,7 +29,8 @@ internal sealed partial class TimeSeriesStore
             {
                 var name = r.GetString(1);
                 var s = new SeriesState(r.GetInt32(0), name, _rules.KindFor(name));
-                _byName[name] = s;
+                // A name twice (a damaged table): the later row wins, as it always did.
+                if (!_byName.TryAdd(s)) { _byName.Remove(name); _byName.TryAdd(s); }
                 Register(s, trie: false);
                 _nextId = Math.Max(_nextId, s.Id + 1);
             }

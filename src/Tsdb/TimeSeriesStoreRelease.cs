@@ -75,11 +75,9 @@ internal sealed partial class TimeSeriesStore
     /// <summary>Drops the series' points (and back-filled points) of sealed rows from its head. Caller holds the lock.</summary>
     private static void Release(SeriesState s, SealedRows sealedRows)
     {
-        long min = long.MaxValue;
         if (s.Backfill != null)
         {
             s.Backfill.RemoveAll(b => sealedRows.Contains(b.Row));
-            foreach (var b in s.Backfill) min = Math.Min(min, b.Ts);
             if (s.Backfill.Count == 0) s.Backfill = null;
         }
         int w = 0;
@@ -88,10 +86,8 @@ internal sealed partial class TimeSeriesStore
             var p = s.Head[i];
             if (sealedRows.Contains(p.Row)) continue;
             s.Head[w++] = p;
-            if (p.Ts < min) min = p.Ts;
         }
         s.HeadCount = w;
-        s.HeadMin = min;
         // An emptied head keeps its array for the next flushes (no garbage per series per compaction) unless a
         // backlog grew it; ForgetIdle gives it back once the series has had no point for a whole interval.
         if (w == 0 && s.Head.Length > KeptHeadCapacity) s.Head = [];

@@ -91,4 +91,28 @@ public class MetricTrieProperties
         }
         return result;
     }
+
+    /// <summary>
+    /// Issue 21: leaf names are shared (one <c>"mean"</c> for every timer) even after many names with unique leaves — Etsy's
+    /// legacy counters end in the key, once under <c>stats.</c> and once under <c>stats_counts.</c> — which on main filled
+    /// the shared set, so every later timer leaf was a string of its own. Adding timers allocates as much after such a flood
+    /// as without it.
+    /// </summary>
+    [Fact]
+    public void Leaf_names_stay_shared_after_a_flood_of_unique_leaves()
+    {
+        string[] stats = ["count", "count_ps", "lower", "mean", "median", "std", "sum", "sum_squares", "upper", "upper_90", "mean_90", "sum_90"];
+        long PerTimer(bool flood)
+        {
+            var trie = new MetricTrie();
+            if (flood)
+                for (int i = 0; i < 20_000; i++) { trie.Add($"stats.bench.counter.{i}"); trie.Add($"stats_counts.bench.counter.{i}"); }
+            var names = Enumerable.Range(0, 5_000).SelectMany(i => stats.Select(s => $"stats.timers.bench.timer.{i}.{s}")).ToArray();
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            foreach (var n in names) trie.Add(n);
+            return (GC.GetAllocatedBytesForCurrentThread() - before) / 5_000;
+        }
+        long quiet = PerTimer(flood: false), flooded = PerTimer(flood: true);
+        Assert.True(flooded <= quiet * 21 / 20, $"{flooded} bytes per timer after the flood, {quiet} without");
+    }
 }

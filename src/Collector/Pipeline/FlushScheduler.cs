@@ -99,7 +99,7 @@ internal sealed class FlushScheduler : IAsyncDisposable
         var sw = Stopwatch.StartNew();
         var nowMs = stampMs ?? _time.GetUtcNow().ToUnixTimeMilliseconds();
         MetricBatch batch;
-        try { batch = WithSourcePoints(_aggregator.Flush(nowMs)); }
+        try { batch = WithSourcePoints(_aggregator.Flush(nowMs, _sources.Count == 0 ? 0 : _sourcePoints + 64)); }
         catch (Exception e)
         {
             _log.LogError(e, "statsd flush failed");
@@ -112,11 +112,16 @@ internal sealed class FlushScheduler : IAsyncDisposable
         Interlocked.Increment(ref _flushes);
     }
 
+    /// <summary>Points the sources added to the last flush: the aggregator leaves that much room (and 64 more) in its list.</summary>
+    private int _sourcePoints;
+
     private MetricBatch WithSourcePoints(MetricBatch batch)
     {
         if (_sources.Count == 0) return batch;
-        var points = new List<MetricPoint>(batch.Points.Count + 64);
-        points.AddRange(batch.Points);
+        // The aggregator's list is this flush's own: the sources append to it rather than to a copy (issue 21: at 1.6 M
+        // points a copy was 38 MB more on the large-object heap every flush, which RSS kept until a full collection).
+        var points = batch.Points as List<MetricPoint> ?? [.. batch.Points];
+        int own = points.Count;
         foreach (var source in _sources)
         {
             var before = points.Count;
@@ -128,7 +133,8 @@ internal sealed class FlushScheduler : IAsyncDisposable
                 _log.LogWarning(e, "flush metric source {Source} failed", source.GetType().Name);
             }
         }
-        return batch with { Points = points };
+        _sourcePoints = points.Count - own;
+        return ReferenceEquals(points, batch.Points) ? batch : batch with { Points = points };
     }
 
     public async ValueTask DisposeAsync()

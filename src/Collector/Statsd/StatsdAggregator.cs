@@ -369,7 +369,8 @@ internal sealed class StatsdAggregator
     private readonly List<string> _removeScratch = [];
 
     /// <summary>Produces one flush with Etsy's output names, including its internal statsd metrics.</summary>
-    public MetricBatch Flush(long timestampMs)
+    /// <param name="reserve">Room left in the batch's list for points the caller appends (the flush metric sources).</param>
+    public MetricBatch Flush(long timestampMs, int reserve = 0)
     {
         var ts = (long)JsSemantics.Round(timestampMs / 1000.0);
         var start = Stopwatch.GetTimestamp();
@@ -441,7 +442,7 @@ internal sealed class StatsdAggregator
         if (removed > 0) Interlocked.Add(ref _activeKeys, -removed);
 
         // process_metrics and the graphite backend's flush_stats, outside the locks: the receive path is not held up.
-        var points = new List<MetricPoint>(counters.Count * 2 + timers.Count * 16 + gauges.Count + sets.Count + 12);
+        var points = new List<MetricPoint>(counters.Count * 2 + timers.Count * 16 + gauges.Count + sets.Count + 12 + reserve);
         long processingTicks = 0;
         var calcStart = Stopwatch.GetTimestamp();
         var numStats = 0;
