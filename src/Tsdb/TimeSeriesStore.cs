@@ -341,11 +341,13 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
         // Compaction lets a waiting flush in before it takes the lock again (YieldToWriters): the lock is not fair.
         Interlocked.Increment(ref _writersWaiting);
         long asked = Stopwatch.GetTimestamp();
+        int gen2 = GC.CollectionCount(2);
         TimeSpan waited;
         int count;
         lock (_gate)
         {
-            waited = Stopwatch.GetElapsedTime(asked);
+            long locked = Stopwatch.GetTimestamp(), createTicks = 0;
+            waited = Stopwatch.GetElapsedTime(asked, locked);
             Interlocked.Decrement(ref _writersWaiting);
             ObjectDisposedException.ThrowIf(_disposed, this);
             var points = batch.Points;
@@ -361,11 +363,19 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
                 for (int i = 0; i < points.Count; i++)
                 {
                     var name = points[i].Path;
-                    if (!_byName.TryGetValue(name, out var s)) s = CreateSeries(name, ref created);
+                    if (!_byName.TryGetValue(name, out var s))
+                    {
+                        long c0 = Stopwatch.GetTimestamp();
+                        s = CreateSeries(name, ref created);
+                        createTicks += Stopwatch.GetTimestamp() - c0;
+                    }
                     states[i] = s;
                 }
+                long lookedUp = Stopwatch.GetTimestamp();
                 InsertSeries(created, tx);
+                long seriesInserted = Stopwatch.GetTimestamp();
                 var blob = EncodeBatch(batch.Timestamp, states, points, out long maxTs);
+                long encoded = Stopwatch.GetTimestamp();
                 _insertHead.Transaction = tx;
                 _insertHead.Parameters[0].Value = batch.Timestamp;
                 _insertHead.Parameters[1].Value = maxTs;
@@ -374,9 +384,12 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
                 _upsertMeta.Transaction = tx;
                 _upsertMeta.Parameters[0].Value = batch.Timestamp;
                 _upsertMeta.ExecuteNonQuery();
+                long headInserted = Stopwatch.GetTimestamp();
                 tx.Commit();
+                long committed = Stopwatch.GetTimestamp();
                 // Committed (and, with synchronous=FULL, fsynced): now visible in memory.
                 if (created != null) foreach (var s in created) Register(s);
+                long registered = Stopwatch.GetTimestamp();
                 int row = _headRows.Add(seq, maxTs);
                 for (int i = 0; i < points.Count; i++)
                 {
@@ -384,6 +397,11 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
                     Touch(states[i]);
                 }
                 if (batch.Timestamp > _lastPersisted) Interlocked.Exchange(ref _lastPersisted, batch.Timestamp);
+                long appended = Stopwatch.GetTimestamp();
+                Volatile.Write(ref _lastWrite, new StorageWritePhases(points.Count, created?.Count ?? 0, waited.TotalSeconds,
+                    Seconds(lookedUp - locked - createTicks), Seconds(createTicks), Seconds(seriesInserted - lookedUp), Seconds(encoded - seriesInserted),
+                    Seconds(headInserted - encoded), Seconds(committed - headInserted), Seconds(registered - committed), Seconds(appended - registered), Seconds(appended - asked),
+                    GC.CollectionCount(2) - gen2));
                 CompactSoonerIfBehind();
             }
             catch
