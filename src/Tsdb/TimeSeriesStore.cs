@@ -353,7 +353,9 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
             var points = batch.Points;
             count = points.Count;
             if (_byName.Count + points.Count > _maxSeries || RefusingNewSeries) points = WithinSeriesLimit(points);
-            if (_statesScratch.Length < points.Count) _statesScratch = new SeriesState[points.Count];
+            // Grown keeping what it holds (each position's series of the previous write, below), with room: a flush one point
+            // longer than the last must not lose them all.
+            if (_statesScratch.Length < points.Count) Array.Resize(ref _statesScratch, points.Count + Math.Min(points.Count / 16, 65_536));
             var states = _statesScratch.AsSpan(0, points.Count);
             List<SeriesState>? created = null;
             _headRows.EnsureRoom();
@@ -363,7 +365,13 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
                 for (int i = 0; i < points.Count; i++)
                 {
                     var name = points[i].Path;
-                    if (!_byName.TryGetValue(name, out var s))
+                    // The collector hands the same names in the same order every flush (the very same strings): the series this
+                    // position had in the previous write is found by comparing its name, without hashing the name and probing the
+                    // index (two cache misses per point at millions of series). The scratch holds only live series (none is ever
+                    // removed but by ForgetCreated, which clears it).
+                    var s = states[i];
+                    if (s != null && string.Equals(s.Name, name)) continue;
+                    if (!_byName.TryGetValue(name, out s))
                     {
                         long c0 = Stopwatch.GetTimestamp();
                         s = CreateSeries(name, ref created);
@@ -385,6 +393,7 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
                 _upsertMeta.Parameters[0].Value = batch.Timestamp;
                 _upsertMeta.ExecuteNonQuery();
                 long headInserted = Stopwatch.GetTimestamp();
+                WriteHolding?.Invoke();
                 tx.Commit();
                 long committed = Stopwatch.GetTimestamp();
                 // Committed (and, with synchronous=FULL, fsynced): now visible in memory.
@@ -460,6 +469,7 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
     private void ForgetCreated(List<SeriesState>? created)
     {
         if (created == null) return;
+        Array.Clear(_statesScratch); // it may hold them: the next write must not find them there
         foreach (var s in created) _byName.Remove(s.Name);
         _nextId = created[0].Id;
     }

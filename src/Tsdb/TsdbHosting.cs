@@ -89,7 +89,8 @@ public static class TsdbHosting
                 catch (AggregateException) { }
                 if (!opening.Opened.IsCompletedSuccessfully) return new StorageStats(path, 0, 0, 0, 0, 0, 0, 0, hits.Snapshot()) { Opening = true };
                 var store = opening.Store;
-                return new StorageStats(store.DatabasePath, store.SeriesCount, store.HeadPointCount,
+                var (series, headPoints) = store.CountsForStats();
+                return new StorageStats(store.DatabasePath, series, headPoints,
                     store.LastPersistedBatchTimestamp, store.CorruptChunks, store.CorruptHeadRows, store.PointsBeyondRetention, store.SeriesDroppedByLimit, hits.Snapshot(), store.PagesReclaimed)
                 { LastWrite = store.LastWrite };
             };

@@ -32,4 +32,52 @@ public class WritePhasesTests
         Assert.InRange(second.SeriesInsertSeconds, 0, 0.05); // nothing to insert
         Assert.Matches(@"^lock_wait \d+\.\d\d s, lookup \d+\.\d\d s, .*total \d+\.\d\d s, 0 series created, \d+ gen2 GCs$", s.DescribeLastWrite()!);
     }
+
+    /// <summary>
+    /// /stats and the host's observe.* series (which the flush thread itself adds to each flush) read the store's counts; waiting
+    /// for the store lock made them wait for the write in progress: at a million StatsD names, each flush waited seconds for
+    /// the previous one's write. They answer at once, with the counts as last seen.
+    /// </summary>
+    [Fact]
+    public async Task The_counts_for_stats_do_not_wait_for_a_write_in_progress()
+    {
+        using var s = TimeSeriesStore.Open(TestStore.Options(), ManualTimeProvider.AtUnixSeconds(Now));
+        TestStore.Write(s, Now - 20, ("held.a.count", 1, Now - 20));
+        Assert.Equal((1, 1), s.CountsForStats());
+        using var inWrite = new ManualResetEventSlim();
+        using var resume = new ManualResetEventSlim();
+        s.WriteHolding = () => { inWrite.Set(); resume.Wait(TimeSpan.FromSeconds(60)); };
+        var write = Task.Run(() => TestStore.Write(s, Now - 10, ("held.a.count", 2, Now - 10), ("held.b.count", 3, Now - 10)));
+        try
+        {
+            Assert.True(inWrite.Wait(TimeSpan.FromSeconds(30)), "the write holds the store lock");
+            var counts = Task.Run(s.CountsForStats);
+            Assert.True(await Task.WhenAny(counts, Task.Delay(TimeSpan.FromSeconds(10))) == counts, "the counts waited for the write");
+            Assert.Equal((1, 1), await counts); // as last seen: the write is not committed
+        }
+        finally { resume.Set(); }
+        await write;
+        s.WriteHolding = null;
+        Assert.Equal((2, 3), s.CountsForStats());
+    }
+
+    /// <summary>
+    /// A write finds each point's series from the previous write's position when the name is the same (no hash lookup), so
+    /// a batch in another order, and a write after one that failed (its new series forgotten), must still find the right ones.
+    /// </summary>
+    [Fact]
+    public void Each_point_finds_its_series_whatever_the_order_and_after_a_write_that_failed()
+    {
+        using var s = TimeSeriesStore.Open(TestStore.Options(), ManualTimeProvider.AtUnixSeconds(Now));
+        TestStore.Write(s, Now - 30, ("order.a.count", 1, Now - 30), ("order.b.count", 2, Now - 30));
+        TestStore.Write(s, Now - 20, ("order.b.count", 20, Now - 20), ("order.a.count", 10, Now - 20));
+        s.WriteHolding = () => throw new IOException("disk gone");
+        Assert.Throws<IOException>(() => TestStore.Write(s, Now - 10, ("order.c.count", 300, Now - 10), ("order.a.count", 100, Now - 10)));
+        s.WriteHolding = null;
+        TestStore.Write(s, Now - 10, ("order.c.count", 3, Now - 10), ("order.a.count", 30, Now - 10));
+        Assert.Equal(new double?[] { 1, 10, 30 }, s.Fetch("order.a.count", Now - 40, Now - 10)!.Values);
+        Assert.Equal(new double?[] { 2, 20, null }, s.Fetch("order.b.count", Now - 40, Now - 10)!.Values);
+        Assert.Equal(new double?[] { null, null, 3 }, s.Fetch("order.c.count", Now - 40, Now - 10)!.Values);
+        Assert.Equal(3, s.SeriesCount);
+    }
 }

@@ -102,7 +102,7 @@ internal sealed class FlushScheduler : IAsyncDisposable
         MetricBatch batch;
         try
         {
-            batch = _aggregator.Flush(nowMs);
+            batch = _aggregator.Flush(nowMs, _sources.Count > 0 ? SourcePointsRoom : 0);
             trace.Snapshot = _aggregator.LastSnapshotTime;
             trace.Build = _aggregator.LastBuildTime;
             var sourcesStart = Stopwatch.GetTimestamp();
@@ -162,8 +162,9 @@ internal sealed class FlushScheduler : IAsyncDisposable
     private MetricBatch WithSourcePoints(MetricBatch batch)
     {
         if (_sources.Count == 0) return batch;
-        var points = new List<MetricPoint>(batch.Points.Count + 64);
-        points.AddRange(batch.Points);
+        // Added to the aggregator's own list, which has room for them: a copy of the batch was 24 bytes per point more on the
+        // large-object heap every flush (384 MB at 16 M points), and each such allocation brings the next gen2 collection nearer.
+        var points = batch.Points as List<MetricPoint> ?? [.. batch.Points];
         foreach (var source in _sources)
         {
             var before = points.Count;
@@ -175,8 +176,11 @@ internal sealed class FlushScheduler : IAsyncDisposable
                 _log.LogWarning(e, "flush metric source {Source} failed", source.GetType().Name);
             }
         }
-        return batch with { Points = points };
+        return ReferenceEquals(points, batch.Points) ? batch : batch with { Points = points };
     }
+
+    /// <summary>Room the aggregator leaves in its batch for the sources' points (the host's observe.* series: a few hundred).</summary>
+    private const int SourcePointsRoom = 2048;
 
     public async ValueTask DisposeAsync()
     {

@@ -373,7 +373,8 @@ internal sealed class StatsdAggregator
     public TimeSpan LastBuildTime { get; private set; }
 
     /// <summary>Produces one flush with Etsy's output names, including its internal statsd metrics.</summary>
-    public MetricBatch Flush(long timestampMs)
+    /// <param name="room">points the caller will add to the batch's list (the host's observe.* series), so that it need not grow</param>
+    public MetricBatch Flush(long timestampMs, int room = 0)
     {
         var ts = (long)JsSemantics.Round(timestampMs / 1000.0);
         var start = Stopwatch.GetTimestamp();
@@ -446,7 +447,7 @@ internal sealed class StatsdAggregator
         var snapshotEnd = Stopwatch.GetTimestamp();
 
         // process_metrics and the graphite backend's flush_stats, outside the locks: the receive path is not held up.
-        var points = new List<MetricPoint>(counters.Count * 2 + timers.Count * 16 + gauges.Count + sets.Count + 12);
+        var points = new List<MetricPoint>(counters.Count * 2 + timers.Count * 16 + gauges.Count + sets.Count + 12 + room);
         long processingTicks = 0;
         var calcStart = Stopwatch.GetTimestamp();
         var numStats = 0;
