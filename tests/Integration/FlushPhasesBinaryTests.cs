@@ -36,7 +36,7 @@ public class FlushPhasesBinaryTests(ITestOutputHelper output)
             Assert.Equal(["build", "delivered", "publish", "snapshot", "sources"], flush.Keys.Order());
             Assert.InRange(flush["delivered"], 1e-6, 30);
             Assert.All(flush.Where(p => p.Key != "delivered"), p => Assert.InRange(p.Value, 0, flush["delivered"]));
-            Assert.True(metrics.GetProperty("observe_flush_gen2_collections").GetDouble() >= 0);
+            Assert.True(metrics.GetProperty("observe_flush_full_collections").GetDouble() >= 0);
 
             var store = Phases(metrics, "observe_storage_write_phase_seconds");
             Assert.Equal(["commit", "create", "encode", "head_append", "head_insert", "lock_wait", "lookup", "register", "series_insert", "total"], store.Keys.Order());

@@ -37,8 +37,8 @@ public static class CollectorStatList
             "phase", s => s.Flush.LastPhases is { } p
                 ? [("snapshot", p.SnapshotSeconds), ("build", p.BuildSeconds), ("sources", p.SourcesSeconds), ("publish", p.PublishSeconds), ("delivered", p.DeliveredSeconds)]
                 : []),
-        new("observe_flush_gen2_collections", "flush.gen2_collections", StatKind.Gauge,
-            "Generation-2 garbage collections during the last flush every sink wrote (its start to the last sink's write done)", null,
+        new("observe_flush_full_collections", "flush.full_collections", StatKind.Gauge,
+            "Full (generation-2) garbage collections during the last flush every sink wrote (its start to the last sink's write done)", null,
             s => s.Flush.LastPhases is { } p ? [new(null, p.Gen2Collections)] : []),
         .. Sinks<CollectorStats>("sink", "sinks", "points", "Points written per sink", "sink", s => s.Sinks),
         .. TcpListeners<CollectorStats>(s => s.TcpListeners ?? []),
