@@ -77,6 +77,8 @@ internal sealed partial class TimeSeriesStore
         public long HeadMin = long.MaxValue;
         /// <summary>In the store's list of series written since the compaction before last (what compaction looks at).</summary>
         public bool Touched;
+        /// <summary>Its point's position in the last write (−1: none yet): a write finds series by position (ResolveSeries).</summary>
+        public int Position = -1;
         private ArchiveState _a0 = ArchiveState.Empty, _a1 = ArchiveState.Empty, _a2 = ArchiveState.Empty;
         private readonly ArchiveState[]? _more;
 

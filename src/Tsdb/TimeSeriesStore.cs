@@ -362,23 +362,7 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
             using var tx = _conn.BeginTransaction();
             try
             {
-                for (int i = 0; i < points.Count; i++)
-                {
-                    var name = points[i].Path;
-                    // The collector hands the same names in the same order every flush (the very same strings): the series this
-                    // position had in the previous write is found by comparing its name, without hashing the name and probing the
-                    // index (two cache misses per point at millions of series). The scratch holds only live series (none is ever
-                    // removed but by ForgetCreated, which clears it).
-                    var s = states[i];
-                    if (s != null && string.Equals(s.Name, name)) continue;
-                    if (!_byName.TryGetValue(name, out s))
-                    {
-                        long c0 = Stopwatch.GetTimestamp();
-                        s = CreateSeries(name, ref created);
-                        createTicks += Stopwatch.GetTimestamp() - c0;
-                    }
-                    states[i] = s;
-                }
+                createTicks = ResolveSeries(points, states, ref created);
                 long lookedUp = Stopwatch.GetTimestamp();
                 InsertSeries(created, tx);
                 long seriesInserted = Stopwatch.GetTimestamp();

@@ -80,4 +80,23 @@ public class WritePhasesTests
         Assert.Equal(new double?[] { null, null, 3 }, s.Fetch("order.c.count", Now - 40, Now - 10)!.Values);
         Assert.Equal(3, s.SeriesCount);
     }
+
+    /// <summary>A key added in the middle shifts every later position (a new counter before the timers): each later point
+    /// still finds its own series (the walk follows the shift), and a batch with a name twice creates it once.</summary>
+    [Fact]
+    public void A_key_added_in_the_middle_shifts_the_positions_and_every_point_still_finds_its_series()
+    {
+        using var s = TimeSeriesStore.Open(TestStore.Options(), ManualTimeProvider.AtUnixSeconds(Now));
+        string[] names = ["c.a.count", "c.b.count", "t.a.mean", "t.b.mean", "t.c.mean"];
+        TestStore.Write(s, Now - 30, [.. names.Select((n, i) => (n, (double)i, Now - 30))]);
+        string[] shifted = ["c.a.count", "c.b.count", "c.new.count", "c.new2.count", "t.a.mean", "t.b.mean", "t.c.mean", "c.new.count"];
+        TestStore.Write(s, Now - 20, [.. shifted.Select((n, i) => (n, 10.0 + i, Now - 20))]);
+        TestStore.Write(s, Now - 10, [.. shifted.Skip(1).Select((n, i) => (n, 100.0 + i, Now - 10))]); // shifted back by one
+        Assert.Equal(7, s.SeriesCount);
+        Assert.Equal(new double?[] { 0, 10, null }, s.Fetch("c.a.count", Now - 40, Now - 10)!.Values);
+        Assert.Equal(new double?[] { 2, 14, 103 }, s.Fetch("t.a.mean", Now - 40, Now - 10)!.Values);
+        Assert.Equal(new double?[] { 4, 16, 105 }, s.Fetch("t.c.mean", Now - 40, Now - 10)!.Values);
+        Assert.Equal(new double?[] { null, 17, 106 }, s.Fetch("c.new.count", Now - 40, Now - 10)!.Values); // the later of two in a batch wins
+        Assert.Equal(new double?[] { null, 13, 102 }, s.Fetch("c.new2.count", Now - 40, Now - 10)!.Values);
+    }
 }
