@@ -42,6 +42,7 @@ internal static class HeadBench
                 bool during = !compacting.IsCompleted;
                 await store.WriteAsync(new MetricBatch(ts, batch), CancellationToken.None);
                 if (f == 0) firstWrite = w.Elapsed.TotalSeconds; else laterWrites += w.Elapsed.TotalSeconds;
+                if (f <= 1 || f == flushes - 1) Console.WriteLine($"write {f + 1,4}: {store.LastWrite}");
                 if (during) maxWriteDuringCompaction = Math.Max(maxWriteDuringCompaction, w.Elapsed.TotalSeconds);
                 maxHead = Math.Max(maxHead, store.HeadPointCount);
                 if (f % 6 == 5 && concurrent)

@@ -139,8 +139,10 @@ public static class NamesBench
             var peak = Math.Max(rss.Stop(), endRss); // before the census, which itself takes memory in the target
             if (obs != null)
             {
-                // What held the store lock (the store logs a hold over 1 s, and a flush that waited that long), with its time.
-                foreach (var line in proc.Log().Split('\n').Where(l => l.Contains("tsdb:", StringComparison.Ordinal))) Console.WriteLine("    observe log: " + line.TrimEnd());
+                // What held the store lock (the store logs a hold over 1 s, and a flush that waited that long), with its time, and
+                // where each flush over 1 s went (its phases: the collector's, each sink's queue wait and write, the store's).
+                foreach (var line in proc.Log().Split('\n').Where(l => l.Contains("tsdb:", StringComparison.Ordinal) || l.Contains(" delivered in ", StringComparison.Ordinal)))
+                    Console.WriteLine("    observe log: " + line.TrimEnd());
                 if (opts.GcDump != null) await GcDumpAsync(proc.Pid, Path.Combine(opts.GcDump, $"observe-{names}-{DateTime.UtcNow:HHmmss}.gcdump"));
             }
             var drops = ProcStat.UdpDrops(udpPort) - drops0;

@@ -11,8 +11,12 @@ public static class ScrapeHosting
     /// batch goes through its metric sinks.</summary>
     public static IServiceCollection AddObserveScrape(this IServiceCollection services, ScrapeOptions options)
     {
-        services.AddSingleton(sp => new ScrapeService(options, sp.GetRequiredService<CollectorService>().Fanout.Publish,
-            sp.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
+        services.AddSingleton(sp =>
+        {
+            var fanout = sp.GetRequiredService<CollectorService>().Fanout;
+            return new ScrapeService(options, b => fanout.Publish(b),
+                sp.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>(), sp.GetService<TimeProvider>() ?? TimeProvider.System);
+        });
         services.AddHostedService(sp => sp.GetRequiredService<ScrapeService>());
         services.AddSingleton<Func<ScrapeStats>>(sp => sp.GetRequiredService<ScrapeService>().Snapshot);
         return services;

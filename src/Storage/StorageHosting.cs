@@ -74,6 +74,11 @@ public static class StorageHosting
             s => [new(null, s.CorruptChunks)]),
         new("observe_tsdb_corrupt_head_rows_total", "storage.corrupt_head_rows", StatKind.CounterShownAsTotal,
             "TSDB head (write-ahead) rows whose checksum did not verify at open (their points are lost)", null, s => [new(null, s.CorruptHeadRows)]),
+        Stat.Labelled<StorageStats>(StatKind.Gauge, "observe_storage_write_phase_seconds", "storage.write_phase_seconds.{phase}",
+            "The last write into the store by phase: lock_wait, lookup (series by name), create (new series in memory), series_insert, encode (head row), head_insert, commit, register (new series into the name trie and lists), head_append, total",
+            "phase", s => s.LastWrite?.Phases ?? []),
+        new("observe_storage_write_full_collections", "storage.write_full_collections", StatKind.Gauge, "Full (generation-2) garbage collections during the last write into the store", null,
+            s => s.LastWrite is { } w ? [new(null, w.Gen2Collections)] : []),
         Stat.Labelled<StorageStats>(StatKind.Counter, "observe_limit_hits_total", "limit_hits.{limit}", "Requests refused by a bound, by its configuration key (docs/limits.md)", "limit",
             s => Stat.Pairs(s.LimitHits)),
     ];

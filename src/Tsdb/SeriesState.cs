@@ -78,6 +78,8 @@ internal sealed partial class TimeSeriesStore
         public int NameHash;
         /// <summary>In the store's list of series written since the compaction before last (what compaction looks at).</summary>
         public bool Touched;
+        /// <summary>Its point's position in the last write (−1: none yet): a write finds series by position (ResolveSeries).</summary>
+        public int Position = -1;
         private ArchiveState _a0 = ArchiveState.Empty, _a1 = ArchiveState.Empty, _a2 = ArchiveState.Empty;
         /// <summary>What few series need (archives beyond three, back-filled points), behind one reference instead of one each.</summary>
         private Rare? _rare;

@@ -308,39 +308,33 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
         // Compaction lets a waiting flush in before it takes the lock again (YieldToWriters): the lock is not fair.
         Interlocked.Increment(ref _writersWaiting);
         long asked = Stopwatch.GetTimestamp();
+        int gen2 = GC.CollectionCount(2);
         TimeSpan waited;
         int count;
         lock (_gate)
         {
-            waited = Stopwatch.GetElapsedTime(asked);
+            long locked = Stopwatch.GetTimestamp(), createTicks = 0;
+            waited = Stopwatch.GetElapsedTime(asked, locked);
             Interlocked.Decrement(ref _writersWaiting);
             ObjectDisposedException.ThrowIf(_disposed, this);
             var points = batch.Points;
             count = points.Count;
             if (_byName.Count + points.Count > _maxSeries || RefusingNewSeries) points = WithinSeriesLimit(points);
-            if (_statesScratch.Length < points.Count) _statesScratch = new SeriesState[points.Count];
+            // Grown keeping what it holds (each position's series of the previous write, below), with room: a flush one point
+            // longer than the last must not lose them all.
+            if (_statesScratch.Length < points.Count) Array.Resize(ref _statesScratch, points.Count + Math.Min(points.Count / 16, 65_536));
             var states = _statesScratch.AsSpan(0, points.Count);
             List<SeriesState>? created = null;
             _headRows.EnsureRoom();
             using var tx = _conn.BeginTransaction();
             try
             {
-                // Known series first; the new ones once the index has room for all of them (ReserveSeries).
-                int fresh = 0;
-                for (int i = 0; i < points.Count; i++)
-                {
-                    if (_byName.TryGetValue(points[i].Path, out var s)) states[i] = s;
-                    else { states[i] = null!; fresh++; }
-                }
-                if (fresh > 0)
-                {
-                    ReserveSeries(fresh);
-                    created = new List<SeriesState>(fresh);
-                    for (int i = 0; i < points.Count; i++)
-                        if (states[i] == null) states[i] = _byName.TryGetValue(points[i].Path, out var s) ? s : CreateSeries(points[i].Path, ref created);
-                }
+                createTicks = ResolveSeries(points, states, ref created);
+                long lookedUp = Stopwatch.GetTimestamp();
                 InsertSeries(created, tx);
+                long seriesInserted = Stopwatch.GetTimestamp();
                 var blob = EncodeBatch(batch.Timestamp, states, points, out long maxTs);
+                long encoded = Stopwatch.GetTimestamp();
                 _insertHead.Transaction = tx;
                 _insertHead.Parameters[0].Value = batch.Timestamp;
                 _insertHead.Parameters[1].Value = maxTs;
@@ -349,9 +343,13 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
                 _upsertMeta.Transaction = tx;
                 _upsertMeta.Parameters[0].Value = batch.Timestamp;
                 _upsertMeta.ExecuteNonQuery();
+                long headInserted = Stopwatch.GetTimestamp();
+                WriteHolding?.Invoke();
                 tx.Commit();
+                long committed = Stopwatch.GetTimestamp();
                 // Committed (and, with synchronous=FULL, fsynced): now visible in memory.
                 if (created != null) foreach (var s in created) Register(s);
+                long registered = Stopwatch.GetTimestamp();
                 int row = _headRows.Add(seq, maxTs);
                 for (int i = 0; i < points.Count; i++)
                 {
@@ -359,6 +357,11 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
                     Touch(states[i]);
                 }
                 if (batch.Timestamp > _lastPersisted) Interlocked.Exchange(ref _lastPersisted, batch.Timestamp);
+                long appended = Stopwatch.GetTimestamp();
+                Volatile.Write(ref _lastWrite, new StorageWritePhases(points.Count, created?.Count ?? 0, waited.TotalSeconds,
+                    Seconds(lookedUp - locked - createTicks), Seconds(createTicks), Seconds(seriesInserted - lookedUp), Seconds(encoded - seriesInserted),
+                    Seconds(headInserted - encoded), Seconds(committed - headInserted), Seconds(registered - committed), Seconds(appended - registered), Seconds(appended - asked),
+                    GC.CollectionCount(2) - gen2));
                 CompactSoonerIfBehind();
             }
             catch
@@ -435,6 +438,7 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
     private void ForgetCreated(List<SeriesState>? created)
     {
         if (created == null) return;
+        Array.Clear(_statesScratch); // it may hold them: the next write must not find them there
         foreach (var s in created) _byName.Remove(s.Name);
         _nextId = created[0].Id;
     }

@@ -49,6 +49,8 @@ internal sealed class StoreOpening : ISeriesReader, IMetricSink, IMemoryRelief, 
     public ValueTask WriteAsync(MetricBatch batch, CancellationToken cancellationToken) =>
         _open.IsCompletedSuccessfully ? _open.Result.WriteAsync(batch, cancellationToken) : WriteWhenOpenAsync(batch, cancellationToken);
 
+    public string? DescribeLastWrite() => _open.IsCompletedSuccessfully ? _open.Result.DescribeLastWrite() : null;
+
     private async ValueTask WriteWhenOpenAsync(MetricBatch batch, CancellationToken cancellationToken) =>
         await (await _open.WaitAsync(cancellationToken)).WriteAsync(batch, cancellationToken);
 

@@ -27,12 +27,15 @@ public class StatsExportTests
     {
         var collector = new CollectorStats(
             new StatsdIngestStats("127.0.0.1:8125", 1, 0, KernelUdpDrops: 3, 100, 200, 4, 5, 0, ActiveKeys: 42, 0, TagLimitDrops: 6, EventsRefused: 7),
-            new GraphiteIngestStats(null, 10, 1, 0, 2), new FlushStats(10_000, 5, 0, 0.25, 900), [Sink], [Tcp],
+            new GraphiteIngestStats(null, 10, 1, 0, 2), new FlushStats(10_000, 5, 0, 0.25, 900) { LastPhases = new(10_000, 900, 0.1, 0.2, 0.01, 0.02, 1.5, 1, 0.3) }, [Sink], [Tcp],
             new PickleIngestStats(null, 1, 8, 1, new Dictionary<string, long> { ["refused"] = 1 }));
         var logs = new LogIngestStats(null, null, 9, new Dictionary<string, long> { ["udp"] = 9 }, new Dictionary<string, long> { ["invalid_utf8"] = 2 },
             1, 1, [Sink with { Name = "es" }], Tcp with { Name = "gelf-tcp" },
             RuleDrops: new Dictionary<string, long> { ["series_limit"] = 4 });
-        var storage = new StorageStats("x.db", 12, 3, 0, 1, 1, 2, 3, new Dictionary<string, long> { ["storage.render.maxDepth"] = 4 });
+        var storage = new StorageStats("x.db", 12, 3, 0, 1, 1, 2, 3, new Dictionary<string, long> { ["storage.render.maxDepth"] = 4 })
+        {
+            LastWrite = new(900, 2, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.45, 1),
+        };
         IReadOnlyList<SpoolStats> spools = [new("influx", 7, 7000, 12.5, 10, 3, 1, 0, 0, null, 1)];
         var ran = DateTimeOffset.UnixEpoch;
         IReadOnlyList<CheckStatus> checks = [new("web1", "a", "tcp", CheckState.Ok, StateType.Hard, 1, 3, "", null, ran, null, ran, null, 0.01, 0.5, true,

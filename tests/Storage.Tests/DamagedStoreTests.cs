@@ -13,18 +13,6 @@ public class DamagedStoreTests
 {
     private const long Now = 1_800_000_000;
 
-    /// <summary>Collects formatted log lines (with whether an exception, i.e. a stack, came with them).</summary>
-    internal sealed class ListLogger : ILogger
-    {
-        public readonly List<(LogLevel Level, string Text, bool HasException)> Lines = [];
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-        public bool IsEnabled(LogLevel logLevel) => true;
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (Lines) Lines.Add((logLevel, formatter(state, exception), exception != null));
-        }
-    }
-
     public enum Damage { Truncated, ZeroedHeader }
 
     private static void Spoil(string path, Damage damage)

@@ -133,7 +133,8 @@ internal sealed class CollectorService : IHostedService, IAsyncDisposable
             new GraphiteIngestStats(GraphiteTcp?.LocalEndPoint.ToString(), Plaintext?.LinesReceived ?? 0, Plaintext?.BadLines ?? 0, GraphiteTcp?.Connections ?? 0,
                 Plaintext?.TagLimitDrops ?? 0),
             new FlushStats(_options.Statsd.FlushInterval, Scheduler?.Flushes ?? 0, Scheduler?.LastFlushUnixMs ?? 0,
-                Scheduler?.LastFlushSeconds ?? 0, Scheduler?.LastFlushPoints ?? 0),
+                Scheduler?.LastFlushSeconds ?? 0, Scheduler?.LastFlushPoints ?? 0)
+            { LastPhases = Scheduler?.LastPhases },
             Fanout.Stats,
             new TcpStreamListener?[] { StatsdTcp, GraphiteTcp, Pickle }.OfType<TcpStreamListener>().Select(l => l.Stats).ToList(),
             Pickle == null ? null : new PickleIngestStats(Pickle.LocalEndPoint.ToString(), Pickle.FramesReceived, Pickle.PointsReceived,

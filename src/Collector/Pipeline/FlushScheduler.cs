@@ -98,14 +98,28 @@ internal sealed class FlushScheduler : IAsyncDisposable
     {
         var sw = Stopwatch.StartNew();
         var nowMs = stampMs ?? _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var trace = new FlushTrace(nowMs, _fanout.SinkCount, SlowFlush, Delivered);
         MetricBatch batch;
-        try { batch = WithSourcePoints(_aggregator.Flush(nowMs, _sources.Count == 0 ? 0 : _sourcePoints + 64)); }
+        try
+        {
+            batch = _aggregator.Flush(nowMs, _sources.Count == 0 ? 0 : _sourcePoints + 64);
+            trace.Snapshot = _aggregator.LastSnapshotTime;
+            trace.Build = _aggregator.LastBuildTime;
+            var sourcesStart = Stopwatch.GetTimestamp();
+            batch = WithSourcePoints(batch);
+            trace.Sources = Stopwatch.GetElapsedTime(sourcesStart);
+        }
         catch (Exception e)
         {
             _log.LogError(e, "statsd flush failed");
             return;
         }
-        _fanout.Publish(batch);
+        trace.Points = batch.Points.Count;
+        var publishStart = Stopwatch.GetTimestamp();
+        // A sink that writes the batch before the hand-off to the others ends reports publish as 0 (a trivially quick flush).
+        var published = _fanout.Publish(batch, trace);
+        trace.Publish = Stopwatch.GetElapsedTime(publishStart);
+        if (!published) Delivered(trace);
         Volatile.Write(ref _lastFlushSeconds, sw.Elapsed.TotalSeconds);
         Interlocked.Exchange(ref _lastFlushMs, nowMs);
         Interlocked.Exchange(ref _lastFlushPoints, batch.Points.Count);
@@ -114,6 +128,39 @@ internal sealed class FlushScheduler : IAsyncDisposable
 
     /// <summary>Points the sources added to the last flush: the aggregator leaves that much room (and 64 more) in its list.</summary>
     private int _sourcePoints;
+
+    /// <summary>A flush slower than this, from its start until the last sink wrote it, is logged with its phases.</summary>
+    internal TimeSpan SlowFlush { get; init; } = TimeSpan.FromSeconds(1);
+
+    private FlushPhaseStats? _lastPhases;
+
+    /// <summary>The last flush that every sink has written, by phase (null before the first).</summary>
+    public FlushPhaseStats? LastPhases => Volatile.Read(ref _lastPhases);
+
+    /// <summary>Every sink wrote the flush of <paramref name="trace"/> (on the last sink's worker): its phases for /stats, and
+    /// one line when it was slow.</summary>
+    private void Delivered(FlushTrace trace)
+    {
+        var delivered = Stopwatch.GetElapsedTime(trace.Start);
+        var gen2 = GC.CollectionCount(2) - trace.Gen2AtStart;
+        var paused = GC.GetTotalPauseDuration() - trace.PauseAtStart;
+        Volatile.Write(ref _lastPhases, new FlushPhaseStats(trace.StampMs, trace.Points, trace.Snapshot.TotalSeconds, trace.Build.TotalSeconds,
+            trace.Sources.TotalSeconds, trace.Publish.TotalSeconds, delivered.TotalSeconds, gen2, paused.TotalSeconds));
+        if (delivered <= SlowFlush) return;
+        var sinks = new System.Text.StringBuilder();
+        var names = _fanout.SinkNames;
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        for (var i = 0; i < trace.Sinks.Length; i++)
+        {
+            var (queued, write, detail) = trace.Sinks[i];
+            if (i > 0) sinks.Append("; ");
+            sinks.Append(inv, $"{names[i]} queued {queued.TotalSeconds:F2} s, wrote {write.TotalSeconds:F2} s");
+            if (detail != null) sinks.Append(" (").Append(detail).Append(')');
+        }
+        _log.LogInformation("flush {Stamp} of {Points} points delivered in {Delivered:F2} s: snapshot {Snapshot:F2} s, build {Build:F2} s, observe.* {Sources:F2} s, publish {Publish:F2} s; {Sinks}; {Gen2} gen2 GCs, GC paused {Paused:F2} s",
+            trace.StampMs / 1000, trace.Points, delivered.TotalSeconds, trace.Snapshot.TotalSeconds, trace.Build.TotalSeconds, trace.Sources.TotalSeconds,
+            trace.Publish.TotalSeconds, sinks.ToString(), gen2, paused.TotalSeconds);
+    }
 
     private MetricBatch WithSourcePoints(MetricBatch batch)
     {

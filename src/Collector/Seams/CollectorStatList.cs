@@ -32,6 +32,14 @@ public static class CollectorStatList
         Stat.Gauge<CollectorStats>("observe_flush_duration_seconds", "flush.duration_seconds", "Duration of the last flush", s => s.Flush.LastDurationSeconds),
         Stat.Gauge<CollectorStats>("observe_flush_points", "flush.points", "Points written by the last flush", s => s.Flush.LastPoints),
         Stat.Counter<CollectorStats>("observe_flushes_total", "flushes", "Flushes since start", s => s.Flush.Count),
+        Stat.Labelled<CollectorStats>(StatKind.Gauge, "observe_flush_phase_seconds", "flush.phase_seconds.{phase}",
+            "The last flush every sink wrote, by phase: snapshot (the maps under their locks), build (the points), sources (observe.* points), publish (onto the sinks' queues), delivered (its start to the last sink's write done)",
+            "phase", s => s.Flush.LastPhases is { } p
+                ? [("snapshot", p.SnapshotSeconds), ("build", p.BuildSeconds), ("sources", p.SourcesSeconds), ("publish", p.PublishSeconds), ("delivered", p.DeliveredSeconds)]
+                : []),
+        new("observe_flush_full_collections", "flush.full_collections", StatKind.Gauge,
+            "Full (generation-2) garbage collections during the last flush every sink wrote (its start to the last sink's write done)", null,
+            s => s.Flush.LastPhases is { } p ? [new(null, p.Gen2Collections)] : []),
         .. Sinks<CollectorStats>("sink", "sinks", "points", "Points written per sink", "sink", s => s.Sinks),
         .. TcpListeners<CollectorStats>(s => s.TcpListeners ?? []),
     ];
@@ -72,7 +80,7 @@ public static class CollectorStatList
         .. TcpListeners<LogIngestStats>(s => s.GelfTcp is { } g ? [g] : []),
     ];
 
-    /// <summary>The four per-sink stats (written, failures, dropped, queued) that metric and log sinks both have.</summary>
+    /// <summary>The per-sink stats (written, failures, dropped, queued, the last batch's queue wait and write) that metric and log sinks both have.</summary>
     private static StatDescriptor<T>[] Sinks<T>(string prefix, string series, string written, string writtenHelp, string what, Func<T, IEnumerable<SinkStats>> sinks) =>
     [
         Stat.Labelled(StatKind.Counter, $"observe_{prefix}_{written}_written_total", series + ".{sink}." + written + "_written", writtenHelp, "sink",
@@ -83,6 +91,10 @@ public static class CollectorStatList
             (T s) => sinks(s).Select(x => (x.Name, (double)x.BatchesDropped))),
         Stat.Labelled(StatKind.Gauge, $"observe_{prefix}_batches_queued", series + ".{sink}.batches_queued", $"Batches waiting per {what}", "sink",
             (T s) => sinks(s).Select(x => (x.Name, (double)x.BatchesQueued))),
+        Stat.Labelled(StatKind.Gauge, $"observe_{prefix}_queue_wait_seconds", series + ".{sink}.queue_wait_seconds", $"How long the last batch written waited in its queue, per {what}", "sink",
+            (T s) => sinks(s).Select(x => (x.Name, x.LastQueueWaitSeconds))),
+        Stat.Labelled(StatKind.Gauge, $"observe_{prefix}_write_seconds", series + ".{sink}.write_seconds", $"How long writing the last batch took (retries included), per {what}", "sink",
+            (T s) => sinks(s).Select(x => (x.Name, x.LastWriteSeconds))),
     ];
 
     /// <summary>The TCP listeners' stats (statsd-tcp and graphite in the collector, gelf-tcp in the log ingest).</summary>

@@ -25,6 +25,13 @@ public interface IMetricSink
     /// client's order). Every other sink gets tagged names in canonical form, so one series is not split by tag order.
     /// </summary>
     bool KeepsClientTagOrder => false;
+
+    /// <summary>
+    /// Where the last <see cref="WriteAsync"/> went, by phase, in a few words (the embedded store: lock wait, name lookup, series
+    /// creation, encode, insert, commit, head append); null for a sink that does not say. Asked on the sink's worker right after
+    /// a write, only for a slow flush's log line.
+    /// </summary>
+    string? DescribeLastWrite() => null;
 }
 
 /// <summary>

@@ -368,6 +368,10 @@ internal sealed class StatsdAggregator
     private readonly List<(int Stat, double Value)> _statScratch = new(32);
     private readonly List<string> _removeScratch = [];
 
+    /// <summary>The last <see cref="Flush"/>'s time taking the maps under their locks, and building its points (flush thread only).</summary>
+    public TimeSpan LastSnapshotTime { get; private set; }
+    public TimeSpan LastBuildTime { get; private set; }
+
     /// <summary>Produces one flush with Etsy's output names, including its internal statsd metrics.</summary>
     /// <param name="reserve">Room left in the batch's list for points the caller appends (the flush metric sources).</param>
     public MetricBatch Flush(long timestampMs, int reserve = 0)
@@ -440,6 +444,7 @@ internal sealed class StatsdAggregator
             toRemove.Clear();
         }
         if (removed > 0) Interlocked.Add(ref _activeKeys, -removed);
+        var snapshotEnd = Stopwatch.GetTimestamp();
 
         // process_metrics and the graphite backend's flush_stats, outside the locks: the receive path is not held up.
         var points = new List<MetricPoint>(counters.Count * 2 + timers.Count * 16 + gauges.Count + sets.Count + 12 + reserve);
@@ -484,6 +489,8 @@ internal sealed class StatsdAggregator
         points.Add(new MetricPoint(_naming.GraphiteStat("flush_time"), (long)Stopwatch.GetElapsedTime(start).TotalMilliseconds, ts));
         points.Add(new MetricPoint(_naming.GraphiteStat("flush_length"), 0, ts));
         _lastFlushSeconds = ts;
+        LastSnapshotTime = Stopwatch.GetElapsedTime(start, snapshotEnd);
+        LastBuildTime = Stopwatch.GetElapsedTime(snapshotEnd);
         return new MetricBatch(ts, points);
     }
 }
