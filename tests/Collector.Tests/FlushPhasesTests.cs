@@ -52,13 +52,15 @@ public class FlushPhasesTests
         var stats = fanout.Stats.ToDictionary(s => s.Name);
         Assert.InRange(stats["slowstore"].LastWriteSeconds, 0.3, p.DeliveredSeconds);
         Assert.InRange(stats["slowstore"].LastQueueWaitSeconds, 0, p.DeliveredSeconds - stats["slowstore"].LastWriteSeconds);
-        Assert.InRange(stats["fast"].LastWriteSeconds, 0, 0.3);
+        // No upper bound on the writes' own times: a 2-core runner's thread pool can hold the 300 ms delay's continuation for a
+        // second (seen: "wrote 1.19 s"); what is asserted is that each time is accounted where it belongs.
+        Assert.InRange(stats["fast"].LastWriteSeconds, 0, p.DeliveredSeconds);
 
         var line = Assert.Single(log.Snapshot(), l => l.Text.Contains(" delivered in ", StringComparison.Ordinal));
         Assert.Equal(LogLevel.Information, line.Level);
         Assert.Contains($"flush {Stamp / 1000} of {p.Points} points", line.Text);
         Assert.Contains("snapshot ", line.Text);
-        Assert.Matches(@"slowstore queued \d+\.\d\d s, wrote 0\.[3-9]\d s \(lookup 0\.30 s, commit 0\.01 s\)", line.Text);
+        Assert.Matches(@"slowstore queued \d+\.\d\d s, wrote \d+\.\d\d s \(lookup 0\.30 s, commit 0\.01 s\)", line.Text);
         Assert.Matches(@"fast queued \d+\.\d\d s, wrote 0\.\d\d s", line.Text);
         Assert.Contains("gen2 GCs", line.Text);
         Assert.Equal(1, slow.Described);
