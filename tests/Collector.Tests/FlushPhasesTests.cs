@@ -19,7 +19,13 @@ public class FlushPhasesTests
     {
         public int Described;
         public string Name => name;
-        public async ValueTask WriteAsync(MetricBatch batch, CancellationToken cancellationToken) => await Task.Delay(ms, cancellationToken);
+        public async ValueTask WriteAsync(MetricBatch batch, CancellationToken cancellationToken)
+        {
+            // At least ms by the Stopwatch the phases are timed with: a timer may fire a fraction of a millisecond early
+            // (seen in CI: a 300 ms delay measured 299.7 ms).
+            var took = System.Diagnostics.Stopwatch.StartNew();
+            while (took.ElapsedMilliseconds < ms) await Task.Delay(ms - (int)took.ElapsedMilliseconds + 1, cancellationToken);
+        }
         public string? DescribeLastWrite()
         {
             Interlocked.Increment(ref Described);
