@@ -19,7 +19,7 @@ internal static class HeadBench
         var dir = Path.Combine(Path.GetTempPath(), "observe-headbench-" + Guid.NewGuid().ToString("N")[..8]);
         long start = DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 600 * 600 - flushes * 10L;
         var clock = new BenchClock(start);
-        var opts = new StorageOptions { DataDir = dir, CompactionIntervalSeconds = 0, SynchronousFull = false };
+        var opts = new StorageOptions { DataDir = dir, CompactionIntervalSeconds = 0, SynchronousFull = false, MaxSeries = Math.Max(series, 500_000) };
         var names = Enumerable.Range(0, series).Select(i => $"stats.timers.app{i % 100}.k{i}.mean").ToArray();
         // --concurrent: each compaction runs in the background while the next flushes are written (as the store's timer does),
         // and the slowest of those writes is reported: how long a flush waits behind compaction's holds of the store lock.

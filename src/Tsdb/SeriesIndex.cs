@@ -18,9 +18,42 @@ internal sealed class SeriesIndex
 
     public bool TryGetValue(string name, out TimeSeriesStore.SeriesState series)
     {
-        int i = Find(name, name.GetHashCode());
+        // Empty (a new store's first flush): no name is hashed for nothing.
+        int i = Count == 0 ? -1 : Find(name, name.GetHashCode());
         series = i >= 0 ? _slots[i]! : null!;
         return i >= 0;
+    }
+
+    /// <summary>
+    /// The series named <paramref name="name"/> (whose <see cref="string.GetHashCode()"/> is <paramref name="hash"/>), or null
+    /// and the free slot where it goes, for <see cref="AddAt"/>.
+    /// </summary>
+    public TimeSeriesStore.SeriesState? Find(string name, int hash, out int slot)
+    {
+        var slots = _slots;
+        slot = -1;
+        if (slots.Length == 0) return null;
+        int i = Home(hash, slots.Length);
+        for (; slots[i] is { } s; i = Next(i, slots.Length))
+            if (s.NameHash == hash && string.Equals(s.Name, name, StringComparison.Ordinal)) return s;
+        slot = i;
+        return null;
+    }
+
+    /// <summary>
+    /// Adds a series whose name <see cref="Find(string, int, out int)"/> just missed, at the slot it returned (nothing added
+    /// since); when the table is full it grows and the series is placed anew.
+    /// </summary>
+    public void AddAt(int slot, TimeSeriesStore.SeriesState series, int hash)
+    {
+        series.NameHash = hash;
+        if (slot < 0 || Count + 1 > MaxLoad(_slots.Length))
+        {
+            Reserve(1);
+            Place(_slots, series);
+        }
+        else _slots[slot] = series;
+        Count++;
     }
 
     public bool ContainsKey(string name) => Find(name, name.GetHashCode()) >= 0;

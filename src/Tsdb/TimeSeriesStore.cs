@@ -52,10 +52,10 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
     private readonly HeadRows _headRows = new();
     private readonly HashSet<long> _badChunks = [];
     // Prepared in Initialise (after the connection opened), not in the constructor body proper.
-    private SqliteCommand _insertSeries = null!, _insertSeriesBatch = null!, _insertHead = null!, _upsertMeta = null!, _selectChunks = null!, _insertChunk = null!, _selectChunkById = null!, _updateChunk = null!;
+    private SqliteCommand _insertHead = null!, _upsertMeta = null!, _selectChunks = null!, _insertChunk = null!, _selectChunkById = null!, _updateChunk = null!;
     private readonly ITimer? _timer;
     private long _lastPersisted = long.MinValue;
-    /// <summary>The id the next new series gets (ids are assigned in memory, see <see cref="CreateSeries"/>).</summary>
+    /// <summary>The id the next new series gets (ids are assigned in memory, see <see cref="CreateSeries(string, ref List{SeriesState})"/>).</summary>
     private int _nextId = 1;
     private long _corruptChunks, _corruptHeadRows, _beyondRetention, _seriesDropped;
     private readonly int _maxSeries, _maxFindResults;
@@ -129,9 +129,6 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
             CREATE TABLE IF NOT EXISTS head_checkpoint(id INTEGER PRIMARY KEY, data BLOB NOT NULL);
             PRAGMA user_version={FormatVersion};
             """);
-        _insertSeries = Prepare("INSERT INTO series(id, name) VALUES($i0, $n0)", "$i0", "$n0");
-        _insertSeriesBatch = Prepare("INSERT INTO series(id, name) VALUES " + string.Join(", ", Enumerable.Range(0, SeriesInsertBatch).Select(i => $"($i{i}, $n{i})")),
-            [.. Enumerable.Range(0, SeriesInsertBatch).SelectMany(i => new[] { $"$i{i}", $"$n{i}" })]);
         _insertHead = Prepare("INSERT INTO head(batch_ts, max_ts, data) VALUES($t, $m, $d) RETURNING seq", "$t", "$m", "$d");
         _upsertMeta = Prepare("INSERT INTO meta(key, value) VALUES('last_batch_ts', $v) ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)", "$v");
         _selectChunks = Prepare("SELECT id, data, min_ts, max_ts FROM chunk WHERE id BETWEEN $lo AND $hi AND max_ts >= $f AND min_ts < $u ORDER BY id", "$lo", "$hi", "$f", "$u");
@@ -205,13 +202,15 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
             seriesTime.TotalMilliseconds, (checkpointTime - seriesTime).TotalMilliseconds, (headTime - checkpointTime).TotalMilliseconds, (watch.Elapsed - headTime).TotalMilliseconds);
     }
 
-    /// <summary>Makes a series already in <see cref="_byName"/> (committed) visible to listing, finds and compaction.</summary>
-    private void Register(SeriesState s, bool trie = true)
+    /// <summary>
+    /// Makes a series already in <see cref="_byName"/> (committed) visible to listing and compaction; finds see it once
+    /// its name is in the trie too (<see cref="AddToTrie"/>). Caller holds the lock.
+    /// </summary>
+    private void Register(SeriesState s)
     {
         _all.Add(s);
         _finestStep = Math.Min(_finestStep, s.Schema.Archives[0].Step);
         if (s.Name.Contains(';')) _tagged.Add(s.Name);
-        else if (trie) _trie.Add(s.Name);
     }
 
     // ---- head (WAL) batch blob ----
@@ -311,6 +310,9 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
         int gen2 = GC.CollectionCount(2);
         TimeSpan waited;
         int count;
+        Task? trie = null;
+        StorageWritePhases? phases = null;
+        long appendedAt = 0;
         lock (_gate)
         {
             long locked = Stopwatch.GetTimestamp(), createTicks = 0;
@@ -349,6 +351,7 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
                 long committed = Stopwatch.GetTimestamp();
                 // Committed (and, with synchronous=FULL, fsynced): now visible in memory.
                 if (created != null) foreach (var s in created) Register(s);
+                trie = AddToTrieMeanwhile(created);
                 long registered = Stopwatch.GetTimestamp();
                 int row = _headRows.Add(seq, maxTs);
                 for (int i = 0; i < points.Count; i++)
@@ -358,10 +361,12 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
                 }
                 if (batch.Timestamp > _lastPersisted) Interlocked.Exchange(ref _lastPersisted, batch.Timestamp);
                 long appended = Stopwatch.GetTimestamp();
-                Volatile.Write(ref _lastWrite, new StorageWritePhases(points.Count, created?.Count ?? 0, waited.TotalSeconds,
+                appendedAt = appended;
+                phases = new StorageWritePhases(points.Count, created?.Count ?? 0, waited.TotalSeconds,
                     Seconds(lookedUp - locked - createTicks), Seconds(createTicks), Seconds(seriesInserted - lookedUp), Seconds(encoded - seriesInserted),
                     Seconds(headInserted - encoded), Seconds(committed - headInserted), Seconds(registered - committed), Seconds(appended - registered), Seconds(appended - asked),
-                    GC.CollectionCount(2) - gen2));
+                    GC.CollectionCount(2) - gen2);
+                if (trie == null) Volatile.Write(ref _lastWrite, phases);
                 CompactSoonerIfBehind();
             }
             catch
@@ -369,6 +374,13 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
                 ForgetCreated(created);
                 throw;
             }
+        }
+        if (trie != null)
+        {
+            // The write completes once finds see its new series; what the trie took beyond the head append counts as register.
+            trie.GetAwaiter().GetResult();
+            double rest = Stopwatch.GetElapsedTime(appendedAt).TotalSeconds;
+            Volatile.Write(ref _lastWrite, phases! with { RegisterSeconds = phases.RegisterSeconds + rest, TotalSeconds = phases.TotalSeconds + rest });
         }
         // Issue 21: a flush that waited long for the store lock says so (what held it is in compaction's own log line).
         if (waited > SlowLockHold)
@@ -392,55 +404,6 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
     private static void Reserve<T>(List<T> list, int need)
     {
         if (need > list.Capacity) list.Capacity = Math.Max(need, list.Capacity + list.Capacity / 4);
-    }
-
-    /// <summary>Rows per multi-row series INSERT: a flush that creates a million series runs ~16 000 statements, not a million.</summary>
-    private const int SeriesInsertBatch = 64;
-
-    /// <summary>
-    /// A new series with the next id, in <see cref="_byName"/> at once (so the same batch finds it) but registered only once its
-    /// row is committed; <see cref="InsertSeries"/> writes the rows, <see cref="ForgetCreated"/> undoes it on a rollback.
-    /// Caller holds the lock.
-    /// </summary>
-    private SeriesState CreateSeries(string name, ref List<SeriesState>? created)
-    {
-        var s = new SeriesState(_nextId++, name, _rules.KindFor(name));
-        _byName.TryAdd(s);
-        (created ??= []).Add(s);
-        return s;
-    }
-
-    /// <summary>The series rows of <paramref name="created"/>, in the caller's transaction, 64 rows per prepared statement.</summary>
-    private void InsertSeries(List<SeriesState>? created, SqliteTransaction tx)
-    {
-        if (created == null) return;
-        int i = 0;
-        _insertSeriesBatch.Transaction = tx;
-        for (; i + SeriesInsertBatch <= created.Count; i += SeriesInsertBatch)
-        {
-            for (int j = 0; j < SeriesInsertBatch; j++)
-            {
-                _insertSeriesBatch.Parameters[2 * j].Value = created[i + j].Id;
-                _insertSeriesBatch.Parameters[2 * j + 1].Value = created[i + j].Name;
-            }
-            _insertSeriesBatch.ExecuteNonQuery();
-        }
-        _insertSeries.Transaction = tx;
-        for (; i < created.Count; i++)
-        {
-            _insertSeries.Parameters[0].Value = created[i].Id;
-            _insertSeries.Parameters[1].Value = created[i].Name;
-            _insertSeries.ExecuteNonQuery();
-        }
-    }
-
-    /// <summary>Undoes <see cref="CreateSeries"/> after a rolled-back transaction: the names and ids are free again.</summary>
-    private void ForgetCreated(List<SeriesState>? created)
-    {
-        if (created == null) return;
-        Array.Clear(_statesScratch); // it may hold them: the next write must not find them there
-        foreach (var s in created) _byName.Remove(s.Name);
-        _nextId = created[0].Id;
     }
 
     /// <summary>
@@ -574,7 +537,8 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
         {
             if (_disposed) return;
             _disposed = true;
-            foreach (var c in new[] { _insertSeries, _insertSeriesBatch, _insertHead, _upsertMeta, _selectChunks, _insertChunk, _selectChunkById, _updateChunk }) c.Dispose();
+            DisposeSeriesInsert();
+            foreach (var c in new[] { _insertHead, _upsertMeta, _selectChunks, _insertChunk, _selectChunkById, _updateChunk }) c.Dispose();
             _conn.Close();
             _conn.Dispose();
         }

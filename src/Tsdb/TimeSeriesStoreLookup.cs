@@ -46,11 +46,13 @@ internal sealed partial class TimeSeriesStore
         {
             if (states[i] != null) continue;
             var name = points[i].Path;
+            int hash = name.GetHashCode();
             // Found when an earlier point of this batch created it.
-            if (!_byName.TryGetValue(name, out var s))
+            var s = _byName.Find(name, hash, out int slot);
+            if (s == null)
             {
                 long c0 = Stopwatch.GetTimestamp();
-                s = CreateSeries(name, ref created);
+                s = CreateSeries(name, hash, slot, created);
                 createTicks += Stopwatch.GetTimestamp() - c0;
             }
             s.Position = i;

@@ -31,7 +31,7 @@ internal sealed partial class TimeSeriesStore
                 var s = new SeriesState(r.GetInt32(0), name, _rules.KindFor(name));
                 // A name twice (a damaged table): the later row wins, as it always did.
                 if (!_byName.TryAdd(s)) { _byName.Remove(name); _byName.TryAdd(s); }
-                Register(s, trie: false);
+                Register(s);
                 _nextId = Math.Max(_nextId, s.Id + 1);
             }
         }
