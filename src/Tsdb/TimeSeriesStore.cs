@@ -310,9 +310,6 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
         int gen2 = GC.CollectionCount(2);
         TimeSpan waited;
         int count;
-        Task? trie = null;
-        StorageWritePhases? phases = null;
-        long appendedAt = 0;
         lock (_gate)
         {
             long locked = Stopwatch.GetTimestamp(), createTicks = 0;
@@ -351,7 +348,7 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
                 long committed = Stopwatch.GetTimestamp();
                 // Committed (and, with synchronous=FULL, fsynced): now visible in memory.
                 if (created != null) foreach (var s in created) Register(s);
-                trie = AddToTrieMeanwhile(created);
+                AddToTrieMeanwhile(created);
                 long registered = Stopwatch.GetTimestamp();
                 int row = _headRows.Add(seq, maxTs);
                 for (int i = 0; i < points.Count; i++)
@@ -361,12 +358,10 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
                 }
                 if (batch.Timestamp > _lastPersisted) Interlocked.Exchange(ref _lastPersisted, batch.Timestamp);
                 long appended = Stopwatch.GetTimestamp();
-                appendedAt = appended;
-                phases = new StorageWritePhases(points.Count, created?.Count ?? 0, waited.TotalSeconds,
+                Volatile.Write(ref _lastWrite, new StorageWritePhases(points.Count, created?.Count ?? 0, waited.TotalSeconds,
                     Seconds(lookedUp - locked - createTicks), Seconds(createTicks), Seconds(seriesInserted - lookedUp), Seconds(encoded - seriesInserted),
                     Seconds(headInserted - encoded), Seconds(committed - headInserted), Seconds(registered - committed), Seconds(appended - registered), Seconds(appended - asked),
-                    GC.CollectionCount(2) - gen2);
-                if (trie == null) Volatile.Write(ref _lastWrite, phases);
+                    GC.CollectionCount(2) - gen2));
                 CompactSoonerIfBehind();
             }
             catch
@@ -374,13 +369,6 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
                 ForgetCreated(created);
                 throw;
             }
-        }
-        if (trie != null)
-        {
-            // The write completes once finds see its new series; what the trie took beyond the head append counts as register.
-            trie.GetAwaiter().GetResult();
-            double rest = Stopwatch.GetElapsedTime(appendedAt).TotalSeconds;
-            Volatile.Write(ref _lastWrite, phases! with { RegisterSeconds = phases.RegisterSeconds + rest, TotalSeconds = phases.TotalSeconds + rest });
         }
         // Issue 21: a flush that waited long for the store lock says so (what held it is in compaction's own log line).
         if (waited > SlowLockHold)
@@ -428,8 +416,15 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
 
     // ---- read ----
 
-    /// <summary>Runs without the store lock (the trie allows one writer and concurrent readers): a slow find never holds up a flush.</summary>
-    public IReadOnlyList<MetricNode> Find(string pattern) => _trie.Find(pattern, _maxFindResults);
+    /// <summary>
+    /// Runs without the store lock (the trie allows one writer and concurrent readers): a slow find never holds up a flush.
+    /// Names of committed series still on their way into the trie go in first (<see cref="AddToTrieMeanwhile"/>).
+    /// </summary>
+    public IReadOnlyList<MetricNode> Find(string pattern)
+    {
+        if (Volatile.Read(ref _trieLists) > 0) DrainTrie();
+        return _trie.Find(pattern, _maxFindResults);
+    }
 
     public IReadOnlyList<string> TaggedSeries()
     {

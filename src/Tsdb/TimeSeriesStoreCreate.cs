@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
@@ -119,35 +120,53 @@ internal sealed partial class TimeSeriesStore
         if (rc != raw.SQLITE_OK) SqliteException.ThrowExceptionForRC(rc, _conn.Handle);
     }
 
-    /// <summary>One writer of the trie at a time (<see cref="MetricTrie"/>): a write's names may still be going in when the next write or import adds its own.</summary>
+    /// <summary>One writer of the trie at a time (<see cref="MetricTrie"/>).</summary>
     private readonly object _trieWriter = new();
+    /// <summary>Committed series whose names are not in the trie yet, a write's list each; <see cref="_trieLists"/> counts them until wholly added.</summary>
+    private readonly ConcurrentQueue<List<SeriesState>> _trieBacklog = new();
+    private int _trieLists;
 
     /// <summary>New series per write from which their names go into the trie on a thread of their own.</summary>
     internal const int TrieMeanwhileMin = 10_000;
 
     /// <summary>
-    /// The committed <paramref name="created"/> names into the trie: a few at once, many (a first flush) on a thread of their own
-    /// while the write appends its points to the head, the returned task awaited before the write completes (so a find after
-    /// it sees every series it created). Issue 21: 13.7 M trie inserts under the store lock were 7.6 s of the first flush at a
-    /// million names, beside 8.6 s of head append that the second core can overlap. Caller holds the lock.
+    /// The committed <paramref name="created"/> names into the trie: a few at once; many (a first flush) on a thread of their
+    /// own, off the write. A find drains what is left before it reads the trie (<see cref="DrainTrie"/>), so it lists every
+    /// series of every write that completed before it. Issue 21: 13.7 M trie inserts under the store lock were 7.6 s of the
+    /// first flush at a million names. Caller holds the lock.
     /// </summary>
-    private Task? AddToTrieMeanwhile(List<SeriesState>? created)
-    {
-        if (created == null || created.Count < TrieMeanwhileMin)
-        {
-            AddToTrie(created);
-            return null;
-        }
-        return Task.Factory.StartNew(() => AddToTrie(created), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-    }
-
-    /// <summary>Finds see the committed <paramref name="created"/> (tagged names are listed by <see cref="TaggedSeries"/> instead).</summary>
-    private void AddToTrie(List<SeriesState>? created)
+    private void AddToTrieMeanwhile(List<SeriesState>? created)
     {
         if (created == null) return;
+        if (created.Count < TrieMeanwhileMin && Volatile.Read(ref _trieLists) == 0)
+        {
+            lock (_trieWriter) AddToTrie(created);
+            return;
+        }
+        // Queued behind any list still queued, even a small one: waiting for the trie writer here would hold the store lock.
+        Interlocked.Increment(ref _trieLists);
+        _trieBacklog.Enqueue(created);
+        Task.Factory.StartNew(DrainTrie, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    /// <summary>Every queued list into the trie; returns once none is queued or being added (a list in progress is waited for).</summary>
+    private void DrainTrie()
+    {
         lock (_trieWriter)
-            foreach (var s in created)
-                if (!s.Name.Contains(';')) _trie.Add(s.Name);
+        {
+            while (_trieBacklog.TryDequeue(out var list))
+            {
+                AddToTrie(list);
+                Interlocked.Decrement(ref _trieLists);
+            }
+        }
+    }
+
+    /// <summary>Finds see <paramref name="created"/> (tagged names are listed by <see cref="TaggedSeries"/> instead). Caller holds <see cref="_trieWriter"/>.</summary>
+    private void AddToTrie(List<SeriesState> created)
+    {
+        foreach (var s in created)
+            if (!s.Name.Contains(';')) _trie.Add(s.Name);
     }
 
     /// <summary>Undoes <see cref="CreateSeries(string, ref List{SeriesState})"/> after a rolled-back transaction: the names and ids are free again.</summary>

@@ -83,7 +83,7 @@ internal sealed partial class TimeSeriesStore
             finally { _currentTx = null; }
             // Committed: now the in-memory view follows (new series, chunk numbers, the newest chunk of each archive).
             if (created != null) foreach (var s in created) Register(s);
-            AddToTrie(created);
+            AddToTrieMeanwhile(created);
             foreach (var (s, level, writes) in applied)
             {
                 ref var arch = ref s.Arch(level);
