@@ -142,17 +142,31 @@ static (long Db, long Chunks, long Rollups, long Series) Sizes(string dir)
     Scalar("PRAGMA wal_checkpoint(TRUNCATE)");
     long chunks = Scalar("SELECT COALESCE(SUM(length(data)),0) FROM chunk WHERE (id >> 24 & 15) = 0");
     long rollups = Scalar("SELECT COALESCE(SUM(length(data)),0) FROM chunk WHERE (id >> 24 & 15) > 0");
-    long series = Scalar("SELECT COALESCE(SUM(length(name)),0) FROM series");
+    long series = Scalar("SELECT COALESCE(SUM(length(name)),0) FROM series") + Scalar("SELECT COALESCE(SUM(length(data)),0) FROM series_block");
+    // Every series' name by id: rows, and the blocks of names (format 4) that writes creating many series store.
+    var nameOf = new Dictionary<long, string>();
+    using (var q = c.CreateCommand())
+    {
+        q.CommandText = "SELECT id, name FROM series";
+        using (var r = q.ExecuteReader()) while (r.Read()) nameOf[r.GetInt64(0)] = r.GetString(1);
+        q.CommandText = "SELECT first_id, data FROM series_block";
+        using (var r = q.ExecuteReader())
+            while (r.Read())
+            {
+                long first = r.GetInt64(0);
+                SeriesNameBlock.Decode((byte[])r.GetValue(1), (k, name) => nameOf[first + k] = name);
+            }
+    }
     // Level-0 bytes and points per kind of series (timer suffix, counter rate/count, gauge) and value encoding.
     var byKind = new SortedDictionary<string, (long Bytes, long Points)>(StringComparer.Ordinal);
     var byEnc = new long[7];
     using (var q = c.CreateCommand())
     {
-        q.CommandText = "SELECT s.name, c.data FROM chunk c JOIN series s ON s.id = (c.id >> 28) WHERE (c.id >> 24 & 15) = 0";
+        q.CommandText = "SELECT c.id >> 28, c.data FROM chunk c WHERE (c.id >> 24 & 15) = 0";
         using var r = q.ExecuteReader();
         while (r.Read())
         {
-            var name = r.GetString(0);
+            if (!nameOf.TryGetValue(r.GetInt64(0), out var name)) continue;
             var blob = (byte[])r.GetValue(1);
             string kind = name.StartsWith("stats.timers.", StringComparison.Ordinal) ? "timer." + name[(name.LastIndexOf('.') + 1)..]
                 : name.StartsWith("stats.gauges.", StringComparison.Ordinal) ? "gauge" : name.StartsWith("stats_counts.", StringComparison.Ordinal) ? "counter count" : "counter rate";

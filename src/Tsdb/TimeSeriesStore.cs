@@ -21,10 +21,11 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
 
     /// <summary>
     /// On-disk format (PRAGMA user_version): 2 = chunk row id keyed by series/level, chunk codec v2; 3 = the same plus
-    /// decimal chunks (header flag bit 3), which builds reading format 2 would take for corrupt. A format-2 file is opened
-    /// and marked 3 (its chunks are unchanged).
+    /// decimal chunks (header flag bit 3), which builds reading format 2 would take for corrupt; 4 = the same plus series
+    /// names in <c>series_block</c> rows (SeriesNameBlock.cs), which builds reading format 3 would not see. A format-2 or -3
+    /// file is opened and marked 4 (its rows are unchanged).
     /// </summary>
-    private const int FormatVersion = 3, OldestReadableFormat = 2;
+    private const int FormatVersion = 4, OldestReadableFormat = 2;
     private const int ChunkNumberBits = 24, LevelBits = 4;
 
     /// <summary>
@@ -123,6 +124,7 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
         // lock); a UNIQUE index would only store every name a second time.
         Exec($"""
             CREATE TABLE IF NOT EXISTS series(id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS series_block(first_id INTEGER PRIMARY KEY, count INTEGER NOT NULL, data BLOB NOT NULL);
             CREATE TABLE IF NOT EXISTS head(seq INTEGER PRIMARY KEY, batch_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL, data BLOB NOT NULL);
             CREATE TABLE IF NOT EXISTS chunk(id INTEGER PRIMARY KEY, min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL, expires INTEGER NOT NULL, data BLOB NOT NULL);
             CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);

@@ -31,6 +31,8 @@ internal sealed partial class TimeSeriesStore
             var names = new List<string>();
             long from = long.MaxValue, until = long.MinValue;
             var seriesWhole = StoreQuarantine.ReadRows(c, "SELECT name FROM series ORDER BY id", r => { if (names.Count < 10 && !r.IsDBNull(0)) names.Add(r.GetString(0)); }, out long series);
+            // Format 4: series in blocks, counted by their rows (a file without the table has none).
+            StoreQuarantine.ReadRows(c, "SELECT count FROM series_block", r => { if (!r.IsDBNull(0)) series += r.GetInt64(0); }, out _);
             var chunksWhole = StoreQuarantine.ReadRows(c, "SELECT min_ts, max_ts FROM chunk", Range, out _);
             var headWhole = StoreQuarantine.ReadRows(c, "SELECT batch_ts, max_ts FROM head", Range, out _);
             // A damaged page can read back NULL where the schema forbids it: such a row says nothing, the rest still does.

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
 
 namespace Observe.Storage.Tsdb;
 
@@ -25,14 +26,26 @@ internal sealed partial class TimeSeriesStore
         {
             c.CommandText = "SELECT id, name FROM series ORDER BY id";
             using var r = c.ExecuteReader();
+            while (r.Read()) AddLoaded(r.GetInt32(0), r.GetString(1));
+        }
+        using (var c = _conn.CreateCommand())
+        {
+            // Format 4: the names of writes that created many series, a block per row.
+            c.CommandText = "SELECT first_id, count, data FROM series_block ORDER BY first_id";
+            using var r = c.ExecuteReader();
             while (r.Read())
             {
-                var name = r.GetString(1);
-                var s = new SeriesState(r.GetInt32(0), name, _rules.KindFor(name));
-                // A name twice (a damaged table): the later row wins, as it always did.
-                if (!_byName.TryAdd(s)) { _byName.Remove(name); _byName.TryAdd(s); }
-                Register(s);
-                _nextId = Math.Max(_nextId, s.Id + 1);
+                int first = r.GetInt32(0);
+                long count = r.GetInt64(1);
+                // The ids of a block that does not verify are never given again: its series' chunks carry them.
+                _nextId = (int)Math.Clamp(first + count, _nextId, int.MaxValue);
+                try { SeriesNameBlock.Decode(r.GetFieldValue<byte[]>(2), (k, name) => AddLoaded(first + k, name)); }
+                catch (InvalidDataException e)
+                {
+                    // Skipped like a corrupt head row: the other series are served; these are not (their head points count as corrupt rows).
+                    Interlocked.Increment(ref _corruptSeriesBlocks);
+                    _log.LogError("tsdb: series block {First} ({Count} series from id {First}) does not verify ({Reason}): those series are not served", first, count, first, e.Message);
+                }
             }
         }
         var all = _all.ToArray();
@@ -40,6 +53,20 @@ internal sealed partial class TimeSeriesStore
         {
             foreach (var s in all) if (!s.Name.Contains(';')) _trie.Add(s.Name);
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    private long _corruptSeriesBlocks;
+
+    /// <summary>Blocks of series names (format 4) that did not verify at open: their series are not served.</summary>
+    internal long CorruptSeriesBlocks => Interlocked.Read(ref _corruptSeriesBlocks);
+
+    private void AddLoaded(int id, string name)
+    {
+        var s = new SeriesState(id, name, _rules.KindFor(name));
+        // A name twice (a damaged table): the later row wins, as it always did.
+        if (!_byName.TryAdd(s)) { _byName.Remove(name); _byName.TryAdd(s); }
+        Register(s);
+        _nextId = Math.Max(_nextId, s.Id + 1);
     }
 
     private Task<List<(long Id, long MinTs, long MaxTs)>> ReadChunkIndexAsync() => Task.Factory.StartNew(() =>

@@ -57,7 +57,7 @@ internal sealed partial class TimeSeriesStore
     private void PresizeSeriesIndex()
     {
         using var c = _conn.CreateCommand();
-        c.CommandText = "SELECT max(id) FROM series";
+        c.CommandText = "SELECT max(m) FROM (SELECT max(id) AS m FROM series UNION ALL SELECT max(first_id + count - 1) FROM series_block)";
         if (c.ExecuteScalar() is not long max || max <= 0 || max > _maxSeries) return;
         _byName.EnsureCapacity((int)max);
         _all.EnsureCapacity((int)max);

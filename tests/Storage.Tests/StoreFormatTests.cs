@@ -27,11 +27,11 @@ public class StoreFormatTests
         {
             c.Open();
             using var cmd = c.CreateCommand();
-            cmd.CommandText = "PRAGMA user_version=4;";
+            cmd.CommandText = "PRAGMA user_version=5;";
             cmd.ExecuteNonQuery();
         }
         var e = Assert.Throws<InvalidDataException>(() => TimeSeriesStore.Open(o, time));
-        Assert.Contains("format 4", e.Message);
+        Assert.Contains("format 5", e.Message);
         Assert.Contains("newer", e.Message);
         Assert.DoesNotContain("move the file away", e.Message);
         using (var c = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False"))
@@ -39,7 +39,7 @@ public class StoreFormatTests
             c.Open();
             using var cmd = c.CreateCommand();
             cmd.CommandText = "PRAGMA user_version";
-            Assert.Equal(4L, (long)cmd.ExecuteScalar()!);
+            Assert.Equal(5L, (long)cmd.ExecuteScalar()!);
             cmd.CommandText = "SELECT count(*) FROM series";
             Assert.Equal(1L, (long)cmd.ExecuteScalar()!);
         }
