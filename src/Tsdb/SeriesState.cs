@@ -74,8 +74,6 @@ internal sealed partial class TimeSeriesStore
         public readonly SeriesKind Kind;
         public HeadPoint[] Head = [];
         public int HeadCount;
-        /// <summary>The hash of <see cref="Name"/> in the store's <see cref="SeriesIndex"/> (set when added; fits the object's padding).</summary>
-        public int NameHash;
         /// <summary>In the store's list of series written since the compaction before last (what compaction looks at).</summary>
         public bool Touched;
         /// <summary>Its point's position in the last write (−1: none yet): a write finds series by position (ResolveSeries).</summary>
