@@ -157,9 +157,9 @@ internal sealed class FlushScheduler : IAsyncDisposable
             sinks.Append(inv, $"{names[i]} queued {queued.TotalSeconds:F2} s, wrote {write.TotalSeconds:F2} s");
             if (detail != null) sinks.Append(" (").Append(detail).Append(')');
         }
-        _log.LogInformation("flush {Stamp} of {Points} points delivered in {Delivered:F2} s: snapshot {Snapshot:F2} s, build {Build:F2} s, observe.* {Sources:F2} s, publish {Publish:F2} s; {Sinks}; {Gen2} gen2 GCs, GC paused {Paused:F2} s",
+        _log.LogInformation("flush {Stamp} of {Points} points delivered in {Delivered:F2} s: snapshot {Snapshot:F2} s, build {Build:F2} s, observe.* {Sources:F2} s, publish {Publish:F2} s; {Sinks}; {Gen2} gen2 GCs, GC paused {Paused:F2} s ({TotalPaused:F2} s since start); GCs {Kinds}",
             trace.StampMs / 1000, trace.Points, delivered.TotalSeconds, trace.Snapshot.TotalSeconds, trace.Build.TotalSeconds, trace.Sources.TotalSeconds,
-            trace.Publish.TotalSeconds, sinks.ToString(), gen2, paused.TotalSeconds);
+            trace.Publish.TotalSeconds, sinks.ToString(), gen2, paused.TotalSeconds, GC.GetTotalPauseDuration().TotalSeconds, GcCensus.Instance.Snapshot().Since(trace.GcAtStart));
     }
 
     private MetricBatch WithSourcePoints(MetricBatch batch)

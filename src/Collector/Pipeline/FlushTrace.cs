@@ -25,6 +25,7 @@ internal sealed class FlushTrace
         Start = Stopwatch.GetTimestamp();
         Gen2AtStart = GC.CollectionCount(2);
         PauseAtStart = GC.GetTotalPauseDuration();
+        GcAtStart = GcCensus.Instance.Snapshot();
     }
 
     public long StampMs { get; }
@@ -32,6 +33,8 @@ internal sealed class FlushTrace
     public long Start { get; }
     public int Gen2AtStart { get; }
     public TimeSpan PauseAtStart { get; }
+    /// <summary>Collections by kind and reason when the flush began (the slow-flush line tells which ran during it).</summary>
+    public GcCensus.Counts GcAtStart { get; }
     public long Points { get; set; }
     public TimeSpan Snapshot { get; set; }
     public TimeSpan Build { get; set; }

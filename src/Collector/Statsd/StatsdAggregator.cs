@@ -21,8 +21,8 @@ namespace Observe.Collector.Statsd;
 internal sealed class StatsdAggregator
 {
     // Per-key state is a struct stored in the dictionary entry (no object per key). Names holds the key's output names,
-    // built at its first flush and reused by every later one: the same string instances reach the sinks each flush
-    // (the embedded store keeps them as its series names), instead of ~16 new strings per timer per flush.
+    // made once (StatsdKeyNames: off the flush, while the interval runs) and reused by every flush: the same string
+    // instances reach the sinks each flush (the embedded store keeps them as its series names).
     private struct CounterState { public double Value; public string?[]? Names; }
     private struct GaugeState { public double Value; public int Ttl; public string?[]? Names; }
     private sealed class SetState
@@ -38,6 +38,7 @@ internal sealed class StatsdAggregator
     private readonly IStatsdEventSink? _events;
     private readonly StatsdNaming _naming;
     private readonly TimerStatistics _timerStats;
+    private readonly StatsdKeyNames _keyNames;
     private readonly bool _deleteCounters, _deleteTimers, _deleteGauges, _deleteSets;
     private readonly int _gaugesMaxTtl;
     private readonly double _flushSeconds;
@@ -70,6 +71,7 @@ internal sealed class StatsdAggregator
         _events = events;
         _naming = new StatsdNaming(options);
         _timerStats = new TimerStatistics(options);
+        _keyNames = new StatsdKeyNames(_naming, _timerStats, options.FlushCounts);
         // deleteIdleStats turns on each delete* option that is not set individually.
         var idle = options.DeleteIdleStats;
         _deleteCounters = options.DeleteCounters ?? idle;
@@ -287,25 +289,34 @@ internal sealed class StatsdAggregator
         return false;
     }
 
+    /// <summary>The names of new keys, made off the flush (tests).</summary>
+    internal StatsdKeyNames KeyNames => _keyNames;
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void AddCounter(ReadOnlySpan<char> key, double v)
     {
+        string? added = null;
+        string?[]? names = null;
         lock (_counterLock)
         {
             ref var st = ref CollectionsMarshal.GetValueRefOrNullRef(_counterLookup, key);
             if (Unsafe.IsNullRef(ref st))
             {
                 if (!TryReserveKey()) return;
-                _counters.Add(key.ToString(), new CounterState { Value = v });
-                return;
+                added = key.ToString();
+                names = _keyNames.NewArray(StatsdKeyNames.Kind.Counter);
+                _counters.Add(added, new CounterState { Value = v, Names = names });
             }
-            st.Value += v;
+            else st.Value += v;
         }
+        if (added != null) _keyNames.Added(StatsdKeyNames.Kind.Counter, added, names!);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void AddTimer(ReadOnlySpan<char> key, double v, double count)
     {
+        string? added = null;
+        string?[]? names = null;
         lock (_timerLock)
         {
             ref var st = ref CollectionsMarshal.GetValueRefOrNullRef(_timerLookup, key);
@@ -314,46 +325,56 @@ internal sealed class StatsdAggregator
                 if (!TryReserveKey()) return;
                 var fresh = default(TimerSamples);
                 fresh.Add(v, count);
-                _timers.Add(key.ToString(), fresh);
-                return;
+                fresh.Names = names = _keyNames.NewArray(StatsdKeyNames.Kind.Timer);
+                _timers.Add(added = key.ToString(), fresh);
             }
-            st.Add(v, count);
+            else st.Add(v, count);
         }
+        if (added != null) _keyNames.Added(StatsdKeyNames.Kind.Timer, added, names!);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void SetGauge(ReadOnlySpan<char> key, double v, bool signed)
     {
+        string? added = null;
+        string?[]? names = null;
         lock (_gaugeLock)
         {
             ref var st = ref CollectionsMarshal.GetValueRefOrNullRef(_gaugeLookup, key);
             if (Unsafe.IsNullRef(ref st))
             {
                 if (!TryReserveKey()) return;
-                _gauges.Add(key.ToString(), new GaugeState { Value = v, Ttl = _deleteGauges ? _gaugesMaxTtl : 0 });
-                return;
+                names = _keyNames.NewArray(StatsdKeyNames.Kind.Gauge);
+                _gauges.Add(added = key.ToString(), new GaugeState { Value = v, Ttl = _deleteGauges ? _gaugesMaxTtl : 0, Names = names });
             }
-            // `gauges[key] && /^[-+]/`: a delta only applies to an existing, non-zero (truthy) gauge.
-            if (signed && st.Value != 0 && !double.IsNaN(st.Value)) st.Value += v;
-            else st.Value = v;
-            if (_deleteGauges) st.Ttl = _gaugesMaxTtl;
+            else
+            {
+                // `gauges[key] && /^[-+]/`: a delta only applies to an existing, non-zero (truthy) gauge.
+                if (signed && st.Value != 0 && !double.IsNaN(st.Value)) st.Value += v;
+                else st.Value = v;
+                if (_deleteGauges) st.Ttl = _gaugesMaxTtl;
+            }
         }
+        if (added != null) _keyNames.Added(StatsdKeyNames.Kind.Gauge, added, names!);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void AddToSet(ReadOnlySpan<char> key, ReadOnlySpan<char> member)
     {
+        string? added = null;
+        SetState? st;
         lock (_setLock)
         {
-            if (!_setLookup.TryGetValue(key, out var st))
+            if (!_setLookup.TryGetValue(key, out st))
             {
                 if (!TryReserveKey()) return;
-                st = new SetState();
-                _sets.Add(key.ToString(), st);
+                st = new SetState { Names = _keyNames.NewArray(StatsdKeyNames.Kind.Set) };
+                _sets.Add(added = key.ToString(), st);
             }
             // lib/set.js stores members as object keys; "__proto__" cannot be stored that way.
             if (!st.Lookup.Contains(member) && !member.SequenceEqual("__proto__")) st.Values.Add(member.ToString());
         }
+        if (added != null) _keyNames.Added(StatsdKeyNames.Kind.Set, added, st.Names!);
     }
 
     private static bool IsIngestCounter(string key) =>
@@ -381,7 +402,6 @@ internal sealed class StatsdAggregator
         var counters = _counterSnap; var timers = _timerSnap; var gauges = _gaugeSnap; var sets = _setSnap;
         var toRemove = _removeScratch;
         var removed = 0;
-        var catalogueLength = _timerStats.Catalogue.Length;
 
         lock (_counterLock)
         {
@@ -395,7 +415,7 @@ internal sealed class StatsdAggregator
             foreach (var key in _counters.Keys)
             {
                 ref var st = ref CollectionsMarshal.GetValueRefOrNullRef(_counters, key);
-                counters.Add((key, st.Value, st.Names ??= new string?[2]));
+                counters.Add((key, st.Value, st.Names ??= _keyNames.NewArray(StatsdKeyNames.Kind.Counter)));
                 if (_deleteCounters && !IsIngestCounter(key)) toRemove.Add(key);
                 else st.Value = 0;
             }
@@ -407,7 +427,7 @@ internal sealed class StatsdAggregator
             foreach (var key in _timers.Keys)
             {
                 ref var st = ref CollectionsMarshal.GetValueRefOrNullRef(_timers, key);
-                timers.Add((key, st.Take(), st.Names ??= new string?[catalogueLength]));
+                timers.Add((key, st.Take(), st.Names ??= _keyNames.NewArray(StatsdKeyNames.Kind.Timer)));
                 if (_deleteTimers) toRemove.Add(key);
             }
             foreach (var k in toRemove) { _timers.Remove(k); removed++; }
@@ -426,7 +446,7 @@ internal sealed class StatsdAggregator
             foreach (var key in _gauges.Keys)
             {
                 ref var st = ref CollectionsMarshal.GetValueRefOrNullRef(_gauges, key);
-                gauges.Add((key, st.Value, st.Names ??= new string?[1]));
+                gauges.Add((key, st.Value, st.Names ??= _keyNames.NewArray(StatsdKeyNames.Kind.Gauge)));
                 if (_deleteGauges && st.Ttl != int.MaxValue && --st.Ttl < 1) toRemove.Add(key);
             }
             foreach (var k in toRemove) { _gauges.Remove(k); removed++; }
@@ -436,7 +456,7 @@ internal sealed class StatsdAggregator
         {
             foreach (var (key, st) in _sets)
             {
-                sets.Add((key, st.Values.Count, st.Names ??= new string?[1]));
+                sets.Add((key, st.Values.Count, st.Names ??= _keyNames.NewArray(StatsdKeyNames.Kind.Set)));
                 if (_deleteSets) toRemove.Add(key);
                 else st.Values.Clear();
             }
@@ -451,32 +471,47 @@ internal sealed class StatsdAggregator
         long processingTicks = 0;
         var calcStart = Stopwatch.GetTimestamp();
         var numStats = 0;
-        foreach (var (key, value, names) in counters)
-        {
-            points.Add(new MetricPoint(names[0] ??= _naming.CounterRate(key), value / _flushSeconds, ts));
-            if (_options.FlushCounts) points.Add(new MetricPoint(names[1] ??= _naming.CounterCount(key), value, ts));
-            numStats++;
-        }
-        var catalogue = _timerStats.Catalogue;
+        // Names of keys the work item has not reached yet (new just before the boundary) are made here, the same way.
         Span<double> one = stackalloc double[1];
-        foreach (var (key, samples, names) in timers)
+        _keyNames.FillLock.Enter();
+        try
         {
-            var stats = _statScratch;
-            var t0 = Stopwatch.GetTimestamp();
-            _timerStats.Compute(key, samples.Values(one), samples.Count, _flushSeconds, stats);
-            processingTicks += Stopwatch.GetTimestamp() - t0;
-            samples.Return();
-            foreach (var (stat, value) in stats)
+            foreach (var (key, value, names) in counters)
             {
-                var c = catalogue[stat];
-                var name = names[stat] ??= c.IsHistogramBin ? _naming.TimerHistogram(key, c.Name) : _naming.Timer(key, c.Name);
-                points.Add(new MetricPoint(name, value, ts));
+                if (names[0] == null) _keyNames.Fill(StatsdKeyNames.Kind.Counter, key, names);
+                points.Add(new MetricPoint(names[0]!, value / _flushSeconds, ts));
+                if (_options.FlushCounts) points.Add(new MetricPoint(names[1]!, value, ts));
+                numStats++;
             }
-            stats.Clear();
-            numStats++;
+            foreach (var (key, samples, names) in timers)
+            {
+                var stats = _statScratch;
+                var t0 = Stopwatch.GetTimestamp();
+                _timerStats.Compute(key, samples.Values(one), samples.Count, _flushSeconds, stats);
+                processingTicks += Stopwatch.GetTimestamp() - t0;
+                samples.Return();
+                foreach (var (stat, value) in stats)
+                {
+                    if (names[stat] == null) _keyNames.Fill(StatsdKeyNames.Kind.Timer, key, names);
+                    points.Add(new MetricPoint(names[stat]!, value, ts));
+                }
+                stats.Clear();
+                numStats++;
+            }
+            foreach (var (key, value, names) in gauges)
+            {
+                if (names[0] == null) _keyNames.Fill(StatsdKeyNames.Kind.Gauge, key, names);
+                points.Add(new MetricPoint(names[0]!, value, ts));
+                numStats++;
+            }
+            foreach (var (key, count, names) in sets)
+            {
+                if (names[0] == null) _keyNames.Fill(StatsdKeyNames.Kind.Set, key, names);
+                points.Add(new MetricPoint(names[0]!, count, ts));
+                numStats++;
+            }
         }
-        foreach (var (key, value, names) in gauges) { points.Add(new MetricPoint(names[0] ??= _naming.Gauge(key), value, ts)); numStats++; }
-        foreach (var (key, count, names) in sets) { points.Add(new MetricPoint(names[0] ??= _naming.Set(key), count, ts)); numStats++; }
+        finally { _keyNames.FillLock.Exit(); }
         counters.Clear(); timers.Clear(); gauges.Clear(); sets.Clear();
         var processingTime = (long)Stopwatch.GetElapsedTime(0, processingTicks).TotalMilliseconds;
         points.Add(new MetricPoint(_naming.NumStats, numStats, ts));

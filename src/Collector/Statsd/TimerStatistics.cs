@@ -20,6 +20,25 @@ internal sealed class TimerStatistics
             h.Bins.Select(b => "bin_" + ReplaceFirst(b == "inf" ? "inf" : JsSemantics.ToJsString(JsSemantics.ToNumber(b)), '.', "_")).ToArray()))];
         _filter = o.CalculatedTimerMetrics is { Count: > 0 } f ? new HashSet<string>(f, StringComparer.Ordinal) : null;
         (Catalogue, _fixedStart, _histOffsets) = BuildCatalogue();
+        Plain = [.. Enumerable.Range(0, Catalogue.Length).Where(i => Catalogue[i] is { Kept: true, IsHistogramBin: false })];
+    }
+
+    /// <summary>The catalogue's kept statistics other than histogram bins: what a timer key with samples reports (at most).</summary>
+    public int[] Plain { get; }
+
+    /// <summary>
+    /// Catalogue indexes [From, To) of the histogram bins <paramref name="key"/> reports: those of the first histogram whose
+    /// metric the key contains (as <see cref="Compute"/> picks it); empty when none, or when it has no bins or is filtered out.
+    /// </summary>
+    public (int From, int To) HistogramOf(string key)
+    {
+        for (var h = 0; h < _histograms.Length; h++)
+        {
+            var (metric, bounds, _) = _histograms[h];
+            if (!key.Contains(metric, StringComparison.Ordinal)) continue;
+            return bounds.Length > 0 && Catalogue[_histOffsets[h]].Kept ? (_histOffsets[h], _histOffsets[h] + bounds.Length) : (0, 0);
+        }
+        return (0, 0);
     }
 
     private static string ReplaceFirst(string s, char c, string with)
