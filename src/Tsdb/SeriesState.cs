@@ -64,15 +64,16 @@ internal sealed partial class TimeSeriesStore
 {
     /// <summary>
     /// Per-series state, kept small because there are millions (issue 21: ≈ 390 bytes per series before): the rules as one
-    /// shared <see cref="SeriesKind"/>, head points in one struct array, and the state of the first three archives inline
-    /// (no per-archive arrays or tail-chunk objects); only schemas with more archives carry an array for the rest.
+    /// shared <see cref="SeriesKind"/>, head points in the head rows' columns (no array per series), and the state of the
+    /// first three archives inline (no per-archive arrays or tail-chunk objects); only schemas with more archives carry an
+    /// array for the rest.
     /// </summary>
     internal sealed class SeriesState
     {
         public readonly int Id;
         public readonly string Name;
         public readonly SeriesKind Kind;
-        public HeadPoint[] Head = [];
+        /// <summary>Its head points: in the head rows' columns (<see cref="HeadColumn"/>) and its extra points, not counting back-filled ones.</summary>
         public int HeadCount;
         /// <summary>The hash of <see cref="Name"/> in the store's <see cref="SeriesIndex"/> (set when added; fits the object's padding).</summary>
         public int NameHash;
@@ -88,6 +89,17 @@ internal sealed partial class TimeSeriesStore
         {
             public ArchiveState[]? More;
             public List<(int Level, long Ts, double Value, int Row)>? Backfill;
+            public List<HeadPoint>? Extra;
+        }
+
+        /// <summary>
+        /// Head points not in their row's column (<see cref="HeadColumn"/>): at another slot than the row's, or a second point
+        /// of this series in one row; in write order. Few series have any.
+        /// </summary>
+        public List<HeadPoint>? Extra
+        {
+            get => _rare?.Extra;
+            set { if (value != null || _rare != null) (_rare ??= new Rare()).Extra = value; }
         }
 
         /// <summary>
@@ -110,21 +122,6 @@ internal sealed partial class TimeSeriesStore
             {
                 _rare = new Rare { More = new ArchiveState[n - 3] };
                 Array.Fill(_rare.More, ArchiveState.Empty);
-            }
-        }
-
-        /// <summary>
-        /// The oldest slot of the head and the back-filled points (long.MaxValue: none). Computed when read (a head holds a
-        /// few points) rather than kept: 8 bytes less per series (issue 21).
-        /// </summary>
-        public long HeadMin
-        {
-            get
-            {
-                long min = long.MaxValue;
-                foreach (ref readonly var p in Head.AsSpan(0, HeadCount)) if (p.Ts < min) min = p.Ts;
-                if (_rare?.Backfill is { } b) foreach (var x in b) if (x.Ts < min) min = x.Ts;
-                return min;
             }
         }
 
@@ -161,12 +158,6 @@ internal sealed partial class TimeSeriesStore
         public void AppendBackfill(int level, long ts, double v, int row)
         {
             (Backfill ??= []).Add((level, ts, v, row));
-        }
-
-        public void Append(long ts, double v, int row)
-        {
-            if (HeadCount == Head.Length) Array.Resize(ref Head, Math.Max(8, HeadCount * 2));
-            Head[HeadCount++] = new HeadPoint(ts, v, row);
         }
     }
 }

@@ -138,12 +138,9 @@ internal sealed partial class TimeSeriesStore
         }
     }
 
-    /// <summary>Head capacity an emptied series keeps between compactions (a compaction interval of 10 s flushes is 6).</summary>
-    private const int KeptHeadCapacity = 8;
-
     /// <summary>
-    /// Drops the series that got no point since the last compaction from <see cref="_touched"/> and gives back their head
-    /// arrays (and the list's own memory once it shrank a lot). Caller holds the lock.
+    /// Drops the series that got no point since the last compaction from <see cref="_touched"/> (and gives back the list's own
+    /// memory once it shrank a lot). Caller holds the lock.
     /// </summary>
     private void ForgetIdle()
     {
@@ -152,7 +149,6 @@ internal sealed partial class TimeSeriesStore
         {
             if (s.HasHead) return false;
             s.Touched = false;
-            s.Head = [];
             return true;
         });
         if (_touched.Count < before / 4) _touched = [.. _touched];
@@ -208,12 +204,13 @@ internal sealed partial class TimeSeriesStore
     private readonly object _compactGate = new();
 
     /// <summary>The series' head points in sealed rows, ascending by slot (later writes to a slot win, as whisper); null if none. Caller holds the lock.</summary>
-    private static (long[] Ts, double[] Vs)? SealedPoints(SeriesState s, SealedRows sealedRows)
+    private (long[] Ts, double[] Vs)? SealedPoints(SeriesState s, SealedRows sealedRows)
     {
         bool ordered = true;
         long last = long.MinValue;
         int n = 0;
-        foreach (ref readonly var p in s.Head.AsSpan(0, s.HeadCount))
+        var head = HeadOf(s);
+        foreach (ref readonly var p in head)
         {
             if (!sealedRows.Contains(p.Row)) continue;
             n++;
@@ -225,12 +222,12 @@ internal sealed partial class TimeSeriesStore
         {
             var ts = new long[n]; var vs = new double[n];
             int w = 0;
-            foreach (ref readonly var p in s.Head.AsSpan(0, s.HeadCount))
+            foreach (ref readonly var p in head)
                 if (sealedRows.Contains(p.Row)) { ts[w] = p.Ts; vs[w] = p.Value; w++; }
             return (ts, vs);
         }
         var slots = new SortedDictionary<long, double>();
-        foreach (ref readonly var p in s.Head.AsSpan(0, s.HeadCount))
+        foreach (ref readonly var p in head)
             if (sealedRows.Contains(p.Row)) slots[p.Ts] = p.Value;
         return ([.. slots.Keys], [.. slots.Values]);
     }
