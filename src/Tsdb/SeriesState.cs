@@ -26,34 +26,53 @@ internal readonly struct HeadPoint
     public static bool Fits(long ts) => ts >= MinTs && ts <= MaxTs;
 }
 
+/// <param name="Number">The chunk's number in its archive (its row id is <see cref="TimeSeriesStore.ChunkId"/> of the series, the archive and this).</param>
+/// <param name="Count">Its points; at most <see cref="ArchiveState.MaxCount"/> is kept (more reads as that: a full chunk either way).</param>
 /// <param name="Contiguous">No older chunk of its archive holds a slot at or after <c>MinTs</c>: the tail alone is the archive from there on.</param>
-internal readonly record struct TailChunk(long Id, long MinTs, long MaxTs, int Count, bool Contiguous);
+internal readonly record struct TailChunk(int Number, long MinTs, long MaxTs, int Count, bool Contiguous);
 
 /// <summary>
-/// What the store knows of one archive of a series without reading chunks (40 bytes, three inline per series: the tail's
-/// fields inline, its two flags in the top bits of its point count instead of two bools padded to 8 bytes).
+/// What the store knows of one archive of a series without reading chunks (32 bytes, three inline per series): the newest
+/// sealed slot and the tail's time range, and in one word the next chunk number, the tail's chunk number (its row id follows
+/// from the series and the archive: 8 bytes less than keeping the id), its point count and two flags.
 /// </summary>
 internal struct ArchiveState
 {
     /// <summary>The newest slot timestamp stored in a sealed chunk (long.MinValue: none).</summary>
     public long SealedMax;
-    private long _tailId, _tailMin, _tailMax;
-    private int _tailCountFlags;
-    /// <summary>The next chunk number (the low bits of the chunk's row id, see <see cref="TimeSeriesStore.ChunkId"/>).</summary>
-    public int NextChunk;
-    private const int HasTail = 1 << 30, Contiguous = 1 << 31, CountMask = HasTail - 1;
+    private long _tailMin, _tailMax;
+    // Bits 0–24: the next chunk number (0 … 2^24); 25–48: the tail's number; 49–61: its count; 62: a tail; 63: contiguous.
+    private ulong _bits;
+    private const int NumberBits = 24, CountShift = 25 + NumberBits, CountBits = 13;
+    private const ulong NextMask = (1UL << 25) - 1, NumberMask = ((1UL << NumberBits) - 1) << 25, CountMask = ((1UL << CountBits) - 1) << CountShift,
+        HasTail = 1UL << 62, Contiguous = 1UL << 63;
+    /// <summary>The largest tail point count kept (chunks hold at most <see cref="TimeSeriesStore.MaxChunkPoints"/>).</summary>
+    public const int MaxCount = (1 << CountBits) - 1;
+
+    /// <summary>The next chunk number (the low bits of the chunk's row id, see <see cref="TimeSeriesStore.ChunkId"/>): 0 … 2^24.</summary>
+    public int NextChunk
+    {
+        readonly get => (int)(_bits & NextMask);
+        set
+        {
+            if ((uint)value > 1u << NumberBits) throw new ArgumentOutOfRangeException(nameof(value), $"chunk number {value}");
+            _bits = (_bits & ~NextMask) | (uint)value;
+        }
+    }
 
     /// <summary>The newest chunk, which later compactions extend until it holds <see cref="TimeSeriesStore.MaxChunkPoints"/>.</summary>
     public TailChunk? Tail
     {
-        readonly get => (_tailCountFlags & HasTail) != 0
-            ? new TailChunk(_tailId, _tailMin, _tailMax, _tailCountFlags & CountMask, (_tailCountFlags & Contiguous) != 0) : null;
+        readonly get => (_bits & HasTail) != 0
+            ? new TailChunk((int)((_bits & NumberMask) >> 25), _tailMin, _tailMax, (int)((_bits & CountMask) >> CountShift), (_bits & Contiguous) != 0) : null;
         set
         {
-            if (value is not { } t) { _tailId = _tailMin = _tailMax = 0; _tailCountFlags = 0; return; }
-            if ((uint)t.Count > CountMask) throw new ArgumentOutOfRangeException(nameof(value), $"a chunk of {t.Count} points");
-            (_tailId, _tailMin, _tailMax) = (t.Id, t.MinTs, t.MaxTs);
-            _tailCountFlags = t.Count | HasTail | (t.Contiguous ? Contiguous : 0);
+            ulong next = _bits & NextMask;
+            if (value is not { } t) { _tailMin = _tailMax = 0; _bits = next; return; }
+            if ((uint)t.Number >= 1u << NumberBits) throw new ArgumentOutOfRangeException(nameof(value), $"chunk number {t.Number}");
+            if (t.Count < 0) throw new ArgumentOutOfRangeException(nameof(value), $"a chunk of {t.Count} points");
+            (_tailMin, _tailMax) = (t.MinTs, t.MaxTs);
+            _bits = next | ((ulong)t.Number << 25) | ((ulong)Math.Min(t.Count, MaxCount) << CountShift) | HasTail | (t.Contiguous ? Contiguous : 0);
         }
     }
 
@@ -73,12 +92,24 @@ internal sealed partial class TimeSeriesStore
         public readonly int Id;
         public readonly string Name;
         public readonly SeriesKind Kind;
-        /// <summary>Its head points: in the head rows' columns (<see cref="HeadColumn"/>) and its extra points, not counting back-filled ones.</summary>
-        public int HeadCount;
         /// <summary>The hash of <see cref="Name"/> in the store's <see cref="SeriesIndex"/> (set when added; fits the object's padding).</summary>
         public int NameHash;
+        // The head count, and in the top bit Touched (a bool of its own padded the object by 8 bytes).
+        private int _headTouched;
+
+        /// <summary>Its head points: in the head rows' columns (<see cref="HeadColumn"/>) and its extra points, not counting back-filled ones.</summary>
+        public int HeadCount
+        {
+            get => _headTouched & int.MaxValue;
+            set => _headTouched = (_headTouched & int.MinValue) | (value & int.MaxValue);
+        }
+
         /// <summary>In the store's list of series written since the compaction before last (what compaction looks at).</summary>
-        public bool Touched;
+        public bool Touched
+        {
+            get => _headTouched < 0;
+            set => _headTouched = value ? _headTouched | int.MinValue : _headTouched & int.MaxValue;
+        }
         /// <summary>Its point's position in the last write (−1: none yet): a write finds series by position (ResolveSeries).</summary>
         public int Position = -1;
         private ArchiveState _a0 = ArchiveState.Empty, _a1 = ArchiveState.Empty, _a2 = ArchiveState.Empty;

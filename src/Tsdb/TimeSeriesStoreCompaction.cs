@@ -71,7 +71,7 @@ internal sealed partial class TimeSeriesStore
                         if (HasSealedBackfill(s, sealedRows)) { late.Add(s); continue; } // written into coarser archives: reads them
                         if (SealedPoints(s, sealedRows) is not var (ts, vs)) continue;
                         var blobs = new byte[]?[s.ArchiveCount];
-                        for (int k = 0; k < blobs.Length; k++) blobs[k] = ReadTailBlob(s.Arch(k).Tail, null);
+                        for (int k = 0; k < blobs.Length; k++) blobs[k] = ReadTailBlob(s, k, s.Arch(k).Tail, null);
                         // Rollup slots still open (sealed partly by the last compaction) are recomputed from the finer
                         // archive's tail chunk read here; only when that is not the whole archive there, under the lock.
                         if (NeedsFinerArchive(s, ts[0]) && !TailsCoverOpenSlots(s, ts[0], blobs)) { late.Add(s); continue; }
@@ -113,7 +113,7 @@ internal sealed partial class TimeSeriesStore
                             {
                                 var points = level == 0 ? SealedPoints(s, sealedRows) : SealedBackfill(s, level, sealedRows);
                                 if (points is not var (ts, vs)) continue;
-                                var max = PlanSeal(s, level, ts, vs, tails, k => ReadTailBlob(tails[k], tx), w => ExecuteWrite(w, tx), (k, f, u) => ReadLevel(s, k, f, u));
+                                var max = PlanSeal(s, level, ts, vs, tails, k => ReadTailBlob(s, k, tails[k], tx), w => ExecuteWrite(w, tx), (k, f, u) => ReadLevel(s, k, f, u));
                                 for (int k = 0; k < max.Length; k++) newMax[k] = Math.Max(newMax[k], max[k]);
                             }
                             updates.Add((s, newMax, tails));
@@ -295,11 +295,13 @@ internal sealed partial class TimeSeriesStore
     }
 
     /// <summary>The stored blob of a tail chunk (null if none or known corrupt). Caller holds the lock.</summary>
-    private byte[]? ReadTailBlob(TailChunk? tail, SqliteTransaction? tx)
+    private byte[]? ReadTailBlob(SeriesState s, int level, TailChunk? tail, SqliteTransaction? tx)
     {
-        if (tail is not { } t || _badChunks.Contains(t.Id)) return null;
+        if (tail is not { } t) return null;
+        long id = ChunkId(s.Id, level, t.Number);
+        if (_badChunks.Contains(id)) return null;
         _selectChunkById.Transaction = tx;
-        _selectChunkById.Parameters[0].Value = t.Id;
+        _selectChunkById.Parameters[0].Value = id;
         return _selectChunkById.ExecuteScalar() as byte[];
     }
 
@@ -319,8 +321,8 @@ internal sealed partial class TimeSeriesStore
             var (nts, nvs) = MergeSorted(ots, ovs, ts, vs);
             if (nts.Length <= MaxChunkPoints)
             {
-                tails[level] = new TailChunk(t.Id, nts[0], nts[^1], nts.Length, t.Contiguous);
-                emit(new ChunkWrite(t.Id, true, nts[0], nts[^1], nts[^1] + retention, Gorilla.Encode(nts, nvs)));
+                tails[level] = new TailChunk(t.Number, nts[0], nts[^1], nts.Length, t.Contiguous);
+                emit(new ChunkWrite(ChunkId(s.Id, level, t.Number), true, nts[0], nts[^1], nts[^1] + retention, Gorilla.Encode(nts, nvs)));
                 return;
             }
         }
@@ -330,7 +332,7 @@ internal sealed partial class TimeSeriesStore
             int number = s.Arch(level).NextChunk++;
             if (number >= 1 << ChunkNumberBits) throw new InvalidOperationException($"series {s.Name}: archive {level} has no chunk numbers left");
             long id = ChunkId(s.Id, level, number);
-            tails[level] = new TailChunk(id, ts[i], ts[last], n, ts[i] > Math.Max(s.Arch(level).SealedMax, tail?.MaxTs ?? long.MinValue));
+            tails[level] = new TailChunk(number, ts[i], ts[last], n, ts[i] > Math.Max(s.Arch(level).SealedMax, tail?.MaxTs ?? long.MinValue));
             tail = tails[level];
             emit(new ChunkWrite(id, false, ts[i], ts[last], ts[last] + retention, Gorilla.Encode(ts.AsSpan(i, n), vs.AsSpan(i, n))));
         }

@@ -91,7 +91,7 @@ internal sealed partial class TimeSeriesStore
                 // Contiguous as Load decides it: no older chunk of this archive holds a slot at or after the tail's start.
                 long olderMax = arch.SealedMax;
                 for (int i = 0; i < writes.Count - 1; i++) olderMax = Math.Max(olderMax, writes[i].MaxTs);
-                arch.Tail = new TailChunk(last.Id, last.MinTs, last.MaxTs,
+                arch.Tail = new TailChunk(SplitChunkId(last.Id).Number, last.MinTs, last.MaxTs,
                     Gorilla.TryValidate(last.Data, out int count) ? count : MaxChunkPoints, last.MinTs > olderMax);
                 foreach (var w in writes) arch.SealedMax = Math.Max(arch.SealedMax, w.MaxTs);
             }

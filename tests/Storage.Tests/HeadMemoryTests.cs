@@ -32,6 +32,21 @@ public class HeadMemoryTests
         Assert.True(perSeries <= HeapBound, $"{perSeries} bytes of heap per series with {Flushes} head points each (bound {HeapBound})");
     }
 
+    /// <summary>
+    /// One series' state: 184 bytes on main (d1e8b87) with its head array's reference, a bool padded to 8 bytes and each
+    /// archive's tail chunk row id kept (it follows from the series, the archive and the chunk number).
+    /// </summary>
+    [Fact]
+    public void A_series_state_is_152_bytes()
+    {
+        var kind = new RuleSet(TestStore.Options()).KindFor("a.b");
+        var states = new TimeSeriesStore.SeriesState[1000];
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < states.Length; i++) states[i] = new TimeSeriesStore.SeriesState(i, "a.b", kind);
+        long each = (GC.GetAllocatedBytesForCurrentThread() - before) / states.Length;
+        Assert.True(each <= 152, $"{each} bytes per series state");
+    }
+
     /// <summary>main (d1e8b87): 517 bytes per series (SeriesState 184, its head array 152, index, lists, trie: a node per timer here); head points in row columns: 404.</summary>
     private const long HeapBound = 440;
 }
