@@ -33,7 +33,7 @@ public class HeadMemoryTests
     }
 
     /// <summary>
-    /// One series' state: 184 bytes on main (d1e8b87) with its head array's reference, a bool padded to 8 bytes and each
+    /// One series' state: 192 bytes allocated on main (d1e8b87; docs/storage.md said 184) with its head array's reference, a bool padded to 8 bytes and each
     /// archive's tail chunk row id kept (it follows from the series, the archive and the chunk number).
     /// </summary>
     [Fact]
