@@ -50,7 +50,7 @@ public class HeadColumnTests
     /// written to it, and the head counts what was written since the last compaction sealed it. Over 256 series, so the
     /// columns span pages.
     /// </summary>
-    [Property(MaxTest = 12)]
+    [Property(MaxTest = 30)]
     public void Reads_see_the_last_point_written_to_each_slot_through_compactions_checkpoints_and_replays(int seed)
     {
         var rnd = new Random(seed);
