@@ -36,5 +36,8 @@ set -e
 # One closing line over all test projects: "tests: N passed, N failed, N skipped".
 awk '/^ *Passed: [0-9]+ *$/ { p += $2 } /^ *Failed: [0-9]+ *$/ { f += $2 } /^ *Skipped: [0-9]+ *$/ { s += $2 }
      END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+# CI shows only the tail of this output: repeat each failed test with the first lines of its message
+# and stack, so a failure is readable there without the whole log.
+awk '/^ *(Passed|Skipped) / { n = 0 } /^ *Failed [A-Za-z_]/ { n = 14 } n > 0 { print; n-- }' "$log" | head -n 200
 rm -f "$log"
 exit "$rc"

@@ -25,6 +25,13 @@ namespace Observe.Host;
 /// <summary>Composition root: builds every enabled stage from the configuration and runs them in one process.</summary>
 internal static class ObserveHost
 {
+    private const int SigHup = 1;
+    private static readonly nint SigDefault = 0;
+
+    /// <summary>signal(2): sets <paramref name="signal"/>'s disposition; returns the previous one.</summary>
+    [DllImport("libc", EntryPoint = "signal", SetLastError = true)]
+    private static extern nint SetSignalDisposition(int signal, nint handler);
+
     public static async Task<int> RunAsync(string? configPath, CancellationToken ct)
     {
         configPath ??= File.Exists("observe.yaml") ? "observe.yaml" : null;
@@ -58,10 +65,20 @@ internal static class ObserveHost
             // SIGHUP re-reads the checks section, as Nagios does, and the HTTPS certificate; the handler keeps the process alive (no default action).
             // Resolved at the first SIGHUP: it needs the checks engine, a stage built only after HTTP listens.
             var services = app.Services;
+            // Started under nohup (or by a supervisor that ignores SIGHUP), the process inherits SIGHUP ignored and .NET
+            // then never calls the handler: every reload by signal was silently lost. Reload is what SIGHUP means here
+            // (as for nginx), so the inherited "ignore" is reset to the default before the handler is registered.
+            if (OperatingSystem.IsLinux()) _ = SetSignalDisposition(SigHup, SigDefault);
             using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
             {
                 c.Cancel = true;
-                _ = Task.Run(() => services.GetRequiredService<ChecksConfigReload>().ReloadAsync("SIGHUP", CancellationToken.None));
+                Log.Information("SIGHUP received: re-reading the checks and the HTTPS certificate");
+                _ = Task.Run(async () =>
+                {
+                    // Nothing else observes this task: a reload that throws says so here instead of vanishing.
+                    try { await services.GetRequiredService<ChecksConfigReload>().ReloadAsync("SIGHUP", CancellationToken.None); }
+                    catch (Exception e) { Log.Error(e, "reload by SIGHUP failed"); }
+                });
             });
             StartupTimeline.Mark("starting");
             // Kestrel first, then the stages (StageStart): this returns once every stage has started.

@@ -92,8 +92,6 @@ internal sealed partial class TimeSeriesStore
         public readonly int Id;
         public readonly string Name;
         public readonly SeriesKind Kind;
-        /// <summary>The hash of <see cref="Name"/> in the store's <see cref="SeriesIndex"/> (set when added; fits the object's padding).</summary>
-        public int NameHash;
         // The head count, and in the top bit Touched (a bool of its own padded the object by 8 bytes).
         private int _headTouched;
 

@@ -75,7 +75,15 @@ public class HttpsTests(ITestOutputHelper output)
         TestCertificate.WritePem(second, cert, key);
         var pid = observe.Pid;
         observe.SendSignal(1);
-        await Poll.UntilAsync(async () => (await TestCertificate.ServedAsync(port)).SerialNumber == second.SerialNumber, TimeSpan.FromSeconds(10), "the renewed certificate served");
+        try
+        {
+            await Poll.UntilAsync(async () => (await TestCertificate.ServedAsync(port)).SerialNumber == second.SerialNumber, TimeSpan.FromSeconds(10), "the renewed certificate served");
+        }
+        catch (TimeoutException e)
+        {
+            // Once in a full run nothing was logged after the SIGHUP: the log says whether it arrived and what the reload did.
+            throw new TimeoutException($"{e.Message}; observe's log:\n{File.ReadAllText(observe.LogPath)}", e);
+        }
         Assert.False(observe.HasExited);
         Assert.Equal(pid, observe.Pid);
         output.WriteLine($"serial {first.SerialNumber} -> {second.SerialNumber}");

@@ -31,7 +31,9 @@ public class PrometheusScrapeTests(ITestOutputHelper output)
     {
         await using var app = await ObserveApp.StartAsync(c =>
         {
-            c.Collector.Statsd.FlushInterval = 1000;
+            // A flush's values live one interval and Prometheus scrapes every second: 3 s gives each flush three scrapes (at
+            // 1 s a loaded machine's late scrape missed the flush that carried the counters, and the test saw 0).
+            c.Collector.Statsd.FlushInterval = 3000;
             c.Prometheus.Enabled = true;
             c.Prometheus.StaleAfterFlushes = 3;
             c.Prometheus.Mappings.Add(new PrometheusMappingOptions

@@ -83,10 +83,12 @@ public static class TestCertificate
     /// <summary>The certificate the TLS server on 127.0.0.1:<paramref name="port"/> presents in a new handshake (not verified).</summary>
     public static async Task<X509Certificate2> ServedAsync(int port)
     {
+        // Bounded: a poll's deadline is checked between tries, so one handshake that hangs must not hold it.
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         using var tcp = new TcpClient();
-        await tcp.ConnectAsync(IPAddress.Loopback, port);
+        await tcp.ConnectAsync(IPAddress.Loopback, port, cts.Token);
         await using var tls = new SslStream(tcp.GetStream(), false, (_, _, _, _) => true);
-        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "localhost" });
+        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "localhost" }, cts.Token);
         return new X509Certificate2(tls.RemoteCertificate!);
     }
 

@@ -25,6 +25,11 @@ if [ ! -x /usr/bin/prometheus ] && [ ! -x "$here/prometheus/usr/bin/prometheus" 
   rm -rf "$tmp"
 fi
 # gelf-pro: a real GELF sender (UDP chunked + zlib, TCP) for the log end-to-end test.
-if [ ! -d "$here/node_modules/statsd" ] || [ ! -d "$here/node_modules/hot-shots" ] || [ ! -d "$here/node_modules/gelf-pro" ]; then
+# Every package package.json names must be there (a checkout that gained one, e.g. boomerangjs, got it only on a fresh clone).
+npm_missing=0
+for dep in $(python3 -c 'import json,sys; print(" ".join(json.load(open(sys.argv[1])).get("dependencies", {})))' "$here/package.json"); do
+  [ -d "$here/node_modules/$dep" ] || npm_missing=1
+done
+if (( npm_missing )); then
   (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
 fi
