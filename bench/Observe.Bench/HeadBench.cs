@@ -19,8 +19,13 @@ internal static class HeadBench
         var dir = Path.Combine(Path.GetTempPath(), "observe-headbench-" + Guid.NewGuid().ToString("N")[..8]);
         long start = DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 600 * 600 - flushes * 10L;
         var clock = new BenchClock(start);
+        // Every series stored (storage.maxSeries defaults to 500 000).
         var opts = new StorageOptions { DataDir = dir, CompactionIntervalSeconds = 0, SynchronousFull = false, MaxSeries = Math.Max(series, 500_000) };
         var names = Enumerable.Range(0, series).Select(i => $"stats.timers.app{i % 100}.k{i}.mean").ToArray();
+        var batch = new MetricPoint[series];
+        // The heap before the store: the names and the batch (the collector's) are not the store's.
+        long baseline = GC.GetTotalMemory(forceFullCollection: true);
+        long maxHeapWithHead = 0;
         // --concurrent: each compaction runs in the background while the next flushes are written (as the store's timer does),
         // and the slowest of those writes is reported: how long a flush waits behind compaction's holds of the store lock.
         bool concurrent = args.Contains("--concurrent");
@@ -32,7 +37,6 @@ internal static class HeadBench
         var sw = Stopwatch.StartNew();
         using (var store = TimeSeriesStore.Open(opts, clock))
         {
-            var batch = new MetricPoint[series];
             for (int f = 0; f < flushes; f++)
             {
                 long ts = start + f * 10L;
@@ -54,6 +58,7 @@ internal static class HeadBench
                 }
                 else if (f % 6 == 5)
                 {
+                    maxHeapWithHead = Math.Max(maxHeapWithHead, GC.GetTotalMemory(forceFullCollection: true));
                     var c = Stopwatch.StartNew();
                     store.Compact();
                     compactSeconds += c.Elapsed.TotalSeconds;
@@ -71,6 +76,9 @@ internal static class HeadBench
         Console.WriteLine($"{series:N0} series x {flushes} flushes: max head {maxHead:N0} points ({(double)maxHead / series:F1} flushes per series), " +
             $"max heap {maxHeap / 1e6:F0} MB, max RSS {maxRss / 1e6:F0} MB, compaction {compactSeconds:F1} s in all, " +
             $"write {firstWrite:F2} s the first (creates the series), {laterWrites / Math.Max(1, flushes - 1):F2} s each later, wall {sw.Elapsed.TotalSeconds:F0} s");
+        if (!concurrent)
+            Console.WriteLine($"store heap per series (beyond the names and batch, {baseline / 1e6:F0} MB): {(maxHeapWithHead - baseline) / (double)series:F0} bytes with the head of 6 flushes, " +
+                $"{(maxHeap - baseline) / (double)series:F0} bytes after its compaction; max RSS {maxRss / (double)series:F0} bytes per series");
         Directory.Delete(dir, true);
         return 0;
     }

@@ -26,34 +26,53 @@ internal readonly struct HeadPoint
     public static bool Fits(long ts) => ts >= MinTs && ts <= MaxTs;
 }
 
+/// <param name="Number">The chunk's number in its archive (its row id is <see cref="TimeSeriesStore.ChunkId"/> of the series, the archive and this).</param>
+/// <param name="Count">Its points; at most <see cref="ArchiveState.MaxCount"/> is kept (more reads as that: a full chunk either way).</param>
 /// <param name="Contiguous">No older chunk of its archive holds a slot at or after <c>MinTs</c>: the tail alone is the archive from there on.</param>
-internal readonly record struct TailChunk(long Id, long MinTs, long MaxTs, int Count, bool Contiguous);
+internal readonly record struct TailChunk(int Number, long MinTs, long MaxTs, int Count, bool Contiguous);
 
 /// <summary>
-/// What the store knows of one archive of a series without reading chunks (40 bytes, three inline per series: the tail's
-/// fields inline, its two flags in the top bits of its point count instead of two bools padded to 8 bytes).
+/// What the store knows of one archive of a series without reading chunks (32 bytes, three inline per series): the newest
+/// sealed slot and the tail's time range, and in one word the next chunk number, the tail's chunk number (its row id follows
+/// from the series and the archive: 8 bytes less than keeping the id), its point count and two flags.
 /// </summary>
 internal struct ArchiveState
 {
     /// <summary>The newest slot timestamp stored in a sealed chunk (long.MinValue: none).</summary>
     public long SealedMax;
-    private long _tailId, _tailMin, _tailMax;
-    private int _tailCountFlags;
-    /// <summary>The next chunk number (the low bits of the chunk's row id, see <see cref="TimeSeriesStore.ChunkId"/>).</summary>
-    public int NextChunk;
-    private const int HasTail = 1 << 30, Contiguous = 1 << 31, CountMask = HasTail - 1;
+    private long _tailMin, _tailMax;
+    // Bits 0–24: the next chunk number (0 … 2^24); 25–48: the tail's number; 49–61: its count; 62: a tail; 63: contiguous.
+    private ulong _bits;
+    private const int NumberBits = 24, CountShift = 25 + NumberBits, CountBits = 13;
+    private const ulong NextMask = (1UL << 25) - 1, NumberMask = ((1UL << NumberBits) - 1) << 25, CountMask = ((1UL << CountBits) - 1) << CountShift,
+        HasTail = 1UL << 62, Contiguous = 1UL << 63;
+    /// <summary>The largest tail point count kept (chunks hold at most <see cref="TimeSeriesStore.MaxChunkPoints"/>).</summary>
+    public const int MaxCount = (1 << CountBits) - 1;
+
+    /// <summary>The next chunk number (the low bits of the chunk's row id, see <see cref="TimeSeriesStore.ChunkId"/>): 0 … 2^24.</summary>
+    public int NextChunk
+    {
+        readonly get => (int)(_bits & NextMask);
+        set
+        {
+            if ((uint)value > 1u << NumberBits) throw new ArgumentOutOfRangeException(nameof(value), $"chunk number {value}");
+            _bits = (_bits & ~NextMask) | (uint)value;
+        }
+    }
 
     /// <summary>The newest chunk, which later compactions extend until it holds <see cref="TimeSeriesStore.MaxChunkPoints"/>.</summary>
     public TailChunk? Tail
     {
-        readonly get => (_tailCountFlags & HasTail) != 0
-            ? new TailChunk(_tailId, _tailMin, _tailMax, _tailCountFlags & CountMask, (_tailCountFlags & Contiguous) != 0) : null;
+        readonly get => (_bits & HasTail) != 0
+            ? new TailChunk((int)((_bits & NumberMask) >> 25), _tailMin, _tailMax, (int)((_bits & CountMask) >> CountShift), (_bits & Contiguous) != 0) : null;
         set
         {
-            if (value is not { } t) { _tailId = _tailMin = _tailMax = 0; _tailCountFlags = 0; return; }
-            if ((uint)t.Count > CountMask) throw new ArgumentOutOfRangeException(nameof(value), $"a chunk of {t.Count} points");
-            (_tailId, _tailMin, _tailMax) = (t.Id, t.MinTs, t.MaxTs);
-            _tailCountFlags = t.Count | HasTail | (t.Contiguous ? Contiguous : 0);
+            ulong next = _bits & NextMask;
+            if (value is not { } t) { _tailMin = _tailMax = 0; _bits = next; return; }
+            if ((uint)t.Number >= 1u << NumberBits) throw new ArgumentOutOfRangeException(nameof(value), $"chunk number {t.Number}");
+            if (t.Count < 0) throw new ArgumentOutOfRangeException(nameof(value), $"a chunk of {t.Count} points");
+            (_tailMin, _tailMax) = (t.MinTs, t.MaxTs);
+            _bits = next | ((ulong)t.Number << 25) | ((ulong)Math.Min(t.Count, MaxCount) << CountShift) | HasTail | (t.Contiguous ? Contiguous : 0);
         }
     }
 
@@ -64,18 +83,31 @@ internal sealed partial class TimeSeriesStore
 {
     /// <summary>
     /// Per-series state, kept small because there are millions (issue 21: ≈ 390 bytes per series before): the rules as one
-    /// shared <see cref="SeriesKind"/>, head points in one struct array, and the state of the first three archives inline
-    /// (no per-archive arrays or tail-chunk objects); only schemas with more archives carry an array for the rest.
+    /// shared <see cref="SeriesKind"/>, head points in the head rows' columns (no array per series), and the state of the
+    /// first three archives inline (no per-archive arrays or tail-chunk objects); only schemas with more archives carry an
+    /// array for the rest.
     /// </summary>
     internal sealed class SeriesState
     {
         public readonly int Id;
         public readonly string Name;
         public readonly SeriesKind Kind;
-        public HeadPoint[] Head = [];
-        public int HeadCount;
+        // The head count, and in the top bit Touched (a bool of its own padded the object by 8 bytes).
+        private int _headTouched;
+
+        /// <summary>Its head points: in the head rows' columns (<see cref="HeadColumn"/>) and its extra points, not counting back-filled ones.</summary>
+        public int HeadCount
+        {
+            get => _headTouched & int.MaxValue;
+            set => _headTouched = (_headTouched & int.MinValue) | (value & int.MaxValue);
+        }
+
         /// <summary>In the store's list of series written since the compaction before last (what compaction looks at).</summary>
-        public bool Touched;
+        public bool Touched
+        {
+            get => _headTouched < 0;
+            set => _headTouched = value ? _headTouched | int.MinValue : _headTouched & int.MaxValue;
+        }
         /// <summary>Its point's position in the last write (−1: none yet): a write finds series by position (ResolveSeries).</summary>
         public int Position = -1;
         private ArchiveState _a0 = ArchiveState.Empty, _a1 = ArchiveState.Empty, _a2 = ArchiveState.Empty;
@@ -86,6 +118,17 @@ internal sealed partial class TimeSeriesStore
         {
             public ArchiveState[]? More;
             public List<(int Level, long Ts, double Value, int Row)>? Backfill;
+            public List<HeadPoint>? Extra;
+        }
+
+        /// <summary>
+        /// Head points not in their row's column (<see cref="HeadColumn"/>): at another slot than the row's, or a second point
+        /// of this series in one row; in write order. Few series have any.
+        /// </summary>
+        public List<HeadPoint>? Extra
+        {
+            get => _rare?.Extra;
+            set { if (value != null || _rare != null) (_rare ??= new Rare()).Extra = value; }
         }
 
         /// <summary>
@@ -108,21 +151,6 @@ internal sealed partial class TimeSeriesStore
             {
                 _rare = new Rare { More = new ArchiveState[n - 3] };
                 Array.Fill(_rare.More, ArchiveState.Empty);
-            }
-        }
-
-        /// <summary>
-        /// The oldest slot of the head and the back-filled points (long.MaxValue: none). Computed when read (a head holds a
-        /// few points) rather than kept: 8 bytes less per series (issue 21).
-        /// </summary>
-        public long HeadMin
-        {
-            get
-            {
-                long min = long.MaxValue;
-                foreach (ref readonly var p in Head.AsSpan(0, HeadCount)) if (p.Ts < min) min = p.Ts;
-                if (_rare?.Backfill is { } b) foreach (var x in b) if (x.Ts < min) min = x.Ts;
-                return min;
             }
         }
 
@@ -159,12 +187,6 @@ internal sealed partial class TimeSeriesStore
         public void AppendBackfill(int level, long ts, double v, int row)
         {
             (Backfill ??= []).Add((level, ts, v, row));
-        }
-
-        public void Append(long ts, double v, int row)
-        {
-            if (HeadCount == Head.Length) Array.Resize(ref Head, Math.Max(8, HeadCount * 2));
-            Head[HeadCount++] = new HeadPoint(ts, v, row);
         }
     }
 }

@@ -77,7 +77,7 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
     public long SeriesDroppedByLimit => Interlocked.Read(ref _seriesDropped);
     public int SeriesCount { get { lock (_gate) return _all.Count; } }
     public int HeadPointCount { get { lock (_gate) return _touched.Sum(s => s.HeadCount); } }
-    /// <summary>Series holding a head array (written since the compaction before last).</summary>
+    /// <summary>Series written since the compaction before last (what compaction works through).</summary>
     internal int SeriesWithHead { get { lock (_gate) return _touched.Count; } }
 
     private TimeSeriesStore(StorageOptions options, TimeProvider time, ILogger log)
@@ -503,13 +503,13 @@ internal sealed partial class TimeSeriesStore : IMetricSink, ISeriesReader, IDis
         if (!s.HasHead) return vals;
         if (level == 0)
         {
-            foreach (ref readonly var p in s.Head.AsSpan(0, s.HeadCount))
+            foreach (ref readonly var p in HeadOf(s))
                 if (p.Ts >= from && p.Ts < until) vals[(p.Ts - from) / step] = p.Value;
         }
         else
         {
             // Whisper rolls up on every write; head rows are not rolled up yet, so aggregate them on the fly.
-            long rs = Math.Max(from, AlignDown(s.HeadMin, step));
+            long rs = Math.Max(from, AlignDown(HeadMin(s), step));
             if (rs < until)
             {
                 long fineStep = s.Schema.Archives[level - 1].Step;

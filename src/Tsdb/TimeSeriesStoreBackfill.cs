@@ -12,7 +12,7 @@ internal sealed partial class TimeSeriesStore
     /// (the batch's own time, so a restart that replays head rows decides the same). False when no archive covers it, or
     /// when it lies beyond what a head point holds (<see cref="HeadPoint.Fits"/>: ± 17 000 years).
     /// </summary>
-    private static bool Place(SeriesState s, long batchTs, long ts, double v, int row)
+    private bool Place(SeriesState s, long batchTs, long ts, double v, int row)
     {
         var archives = s.Schema.Archives;
         if (!HeadPoint.Fits(ts)) return false;
@@ -21,7 +21,7 @@ internal sealed partial class TimeSeriesStore
         {
             long slot = AlignDown(ts, archives[0].Step);
             if (!HeadPoint.Fits(slot)) return false;
-            s.Append(slot, v, row);
+            AppendHead(s, slot, v, row);
             return true;
         }
         // whisper: "Timestamp not covered by any archives in this database" when the age reaches the longest retention.

@@ -115,7 +115,8 @@ internal sealed partial class TimeSeriesStore
             foreach (var s in series)
             {
                 int head = 0, backfill = 0;
-                foreach (ref readonly var p in s.Head.AsSpan(0, s.HeadCount)) if (index[p.Row] >= 0) head++;
+                var own = HeadOf(s);
+                foreach (ref readonly var p in own) if (index[p.Row] >= 0) head++;
                 if (s.Backfill != null) foreach (var b in s.Backfill) if (index[b.Row] >= 0) backfill++;
                 if (head + backfill == 0) continue;
                 w.Varint((ulong)(s.Id - prevId));
@@ -123,7 +124,7 @@ internal sealed partial class TimeSeriesStore
                 w.Varint((ulong)head);
                 w.Varint((ulong)backfill);
                 long prevTs = 0;
-                foreach (ref readonly var p in s.Head.AsSpan(0, s.HeadCount))
+                foreach (ref readonly var p in own)
                 {
                     if (index[p.Row] < 0) continue;
                     w.Point(index[p.Row], p.Ts - prevTs, p.Value);
@@ -258,8 +259,6 @@ internal sealed partial class TimeSeriesStore
             if (head > left || backfill > left || head + backfill > left) throw new InvalidDataException("point count");
             long ts = 0;
             bool touched = false;
-            // The series' head array sized once for what comes (the replay grows it point by point).
-            if (slots != null && s.HeadCount == 0 && (ulong)s.Head.Length < head) s.Head = new HeadPoint[(int)head];
             for (ulong i = 0; i < head + backfill; i++)
             {
                 int level = i < head ? 0 : (int)Math.Min(ReadVarint(data, ref p), int.MaxValue);
@@ -275,7 +274,7 @@ internal sealed partial class TimeSeriesStore
                 }
                 int slot = slots[(int)row];
                 if (slot < 0) continue;
-                if (i < head) s.Append(ts, v, slot);
+                if (i < head) AppendHead(s, ts, v, slot);
                 else s.AppendBackfill(level, ts, v, slot);
                 CheckpointPoints++;
                 touched = true;

@@ -71,7 +71,7 @@ internal sealed partial class TimeSeriesStore
                         if (HasSealedBackfill(s, sealedRows)) { late.Add(s); continue; } // written into coarser archives: reads them
                         if (SealedPoints(s, sealedRows) is not var (ts, vs)) continue;
                         var blobs = new byte[]?[s.ArchiveCount];
-                        for (int k = 0; k < blobs.Length; k++) blobs[k] = ReadTailBlob(s.Arch(k).Tail, null);
+                        for (int k = 0; k < blobs.Length; k++) blobs[k] = ReadTailBlob(s, k, s.Arch(k).Tail, null);
                         // Rollup slots still open (sealed partly by the last compaction) are recomputed from the finer
                         // archive's tail chunk read here; only when that is not the whole archive there, under the lock.
                         if (NeedsFinerArchive(s, ts[0]) && !TailsCoverOpenSlots(s, ts[0], blobs)) { late.Add(s); continue; }
@@ -113,7 +113,7 @@ internal sealed partial class TimeSeriesStore
                             {
                                 var points = level == 0 ? SealedPoints(s, sealedRows) : SealedBackfill(s, level, sealedRows);
                                 if (points is not var (ts, vs)) continue;
-                                var max = PlanSeal(s, level, ts, vs, tails, k => ReadTailBlob(tails[k], tx), w => ExecuteWrite(w, tx), (k, f, u) => ReadLevel(s, k, f, u));
+                                var max = PlanSeal(s, level, ts, vs, tails, k => ReadTailBlob(s, k, tails[k], tx), w => ExecuteWrite(w, tx), (k, f, u) => ReadLevel(s, k, f, u));
                                 for (int k = 0; k < max.Length; k++) newMax[k] = Math.Max(newMax[k], max[k]);
                             }
                             updates.Add((s, newMax, tails));
@@ -138,12 +138,9 @@ internal sealed partial class TimeSeriesStore
         }
     }
 
-    /// <summary>Head capacity an emptied series keeps between compactions (a compaction interval of 10 s flushes is 6).</summary>
-    private const int KeptHeadCapacity = 8;
-
     /// <summary>
-    /// Drops the series that got no point since the last compaction from <see cref="_touched"/> and gives back their head
-    /// arrays (and the list's own memory once it shrank a lot). Caller holds the lock.
+    /// Drops the series that got no point since the last compaction from <see cref="_touched"/> (and gives back the list's own
+    /// memory once it shrank a lot). Caller holds the lock.
     /// </summary>
     private void ForgetIdle()
     {
@@ -152,7 +149,6 @@ internal sealed partial class TimeSeriesStore
         {
             if (s.HasHead) return false;
             s.Touched = false;
-            s.Head = [];
             return true;
         });
         if (_touched.Count < before / 4) _touched = [.. _touched];
@@ -208,12 +204,13 @@ internal sealed partial class TimeSeriesStore
     private readonly object _compactGate = new();
 
     /// <summary>The series' head points in sealed rows, ascending by slot (later writes to a slot win, as whisper); null if none. Caller holds the lock.</summary>
-    private static (long[] Ts, double[] Vs)? SealedPoints(SeriesState s, SealedRows sealedRows)
+    private (long[] Ts, double[] Vs)? SealedPoints(SeriesState s, SealedRows sealedRows)
     {
         bool ordered = true;
         long last = long.MinValue;
         int n = 0;
-        foreach (ref readonly var p in s.Head.AsSpan(0, s.HeadCount))
+        var head = HeadOf(s);
+        foreach (ref readonly var p in head)
         {
             if (!sealedRows.Contains(p.Row)) continue;
             n++;
@@ -225,12 +222,12 @@ internal sealed partial class TimeSeriesStore
         {
             var ts = new long[n]; var vs = new double[n];
             int w = 0;
-            foreach (ref readonly var p in s.Head.AsSpan(0, s.HeadCount))
+            foreach (ref readonly var p in head)
                 if (sealedRows.Contains(p.Row)) { ts[w] = p.Ts; vs[w] = p.Value; w++; }
             return (ts, vs);
         }
         var slots = new SortedDictionary<long, double>();
-        foreach (ref readonly var p in s.Head.AsSpan(0, s.HeadCount))
+        foreach (ref readonly var p in head)
             if (sealedRows.Contains(p.Row)) slots[p.Ts] = p.Value;
         return ([.. slots.Keys], [.. slots.Values]);
     }
@@ -298,11 +295,13 @@ internal sealed partial class TimeSeriesStore
     }
 
     /// <summary>The stored blob of a tail chunk (null if none or known corrupt). Caller holds the lock.</summary>
-    private byte[]? ReadTailBlob(TailChunk? tail, SqliteTransaction? tx)
+    private byte[]? ReadTailBlob(SeriesState s, int level, TailChunk? tail, SqliteTransaction? tx)
     {
-        if (tail is not { } t || _badChunks.Contains(t.Id)) return null;
+        if (tail is not { } t) return null;
+        long id = ChunkId(s.Id, level, t.Number);
+        if (_badChunks.Contains(id)) return null;
         _selectChunkById.Transaction = tx;
-        _selectChunkById.Parameters[0].Value = t.Id;
+        _selectChunkById.Parameters[0].Value = id;
         return _selectChunkById.ExecuteScalar() as byte[];
     }
 
@@ -322,8 +321,8 @@ internal sealed partial class TimeSeriesStore
             var (nts, nvs) = MergeSorted(ots, ovs, ts, vs);
             if (nts.Length <= MaxChunkPoints)
             {
-                tails[level] = new TailChunk(t.Id, nts[0], nts[^1], nts.Length, t.Contiguous);
-                emit(new ChunkWrite(t.Id, true, nts[0], nts[^1], nts[^1] + retention, Gorilla.Encode(nts, nvs)));
+                tails[level] = new TailChunk(t.Number, nts[0], nts[^1], nts.Length, t.Contiguous);
+                emit(new ChunkWrite(ChunkId(s.Id, level, t.Number), true, nts[0], nts[^1], nts[^1] + retention, Gorilla.Encode(nts, nvs)));
                 return;
             }
         }
@@ -333,7 +332,7 @@ internal sealed partial class TimeSeriesStore
             int number = s.Arch(level).NextChunk++;
             if (number >= 1 << ChunkNumberBits) throw new InvalidOperationException($"series {s.Name}: archive {level} has no chunk numbers left");
             long id = ChunkId(s.Id, level, number);
-            tails[level] = new TailChunk(id, ts[i], ts[last], n, ts[i] > Math.Max(s.Arch(level).SealedMax, tail?.MaxTs ?? long.MinValue));
+            tails[level] = new TailChunk(number, ts[i], ts[last], n, ts[i] > Math.Max(s.Arch(level).SealedMax, tail?.MaxTs ?? long.MinValue));
             tail = tails[level];
             emit(new ChunkWrite(id, false, ts[i], ts[last], ts[last] + retention, Gorilla.Encode(ts.AsSpan(i, n), vs.AsSpan(i, n))));
         }

@@ -116,13 +116,13 @@ internal sealed partial class TimeSeriesStore
                 }
             if (k == 0)
             {
-                foreach (ref readonly var p in s.Head.AsSpan(0, s.HeadCount))
+                foreach (ref readonly var p in HeadOf(s))
                     if (p.Ts >= a && p.Ts < b) scratch.Overlay.Add((p.Ts, p.Value));
             }
             else if (s.HasHead)
             {
                 // As ReadLevel: the head region of a coarser archive is rolled up on the fly (a few slots, under the lock).
-                long rs = Math.Max(a, AlignDown(s.HeadMin, step));
+                long rs = Math.Max(a, AlignDown(HeadMin(s), step));
                 if (rs < b)
                 {
                     var coarse = s.Agg.Rollup(ReadLevel(s, k - 1, rs, b), s.Schema.Archives[k - 1].Step, step);

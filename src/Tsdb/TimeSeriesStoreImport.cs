@@ -92,7 +92,7 @@ internal sealed partial class TimeSeriesStore
                 // Contiguous as Load decides it: no older chunk of this archive holds a slot at or after the tail's start.
                 long olderMax = arch.SealedMax;
                 for (int i = 0; i < writes.Count - 1; i++) olderMax = Math.Max(olderMax, writes[i].MaxTs);
-                arch.Tail = new TailChunk(last.Id, last.MinTs, last.MaxTs,
+                arch.Tail = new TailChunk(SplitChunkId(last.Id).Number, last.MinTs, last.MaxTs,
                     Gorilla.TryValidate(last.Data, out int count) ? count : MaxChunkPoints, last.MinTs > olderMax);
                 foreach (var w in writes) arch.SealedMax = Math.Max(arch.SealedMax, w.MaxTs);
             }
@@ -105,14 +105,14 @@ internal sealed partial class TimeSeriesStore
     /// aggregated from the archives whose step divides it (coarsest first, finer ones override where they know the slot);
     /// only slots inside the level's retention, not in the future, and not where the live head decides the value.
     /// </summary>
-    private static (long[] Ts, double[] Vs)? TargetSlots(SeriesState s, int level, ImportSeries item, long now)
+    private (long[] Ts, double[] Vs)? TargetSlots(SeriesState s, int level, ImportSeries item, long now)
     {
         long step = s.Schema.Archives[level].Step;
         long oldest = now - s.Schema.Archives[level].Retention;
-        long headFrom = level == 0 || !s.HasHead ? long.MaxValue : AlignDown(s.HeadMin, step);
+        long headFrom = level == 0 || !s.HasHead ? long.MaxValue : AlignDown(HeadMin(s), step);
         // Live head points win over imported ones (they are newer); level 0 reads them point by point.
         HashSet<long>? head = null;
-        if (level == 0) foreach (ref readonly var p in s.Head.AsSpan(0, s.HeadCount)) (head ??= []).Add(p.Ts);
+        if (level == 0) foreach (ref readonly var p in HeadOf(s)) (head ??= []).Add(p.Ts);
         bool Keep(long t) => t > oldest && t <= now && t < headFrom && head?.Contains(t) != true;
         var ts = new List<long>();
         var vs = new List<double>();

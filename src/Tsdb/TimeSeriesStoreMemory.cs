@@ -19,7 +19,8 @@ internal sealed partial class TimeSeriesStore : IMemoryRelief
         Compact(force: true);
         lock (_gate)
         {
-            ForgetIdle(); // the emptied heads' arrays too
+            ForgetIdle();
+            _headRows.TrimPool(); // the freed rows' pages kept for the next flushes
             _decoded.Clear();
         }
     }

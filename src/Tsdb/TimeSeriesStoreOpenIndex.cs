@@ -101,7 +101,7 @@ internal sealed partial class TimeSeriesStore
             ref var arch = ref s.Arch(level);
             arch.NextChunk = Math.Max(arch.NextChunk, number + 1);
             // Count unknown (0): compaction reads the tail and merges only while the union fits (PlanChunk).
-            arch.Tail = new TailChunk(id, minTs, maxTs, 0, minTs > arch.SealedMax);
+            arch.Tail = new TailChunk(number, minTs, maxTs, 0, minTs > arch.SealedMax);
             arch.SealedMax = Math.Max(arch.SealedMax, maxTs);
         }
     }

@@ -47,7 +47,7 @@ internal sealed partial class TimeSeriesStore
             int from = g;
             HoldLock(times, CompactionPhase.Release, () =>
             {
-                foreach (var s in work.AsSpan(from, Math.Min(ReleaseGroup, work.Length - from))) Release(s, sealedRows);
+                foreach (var s in work.AsSpan(from, Math.Min(ReleaseGroup, work.Length - from))) ReleaseHead(s, sealedRows);
             });
             ReleaseGroupDone?.Invoke(group);
         }
@@ -70,27 +70,6 @@ internal sealed partial class TimeSeriesStore
             body();
             times.Held(phase, held);
         }
-    }
-
-    /// <summary>Drops the series' points (and back-filled points) of sealed rows from its head. Caller holds the lock.</summary>
-    private static void Release(SeriesState s, SealedRows sealedRows)
-    {
-        if (s.Backfill != null)
-        {
-            s.Backfill.RemoveAll(b => sealedRows.Contains(b.Row));
-            if (s.Backfill.Count == 0) s.Backfill = null;
-        }
-        int w = 0;
-        for (int i = 0; i < s.HeadCount; i++)
-        {
-            var p = s.Head[i];
-            if (sealedRows.Contains(p.Row)) continue;
-            s.Head[w++] = p;
-        }
-        s.HeadCount = w;
-        // An emptied head keeps its array for the next flushes (no garbage per series per compaction) unless a
-        // backlog grew it; ForgetIdle gives it back once the series has had no point for a whole interval.
-        if (w == 0 && s.Head.Length > KeptHeadCapacity) s.Head = [];
     }
 
     /// <summary>

@@ -15,18 +15,25 @@ public class HeadRowsTests
     private const long Start = 1_000_200; // a multiple of 600
 
     [Fact]
-    public void A_head_point_is_16_bytes_and_an_archive_state_40()
+    public void A_head_point_is_16_bytes_and_an_archive_state_32()
     {
         Assert.Equal(16, Unsafe.SizeOf<HeadPoint>()); // was 24
-        Assert.Equal(40, Unsafe.SizeOf<ArchiveState>()); // was 48 (three inline per series)
+        Assert.Equal(32, Unsafe.SizeOf<ArchiveState>()); // was 48, then 40 with the tail's row id (three inline per series)
         var a = ArchiveState.Empty;
-        a.Tail = new TailChunk(-5, long.MinValue, long.MaxValue, (1 << 30) - 1, true);
-        Assert.Equal(new TailChunk(-5, long.MinValue, long.MaxValue, (1 << 30) - 1, true), a.Tail);
+        a.NextChunk = 1 << 24; // the last number taken: 2^24 − 1
+        a.Tail = new TailChunk((1 << 24) - 1, long.MinValue, long.MaxValue, ArchiveState.MaxCount, true);
+        Assert.Equal(new TailChunk((1 << 24) - 1, long.MinValue, long.MaxValue, ArchiveState.MaxCount, true), a.Tail);
         a.Tail = new TailChunk(7, 1, 2, 0, false);
         Assert.Equal(new TailChunk(7, 1, 2, 0, false), a.Tail);
+        Assert.Equal(1 << 24, a.NextChunk);
+        a.Tail = new TailChunk(0, 1, 2, 1 << 30, false); // more than a chunk holds reads as a full chunk
+        Assert.Equal(new TailChunk(0, 1, 2, ArchiveState.MaxCount, false), a.Tail);
         a.Tail = null;
         Assert.Null(a.Tail);
-        Assert.Throws<ArgumentOutOfRangeException>(() => { var b = ArchiveState.Empty; b.Tail = new TailChunk(1, 1, 1, 1 << 30, false); });
+        Assert.Equal(1 << 24, a.NextChunk);
+        Assert.Throws<ArgumentOutOfRangeException>(() => { var b = ArchiveState.Empty; b.Tail = new TailChunk(1 << 24, 1, 1, 1, false); });
+        Assert.Throws<ArgumentOutOfRangeException>(() => { var b = ArchiveState.Empty; b.NextChunk = (1 << 24) + 1; });
+        Assert.Throws<ArgumentOutOfRangeException>(() => { var b = ArchiveState.Empty; b.Tail = new TailChunk(1, 1, 1, -1, false); });
     }
 
     [Property(MaxTest = 200)]

@@ -29,8 +29,8 @@ public class SeriesStateTests
             expected[k] = new ArchiveState
             {
                 SealedMax = rnd.NextInt64(),
-                NextChunk = rnd.Next(),
-                Tail = rnd.Next(3) == 0 ? null : new TailChunk(rnd.NextInt64(), rnd.NextInt64(), rnd.NextInt64(), rnd.Next(720), rnd.Next(2) == 0),
+                NextChunk = rnd.Next(1 << 24), // the chunk numbers a row id holds
+                Tail = rnd.Next(3) == 0 ? null : new TailChunk(rnd.Next(1 << 24), rnd.NextInt64(), rnd.NextInt64(), rnd.Next(721), rnd.Next(2) == 0),
             };
             s.Arch(k) = expected[k];
         }
