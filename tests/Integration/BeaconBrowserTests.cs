@@ -55,7 +55,9 @@ public class BeaconBrowserTests(ITestOutputHelper output)
         var context = await browser.NewContextAsync(new() { UserAgent = DesktopChrome });
         var page = await context.NewPageAsync();
         var beacons = new List<IRequest>();
-        page.Request += (_, r) => { if (r.Url.Contains($":{beaconPort}/")) lock (beacons) beacons.Add(r); };
+        // Finished, not just issued: the next page is opened only once a beacon has been answered (in CI the product page's
+        // XHR was seen issued, the test navigated on, and the unload aborted it before Observe had it: count 0).
+        page.RequestFinished += (_, r) => { if (r.Url.Contains($":{beaconPort}/")) lock (beacons) beacons.Add(r); };
 
         // Page 1 names its group with h.pg; Boomerang's default (AUTO) sends a short beacon as GET.
         await page.GotoAsync($"{site}/checkout?type=GET");
